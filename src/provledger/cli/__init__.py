@@ -1,0 +1,5 @@
+"""The provledger command line."""
+
+
+def main() -> None:
+    """Run the provledger command line."""
