@@ -1,5 +1,12 @@
-"""The provledger command line."""
+"""The provledger command line (typer).
 
+Exit codes: 0 ok, 1 a negative verification result, 2 bad usage or input, 3 a chain or network
+failure. Errors print one line naming what to fix; ``--debug`` shows the traceback.
+"""
 
-def main() -> None:
-    """Run the provledger command line."""
+from __future__ import annotations
+
+from provledger.cli import develop as develop  # registers its commands on the app
+from provledger.cli.base import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,110 @@
+"""Connections to a chain: the embedded eth-tester chain, or any JSON-RPC node.
+
+The embedded chain runs in-process on py-evm, with the dev accounts of :data:`DEV_MNEMONIC`
+funded, so the same addresses exist on it and on anvil. :class:`DevChain` drives the test-only
+RPC methods both understand: snapshots, mining, and moving the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import requests
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.exceptions import Web3RPCError
+from web3.types import RPCEndpoint
+
+from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
+from provledger.errors import ProvledgerError
+
+#: eth-tester's chain id.
+EMBEDDED_CHAIN_ID: Final = 131277322940537
+
+
+class ChainUnavailable(ProvledgerError):
+    """The node cannot be reached or does not answer like an Ethereum node."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        super().__init__(f"cannot reach the chain at {url}: {reason}")
+
+
+def embedded_chain() -> Web3:
+    """A fresh in-process chain (eth-tester on py-evm) with the dev accounts funded."""
+    from eth_tester import EthereumTester, PyEVMBackend
+
+    backend = PyEVMBackend.from_mnemonic(
+        DEV_MNEMONIC, num_accounts=DEV_ACCOUNT_COUNT, hd_path=DEV_HD_PATH
+    )
+    return Web3(EthereumTesterProvider(EthereumTester(backend)))
+
+
+def rpc_chain(url: str, *, timeout: float = 30.0) -> Web3:
+    """A connection to the JSON-RPC node at ``url``; checked with one ``eth_chainId`` call."""
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    try:
+        w3.eth.chain_id  # noqa: B018 - the call is the check
+    except requests.exceptions.ConnectionError as error:
+        raise ChainUnavailable(url, "connection refused or host unreachable") from error
+    except requests.exceptions.Timeout as error:
+        raise ChainUnavailable(url, f"no answer within {timeout:g} s") from error
+    except Exception as error:  # any other transport or protocol failure
+        raise ChainUnavailable(url, str(error) or type(error).__name__) from error
+    return w3
+
+
+def connect(rpc_url: str | None) -> Web3:
+    """The embedded chain when ``rpc_url`` is None, else the node at ``rpc_url``."""
+    return embedded_chain() if rpc_url is None else rpc_chain(rpc_url)
+
+
+def is_embedded(w3: Web3) -> bool:
+    """Whether ``w3`` talks to an in-process eth-tester chain."""
+    return isinstance(w3.provider, EthereumTesterProvider)
+
+
+class DevChain:
+    """Test-only controls of a dev chain (eth-tester or anvil): snapshots, mining, time."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+        self._embedded = is_embedded(w3)
+
+    def _request(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(RPCEndpoint(method), params)
+        if "error" in response:
+            raise Web3RPCError(f"{method} failed: {response['error']}")
+        return response.get("result")
+
+    def snapshot(self) -> Any:
+        """Take a snapshot; give its id to :meth:`revert`."""
+        return self._request("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Return the chain to a snapshot. On anvil a snapshot can be reverted to once."""
+        self._request("evm_revert", [snapshot_id])
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks."""
+        if self._embedded:
+            self._request("evm_mine", [blocks])
+        else:
+            self._request("anvil_mine", [hex(blocks)])
+
+    def timestamp(self) -> int:
+        """The timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def set_time(self, timestamp: int) -> None:
+        """Mine a block at ``timestamp``; later blocks follow it."""
+        if self._embedded:
+            self._request("testing_timeTravel", [timestamp])
+        else:
+            self._request("evm_setNextBlockTimestamp", [hex(timestamp)])
+            self._request("evm_mine", [])
+
+    def advance(self, seconds: int) -> int:
+        """Move the clock forward by ``seconds`` with one mined block; return the new time."""
+        target = self.timestamp() + seconds
+        self.set_time(target)
+        return target

@@ -1,0 +1,192 @@
+"""The record of a deployment: ``deployments/<chain-id>.json``.
+
+It names every contract's address, the block and transaction that created it and the hash of
+the artifact deployed, so the indexer knows where to start and a verifier can check the code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from eth_typing import ChecksumAddress
+from eth_utils.address import to_checksum_address
+from hexbytes import HexBytes
+
+from provledger.errors import ConfigurationError, ProvledgerError
+
+FORMAT_VERSION: Final = 1
+
+#: Every contract a deployment holds, in deployment order.
+CONTRACT_NAMES: Final = (
+    "DataAssetRegistry",
+    "RegistrationOffice",
+    "LicenseRegistry",
+    "AppraisalRegistry",
+    "DisputeCourt",
+    "BatchAnchor",
+    "ExportControl",
+)
+
+
+class DeploymentNotFound(ProvledgerError):
+    """No deployment file exists for a chain."""
+
+    def __init__(self, path: Path, chain_id: int) -> None:
+        self.path = path
+        self.chain_id = chain_id
+        super().__init__(
+            f"no deployment for chain {chain_id} at {path}; run `provledger deploy` first"
+        )
+
+
+@dataclass(frozen=True)
+class ContractDeployment:
+    """One deployed contract."""
+
+    name: str
+    address: ChecksumAddress
+    tx_hash: bytes
+    block_number: int
+    deployed_bytecode_hash: str
+    """keccak256 of the artifact's runtime code, as compiled (immutables zeroed)."""
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role granted during deployment."""
+
+    role: str
+    account: ChecksumAddress
+    tx_hash: bytes
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """A full deployment of the provledger contracts on one chain."""
+
+    chain_id: int
+    deployer: ChecksumAddress
+    admin: ChecksumAddress
+    block_number: int
+    """The block of the first contract creation: where indexing starts."""
+    contracts: dict[str, ContractDeployment]
+    roles: tuple[RoleGrant, ...] = ()
+    categories: tuple[int, ...] = ()
+    compiler_version: str = ""
+    source_hash: str = ""
+    created_at: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def address(self, name: str) -> ChecksumAddress:
+        """The address of contract ``name``."""
+        try:
+            return self.contracts[name].address
+        except KeyError as error:
+            raise ConfigurationError(
+                f"deployment on chain {self.chain_id} has no {name} contract"
+            ) from error
+
+    @property
+    def addresses(self) -> tuple[ChecksumAddress, ...]:
+        """Every contract address, in deployment order."""
+        return tuple(self.contracts[name].address for name in self.contracts)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form written to ``deployments/<chain-id>.json``."""
+        return {
+            "version": FORMAT_VERSION,
+            "chainId": self.chain_id,
+            "deployer": self.deployer,
+            "admin": self.admin,
+            "blockNumber": self.block_number,
+            "createdAt": self.created_at,
+            "compiler": {"version": self.compiler_version, "sourceHash": self.source_hash},
+            "contracts": {
+                name: {
+                    "address": item.address,
+                    "transactionHash": HexBytes(item.tx_hash).to_0x_hex(),
+                    "blockNumber": item.block_number,
+                    "deployedBytecodeHash": item.deployed_bytecode_hash,
+                }
+                for name, item in self.contracts.items()
+            },
+            "roles": [
+                {
+                    "role": grant.role,
+                    "account": grant.account,
+                    "transactionHash": HexBytes(grant.tx_hash).to_0x_hex(),
+                }
+                for grant in self.roles
+            ],
+            "categories": list(self.categories),
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        """Parse the JSON form; raises ConfigurationError on a malformed file."""
+        try:
+            if data["version"] != FORMAT_VERSION:
+                raise ConfigurationError(
+                    f"deployment file version {data['version']} is not {FORMAT_VERSION}"
+                )
+            return cls(
+                chain_id=int(data["chainId"]),
+                deployer=to_checksum_address(data["deployer"]),
+                admin=to_checksum_address(data["admin"]),
+                block_number=int(data["blockNumber"]),
+                created_at=str(data.get("createdAt", "")),
+                compiler_version=str(data["compiler"]["version"]),
+                source_hash=str(data["compiler"]["sourceHash"]),
+                contracts={
+                    name: ContractDeployment(
+                        name=name,
+                        address=to_checksum_address(item["address"]),
+                        tx_hash=bytes(HexBytes(item["transactionHash"])),
+                        block_number=int(item["blockNumber"]),
+                        deployed_bytecode_hash=str(item["deployedBytecodeHash"]),
+                    )
+                    for name, item in data["contracts"].items()
+                },
+                roles=tuple(
+                    RoleGrant(
+                        role=str(item["role"]),
+                        account=to_checksum_address(item["account"]),
+                        tx_hash=bytes(HexBytes(item["transactionHash"])),
+                    )
+                    for item in data.get("roles", [])
+                ),
+                categories=tuple(int(code) for code in data.get("categories", [])),
+                extra=dict(data.get("extra", {})),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigurationError(f"malformed deployment file: {error!r}") from error
+
+    def save(self, folder: Path) -> Path:
+        """Write ``<folder>/<chain-id>.json``; return its path."""
+        folder.mkdir(parents=True, exist_ok=True)
+        path = deployment_path(folder, self.chain_id)
+        path.write_text(json.dumps(self.to_json(), indent=2) + "\n", encoding="utf-8")
+        return path
+
+
+def deployment_path(folder: Path, chain_id: int) -> Path:
+    """Where the deployment of ``chain_id`` is recorded."""
+    return folder / f"{chain_id}.json"
+
+
+def load_deployment(folder: Path, chain_id: int) -> Deployment:
+    """Read the deployment of ``chain_id`` from ``folder``."""
+    path = deployment_path(folder, chain_id)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise DeploymentNotFound(path, chain_id) from error
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise ConfigurationError(f"{path} is not valid JSON: {error}") from error
+    return Deployment.from_json(data)

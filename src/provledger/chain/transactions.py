@@ -1,0 +1,212 @@
+"""Sign transactions locally, send them, and return typed receipts.
+
+Every write goes through :class:`Sender`: it estimates gas (a revert is decoded there, before
+anything is spent), fills EIP-1559 fees and the nonce, signs with an eth-account key, sends the
+raw transaction, waits for the receipt, and decodes the logs of the project's contracts into
+typed events.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.types import TxParams, TxReceipt, Wei
+
+from provledger.chain.events import DECODERS, Event
+from provledger.chain.reverts import revert_from_exception
+from provledger.errors import ProvledgerError
+
+E = TypeVar("E", bound=Event)
+
+#: Added on top of the estimate: state may move between estimate and inclusion.
+GAS_HEADROOM: Final = 1.25
+PRIORITY_FEE_WEI: Final = 10**9
+RECEIPT_TIMEOUT_SECONDS: Final = 120.0
+
+
+class TransactionFailedError(ProvledgerError):
+    """A mined transaction reverted (status 0) and the reason could not be recovered."""
+
+    def __init__(self, tx_hash: bytes) -> None:
+        self.tx_hash = tx_hash
+        super().__init__(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
+
+
+class EventNotFound(ProvledgerError):
+    """A receipt does not hold exactly the one event asked for."""
+
+    def __init__(self, name: str, count: int, tx_hash: bytes) -> None:
+        self.name = name
+        self.count = count
+        super().__init__(
+            f"expected one {name} event in {HexBytes(tx_hash).to_0x_hex()}, found {count}"
+        )
+
+
+@dataclass(frozen=True)
+class RawLog:
+    """A log as the node returned it."""
+
+    address: ChecksumAddress
+    topics: tuple[bytes, ...]
+    data: bytes
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A mined, successful transaction and the provledger events it emitted, in log order."""
+
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+    gas_used: int
+    sender: ChecksumAddress
+    events: tuple[Event, ...]
+    logs: tuple[RawLog, ...]
+
+    def event(self, kind: type[E]) -> E:
+        """The one event of type ``kind``; :class:`EventNotFound` if there is not exactly one."""
+        found = self.events_of(kind)
+        if len(found) != 1:
+            raise EventNotFound(kind.__name__, len(found), self.tx_hash)
+        return found[0]
+
+    def events_of(self, kind: type[E]) -> tuple[E, ...]:
+        """Every event of type ``kind``, in log order."""
+        return tuple(event for event in self.events if isinstance(event, kind))
+
+
+def decode_receipt(
+    receipt: TxReceipt, addresses: Collection[str], sender: ChecksumAddress
+) -> Receipt:
+    """Build a :class:`Receipt`, decoding the logs emitted by ``addresses``."""
+    wanted = {Web3.to_checksum_address(address) for address in addresses}
+    logs: list[RawLog] = []
+    events: list[Event] = []
+    for log in receipt["logs"]:
+        address = Web3.to_checksum_address(log["address"])
+        topics = tuple(bytes(topic) for topic in log["topics"])
+        raw = RawLog(address, topics, bytes(log["data"]), int(log["logIndex"]))
+        logs.append(raw)
+        decoder = DECODERS.get(topics[0]) if topics else None
+        if decoder is not None and address in wanted:
+            events.append(decoder(topics, raw.data))
+    return Receipt(
+        tx_hash=bytes(receipt["transactionHash"]),
+        block_number=int(receipt["blockNumber"]),
+        block_hash=bytes(receipt["blockHash"]),
+        gas_used=int(receipt["gasUsed"]),
+        sender=sender,
+        events=tuple(events),
+        logs=tuple(logs),
+    )
+
+
+class Sender:
+    """Sends transactions signed by one account, one at a time (thread-safe).
+
+    The nonce is read from the node's pending state before each transaction, so several
+    senders for one account, or another process using it, do not collide.
+    """
+
+    def __init__(
+        self, w3: Web3, account: LocalAccount, decode_addresses: Collection[str] = ()
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.decode_addresses = frozenset(decode_addresses)
+        self._chain_id: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> ChecksumAddress:
+        """The sending account."""
+        return self.account.address
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id, asked once."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def _fees(self) -> dict[str, int]:
+        block = self.w3.eth.get_block("latest")
+        base_fee = block.get("baseFeePerGas")
+        if base_fee is None:
+            return {"gasPrice": int(self.w3.eth.gas_price)}
+        return {
+            "maxFeePerGas": 2 * int(base_fee) + PRIORITY_FEE_WEI,
+            "maxPriorityFeePerGas": PRIORITY_FEE_WEI,
+        }
+
+    def estimate(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> int:
+        """Gas the call would use; raises :class:`ContractRevert` if it would revert."""
+        params: TxParams = {"from": self.address, "data": HexBytes(data), "value": Wei(value)}
+        if to is not None:
+            params["to"] = to
+        try:
+            return int(self.w3.eth.estimate_gas(params))
+        except Exception as error:
+            revert = revert_from_exception(error)
+            if revert is None:
+                raise
+            raise revert from error
+
+    def send(
+        self,
+        to: ChecksumAddress | None,
+        data: bytes,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> Receipt:
+        """Sign and send a transaction to ``to`` (None deploys) and wait for its receipt."""
+        with self._lock:
+            if gas is None:
+                gas = int(self.estimate(to, data, value) * GAS_HEADROOM)
+            nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            transaction: dict[str, Any] = {
+                "chainId": self.chain_id,
+                "nonce": nonce,
+                "gas": gas,
+                "value": value,
+                "data": HexBytes(data),
+                **self._fees(),
+            }
+            if to is not None:
+                transaction["to"] = to
+            signed = self.account.sign_transaction(transaction)
+            tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = self.w3.eth.wait_for_transaction_receipt(
+            tx_hash, timeout=RECEIPT_TIMEOUT_SECONDS, poll_latency=0.05
+        )
+        if int(receipt["status"]) != 1:
+            raise self._failure(transaction, receipt)
+        return decode_receipt(receipt, self.decode_addresses, self.address)
+
+    def _failure(self, transaction: dict[str, Any], receipt: TxReceipt) -> ProvledgerError:
+        """Replay a failed transaction as a call at its block to recover the revert reason."""
+        params: TxParams = {
+            "from": self.address,
+            "data": transaction["data"],
+            "value": transaction["value"],
+            "gas": transaction["gas"],
+        }
+        if "to" in transaction:
+            params["to"] = transaction["to"]
+        try:
+            self.w3.eth.call(params, block_identifier=int(receipt["blockNumber"]) - 1)
+        except Exception as error:
+            revert = revert_from_exception(error)
+            if revert is not None:
+                return revert
+        return TransactionFailedError(bytes(receipt["transactionHash"]))

@@ -1,0 +1,199 @@
+"""Developer and operator commands: compile, deploy, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from provledger.chain.accounts import DEV_ROLES, dev_account, require_dev_chain, resolve_signer
+from provledger.chain.connection import connect, is_embedded
+from provledger.chain.deploy import DEFAULT_NOTICE_PERIOD, deploy, parse_role_grants
+from provledger.chain.ids import asset_id_hex
+from provledger.cli.base import EXIT_OK, app, guarded, out
+from provledger.config import Settings
+
+RpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url",
+        help="JSON-RPC URL of the chain [env PROVLEDGER_RPC_URL]; unset: the embedded chain.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _settings(**overrides: object) -> Settings:
+    """Settings from the environment, overridden by the flags that were given."""
+    base = Settings()
+    given = {key: value for key, value in overrides.items() if value is not None}
+    return base.model_copy(update=given)
+
+
+@app.command("compile")
+def compile_command(
+    check: Annotated[
+        bool, typer.Option("--check", help="Recompile in memory; exit 1 if artifacts drifted.")
+    ] = False,
+) -> None:
+    """Compile contracts/ with the pinned solc into src/provledger/artifacts/.
+
+    Example: provledger compile --check
+    """
+    from provledger.toolchain.compiler import run_compile
+
+    raise typer.Exit(run_compile(check=check))
+
+
+@app.command("deploy")
+def deploy_command(
+    rpc_url: RpcOption = None,
+    keystore: Annotated[
+        Path | None, typer.Option(help="Encrypted keystore of the deployer.")
+    ] = None,
+    password_file: Annotated[
+        Path | None, typer.Option(help="File with the keystore password (else prompted).")
+    ] = None,
+    dev_account_index: Annotated[
+        int | None,
+        typer.Option("--dev-account", help="Deploy with well-known dev key N (dev chains only)."),
+    ] = None,
+    grant: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="ROLE=ADDRESS to grant (registrar, appraiser, arbiter, export-approver, admin); "
+            "repeatable."
+        ),
+    ] = None,
+    dev_roles: Annotated[
+        bool,
+        typer.Option(help="Grant the authority roles to dev accounts 1-4 (dev chains only)."),
+    ] = False,
+    admin: Annotated[
+        str | None,
+        typer.Option(help="Hand DEFAULT_ADMIN_ROLE to this address; the deployer renounces it."),
+    ] = None,
+    notice_period: Annotated[
+        int, typer.Option(help="Public notice period in seconds.")
+    ] = DEFAULT_NOTICE_PERIOD,
+    deployments_dir: Annotated[
+        Path | None, typer.Option(help="Where to write <chain-id>.json [default: deployments].")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Deploy every contract, wire them, grant roles and write deployments/<chain-id>.json.
+
+    Example: provledger deploy --rpc-url http://127.0.0.1:8545 --dev-account 0 --dev-roles
+    """
+    settings = _settings(
+        rpc_url=rpc_url,
+        keystore=keystore,
+        password_file=password_file,
+        dev_account=dev_account_index,
+        deployments_dir=deployments_dir,
+    )
+
+    def run() -> None:
+        grants = parse_role_grants(grant or [])
+        w3 = connect(settings.rpc_url)
+        chain_id = int(w3.eth.chain_id)
+        signer = resolve_signer(
+            chain_id=chain_id,
+            embedded=is_embedded(w3),
+            keystore=settings.keystore,
+            password_file=settings.password_file,
+            dev_index=settings.dev_account,
+            prompt_password=lambda text: str(typer.prompt(text, hide_input=True)),
+        )
+        if dev_roles:
+            require_dev_chain(chain_id)
+            grants.extend(
+                (f"{role.upper()}_ROLE", dev_account(index).address)
+                for role, index in DEV_ROLES.items()
+                if role != "admin"
+            )
+        report = (lambda _: None) if as_json else (lambda line: out.print(line, highlight=False))
+        deployment = deploy(
+            w3,
+            signer,
+            notice_period=notice_period,
+            grants=grants,
+            admin=None if admin is None else w3.to_checksum_address(admin),
+            progress=report,
+        )
+        path = deployment.save(settings.deployments_dir)
+        if as_json:
+            out.print_json(json.dumps(deployment.to_json()))
+            return
+        table = Table("contract", "address", "block", title=f"chain {chain_id}")
+        for name, item in deployment.contracts.items():
+            table.add_row(name, item.address, str(item.block_number))
+        out.print(table)
+        out.print(f"deployment written to {path}")
+        if is_embedded(w3):
+            out.print(
+                "note: the embedded chain lives only inside this command; use --rpc-url "
+                "(e.g. a local anvil) for a deployment that lasts"
+            )
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+@app.command("demo")
+def demo_command(
+    chain: Annotated[
+        str,
+        typer.Option(
+            envvar="DEMO_CHAIN",
+            help="embedded (in-process eth-tester) or anvil (a local node started for the demo).",
+        ),
+    ] = "embedded",
+    workdir: Annotated[
+        Path, typer.Option(help="Where the generated sample data is written.")
+    ] = Path(".provledger/demo"),
+) -> None:
+    """Play the demo scenario: register, certify, derive, license, appraise, sell, export,
+    anchor, dispute — and verify a file.
+
+    Example: provledger demo --chain anvil
+    """
+    from provledger.chain.anvil import AnvilNode
+    from provledger.demo import Demo
+
+    if chain not in ("embedded", "anvil"):
+        guarded(lambda: _bad_chain(chain))
+
+    def play(folder: Path) -> None:
+        def say(line: str) -> None:
+            out.print(f"  • {line}", highlight=False, soft_wrap=True)
+
+        if chain == "anvil":
+            with AnvilNode() as node:
+                out.print(f"anvil started at {node.url}")
+                result = Demo(node.web3(), folder, say).run()
+        else:
+            out.print("embedded chain (eth-tester, in-process)")
+            result = Demo(connect(None), folder, say).run()
+        table = Table("asset", "id", "registration no.")
+        for label, asset in result.assets.items():
+            number = result.registration_numbers.get(label)
+            table.add_row(label, asset_id_hex(asset), str(number) if number else "-")
+        out.print(table)
+        out.print(
+            f"{result.transactions} transactions, {result.events} events, "
+            f"{result.gas_used:,} gas; sample data in {folder}"
+        )
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    guarded(lambda: play(workdir))
+    raise typer.Exit(EXIT_OK)
+
+
+def _bad_chain(chain: str) -> None:
+    from provledger.errors import InputError
+
+    raise InputError(f"--chain {chain!r} is not 'embedded' or 'anvil'")

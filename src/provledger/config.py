@@ -1,0 +1,40 @@
+"""The one settings object.
+
+Every field can be set by an environment variable ``PROVLEDGER_<FIELD>`` (e.g.
+``PROVLEDGER_RPC_URL``); command-line flags override both. With nothing set, provledger runs an
+embedded in-process chain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """provledger's settings; defaults give the embedded chain."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVLEDGER_", extra="ignore", frozen=True)
+
+    rpc_url: str | None = Field(
+        default=None,
+        description="JSON-RPC URL of the chain; unset runs the embedded eth-tester chain.",
+    )
+    deployments_dir: Path = Field(
+        default=Path("deployments"),
+        description="Folder holding deployments/<chain-id>.json records.",
+    )
+    keystore: Path | None = Field(
+        default=None,
+        description="Encrypted keystore file (Web3 Secret Storage) of the signing account.",
+    )
+    password_file: Path | None = Field(
+        default=None,
+        description="File holding the keystore password; prompted for when unset.",
+    )
+    dev_account: int | None = Field(
+        default=None,
+        description="Sign with well-known dev key N (0-19); refused on non-development chains.",
+    )

@@ -1,0 +1,287 @@
+"""The demo scenario: a data economy in miniature, played against real contracts.
+
+A sensor company registers a raw dataset folder; the registration centre reviews, notices and
+certifies it; a data cleaner derives a cleaned dataset under a processing license; an aggregated
+product is built from two inputs; an appraiser values it; the cleaned dataset is exported to a
+foreign buyer under a permit; 1,000 daily files are batch-anchored and one is proven; a dispute
+is opened, frozen and dismissed. Every step is a transaction whose events are shown.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from web3 import Web3
+
+from provledger.categories import category_name
+from provledger.chain.accounts import DEV_ROLES, dev_account
+from provledger.chain.client import Provledger
+from provledger.chain.connection import DevChain
+from provledger.chain.deploy import deploy
+from provledger.chain.deployments import Deployment
+from provledger.chain.enums import (
+    AssetStatus,
+    LicenseKind,
+    RegistrationType,
+    Relation,
+    Ruling,
+    ValuationMethod,
+)
+from provledger.chain.events import (
+    AssetRegistered,
+    CertificateIssued,
+    DisputeOpened,
+    LicenseGranted,
+)
+from provledger.chain.ids import asset_id, short_id
+from provledger.chain.transactions import Receipt
+from provledger.chain.types import ParentLink, Registration
+from provledger.errors import ProvledgerError
+from provledger.hashing import folder_manifest, sha256_file, to_hex32
+from provledger.merkle import StandardMerkleTree
+
+NOTICE_PERIOD: Final = 10 * 24 * 3600
+DAY: Final = 24 * 3600
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoParty:
+    """A participant of the demo."""
+
+    key_index: int
+    name: str
+    jurisdiction: str
+
+
+PARTIES: Final = (
+    DemoParty(5, "Pudong Sensor Networks Co.", "CN"),
+    DemoParty(6, "Huangpu Data Cleaning Ltd.", "CN"),
+    DemoParty(7, "Victoria Harbour Analytics", "HK"),
+    DemoParty(8, "Pacific Insights Inc.", "US"),
+)
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced, for the summary and for tests."""
+
+    deployment: Deployment
+    assets: dict[str, int] = field(default_factory=dict)
+    registration_numbers: dict[str, int] = field(default_factory=dict)
+    transactions: int = 0
+    gas_used: int = 0
+    events: int = 0
+    verified_file: str = ""
+    verified_leaf: bool = False
+
+
+def _doc(label: str) -> bytes:
+    return hashlib.sha256(f"provledger demo document: {label}".encode()).digest()
+
+
+def write_sensor_dataset(folder: Path, *, days: int = 7, sensors: int = 12, seed: int = 7) -> Path:
+    """Generate a raw sensor dataset: one CSV of readings per day, plus a README."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "README.txt").write_text(
+        "Raw readings of air-quality sensors along the Huangpu river.\n"
+        "Columns: timestamp, sensor, pm25 (ug/m3), temperature (C), humidity (%).\n",
+        encoding="utf-8",
+    )
+    readings = folder / "readings"
+    readings.mkdir(exist_ok=True)
+    for day in range(days):
+        with (readings / f"2026-11-{day + 1:02d}.csv").open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["timestamp", "sensor", "pm25", "temperature", "humidity"])
+            for hour in range(24):
+                for sensor in range(sensors):
+                    writer.writerow(
+                        [
+                            f"2026-11-{day + 1:02d}T{hour:02d}:00:00+08:00",
+                            f"HP-{sensor:03d}",
+                            round(rng.uniform(5, 80), 1),
+                            round(rng.uniform(8, 22), 1),
+                            round(rng.uniform(40, 95), 1),
+                        ]
+                    )
+    return folder
+
+
+class Demo:
+    """Plays the scenario on a chain, reporting each step through ``say``."""
+
+    def __init__(self, w3: Web3, workdir: Path, say: Say) -> None:
+        self.w3 = w3
+        self.workdir = workdir
+        self.say = say
+        self.chain = DevChain(w3)
+        grants = [
+            ("REGISTRAR_ROLE", dev_account(DEV_ROLES["registrar"]).address),
+            ("APPRAISER_ROLE", dev_account(DEV_ROLES["appraiser"]).address),
+            ("ARBITER_ROLE", dev_account(DEV_ROLES["arbiter"]).address),
+            ("EXPORT_APPROVER_ROLE", dev_account(DEV_ROLES["export_approver"]).address),
+        ]
+        self.say("deploying the contracts and granting the authority roles")
+        deployment = deploy(
+            w3, dev_account(DEV_ROLES["admin"]), notice_period=NOTICE_PERIOD, grants=grants
+        )
+        self.result = DemoResult(deployment=deployment)
+        admin = Provledger(w3, deployment, dev_account(DEV_ROLES["admin"]))
+        self.registrar = admin.as_account(dev_account(DEV_ROLES["registrar"]))
+        self.appraiser = admin.as_account(dev_account(DEV_ROLES["appraiser"]))
+        self.arbiter = admin.as_account(dev_account(DEV_ROLES["arbiter"]))
+        self.exporter = admin.as_account(dev_account(DEV_ROLES["export_approver"]))
+        self.parties = [admin.as_account(dev_account(party.key_index)) for party in PARTIES]
+
+    def track(self, receipt: Receipt) -> Receipt:
+        """Count a transaction's gas and events."""
+        self.result.transactions += 1
+        self.result.gas_used += receipt.gas_used
+        self.result.events += len(receipt.events)
+        return receipt
+
+    def register(self, who: Provledger, label: str, registration: Registration) -> int:
+        """Register and remember an asset under ``label``."""
+        receipt = self.track(who.registry.register(registration))
+        asset = receipt.event(AssetRegistered).asset_id
+        self.result.assets[label] = asset
+        self.say(
+            f"{label}: registered by {PARTIES[self.parties.index(who)].name} "
+            f"as asset {short_id(asset)} ({category_name(registration.category)}, "
+            f"grade {registration.grade}, gas {receipt.gas_used:,})"
+        )
+        return asset
+
+    def certify(self, label: str) -> int:
+        """Accept, wait out the public notice, certify."""
+        asset = self.result.assets[label]
+        self.track(self.registrar.office.accept(asset))
+        self.chain.advance(NOTICE_PERIOD + 1)
+        receipt = self.track(
+            self.registrar.office.certify(
+                asset, _doc(f"certificate {label}"), RegistrationType.INITIAL
+            )
+        )
+        number = receipt.event(CertificateIssued).registration_number
+        self.result.registration_numbers[label] = number
+        self.say(f"{label}: accepted, noticed for 10 days, certified as registration no. {number}")
+        return number
+
+    def run(self) -> DemoResult:
+        """Play every step."""
+        sensor, cleaner, harbour, pacific = self.parties
+        for party, ledger in zip(PARTIES, self.parties, strict=True):
+            self.track(
+                self.registrar.registry.register_participant(
+                    ledger.address, party.jurisdiction, _doc(party.name)
+                )
+            )
+        self.say(f"registered {len(PARTIES)} participants in CN, HK and US")
+
+        raw_folder = write_sensor_dataset(self.workdir / "huangpu-air-raw")
+        manifest = folder_manifest(raw_folder)
+        (self.workdir / "huangpu-air-raw.manifest.json").write_text(manifest.to_json())
+        root = to_hex32(manifest.root)
+        self.say(f"hashed {len(manifest.entries)} files of {raw_folder.name}: root {root}")
+        raw = self.register(
+            sensor,
+            "raw dataset",
+            Registration(
+                manifest.root, "ipfs://demo/huangpu-air-raw.json", _doc("raw meta"), 301, 2
+            ),
+        )
+        self.certify("raw dataset")
+
+        expires = self.chain.timestamp() + 365 * DAY
+        license_receipt = self.track(
+            sensor.licenses.grant(
+                raw, cleaner.address, LicenseKind.PROCESSING_USE, expires, _doc("terms"), "cleaning"
+            )
+        )
+        license_id = license_receipt.event(LicenseGranted).license_id
+        self.say(f"processing license #{license_id} granted to {PARTIES[1].name} for one year")
+
+        cleaned = self.register(
+            cleaner,
+            "cleaned dataset",
+            Registration(
+                _doc("cleaned content"),
+                "ipfs://demo/huangpu-air-clean.json",
+                _doc("clean meta"),
+                301,
+                2,
+                (ParentLink(raw, Relation.DERIVED_FROM),),
+            ),
+        )
+        weather = self.register(
+            cleaner,
+            "weather inputs",
+            Registration(_doc("weather content"), "ipfs://demo/weather.json", _doc("w"), 103, 1),
+        )
+        product = self.register(
+            cleaner,
+            "air-quality index product",
+            Registration(
+                _doc("product content"),
+                "ipfs://demo/aqi-product.json",
+                _doc("product meta"),
+                301,
+                1,
+                (
+                    ParentLink(cleaned, Relation.AGGREGATE_OF),
+                    ParentLink(weather, Relation.AGGREGATE_OF),
+                ),
+            ),
+        )
+        self.certify("air-quality index product")
+        self.track(
+            self.appraiser.appraisals.appraise(
+                product, 2_500_000_00, "CNY", ValuationMethod.MARKET, _doc("appraisal report")
+            )
+        )
+        self.say("appraised the product at CNY 2,500,000.00 (market method)")
+        self.track(cleaner.registry.transfer(product, harbour.address))
+        self.say(f"sold the product (grade 1) to {PARTIES[2].name} in HK: no permit needed")
+
+        self.track(self.exporter.export.issue_permit(cleaned, pacific.address, expires))
+        self.track(cleaner.registry.transfer(cleaned, pacific.address))
+        self.say(f"exported the cleaned dataset (grade 2) to {PARTIES[3].name} under a permit")
+
+        daily = [_doc(f"daily file {day}") for day in range(1000)]
+        tree = StandardMerkleTree.batch(daily)
+        self.track(sensor.anchor.anchor(tree.root, len(daily), "ipfs://demo/daily-manifest.json"))
+        self.result.verified_leaf = sensor.anchor.is_anchored_leaf(
+            tree.root, daily[417], tree.proof_for((daily[417],))
+        )
+        self.say(
+            f"anchored 1,000 daily files in one transaction; file 417 proven on-chain: "
+            f"{self.result.verified_leaf}"
+        )
+
+        opened = self.track(harbour.court.open(raw, _doc("claim of prior collection")))
+        dispute = opened.event(DisputeOpened).dispute_id
+        self.track(self.arbiter.court.freeze(dispute))
+        self.track(self.arbiter.court.rule(dispute, Ruling.DISMISS, _doc("ruling")))
+        self.say(f"dispute #{dispute} over the raw dataset: frozen, then dismissed")
+
+        sample = raw_folder / "readings" / "2026-11-03.csv"
+        file_hash = sha256_file(sample)
+        proof = manifest.tree.proof_for(("readings/2026-11-03.csv", file_hash))
+        proven = sensor.anchor.is_dataset_file(
+            manifest.root, "readings/2026-11-03.csv", file_hash, proof
+        )
+        self.result.verified_file = f"readings/2026-11-03.csv in the raw dataset: {proven}"
+        self.say(f"verified one file of the registered folder alone: {proven}")
+        state = sensor.registry.asset(asset_id(manifest.root))
+        if state is None or state.status is not AssetStatus.CERTIFIED:
+            raise ProvledgerError("the demo's raw dataset did not end certified")
+        return self.result

@@ -1,0 +1,88 @@
+"""Shared fixtures: chain backends, the deployed World, snapshot isolation, test profiles.
+
+Every contract test takes ``world`` and runs once per backend: the embedded eth-tester chain
+(marker ``ethtester``) and an anvil node started here (marker ``anvil``). Select with
+``-m ethtester`` or ``-m anvil``; ``make test`` runs both.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+from web3 import Web3
+
+from helpers.world import World, build_world
+from provledger.chain.anvil import AnvilNode
+from provledger.chain.connection import embedded_chain
+from provledger.errors import ConfigurationError
+
+settings.register_profile(
+    "default",
+    max_examples=25,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "deep",
+    max_examples=200,
+    stateful_step_count=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+PROFILE = os.environ.get("PROVLEDGER_TEST_PROFILE", "default")
+settings.load_profile(PROFILE)
+
+BACKENDS = [
+    pytest.param("ethtester", marks=pytest.mark.ethtester, id="ethtester"),
+    pytest.param("anvil", marks=pytest.mark.anvil, id="anvil"),
+]
+
+
+def unavailable(reason: str) -> None:
+    """Skip with ``reason``, except under ``CI=true`` where a missing tool fails the test."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: required)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The chain backend of this run of the test."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def chain_w3(backend: str) -> Iterator[Web3]:
+    """A fresh chain of ``backend``: in-process eth-tester, or an anvil node on loopback."""
+    if backend == "ethtester":
+        yield embedded_chain()
+        return
+    try:
+        node = AnvilNode().start()
+    except ConfigurationError as error:
+        unavailable(f"anvil is not installed: {error}")
+        return
+    try:
+        yield node.web3()
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="session")
+def session_world(chain_w3: Web3) -> World:
+    """The deployment every contract test of this backend starts from."""
+    return build_world(chain_w3)
+
+
+@pytest.fixture
+def world(session_world: World) -> Iterator[World]:
+    """The World, reset to its starting state after the test (snapshot and revert)."""
+    snapshot = session_world.chain.snapshot()
+    try:
+        yield session_world
+    finally:
+        session_world.chain.revert(snapshot)

@@ -1,0 +1,1 @@
+"""Builders, actors and assertions shared by the test suites."""
