@@ -23,7 +23,7 @@ from provledger.categories import category_name
 from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
-from provledger.chain.deploy import deploy
+from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.deployments import Deployment
 from provledger.chain.enums import (
     AssetStatus,
@@ -124,12 +124,7 @@ class Demo:
         self.workdir = workdir
         self.say = say
         self.chain = DevChain(w3)
-        grants = [
-            ("REGISTRAR_ROLE", dev_account(DEV_ROLES["registrar"]).address),
-            ("APPRAISER_ROLE", dev_account(DEV_ROLES["appraiser"]).address),
-            ("ARBITER_ROLE", dev_account(DEV_ROLES["arbiter"]).address),
-            ("EXPORT_APPROVER_ROLE", dev_account(DEV_ROLES["export_approver"]).address),
-        ]
+        grants = dev_role_grants()
         self.say("deploying the contracts and granting the authority roles")
         deployment = deploy(
             w3, dev_account(DEV_ROLES["admin"]), notice_period=NOTICE_PERIOD, grants=grants

@@ -15,7 +15,7 @@ from helpers.builders import doc, registration
 from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
-from provledger.chain.deploy import deploy
+from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.deployments import Deployment
 from provledger.chain.enums import RegistrationType
 from provledger.chain.events import AssetRegistered, CertificateIssued
@@ -97,13 +97,7 @@ class World:
 def build_world(w3: Web3) -> World:
     """Deploy, grant the authority roles and register the participants."""
     admin_account = dev_account(DEV_ROLES["admin"])
-    grants = [
-        ("REGISTRAR_ROLE", dev_account(DEV_ROLES["registrar"]).address),
-        ("APPRAISER_ROLE", dev_account(DEV_ROLES["appraiser"]).address),
-        ("ARBITER_ROLE", dev_account(DEV_ROLES["arbiter"]).address),
-        ("EXPORT_APPROVER_ROLE", dev_account(DEV_ROLES["export_approver"]).address),
-    ]
-    deployment = deploy(w3, admin_account, notice_period=NOTICE_PERIOD, grants=grants)
+    deployment = deploy(w3, admin_account, notice_period=NOTICE_PERIOD, grants=dev_role_grants())
     admin = Provledger(w3, deployment, admin_account)
 
     def actor(index: int) -> Provledger:

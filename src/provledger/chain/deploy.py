@@ -20,6 +20,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 
 from provledger.categories import CATEGORIES
+from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.artifacts import load_artifact
 from provledger.chain.deployments import (
     CONTRACT_NAMES,
@@ -66,6 +67,15 @@ def creation_code(name: str, *args: object) -> bytes:
     if len(types) != len(args):
         raise InputError(f"{name} takes {len(types)} constructor arguments, got {len(args)}")
     return bytes(HexBytes(artifact.bytecode)) + abi_encode(types, list(args))
+
+
+def dev_role_grants() -> list[tuple[str, ChecksumAddress]]:
+    """The authority roles given to the dev accounts of :data:`DEV_ROLES` (dev chains only)."""
+    return [
+        (f"{role.upper()}_ROLE", dev_account(index).address)
+        for role, index in DEV_ROLES.items()
+        if role != "admin"
+    ]
 
 
 def parse_role_grants(specs: Iterable[str]) -> list[tuple[str, ChecksumAddress]]:

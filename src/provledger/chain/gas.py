@@ -20,7 +20,7 @@ from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.artifacts import artifact_names, load_artifact
 from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
-from provledger.chain.deploy import deploy
+from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.enums import LicenseKind, RegistrationType, Ruling, ValuationMethod
 from provledger.chain.events import AssetRegistered, DisputeOpened, LicenseGranted
 from provledger.chain.transactions import Receipt
@@ -109,12 +109,7 @@ class GasBench:
         self.samples = samples
         self.chain = DevChain(w3)
         admin_account = dev_account(DEV_ROLES["admin"])
-        grants = [
-            ("REGISTRAR_ROLE", dev_account(DEV_ROLES["registrar"]).address),
-            ("APPRAISER_ROLE", dev_account(DEV_ROLES["appraiser"]).address),
-            ("ARBITER_ROLE", dev_account(DEV_ROLES["arbiter"]).address),
-            ("EXPORT_APPROVER_ROLE", dev_account(DEV_ROLES["export_approver"]).address),
-        ]
+        grants = dev_role_grants()
         self.deployment = deploy(w3, admin_account, notice_period=NOTICE_PERIOD, grants=grants)
         self.admin = Provledger(w3, self.deployment, admin_account)
         self.registrar = self.admin.as_account(dev_account(DEV_ROLES["registrar"]))

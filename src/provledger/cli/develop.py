@@ -9,9 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from provledger.chain.accounts import DEV_ROLES, dev_account, require_dev_chain, resolve_signer
+from provledger.chain.accounts import require_dev_chain, resolve_signer
 from provledger.chain.connection import connect, is_embedded
-from provledger.chain.deploy import DEFAULT_NOTICE_PERIOD, deploy, parse_role_grants
+from provledger.chain.deploy import (
+    DEFAULT_NOTICE_PERIOD,
+    deploy,
+    dev_role_grants,
+    parse_role_grants,
+)
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.base import EXIT_OK, app, guarded, out
 from provledger.config import Settings
@@ -110,11 +115,7 @@ def deploy_command(
         )
         if dev_roles:
             require_dev_chain(chain_id)
-            grants.extend(
-                (f"{role.upper()}_ROLE", dev_account(index).address)
-                for role, index in DEV_ROLES.items()
-                if role != "admin"
-            )
+            grants.extend(dev_role_grants())
         report = (lambda _: None) if as_json else (lambda line: out.print(line, highlight=False))
         deployment = deploy(
             w3,
