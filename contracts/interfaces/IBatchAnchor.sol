@@ -76,8 +76,9 @@ interface IBatchAnchor {
         returns (bool);
 
     /**
-     * @notice Whether the file (`path`, `fileHash`) belongs to the registered dataset whose
-     * content hash is the folder root `datasetRoot`.
+     * @notice Whether the file (`path`, `fileHash`) belongs to the dataset folder whose content
+     * hash is `datasetRoot`, and that content hash is registered as an asset. The asset's status
+     * (rejected, cancelled …) is not considered here; read it with {IDataAssetRegistry-assetOf}.
      */
     function isDatasetFile(
         bytes32 datasetRoot,

@@ -425,10 +425,24 @@ interface IDataAssetRegistry {
      */
     function setBaseURI(string calldata baseURI) external;
 
-    /// @notice Stops every state change until {unpause}. Requirements: DEFAULT_ADMIN_ROLE.
+    /**
+     * @notice Stops, in this registry and every module, all changes to the record: registrations,
+     * transfers, participants, review, licenses, appraisals, disputes, anchors and permits, until
+     * {unpause}. ERC-721 approvals and the admin's settings stay available.
+     *
+     * Requirements: caller has DEFAULT_ADMIN_ROLE; not paused.
+     *
+     * Emits {Pausable-Paused}.
+     */
     function pause() external;
 
-    /// @notice Lifts {pause}. Requirements: DEFAULT_ADMIN_ROLE.
+    /**
+     * @notice Lifts {pause}.
+     *
+     * Requirements: caller has DEFAULT_ADMIN_ROLE; paused.
+     *
+     * Emits {Pausable-Unpaused}.
+     */
     function unpause() external;
 
     // ---------------------------------------------------------------- views

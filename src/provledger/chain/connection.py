@@ -96,7 +96,11 @@ class DevChain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def set_time(self, timestamp: int) -> None:
-        """Mine a block at ``timestamp``; later blocks follow it."""
+        """Move the clock so the next transaction is evaluated at ``timestamp``.
+
+        A block is mined on the way: on anvil it carries ``timestamp``; eth-tester mines it at
+        ``timestamp - 1`` and puts its pending block at ``timestamp``.
+        """
         if self._embedded:
             self._request("testing_timeTravel", [timestamp])
         else:
