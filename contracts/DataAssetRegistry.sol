@@ -124,7 +124,7 @@ contract DataAssetRegistry is IDataAssetRegistry, ERC721, AccessControl, Pausabl
     /// @inheritdoc IDataAssetRegistry
     function reinstateParticipant(address account) external onlyRole(REGISTRAR_ROLE) whenNotPaused {
         ParticipantStatus status = _participants[account].status;
-        if (status != ParticipantStatus.Suspended) revert ParticipantNotActive(account, status);
+        if (status != ParticipantStatus.Suspended) revert ParticipantNotSuspended(account, status);
         _participants[account].status = ParticipantStatus.Active;
         emit ParticipantReinstated(account, _msgSender());
     }
@@ -481,8 +481,10 @@ contract DataAssetRegistry is IDataAssetRegistry, ERC721, AccessControl, Pausabl
     }
 
     /**
-     * @dev Every mint and transfer passes here. A transfer (not a mint) checks the caller's
-     * authorisation first, then the registry's rules, then moves the token.
+     * @dev Every mint and transfer passes here. A caller-initiated move (`auth` set) is first
+     * checked for authorisation, which also refuses ids that are not assets
+     * ({IERC721Errors-ERC721NonexistentToken}): only {_register} mints. A transfer then meets the
+     * registry's rules before the token moves.
      */
     function _update(address to, uint256 tokenId, address auth)
         internal
@@ -491,10 +493,8 @@ contract DataAssetRegistry is IDataAssetRegistry, ERC721, AccessControl, Pausabl
         returns (address from)
     {
         from = _ownerOf(tokenId);
-        if (from != address(0)) {
-            if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
-            _checkTransfer(tokenId, _assets[tokenId], from, to, false);
-        }
+        if (auth != address(0)) _checkAuthorized(from, auth, tokenId);
+        if (from != address(0)) _checkTransfer(tokenId, _assets[tokenId], from, to, false);
         return super._update(to, tokenId, address(0));
     }
 

@@ -198,6 +198,8 @@ interface IDataAssetRegistry {
     error ParentNeitherHeldNorLicensed(uint256 parentId, address registrant, address holder);
     /// @dev The account is not an active participant.
     error ParticipantNotActive(address account, ParticipantStatus status);
+    /// @dev Only a suspended participant can be reinstated.
+    error ParticipantNotSuspended(address account, ParticipantStatus status);
     /// @dev The account is already a participant.
     error ParticipantAlreadyRegistered(address account);
     /// @dev The jurisdiction code is zero.

@@ -226,11 +226,11 @@ def test_reinstate_participant_records_and_emits(world: World) -> None:
 
 def test_reinstate_refuses_an_account_that_is_not_suspended(world: World) -> None:
     with reverts(
-        "ParticipantNotActive", account=world.alice.address, status=ParticipantStatus.ACTIVE
+        "ParticipantNotSuspended", account=world.alice.address, status=ParticipantStatus.ACTIVE
     ):
         world.registrar.registry.reinstate_participant(world.alice.address)
     with reverts(
-        "ParticipantNotActive", account=world.stranger.address, status=ParticipantStatus.NONE
+        "ParticipantNotSuspended", account=world.stranger.address, status=ParticipantStatus.NONE
     ):
         world.registrar.registry.reinstate_participant(world.stranger.address)
 

@@ -6,6 +6,7 @@ the chain before each test and reverts after it, so every test starts from the s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Final
 
@@ -20,6 +21,9 @@ from provledger.chain.deployments import Deployment
 from provledger.chain.enums import RegistrationType
 from provledger.chain.events import AssetRegistered, CertificateIssued
 from provledger.chain.types import ParentLink, Registration
+
+#: How far ahead of the wall clock the test chains run.
+CLOCK_LEAD: Final = 365 * 24 * 3600
 
 #: Notice period of the test deployment (one day).
 NOTICE_PERIOD: Final = 24 * 3600
@@ -97,6 +101,10 @@ class World:
 def build_world(w3: Web3) -> World:
     """Deploy, grant the authority roles and register the participants."""
     admin_account = dev_account(DEV_ROLES["admin"])
+    chain = DevChain(w3)
+    # Run the session's clock a year ahead of the wall clock: a chain reverted to a snapshot
+    # then never falls behind it, so the next block's time is always the latest block's + 1.
+    chain.set_time(int(time.time()) + CLOCK_LEAD)
     deployment = deploy(w3, admin_account, notice_period=NOTICE_PERIOD, grants=dev_role_grants())
     admin = Provledger(w3, deployment, admin_account)
 
@@ -110,7 +118,7 @@ def build_world(w3: Web3) -> World:
         )
     return World(
         w3=w3,
-        chain=DevChain(w3),
+        chain=chain,
         deployment=deployment,
         admin=admin,
         registrar=registrar,

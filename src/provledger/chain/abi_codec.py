@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from enum import IntEnum
+from typing import TypeVar
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from provledger.errors import ProvledgerError
+
+E = TypeVar("E", bound=IntEnum)
 
 
 class LogDecodeError(ProvledgerError):
@@ -33,6 +37,15 @@ def check_shape(
         raise LogDecodeError(event, f"expected {topic_count} topics, got {len(topics)}")
     if len(data) < head_size:
         raise LogDecodeError(event, f"expected at least {head_size} data bytes, got {len(data)}")
+
+
+def member(kind: type[E], word: bytes, event: str) -> E:
+    """The ``kind`` enum member of an integer word; :class:`LogDecodeError` if out of range."""
+    value = int.from_bytes(word, "big")
+    try:
+        return kind(value)
+    except ValueError:
+        raise LogDecodeError(event, f"{value} is not a {kind.__name__}") from None
 
 
 def uint(word: bytes) -> int:

@@ -7,7 +7,7 @@ RPC methods both understand: snapshots, mining, and moving the clock.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import requests
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
@@ -102,13 +102,25 @@ class DevChain:
         ``timestamp - 1`` and puts its pending block at ``timestamp``.
         """
         if self._embedded:
-            self._request("testing_timeTravel", [timestamp])
+            latest = self.timestamp()
+            if timestamp < latest:
+                raise ProvledgerError(
+                    f"cannot set the clock back to {timestamp}: the latest block is at {latest}"
+                )
+            if timestamp <= latest + 1:
+                return  # the next block is at latest + 1 already
+            # eth-tester's own check compares with the pending block, whose time follows the
+            # wall clock and runs ahead of a chain reverted to an old snapshot; the backend
+            # itself only needs the time to be after the latest block.
+            tester: Any = cast(EthereumTesterProvider, self.w3.provider).ethereum_tester
+            tester.backend.time_travel(timestamp)
         else:
             self._request("evm_setNextBlockTimestamp", [hex(timestamp)])
             self._request("evm_mine", [])
 
     def advance(self, seconds: int) -> int:
-        """Move the clock forward by ``seconds`` with one mined block; return the new time."""
+        """Move the clock ``seconds`` past the latest block; return the time the next
+        transaction is evaluated at (see :meth:`set_time` for the mined block's time)."""
         target = self.timestamp() + seconds
         self.set_time(target)
         return target

@@ -44,7 +44,7 @@ def decode_appraisal_recorded(topics: Sequence[bytes], data: bytes) -> Appraisal
         appraiser=_abi.address(topics[3]),
         amount=_abi.uint(data[0:32]),
         currency=data[32:35],
-        method=ValuationMethod(_abi.uint(data[64:96])),
+        method=_abi.member(ValuationMethod, data[64:96], "AppraisalRecorded"),
         report_hash=data[96:128],
         supersedes=_abi.uint(data[128:160]),
     )
@@ -129,7 +129,7 @@ def decode_asset_registered(topics: Sequence[bytes], data: bytes) -> AssetRegist
         grade=_abi.uint(data[32:64]),
         metadata_hash=data[64:96],
         metadata_uri=_abi.text("AssetRegistered", data, 96),
-        channel=Channel(_abi.uint(data[128:160])),
+        channel=_abi.member(Channel, data[128:160], "AssetRegistered"),
         submitter=_abi.address(data[160:192]),
     )
 
@@ -179,8 +179,8 @@ def decode_asset_status_changed(topics: Sequence[bytes], data: bytes) -> AssetSt
     _abi.check_shape("AssetStatusChanged", topics, data, 3, 96)
     return AssetStatusChanged(
         asset_id=_abi.uint(topics[1]),
-        previous_status=AssetStatus(_abi.uint(data[0:32])),
-        new_status=AssetStatus(_abi.uint(data[32:64])),
+        previous_status=_abi.member(AssetStatus, data[0:32], "AssetStatusChanged"),
+        new_status=_abi.member(AssetStatus, data[32:64], "AssetStatusChanged"),
         reason_hash=data[64:96],
         actor=_abi.address(topics[2]),
     )
@@ -280,7 +280,7 @@ def decode_certificate_issued(topics: Sequence[bytes], data: bytes) -> Certifica
     return CertificateIssued(
         registration_number=_abi.uint(topics[1]),
         asset_id=_abi.uint(topics[2]),
-        registration_type=RegistrationType(_abi.uint(data[0:32])),
+        registration_type=_abi.member(RegistrationType, data[0:32], "CertificateIssued"),
         certificate_hash=data[32:64],
         registrar=_abi.address(topics[3]),
     )
@@ -358,7 +358,7 @@ def decode_dispute_ruled(topics: Sequence[bytes], data: bytes) -> DisputeRuled:
     return DisputeRuled(
         dispute_id=_abi.uint(topics[1]),
         asset_id=_abi.uint(topics[2]),
-        ruling=Ruling(_abi.uint(data[0:32])),
+        ruling=_abi.member(Ruling, data[0:32], "DisputeRuled"),
         ruling_hash=data[32:64],
         arbiter=_abi.address(topics[3]),
     )
@@ -507,7 +507,7 @@ def decode_license_granted(topics: Sequence[bytes], data: bytes) -> LicenseGrant
         asset_id=_abi.uint(topics[2]),
         licensee=_abi.address(topics[3]),
         licensor=_abi.address(data[0:32]),
-        kind=LicenseKind(_abi.uint(data[32:64])),
+        kind=_abi.member(LicenseKind, data[32:64], "LicenseGranted"),
         expires_at=_abi.uint(data[64:96]),
         terms_hash=data[96:128],
         scope=_abi.text("LicenseGranted", data, 128),
@@ -561,7 +561,7 @@ def decode_lineage_linked(topics: Sequence[bytes], data: bytes) -> LineageLinked
     return LineageLinked(
         asset_id=_abi.uint(topics[1]),
         parent_id=_abi.uint(topics[2]),
-        relation=Relation(_abi.uint(data[0:32])),
+        relation=_abi.member(Relation, data[0:32], "LineageLinked"),
         license_id=_abi.uint(data[32:64]),
     )
 

@@ -147,7 +147,10 @@ def decode_revert_data(data: bytes) -> ContractRevert:
 
 def _convert(value: Any, abi_type: str, enum: str | None) -> Any:
     if enum is not None and enum in SOLIDITY_ENUMS:
-        return SOLIDITY_ENUMS[enum](value)
+        try:
+            return SOLIDITY_ENUMS[enum](value)
+        except ValueError:
+            return value  # not a member: keep the number rather than lose the revert
     if abi_type == "address":
         return to_checksum_address(value)
     return value

@@ -162,7 +162,10 @@ def _decode_expression(event: _Event, field: _Field, topic: int | None, offset: 
             value = f"data[{offset}:{offset + _fixed_size(field.abi_type)}]"
         else:
             raise CodegenError(f"unsupported event field type {field.abi_type}")
-    return f"{field.enum}({value})" if field.enum else value
+    if field.enum:
+        word = f"topics[{topic}]" if topic is not None else f"data[{offset}:{offset + 32}]"
+        return f'_abi.member({field.enum}, {word}, "{event.name}")'
+    return value
 
 
 def _fixed_size(abi_type: str) -> int:
