@@ -55,12 +55,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def chain_w3(backend: str) -> Iterator[Web3]:
-    """A fresh chain of ``backend``: in-process eth-tester, or an anvil node on loopback."""
-    if backend == "ethtester":
-        yield embedded_chain()
-        return
+def _anvil() -> Iterator[Web3]:
     try:
         node = AnvilNode().start()
     except ConfigurationError as error:
@@ -70,6 +65,32 @@ def chain_w3(backend: str) -> Iterator[Web3]:
         yield node.web3()
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def chain_w3(backend: str) -> Iterator[Web3]:
+    """A fresh chain of ``backend``: in-process eth-tester, or an anvil node on loopback."""
+    if backend == "ethtester":
+        yield embedded_chain()
+        return
+    yield from _anvil()
+
+
+@pytest.fixture(scope="session")
+def anvil_session_world() -> Iterator[World]:
+    """A World on an anvil node of its own, for tests that only anvil can run (reorgs)."""
+    for w3 in _anvil():
+        yield build_world(w3)
+
+
+@pytest.fixture
+def anvil_world(anvil_session_world: World) -> Iterator[World]:
+    """The anvil-only World, reset after the test."""
+    snapshot = anvil_session_world.chain.snapshot()
+    try:
+        yield anvil_session_world
+    finally:
+        anvil_session_world.chain.revert(snapshot)
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
         default=None,
         description="File holding the keystore password; prompted for when unset.",
     )
+    database_url: str = Field(
+        default="sqlite:///.provledger/index.sqlite",
+        description="Index database: a SQLite URL or path (default), or a postgresql:// URL.",
+    )
+    confirmations: int = Field(
+        default=12,
+        ge=0,
+        description="Blocks below the head after which an indexed record is reported safe.",
+    )
+    finality_depth: int = Field(
+        default=64,
+        ge=1,
+        description="Blocks below the head after which a record is final; the reorg window.",
+    )
     dev_account: int | None = Field(
         default=None,
         description="Sign with well-known dev key N (0-19); refused on non-development chains.",

@@ -7,6 +7,7 @@ failure. Errors print one line naming what to fix; ``--debug`` shows the traceba
 from __future__ import annotations
 
 from provledger.cli import develop as develop  # registers its commands on the app
+from provledger.cli import operate as operate  # registers its commands on the app
 from provledger.cli.base import app, main
 
 __all__ = ["app", "main"]

@@ -31,7 +31,7 @@ RpcOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
-def _settings(**overrides: object) -> Settings:
+def settings_from(**overrides: object) -> Settings:
     """Settings from the environment, overridden by the flags that were given."""
     base = Settings()
     given = {key: value for key, value in overrides.items() if value is not None}
@@ -93,7 +93,7 @@ def deploy_command(
 
     Example: provledger deploy --rpc-url http://127.0.0.1:8545 --dev-account 0 --dev-roles
     """
-    settings = _settings(
+    settings = settings_from(
         rpc_url=rpc_url,
         keystore=keystore,
         password_file=password_file,

@@ -1,0 +1,149 @@
+"""Operator commands: index."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from provledger.chain.connection import connect, is_embedded
+from provledger.chain.deployments import load_deployment
+from provledger.cli.base import EXIT_OK, app, err, guarded, out
+from provledger.cli.develop import JsonOption, RpcOption, settings_from
+from provledger.indexer.metrics import IndexerMetrics
+from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
+from provledger.indexer.source import source_for
+from provledger.store.engine import create_store_engine
+from provledger.store.index import IndexStore
+
+
+@app.command("index")
+def index_command(
+    rpc_url: RpcOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Index database URL or SQLite path [env PROVLEDGER_DATABASE_URL]."),
+    ] = None,
+    deployments_dir: Annotated[
+        Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Stop when the head seen at the start is indexed.")
+    ] = False,
+    confirmations: Annotated[
+        int | None, typer.Option(help="Depth after which records are reported safe.")
+    ] = None,
+    finality_depth: Annotated[
+        int | None, typer.Option(help="Depth after which records are final (reorg window).")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Index the deployment's events from its deployment block, then follow the chain.
+
+    Example: provledger index --rpc-url http://127.0.0.1:8545 --once
+    """
+    settings = settings_from(
+        rpc_url=rpc_url,
+        database_url=database_url,
+        deployments_dir=deployments_dir,
+        confirmations=confirmations,
+        finality_depth=finality_depth,
+    )
+
+    def run() -> None:
+        w3 = connect(settings.rpc_url)
+        deployment = load_deployment(settings.deployments_dir, int(w3.eth.chain_id))
+        if is_embedded(w3):
+            err.print(
+                "note: the embedded chain is empty in a new process; index a node with --rpc-url"
+            )
+        metrics = IndexerMetrics()
+        if metrics_port is not None:
+            metrics.serve(metrics_port)
+        config = IndexerConfig(
+            confirmations=settings.confirmations, finality_depth=settings.finality_depth
+        )
+        store = IndexStore(create_store_engine(settings.database_url))
+        bar = Progress(
+            TextColumn("[bold]indexing[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks · {task.fields[events]:,} events · {task.fields[rate]:,.0f} ev/s"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            disable=not progress or as_json,
+            transient=False,
+        )
+        task = bar.add_task("index", total=None, events=0, rate=0.0)
+        totals = {"events": 0}
+
+        def on_batch(report: BatchReport) -> None:
+            totals["events"] += report.events
+            start = deployment.block_number
+            bar.update(
+                task,
+                total=max(report.head - start + 1, 1),
+                completed=report.end - start + 1,
+                events=totals["events"],
+                rate=metrics.rate,
+            )
+
+        scanner = Scanner(
+            source_for(settings.rpc_url, w3),
+            store,
+            deployment,
+            config=config,
+            metrics=metrics,
+            on_batch=on_batch,
+            on_note=lambda note: err.print(note, highlight=False),
+        )
+
+        def interrupt(_signal: int, _frame: FrameType | None) -> None:
+            scanner.stop()
+
+        signal.signal(signal.SIGTERM, interrupt)
+        with bar:
+            summary = scanner.run(once=once)
+        result = {
+            "chain_id": deployment.chain_id,
+            "indexed_block": summary.last_block,
+            "batches": summary.batches,
+            "events": summary.events,
+            "skipped_logs": summary.skipped,
+            "reorgs": summary.reorgs,
+            "rpc_errors": summary.rpc_errors,
+            "seconds": round(summary.seconds, 3),
+            "events_per_second": round(summary.events / summary.seconds) if summary.seconds else 0,
+        }
+        if as_json:
+            out.print_json(json.dumps(result))
+        else:
+            out.print(
+                f"indexed to block {summary.last_block}: {summary.events:,} events in "
+                f"{summary.batches} batches, {summary.seconds:.1f} s "
+                f"({result['events_per_second']:,} events/s); {summary.skipped} logs skipped, "
+                f"{summary.reorgs} reorgs, {summary.rpc_errors} node errors",
+                highlight=False,
+            )
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)

@@ -1,0 +1,425 @@
+"""The scanner: ranges, pipelining, retries, reorgs and the checkpoint.
+
+Two modes, by distance from the head:
+
+* **catch-up** (blocks deeper than ``finality_depth``, which cannot reorganise): a fetch thread
+  walks adaptive block ranges and fetches logs (and, where logs carry no timestamp, headers)
+  while the main thread decodes, projects and writes the previous range — a pipeline bounded
+  by a small queue, so memory does not grow with the chain;
+* **near head** (the unfinalized window): one range at a time; every block's header is fetched
+  and the parent-hash chain is checked against the stored window; a fork rolls the store back
+  to the common ancestor (undo images) and indexing resumes from there.
+
+Every batch is one database transaction with its checkpoint, so a crash at any point resumes
+from the checkpoint with no gap and no duplicate.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final, TypeVar
+
+from provledger.chain.deployments import Deployment
+from provledger.errors import ProvledgerError
+from provledger.indexer import projector
+from provledger.indexer.decoding import IndexedEvent, RawLog, decode
+from provledger.indexer.metrics import IndexerMetrics
+from provledger.indexer.source import LogSource, RangeTooLarge, RpcError
+from provledger.store import schema
+from provledger.store.engine import writer_lock
+from provledger.store.index import BlockHeader, Checkpoint, Identity, IndexStore
+from provledger.store.workingset import WorkingSet
+
+T = TypeVar("T")
+
+MAX_BACKOFF_SECONDS: Final = 30.0
+MALFORMED_ATTEMPTS: Final = 5
+
+
+class ReorgTooDeep(ProvledgerError):
+    """The chain reorganised below the stored window: the index cannot roll back that far."""
+
+    def __init__(self, block: int) -> None:
+        super().__init__(
+            f"the chain reorganised below block {block}, deeper than the finality depth; "
+            "rebuild the index (delete the database) or raise --finality-depth"
+        )
+
+
+class ChainMismatch(ProvledgerError):
+    """The node serves another chain than the deployment's."""
+
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(
+            f"the deployment is on chain {expected}, but the node serves chain {actual}"
+        )
+
+
+@dataclass(frozen=True)
+class IndexerConfig:
+    """How the scanner walks the chain."""
+
+    confirmations: int = 12
+    """Blocks below the head after which a record is *safe*."""
+    finality_depth: int = 64
+    """Blocks below the head after which a record is *final*; also the reorg window."""
+    initial_range: int = 1_000
+    max_range: int = 200_000
+    target_logs: int = 20_000
+    """Aimed-for logs per catch-up batch (ranges grow or shrink toward it)."""
+    poll_interval: float = 1.0
+    queue_depth: int = 2
+
+
+@dataclass
+class BatchReport:
+    """What one written batch did, for progress bars and logs."""
+
+    start: int
+    end: int
+    head: int
+    events: int
+    skipped: int
+    seconds: float
+    mode: str
+
+
+@dataclass
+class RunSummary:
+    """What a run did."""
+
+    batches: int = 0
+    events: int = 0
+    skipped: int = 0
+    reorgs: int = 0
+    rolled_back_rows: int = 0
+    rpc_errors: int = 0
+    last_block: int = -1
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Fetched:
+    start: int
+    end: int
+    head: int
+    logs: list[RawLog]
+    headers: dict[int, BlockHeader]
+
+
+class Scanner:
+    """Indexes one deployment from one source into one store."""
+
+    def __init__(
+        self,
+        source: LogSource,
+        store: IndexStore,
+        deployment: Deployment,
+        *,
+        config: IndexerConfig | None = None,
+        metrics: IndexerMetrics | None = None,
+        on_batch: Callable[[BatchReport], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.deployment = deployment
+        self.config = config or IndexerConfig()
+        self.metrics = metrics or IndexerMetrics()
+        self.on_batch = on_batch or (lambda _: None)
+        self.on_note = on_note or (lambda _: None)
+        self.sleep = sleep
+        self.addresses = [address.lower() for address in deployment.addresses]
+        self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
+        self.summary = RunSummary()
+        self._range = self.config.initial_range
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------ entry points
+    def identity(self) -> Identity:
+        """What the store must be an index of."""
+        return Identity(
+            chain_id=self.deployment.chain_id,
+            deployment=",".join(self.addresses),
+            start_block=self.deployment.block_number,
+        )
+
+    def stop(self) -> None:
+        """Ask a running :meth:`run` to return after the current batch."""
+        self._stop.set()
+
+    def run(self, *, once: bool = False, wait_for_lock: bool = True) -> RunSummary:
+        """Index until stopped (or, with ``once``, until the head seen at the start is indexed)."""
+        started = time.monotonic()
+        chain_id = self._retry("eth_chainId", self.source.chain_id)
+        if chain_id != self.deployment.chain_id:
+            raise ChainMismatch(self.deployment.chain_id, chain_id)
+        with writer_lock(
+            self.store.engine,
+            wait=wait_for_lock,
+            on_wait=lambda: self.on_note("standby: another indexer holds the writer lock"),
+        ):
+            if self.store.prepare(self.identity()):
+                self.on_note("schema changed: the index is rebuilt from the deployment block")
+            self.summary.last_block = self._next_block() - 1
+            self._loop(once)
+        self.summary.seconds = time.monotonic() - started
+        return self.summary
+
+    # ------------------------------------------------------------ main loop
+    def _next_block(self) -> int:
+        checkpoint = self.store.checkpoint()
+        return self.deployment.block_number if checkpoint is None else checkpoint.block_number + 1
+
+    def _loop(self, once: bool) -> None:
+        target: int | None = None
+        while not self._stop.is_set():
+            head = self._retry("eth_blockNumber", self.source.head)
+            self.metrics.head_block.set(head)
+            if once and target is None:
+                target = head
+            next_block = self._next_block()
+            limit = head if target is None else min(head, target)
+            final_limit = head - self.config.finality_depth
+            if next_block <= min(final_limit, limit):
+                self._catch_up(next_block, min(final_limit, limit), head)
+                continue
+            if next_block <= limit:
+                self._near_head(next_block, limit)
+                continue
+            if self._tip_replaced(head):
+                continue
+            if once:
+                return
+            self.sleep(self.config.poll_interval)
+
+    # ------------------------------------------------------------ catch-up (final blocks)
+    def _catch_up(self, start: int, stop: int, head: int) -> None:
+        fetched: queue.Queue[_Fetched | BaseException | None] = queue.Queue(self.config.queue_depth)
+        cancel = threading.Event()
+
+        def produce() -> None:
+            try:
+                block = start
+                while block <= stop and not cancel.is_set() and not self._stop.is_set():
+                    item = self._fetch_range(block, stop, head, all_headers=False)
+                    while not cancel.is_set():
+                        try:
+                            fetched.put(item, timeout=0.2)
+                            break
+                        except queue.Full:
+                            continue
+                    block = item.end + 1
+                fetched.put(None)
+            except BaseException as error:  # handed to the consumer, which re-raises it
+                fetched.put(error)
+
+        worker = threading.Thread(target=produce, name="provledger-fetch", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = fetched.get()
+                if item is None:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                self._write(item, mode="catch-up", undo_from_block=None)
+        finally:
+            cancel.set()
+            worker.join(timeout=30)
+
+    def _fetch_range(self, start: int, stop: int, head: int, *, all_headers: bool) -> _Fetched:
+        """Fetch logs of an adaptive range starting at ``start``; shrink on refusals."""
+        attempts = 0
+        while True:
+            end = min(stop, start + self._range - 1)
+            try:
+                logs = self.source.logs(self.addresses, start, end)
+                numbers = set(range(start, end + 1)) if all_headers else {end}
+                numbers.update(log.block_number for log in logs if log.block_time is None)
+                headers = self.source.headers(sorted(numbers)) if numbers else {}
+            except RangeTooLarge as error:
+                self._count_error()
+                if end == start:
+                    attempts = self._backoff(error, attempts)
+                    continue
+                suggested = error.suggested_end
+                new_end = suggested if suggested is not None else start + (end - start) // 2
+                self._range = max(1, new_end - start + 1)
+                continue
+            except RpcError as error:
+                self._count_error()
+                attempts = self._backoff(error, attempts)
+                continue
+            self._adapt(len(logs), end - start + 1)
+            return _Fetched(start, end, head, logs, headers)
+
+    def _adapt(self, found: int, span: int) -> None:
+        target = self.config.target_logs
+        if found > 2 * target and span > 1:
+            self._range = max(1, span * target // max(found, 1))
+        elif found < target // 2:
+            self._range = min(self.config.max_range, span * 2)
+
+    # ------------------------------------------------------------ near head (unfinalized)
+    def _near_head(self, start: int, stop: int) -> None:
+        stop = min(stop, start + self.config.finality_depth + self.config.initial_range)
+        item = self._fetch_range(start, stop, stop, all_headers=True)
+        previous = start - 1
+        expected_parent = self._hash_of(previous)
+        chain: list[BlockHeader] = [
+            item.headers[number] for number in range(item.start, item.end + 1)
+        ]
+        for header in chain:
+            if expected_parent is not None and header.parent_hash != expected_parent:
+                if header.number == item.start:
+                    self._handle_reorg(header.number - 1)
+                    return
+                return  # the chain moved while we were reading: fetch again
+            expected_parent = header.hash
+        if any(log.block_hash != item.headers[log.block_number].hash for log in item.logs):
+            return  # logs and headers come from different forks: fetch again
+        head = self._retry("eth_blockNumber", self.source.head)
+        self._write(
+            _Fetched(item.start, item.end, head, item.logs, item.headers),
+            mode="live",
+            undo_from_block=head - self.config.finality_depth + 1,
+            store_headers=chain,
+        )
+
+    def _tip_replaced(self, head: int) -> bool:
+        """With nothing new to index, check that the indexed tip is still on the chain.
+
+        A reorg to an equally long or shorter branch brings no new block to notice it by.
+        Returns True when it rolled back.
+        """
+        checkpoint = self.store.checkpoint()
+        if checkpoint is None or checkpoint.block_number < head - self.config.finality_depth:
+            return False
+        number = min(checkpoint.block_number, head)
+        stored = self._hash_of(number)
+        if stored is None:
+            return False
+        if number == checkpoint.block_number and self._header(number).hash == stored:
+            return False
+        self._handle_reorg(number if number < checkpoint.block_number else number - 1)
+        return True
+
+    def _hash_of(self, number: int) -> str | None:
+        if number < self.deployment.block_number:
+            return None
+        stored = self.store.stored_hashes([number]).get(number)
+        if stored is not None:
+            return stored
+        checkpoint = self.store.checkpoint()
+        if checkpoint is not None and checkpoint.block_number == number and checkpoint.block_hash:
+            return checkpoint.block_hash
+        return None
+
+    def _handle_reorg(self, fork_parent: int) -> None:
+        """The block after ``fork_parent`` no longer links to it: find the ancestor, roll back."""
+        for number, stored in self.store.window():
+            if number > fork_parent:
+                continue
+            current = self._header(number)
+            if current.hash == stored:
+                head = self._retry("eth_blockNumber", self.source.head)
+                restored = self.store.rollback(number, stored, head)
+                self.summary.reorgs += 1
+                self.summary.rolled_back_rows += restored
+                self.metrics.reorgs.inc()
+                self.on_note(
+                    f"reorg: rolled back {fork_parent - number + 1} block(s) to {number} "
+                    f"({restored} row images restored)"
+                )
+                return
+        raise ReorgTooDeep(fork_parent)
+
+    def _header(self, number: int) -> BlockHeader:
+        return self._retry("eth_getBlockByNumber", lambda: self.source.headers([number]))[number]
+
+    # ------------------------------------------------------------ writing
+    def _write(
+        self,
+        item: _Fetched,
+        *,
+        mode: str,
+        undo_from_block: int | None,
+        store_headers: Sequence[BlockHeader] = (),
+    ) -> None:
+        began = time.monotonic()
+        records: list[IndexedEvent] = []
+        skipped = 0
+        for log in item.logs:
+            contract = self.contracts.get(log.address)
+            stamp = log.block_time
+            if stamp is None:
+                stamp = item.headers[log.block_number].timestamp
+            record = decode(log, contract, stamp) if contract is not None else None
+            if record is None:
+                skipped += 1
+                continue
+            records.append(record)
+        end_header = item.headers.get(item.end)
+        checkpoint = Checkpoint(
+            block_number=item.end,
+            block_hash=end_header.hash if end_header is not None else "",
+            head_block=item.head,
+        )
+        self.store.write_batch(
+            records,
+            project=_project,
+            checkpoint=checkpoint,
+            headers=store_headers,
+            undo_from_block=undo_from_block,
+            prune_below=item.head - self.config.finality_depth - 1,
+        )
+        seconds = time.monotonic() - began
+        self.summary.batches += 1
+        self.summary.events += len(records)
+        self.summary.skipped += skipped
+        self.summary.last_block = item.end
+        self.metrics.record_batch(item.end, item.head, len(records), skipped, seconds)
+        self.on_batch(
+            BatchReport(item.start, item.end, item.head, len(records), skipped, seconds, mode)
+        )
+
+    # ------------------------------------------------------------ retries
+    def _count_error(self) -> None:
+        self.summary.rpc_errors += 1
+        self.metrics.rpc_errors.inc()
+
+    def _backoff(self, error: RpcError, attempts: int) -> int:
+        attempts += 1
+        if "malformed" in str(error) and attempts >= MALFORMED_ATTEMPTS:
+            raise error
+        if attempts in (1, 5) or attempts % 20 == 0:
+            self.on_note(f"node error ({error}); retrying")
+        self.sleep(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempts, 8)))
+        return attempts
+
+    def _retry(self, method: str, action: Callable[[], T]) -> T:
+        attempts = 0
+        while True:
+            try:
+                return action()
+            except RpcError as error:
+                self._count_error()
+                attempts = self._backoff(error, attempts)
+
+
+def _project(ws: WorkingSet, records: Sequence[IndexedEvent]) -> None:
+    keys = projector.touched_keys(records)
+    for name, wanted in keys.items():
+        ws.prefetch(_TABLE[name], wanted)
+    ws.prefetch(schema.holdings, projector.holding_keys(ws, records))
+    projector.apply(ws, records)
+
+
+_TABLE: Final = {table.name: table for table in schema.PROJECTIONS}

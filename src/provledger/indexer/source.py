@@ -1,0 +1,259 @@
+"""Where logs and block headers come from.
+
+:class:`JsonRpcSource` speaks raw JSON-RPC over HTTP (one ``requests`` session, batched header
+requests, orjson parsing): the fast path for anvil and real nodes. :class:`Web3Source` goes
+through any web3 provider, including the embedded eth-tester chain. Both raise
+:class:`RpcError` with the node's message, and :class:`RangeTooLarge` (with the node's
+suggested range when it gives one) for "too many results" style refusals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from typing import Any, Final, Protocol
+
+import orjson
+import requests
+from web3 import Web3
+
+from provledger.errors import ProvledgerError
+from provledger.indexer.decoding import RawLog, raw_log
+from provledger.store.index import BlockHeader
+
+#: Node messages that mean "ask for fewer blocks".
+_TOO_LARGE: Final = re.compile(
+    r"too many|more than \d+ results|limit exceeded|range (is )?too (large|wide|big)|"
+    r"block range|response size|exceed(s|ed) (the )?max|query timeout|timed? ?out",
+    re.IGNORECASE,
+)
+_SUGGESTED: Final = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
+
+
+class RpcError(ProvledgerError):
+    """The node answered with an error, an unreadable reply, or not at all."""
+
+    def __init__(
+        self, method: str, message: str, *, block_range: tuple[int, int] | None = None
+    ) -> None:
+        self.method = method
+        self.block_range = block_range
+        where = f" for blocks {block_range[0]}-{block_range[1]}" if block_range else ""
+        super().__init__(f"{method}{where}: {message}")
+
+
+class RangeTooLarge(RpcError):
+    """The node refused a log range as too large; ``suggested_end`` is its hint, if any."""
+
+    def __init__(
+        self, method: str, message: str, block_range: tuple[int, int], suggested_end: int | None
+    ) -> None:
+        super().__init__(method, message, block_range=block_range)
+        self.suggested_end = suggested_end
+
+
+def classify_log_error(message: str, block_range: tuple[int, int]) -> RpcError:
+    """Turn a node's ``eth_getLogs`` error message into the right exception."""
+    if _TOO_LARGE.search(message):
+        suggested = _SUGGESTED.search(message)
+        end = int(suggested.group(2), 16) if suggested else None
+        if end is not None and not block_range[0] <= end < block_range[1]:
+            end = None
+        return RangeTooLarge("eth_getLogs", message, block_range, end)
+    return RpcError("eth_getLogs", message, block_range=block_range)
+
+
+class LogSource(Protocol):
+    """What the scanner needs from a node."""
+
+    def chain_id(self) -> int:
+        """The chain id."""
+        ...
+
+    def head(self) -> int:
+        """The latest block number."""
+        ...
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        """Logs of ``addresses`` in blocks ``start..end`` inclusive, in chain order."""
+        ...
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        """Headers of the given blocks."""
+        ...
+
+
+def _header(block: dict[str, Any]) -> BlockHeader:
+    def number(value: Any) -> int:
+        return int(value, 16) if isinstance(value, str) else int(value)
+
+    def hexed(value: Any) -> str:
+        return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
+
+    return BlockHeader(
+        number=number(block["number"]),
+        hash=hexed(block["hash"]),
+        parent_hash=hexed(block["parentHash"]),
+        timestamp=number(block["timestamp"]),
+    )
+
+
+class JsonRpcSource:
+    """Raw JSON-RPC over HTTP."""
+
+    HEADER_BATCH: Final = 200
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.url = url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        self._ids = itertools.count(1)
+
+    def _post(self, payload: Any, method: str, block_range: tuple[int, int] | None = None) -> Any:
+        try:
+            response = self.session.post(self.url, data=orjson.dumps(payload), timeout=self.timeout)
+        except requests.exceptions.Timeout as error:
+            if method == "eth_getLogs" and block_range is not None:
+                raise RangeTooLarge(method, "request timed out", block_range, None) from error
+            raise RpcError(method, f"no answer within {self.timeout:g} s") from error
+        except requests.exceptions.RequestException as error:
+            raise RpcError(method, f"connection failed: {type(error).__name__}") from error
+        if response.status_code == 413 and block_range is not None:
+            raise RangeTooLarge(method, "HTTP 413: response too large", block_range, None)
+        if response.status_code >= 400 and not response.content.startswith((b"{", b"[")):
+            raise RpcError(method, f"HTTP {response.status_code}", block_range=block_range)
+        try:
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError as error:
+            raise RpcError(method, "malformed reply (not JSON)", block_range=block_range) from error
+
+    def call(
+        self, method: str, params: list[Any], block_range: tuple[int, int] | None = None
+    ) -> Any:
+        """One JSON-RPC call; returns ``result`` or raises."""
+        reply = self._post(
+            {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params},
+            method,
+            block_range,
+        )
+        if not isinstance(reply, dict):
+            raise RpcError(method, "malformed reply", block_range=block_range)
+        if "error" in reply:
+            error = reply["error"]
+            message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+            if method == "eth_getLogs" and block_range is not None:
+                raise classify_log_error(message, block_range)
+            raise RpcError(method, message, block_range=block_range)
+        if "result" not in reply:
+            raise RpcError(method, "malformed reply (no result)", block_range=block_range)
+        return reply["result"]
+
+    def chain_id(self) -> int:
+        """The chain id."""
+        return int(self.call("eth_chainId", []), 16)
+
+    def head(self) -> int:
+        """The latest block number."""
+        return int(self.call("eth_blockNumber", []), 16)
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        """Logs of ``addresses`` in ``start..end``."""
+        result = self.call(
+            "eth_getLogs",
+            [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
+            (start, end),
+        )
+        if not isinstance(result, list):
+            raise RpcError(
+                "eth_getLogs", "malformed reply (result is not a list)", block_range=(start, end)
+            )
+        try:
+            return [raw_log(item) for item in result]
+        except (KeyError, TypeError, ValueError) as error:
+            raise RpcError(
+                "eth_getLogs", f"malformed log: {error!r}", block_range=(start, end)
+            ) from error
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        """Headers of ``numbers``, fetched in batched requests."""
+        found: dict[int, BlockHeader] = {}
+        for offset in range(0, len(numbers), self.HEADER_BATCH):
+            chunk = numbers[offset : offset + self.HEADER_BATCH]
+            payload = [
+                {
+                    "jsonrpc": "2.0",
+                    "id": index,
+                    "method": "eth_getBlockByNumber",
+                    "params": [hex(n), False],
+                }
+                for index, n in enumerate(chunk)
+            ]
+            replies = self._post(payload, "eth_getBlockByNumber")
+            if not isinstance(replies, list) or len(replies) != len(chunk):
+                raise RpcError("eth_getBlockByNumber", "malformed batch reply")
+            for reply in replies:
+                if not isinstance(reply, dict) or "error" in reply or not reply.get("result"):
+                    detail = reply.get("error") if isinstance(reply, dict) else reply
+                    raise RpcError("eth_getBlockByNumber", f"block missing or error: {detail}")
+                try:
+                    header = _header(reply["result"])
+                except (KeyError, TypeError, ValueError) as error:
+                    raise RpcError(
+                        "eth_getBlockByNumber", f"malformed header: {error!r}"
+                    ) from error
+                found[header.number] = header
+        missing = set(numbers) - set(found)
+        if missing:
+            raise RpcError("eth_getBlockByNumber", f"no header for blocks {sorted(missing)[:5]}")
+        return found
+
+
+class Web3Source:
+    """Any web3 provider (the embedded eth-tester chain included)."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3 = w3
+
+    def chain_id(self) -> int:
+        """The chain id."""
+        return int(self.w3.eth.chain_id)
+
+    def head(self) -> int:
+        """The latest block number."""
+        return int(self.w3.eth.block_number)
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        """Logs of ``addresses`` in ``start..end``."""
+        try:
+            found = self.w3.eth.get_logs(
+                {
+                    "fromBlock": start,
+                    "toBlock": end,
+                    "address": [Web3.to_checksum_address(address) for address in addresses],
+                }
+            )
+        except Exception as error:  # a provider error of any kind
+            raise classify_log_error(str(error), (start, end)) from error
+        return [raw_log(dict(item)) for item in found]
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        """Headers of ``numbers``, one request each."""
+        found = {}
+        for number in numbers:
+            try:
+                block = self.w3.eth.get_block(number)
+            except Exception as error:
+                raise RpcError("eth_getBlockByNumber", str(error)) from error
+            found[number] = _header(dict(block))
+        return found
+
+
+def source_for(rpc_url: str | None, w3: Web3 | None) -> LogSource:
+    """The fast JSON-RPC source for a URL, else a web3 source."""
+    if rpc_url is not None:
+        return JsonRpcSource(rpc_url)
+    if w3 is None:
+        raise ProvledgerError("an RPC URL or a web3 connection is needed")
+    return Web3Source(w3)

@@ -1,0 +1,1 @@
+"""The index store: schema, engine, and every SQL statement provledger runs."""

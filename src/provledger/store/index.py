@@ -1,0 +1,262 @@
+"""The indexer's view of the store: identity checks, batches, checkpoint, rollback.
+
+Every write the indexer makes happens in :meth:`IndexStore.write_batch` or
+:meth:`IndexStore.rollback`, each one database transaction: events, projection rows, undo
+images, block hashes and the checkpoint commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Connection, Engine, delete, func, select
+
+from provledger.chain.serialize import asset_hex, event_args
+from provledger.errors import ProvledgerError
+from provledger.indexer.decoding import IndexedEvent
+from provledger.store import schema
+from provledger.store.engine import create_schema, drop_schema
+from provledger.store.workingset import TABLES, Row, WorkingSet, key_condition
+
+#: meta keys
+META_SCHEMA: Final = "schema_version"
+META_CHAIN: Final = "chain_id"
+META_DEPLOYMENT: Final = "deployment"
+META_START: Final = "start_block"
+
+
+class WrongChainError(ProvledgerError):
+    """The database was built for another chain or deployment."""
+
+    def __init__(self, what: str, stored: str, given: str) -> None:
+        super().__init__(
+            f"this database indexes {what} {stored}, not {given}: use another database URL "
+            "or start from an empty one"
+        )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last block fully indexed."""
+
+    block_number: int
+    block_hash: str
+    head_block: int
+
+
+@dataclass(frozen=True)
+class BlockHeader:
+    """What reorg detection needs of a block."""
+
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What a store is an index of."""
+
+    chain_id: int
+    deployment: str
+    """Comma-joined lowercase contract addresses, in deployment order."""
+    start_block: int
+
+
+class IndexStore:
+    """Bookkeeping and batch writes on one database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------ identity
+    def prepare(self, identity: Identity) -> bool:
+        """Create the schema, check identity and version; return True if the store was rebuilt.
+
+        A store of another schema version is dropped and recreated (the index is derived data);
+        a store of another chain or deployment is refused with :class:`WrongChainError`.
+        """
+        create_schema(self.engine)
+        meta = self.meta()
+        rebuilt = False
+        if meta and meta.get(META_SCHEMA) != str(schema.SCHEMA_VERSION):
+            drop_schema(self.engine)
+            create_schema(self.engine)
+            meta, rebuilt = {}, True
+        if meta:
+            if meta.get(META_CHAIN) != str(identity.chain_id):
+                raise WrongChainError("chain", str(meta.get(META_CHAIN)), str(identity.chain_id))
+            if meta.get(META_DEPLOYMENT) != identity.deployment:
+                raise WrongChainError(
+                    "the deployment", str(meta.get(META_DEPLOYMENT)), identity.deployment
+                )
+            return rebuilt
+        with self.engine.begin() as conn:
+            conn.execute(
+                schema.meta.insert(),
+                [
+                    {"key": META_SCHEMA, "value": str(schema.SCHEMA_VERSION)},
+                    {"key": META_CHAIN, "value": str(identity.chain_id)},
+                    {"key": META_DEPLOYMENT, "value": identity.deployment},
+                    {"key": META_START, "value": str(identity.start_block)},
+                ],
+            )
+        return rebuilt
+
+    def meta(self) -> dict[str, str]:
+        """The meta table as a dict (empty for a new store)."""
+        with self.engine.connect() as conn:
+            return {row.key: row.value for row in conn.execute(select(schema.meta))}
+
+    def checkpoint(self) -> Checkpoint | None:
+        """The last indexed block, or None before the first batch."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(schema.checkpoint)).first()
+        if row is None:
+            return None
+        return Checkpoint(row.block_number, row.block_hash, row.head_block)
+
+    def stored_hashes(self, numbers: Iterable[int]) -> dict[int, str]:
+        """Stored hashes of the blocks in ``numbers`` that the window still holds."""
+        wanted = list(numbers)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.blocks.c.block_number, schema.blocks.c.block_hash).where(
+                    schema.blocks.c.block_number.in_(wanted)
+                )
+            )
+            return {row.block_number: row.block_hash for row in rows}
+
+    def window(self) -> list[tuple[int, str]]:
+        """Every stored (block, hash), newest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.blocks.c.block_number, schema.blocks.c.block_hash).order_by(
+                    schema.blocks.c.block_number.desc()
+                )
+            )
+            return [(row.block_number, row.block_hash) for row in rows]
+
+    # ------------------------------------------------------------ writing
+    def write_batch(
+        self,
+        records: Sequence[IndexedEvent],
+        *,
+        project: Callable[[WorkingSet, Sequence[IndexedEvent]], None],
+        checkpoint: Checkpoint,
+        headers: Sequence[BlockHeader],
+        undo_from_block: int | None,
+        prune_below: int,
+    ) -> int:
+        """Write one batch and move the checkpoint, in one transaction; return rows written."""
+        with self.engine.begin() as conn:
+            ws = WorkingSet(conn, undo_from_block=undo_from_block)
+            project(ws, records)
+            if records:
+                conn.execute(schema.events.insert(), [_event_row(record) for record in records])
+            written = ws.flush() + len(records)
+            if ws.undo_rows:
+                conn.execute(schema.undo.insert(), ws.undo_rows)
+            if headers:
+                self._store_headers(conn, headers)
+            conn.execute(delete(schema.undo).where(schema.undo.c.block_number < prune_below))
+            conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number < prune_below))
+            self._move_checkpoint(conn, checkpoint)
+        return written
+
+    def _store_headers(self, conn: Connection, headers: Sequence[BlockHeader]) -> None:
+        numbers = [header.number for header in headers]
+        conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number.in_(numbers)))
+        conn.execute(
+            schema.blocks.insert(),
+            [
+                {
+                    "block_number": header.number,
+                    "block_hash": header.hash,
+                    "parent_hash": header.parent_hash,
+                    "timestamp": header.timestamp,
+                }
+                for header in headers
+            ],
+        )
+
+    def _move_checkpoint(self, conn: Connection, checkpoint: Checkpoint) -> None:
+        values = {
+            "block_number": checkpoint.block_number,
+            "block_hash": checkpoint.block_hash,
+            "head_block": checkpoint.head_block,
+            "updated_at": int(time.time()),
+        }
+        updated = conn.execute(
+            schema.checkpoint.update().where(schema.checkpoint.c.id == 1).values(**values)
+        )
+        if updated.rowcount == 0:
+            conn.execute(schema.checkpoint.insert().values(id=1, **values))
+
+    def rollback(self, ancestor: int, ancestor_hash: str, head: int) -> int:
+        """Undo every block after ``ancestor``; return how many rows were restored.
+
+        Replays the undo images backwards, deletes events and block hashes above the ancestor
+        and moves the checkpoint to it, in one transaction.
+        """
+        with self.engine.begin() as conn:
+            images = conn.execute(
+                select(schema.undo)
+                .where(schema.undo.c.block_number > ancestor)
+                .order_by(schema.undo.c.id.desc())
+            ).all()
+            for image in images:
+                table = TABLES[image.table_name]
+                key = tuple(orjson.loads(image.row_key))
+                conn.execute(delete(table).where(key_condition(table, key)))
+                if image.image is not None:
+                    conn.execute(table.insert(), [orjson.loads(image.image)])
+            conn.execute(delete(schema.undo).where(schema.undo.c.block_number > ancestor))
+            conn.execute(delete(schema.events).where(schema.events.c.block_number > ancestor))
+            conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number > ancestor))
+            self._move_checkpoint(conn, Checkpoint(ancestor, ancestor_hash, head))
+        return len(images)
+
+    # ------------------------------------------------------------ reading for checks
+    def counts(self) -> dict[str, int]:
+        """Row counts of every derived table."""
+        with self.engine.connect() as conn:
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for table in schema.DERIVED
+            }
+
+
+def _event_row(record: IndexedEvent) -> Row:
+    event = record.event
+    asset_id = getattr(event, "asset_id", None)
+    if asset_id is None:
+        asset_id = getattr(event, "token_id", None)
+    return {
+        "block_number": record.block_number,
+        "log_index": record.log_index,
+        "block_hash": record.block_hash,
+        "block_time": record.block_time,
+        "tx_hash": record.tx_hash,
+        "tx_index": record.tx_index,
+        "contract": record.contract,
+        "event": type(event).__name__,
+        "asset_id": None if asset_id is None else asset_hex(asset_id),
+        "args": orjson.dumps(event_args(event)).decode(),
+    }
+
+
+def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every derived table's rows, sorted by primary key: equal dumps mean equal indexes."""
+    result: dict[str, list[tuple[Any, ...]]] = {}
+    with engine.connect() as conn:
+        for table in schema.DERIVED:
+            order = list(table.primary_key.columns)
+            rows = conn.execute(select(table).order_by(*order)).all()
+            result[table.name] = [tuple(row) for row in rows]
+    return result

@@ -1,0 +1,176 @@
+"""The rows one batch reads and writes, held in memory between one bulk load and one flush.
+
+The projector asks for rows by primary key and replaces them (it never mutates a row dict in
+place); the working set remembers each row as loaded, so :meth:`WorkingSet.flush` inserts what
+is new and updates what changed, with one ``executemany`` per table and kind. For blocks in the
+unfinalized window it also records, per block, the image of every row before that block first
+changed it: the ``undo`` rows a rollback replays backwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Connection, Table, and_, bindparam, tuple_
+
+from provledger.store import schema
+
+Key = tuple[Any, ...]
+Row = dict[str, Any]
+
+_CHUNK: Final = 500
+TABLES: Final[dict[str, Table]] = {table.name: table for table in schema.PROJECTIONS}
+
+
+def primary_key(table: Table, row: Mapping[str, Any]) -> Key:
+    """The primary key values of ``row`` in ``table``."""
+    return tuple(row[column.name] for column in table.primary_key.columns)
+
+
+def key_condition(table: Table, key: Key) -> Any:
+    """``pk1 = v1 AND pk2 = v2 …`` for ``key``."""
+    return and_(
+        *(column == value for column, value in zip(table.primary_key.columns, key, strict=True))
+    )
+
+
+class WorkingSet:
+    """Projection rows of one batch; see the module docstring."""
+
+    def __init__(self, conn: Connection, *, undo_from_block: int | None) -> None:
+        self.conn = conn
+        self.undo_from_block = undo_from_block
+        self.block = 0
+        self._rows: dict[str, dict[Key, Row | None]] = {name: {} for name in TABLES}
+        self._original: dict[str, dict[Key, Row | None]] = {name: {} for name in TABLES}
+        self._dirty: dict[str, set[Key]] = {name: set() for name in TABLES}
+        self._imaged: set[tuple[str, Key, int]] = set()
+        self._markers: set[Any] = set()
+        self.undo_rows: list[Row] = []
+
+    # -- loading
+    def prefetch(self, table: Table, keys: Iterable[Key]) -> None:
+        """Load the rows of ``keys`` not yet known, in chunks of one query each."""
+        known = self._rows[table.name]
+        missing = [key for key in keys if key not in known]
+        columns = list(table.primary_key.columns)
+        for start in range(0, len(missing), _CHUNK):
+            chunk = missing[start : start + _CHUNK]
+            if len(columns) == 1:
+                condition = columns[0].in_([key[0] for key in chunk])
+            else:
+                condition = tuple_(*columns).in_(chunk)
+            for found in self.conn.execute(table.select().where(condition)).mappings():
+                row = {str(name): value for name, value in found.items()}
+                self._remember(table, primary_key(table, row), row)
+            for key in chunk:
+                if key not in known:
+                    self._remember(table, key, None)
+
+    def _remember(self, table: Table, key: Key, row: Row | None) -> None:
+        self._rows[table.name][key] = row
+        self._original[table.name][key] = row
+
+    def get(self, table: Table, key: Key) -> Row | None:
+        """The current row of ``key``, loading it if needed; None if absent. Do not mutate it."""
+        rows = self._rows[table.name]
+        if key not in rows:
+            self.prefetch(table, [key])
+        return rows[key]
+
+    # -- changing
+    def at_block(self, block: int) -> None:
+        """Changes from now on happen in ``block``."""
+        self.block = block
+
+    def put(self, table: Table, row: Row) -> None:
+        """Insert or replace a whole row."""
+        key = primary_key(table, row)
+        self.get(table, key)
+        self._image(table, key)
+        self._rows[table.name][key] = row
+        self._dirty[table.name].add(key)
+
+    def update(self, table: Table, key: Key, **changes: Any) -> None:
+        """Change columns of an existing row; ``block_number`` becomes the current block."""
+        current = self.get(table, key)
+        if current is None:
+            raise KeyError(f"{table.name} has no row {key}")
+        self._image(table, key)
+        self._rows[table.name][key] = {**current, **changes, "block_number": self.block}
+        self._dirty[table.name].add(key)
+
+    def _image(self, table: Table, key: Key) -> None:
+        if self.undo_from_block is None or self.block < self.undo_from_block:
+            return
+        marker = (table.name, key, self.block)
+        if marker in self._imaged:
+            return
+        self._imaged.add(marker)
+        before = self._rows[table.name].get(key)
+        self.undo_rows.append(
+            {
+                "block_number": self.block,
+                "table_name": table.name,
+                "row_key": orjson.dumps(list(key)).decode(),
+                "image": None if before is None else orjson.dumps(before).decode(),
+            }
+        )
+
+    # -- transient markers between events of one transaction
+    def set_marker(self, marker: Any) -> None:
+        """Remember ``marker`` for a later event of the same batch."""
+        self._markers.add(marker)
+
+    def take_marker(self, marker: Any) -> bool:
+        """Whether ``marker`` was set; it is removed."""
+        if marker in self._markers:
+            self._markers.remove(marker)
+            return True
+        return False
+
+    # -- writing
+    def flush(self) -> int:
+        """Write every new and changed row; return how many rows were written."""
+        written = 0
+        for name, keys in self._dirty.items():
+            if not keys:
+                continue
+            table = TABLES[name]
+            rows = self._rows[name]
+            originals = self._original[name]
+            inserts: list[Row] = []
+            updates: list[Row] = []
+            for key in keys:
+                row = rows[key]
+                if row is None:
+                    continue
+                original = originals.get(key)
+                if original is None:
+                    inserts.append(row)
+                elif row != original:
+                    updates.append(row)
+            if inserts:
+                self.conn.execute(table.insert(), inserts)
+            if updates:
+                self.conn.execute(
+                    _update_statement(table), [_update_params(table, row) for row in updates]
+                )
+            written += len(inserts) + len(updates)
+        return written
+
+
+def _update_statement(table: Table) -> Any:
+    return table.update().where(
+        and_(*(column == bindparam(f"pk_{column.name}") for column in table.primary_key.columns))
+    )
+
+
+def _update_params(table: Table, row: Row) -> Row:
+    params = {f"pk_{column.name}": row[column.name] for column in table.primary_key.columns}
+    params.update(
+        (name, value) for name, value in row.items() if name not in table.primary_key.columns
+    )
+    return params

@@ -1,0 +1,231 @@
+"""Scanner behaviour: skipping foreign logs, identity checks, rebuilds, the writer lock,
+adaptive ranges, metrics, holder-at-block queries."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import update
+
+from helpers.indexing import TEST_CONFIG, differences, index, source_of
+from helpers.stores import engine_for
+from helpers.world import World
+from indexer.conftest import NewDatabase
+from provledger.chain.anvil import free_port
+from provledger.chain.deployments import Deployment
+from provledger.chain.serialize import asset_hex
+from provledger.indexer.decoding import RawLog
+from provledger.indexer.metrics import IndexerMetrics
+from provledger.indexer.scanner import ChainMismatch, IndexerConfig, Scanner
+from provledger.indexer.source import LogSource, RangeTooLarge
+from provledger.store import schema
+from provledger.store.engine import WriterLockHeld, writer_lock
+from provledger.store.index import BlockHeader, IndexStore, WrongChainError
+from provledger.store.queries import holder_at
+
+
+class Wrapped:
+    """A source that forwards to a real one, for tests to tamper with."""
+
+    def __init__(self, inner: LogSource) -> None:
+        self.inner = inner
+        self.log_calls: list[tuple[int, int]] = []
+
+    def chain_id(self) -> int:
+        return self.inner.chain_id()
+
+    def head(self) -> int:
+        return self.inner.head()
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        self.log_calls.append((start, end))
+        return self.inner.logs(addresses, start, end)
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        return self.inner.headers(numbers)
+
+
+class WithForeignLogs(Wrapped):
+    """Adds, to every range, a log of an unknown event from a known contract and a log of a
+    known event from an unknown contract."""
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        found = super().logs(addresses, start, end)
+        if not found:
+            return found
+        first = found[0]
+        unknown_event = replace(first, topics=(b"\x42" * 32,), log_index=first.log_index + 10_000)
+        unknown_contract = replace(
+            first, address="0x" + "77" * 20, log_index=first.log_index + 20_000
+        )
+        return [*found, unknown_event, unknown_contract]
+
+
+class Refusing(Wrapped):
+    """Refuses log ranges wider than ``limit`` blocks, the way public nodes do."""
+
+    def __init__(self, inner: LogSource, limit: int, suggest: bool) -> None:
+        super().__init__(inner)
+        self.limit = limit
+        self.suggest = suggest
+        self.refusals = 0
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        if end - start + 1 > self.limit:
+            self.refusals += 1
+            self.log_calls.append((start, end))
+            suggested = start + self.limit - 1 if self.suggest else None
+            raise RangeTooLarge(
+                "eth_getLogs", "query returned more than 10000 results", (start, end), suggested
+            )
+        return super().logs(addresses, start, end)
+
+
+def _scanner(
+    world: World, url: str, source: LogSource, config: IndexerConfig = TEST_CONFIG
+) -> Scanner:
+    return Scanner(
+        source, IndexStore(engine_for(url)), world.deployment, config=config, sleep=lambda _: None
+    )
+
+
+def test_foreign_logs_are_counted_and_skipped(world: World, new_database: NewDatabase) -> None:
+    world.register(world.alice)
+    url = new_database("foreign")
+    summary = _scanner(world, url, WithForeignLogs(source_of(world.w3))).run(once=True)
+    assert summary.skipped > 0
+    assert summary.skipped % 2 == 0
+    fresh = new_database("fresh")
+    index(world.w3, world.deployment, fresh)
+    assert differences(url, fresh) == {}
+
+
+@pytest.mark.parametrize("suggest", [True, False])
+def test_ranges_shrink_on_refusal_and_the_index_is_complete(
+    world: World, new_database: NewDatabase, suggest: bool
+) -> None:
+    for _ in range(3):
+        world.register(world.alice)
+    url = new_database("refused")
+    source = Refusing(source_of(world.w3), limit=3, suggest=suggest)
+    config = replace(TEST_CONFIG, initial_range=64, finality_depth=4)
+    summary = _scanner(world, url, source, config).run(once=True)
+    assert source.refusals > 0
+    assert summary.rpc_errors == source.refusals
+    served = [(start, end) for start, end in source.log_calls if end - start + 1 <= 3]
+    covered = sorted(served)
+    assert covered[0][0] == world.deployment.block_number
+    for (_, end), (start, _) in itertools.pairwise(covered):
+        assert start == end + 1  # contiguous: no gap, no overlap
+    fresh = new_database("fresh")
+    index(world.w3, world.deployment, fresh)
+    assert differences(url, fresh) == {}
+
+
+def test_ranges_grow_while_logs_are_sparse(world: World, new_database: NewDatabase) -> None:
+    world.chain.mine(40)
+    source = Wrapped(source_of(world.w3))
+    config = replace(TEST_CONFIG, initial_range=2, finality_depth=4)
+    _scanner(world, new_database("grow"), source, config).run(once=True)
+    spans = [end - start + 1 for start, end in source.log_calls]
+    assert spans[:4] == [2, 4, 8, 16]
+
+
+def test_another_chain_or_deployment_is_refused(world: World, new_database: NewDatabase) -> None:
+    url = new_database("identity")
+    index(world.w3, world.deployment, url)
+    other_chain = replace(world.deployment, chain_id=world.deployment.chain_id + 1)
+    with pytest.raises(ChainMismatch, match="the node serves chain"):
+        _scanner_for(world, url, other_chain).run(once=True)
+    store = IndexStore(engine_for(url))
+    with pytest.raises(
+        WrongChainError, match=f"this database indexes chain {world.deployment.chain_id}"
+    ):
+        store.prepare(replace(_scanner_for(world, url, world.deployment).identity(), chain_id=5))
+    moved = dict(world.deployment.contracts)
+    registry = moved["DataAssetRegistry"]
+    moved["DataAssetRegistry"] = replace(registry, address=world.stranger.address)
+    with pytest.raises(WrongChainError, match="this database indexes the deployment"):
+        _scanner_for(world, url, replace(world.deployment, contracts=moved)).run(once=True)
+
+
+def _scanner_for(world: World, url: str, deployment: Deployment) -> Scanner:
+    return Scanner(source_of(world.w3), IndexStore(engine_for(url)), deployment, config=TEST_CONFIG)
+
+
+def test_a_schema_change_rebuilds_the_index(world: World, new_database: NewDatabase) -> None:
+    world.register(world.alice)
+    url = new_database("schema")
+    index(world.w3, world.deployment, url)
+    with engine_for(url).begin() as conn:
+        conn.execute(
+            update(schema.meta).where(schema.meta.c.key == "schema_version").values(value="0")
+        )
+    notes: list[str] = []
+    scanner = _scanner(world, url, source_of(world.w3))
+    scanner.on_note = notes.append
+    scanner.run(once=True)
+    assert any("rebuilt from the deployment block" in note for note in notes)
+    fresh = new_database("fresh")
+    index(world.w3, world.deployment, fresh)
+    assert differences(url, fresh) == {}
+
+
+def test_only_one_writer(world: World, new_database: NewDatabase) -> None:
+    url = new_database("lock")
+    engine = engine_for(url)
+    IndexStore(engine).prepare(_scanner(world, url, source_of(world.w3)).identity())
+    with writer_lock(engine, wait=False):
+        with pytest.raises(WriterLockHeld, match="another indexer is writing"):
+            _scanner(world, url, source_of(world.w3)).run(once=True, wait_for_lock=False)
+        waiting = threading.Event()
+        scanner = _scanner(world, url, source_of(world.w3))
+        scanner.on_note = lambda note: waiting.set()
+        runner = threading.Thread(target=lambda: scanner.run(once=True))
+        runner.start()
+        assert waiting.wait(10), "the second indexer should stand by"
+    runner.join(30)
+    assert not runner.is_alive()
+    assert scanner.summary.last_block == world.w3.eth.block_number
+
+
+def test_metrics_are_served(world: World, new_database: NewDatabase) -> None:
+    world.register(world.alice)
+    metrics = IndexerMetrics()
+    port = free_port()
+    metrics.serve(port)
+    scanner = _scanner(world, new_database("metrics"), source_of(world.w3))
+    scanner.metrics = metrics
+    summary = scanner.run(once=True)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    head = world.w3.eth.block_number
+    assert f"provledger_indexed_block {float(head)}" in text
+    assert f"provledger_chain_head_block {float(head)}" in text
+    assert "provledger_index_lag_blocks 0.0" in text
+    assert f"provledger_indexed_events_total {float(summary.events)}" in text
+    assert "provledger_reorgs_total 0.0" in text
+    assert "provledger_rpc_errors_total 0.0" in text
+
+
+def test_holder_at_block_is_one_query(world: World, new_database: NewDatabase) -> None:
+    asset = world.register(world.alice)
+    registered = world.w3.eth.block_number
+    world.alice.registry.transfer(asset, world.bob.address)
+    first_move = world.w3.eth.block_number
+    world.bob.registry.transfer(asset, world.erin.address)
+    second_move = world.w3.eth.block_number
+    url = new_database("holders")
+    index(world.w3, world.deployment, url)
+    key = asset_hex(asset)
+    with engine_for(url).connect() as conn:
+        assert holder_at(conn, key, registered - 1) is None
+        assert holder_at(conn, key, registered) == world.alice.address.lower()
+        assert holder_at(conn, key, first_move) == world.bob.address.lower()
+        assert holder_at(conn, key, second_move - 1) == world.bob.address.lower()
+        assert holder_at(conn, key, second_move) == world.erin.address.lower()
