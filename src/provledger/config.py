@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Blocks below the head after which a record is final; the reorg window.",
     )
+    max_block_range: int = Field(
+        default=100_000,
+        ge=1,
+        description="Most blocks one eth_getLogs request may span (lower it for nodes that "
+        "limit ranges, e.g. 2000).",
+    )
     dev_account: int | None = Field(
         default=None,
         description="Sign with well-known dev key N (0-19); refused on non-development chains.",

@@ -48,6 +48,10 @@ def index_command(
     finality_depth: Annotated[
         int | None, typer.Option(help="Depth after which records are final (reorg window).")
     ] = None,
+    max_range: Annotated[
+        int | None,
+        typer.Option(help="Most blocks per eth_getLogs request [env PROVLEDGER_MAX_BLOCK_RANGE]."),
+    ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
     ] = None,
@@ -66,6 +70,7 @@ def index_command(
         deployments_dir=deployments_dir,
         confirmations=confirmations,
         finality_depth=finality_depth,
+        max_block_range=max_range,
     )
 
     def run() -> None:
@@ -79,7 +84,10 @@ def index_command(
         if metrics_port is not None:
             metrics.serve(metrics_port)
         config = IndexerConfig(
-            confirmations=settings.confirmations, finality_depth=settings.finality_depth
+            confirmations=settings.confirmations,
+            finality_depth=settings.finality_depth,
+            initial_range=min(IndexerConfig.initial_range, settings.max_block_range),
+            max_range=settings.max_block_range,
         )
         store = IndexStore(create_store_engine(settings.database_url))
         bar = Progress(

@@ -103,6 +103,14 @@ class RunSummary:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Retry:
+    """Failed attempts at one request: all of them, and those with a malformed reply."""
+
+    attempts: int = 0
+    malformed: int = 0
+
+
 @dataclass(frozen=True)
 class _Fetched:
     start: int
@@ -138,7 +146,7 @@ class Scanner:
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
-        self._range = self.config.initial_range
+        self._range = min(self.config.initial_range, self.config.max_range)
         self._stop = threading.Event()
 
     # ------------------------------------------------------------ entry points
@@ -236,7 +244,7 @@ class Scanner:
 
     def _fetch_range(self, start: int, stop: int, head: int, *, all_headers: bool) -> _Fetched:
         """Fetch logs of an adaptive range starting at ``start``; shrink on refusals."""
-        attempts = 0
+        retry = _Retry()
         while True:
             end = min(stop, start + self._range - 1)
             try:
@@ -247,7 +255,7 @@ class Scanner:
             except RangeTooLarge as error:
                 self._count_error()
                 if end == start:
-                    attempts = self._backoff(error, attempts)
+                    self._backoff(error, retry)
                     continue
                 suggested = error.suggested_end
                 new_end = suggested if suggested is not None else start + (end - start) // 2
@@ -255,7 +263,7 @@ class Scanner:
                 continue
             except RpcError as error:
                 self._count_error()
-                attempts = self._backoff(error, attempts)
+                self._backoff(error, retry)
                 continue
             self._adapt(len(logs), end - start + 1)
             return _Fetched(start, end, head, logs, headers)
@@ -395,23 +403,24 @@ class Scanner:
         self.summary.rpc_errors += 1
         self.metrics.rpc_errors.inc()
 
-    def _backoff(self, error: RpcError, attempts: int) -> int:
-        attempts += 1
-        if "malformed" in str(error) and attempts >= MALFORMED_ATTEMPTS:
-            raise error
-        if attempts in (1, 5) or attempts % 20 == 0:
+    def _backoff(self, error: RpcError, retry: _Retry) -> None:
+        retry.attempts += 1
+        if error.malformed:
+            retry.malformed += 1
+            if retry.malformed >= MALFORMED_ATTEMPTS:
+                raise error
+        if retry.attempts in (1, 5) or retry.attempts % 20 == 0:
             self.on_note(f"node error ({error}); retrying")
-        self.sleep(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempts, 8)))
-        return attempts
+        self.sleep(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(retry.attempts, 8)))
 
     def _retry(self, method: str, action: Callable[[], T]) -> T:
-        attempts = 0
+        retry = _Retry()
         while True:
             try:
                 return action()
             except RpcError as error:
                 self._count_error()
-                attempts = self._backoff(error, attempts)
+                self._backoff(error, retry)
 
 
 def _project(ws: WorkingSet, records: Sequence[IndexedEvent]) -> None:

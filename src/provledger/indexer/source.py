@@ -22,23 +22,33 @@ from provledger.errors import ProvledgerError
 from provledger.indexer.decoding import RawLog, raw_log
 from provledger.store.index import BlockHeader
 
-#: Node messages that mean "ask for fewer blocks".
+#: Node messages that mean "ask for fewer blocks" (geth, Infura, Alchemy, QuickNode, reth,
+#: Tenderly and geth forks word it differently); rate limits and reverts do not match.
 _TOO_LARGE: Final = re.compile(
-    r"too many|more than \d+ results|limit exceeded|range (is )?too (large|wide|big)|"
-    r"block range|response size|exceed(s|ed) (the )?max|query timeout|timed? ?out",
+    r"too many results|more than [\d,]+ results|exceeds? (the )?(limit|max)|exceeded max|"
+    r"limited to (a )?[\d,]+|block range|range .{0,60}(too (large|wide|big)|bigger than)|"
+    r"response size|query timeout|timed? ?out",
     re.IGNORECASE,
 )
-_SUGGESTED: Final = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
+_SUGGESTED_HEX: Final = re.compile(r"\[\s*(0x[0-9a-fA-F]+)\s*,\s*(0x[0-9a-fA-F]+)\s*\]")
+_SUGGESTED_DECIMAL: Final = re.compile(r"range\s+(\d+)\s*-\s*(\d+)")
 
 
 class RpcError(ProvledgerError):
     """The node answered with an error, an unreadable reply, or not at all."""
 
     def __init__(
-        self, method: str, message: str, *, block_range: tuple[int, int] | None = None
+        self,
+        method: str,
+        message: str,
+        *,
+        block_range: tuple[int, int] | None = None,
+        malformed: bool = False,
     ) -> None:
         self.method = method
         self.block_range = block_range
+        self.malformed = malformed
+        """True when the node answered, but not with a well-formed reply."""
         where = f" for blocks {block_range[0]}-{block_range[1]}" if block_range else ""
         super().__init__(f"{method}{where}: {message}")
 
@@ -56,12 +66,30 @@ class RangeTooLarge(RpcError):
 def classify_log_error(message: str, block_range: tuple[int, int]) -> RpcError:
     """Turn a node's ``eth_getLogs`` error message into the right exception."""
     if _TOO_LARGE.search(message):
-        suggested = _SUGGESTED.search(message)
-        end = int(suggested.group(2), 16) if suggested else None
+        end: int | None = None
+        hexed = _SUGGESTED_HEX.search(message)
+        if hexed:
+            end = int(hexed.group(2), 16)
+        else:
+            decimal = _SUGGESTED_DECIMAL.search(message)
+            end = int(decimal.group(2)) if decimal else None
         if end is not None and not block_range[0] <= end < block_range[1]:
             end = None
         return RangeTooLarge("eth_getLogs", message, block_range, end)
     return RpcError("eth_getLogs", message, block_range=block_range)
+
+
+def _error_text(error: Any) -> str:
+    """A JSON-RPC error's message, with its ``data`` when it gives one (some nodes explain
+    range limits only there)."""
+    if not isinstance(error, dict):
+        return str(error)
+    message = str(error.get("message", error))
+    data = error.get("data")
+    if data:
+        detail = data if isinstance(data, str) else orjson.dumps(data).decode()
+        message = f"{message} ({detail})"
+    return message
 
 
 class LogSource(Protocol):
@@ -127,7 +155,9 @@ class JsonRpcSource:
         try:
             return orjson.loads(response.content)
         except orjson.JSONDecodeError as error:
-            raise RpcError(method, "malformed reply (not JSON)", block_range=block_range) from error
+            raise RpcError(
+                method, "malformed reply (not JSON)", block_range=block_range, malformed=True
+            ) from error
 
     def call(
         self, method: str, params: list[Any], block_range: tuple[int, int] | None = None
@@ -139,15 +169,16 @@ class JsonRpcSource:
             block_range,
         )
         if not isinstance(reply, dict):
-            raise RpcError(method, "malformed reply", block_range=block_range)
+            raise RpcError(method, "malformed reply", block_range=block_range, malformed=True)
         if "error" in reply:
-            error = reply["error"]
-            message = str(error.get("message", error)) if isinstance(error, dict) else str(error)
+            message = _error_text(reply["error"])
             if method == "eth_getLogs" and block_range is not None:
                 raise classify_log_error(message, block_range)
             raise RpcError(method, message, block_range=block_range)
         if "result" not in reply:
-            raise RpcError(method, "malformed reply (no result)", block_range=block_range)
+            raise RpcError(
+                method, "malformed reply (no result)", block_range=block_range, malformed=True
+            )
         return reply["result"]
 
     def chain_id(self) -> int:
@@ -167,13 +198,16 @@ class JsonRpcSource:
         )
         if not isinstance(result, list):
             raise RpcError(
-                "eth_getLogs", "malformed reply (result is not a list)", block_range=(start, end)
+                "eth_getLogs",
+                "malformed reply (result is not a list)",
+                block_range=(start, end),
+                malformed=True,
             )
         try:
             return [raw_log(item) for item in result]
         except (KeyError, TypeError, ValueError) as error:
             raise RpcError(
-                "eth_getLogs", f"malformed log: {error!r}", block_range=(start, end)
+                "eth_getLogs", f"malformed log: {error!r}", block_range=(start, end), malformed=True
             ) from error
 
     def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
@@ -191,8 +225,12 @@ class JsonRpcSource:
                 for index, n in enumerate(chunk)
             ]
             replies = self._post(payload, "eth_getBlockByNumber")
+            if isinstance(replies, dict) and "error" in replies:
+                raise RpcError(
+                    "eth_getBlockByNumber", f"batch refused: {_error_text(replies['error'])}"
+                )
             if not isinstance(replies, list) or len(replies) != len(chunk):
-                raise RpcError("eth_getBlockByNumber", "malformed batch reply")
+                raise RpcError("eth_getBlockByNumber", "malformed batch reply", malformed=True)
             for reply in replies:
                 if not isinstance(reply, dict) or "error" in reply or not reply.get("result"):
                     detail = reply.get("error") if isinstance(reply, dict) else reply
@@ -201,7 +239,7 @@ class JsonRpcSource:
                     header = _header(reply["result"])
                 except (KeyError, TypeError, ValueError) as error:
                     raise RpcError(
-                        "eth_getBlockByNumber", f"malformed header: {error!r}"
+                        "eth_getBlockByNumber", f"malformed header: {error!r}", malformed=True
                     ) from error
                 found[header.number] = header
         missing = set(numbers) - set(found)
