@@ -129,7 +129,7 @@ class ProjectionError(Exception):
 
 @handles(ev.ParticipantRegistered)
 def _participant_registered(ws: WorkingSet, r: IndexedEvent, e: ev.ParticipantRegistered) -> None:
-    ws.put(
+    ws.create(
         schema.participants,
         {
             "account": _addr(e.account),
@@ -228,7 +228,7 @@ def _modules(ws: WorkingSet, r: IndexedEvent, e: ev.ModulesUpdated) -> None:
 @handles(ev.AssetRegistered)
 def _asset_registered(ws: WorkingSet, r: IndexedEvent, e: ev.AssetRegistered) -> None:
     registrant = _addr(e.registrant)
-    ws.put(
+    ws.create(
         schema.assets,
         {
             "asset_id": asset_hex(e.asset_id),
@@ -280,7 +280,7 @@ def _transfer(ws: WorkingSet, r: IndexedEvent, e: ev.Transfer) -> None:
             to_log=r.log_index,
             to_time=r.block_time,
         )
-    ws.put(
+    ws.create(
         schema.holdings,
         {
             "asset_id": key[0],
@@ -309,7 +309,7 @@ def _transfer(ws: WorkingSet, r: IndexedEvent, e: ev.Transfer) -> None:
 def _lineage(ws: WorkingSet, r: IndexedEvent, e: ev.LineageLinked) -> None:
     child, _ = _asset(ws, r, e.asset_id)
     parent, _ = _asset(ws, r, e.parent_id)
-    ws.put(
+    ws.create(
         schema.lineage,
         {
             "child_id": child[0],
@@ -357,7 +357,7 @@ def _accepted(ws: WorkingSet, r: IndexedEvent, e: ev.RegistrationAccepted) -> No
 
 @handles(ev.ObjectionLodged)
 def _objection_lodged(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionLodged) -> None:
-    ws.put(
+    ws.create(
         schema.objections,
         {
             "objection_id": e.objection_id,
@@ -393,7 +393,7 @@ def _objection_resolved(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionResolved
 
 @handles(ev.CertificateIssued)
 def _certificate(ws: WorkingSet, r: IndexedEvent, e: ev.CertificateIssued) -> None:
-    ws.put(
+    ws.create(
         schema.certificates,
         {
             "registration_number": e.registration_number,
@@ -415,7 +415,7 @@ def _certificate(ws: WorkingSet, r: IndexedEvent, e: ev.CertificateIssued) -> No
 
 @handles(ev.LicenseGranted)
 def _license_granted(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseGranted) -> None:
-    ws.put(
+    ws.create(
         schema.licenses,
         {
             "license_id": e.license_id,
@@ -451,7 +451,7 @@ def _license_revoked(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseRevoked) -> N
 
 @handles(ev.AppraisalRecorded)
 def _appraisal(ws: WorkingSet, r: IndexedEvent, e: ev.AppraisalRecorded) -> None:
-    ws.put(
+    ws.create(
         schema.appraisals,
         {
             "appraisal_id": e.appraisal_id,
@@ -478,7 +478,7 @@ def _appraisal(ws: WorkingSet, r: IndexedEvent, e: ev.AppraisalRecorded) -> None
 
 @handles(ev.DisputeOpened)
 def _dispute_opened(ws: WorkingSet, r: IndexedEvent, e: ev.DisputeOpened) -> None:
-    ws.put(
+    ws.create(
         schema.disputes,
         {
             "dispute_id": e.dispute_id,
@@ -568,7 +568,7 @@ def _permit_used(ws: WorkingSet, r: IndexedEvent, e: ev.ExportPermitUsed) -> Non
 
 @handles(ev.BatchAnchored)
 def _batch_anchored(ws: WorkingSet, r: IndexedEvent, e: ev.BatchAnchored) -> None:
-    ws.put(
+    ws.create(
         schema.batches,
         {
             "root": hex_bytes(e.root),

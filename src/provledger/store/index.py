@@ -20,7 +20,7 @@ from provledger.errors import ProvledgerError
 from provledger.indexer.decoding import IndexedEvent
 from provledger.store import schema
 from provledger.store.engine import create_schema, drop_schema
-from provledger.store.workingset import TABLES, Row, WorkingSet, key_condition
+from provledger.store.workingset import TABLES, Row, WorkingSet, bulk_insert, key_condition
 
 #: meta keys
 META_SCHEMA: Final = "schema_version"
@@ -158,7 +158,7 @@ class IndexStore:
             ws = WorkingSet(conn, undo_from_block=undo_from_block)
             project(ws, records)
             if records:
-                conn.execute(schema.events.insert(), [_event_row(record) for record in records])
+                bulk_insert(conn, schema.events, [_event_row(record) for record in records])
             written = ws.flush() + len(records)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)

@@ -9,7 +9,7 @@ changed it: the ``undo`` rows a rollback replays backwards.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import orjson
@@ -93,6 +93,18 @@ class WorkingSet:
         self._rows[table.name][key] = row
         self._dirty[table.name].add(key)
 
+    def create(self, table: Table, row: Row) -> None:
+        """Insert a row that cannot exist yet (its key is new by construction: an event's own
+        position or a sequential id). No read is made; the flush inserts it."""
+        key = primary_key(table, row)
+        rows = self._rows[table.name]
+        if key not in rows:
+            self._original[table.name][key] = None
+            rows[key] = None
+        self._image(table, key)
+        rows[key] = row
+        self._dirty[table.name].add(key)
+
     def update(self, table: Table, key: Key, **changes: Any) -> None:
         """Change columns of an existing row; ``block_number`` becomes the current block."""
         current = self.get(table, key)
@@ -153,13 +165,28 @@ class WorkingSet:
                 elif row != original:
                     updates.append(row)
             if inserts:
-                self.conn.execute(table.insert(), inserts)
+                bulk_insert(self.conn, table, inserts)
             if updates:
                 self.conn.execute(
                     _update_statement(table), [_update_params(table, row) for row in updates]
                 )
             written += len(inserts) + len(updates)
         return written
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert ``rows`` with one driver-level ``executemany``.
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself at indexing
+    rates; the values here are plain str/int/bool/None, which both drivers take as they are.
+    """
+    columns = [column.name for column in table.columns]
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([placeholder] * len(columns))})"
+    )
+    conn.exec_driver_sql(sql, [tuple(row[name] for name in columns) for row in rows])
 
 
 def _update_statement(table: Table) -> Any:
