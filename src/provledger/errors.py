@@ -204,3 +204,12 @@ class FileNotInManifestError(InputError):
         self.path = path
         self.root = root
         super().__init__(f"File {path!r} is not in the folder manifest with root 0x{root.hex()}")
+
+
+class LogDecodeError(ProvledgerError):
+    """A log does not have the shape its event declares."""
+
+    def __init__(self, event: str, reason: str) -> None:
+        self.event = event
+        self.reason = reason
+        super().__init__(f"cannot decode {event} log: {reason}")

@@ -25,8 +25,9 @@ from provledger.indexer.scanner import ChainMismatch, IndexerConfig, Scanner
 from provledger.indexer.source import LogSource, RangeTooLarge
 from provledger.store import schema
 from provledger.store.engine import WriterLockHeld, writer_lock
-from provledger.store.index import BlockHeader, IndexStore, WrongChainError
+from provledger.store.index import IndexStore, WrongChainError
 from provledger.store.queries import holder_at
+from provledger.store.records import BlockHeader
 
 
 class Wrapped:
@@ -59,10 +60,9 @@ class WithForeignLogs(Wrapped):
         if not found:
             return found
         first = found[0]
-        unknown_event = replace(first, topics=(b"\x42" * 32,), log_index=first.log_index + 10_000)
-        unknown_contract = replace(
-            first, address="0x" + "77" * 20, log_index=first.log_index + 20_000
-        )
+        index = int(first["logIndex"], 16)
+        unknown_event = {**first, "topics": ["0x" + "42" * 32], "logIndex": hex(index + 10_000)}
+        unknown_contract = {**first, "address": "0x" + "77" * 20, "logIndex": hex(index + 20_000)}
         return [*found, unknown_event, unknown_contract]
 
 

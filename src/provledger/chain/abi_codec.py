@@ -15,18 +15,20 @@ from typing import TypeVar
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from provledger.errors import ProvledgerError
+from provledger.errors import LogDecodeError
 
 E = TypeVar("E", bound=IntEnum)
 
-
-class LogDecodeError(ProvledgerError):
-    """A log does not have the shape its event declares."""
-
-    def __init__(self, event: str, reason: str) -> None:
-        self.event = event
-        self.reason = reason
-        super().__init__(f"cannot decode {event} log: {reason}")
+__all__ = [
+    "LogDecodeError",
+    "address",
+    "boolean",
+    "check_shape",
+    "dynamic",
+    "member",
+    "text",
+    "uint",
+]
 
 
 def check_shape(

@@ -1,109 +1,122 @@
-"""From raw logs to typed, positioned records.
+"""From JSON-RPC logs to positioned, decoded records.
 
-A :class:`RawLog` is what the node returned, normalised; :func:`decode` turns it into an
-:class:`IndexedEvent` with the typed event from :mod:`provledger.chain.events`. Logs of unknown
-events or contracts are not errors: they are counted and skipped by the caller.
+A log arrives as the node's JSON object (hex strings). :func:`decode_logs` keeps the logs of
+the deployment's contracts whose topic0 is a provledger event and decodes each with the
+generated row decoder of :mod:`provledger.indexer.rows`; everything else is counted as
+skipped, never an error.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, NamedTuple
 
 import orjson
 
-from provledger.chain.events import DECODERS, Event
+from provledger.errors import LogDecodeError
+from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS
+from provledger.store.records import LogRecord
 
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
+_SAFE_INTEGER: Final = 2**53
+
+RawLog = dict[str, Any]
+"""One ``eth_getLogs`` entry in JSON-RPC form (hex strings)."""
 
 
-@dataclass(frozen=True, slots=True)
-class RawLog:
-    """A log as fetched: hex strings lowercased, numbers as ints, topics and data as bytes."""
+class Decoded(NamedTuple):
+    """What one batch of logs decoded to."""
 
-    block_number: int
-    log_index: int
-    block_hash: str
-    tx_hash: str
-    tx_index: int
-    address: str
-    topics: tuple[bytes, ...]
-    data: bytes
-    block_time: int | None
-    removed: bool = False
+    records: list[LogRecord]
+    skipped: int
 
 
-@dataclass(frozen=True, slots=True)
-class IndexedEvent:
-    """A decoded event and where it happened."""
-
-    block_number: int
-    log_index: int
-    block_hash: str
-    block_time: int
-    tx_hash: str
-    tx_index: int
-    contract: str
-    event: Event
-
-    @property
-    def position(self) -> tuple[int, int]:
-        """(block number, log index): the event's place in chain order."""
-        return (self.block_number, self.log_index)
+def block_of(log: RawLog) -> int:
+    """The block number of a log."""
+    return int(log["blockNumber"], 16)
 
 
-def _int(value: Any) -> int:
-    return int(value, 16) if isinstance(value, str) else int(value)
+def timestamp_of(log: RawLog) -> int | None:
+    """The block timestamp a log carries (anvil and newer nodes add it), if any."""
+    stamp = log.get("blockTimestamp")
+    return None if stamp is None else int(stamp, 16)
 
 
-def _hex(value: Any) -> str:
-    if isinstance(value, str):
-        return value.lower()
-    return "0x" + bytes(value).hex()
+def decode_logs(
+    logs: Sequence[RawLog], contracts: Mapping[str, str], times: Mapping[int, int]
+) -> Decoded:
+    """Decode the logs of ``contracts`` (lowercase address -> name); ``times`` gives the block
+    timestamps the logs do not carry themselves."""
+    records: list[LogRecord] = []
+    skipped = 0
+    for log in logs:
+        address = log["address"].lower()
+        topics = log["topics"]
+        entry = ROW_DECODERS.get(topics[0].lower()) if topics else None
+        if entry is None or address not in contracts or log.get("removed"):
+            skipped += 1
+            continue
+        name, decoder = entry
+        block = int(log["blockNumber"], 16)
+        stamp = log.get("blockTimestamp")
+        records.append(
+            LogRecord(
+                block,
+                int(log["logIndex"], 16),
+                log["blockHash"].lower(),
+                int(stamp, 16) if stamp is not None else times[block],
+                log["transactionHash"].lower(),
+                int(log["transactionIndex"], 16),
+                address,
+                name,
+                decoder(topics, log["data"]),
+            )
+        )
+    return Decoded(records, skipped)
 
 
-def _bytes(value: Any) -> bytes:
-    if isinstance(value, str):
-        return bytes.fromhex(value[2:])
-    return bytes(value)
-
-
-def raw_log(item: dict[str, Any]) -> RawLog:
-    """Normalise one ``eth_getLogs`` entry (JSON-RPC hex form or web3's typed form)."""
-    stamp = item.get("blockTimestamp")
-    return RawLog(
-        block_number=_int(item["blockNumber"]),
-        log_index=_int(item["logIndex"]),
-        block_hash=_hex(item["blockHash"]),
-        tx_hash=_hex(item["transactionHash"]),
-        tx_index=_int(item["transactionIndex"]),
-        address=_hex(item["address"]),
-        topics=tuple(_bytes(topic) for topic in item["topics"]),
-        data=_bytes(item["data"]),
-        block_time=None if stamp is None else _int(stamp),
-        removed=bool(item.get("removed", False)),
+def event_row(record: LogRecord) -> tuple[Any, ...]:
+    """The ``events`` table row of a record, in column order."""
+    row = record.row
+    fields = row._fields  # type: ignore[attr-defined]
+    asset_id = None
+    if "asset_id" in fields:
+        asset_id = row[fields.index("asset_id")]
+    elif "token_id" in fields:
+        asset_id = row[fields.index("token_id")]
+    return (
+        record.block_number,
+        record.log_index,
+        record.block_hash,
+        record.block_time,
+        record.tx_hash,
+        record.tx_index,
+        record.contract,
+        record.event,
+        asset_id,
+        orjson.dumps(row_args(row)).decode(),
     )
 
 
-def decode(log: RawLog, contract: str, block_time: int) -> IndexedEvent | None:
-    """The typed event of ``log``, or None if its topic0 is not a provledger event."""
-    if not log.topics:
-        return None
-    decoder = DECODERS.get(log.topics[0])
-    if decoder is None:
-        return None
-    return IndexedEvent(
-        block_number=log.block_number,
-        log_index=log.log_index,
-        block_hash=log.block_hash,
-        block_time=block_time,
-        tx_hash=log.tx_hash,
-        tx_index=log.tx_index,
-        contract=contract,
-        event=decoder(log.topics, log.data),
-    )
+def row_args(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row's fields as a JSON-ready dict: enums by name, integers above 2**53 as text."""
+    args: dict[str, Any] = dict(zip(row._fields, row, strict=True))  # type: ignore[attr-defined]
+    enums = ROW_ENUMS.get(type(row))  # type: ignore[arg-type]
+    if enums:
+        for field, kind in enums.items():
+            args[field] = kind(args[field]).name
+    for field, value in args.items():
+        if type(value) is int and value >= _SAFE_INTEGER:
+            args[field] = str(value)
+    return args
 
 
-def loads(payload: bytes) -> Any:
-    """Parse JSON fast."""
-    return orjson.loads(payload)
+__all__ = [
+    "Decoded",
+    "LogDecodeError",
+    "LogRecord",
+    "RawLog",
+    "decode_logs",
+    "event_row",
+    "row_args",
+]

@@ -3,7 +3,7 @@
 It works on a :class:`~provledger.store.workingset.WorkingSet`: rows are loaded in bulk for the
 keys a batch touches, changed in memory by one handler per event type, and written back by the
 store in one transaction with the events and the checkpoint. Handlers are plain functions of
-(working set, event record, typed event); nothing here issues SQL.
+(working set, log record, event row in storage form); nothing here issues SQL.
 """
 
 from __future__ import annotations
@@ -11,20 +11,37 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
-from provledger.chain import events as ev
-from provledger.chain.enums import RegistrationType, Ruling
-from provledger.chain.serialize import asset_hex, hex_bytes
-from provledger.indexer.decoding import ZERO_ADDRESS, IndexedEvent
+from provledger.chain.enums import (
+    AssetStatus,
+    Channel,
+    LicenseKind,
+    RegistrationType,
+    Relation,
+    Ruling,
+    ValuationMethod,
+)
+from provledger.indexer import rows as ev
+from provledger.indexer.decoding import ZERO_ADDRESS, LogRecord
 from provledger.store import schema
 from provledger.store.workingset import Key, WorkingSet
 
-Handler = Callable[[WorkingSet, IndexedEvent, Any], None]
+Handler = Callable[[WorkingSet, LogRecord, Any], None]
 
 _HANDLERS: dict[type[Any], Handler] = {}
 
 
+class ProjectionError(Exception):
+    """An event refers to a record the index does not hold: the index is not contiguous."""
+
+    def __init__(self, what: str, record: LogRecord) -> None:
+        super().__init__(
+            f"{record.event} at block {record.block_number} log {record.log_index} refers to "
+            f"unknown {what}"
+        )
+
+
 def handles(kind: type[Any]) -> Callable[[Handler], Handler]:
-    """Register ``function`` as the handler of events of type ``kind``."""
+    """Register the decorated function as the handler of rows of type ``kind``."""
 
     def register(function: Handler) -> Handler:
         _HANDLERS[kind] = function
@@ -33,108 +50,106 @@ def handles(kind: type[Any]) -> Callable[[Handler], Handler]:
     return register
 
 
-def _addr(value: str) -> str:
-    return value.lower()
+def _text(hex_value: str) -> str:
+    """ASCII text of a short fixed-bytes value (jurisdiction, currency), NULs stripped."""
+    return bytes.fromhex(hex_value[2:]).rstrip(b"\x00").decode("ascii", "replace")
 
 
-def _asset_key(asset_id: int) -> Key:
-    return (asset_hex(asset_id),)
+def _require(row: dict[str, Any] | None, what: str, record: LogRecord) -> dict[str, Any]:
+    if row is None:
+        raise ProjectionError(what, record)
+    return row
 
 
-# ---------------------------------------------------------------- key discovery for prefetch
+# ---------------------------------------------------------------- keys to load in bulk
 
 
-def touched_keys(records: Iterable[IndexedEvent]) -> dict[str, set[Key]]:
+def touched_keys(records: Iterable[LogRecord]) -> dict[str, set[Key]]:
     """The primary keys a batch of events will read, per table name (for bulk loading)."""
     keys: dict[str, set[Key]] = {}
 
     def add(table: str, key: Key) -> None:
         keys.setdefault(table, set()).add(key)
 
+    assets = keys.setdefault("assets", set())
+    created: set[str] = set()  # assets registered in this batch: nothing to load
     for record in records:
-        event = record.event
-        asset_id = getattr(event, "asset_id", None)
-        if asset_id is None:
-            asset_id = getattr(event, "token_id", None)
-        if asset_id is not None:
-            add("assets", _asset_key(asset_id))
-        if isinstance(event, ev.LineageLinked):
-            add("assets", _asset_key(event.parent_id))
-        elif isinstance(event, ev.LicenseRevoked):
-            add("licenses", (event.license_id,))
-        elif isinstance(event, ev.AppraisalRecorded) and event.supersedes:
-            add("appraisals", (event.supersedes,))
-        elif isinstance(event, ev.ObjectionResolved):
-            add("objections", (event.objection_id,))
-        elif isinstance(event, ev.DisputeFrozen | ev.DisputeRuled):
-            add("disputes", (event.dispute_id,))
+        row = record.row
+        if isinstance(row, ev.TransferRow):
+            if row.token_id not in created:
+                assets.add((row.token_id,))
+        elif isinstance(row, ev.AssetRegisteredRow):
+            created.add(row.asset_id)
+        elif isinstance(row, ev.LicenseGrantedRow):
+            pass  # creates a row; reads none
+        elif isinstance(row, ev.LineageLinkedRow):
+            for linked in (row.asset_id, row.parent_id):
+                if linked not in created:
+                    assets.add((linked,))
+        elif isinstance(row, ev.LicenseRevokedRow):
+            add("licenses", (row.license_id,))
+        elif isinstance(row, ev.AppraisalRecordedRow):
+            if row.supersedes:
+                add("appraisals", (row.supersedes,))
+        elif isinstance(row, ev.ObjectionResolvedRow):
+            add("objections", (row.objection_id,))
+        elif isinstance(row, ev.DisputeFrozenRow | ev.DisputeRuledRow):
+            add("disputes", (row.dispute_id,))
         elif isinstance(
-            event, (ev.ExportPermitIssued | ev.ExportPermitRevoked, ev.ExportPermitUsed)
+            row, ev.ExportPermitIssuedRow | ev.ExportPermitRevokedRow | ev.ExportPermitUsedRow
         ):
-            add("export_permits", (asset_hex(event.asset_id), _addr(event.recipient)))
-        elif isinstance(event, ev.LeafPromoted):
-            add("batches", (hex_bytes(event.root),))
-        elif isinstance(
-            event, ev.ParticipantSuspended | ev.ParticipantReinstated | ev.ParticipantRegistered
+            add("export_permits", (row.asset_id, row.recipient))
+        elif isinstance(row, ev.LeafPromotedRow):
+            add("batches", (row.root,))
+        elif isinstance(row, ev.ParticipantSuspendedRow | ev.ParticipantReinstatedRow):
+            add("participants", (row.account,))
+        elif isinstance(row, ev.CategoryListingChangedRow):
+            add("categories", (row.category,))
+        elif isinstance(row, ev.RoleGrantedRow | ev.RoleRevokedRow):
+            add("roles", (row.role, row.account))
+        asset_id = getattr(row, "asset_id", None)
+        if (
+            isinstance(asset_id, str)
+            and asset_id not in created
+            and not isinstance(row, ev.AssetRegisteredRow | ev.LicenseGrantedRow)
         ):
-            add("participants", (_addr(event.account),))
-        elif isinstance(event, ev.CategoryListingChanged):
-            add("categories", (event.category,))
-        elif isinstance(event, ev.RoleGranted | ev.RoleRevoked):
-            add("roles", (hex_bytes(event.role), _addr(event.account)))
+            assets.add((asset_id,))
     return keys
 
 
-def holding_keys(ws: WorkingSet, records: Iterable[IndexedEvent]) -> set[Key]:
+def holding_keys(ws: WorkingSet, records: Iterable[LogRecord]) -> set[Key]:
     """Open holding periods that transfers in ``records`` will close (after assets are loaded)."""
     keys: set[Key] = set()
     for record in records:
-        event = record.event
-        if isinstance(event, ev.Transfer) and event.from_ != ZERO_ADDRESS:
-            asset = ws.get(schema.assets, _asset_key(event.token_id))
+        row = record.row
+        if isinstance(row, ev.TransferRow) and row.from_ != ZERO_ADDRESS:
+            asset = ws.get(schema.assets, (row.token_id,))
             if asset is not None:
-                keys.add(
-                    (asset["asset_id"], asset["holder_since_block"], asset["holder_since_log"])
-                )
+                keys.add((row.token_id, asset["holder_since_block"], asset["holder_since_log"]))
     return keys
 
 
-def apply(ws: WorkingSet, records: Sequence[IndexedEvent]) -> None:
+def apply(ws: WorkingSet, records: Sequence[LogRecord]) -> None:
     """Apply ``records`` (in chain order) to the working set."""
+    handlers = _HANDLERS
     for record in records:
-        handler = _HANDLERS.get(type(record.event))
-        ws.at_block(record.block_number)
+        handler = handlers.get(type(record.row))
+        ws.block = record.block_number
         if handler is not None:
-            handler(ws, record, record.event)
-
-
-def _require(row: dict[str, Any] | None, what: str, record: IndexedEvent) -> dict[str, Any]:
-    if row is None:
-        raise ProjectionError(what, record)
-    return row
-
-
-class ProjectionError(Exception):
-    """An event refers to a record the index does not hold: the index is not contiguous."""
-
-    def __init__(self, what: str, record: IndexedEvent) -> None:
-        super().__init__(
-            f"{type(record.event).__name__} at block {record.block_number} log "
-            f"{record.log_index} refers to unknown {what}"
-        )
+            handler(ws, record, record.row)
 
 
 # ---------------------------------------------------------------- participants, roles, settings
 
 
-@handles(ev.ParticipantRegistered)
-def _participant_registered(ws: WorkingSet, r: IndexedEvent, e: ev.ParticipantRegistered) -> None:
+@handles(ev.ParticipantRegisteredRow)
+def _participant_registered(ws: WorkingSet, r: LogRecord, e: ev.ParticipantRegisteredRow) -> None:
     ws.create(
         schema.participants,
         {
-            "account": _addr(e.account),
-            "jurisdiction": e.jurisdiction.rstrip(b"\x00").decode("ascii", "replace"),
-            "name_hash": hex_bytes(e.name_hash),
+            "account": e.account,
+            "jurisdiction": _text(e.jurisdiction),
+            "name_hash": e.name_hash,
             "status": "ACTIVE",
             "registered_block": r.block_number,
             "registered_at": r.block_time,
@@ -144,97 +159,93 @@ def _participant_registered(ws: WorkingSet, r: IndexedEvent, e: ev.ParticipantRe
     )
 
 
-@handles(ev.ParticipantSuspended)
-def _participant_suspended(ws: WorkingSet, r: IndexedEvent, e: ev.ParticipantSuspended) -> None:
-    key = (_addr(e.account),)
+@handles(ev.ParticipantSuspendedRow)
+def _participant_suspended(ws: WorkingSet, r: LogRecord, e: ev.ParticipantSuspendedRow) -> None:
+    key = (e.account,)
     _require(ws.get(schema.participants, key), "participant", r)
-    ws.update(
-        schema.participants, key, status="SUSPENDED", suspension_reason=hex_bytes(e.reason_hash)
-    )
+    ws.update(schema.participants, key, status="SUSPENDED", suspension_reason=e.reason_hash)
 
 
-@handles(ev.ParticipantReinstated)
-def _participant_reinstated(ws: WorkingSet, r: IndexedEvent, e: ev.ParticipantReinstated) -> None:
-    key = (_addr(e.account),)
+@handles(ev.ParticipantReinstatedRow)
+def _participant_reinstated(ws: WorkingSet, r: LogRecord, e: ev.ParticipantReinstatedRow) -> None:
+    key = (e.account,)
     _require(ws.get(schema.participants, key), "participant", r)
     ws.update(schema.participants, key, status="ACTIVE", suspension_reason=None)
 
 
-@handles(ev.CategoryListingChanged)
-def _category(ws: WorkingSet, r: IndexedEvent, e: ev.CategoryListingChanged) -> None:
+@handles(ev.CategoryListingChangedRow)
+def _category(ws: WorkingSet, r: LogRecord, e: ev.CategoryListingChangedRow) -> None:
     ws.put(
-        schema.categories, {"code": e.category, "listed": e.listed, "block_number": r.block_number}
+        schema.categories,
+        {"code": e.category, "listed": e.listed, "block_number": r.block_number},
     )
 
 
-def _role(
-    ws: WorkingSet, r: IndexedEvent, role: bytes, account: str, by: str, granted: bool
-) -> None:
+def _role(ws: WorkingSet, r: LogRecord, role: str, account: str, by: str, granted: bool) -> None:
     ws.put(
         schema.roles,
         {
-            "role": hex_bytes(role),
-            "account": _addr(account),
+            "role": role,
+            "account": account,
             "granted": granted,
-            "changed_by": _addr(by),
+            "changed_by": by,
             "block_number": r.block_number,
         },
     )
 
 
-@handles(ev.RoleGranted)
-def _role_granted(ws: WorkingSet, r: IndexedEvent, e: ev.RoleGranted) -> None:
+@handles(ev.RoleGrantedRow)
+def _role_granted(ws: WorkingSet, r: LogRecord, e: ev.RoleGrantedRow) -> None:
     _role(ws, r, e.role, e.account, e.sender, True)
 
 
-@handles(ev.RoleRevoked)
-def _role_revoked(ws: WorkingSet, r: IndexedEvent, e: ev.RoleRevoked) -> None:
+@handles(ev.RoleRevokedRow)
+def _role_revoked(ws: WorkingSet, r: LogRecord, e: ev.RoleRevokedRow) -> None:
     _role(ws, r, e.role, e.account, e.sender, False)
 
 
-def _setting(ws: WorkingSet, r: IndexedEvent, key: str, value: str) -> None:
+def _setting(ws: WorkingSet, r: LogRecord, key: str, value: str) -> None:
     ws.put(schema.contract_settings, {"key": key, "value": value, "block_number": r.block_number})
 
 
-@handles(ev.Paused)
-def _paused(ws: WorkingSet, r: IndexedEvent, e: ev.Paused) -> None:
+@handles(ev.PausedRow)
+def _paused(ws: WorkingSet, r: LogRecord, e: ev.PausedRow) -> None:
     _setting(ws, r, "paused", "true")
 
 
-@handles(ev.Unpaused)
-def _unpaused(ws: WorkingSet, r: IndexedEvent, e: ev.Unpaused) -> None:
+@handles(ev.UnpausedRow)
+def _unpaused(ws: WorkingSet, r: LogRecord, e: ev.UnpausedRow) -> None:
     _setting(ws, r, "paused", "false")
 
 
-@handles(ev.BaseURIUpdated)
-def _base_uri(ws: WorkingSet, r: IndexedEvent, e: ev.BaseURIUpdated) -> None:
+@handles(ev.BaseURIUpdatedRow)
+def _base_uri(ws: WorkingSet, r: LogRecord, e: ev.BaseURIUpdatedRow) -> None:
     _setting(ws, r, "base_uri", e.base_uri)
 
 
-@handles(ev.NoticePeriodChanged)
-def _notice_period(ws: WorkingSet, r: IndexedEvent, e: ev.NoticePeriodChanged) -> None:
+@handles(ev.NoticePeriodChangedRow)
+def _notice_period(ws: WorkingSet, r: LogRecord, e: ev.NoticePeriodChangedRow) -> None:
     _setting(ws, r, "notice_period", str(e.new_period))
 
 
-@handles(ev.ModulesUpdated)
-def _modules(ws: WorkingSet, r: IndexedEvent, e: ev.ModulesUpdated) -> None:
-    _setting(ws, r, "license_registry", _addr(e.license_registry))
-    _setting(ws, r, "export_control", _addr(e.export_control))
+@handles(ev.ModulesUpdatedRow)
+def _modules(ws: WorkingSet, r: LogRecord, e: ev.ModulesUpdatedRow) -> None:
+    _setting(ws, r, "license_registry", e.license_registry)
+    _setting(ws, r, "export_control", e.export_control)
 
 
 # ---------------------------------------------------------------- assets
 
 
-@handles(ev.AssetRegistered)
-def _asset_registered(ws: WorkingSet, r: IndexedEvent, e: ev.AssetRegistered) -> None:
-    registrant = _addr(e.registrant)
+@handles(ev.AssetRegisteredRow)
+def _asset_registered(ws: WorkingSet, r: LogRecord, e: ev.AssetRegisteredRow) -> None:
     ws.create(
         schema.assets,
         {
-            "asset_id": asset_hex(e.asset_id),
-            "content_hash": hex_bytes(e.content_hash),
-            "registrant": registrant,
-            "holder": registrant,
+            "asset_id": e.asset_id,
+            "content_hash": e.content_hash,
+            "registrant": e.registrant,
+            "holder": e.registrant,
             "holder_since_block": r.block_number,
             "holder_since_log": r.log_index,
             "category": e.category,
@@ -243,10 +254,10 @@ def _asset_registered(ws: WorkingSet, r: IndexedEvent, e: ev.AssetRegistered) ->
             "under_objection": False,
             "frozen": False,
             "metadata_uri": e.metadata_uri,
-            "metadata_hash": hex_bytes(e.metadata_hash),
+            "metadata_hash": e.metadata_hash,
             "metadata_version": 1,
-            "channel": e.channel.name,
-            "submitter": _addr(e.submitter),
+            "channel": Channel(e.channel).name,
+            "submitter": e.submitter,
             "batch_root": None,
             "notice_ends_at": None,
             "registration_number": None,
@@ -258,35 +269,38 @@ def _asset_registered(ws: WorkingSet, r: IndexedEvent, e: ev.AssetRegistered) ->
     )
 
 
-def _asset(ws: WorkingSet, r: IndexedEvent, asset_id: int) -> tuple[Key, dict[str, Any]]:
-    key = _asset_key(asset_id)
-    return key, _require(ws.get(schema.assets, key), f"asset {key[0]}", r)
+def _asset_key(ws: WorkingSet, r: LogRecord, asset_id: str) -> Key:
+    """The key of an asset about to be updated; its existence is checked now, or, in a blind
+    working set, when the update is flushed."""
+    key = (asset_id,)
+    if not ws.blind:
+        _require(ws.get(schema.assets, key), f"asset {asset_id}", r)
+    return key
 
 
-@handles(ev.Transfer)
-def _transfer(ws: WorkingSet, r: IndexedEvent, e: ev.Transfer) -> None:
-    key, asset = _asset(ws, r, e.token_id)
-    holder = _addr(e.to)
+@handles(ev.TransferRow)
+def _transfer(ws: WorkingSet, r: LogRecord, e: ev.TransferRow) -> None:
+    key = _asset_key(ws, r, e.token_id)
     if e.from_ == ZERO_ADDRESS:
         via = "REGISTRATION"
     else:
-        via = "RULING" if ws.take_marker(("ruling", r.tx_hash, key[0])) else "TRANSFER"
-        period = (key[0], asset["holder_since_block"], asset["holder_since_log"])
-        _require(ws.get(schema.holdings, period), f"holding of {key[0]}", r)
-        ws.update(
-            schema.holdings,
-            period,
-            to_block=r.block_number,
-            to_log=r.log_index,
-            to_time=r.block_time,
-        )
+        via = "RULING" if ws.take_marker(("ruling", r.tx_hash, e.token_id)) else "TRANSFER"
+        closing = {"to_block": r.block_number, "to_log": r.log_index, "to_time": r.block_time}
+        asset = ws.known(schema.assets, key)
+        if asset is not None and "holder_since_block" in asset:
+            period = (e.token_id, asset["holder_since_block"], asset["holder_since_log"])
+            if not ws.blind:
+                _require(ws.get(schema.holdings, period), f"holding of {e.token_id}", r)
+            ws.update(schema.holdings, period, **closing)
+        else:  # blind, and the open holding is stored by an earlier batch
+            ws.update_where(schema.holdings, {"asset_id": e.token_id, "to_block": None}, **closing)
     ws.create(
         schema.holdings,
         {
-            "asset_id": key[0],
+            "asset_id": e.token_id,
             "from_block": r.block_number,
             "from_log": r.log_index,
-            "holder": holder,
+            "holder": e.to,
             "from_time": r.block_time,
             "from_tx": r.tx_hash,
             "to_block": None,
@@ -299,71 +313,71 @@ def _transfer(ws: WorkingSet, r: IndexedEvent, e: ev.Transfer) -> None:
     ws.update(
         schema.assets,
         key,
-        holder=holder,
+        holder=e.to,
         holder_since_block=r.block_number,
         holder_since_log=r.log_index,
     )
 
 
-@handles(ev.LineageLinked)
-def _lineage(ws: WorkingSet, r: IndexedEvent, e: ev.LineageLinked) -> None:
-    child, _ = _asset(ws, r, e.asset_id)
-    parent, _ = _asset(ws, r, e.parent_id)
+@handles(ev.LineageLinkedRow)
+def _lineage(ws: WorkingSet, r: LogRecord, e: ev.LineageLinkedRow) -> None:
+    _asset_key(ws, r, e.asset_id)
+    _asset_key(ws, r, e.parent_id)
     ws.create(
         schema.lineage,
         {
-            "child_id": child[0],
-            "parent_id": parent[0],
+            "child_id": e.asset_id,
+            "parent_id": e.parent_id,
             "position": r.log_index,
-            "relation": e.relation.name,
+            "relation": Relation(e.relation).name,
             "license_id": e.license_id or None,
             "block_number": r.block_number,
         },
     )
 
 
-@handles(ev.MetadataUpdated)
-def _metadata(ws: WorkingSet, r: IndexedEvent, e: ev.MetadataUpdated) -> None:
-    key, _ = _asset(ws, r, e.asset_id)
+@handles(ev.MetadataUpdatedRow)
+def _metadata(ws: WorkingSet, r: LogRecord, e: ev.MetadataUpdatedRow) -> None:
+    key = _asset_key(ws, r, e.asset_id)
     ws.update(
         schema.assets,
         key,
         metadata_uri=e.metadata_uri,
-        metadata_hash=hex_bytes(e.metadata_hash),
+        metadata_hash=e.metadata_hash,
         metadata_version=e.version,
     )
 
 
-@handles(ev.AssetStatusChanged)
-def _status(ws: WorkingSet, r: IndexedEvent, e: ev.AssetStatusChanged) -> None:
-    key, _ = _asset(ws, r, e.asset_id)
-    ws.update(schema.assets, key, status=e.new_status.name)
+@handles(ev.AssetStatusChangedRow)
+def _status(ws: WorkingSet, r: LogRecord, e: ev.AssetStatusChangedRow) -> None:
+    key = _asset_key(ws, r, e.asset_id)
+    ws.update(schema.assets, key, status=AssetStatus(e.new_status).name)
 
 
-@handles(ev.AssetRestrictionsChanged)
-def _restrictions(ws: WorkingSet, r: IndexedEvent, e: ev.AssetRestrictionsChanged) -> None:
-    key, _ = _asset(ws, r, e.asset_id)
+@handles(ev.AssetRestrictionsChangedRow)
+def _restrictions(ws: WorkingSet, r: LogRecord, e: ev.AssetRestrictionsChangedRow) -> None:
+    key = _asset_key(ws, r, e.asset_id)
     ws.update(schema.assets, key, under_objection=e.under_objection, frozen=e.frozen)
 
 
 # ---------------------------------------------------------------- registration office
 
 
-@handles(ev.RegistrationAccepted)
-def _accepted(ws: WorkingSet, r: IndexedEvent, e: ev.RegistrationAccepted) -> None:
-    key, _ = _asset(ws, r, e.asset_id)
+@handles(ev.RegistrationAcceptedRow)
+def _accepted(ws: WorkingSet, r: LogRecord, e: ev.RegistrationAcceptedRow) -> None:
+    key = _asset_key(ws, r, e.asset_id)
     ws.update(schema.assets, key, notice_ends_at=e.notice_ends_at)
 
 
-@handles(ev.ObjectionLodged)
-def _objection_lodged(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionLodged) -> None:
+@handles(ev.ObjectionLodgedRow)
+def _objection_lodged(ws: WorkingSet, r: LogRecord, e: ev.ObjectionLodgedRow) -> None:
     ws.create(
         schema.objections,
         {
             "objection_id": e.objection_id,
-            "asset_id": asset_hex(e.asset_id),
-            "objector": _addr(e.objector),
-            "grounds_hash": hex_bytes(e.grounds_hash),
+            "asset_id": e.asset_id,
+            "objector": e.objector,
+            "grounds_hash": e.grounds_hash,
             "open": True,
             "upheld": None,
             "resolution_hash": None,
@@ -376,8 +390,8 @@ def _objection_lodged(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionLodged) ->
     )
 
 
-@handles(ev.ObjectionResolved)
-def _objection_resolved(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionResolved) -> None:
+@handles(ev.ObjectionResolvedRow)
+def _objection_resolved(ws: WorkingSet, r: LogRecord, e: ev.ObjectionResolvedRow) -> None:
     key = (e.objection_id,)
     _require(ws.get(schema.objections, key), f"objection {e.objection_id}", r)
     ws.update(
@@ -385,46 +399,46 @@ def _objection_resolved(ws: WorkingSet, r: IndexedEvent, e: ev.ObjectionResolved
         key,
         open=False,
         upheld=e.upheld,
-        resolution_hash=hex_bytes(e.reason_hash),
-        resolved_by=_addr(e.registrar),
+        resolution_hash=e.reason_hash,
+        resolved_by=e.registrar,
         resolved_block=r.block_number,
     )
 
 
-@handles(ev.CertificateIssued)
-def _certificate(ws: WorkingSet, r: IndexedEvent, e: ev.CertificateIssued) -> None:
+@handles(ev.CertificateIssuedRow)
+def _certificate(ws: WorkingSet, r: LogRecord, e: ev.CertificateIssuedRow) -> None:
     ws.create(
         schema.certificates,
         {
             "registration_number": e.registration_number,
-            "asset_id": asset_hex(e.asset_id),
-            "registration_type": e.registration_type.name,
-            "certificate_hash": hex_bytes(e.certificate_hash),
-            "registrar": _addr(e.registrar),
+            "asset_id": e.asset_id,
+            "registration_type": RegistrationType(e.registration_type).name,
+            "certificate_hash": e.certificate_hash,
+            "registrar": e.registrar,
             "issued_at": r.block_time,
             "block_number": r.block_number,
         },
     )
-    if e.registration_type is RegistrationType.INITIAL:
-        key, _ = _asset(ws, r, e.asset_id)
+    if e.registration_type == RegistrationType.INITIAL:
+        key = _asset_key(ws, r, e.asset_id)
         ws.update(schema.assets, key, registration_number=e.registration_number)
 
 
 # ---------------------------------------------------------------- licenses, appraisals
 
 
-@handles(ev.LicenseGranted)
-def _license_granted(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseGranted) -> None:
+@handles(ev.LicenseGrantedRow)
+def _license_granted(ws: WorkingSet, r: LogRecord, e: ev.LicenseGrantedRow) -> None:
     ws.create(
         schema.licenses,
         {
             "license_id": e.license_id,
-            "asset_id": asset_hex(e.asset_id),
-            "licensor": _addr(e.licensor),
-            "licensee": _addr(e.licensee),
-            "kind": e.kind.name,
+            "asset_id": e.asset_id,
+            "licensor": e.licensor,
+            "licensee": e.licensee,
+            "kind": LicenseKind(e.kind).name,
             "expires_at": e.expires_at,
-            "terms_hash": hex_bytes(e.terms_hash),
+            "terms_hash": e.terms_hash,
             "scope": e.scope,
             "granted_block": r.block_number,
             "granted_at": r.block_time,
@@ -436,8 +450,8 @@ def _license_granted(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseGranted) -> N
     )
 
 
-@handles(ev.LicenseRevoked)
-def _license_revoked(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseRevoked) -> None:
+@handles(ev.LicenseRevokedRow)
+def _license_revoked(ws: WorkingSet, r: LogRecord, e: ev.LicenseRevokedRow) -> None:
     key = (e.license_id,)
     _require(ws.get(schema.licenses, key), f"license {e.license_id}", r)
     ws.update(
@@ -445,22 +459,22 @@ def _license_revoked(ws: WorkingSet, r: IndexedEvent, e: ev.LicenseRevoked) -> N
         key,
         revoked_block=r.block_number,
         revoked_at=r.block_time,
-        revocation_reason=hex_bytes(e.reason_hash),
+        revocation_reason=e.reason_hash,
     )
 
 
-@handles(ev.AppraisalRecorded)
-def _appraisal(ws: WorkingSet, r: IndexedEvent, e: ev.AppraisalRecorded) -> None:
+@handles(ev.AppraisalRecordedRow)
+def _appraisal(ws: WorkingSet, r: LogRecord, e: ev.AppraisalRecordedRow) -> None:
     ws.create(
         schema.appraisals,
         {
             "appraisal_id": e.appraisal_id,
-            "asset_id": asset_hex(e.asset_id),
-            "appraiser": _addr(e.appraiser),
+            "asset_id": e.asset_id,
+            "appraiser": e.appraiser,
             "amount": str(e.amount),
-            "currency": e.currency.decode("ascii", "replace"),
-            "method": e.method.name,
-            "report_hash": hex_bytes(e.report_hash),
+            "currency": _text(e.currency),
+            "method": ValuationMethod(e.method).name,
+            "report_hash": e.report_hash,
             "supersedes": e.supersedes or None,
             "superseded_by": None,
             "appraised_at": r.block_time,
@@ -476,15 +490,15 @@ def _appraisal(ws: WorkingSet, r: IndexedEvent, e: ev.AppraisalRecorded) -> None
 # ---------------------------------------------------------------- disputes
 
 
-@handles(ev.DisputeOpened)
-def _dispute_opened(ws: WorkingSet, r: IndexedEvent, e: ev.DisputeOpened) -> None:
+@handles(ev.DisputeOpenedRow)
+def _dispute_opened(ws: WorkingSet, r: LogRecord, e: ev.DisputeOpenedRow) -> None:
     ws.create(
         schema.disputes,
         {
             "dispute_id": e.dispute_id,
-            "asset_id": asset_hex(e.asset_id),
-            "claimant": _addr(e.claimant),
-            "evidence_hash": hex_bytes(e.evidence_hash),
+            "asset_id": e.asset_id,
+            "claimant": e.claimant,
+            "evidence_hash": e.evidence_hash,
             "status": "OPEN",
             "ruling": None,
             "ruling_hash": None,
@@ -498,45 +512,43 @@ def _dispute_opened(ws: WorkingSet, r: IndexedEvent, e: ev.DisputeOpened) -> Non
     )
 
 
-@handles(ev.DisputeFrozen)
-def _dispute_frozen(ws: WorkingSet, r: IndexedEvent, e: ev.DisputeFrozen) -> None:
+@handles(ev.DisputeFrozenRow)
+def _dispute_frozen(ws: WorkingSet, r: LogRecord, e: ev.DisputeFrozenRow) -> None:
     key = (e.dispute_id,)
     _require(ws.get(schema.disputes, key), f"dispute {e.dispute_id}", r)
-    ws.update(
-        schema.disputes, key, status="FROZEN", frozen_block=r.block_number, arbiter=_addr(e.arbiter)
-    )
+    ws.update(schema.disputes, key, status="FROZEN", frozen_block=r.block_number, arbiter=e.arbiter)
 
 
-@handles(ev.DisputeRuled)
-def _dispute_ruled(ws: WorkingSet, r: IndexedEvent, e: ev.DisputeRuled) -> None:
+@handles(ev.DisputeRuledRow)
+def _dispute_ruled(ws: WorkingSet, r: LogRecord, e: ev.DisputeRuledRow) -> None:
     key = (e.dispute_id,)
     _require(ws.get(schema.disputes, key), f"dispute {e.dispute_id}", r)
     ws.update(
         schema.disputes,
         key,
         status="RULED",
-        ruling=e.ruling.name,
-        ruling_hash=hex_bytes(e.ruling_hash),
-        arbiter=_addr(e.arbiter),
+        ruling=Ruling(e.ruling).name,
+        ruling_hash=e.ruling_hash,
+        arbiter=e.arbiter,
         ruled_block=r.block_number,
     )
-    if e.ruling is Ruling.TRANSFER_TO_CLAIMANT:
-        ws.set_marker(("ruling", r.tx_hash, asset_hex(e.asset_id)))
+    if e.ruling == Ruling.TRANSFER_TO_CLAIMANT:
+        ws.set_marker(("ruling", r.tx_hash, e.asset_id))
 
 
 # ---------------------------------------------------------------- export permits
 
 
-@handles(ev.ExportPermitIssued)
-def _permit_issued(ws: WorkingSet, r: IndexedEvent, e: ev.ExportPermitIssued) -> None:
+@handles(ev.ExportPermitIssuedRow)
+def _permit_issued(ws: WorkingSet, r: LogRecord, e: ev.ExportPermitIssuedRow) -> None:
     ws.put(
         schema.export_permits,
         {
-            "asset_id": asset_hex(e.asset_id),
-            "recipient": _addr(e.recipient),
-            "destination": e.destination.rstrip(b"\x00").decode("ascii", "replace"),
+            "asset_id": e.asset_id,
+            "recipient": e.recipient,
+            "destination": _text(e.destination),
             "expires_at": e.expires_at,
-            "approver": _addr(e.approver),
+            "approver": e.approver,
             "issued_block": r.block_number,
             "state": "ISSUED",
             "closed_block": None,
@@ -545,34 +557,32 @@ def _permit_issued(ws: WorkingSet, r: IndexedEvent, e: ev.ExportPermitIssued) ->
     )
 
 
-def _close_permit(
-    ws: WorkingSet, r: IndexedEvent, asset_id: int, recipient: str, state: str
-) -> None:
-    key = (asset_hex(asset_id), _addr(recipient))
+def _close_permit(ws: WorkingSet, r: LogRecord, asset_id: str, recipient: str, state: str) -> None:
+    key = (asset_id, recipient)
     _require(ws.get(schema.export_permits, key), f"export permit {key}", r)
     ws.update(schema.export_permits, key, state=state, closed_block=r.block_number)
 
 
-@handles(ev.ExportPermitRevoked)
-def _permit_revoked(ws: WorkingSet, r: IndexedEvent, e: ev.ExportPermitRevoked) -> None:
+@handles(ev.ExportPermitRevokedRow)
+def _permit_revoked(ws: WorkingSet, r: LogRecord, e: ev.ExportPermitRevokedRow) -> None:
     _close_permit(ws, r, e.asset_id, e.recipient, "REVOKED")
 
 
-@handles(ev.ExportPermitUsed)
-def _permit_used(ws: WorkingSet, r: IndexedEvent, e: ev.ExportPermitUsed) -> None:
+@handles(ev.ExportPermitUsedRow)
+def _permit_used(ws: WorkingSet, r: LogRecord, e: ev.ExportPermitUsedRow) -> None:
     _close_permit(ws, r, e.asset_id, e.recipient, "USED")
 
 
 # ---------------------------------------------------------------- batches
 
 
-@handles(ev.BatchAnchored)
-def _batch_anchored(ws: WorkingSet, r: IndexedEvent, e: ev.BatchAnchored) -> None:
+@handles(ev.BatchAnchoredRow)
+def _batch_anchored(ws: WorkingSet, r: LogRecord, e: ev.BatchAnchoredRow) -> None:
     ws.create(
         schema.batches,
         {
-            "root": hex_bytes(e.root),
-            "submitter": _addr(e.submitter),
+            "root": e.root,
+            "submitter": e.submitter,
             "leaf_count": e.leaf_count,
             "manifest_uri": e.manifest_uri,
             "anchored_at": r.block_time,
@@ -583,27 +593,29 @@ def _batch_anchored(ws: WorkingSet, r: IndexedEvent, e: ev.BatchAnchored) -> Non
     )
 
 
-@handles(ev.LeafPromoted)
-def _leaf_promoted(ws: WorkingSet, r: IndexedEvent, e: ev.LeafPromoted) -> None:
-    root = (hex_bytes(e.root),)
-    batch = _require(ws.get(schema.batches, root), f"batch {root[0]}", r)
+@handles(ev.LeafPromotedRow)
+def _leaf_promoted(ws: WorkingSet, r: LogRecord, e: ev.LeafPromotedRow) -> None:
+    root = (e.root,)
+    batch = _require(ws.get(schema.batches, root), f"batch {e.root}", r)
     ws.update(schema.batches, root, promoted_count=batch["promoted_count"] + 1)
-    key, _ = _asset(ws, r, e.asset_id)
-    ws.update(schema.assets, key, batch_root=root[0])
+    key = _asset_key(ws, r, e.asset_id)
+    ws.update(schema.assets, key, batch_root=e.root)
 
 
-#: Event types that change no projection (they are kept in the events table only).
+#: Event rows that change no projection (they are kept in the events table only).
 EVENTS_ONLY: Final = frozenset(
     {
-        ev.Approval,
-        ev.ApprovalForAll,
-        ev.RoleAdminChanged,
-        ev.EIP712DomainChanged,
-        ev.RegistrationRejected,
+        ev.ApprovalRow,
+        ev.ApprovalForAllRow,
+        ev.RoleAdminChangedRow,
+        ev.EIP712DomainChangedRow,
+        ev.RegistrationRejectedRow,
     }
 )
 
 
-def unhandled_event_types() -> set[type[Any]]:
-    """Event types with neither a handler nor a place in :data:`EVENTS_ONLY` (should be none)."""
-    return set(ev.EVENT_TYPES.values()) - set(_HANDLERS) - set(EVENTS_ONLY)
+def unhandled_row_types() -> set[str]:
+    """Names of row types with neither a handler nor a place in :data:`EVENTS_ONLY`."""
+    every = {decoder.__annotations__["return"] for _, decoder in ev.ROW_DECODERS.values()}
+    handled = {kind.__name__ for kind in (*_HANDLERS, *EVENTS_ONLY)}
+    return {kind for kind in every if kind not in handled}

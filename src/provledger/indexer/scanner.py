@@ -26,17 +26,25 @@ from typing import Final, TypeVar
 from provledger.chain.deployments import Deployment
 from provledger.errors import ProvledgerError
 from provledger.indexer import projector
-from provledger.indexer.decoding import IndexedEvent, RawLog, decode
+from provledger.indexer.decoding import LogRecord
+from provledger.indexer.fetcher import (
+    Fetched,
+    ProcessJob,
+    RangeFetcher,
+    RangePolicy,
+    backoff_seconds,
+    fetch_in_process,
+)
 from provledger.indexer.metrics import IndexerMetrics
-from provledger.indexer.source import LogSource, RangeTooLarge, RpcError
+from provledger.indexer.source import JsonRpcSource, LogSource, RpcError
 from provledger.store import schema
 from provledger.store.engine import writer_lock
-from provledger.store.index import BlockHeader, Checkpoint, Identity, IndexStore
+from provledger.store.index import Checkpoint, Identity, IndexStore
+from provledger.store.records import BlockHeader
 from provledger.store.workingset import WorkingSet
 
 T = TypeVar("T")
 
-MAX_BACKOFF_SECONDS: Final = 30.0
 MALFORMED_ATTEMPTS: Final = 5
 
 
@@ -67,12 +75,18 @@ class IndexerConfig:
     """Blocks below the head after which a record is *safe*."""
     finality_depth: int = 64
     """Blocks below the head after which a record is *final*; also the reorg window."""
-    initial_range: int = 1_000
-    max_range: int = 200_000
-    target_logs: int = 20_000
-    """Aimed-for logs per catch-up batch (ranges grow or shrink toward it)."""
+    initial_range: int = 1
+    """Blocks in the first request; ranges double from there while results are sparse."""
+    max_range: int = 100_000
+    target_logs: int = 10_000
+    """Aimed-for logs per batch (ranges grow or shrink toward it); bounds memory."""
     poll_interval: float = 1.0
     queue_depth: int = 2
+    bulk_load_blocks: int = 100_000
+    """A catch-up longer than this (or the first one) drops the secondary indexes and
+    rebuilds them at its end."""
+    fetch_process: bool = True
+    """Fetch and decode a bulk catch-up from a JSON-RPC node in a child process."""
 
 
 @dataclass
@@ -105,19 +119,8 @@ class RunSummary:
 
 @dataclass
 class _Retry:
-    """Failed attempts at one request: all of them, and those with a malformed reply."""
-
     attempts: int = 0
     malformed: int = 0
-
-
-@dataclass(frozen=True)
-class _Fetched:
-    start: int
-    end: int
-    head: int
-    logs: list[RawLog]
-    headers: dict[int, BlockHeader]
 
 
 class Scanner:
@@ -146,7 +149,20 @@ class Scanner:
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
-        self._range = min(self.config.initial_range, self.config.max_range)
+        self.policy = RangePolicy(
+            initial_range=self.config.initial_range,
+            max_range=self.config.max_range,
+            target_logs=self.config.target_logs,
+        )
+        self.fetcher = RangeFetcher(
+            source,
+            self.addresses,
+            self.contracts,
+            self.policy,
+            sleep=self.sleep,
+            on_error=self._count_error,
+            on_note=self._note,
+        )
         self._stop = threading.Event()
 
     # ------------------------------------------------------------ entry points
@@ -198,6 +214,8 @@ class Scanner:
             if next_block <= min(final_limit, limit):
                 self._catch_up(next_block, min(final_limit, limit), head)
                 continue
+            if self.store.in_bulk_load():  # a bulk load interrupted after its last batch
+                self._end_bulk_load()
             if next_block <= limit:
                 self._near_head(next_block, limit)
                 continue
@@ -209,14 +227,33 @@ class Scanner:
 
     # ------------------------------------------------------------ catch-up (final blocks)
     def _catch_up(self, start: int, stop: int, head: int) -> None:
-        fetched: queue.Queue[_Fetched | BaseException | None] = queue.Queue(self.config.queue_depth)
+        bulk = self.store.in_bulk_load() or (
+            self.store.checkpoint() is None or stop - start >= self.config.bulk_load_blocks
+        )
+        if bulk and not self.store.in_bulk_load():
+            self.store.begin_bulk_load()
+        mode = "bulk" if bulk else "catch-up"
+        if bulk and self.config.fetch_process and isinstance(self.source, JsonRpcSource):
+            self._pipeline_process(start, stop, head, mode)
+        else:
+            self._pipeline(start, stop, head, mode)
+        if bulk and not self._stop.is_set():
+            self._end_bulk_load()
+
+    def _end_bulk_load(self) -> None:
+        self.on_note("catch-up done: building the secondary indexes")
+        self.store.end_bulk_load()
+
+    def _pipeline(self, start: int, stop: int, head: int, mode: str) -> None:
+        """Fetch in a thread while this thread projects and writes."""
+        fetched: queue.Queue[Fetched | BaseException | None] = queue.Queue(self.config.queue_depth)
         cancel = threading.Event()
 
         def produce() -> None:
             try:
                 block = start
                 while block <= stop and not cancel.is_set() and not self._stop.is_set():
-                    item = self._fetch_range(block, stop, head, all_headers=False)
+                    item = self.fetcher.fetch(block, stop, all_headers=False)
                     while not cancel.is_set():
                         try:
                             fetched.put(item, timeout=0.2)
@@ -237,48 +274,32 @@ class Scanner:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                self._write(item, mode="catch-up", undo_from_block=None)
+                self._write(item, head, mode=mode, undo_from_block=None)
         finally:
             cancel.set()
             worker.join(timeout=30)
 
-    def _fetch_range(self, start: int, stop: int, head: int, *, all_headers: bool) -> _Fetched:
-        """Fetch logs of an adaptive range starting at ``start``; shrink on refusals."""
-        retry = _Retry()
-        while True:
-            end = min(stop, start + self._range - 1)
-            try:
-                logs = self.source.logs(self.addresses, start, end)
-                numbers = set(range(start, end + 1)) if all_headers else {end}
-                numbers.update(log.block_number for log in logs if log.block_time is None)
-                headers = self.source.headers(sorted(numbers)) if numbers else {}
-            except RangeTooLarge as error:
-                self._count_error()
-                if end == start:
-                    self._backoff(error, retry)
-                    continue
-                suggested = error.suggested_end
-                new_end = suggested if suggested is not None else start + (end - start) // 2
-                self._range = max(1, new_end - start + 1)
-                continue
-            except RpcError as error:
-                self._count_error()
-                self._backoff(error, retry)
-                continue
-            self._adapt(len(logs), end - start + 1)
-            return _Fetched(start, end, head, logs, headers)
-
-    def _adapt(self, found: int, span: int) -> None:
-        target = self.config.target_logs
-        if found > 2 * target and span > 1:
-            self._range = max(1, span * target // max(found, 1))
-        elif found < target // 2:
-            self._range = min(self.config.max_range, span * 2)
+    def _pipeline_process(self, start: int, stop: int, head: int, mode: str) -> None:
+        """Fetch and decode in a child process while this one projects and writes."""
+        source = self.source
+        assert isinstance(source, JsonRpcSource)
+        job = ProcessJob(
+            url=source.url,
+            timeout=source.timeout,
+            addresses=self.addresses,
+            contracts=self.contracts,
+            policy=self.policy,
+            start=start,
+            stop=stop,
+            initial_range=self.fetcher.range,
+        )
+        for item in fetch_in_process(job, stopped=self._stop.is_set, on_error=self._count_error):
+            self._write(item, head, mode=mode, undo_from_block=None)
 
     # ------------------------------------------------------------ near head (unfinalized)
     def _near_head(self, start: int, stop: int) -> None:
         stop = min(stop, start + self.config.finality_depth + self.config.initial_range)
-        item = self._fetch_range(start, stop, stop, all_headers=True)
+        item = self.fetcher.fetch(start, stop, all_headers=True)
         previous = start - 1
         expected_parent = self._hash_of(previous)
         chain: list[BlockHeader] = [
@@ -291,11 +312,14 @@ class Scanner:
                     return
                 return  # the chain moved while we were reading: fetch again
             expected_parent = header.hash
-        if any(log.block_hash != item.headers[log.block_number].hash for log in item.logs):
+        if any(
+            record.block_hash != item.headers[record.block_number].hash for record in item.records
+        ):
             return  # logs and headers come from different forks: fetch again
         head = self._retry("eth_blockNumber", self.source.head)
         self._write(
-            _Fetched(item.start, item.end, head, item.logs, item.headers),
+            item,
+            head,
             mode="live",
             undo_from_block=head - self.config.finality_depth + 1,
             store_headers=chain,
@@ -355,50 +379,48 @@ class Scanner:
     # ------------------------------------------------------------ writing
     def _write(
         self,
-        item: _Fetched,
+        item: Fetched,
+        head: int,
         *,
         mode: str,
         undo_from_block: int | None,
         store_headers: Sequence[BlockHeader] = (),
     ) -> None:
+        for note in item.notes:
+            self.on_note(note)
+        for _ in range(item.errors):
+            self._count_error()
         began = time.monotonic()
-        records: list[IndexedEvent] = []
-        skipped = 0
-        for log in item.logs:
-            contract = self.contracts.get(log.address)
-            stamp = log.block_time
-            if stamp is None:
-                stamp = item.headers[log.block_number].timestamp
-            record = decode(log, contract, stamp) if contract is not None else None
-            if record is None:
-                skipped += 1
-                continue
-            records.append(record)
+        records = item.records
+        skipped = item.skipped
         end_header = item.headers.get(item.end)
         checkpoint = Checkpoint(
             block_number=item.end,
             block_hash=end_header.hash if end_header is not None else "",
-            head_block=item.head,
+            head_block=head,
         )
         self.store.write_batch(
             records,
+            item.event_rows,
             project=_project,
             checkpoint=checkpoint,
             headers=store_headers,
             undo_from_block=undo_from_block,
-            prune_below=item.head - self.config.finality_depth - 1,
+            prune_below=head - self.config.finality_depth - 1,
+            bulk=mode == "bulk",
         )
         seconds = time.monotonic() - began
         self.summary.batches += 1
         self.summary.events += len(records)
         self.summary.skipped += skipped
         self.summary.last_block = item.end
-        self.metrics.record_batch(item.end, item.head, len(records), skipped, seconds)
-        self.on_batch(
-            BatchReport(item.start, item.end, item.head, len(records), skipped, seconds, mode)
-        )
+        self.metrics.record_batch(item.end, head, len(records), skipped, seconds)
+        self.on_batch(BatchReport(item.start, item.end, head, len(records), skipped, seconds, mode))
 
     # ------------------------------------------------------------ retries
+    def _note(self, note: str) -> None:
+        self.on_note(note)
+
     def _count_error(self) -> None:
         self.summary.rpc_errors += 1
         self.metrics.rpc_errors.inc()
@@ -411,7 +433,7 @@ class Scanner:
                 raise error
         if retry.attempts in (1, 5) or retry.attempts % 20 == 0:
             self.on_note(f"node error ({error}); retrying")
-        self.sleep(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(retry.attempts, 8)))
+        self.sleep(backoff_seconds(retry.attempts))
 
     def _retry(self, method: str, action: Callable[[], T]) -> T:
         retry = _Retry()
@@ -423,11 +445,13 @@ class Scanner:
                 self._backoff(error, retry)
 
 
-def _project(ws: WorkingSet, records: Sequence[IndexedEvent]) -> None:
+def _project(ws: WorkingSet, records: Sequence[LogRecord]) -> None:
     keys = projector.touched_keys(records)
     for name, wanted in keys.items():
-        ws.prefetch(_TABLE[name], wanted)
-    ws.prefetch(schema.holdings, projector.holding_keys(ws, records))
+        if not (ws.blind and name == "assets"):  # blind: assets are only updated, not read
+            ws.prefetch(_TABLE[name], wanted)
+    if not ws.blind:
+        ws.prefetch(schema.holdings, projector.holding_keys(ws, records))
     projector.apply(ws, records)
 
 

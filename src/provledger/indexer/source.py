@@ -12,15 +12,17 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Sequence
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import orjson
 import requests
-from web3 import Web3
 
 from provledger.errors import ProvledgerError
-from provledger.indexer.decoding import RawLog, raw_log
-from provledger.store.index import BlockHeader
+
+if TYPE_CHECKING:
+    from web3 import Web3
+from provledger.indexer.decoding import RawLog
+from provledger.store.records import BlockHeader
 
 #: Node messages that mean "ask for fewer blocks" (geth, Infura, Alchemy, QuickNode, reth,
 #: Tenderly and geth forks word it differently); rate limits and reverts do not match.
@@ -46,6 +48,7 @@ class RpcError(ProvledgerError):
         malformed: bool = False,
     ) -> None:
         self.method = method
+        self.detail = message
         self.block_range = block_range
         self.malformed = malformed
         """True when the node answered, but not with a well-formed reply."""
@@ -196,19 +199,14 @@ class JsonRpcSource:
             [{"fromBlock": hex(start), "toBlock": hex(end), "address": list(addresses)}],
             (start, end),
         )
-        if not isinstance(result, list):
+        if not isinstance(result, list) or not all(isinstance(item, dict) for item in result):
             raise RpcError(
                 "eth_getLogs",
-                "malformed reply (result is not a list)",
+                "malformed reply (result is not a list of logs)",
                 block_range=(start, end),
                 malformed=True,
             )
-        try:
-            return [raw_log(item) for item in result]
-        except (KeyError, TypeError, ValueError) as error:
-            raise RpcError(
-                "eth_getLogs", f"malformed log: {error!r}", block_range=(start, end), malformed=True
-            ) from error
+        return result
 
     def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
         """Headers of ``numbers``, fetched in batched requests."""
@@ -264,17 +262,19 @@ class Web3Source:
 
     def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
         """Logs of ``addresses`` in ``start..end``."""
+        from eth_utils.address import to_checksum_address
+
         try:
             found = self.w3.eth.get_logs(
                 {
                     "fromBlock": start,
                     "toBlock": end,
-                    "address": [Web3.to_checksum_address(address) for address in addresses],
+                    "address": [to_checksum_address(address) for address in addresses],
                 }
             )
         except Exception as error:  # a provider error of any kind
             raise classify_log_error(str(error), (start, end)) from error
-        return [raw_log(dict(item)) for item in found]
+        return [_json_log(item) for item in found]
 
     def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
         """Headers of ``numbers``, one request each."""
@@ -286,6 +286,26 @@ class Web3Source:
                 raise RpcError("eth_getBlockByNumber", str(error)) from error
             found[number] = _header(dict(block))
         return found
+
+
+def _json_log(item: Any) -> RawLog:
+    """A web3 log (ints, HexBytes) in JSON-RPC form (hex strings)."""
+
+    def hexed(value: Any) -> str:
+        return value.lower() if isinstance(value, str) else "0x" + bytes(value).hex()
+
+    log: RawLog = {
+        "address": str(item["address"]).lower(),
+        "topics": [hexed(topic) for topic in item["topics"]],
+        "data": hexed(item["data"]),
+        "blockNumber": hex(int(item["blockNumber"])),
+        "blockHash": hexed(item["blockHash"]),
+        "transactionHash": hexed(item["transactionHash"]),
+        "transactionIndex": hex(int(item["transactionIndex"])),
+        "logIndex": hex(int(item["logIndex"])),
+        "removed": bool(item.get("removed", False)),
+    }
+    return log
 
 
 def source_for(rpc_url: str | None, w3: Web3 | None) -> LogSource:

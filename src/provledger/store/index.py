@@ -15,18 +15,18 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, select
 
-from provledger.chain.serialize import asset_hex, event_args
 from provledger.errors import ProvledgerError
-from provledger.indexer.decoding import IndexedEvent
 from provledger.store import schema
 from provledger.store.engine import create_schema, drop_schema
-from provledger.store.workingset import TABLES, Row, WorkingSet, bulk_insert, key_condition
+from provledger.store.records import BlockHeader, LogRecord
+from provledger.store.workingset import TABLES, WorkingSet, insert_tuples, key_condition
 
 #: meta keys
 META_SCHEMA: Final = "schema_version"
 META_CHAIN: Final = "chain_id"
 META_DEPLOYMENT: Final = "deployment"
 META_START: Final = "start_block"
+META_BULK: Final = "bulk_load"
 
 
 class WrongChainError(ProvledgerError):
@@ -46,16 +46,6 @@ class Checkpoint:
     block_number: int
     block_hash: str
     head_block: int
-
-
-@dataclass(frozen=True)
-class BlockHeader:
-    """What reorg detection needs of a block."""
-
-    number: int
-    hash: str
-    parent_hash: str
-    timestamp: int
 
 
 @dataclass(frozen=True)
@@ -88,6 +78,8 @@ class IndexStore:
             drop_schema(self.engine)
             create_schema(self.engine)
             meta, rebuilt = {}, True
+        if meta.get(META_BULK) != "1":
+            self._create_indexes()
         if meta:
             if meta.get(META_CHAIN) != str(identity.chain_id):
                 raise WrongChainError("chain", str(meta.get(META_CHAIN)), str(identity.chain_id))
@@ -107,6 +99,46 @@ class IndexStore:
                 ],
             )
         return rebuilt
+
+    # ------------------------------------------------------------ bulk loading
+    def in_bulk_load(self) -> bool:
+        """Whether a bulk load left the secondary indexes dropped."""
+        return self.meta().get(META_BULK) == "1"
+
+    def begin_bulk_load(self) -> None:
+        """Drop the secondary indexes for a large catch-up (only primary keys are read then).
+
+        Rebuilding an index once at the end costs far less than updating it row by row.
+        The flag survives a crash, so a restarted run keeps loading and still finishes with
+        :meth:`end_bulk_load`.
+        """
+        with self.engine.begin() as conn:
+            for table in schema.DERIVED:
+                for index in table.indexes:
+                    index.drop(conn, checkfirst=True)
+            self._set_meta(conn, META_BULK, "1")
+
+    def end_bulk_load(self) -> None:
+        """Recreate the secondary indexes, checkpoint the WAL, clear the bulk-load flag."""
+        self._create_indexes()
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self.engine.begin() as conn:
+            self._set_meta(conn, META_BULK, "0")
+
+    def _create_indexes(self) -> None:
+        with self.engine.begin() as conn:
+            for table in schema.DERIVED:
+                for index in table.indexes:
+                    index.create(conn, checkfirst=True)
+
+    def _set_meta(self, conn: Connection, key: str, value: str) -> None:
+        updated = conn.execute(
+            schema.meta.update().where(schema.meta.c.key == key).values(value=value)
+        )
+        if updated.rowcount == 0:
+            conn.execute(schema.meta.insert().values(key=key, value=value))
 
     def meta(self) -> dict[str, str]:
         """The meta table as a dict (empty for a new store)."""
@@ -145,20 +177,29 @@ class IndexStore:
     # ------------------------------------------------------------ writing
     def write_batch(
         self,
-        records: Sequence[IndexedEvent],
+        records: Sequence[LogRecord],
+        event_rows: Sequence[tuple[Any, ...]],
         *,
-        project: Callable[[WorkingSet, Sequence[IndexedEvent]], None],
+        project: Callable[[WorkingSet, Sequence[LogRecord]], None],
         checkpoint: Checkpoint,
         headers: Sequence[BlockHeader],
         undo_from_block: int | None,
         prune_below: int,
+        bulk: bool = False,
     ) -> int:
-        """Write one batch and move the checkpoint, in one transaction; return rows written."""
+        """Write one batch and move the checkpoint, in one transaction; return rows written.
+
+        ``event_rows`` are the ``events`` table rows of ``records`` (in column order);
+        ``project`` applies ``records`` to the working set.
+        """
         with self.engine.begin() as conn:
-            ws = WorkingSet(conn, undo_from_block=undo_from_block)
+            if self.engine.dialect.name == "sqlite":
+                # In a bulk load the WAL is checkpointed once, at the end, not every few pages.
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={0 if bulk else 1000}")
+            ws = WorkingSet(conn, undo_from_block=undo_from_block, blind=undo_from_block is None)
             project(ws, records)
-            if records:
-                bulk_insert(conn, schema.events, [_event_row(record) for record in records])
+            if event_rows:
+                insert_tuples(conn, schema.events, event_rows)
             written = ws.flush() + len(records)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)
@@ -230,25 +271,6 @@ class IndexStore:
                 table.name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
                 for table in schema.DERIVED
             }
-
-
-def _event_row(record: IndexedEvent) -> Row:
-    event = record.event
-    asset_id = getattr(event, "asset_id", None)
-    if asset_id is None:
-        asset_id = getattr(event, "token_id", None)
-    return {
-        "block_number": record.block_number,
-        "log_index": record.log_index,
-        "block_hash": record.block_hash,
-        "block_time": record.block_time,
-        "tx_hash": record.tx_hash,
-        "tx_index": record.tx_index,
-        "contract": record.contract,
-        "event": type(event).__name__,
-        "asset_id": None if asset_id is None else asset_hex(asset_id),
-        "args": orjson.dumps(event_args(event)).decode(),
-    }
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

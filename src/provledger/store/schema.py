@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 metadata = MetaData(
     naming_convention={
@@ -182,7 +182,7 @@ assets = Table(
     Column("registered_at", BigInteger, nullable=False),
     _hash("registered_tx", nullable=False),
     _block(nullable=False),
-    Index(None, "content_hash", unique=True),
+    # No index on content_hash: the asset id is derived from it (provledger.chain.ids).
     Index(None, "holder", "asset_id"),
     Index(None, "registrant", "asset_id"),
     Index(None, "category", "grade", "asset_id"),

@@ -5,6 +5,11 @@ place); the working set remembers each row as loaded, so :meth:`WorkingSet.flush
 is new and updates what changed, with one ``executemany`` per table and kind. For blocks in the
 unfinalized window it also records, per block, the image of every row before that block first
 changed it: the ``undo`` rows a rollback replays backwards.
+
+Below the unfinalized window no image is needed, so the working set can run *blind*: an
+update of a row it has not loaded is kept as a delta and flushed as ``UPDATE … SET`` of just
+those columns, and rows are only read when a handler needs their values. The flush checks that
+every blind update found its row.
 """
 
 from __future__ import annotations
@@ -39,10 +44,17 @@ def key_condition(table: Table, key: Key) -> Any:
 class WorkingSet:
     """Projection rows of one batch; see the module docstring."""
 
-    def __init__(self, conn: Connection, *, undo_from_block: int | None) -> None:
+    def __init__(
+        self, conn: Connection, *, undo_from_block: int | None, blind: bool = False
+    ) -> None:
+        if blind and undo_from_block is not None:
+            raise ValueError("blind updates keep no pre-images: not in the unfinalized window")
         self.conn = conn
         self.undo_from_block = undo_from_block
+        self.blind = blind
         self.block = 0
+        self._deltas: dict[str, dict[Key, Row]] = {name: {} for name in TABLES}
+        self._where_updates: list[tuple[Table, Row, Row]] = []
         self._rows: dict[str, dict[Key, Row | None]] = {name: {} for name in TABLES}
         self._original: dict[str, dict[Key, Row | None]] = {name: {} for name in TABLES}
         self._dirty: dict[str, set[Key]] = {name: set() for name in TABLES}
@@ -78,7 +90,22 @@ class WorkingSet:
         rows = self._rows[table.name]
         if key not in rows:
             self.prefetch(table, [key])
+            delta = self._deltas[table.name].pop(key, None)
+            if delta is not None:
+                current = rows[key]
+                if current is None:
+                    raise KeyError(f"{table.name} has no row {key}")
+                rows[key] = {**current, **delta}
+                self._dirty[table.name].add(key)
         return rows[key]
+
+    def known(self, table: Table, key: Key) -> Row | None:
+        """What is known of ``key`` without reading: the row if loaded or created, else the
+        columns a blind update set, else None."""
+        row = self._rows[table.name].get(key)
+        if row is not None:
+            return row
+        return self._deltas[table.name].get(key)
 
     # -- changing
     def at_block(self, block: int) -> None:
@@ -107,12 +134,24 @@ class WorkingSet:
 
     def update(self, table: Table, key: Key, **changes: Any) -> None:
         """Change columns of an existing row; ``block_number`` becomes the current block."""
+        if self.blind and key not in self._rows[table.name]:
+            delta = self._deltas[table.name].setdefault(key, {})
+            delta.update(changes)
+            delta["block_number"] = self.block
+            return
         current = self.get(table, key)
         if current is None:
             raise KeyError(f"{table.name} has no row {key}")
         self._image(table, key)
         self._rows[table.name][key] = {**current, **changes, "block_number": self.block}
         self._dirty[table.name].add(key)
+
+    def update_where(self, table: Table, where: Row, **changes: Any) -> None:
+        """Blind ``UPDATE table SET changes WHERE where`` (None matches NULL), run at the flush
+        before any insert, so it only reaches rows stored by earlier batches."""
+        if not self.blind:
+            raise ValueError("update_where is for blind working sets")
+        self._where_updates.append((table, where, {**changes, "block_number": self.block}))
 
     def _image(self, table: Table, key: Key) -> None:
         if self.undo_from_block is None or self.block < self.undo_from_block:
@@ -146,7 +185,7 @@ class WorkingSet:
     # -- writing
     def flush(self) -> int:
         """Write every new and changed row; return how many rows were written."""
-        written = 0
+        written = self._flush_where_updates() + self._flush_deltas()
         for name, keys in self._dirty.items():
             if not keys:
                 continue
@@ -173,20 +212,73 @@ class WorkingSet:
             written += len(inserts) + len(updates)
         return written
 
+    def _flush_where_updates(self) -> int:
+        groups: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Row]] = {}
+        for table, where, changes in self._where_updates:
+            matched = tuple(sorted(name for name, value in where.items() if value is not None))
+            nulls = tuple(sorted(name for name, value in where.items() if value is None))
+            params = {f"w_{name}": where[name] for name in matched}
+            params.update(changes)
+            groups.setdefault((table.name, matched, nulls), []).append(params)
+        for (name, matched, nulls), params_list in groups.items():
+            table = TABLES[name]
+            condition = and_(
+                *(table.c[column] == bindparam(f"w_{column}") for column in matched),
+                *(table.c[column].is_(None) for column in nulls),
+            )
+            found = self.conn.execute(table.update().where(condition), params_list).rowcount
+            if found != len(params_list):
+                raise StoreConsistencyError(name, {"rows": len(params_list)}, found)
+        return len(self._where_updates)
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
-    """Insert ``rows`` with one driver-level ``executemany``.
+    def _flush_deltas(self) -> int:
+        written = 0
+        for name, deltas in self._deltas.items():
+            if not deltas:
+                continue
+            table = TABLES[name]
+            groups: dict[tuple[str, ...], list[Row]] = {}
+            for key, delta in deltas.items():
+                params = {
+                    f"pk_{column.name}": value
+                    for column, value in zip(table.primary_key.columns, key, strict=True)
+                }
+                params.update(delta)
+                groups.setdefault(tuple(sorted(delta)), []).append(params)
+            for params_list in groups.values():
+                matched = self.conn.execute(_update_statement(table), params_list).rowcount
+                if matched != len(params_list):
+                    raise StoreConsistencyError(name, {"rows": len(params_list)}, matched)
+                written += len(params_list)
+        return written
+
+
+class StoreConsistencyError(Exception):
+    """A blind update did not find the row it was meant for: the index is not contiguous."""
+
+    def __init__(self, table: str, where: Row, matched: int) -> None:
+        super().__init__(f"update of {table} {where} matched {matched} rows")
+
+
+def insert_tuples(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``rows`` (values in the table's column order) with one driver ``executemany``.
 
     SQLAlchemy's per-row parameter processing costs more than the insert itself at indexing
     rates; the values here are plain str/int/bool/None, which both drivers take as they are.
     """
-    columns = [column.name for column in table.columns]
     placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    columns = [column.name for column in table.columns]
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([placeholder] * len(columns))})"
     )
-    conn.exec_driver_sql(sql, [tuple(row[name] for name in columns) for row in rows])
+    conn.exec_driver_sql(sql, list(rows))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
+    """Insert dict ``rows`` with :func:`insert_tuples`."""
+    columns = [column.name for column in table.columns]
+    insert_tuples(conn, table, [tuple(row[name] for name in columns) for row in rows])
 
 
 def _update_statement(table: Table) -> Any:

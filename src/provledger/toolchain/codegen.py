@@ -42,7 +42,7 @@ class CodegenError(ProvledgerError):
 
 
 @dataclass(frozen=True)
-class _Field:
+class FieldSpec:
     name: str
     abi_type: str
     indexed: bool
@@ -71,9 +71,9 @@ class _Field:
 
 
 @dataclass(frozen=True)
-class _Event:
+class EventSpec:
     name: str
-    fields: tuple[_Field, ...]
+    fields: tuple[FieldSpec, ...]
     contracts: tuple[str, ...]
 
     @property
@@ -102,15 +102,15 @@ def _enum_of(item: Mapping[str, Any]) -> str | None:
     return name
 
 
-def collect_events(artifacts: Mapping[str, Mapping[str, Any]]) -> list[_Event]:
+def collect_events(artifacts: Mapping[str, Mapping[str, Any]]) -> list[EventSpec]:
     """Every event of every artifact, merged by signature, sorted by name."""
-    found: dict[str, _Event] = {}
+    found: dict[str, EventSpec] = {}
     for contract in sorted(artifacts):
         for item in artifacts[contract]["abi"]:
             if item.get("type") != "event" or item.get("anonymous"):
                 continue
             fields = tuple(
-                _Field(
+                FieldSpec(
                     name=str(arg["name"]),
                     abi_type=str(arg["type"]),
                     indexed=bool(arg["indexed"]),
@@ -118,7 +118,7 @@ def collect_events(artifacts: Mapping[str, Mapping[str, Any]]) -> list[_Event]:
                 )
                 for arg in item["inputs"]
             )
-            event = _Event(name=str(item["name"]), fields=fields, contracts=(contract,))
+            event = EventSpec(name=str(item["name"]), fields=fields, contracts=(contract,))
             known = found.get(event.name)
             if known is None:
                 found[event.name] = event
@@ -128,11 +128,13 @@ def collect_events(artifacts: Mapping[str, Mapping[str, Any]]) -> list[_Event]:
                     f"{known.contracts[0]} and {event.signature} in {contract}"
                 )
             else:
-                found[event.name] = _Event(known.name, known.fields, (*known.contracts, contract))
+                found[event.name] = EventSpec(
+                    known.name, known.fields, (*known.contracts, contract)
+                )
     return [found[name] for name in sorted(found)]
 
 
-def _decode_expression(event: _Event, field: _Field, topic: int | None, offset: int) -> str:
+def _decode_expression(event: EventSpec, field: FieldSpec, topic: int | None, offset: int) -> str:
     if topic is not None:
         source = f"topics[{topic}]"
         if field.abi_type == "address":
@@ -173,7 +175,7 @@ def _fixed_size(abi_type: str) -> int:
     return int(suffix) if suffix.isdigit() else 0
 
 
-def _render_event(event: _Event) -> str:
+def _render_event(event: EventSpec) -> str:
     head = ", ".join(
         f"{field.abi_type}{' indexed' if field.indexed else ''} {field.name}"
         for field in event.fields
@@ -248,7 +250,7 @@ def render_events_module(artifacts: Mapping[str, Mapping[str, Any]]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def names_of(events: Iterable[_Event], contract: str) -> list[str]:
+def names_of(events: Iterable[EventSpec], contract: str) -> list[str]:
     """Names of the events ``contract`` emits."""
     return [event.name for event in events if contract in event.contracts]
 

@@ -36,6 +36,7 @@ from eth_utils.crypto import keccak
 
 from provledger.errors import CompilationError, ConfigurationError, ProvledgerError
 from provledger.toolchain.codegen import render_events_module
+from provledger.toolchain.rowgen import render_rows_module
 from provledger.toolchain.solc import REPO_ROOT, Solc, find_solc
 
 EVM_VERSION: Final = "cancun"
@@ -472,36 +473,45 @@ def check_artifacts(
         )
         out_dir = root / target.artifacts_dir
         drift.extend(artifact_drift(compiled, out_dir, _label(out_dir, root)))
-        if target is RUNTIME and compiled and _has_events_module(root):
-            drift.extend(events_module_drift(compiled, root))
+        if target is RUNTIME and compiled and _has_package(root):
+            drift.extend(generated_modules_drift(compiled, root))
     return drift
 
 
-#: The typed events module generated from the runtime artifacts.
-EVENTS_MODULE: Final = "src/provledger/chain/events.py"
+#: Modules generated from the runtime artifacts: path -> renderer.
+GENERATED_MODULES: Final[dict[str, Callable[[Mapping[str, Mapping[str, Any]]], str]]] = {
+    "src/provledger/chain/events.py": render_events_module,
+    "src/provledger/indexer/rows.py": render_rows_module,
+}
 
 
-def _has_events_module(root: Path) -> bool:
+def _has_package(root: Path) -> bool:
     # Only the provledger tree has the package; throwaway test projects do not.
-    return (root / EVENTS_MODULE).parent.is_dir()
+    return (root / "src" / "provledger").is_dir()
 
 
-def write_events_module(artifacts: Mapping[str, Mapping[str, Any]], root: Path) -> Path:
-    """Regenerate :data:`EVENTS_MODULE` from ``artifacts``."""
-    path = root / EVENTS_MODULE
-    path.write_text(render_events_module(artifacts), encoding="utf-8")
-    return path
+def write_generated_modules(artifacts: Mapping[str, Mapping[str, Any]], root: Path) -> list[Path]:
+    """Regenerate every module of :data:`GENERATED_MODULES` from ``artifacts``."""
+    written = []
+    for relative, render in GENERATED_MODULES.items():
+        path = root / relative
+        path.write_text(render(artifacts), encoding="utf-8")
+        written.append(path)
+    return written
 
 
-def events_module_drift(artifacts: Mapping[str, Mapping[str, Any]], root: Path) -> list[str]:
-    """A one-item list if the committed events module differs from what ``artifacts`` give."""
-    path = root / EVENTS_MODULE
-    expected = render_events_module(artifacts)
-    try:
-        actual = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return [f"{EVENTS_MODULE}: missing"]
-    return [] if actual == expected else [f"{EVENTS_MODULE}: stale, regenerate it"]
+def generated_modules_drift(artifacts: Mapping[str, Mapping[str, Any]], root: Path) -> list[str]:
+    """One line per generated module that differs from what ``artifacts`` give."""
+    drift = []
+    for relative, render in GENERATED_MODULES.items():
+        try:
+            actual = (root / relative).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            drift.append(f"{relative}: missing")
+            continue
+        if actual != render(artifacts):
+            drift.append(f"{relative}: stale, regenerate it")
+    return drift
 
 
 def _once(sink: WarningSink) -> WarningSink:
@@ -536,8 +546,8 @@ def build(
         out_dir = root / target.artifacts_dir
         if artifacts or out_dir.is_dir():
             write_artifacts(artifacts, out_dir)
-        if target is RUNTIME and artifacts and _has_events_module(root):
-            write_events_module(artifacts, root)
+        if target is RUNTIME and artifacts and _has_package(root):
+            write_generated_modules(artifacts, root)
         built[target] = artifacts
     return built
 

@@ -1,0 +1,319 @@
+"""Fetching and decoding log ranges, in a thread or in a process of its own.
+
+:class:`RangeFetcher` walks adaptive block ranges: it doubles the range while results stay
+under half the target, shrinks it toward the target when they exceed twice, and on a node's
+refusal ("too many results", timeouts, size limits) takes the node's suggested range or
+halves. Every other node error is retried with backoff, so a node that goes away is waited
+for; malformed replies are retried a few times, then reported with their block range.
+
+During a large catch-up the fetcher runs in a child process (:func:`fetch_in_process`, which
+starts ``python -m provledger.indexer.fetcher``), so that fetching, JSON parsing and decoding
+use the second core while this process projects and writes; records cross the pipe as plain
+tuples, which pickle fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Final
+
+from provledger.errors import LogDecodeError
+from provledger.indexer.decoding import (
+    Decoded,
+    LogRecord,
+    RawLog,
+    block_of,
+    decode_logs,
+    event_row,
+    timestamp_of,
+)
+from provledger.indexer.rows import ROW_TYPES
+from provledger.indexer.source import JsonRpcSource, LogSource, RangeTooLarge, RpcError
+from provledger.store.records import BlockHeader
+
+MAX_BACKOFF_SECONDS: Final = 30.0
+MALFORMED_ATTEMPTS: Final = 5
+
+
+@dataclass(frozen=True)
+class RangePolicy:
+    """How block ranges adapt."""
+
+    initial_range: int = 1
+    max_range: int = 100_000
+    target_logs: int = 10_000
+
+
+@dataclass
+class Fetched:
+    """One fetched and decoded range."""
+
+    start: int
+    end: int
+    records: list[LogRecord]
+    event_rows: list[tuple[Any, ...]]
+    """The ``events`` table rows of ``records``."""
+    skipped: int
+    headers: dict[int, BlockHeader]
+    errors: int = 0
+    """Node errors met (and retried) while fetching this range."""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Retry:
+    attempts: int = 0
+    malformed: int = 0
+
+
+class RangeFetcher:
+    """Fetches adaptive ranges from one source; its state (the current range) persists."""
+
+    def __init__(
+        self,
+        source: LogSource,
+        addresses: list[str],
+        contracts: dict[str, str],
+        policy: RangePolicy,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        on_error: Callable[[], None] | None = None,
+        on_note: Callable[[str], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.addresses = addresses
+        self.contracts = contracts
+        self.policy = policy
+        self.sleep = sleep
+        self.on_error = on_error
+        self.on_note = on_note
+        self.unreported_errors = 0
+        """Errors met since the last :class:`Fetched` (when no ``on_error`` takes them)."""
+        self.range = max(1, min(policy.initial_range, policy.max_range))
+
+    def fetch(self, start: int, stop: int, *, all_headers: bool) -> Fetched:
+        """Fetch and decode ``start..`` up to at most ``stop``; the range size adapts."""
+        retry = _Retry()
+        notes: list[str] = []
+        while True:
+            end = min(stop, start + self.range - 1)
+            try:
+                logs = self.source.logs(self.addresses, start, end)
+                numbers = set(range(start, end + 1)) if all_headers else {end}
+                numbers.update(block_of(log) for log in logs if timestamp_of(log) is None)
+                headers = self.source.headers(sorted(numbers))
+                decoded = self._decode(logs, headers, (start, end))
+            except RangeTooLarge as error:
+                self._error()
+                if end == start:
+                    self._backoff(error, retry, notes)
+                    continue
+                suggested = error.suggested_end
+                new_end = suggested if suggested is not None else start + (end - start) // 2
+                self.range = max(1, new_end - start + 1)
+                continue
+            except RpcError as error:
+                self._error()
+                self._backoff(error, retry, notes)
+                continue
+            self._adapt(len(logs), end - start + 1)
+            rows = [event_row(record) for record in decoded.records]
+            errors, self.unreported_errors = self.unreported_errors, 0
+            return Fetched(
+                start, end, decoded.records, rows, decoded.skipped, headers, errors, notes
+            )
+
+    def _error(self) -> None:
+        if self.on_error is not None:
+            self.on_error()
+        else:
+            self.unreported_errors += 1
+
+    def _decode(
+        self, logs: list[RawLog], headers: dict[int, BlockHeader], block_range: tuple[int, int]
+    ) -> Decoded:
+        times = {number: header.timestamp for number, header in headers.items()}
+        try:
+            return decode_logs(logs, self.contracts, times)
+        except (KeyError, ValueError, TypeError, IndexError, LogDecodeError) as error:
+            raise RpcError(
+                "eth_getLogs", f"malformed log: {error!r}", block_range=block_range, malformed=True
+            ) from error
+
+    def _adapt(self, found: int, span: int) -> None:
+        target = self.policy.target_logs
+        if found > 2 * target and span > 1:
+            self.range = max(1, span * target // max(found, 1))
+        elif found < target // 2:
+            self.range = min(self.policy.max_range, span * 2)
+
+    def _backoff(self, error: RpcError, retry: _Retry, notes: list[str]) -> None:
+        retry.attempts += 1
+        if error.malformed:
+            retry.malformed += 1
+            if retry.malformed >= MALFORMED_ATTEMPTS:
+                raise error
+        if retry.attempts in (1, 5) or retry.attempts % 20 == 0:
+            note = f"node error ({error}); retrying"
+            if self.on_note is not None:
+                self.on_note(note)
+            else:
+                notes.append(note)
+        self.sleep(backoff_seconds(retry.attempts))
+
+
+def backoff_seconds(attempts: int) -> float:
+    """The wait before retry number ``attempts``: 0.5 s doubling to 30 s."""
+    return float(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempts, 8)))
+
+
+# ------------------------------------------------------------------ the fetch process
+
+
+@dataclass(frozen=True)
+class ProcessJob:
+    """What the child process needs to fetch a span."""
+
+    url: str
+    timeout: float
+    addresses: list[str]
+    contracts: dict[str, str]
+    policy: RangePolicy
+    start: int
+    stop: int
+    initial_range: int
+
+
+def _pack(item: Fetched) -> tuple[Any, ...]:
+    return (
+        "batch",
+        item.start,
+        item.end,
+        [(*record[:8], tuple(record.row)) for record in item.records],
+        item.event_rows,
+        item.skipped,
+        {n: (h.number, h.hash, h.parent_hash, h.timestamp) for n, h in item.headers.items()},
+        item.errors,
+        item.notes,
+    )
+
+
+def _unpack(message: tuple[Any, ...]) -> Fetched:
+    _, start, end, records, event_rows, skipped, headers, errors, notes = message
+    return Fetched(
+        start=start,
+        end=end,
+        records=[
+            LogRecord(
+                values[0],
+                values[1],
+                values[2],
+                values[3],
+                values[4],
+                values[5],
+                values[6],
+                values[7],
+                ROW_TYPES[values[7]]._make(values[8]),
+            )
+            for values in records
+        ],
+        event_rows=event_rows,
+        skipped=skipped,
+        headers={number: BlockHeader(*fields) for number, fields in headers.items()},
+        errors=errors,
+        notes=notes,
+    )
+
+
+def _run_child(job: ProcessJob, out: BinaryIO) -> None:
+    """Fetch ``job`` range by range, writing one pickled message per range to ``out``."""
+    fetcher = RangeFetcher(
+        JsonRpcSource(job.url, timeout=job.timeout), job.addresses, job.contracts, job.policy
+    )
+    fetcher.range = job.initial_range
+
+    def send(message: tuple[Any, ...]) -> None:
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    try:
+        block = job.start
+        while block <= job.stop:
+            item = fetcher.fetch(block, job.stop, all_headers=False)
+            send(_pack(item))
+            block = item.end + 1
+        send(("done",))
+    except BrokenPipeError:
+        return  # the parent went away
+    except RpcError as error:  # reported to the parent, which raises it again
+        send(
+            (
+                "error",
+                error.method,
+                error.detail,
+                error.block_range,
+                error.malformed,
+                fetcher.unreported_errors,
+            )
+        )
+    except Exception as error:
+        send(("error", "fetch process", f"{type(error).__name__}: {error}", None, False, 0))
+
+
+def main() -> None:
+    """``python -m provledger.indexer.fetcher``: read a pickled job on stdin, stream ranges."""
+    with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    job = pickle.load(sys.stdin.buffer)
+    _run_child(job, sys.stdout.buffer)
+
+
+def fetch_in_process(
+    job: ProcessJob, *, stopped: Callable[[], bool], on_error: Callable[[], None]
+) -> Iterator[Fetched]:
+    """Fetched ranges of ``job`` from a child process, in order. The pipe between the two
+    bounds how far the child runs ahead; the child is stopped when the iteration ends."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "provledger.indexer.fetcher"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        pickle.dump(job, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        child.stdin.close()
+        while not stopped():
+            try:
+                message = pickle.load(child.stdout)
+            except EOFError:
+                raise RpcError(
+                    "eth_getLogs", f"the fetch process exited with {child.wait()}"
+                ) from None
+            kind = message[0]
+            if kind == "batch":
+                yield _unpack(message)
+            elif kind == "error":
+                _, method, detail, block_range, malformed, errors = message
+                for _ in range(errors):
+                    on_error()
+                raise RpcError(method, detail, block_range=block_range, malformed=malformed)
+            else:
+                return
+    finally:
+        if child.poll() is None:
+            child.terminate()
+        child.wait(timeout=10)
+        child.stdout.close()
+
+
+if __name__ == "__main__":
+    main()
