@@ -486,8 +486,9 @@ GENERATED_MODULES: Final[dict[str, Callable[[Mapping[str, Mapping[str, Any]]], s
 
 
 def _has_package(root: Path) -> bool:
-    # Only the provledger tree has the package; throwaway test projects do not.
-    return (root / "src" / "provledger").is_dir()
+    # Only the provledger tree has the package; throwaway test projects have an artifacts
+    # folder under src/provledger but no package around it.
+    return (root / "src" / "provledger" / "__init__.py").is_file()
 
 
 def write_generated_modules(artifacts: Mapping[str, Mapping[str, Any]], root: Path) -> list[Path]:
