@@ -1,18 +1,21 @@
 """The generated event decoders against web3.py's own decoding.
 
-One transaction script makes the deployment emit every event type the generated module knows
-(two of them, inherited from OpenZeppelin but never emitted by these contracts, come from a
-few bytes of hand-written EVM code that emits a log with given topics and data). Each log is
-decoded twice, by ``DECODERS[topic0]`` and by web3's ``process_log``, and the two must agree
-field by field. If an event is added and the script does not emit it, the coverage check
-fails. Malformed logs must raise :class:`LogDecodeError`.
+Two generated decoders exist per event: the typed one of :mod:`provledger.chain.events`
+(bytes in, dataclass out) and the indexer's row decoder of :mod:`provledger.indexer.rows`
+(JSON-RPC hex in, storage-form tuple out). One transaction script makes the deployment emit
+every event type (two of them, inherited from OpenZeppelin but never emitted by these
+contracts, come from a few bytes of hand-written EVM code that emits a log with given topics
+and data). Each log is decoded three times, by both generated decoders and by web3's
+``process_log``, and all must agree field by field. If an event is added and the script does
+not emit it, the coverage check fails. Malformed logs must raise :class:`LogDecodeError` from
+both decoders.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from typing import Any, Final
 
@@ -35,7 +38,9 @@ from provledger.chain.events import DECODERS, EVENT_TYPES, AssetRegistered, Even
 from provledger.chain.ids import role_id
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import ParentLink, Registration
+from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS, ROW_TYPES
 from provledger.merkle import batch_leaf_hash
+from provledger.toolchain.rowgen import ASSET_ID_FIELDS
 
 # ---------------------------------------------------------------- ABI helpers
 
@@ -94,6 +99,53 @@ def assert_agrees_with_web3(event: Event, web3_args: Mapping[str, Any]) -> None:
         else:
             assert type(ours) is type(theirs), where
             assert ours == theirs, where
+
+
+def storage_form(abi_input: Mapping[str, Any], value: Any) -> Any:
+    """What the row decoders must give for web3's ``value`` of one parameter."""
+    abi_type = str(abi_input["type"])
+    if str(abi_input["name"]) in ASSET_ID_FIELDS:
+        return f"0x{value:064x}"
+    if abi_type == "address":
+        return str(value).lower()
+    if abi_type.startswith("bytes"):
+        return "0x" + bytes(value).hex()
+    return value
+
+
+def assert_row_agrees_with_web3(
+    name: str, row: tuple[Any, ...], web3_args: Mapping[str, Any]
+) -> None:
+    """Every field of the storage-form ``row`` is web3's value in storage form."""
+    abi = event_abi(name)
+    assert type(row) is ROW_TYPES[name]
+    fields = row._fields
+    assert fields == tuple(field_name(str(item["name"])) for item in abi["inputs"])
+    enums = ROW_ENUMS.get(type(row), {})
+    for item, ours in zip(abi["inputs"], row, strict=True):
+        expected = storage_form(item, web3_args[str(item["name"])])
+        where = f"{name}.{item['name']}"
+        assert type(ours) is type(expected), f"{where}: {ours!r} is not like {expected!r}"
+        assert ours == expected, where
+        if enum_of(item) is not None:
+            assert enums[field_name(str(item["name"]))] is enum_of(item), where
+
+
+def rpc_form(log: LogReceipt, *, upper: bool = False) -> tuple[list[str], str]:
+    """A log's topics and data as JSON-RPC hex strings (``upper``: digits in capitals)."""
+
+    def text(raw: bytes) -> str:
+        digits = bytes(raw).hex()
+        return "0x" + (digits.upper() if upper else digits)
+
+    return [text(topic) for topic in log["topics"]], text(log["data"])
+
+
+def decode_row(name: str, topics: Sequence[str], data: str) -> tuple[Any, ...]:
+    """Decode with the generated row decoder of ``name``."""
+    decoded_name, decoder = ROW_DECODERS["0x" + EVENT_TYPES[name].TOPIC0.hex()]
+    assert decoded_name == name
+    return decoder(topics, data)
 
 
 # ---------------------------------------------------------------- a raw log emitter
@@ -225,8 +277,9 @@ def test_every_event_type_decodes_like_web3(world: World) -> None:
             event = decoder(topics, bytes(log["data"]))
             name = type(event).NAME
             assert EVENT_TYPES[name] is type(event)
-            web3_event = getattr(web3_contract(world.w3, name).events, name)()
-            assert_agrees_with_web3(event, web3_event.process_log(log)["args"])
+            web3_args = getattr(web3_contract(world.w3, name).events, name)().process_log(log)
+            assert_agrees_with_web3(event, web3_args["args"])
+            assert_row_agrees_with_web3(name, decode_row(name, *rpc_form(log)), web3_args["args"])
             covered[name] = covered.get(name, 0) + 1
     missing = sorted(set(EVENT_TYPES) - set(covered))
     assert not missing, f"no log of these event types was produced and checked: {missing}"
@@ -314,7 +367,16 @@ def test_synthetic_logs_decode_like_web3(name: str, data: st.DataObject) -> None
     log = synthetic_log(name, values)
     event = DECODERS[EVENT_TYPES[name].TOPIC0](*raw_parts(log))
     contract = web3_contract(Web3(), name)
-    assert_agrees_with_web3(event, getattr(contract.events, name)().process_log(log)["args"])
+    web3_args = getattr(contract.events, name)().process_log(log)["args"]
+    assert_agrees_with_web3(event, web3_args)
+    upper = data.draw(st.booleans(), label="capital hex digits")
+    assert_row_agrees_with_web3(name, decode_row(name, *rpc_form(log, upper=upper)), web3_args)
+
+
+def test_every_event_has_a_row_decoder_and_type() -> None:
+    by_topic = {"0x" + kind.TOPIC0.hex(): name for name, kind in EVENT_TYPES.items()}
+    assert {topic: name for topic, (name, _) in ROW_DECODERS.items()} == by_topic
+    assert set(ROW_TYPES) == set(EVENT_TYPES)
 
 
 # ---------------------------------------------------------------- malformed logs
@@ -338,13 +400,28 @@ def sample_values(name: str, text: str = "provledger") -> dict[str, Any]:
     return samples
 
 
-def decode(name: str, topics: Sequence[bytes], data: bytes) -> Event:
-    """Decode with the generated decoder of ``name``."""
+Decode = Callable[[str, Sequence[bytes], bytes], object]
+
+
+def decode_typed(name: str, topics: Sequence[bytes], data: bytes) -> Event:
+    """Decode with the generated typed decoder of ``name``."""
     return DECODERS[EVENT_TYPES[name].TOPIC0](topics, data)
 
 
+def decode_row_bytes(name: str, topics: Sequence[bytes], data: bytes) -> tuple[Any, ...]:
+    """Decode with the generated row decoder of ``name``, from the bytes as JSON-RPC hex."""
+    return decode_row(name, ["0x" + bytes(topic).hex() for topic in topics], "0x" + data.hex())
+
+
+@pytest.fixture(params=[decode_typed, decode_row_bytes], ids=["typed", "row"])
+def decode(request: pytest.FixtureRequest) -> Decode:
+    """Each generated decoder in turn: malformed logs are refused by both."""
+    chosen: Decode = request.param
+    return chosen
+
+
 @pytest.mark.parametrize("name", EVENT_NAMES)
-def test_wrong_topic_count_is_a_decode_error(name: str) -> None:
+def test_wrong_topic_count_is_a_decode_error(name: str, decode: Decode) -> None:
     topics, data = raw_parts(synthetic_log(name, sample_values(name)))
     decode(name, topics, data)  # the well-formed log decodes
     with pytest.raises(LogDecodeError, match=f"expected {len(topics)} topics") as fewer:
@@ -360,7 +437,7 @@ HEADED: Final = [
 
 
 @pytest.mark.parametrize("name", HEADED)
-def test_truncated_data_is_a_decode_error(name: str) -> None:
+def test_truncated_data_is_a_decode_error(name: str, decode: Decode) -> None:
     topics, data = raw_parts(synthetic_log(name, sample_values(name)))
     head = 32 * sum(1 for item in event_abi(name)["inputs"] if not item["indexed"])
     with pytest.raises(LogDecodeError, match="data bytes") as info:
@@ -388,7 +465,7 @@ def test_every_event_with_a_string_is_checked() -> None:
 
 
 @pytest.mark.parametrize("name", WITH_STRINGS)
-def test_string_running_past_the_data_is_a_decode_error(name: str) -> None:
+def test_string_running_past_the_data_is_a_decode_error(name: str, decode: Decode) -> None:
     topics, data = raw_parts(synthetic_log(name, sample_values(name, text="x" * 40)))
     # the string's 40 bytes occupy the last two words: cut the last one off
     with pytest.raises(LogDecodeError, match="runs past the data") as info:
@@ -403,7 +480,7 @@ def test_string_running_past_the_data_is_a_decode_error(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", WITH_STRINGS)
-def test_string_offset_past_the_data_is_a_decode_error(name: str) -> None:
+def test_string_offset_past_the_data_is_a_decode_error(name: str, decode: Decode) -> None:
     abi = event_abi(name)
     data_inputs = [item for item in abi["inputs"] if not item["indexed"]]
     slot = next(i for i, item in enumerate(data_inputs) if item["type"] == "string")
@@ -414,7 +491,7 @@ def test_string_offset_past_the_data_is_a_decode_error(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", WITH_STRINGS)
-def test_string_that_is_not_utf8_is_a_decode_error(name: str) -> None:
+def test_string_that_is_not_utf8_is_a_decode_error(name: str, decode: Decode) -> None:
     marker = "\u00e9" * 4
     topics, data = raw_parts(synthetic_log(name, sample_values(name, text=marker)))
     encoded = marker.encode()
@@ -424,7 +501,7 @@ def test_string_that_is_not_utf8_is_a_decode_error(name: str) -> None:
         decode(name, topics, broken)
 
 
-def test_enum_value_outside_the_enum_is_a_decode_error() -> None:
+def test_enum_value_outside_the_enum_is_a_decode_error(decode: Decode) -> None:
     # A Channel of 7 does not exist: the log does not have the shape AssetRegistered declares,
     # and a decoder must say so with its own error rather than a bare ValueError.
     values = sample_values("AssetRegistered")

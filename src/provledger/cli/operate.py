@@ -22,6 +22,7 @@ from provledger.chain.connection import connect, is_embedded
 from provledger.chain.deployments import load_deployment
 from provledger.cli.base import EXIT_OK, app, err, guarded, out
 from provledger.cli.develop import JsonOption, RpcOption, settings_from
+from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
 from provledger.indexer.source import source_for
@@ -129,6 +130,7 @@ def index_command(
             scanner.stop()
 
         signal.signal(signal.SIGTERM, interrupt)
+        tune_gc()
         with bar:
             summary = scanner.run(once=once)
         result = {

@@ -94,21 +94,30 @@ def event_row(record: LogRecord) -> tuple[Any, ...]:
         record.contract,
         record.event,
         asset_id,
-        orjson.dumps(row_args(row)).decode(),
+        orjson.dumps(row_values(row)).decode(),
     )
 
 
-def row_args(row: tuple[Any, ...]) -> dict[str, Any]:
-    """A row's fields as a JSON-ready dict: enums by name, integers above 2**53 as text."""
-    args: dict[str, Any] = dict(zip(row._fields, row, strict=True))  # type: ignore[attr-defined]
+def row_values(row: tuple[Any, ...]) -> list[Any]:
+    """A row's values as stored in ``events.args``: a JSON array in the event's field order
+    (:data:`provledger.indexer.rows.ROW_TYPES` names them), enums by name, integers above
+    2**53 as decimal text."""
+    values: list[Any] = list(row)
     enums = ROW_ENUMS.get(type(row))  # type: ignore[arg-type]
     if enums:
+        fields = row._fields  # type: ignore[attr-defined]
         for field, kind in enums.items():
-            args[field] = kind(args[field]).name
-    for field, value in args.items():
+            position = fields.index(field)
+            values[position] = kind(values[position]).name
+    for position, value in enumerate(values):
         if type(value) is int and value >= _SAFE_INTEGER:
-            args[field] = str(value)
-    return args
+            values[position] = str(value)
+    return values
+
+
+def row_args(row: tuple[Any, ...]) -> dict[str, Any]:
+    """A row's fields by name, as :func:`row_values` renders them."""
+    return dict(zip(row._fields, row_values(row), strict=True))  # type: ignore[attr-defined]
 
 
 __all__ = [
@@ -119,4 +128,5 @@ __all__ = [
     "decode_logs",
     "event_row",
     "row_args",
+    "row_values",
 ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import pickle
 import signal
 import subprocess
@@ -124,7 +125,9 @@ class RangeFetcher:
                 self._error()
                 self._backoff(error, retry, notes)
                 continue
-            self._adapt(len(logs), end - start + 1)
+            found = len(logs)
+            del logs  # the raw replies are the bulk of a batch's memory
+            self._adapt(found, end - start + 1)
             rows = [event_row(record) for record in decoded.records]
             errors, self.unreported_errors = self.unreported_errors, 0
             return Fetched(
@@ -168,6 +171,14 @@ class RangeFetcher:
             else:
                 notes.append(note)
         self.sleep(backoff_seconds(retry.attempts))
+
+
+def tune_gc() -> None:
+    """Collect cyclic garbage rarely: indexing allocates millions of short-lived, acyclic
+    tuples and dicts, and the default thresholds spend a tenth of the time scanning them.
+    The CLI's index command and the fetch process call this; library users may too."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1_000)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -272,6 +283,7 @@ def main() -> None:
     """``python -m provledger.indexer.fetcher``: read a pickled job on stdin, stream ranges."""
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    tune_gc()
     job = pickle.load(sys.stdin.buffer)
     _run_child(job, sys.stdout.buffer)
 

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 4
 
 metadata = MetaData(
     naming_convention={
@@ -109,10 +109,9 @@ events = Table(
     _address("contract", nullable=False),
     Column("event", String(64), nullable=False),
     Column("asset_id", String(66), nullable=True),  # the asset the event concerns, if any
-    Column("args", Text, nullable=False),  # JSON of the decoded arguments
+    # JSON array of the decoded fields in declaration order (provledger.indexer.rows names them)
+    Column("args", Text, nullable=False),
     Index(None, "asset_id", "block_number", "log_index"),
-    Index(None, "event", "block_number"),
-    Index(None, "tx_hash"),
 )
 
 # ------------------------------------------------------------------ projections

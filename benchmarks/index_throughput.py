@@ -1,0 +1,932 @@
+"""Indexer throughput: provledger's indexer against a naive web3.py indexer, on one anvil chain.
+
+    python benchmarks/index_throughput.py [--events N] [--seed S] [--keep DIR] [--chain FILE]
+
+Starts anvil, deploys the contracts and generates a mixed workload of at least N events
+(default 200,000): batch registrations (``registerMany``, 100 assets each), plain, derived and
+EIP-712 signed registrations, transfers and license grants. Transactions are signed locally with
+explicit gas and nonces and mined with automine off, about 700 events to a block per 200,000
+events of workload (``--block-scale``). The generation time is printed but not measured.
+``--chain FILE`` saves the generated chain (anvil state) and reuses it on later runs with the
+same ``--events`` and ``--seed``, to measure the indexers again without generating anew.
+
+Then it indexes the chain twice into fresh SQLite files, each in its own process so that
+neither the workload generation nor the other indexer counts in its peak RSS:
+
+* **provledger**: the real :class:`~provledger.indexer.scanner.Scanner` (raw JSON-RPC source,
+  SQLite store with every projection) from an empty file to the checkpoint at the head,
+  ``run(once=True)`` with the CLI's defaults and a small finality depth;
+* **baseline**: what a naive indexer does with web3.py: ``contract.events.<Name>().get_logs``
+  for every event type of every contract over the whole range (fixed block chunks if the node
+  refuses), one block header per block for its timestamp, and one ``INSERT`` per event into
+  the same ``events`` table.
+
+Both counts must agree, and the two ``events`` tables must hold the same rows (position,
+hashes, contract, event, asset). The last line is
+``result events=<n> provledger_eps=<x> baseline_eps=<y> ratio=<r> peak_rss_mb=<m>``, where the
+ratio is provledger's events/s over the baseline's and the peak RSS is the provledger process's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import itertools
+import json
+import math
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+import requests
+from eth_abi.abi import encode as abi_encode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_keys.datatypes import PrivateKey
+from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from web3 import HTTPProvider, Web3
+
+from provledger.categories import CATEGORIES
+from provledger.chain.accounts import DEV_ROLES, dev_account
+from provledger.chain.anvil import AnvilNode
+from provledger.chain.artifacts import load_artifact
+from provledger.chain.client import ContractClient, Provledger
+from provledger.chain.deploy import deploy, dev_role_grants
+from provledger.chain.deployments import Deployment
+from provledger.chain.eip712 import sign_registration
+from provledger.chain.enums import LicenseKind, Relation
+from provledger.chain.events import CONTRACT_EVENTS
+from provledger.chain.ids import asset_id
+from provledger.chain.serialize import asset_hex
+from provledger.chain.types import ParentLink, Registration
+from provledger.indexer.fetcher import tune_gc
+from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
+from provledger.indexer.source import JsonRpcSource
+from provledger.store import schema
+from provledger.store.engine import create_store_engine
+from provledger.store.index import IndexStore
+
+DEFAULT_EVENTS: Final = 200_000
+#: Blocks below the head that the provledger run treats as unfinalized (near-head mode).
+FINALITY_DEPTH: Final = 4
+CONFIRMATIONS: Final = 2
+#: Block gas limit of the benchmark node: room for a full block of the mix below.
+BLOCK_GAS_LIMIT: Final = 300_000_000
+
+# One block of the workload at scale 1 (about 700 events, 87 transactions once assets exist).
+# anvil's cost of mining a block grows with the size of the whole state (about 0.4 s per empty
+# block at 200,000 events), so the default scale grows with the workload to keep the number of
+# blocks near 300: 700 events a block at 200,000 events, 3,500 at 1,000,000.
+EVENTS_PER_SCALE: Final = 200_000
+BATCH_SIZE: Final = 100
+BATCHES_PER_BLOCK: Final = 3
+REGISTRATIONS_PER_BLOCK: Final = 10
+"""Plain registrations; every other one names a parent its registrant holds (lineage)."""
+SIGNED_PER_BLOCK: Final = 4
+TRANSFERS_PER_BLOCK: Final = 40
+LICENSES_PER_BLOCK: Final = 30
+
+#: Explicit gas limits per transaction kind (generous: the base fee is zero, unused gas is free).
+GAS: Final[dict[str, int]] = {
+    "batch": 12_000_000,
+    "register": 400_000,
+    "signed": 400_000,
+    "transfer": 150_000,
+    "license": 350_000,
+}
+HOLDERS: Final = tuple(range(5, 15))
+"""Dev accounts that register, hold, transfer and license assets (all participants in CN)."""
+RELAYER: Final = 15
+#: Assets remembered per holder for transfers, licenses and lineage (bounds the generator).
+POOL_CAP: Final = 4_000
+BASELINE_FALLBACK_CHUNK: Final = 1_000
+#: Loading the saved state of a 1,000,000-event chain takes anvil about a minute.
+NODE_START_SECONDS: Final = 600.0
+COMPARED_COLUMNS: Final = (
+    "block_number, log_index, block_hash, block_time, tx_hash, tx_index, contract, event, asset_id"
+)
+
+
+# ---------------------------------------------------------------------- JSON-RPC
+
+
+class Rpc:
+    """Minimal raw JSON-RPC client for the generator (batched, orjson)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.session = requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        self.ids = itertools.count(1)
+
+    def call(self, method: str, *params: Any) -> Any:
+        """One call; returns its result or raises RuntimeError with the node's message."""
+        payload = {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}
+        reply = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    def batch(self, method: str, params: Sequence[list[Any]]) -> list[Any]:
+        """One batched request of ``method`` per parameter list; raises on any error."""
+        if not params:
+            return []
+        payload = [
+            {"jsonrpc": "2.0", "id": index, "method": method, "params": item}
+            for index, item in enumerate(params)
+        ]
+        replies = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
+        replies.sort(key=lambda reply: reply["id"])
+        errors = [reply["error"] for reply in replies if "error" in reply]
+        if errors:
+            raise RuntimeError(f"{method}: {len(errors)} of {len(params)} failed: {errors[0]}")
+        return [reply["result"] for reply in replies]
+
+
+# ---------------------------------------------------------------------- workload
+
+
+class Encoder:
+    """Calldata of one contract function: ``ContractClient.encode`` without its ABI search.
+
+    web3's ``encode_abi`` finds the function by recomputing the selector of every ABI entry on
+    each call (it dominated block building); here the selector and argument types are looked up
+    once, and the first encoding is checked byte for byte against :meth:`ContractClient.encode`.
+    """
+
+    def __init__(self, client: ContractClient, function: str) -> None:
+        self.client = client
+        self.function = function
+        abi = client.contract.get_function_by_name(function).abi
+        self.selector = bytes(function_abi_to_4byte_selector(abi))
+        self.types = list(get_abi_input_types(abi))
+        self.checked = False
+
+    def __call__(self, *args: Any) -> bytes:
+        data = self.selector + abi_encode(self.types, list(args))
+        if not self.checked:
+            reference = self.client.encode(self.function, *args)
+            if data != reference:
+                raise RuntimeError(f"{self.function}: calldata differs from ContractClient.encode")
+            self.checked = True
+        return data
+
+
+@dataclass
+class Actor:
+    """A sending account with its locally tracked nonce and a ready signing key."""
+
+    account: LocalAccount
+    key: PrivateKey
+    nonce: int
+
+
+@dataclass
+class Tx:
+    """One signed transaction of a block and what it should emit."""
+
+    kind: str
+    raw: str
+    events: int
+
+
+@dataclass
+class Block:
+    """A block's transactions and the pool updates to apply once it is mined."""
+
+    txs: list[Tx] = field(default_factory=list)
+    new_assets: list[tuple[int, int]] = field(default_factory=list)
+    """(holder index, asset id) that become usable after this block."""
+    returned: list[tuple[int, int]] = field(default_factory=list)
+    """Assets taken out of a pool for this block (licensed, used as parent, transferred)."""
+
+    @property
+    def events(self) -> int:
+        """Events this block should emit."""
+        return sum(tx.events for tx in self.txs)
+
+
+@dataclass
+class Tally:
+    """What the workload did."""
+
+    blocks: int = 0
+    transactions: int = 0
+    events: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+class Workload:
+    """Builds blocks of signed transactions and mines them on an anvil node with automine off."""
+
+    def __init__(self, w3: Web3, rpc: Rpc, deployment: Deployment, seed: int, scale: int) -> None:
+        self.w3 = w3
+        self.scale = scale
+        self.rpc = rpc
+        self.deployment = deployment
+        self.random = random.Random(seed)
+        self.seed = seed
+        self.chain_id = deployment.chain_id
+        self.ledger = Provledger(w3, deployment)
+        self.holders = [self._actor(index) for index in HOLDERS]
+        self.relayer = self._actor(RELAYER)
+        self.signed_nonces = [0 for _ in HOLDERS]
+        self.pools: list[list[int]] = [[] for _ in HOLDERS]
+        self.contents = itertools.count()
+        self.categories = sorted(CATEGORIES)
+        registry, licenses = self.ledger.registry, self.ledger.licenses
+        self.register_many = Encoder(registry, "registerMany")
+        self.register = Encoder(registry, "register")
+        self.register_signed = Encoder(registry, "registerWithSignature")
+        self.transfer = Encoder(registry, "transferFrom")
+        self.grant = Encoder(licenses, "grant")
+
+    def _actor(self, index: int) -> Actor:
+        account = dev_account(index)
+        nonce = int(self.w3.eth.get_transaction_count(account.address, "pending"))
+        return Actor(account, PrivateKey(bytes(account.key)), nonce)
+
+    # -- building
+    def _sign(self, actor: Actor, to: str, data: bytes, gas: int) -> str:
+        transaction: dict[str, Any] = {
+            "type": 2,
+            "chainId": self.chain_id,
+            "nonce": actor.nonce,
+            "gas": gas,
+            "maxFeePerGas": 10**9,
+            "maxPriorityFeePerGas": 0,
+            "to": to,
+            "value": 0,
+            "data": data,
+        }
+        actor.nonce += 1
+        signed = Account.sign_transaction(transaction, actor.key)
+        return "0x" + bytes(signed.raw_transaction).hex()
+
+    def _registration(self, parents: tuple[ParentLink, ...] = ()) -> Registration:
+        number = next(self.contents)
+        content = hashlib.sha256(f"provledger-bench:{self.seed}:{number}".encode()).digest()
+        return Registration(
+            content_hash=content,
+            metadata_uri=f"ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/{number:08x}",
+            metadata_hash=hashlib.sha256(b"metadata" + content).digest(),
+            category=self.random.choice(self.categories),
+            grade=self.random.choice((1, 1, 1, 2)),
+            parents=parents,
+        )
+
+    def _take(self, holder: int) -> int | None:
+        """Remove a random settled asset from ``holder``'s pool (it comes back after mining)."""
+        pool = self.pools[holder]
+        if not pool:
+            return None
+        index = self.random.randrange(len(pool))
+        pool[index], pool[-1] = pool[-1], pool[index]
+        return pool.pop()
+
+    def _other(self, holder: int) -> int:
+        other = self.random.randrange(len(self.holders) - 1)
+        return other if other < holder else other + 1
+
+    def build(self, now: int) -> Block:
+        """The next block's transactions, signed (pools exclude assets of blocks in flight)."""
+        block = Block()
+        registry = self.ledger.registry
+        registry_address = registry.address
+        deadline = now + 30 * 24 * 3600
+        expiry = now + 3650 * 24 * 3600
+        for _ in range(BATCHES_PER_BLOCK * self.scale):
+            holder = self.random.randrange(len(self.holders))
+            batch = [self._registration() for _ in range(BATCH_SIZE)]
+            data = self.register_many([item.as_tuple() for item in batch])
+            raw = self._sign(self.holders[holder], registry_address, data, GAS["batch"])
+            block.txs.append(Tx("batch", raw, 2 * BATCH_SIZE))
+            block.new_assets += [(holder, asset_id(item.content_hash)) for item in batch]
+        for index in range(REGISTRATIONS_PER_BLOCK * self.scale):
+            holder = self.random.randrange(len(self.holders))
+            parent = self._take(holder) if index % 2 else None
+            parents: tuple[ParentLink, ...] = ()
+            if parent is not None:
+                parents = (ParentLink(parent, self.random.choice(list(Relation)[1:])),)
+                block.returned.append((holder, parent))
+            item = self._registration(parents)
+            data = self.register(item.as_tuple())
+            raw = self._sign(self.holders[holder], registry_address, data, GAS["register"])
+            block.txs.append(Tx("register", raw, 2 + len(parents)))
+            block.new_assets.append((holder, asset_id(item.content_hash)))
+        for _ in range(SIGNED_PER_BLOCK * self.scale):
+            holder = self.random.randrange(len(self.holders))
+            item = self._registration()
+            signed = sign_registration(
+                item,
+                signer=self.holders[holder].account,
+                nonce=self.signed_nonces[holder],
+                deadline=deadline,
+                chain_id=self.chain_id,
+                registry=registry_address,
+            )
+            self.signed_nonces[holder] += 1
+            data = self.register_signed(signed.as_tuple())
+            raw = self._sign(self.relayer, registry_address, data, GAS["signed"])
+            block.txs.append(Tx("signed", raw, 2))
+            block.new_assets.append((holder, asset_id(item.content_hash)))
+        for _ in range(TRANSFERS_PER_BLOCK * self.scale):
+            holder = self.random.randrange(len(self.holders))
+            asset = self._take(holder)
+            if asset is None:
+                continue
+            recipient = self._other(holder)
+            source = self.holders[holder].account.address
+            target = self.holders[recipient].account.address
+            data = self.transfer(source, target, asset)
+            raw = self._sign(self.holders[holder], registry_address, data, GAS["transfer"])
+            block.txs.append(Tx("transfer", raw, 1))
+            block.returned.append((recipient, asset))
+        licenses = self.ledger.licenses
+        for index in range(LICENSES_PER_BLOCK * self.scale):
+            holder = self.random.randrange(len(self.holders))
+            asset = self._take(holder)
+            if asset is None:
+                continue
+            licensee = self.holders[self._other(holder)].account.address
+            kind = LicenseKind.PROCESSING_USE if index % 3 else LicenseKind.PRODUCT_OPERATION
+            terms = hashlib.sha256(b"terms" + asset.to_bytes(32, "big")).digest()
+            data = self.grant(asset, licensee, int(kind), expiry, terms, "analytics")
+            raw = self._sign(self.holders[holder], licenses.address, data, GAS["license"])
+            block.txs.append(Tx("license", raw, 1))
+            block.returned.append((holder, asset))
+        return block
+
+    # -- mining
+    def mine(self, block: Block) -> int:
+        """Send the block's transactions, mine them, check every receipt; return the number."""
+        hashes = self.rpc.batch("eth_sendRawTransaction", [[tx.raw] for tx in block.txs])
+        mined: list[str] = []
+        number = -1
+        for _ in range(10):
+            self.rpc.call("evm_mine")
+            latest = self.rpc.call("eth_getBlockByNumber", "latest", False)
+            number = int(latest["number"], 16)
+            mined += latest["transactions"]
+            if len(mined) >= len(hashes):
+                break
+        if sorted(mined) != sorted(hashes):
+            raise RuntimeError(f"sent {len(hashes)} transactions, {len(mined)} were mined")
+        receipts = self.rpc.batch("eth_getTransactionReceipt", [[tx_hash] for tx_hash in hashes])
+        for tx, receipt in zip(block.txs, receipts, strict=True):
+            logs = len(receipt["logs"])
+            if receipt["status"] != "0x1" or logs != tx.events:
+                raise RuntimeError(
+                    f"{tx.kind} transaction {receipt['transactionHash']} in block "
+                    f"{int(receipt['blockNumber'], 16)}: status {receipt['status']}, "
+                    f"{logs} logs where {tx.events} were expected"
+                )
+        return number
+
+    def settle(self, block: Block) -> None:
+        """Put the block's assets (new and returned) into their holders' pools."""
+        for holder, asset in block.returned:
+            self.pools[holder].append(asset)
+        for holder, asset in block.new_assets:
+            if len(self.pools[holder]) < POOL_CAP:
+                self.pools[holder].append(asset)
+
+    def run(self, target: int, progress: bool = True) -> Tally:
+        """Mine blocks until at least ``target`` workload events exist."""
+        tally = Tally()
+        started = time.perf_counter()
+        now = int(self.rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        reported = 0
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-mine") as pool:
+            in_flight: tuple[Block, Future[int]] | None = None
+            while True:
+                block: Block | None = None
+                if tally.events + (in_flight[0].events if in_flight else 0) < target:
+                    block = self.build(now)  # built while the previous block is mined
+                if in_flight is not None:
+                    done, future = in_flight
+                    future.result()
+                    self.settle(done)
+                    tally.blocks += 1
+                    tally.transactions += len(done.txs)
+                    tally.events += done.events
+                    for tx in done.txs:
+                        tally.by_kind[tx.kind] = tally.by_kind.get(tx.kind, 0) + 1
+                    if progress and tally.events - reported >= max(target // 10, 1):
+                        reported = tally.events
+                        rate = tally.events / (time.perf_counter() - started)
+                        print(
+                            f"  generated {tally.events:,} events in {tally.blocks:,} blocks "
+                            f"({rate:,.0f} events/s)",
+                            flush=True,
+                        )
+                if block is None:
+                    break
+                in_flight = (block, pool.submit(self.mine, block))
+        tally.seconds = time.perf_counter() - started
+        return tally
+
+
+def set_up(w3: Web3) -> Deployment:
+    """Deploy with the dev roles and register the holders as participants (automine on)."""
+    deployment = deploy(w3, dev_account(DEV_ROLES["admin"]), grants=dev_role_grants())
+    registrar = Provledger(w3, deployment, dev_account(DEV_ROLES["registrar"]))
+    for index in HOLDERS:
+        registrar.registry.register_participant(dev_account(index).address, "CN")
+    return deployment
+
+
+# ---------------------------------------------------------------------- indexing phases
+
+
+def rss_now_mb() -> float:
+    """Resident set size of this process now, in MiB (Linux)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process, in MiB (``ru_maxrss`` is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_child_rss_mb() -> float:
+    """Peak resident set size of the largest finished child (the fetch process), in MiB."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def provledger_phase(
+    url: str, deployment: Deployment, database: Path, overrides: dict[str, int]
+) -> dict[str, Any]:
+    """Index with provledger's scanner from an empty SQLite file to the head."""
+    samples: list[tuple[int, float, float]] = []
+    indexed = {"events": 0}
+
+    def on_batch(report: BatchReport) -> None:
+        indexed["events"] += report.events
+        samples.append((indexed["events"], rss_now_mb(), time.perf_counter() - started))
+
+    defaults = IndexerConfig()
+    config = IndexerConfig(
+        confirmations=CONFIRMATIONS,
+        finality_depth=FINALITY_DEPTH,
+        initial_range=overrides.get("initial_range", defaults.initial_range),
+        target_logs=overrides.get("target_logs", defaults.target_logs),
+    )
+    tune_gc()  # as `provledger index` does
+    started = time.perf_counter()
+    store = IndexStore(create_store_engine(str(database)))
+    scanner = Scanner(JsonRpcSource(url), store, deployment, config=config, on_batch=on_batch)
+    summary = scanner.run(once=True, wait_for_lock=False)
+    seconds = time.perf_counter() - started
+    store.engine.dispose()
+    return {
+        "events": summary.events,
+        "skipped": summary.skipped,
+        "batches": summary.batches,
+        "rpc_errors": summary.rpc_errors,
+        "last_block": summary.last_block,
+        "seconds": seconds,
+        # the indexer and its fetch process together: the sum of both peaks bounds their total
+        "peak_rss_mb": peak_rss_mb() + peak_child_rss_mb(),
+        "indexer_rss_mb": peak_rss_mb(),
+        "fetch_rss_mb": peak_child_rss_mb(),
+        "samples": samples,
+    }
+
+
+def _ranges(start: int, end: int, chunk: int) -> list[tuple[int, int]]:
+    if chunk <= 0:
+        return [(start, end)]
+    return [(low, min(end, low + chunk - 1)) for low in range(start, end + 1, chunk)]
+
+
+def baseline_phase(url: str, deployment: Deployment, database: Path, chunk: int) -> dict[str, Any]:
+    """Index the ``events`` table the naive web3.py way: get_logs per event, row-by-row inserts."""
+    started = time.perf_counter()
+    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 3600}))
+    engine = create_store_engine(str(database))
+    schema.events.create(engine)
+    start, end = deployment.block_number, int(w3.eth.block_number)
+    contracts = [
+        (name, w3.eth.contract(address=item.address, abi=list(load_artifact(name).abi)))
+        for name, item in deployment.contracts.items()
+    ]
+    timestamps: dict[int, int] = {}
+    count = 0
+    notes: list[str] = []
+    ranges = _ranges(start, end, chunk)
+    with engine.connect() as conn:
+        position = 0
+        while position < len(ranges):
+            low, high = ranges[position]
+            inserted = 0
+            try:
+                for name, contract in contracts:
+                    for event_name in CONTRACT_EVENTS[name]:
+                        logs = contract.events[event_name]().get_logs(from_block=low, to_block=high)
+                        for log in logs:
+                            number = int(log["blockNumber"])
+                            if number not in timestamps:
+                                timestamps[number] = int(w3.eth.get_block(number)["timestamp"])
+                            args = log["args"]
+                            asset = args.get("assetId", args.get("tokenId"))
+                            conn.execute(
+                                schema.events.insert(),
+                                {
+                                    "block_number": number,
+                                    "log_index": int(log["logIndex"]),
+                                    "block_hash": log["blockHash"].to_0x_hex(),
+                                    "block_time": timestamps[number],
+                                    "tx_hash": log["transactionHash"].to_0x_hex(),
+                                    "tx_index": int(log["transactionIndex"]),
+                                    "contract": str(log["address"]).lower(),
+                                    "event": log["event"],
+                                    "asset_id": None if asset is None else asset_hex(int(asset)),
+                                    "args": Web3.to_json(args),
+                                },
+                            )
+                            inserted += 1
+            except Exception as error:  # the node refused the range: chunk it, as naive indexers do
+                conn.rollback()
+                if len(ranges) > 1:
+                    raise
+                notes.append(f"whole-range get_logs failed ({error}); fixed chunks instead")
+                ranges = _ranges(start, end, BASELINE_FALLBACK_CHUNK)
+                continue
+            conn.commit()
+            count += inserted
+            position += 1
+    engine.dispose()
+    return {
+        "events": count,
+        "seconds": time.perf_counter() - started,
+        "peak_rss_mb": peak_rss_mb(),
+        "ranges": len(ranges),
+        "notes": notes,
+    }
+
+
+def run_phase(phase: str, url: str, deployment_file: Path, database: Path, options: Options) -> Any:
+    """Run one indexing phase in a fresh interpreter; return its JSON report."""
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        phase,
+        "--rpc-url",
+        url,
+        "--deployment-file",
+        str(deployment_file),
+        "--database",
+        str(database),
+        "--baseline-chunk",
+        str(options.baseline_chunk),
+    ]
+    if options.initial_range is not None:
+        command += ["--initial-range", str(options.initial_range)]
+    if options.target_logs is not None:
+        command += ["--target-logs", str(options.target_logs)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{phase} phase failed ({done.returncode}):\n{done.stderr.strip()}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _rows(database: Path) -> Iterator[tuple[Any, ...]]:
+    connection = sqlite3.connect(database)
+    try:
+        yield from connection.execute(
+            f"SELECT {COMPARED_COLUMNS} FROM events ORDER BY block_number, log_index"
+        )
+    finally:
+        connection.close()
+
+
+def compare_events(left: Path, right: Path) -> list[str]:
+    """Rows that differ between the two ``events`` tables (at most five are described)."""
+    differences: list[str] = []
+    for ours, theirs in itertools.zip_longest(_rows(left), _rows(right)):
+        if ours != theirs:
+            differences.append(f"provledger {ours} / baseline {theirs}")
+            if len(differences) == 5:
+                break
+    return differences
+
+
+def setup_events(rpc: Rpc, deployment: Deployment, end: int) -> int:
+    """Logs of the deployment and participant set-up, before the workload."""
+    logs = rpc.call(
+        "eth_getLogs",
+        {
+            "fromBlock": hex(deployment.block_number),
+            "toBlock": hex(end),
+            "address": [address.lower() for address in deployment.addresses],
+        },
+    )
+    return len(logs)
+
+
+# ---------------------------------------------------------------------- report
+
+
+def _row(name: str, report: dict[str, Any]) -> str:
+    rate = report["events"] / report["seconds"]
+    return (
+        f"{name:<11} {report['events']:>11,} {report['seconds']:>10.2f} {rate:>12,.0f} "
+        f"{report['peak_rss_mb']:>7.1f} MB"
+    )
+
+
+def _profile(samples: list[list[float]], total: int) -> str:
+    """RSS and events/s over each fifth of the events (from the per-batch samples)."""
+    parts = []
+    last_events, last_seconds = 0.0, 0.0
+    for share in (0.2, 0.4, 0.6, 0.8, 1.0):
+        found = next((sample for sample in samples if sample[0] >= share * total), None)
+        if found is None or found[0] <= last_events:
+            continue
+        events, rss, seconds = found
+        rate = (events - last_events) / max(seconds - last_seconds, 1e-9)
+        parts.append(f"{events:,.0f} events: {rss:.0f} MB, {rate:,.0f} events/s")
+        last_events, last_seconds = events, seconds
+    return "; ".join(parts) or "no batches"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The command line."""
+
+    events: int
+    seed: int
+    keep: Path | None
+    baseline_chunk: int
+    block_scale: int
+    chain: Path | None
+    initial_range: int | None
+    target_logs: int | None
+
+
+@dataclass
+class Chain:
+    """The generated chain: where it was deployed and what the workload did."""
+
+    deployment: Deployment
+    setup_events: int
+    tally: Tally
+    scale: int
+
+
+def _node_args(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    # Zero base fee (fees play no part here); no on-disk state history, which otherwise makes
+    # every block slower once anvil starts writing old states to disk.
+    return (
+        "--gas-limit",
+        str(BLOCK_GAS_LIMIT),
+        "--base-fee",
+        "0",
+        "--no-priority-fee",
+        "--prune-history",
+        *extra,
+    )
+
+
+def start_node(extra: tuple[str, ...], timeout: float) -> AnvilNode:
+    """An :class:`AnvilNode` started with ``extra`` arguments, waited for up to ``timeout``.
+
+    ``AnvilNode.start`` gives anvil 20 s, too little to load the state of a large chain.
+    """
+    node = AnvilNode(extra_args=_node_args(extra))
+    node.process = subprocess.Popen(
+        node.command(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if node.process.poll() is not None:
+            raise RuntimeError(f"anvil exited with {node.process.returncode}")
+        try:
+            Rpc(node.url).call("eth_chainId")
+            return node
+        except requests.exceptions.ConnectionError:
+            time.sleep(0.2)
+    node.stop()
+    raise RuntimeError(f"anvil did not answer on {node.url} within {timeout:g} s")
+
+
+def _meta_path(chain: Path) -> Path:
+    return chain.with_name(chain.name + ".meta.json")
+
+
+def generate(w3: Web3, rpc: Rpc, options: Options) -> Chain:
+    """Deploy, then mine the workload with automine off."""
+    scale = options.block_scale or max(1, math.ceil(options.events / EVENTS_PER_SCALE))
+    deployment = set_up(w3)
+    setup_count = setup_events(rpc, deployment, int(w3.eth.block_number))
+    rpc.call("evm_setAutomine", False)
+    print(
+        f"generating a workload of at least {options.events:,} events "
+        f"(seed {options.seed}, block scale {scale})",
+        flush=True,
+    )
+    tally = Workload(w3, rpc, deployment, options.seed, scale).run(options.events)
+    return Chain(deployment, setup_count, tally, scale)
+
+
+def load_chain(options: Options) -> Chain | None:
+    """The saved chain of ``--chain``, if it exists and matches the options."""
+    if options.chain is None or not options.chain.exists():
+        return None
+    meta = json.loads(_meta_path(options.chain).read_text())
+    if (meta["events"], meta["seed"]) != (options.events, options.seed):
+        raise SystemExit(
+            f"{options.chain} holds a workload of {meta['events']:,} events (seed {meta['seed']}); "
+            "give the same --events and --seed, or another --chain file"
+        )
+    return Chain(
+        Deployment.from_json(meta["deployment"]),
+        int(meta["setup_events"]),
+        Tally(**meta["tally"]),
+        int(meta["scale"]),
+    )
+
+
+def save_chain_meta(options: Options, chain: Chain) -> None:
+    """Write what a later run needs to reuse the chain saved by anvil."""
+    if options.chain is None:
+        return
+    meta = {
+        "events": options.events,
+        "seed": options.seed,
+        "scale": chain.scale,
+        "setup_events": chain.setup_events,
+        "deployment": chain.deployment.to_json(),
+        "tally": dataclasses.asdict(chain.tally),
+    }
+    _meta_path(options.chain).write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def benchmark(options: Options) -> int:
+    """The whole benchmark; returns the exit status."""
+    with tempfile.TemporaryDirectory(prefix="provledger-bench-") as scratch:
+        folder = options.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        ours, theirs = folder / "provledger.sqlite", folder / "baseline.sqlite"
+        for path in folder.glob("*.sqlite*"):
+            path.unlink()
+        chain = load_chain(options)
+        extra: tuple[str, ...] = ()
+        if options.chain is not None:
+            state = str(options.chain)
+            extra = ("--load-state", state) if chain is not None else ("--dump-state", state)
+        node = start_node(extra, timeout=NODE_START_SECONDS)
+        try:
+            w3 = node.web3(timeout=600)
+            rpc = Rpc(node.url)
+            print(f"{rpc.call('web3_clientVersion')} at {node.url}", flush=True)
+            if chain is None:
+                chain = generate(w3, rpc, options)
+                save_chain_meta(options, chain)
+                how = f"generated in {chain.tally.seconds:.1f} s (not measured)"
+            else:
+                how = f"loaded from {options.chain}"
+            tally = chain.tally
+            kinds = ", ".join(f"{count:,} {kind}" for kind, count in sorted(tally.by_kind.items()))
+            print(
+                f"workload: {tally.events:,} events in {tally.blocks:,} blocks "
+                f"({tally.events / max(tally.blocks, 1):,.0f} events/block), "
+                f"{tally.transactions:,} transactions ({kinds}); "
+                f"set-up {chain.setup_events:,} events; {how}",
+                flush=True,
+            )
+            expected = chain.setup_events + tally.events
+            deployment_file = chain.deployment.save(folder)
+            print("indexing with provledger ...", flush=True)
+            mine = run_phase("provledger", node.url, deployment_file, ours, options)
+            print("indexing with the web3.py baseline ...", flush=True)
+            base = run_phase("baseline", node.url, deployment_file, theirs, options)
+        finally:
+            node.stop()
+        return report(mine, base, expected, ours, theirs)
+
+
+def report(
+    mine: dict[str, Any], base: dict[str, Any], expected: int, ours: Path, theirs: Path
+) -> int:
+    """Check both indexes, print the figures and the result line; return the exit status."""
+    problems = []
+    if mine["events"] != expected:
+        problems.append(f"provledger indexed {mine['events']:,} events, not {expected:,}")
+    if base["events"] != expected:
+        problems.append(f"baseline indexed {base['events']:,} events, not {expected:,}")
+    if mine["skipped"]:
+        problems.append(f"provledger skipped {mine['skipped']:,} logs")
+    problems += compare_events(ours, theirs)
+    ours_eps = mine["events"] / mine["seconds"]
+    base_eps = base["events"] / base["seconds"]
+    ratio = ours_eps / base_eps
+    print()
+    print(f"{'indexer':<11} {'events':>11} {'seconds':>10} {'events/s':>12} {'peak RSS':>10}")
+    print(_row("provledger", mine))
+    print(_row("baseline", base))
+    print(
+        f"provledger: {mine['batches']} batches, {mine['rpc_errors']} node errors; peak RSS "
+        f"{mine['indexer_rss_mb']:.0f} MB indexer + {mine['fetch_rss_mb']:.0f} MB fetch process; "
+        f"after {_profile(mine['samples'], mine['events'])}"
+    )
+    notes = "; ".join(base["notes"])
+    print(f"baseline: {base['ranges']} block range(s) per event type{'; ' if notes else ''}{notes}")
+    print(f"ratio {ratio:.2f}x")
+    if problems:
+        print("MISMATCH: " + "; ".join(problems))
+    else:
+        print(f"check: both indexed {expected:,} events and their events tables agree")
+    print(
+        f"result events={mine['events']} provledger_eps={ours_eps:.0f} "
+        f"baseline_eps={base_eps:.0f} ratio={ratio:.2f} peak_rss_mb={mine['peak_rss_mb']:.1f}"
+    )
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line; run the benchmark or (internally) one indexing phase."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--events", type=int, default=DEFAULT_EVENTS, help="workload size (at least this many)"
+    )
+    parser.add_argument("--seed", type=int, default=1, help="workload random seed")
+    parser.add_argument("--keep", type=Path, help="keep the SQLite files in this folder")
+    parser.add_argument(
+        "--chain",
+        type=Path,
+        help="anvil state file: reused if it exists (same --events and --seed), else saved there",
+    )
+    parser.add_argument(
+        "--block-scale",
+        type=int,
+        default=0,
+        help="multiply the per-block mix (0: one per 200,000 events)",
+    )
+    parser.add_argument(
+        "--baseline-chunk",
+        type=int,
+        default=0,
+        help="baseline block range per get_logs (0: the whole range)",
+    )
+    parser.add_argument(
+        "--initial-range",
+        type=int,
+        help="provledger's first block range (default: the indexer's default, as in the CLI)",
+    )
+    parser.add_argument(
+        "--target-logs",
+        type=int,
+        help="provledger's aimed-for logs per batch (default: the indexer's default)",
+    )
+    parser.add_argument("--phase", choices=("provledger", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--rpc-url", help=argparse.SUPPRESS)
+    parser.add_argument("--deployment-file", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.phase is not None:
+        deployment = Deployment.from_json(json.loads(args.deployment_file.read_text()))
+        if args.phase == "provledger":
+            overrides = {
+                name: value
+                for name, value in (
+                    ("initial_range", args.initial_range),
+                    ("target_logs", args.target_logs),
+                )
+                if value is not None
+            }
+            result = provledger_phase(args.rpc_url, deployment, args.database, overrides)
+        else:
+            result = baseline_phase(args.rpc_url, deployment, args.database, args.baseline_chunk)
+        print(json.dumps(result))
+        return 0
+    options = Options(
+        events=args.events,
+        seed=args.seed,
+        keep=args.keep,
+        baseline_chunk=args.baseline_chunk,
+        block_scale=args.block_scale,
+        chain=args.chain,
+        initial_range=args.initial_range,
+        target_logs=args.target_logs,
+    )
+    return benchmark(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
