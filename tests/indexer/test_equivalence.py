@@ -6,82 +6,16 @@ puts the later steps in the unfinalized window, so undo images are written there
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import select
 
-from helpers.builders import doc, registration
 from helpers.indexing import differences, index
+from helpers.scenarios import provenance_scenario
 from helpers.stores import engine_for
-from helpers.world import NOTICE_PERIOD, World
+from helpers.world import World
 from indexer.conftest import NewDatabase
-from provledger.chain.enums import LicenseKind, RegistrationType, Relation, Ruling, ValuationMethod
-from provledger.chain.events import AssetRegistered, DisputeOpened, LicenseGranted, ObjectionLodged
 from provledger.chain.serialize import asset_hex
-from provledger.chain.types import ParentLink
-from provledger.merkle import StandardMerkleTree
 from provledger.store import schema
 from provledger.store.index import IndexStore
-
-
-def _scenario(world: World, step: Callable[[], None]) -> dict[str, int]:
-    """A run through every kind of record; ``step()`` is called between operations."""
-    assets: dict[str, int] = {}
-    alice, bob, carol = world.alice, world.bob, world.carol
-    assets["raw"] = world.register(alice, grade=2)
-    step()
-    world.notice(assets["raw"])
-    world.bob.office.object(assets["raw"], doc("grounds"))
-    step()
-    world.registrar.office.resolve_objection(1, False, doc("dismissed"))
-    world.chain.advance(NOTICE_PERIOD)
-    world.registrar.office.certify(assets["raw"], doc("certificate"), RegistrationType.INITIAL)
-    step()
-    expires = world.now() + 30 * 24 * 3600
-    grant = alice.licenses.grant(
-        assets["raw"], bob.address, LicenseKind.PROCESSING_USE, expires, doc("terms"), "all"
-    )
-    license_id = grant.event(LicenseGranted).license_id
-    assets["derived"] = world.register(
-        bob, registration(parents=(ParentLink(assets["raw"], Relation.DERIVED_FROM),))
-    )
-    step()
-    alice.licenses.revoke(license_id, doc("revoked"))
-    world.appraiser.appraisals.appraise(
-        assets["raw"], 10_000, "CNY", ValuationMethod.COST, doc("report 1")
-    )
-    world.appraiser.appraisals.appraise(
-        assets["raw"], 12_500, "CNY", ValuationMethod.MARKET, doc("report 2")
-    )
-    step()
-    world.exporter.export.issue_permit(assets["raw"], world.dave.address, expires)
-    alice.registry.transfer(assets["raw"], world.dave.address)
-    assets["revised"] = world.register(alice)
-    alice.registry.update_metadata(assets["revised"], "ipfs://v2", doc("v2"))
-    step()
-    batch = [doc(f"leaf {index}") for index in range(5)]
-    tree = StandardMerkleTree.batch(batch)
-    carol.anchor.anchor(tree.root, len(batch), "ipfs://manifest")
-    promoted = carol.anchor.promote(
-        tree.root, tree.proof(0), registration(content_hash=tree.at(0)[0])
-    )
-    assets["promoted"] = promoted.event(AssetRegistered).asset_id
-    step()
-    opened = world.erin.court.open(assets["derived"], doc("claim"))
-    dispute = opened.event(DisputeOpened).dispute_id
-    world.arbiter.court.freeze(dispute)
-    step()
-    world.arbiter.court.rule(dispute, Ruling.TRANSFER_TO_CLAIMANT, doc("ruling"))
-    objection_target = world.register(carol)
-    world.notice(objection_target)
-    lodged = world.erin.office.object(objection_target, doc("prior claim"))
-    world.registrar.office.resolve_objection(
-        lodged.event(ObjectionLodged).objection_id, True, doc("upheld")
-    )
-    world.registrar.registry.suspend_participant(world.erin.address, doc("suspended"))
-    carol.registry.cancel(assets["promoted"], doc("withdrawn"))
-    step()
-    return assets
 
 
 def test_incremental_index_equals_fresh_index_and_the_chain(
@@ -95,7 +29,7 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
         index(world.w3, world.deployment, incremental)
         steps += 1
 
-    assets = _scenario(world, step)
+    assets = provenance_scenario(world, step)
     fresh = new_database("fresh")
     summary = index(world.w3, world.deployment, fresh)
     chain_logs = world.w3.eth.get_logs(

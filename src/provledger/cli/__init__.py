@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from provledger.cli import develop as develop  # registers its commands on the app
 from provledger.cli import operate as operate  # registers its commands on the app
+from provledger.cli import verify as verify  # registers its commands on the app
 from provledger.cli.base import app, main
 
 __all__ = ["app", "main"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 from pathlib import Path
 from types import FrameType
@@ -157,3 +158,43 @@ def index_command(
 
     guarded(run)
     raise typer.Exit(EXIT_OK)
+
+
+@app.command("serve")
+def serve_command(
+    rpc_url: RpcOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Index database URL or SQLite path [env PROVLEDGER_DATABASE_URL]."),
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="Listen address [env PROVLEDGER_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [env PROVLEDGER_PORT].")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Worker processes [env PROVLEDGER_WORKERS].")
+    ] = None,
+) -> None:
+    """Serve the gateway (REST API, OpenAPI at /docs) over the index.
+
+    Example: provledger serve --database-url .provledger/index.sqlite --port 8000 --workers 2
+    """
+    import uvicorn
+
+    settings = settings_from(
+        rpc_url=rpc_url, database_url=database_url, host=host, port=port, workers=workers
+    )
+
+    def run() -> None:
+        # Workers are separate processes: they read their settings from the environment.
+        for name, value in settings.model_dump(exclude_none=True).items():
+            os.environ[f"PROVLEDGER_{name.upper()}"] = str(value)
+        out.print(f"provledger gateway on http://{settings.host}:{settings.port} (docs at /docs)")
+        uvicorn.run(
+            "provledger.api.app:app_from_environment",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level="warning",
+        )
+
+    guarded(run)

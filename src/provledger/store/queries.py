@@ -1,17 +1,185 @@
-"""Read queries over the index. Every SQL statement the readers run lives here."""
+"""Read queries over the index. Every SQL statement the readers run lives here.
+
+Lists are keyset-paginated: a caller passes the key of the last row it saw (``after``) and a
+limit, and gets the rows that follow in key order. Rows come back as SQLAlchemy
+``RowMapping``; turning them into answers is the services' work.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, or_, select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    RowMapping,
+    Select,
+    and_,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from provledger.store import schema
 
 
-def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
-    """Who held ``asset_id`` at the end of ``block`` (None if it did not exist yet)."""
+def _page(
+    query: Select[Any], key: Sequence[Column[Any]], after: Sequence[Any] | None, limit: int
+) -> Select[Any]:
+    """``query`` ordered by ``key``, starting after the key ``after``, at most ``limit`` rows."""
+    if after is not None:
+        query = query.where(tuple_(*key) > tuple_(*after))
+    return query.order_by(*key).limit(limit)
+
+
+def _all(conn: Connection, query: Select[Any]) -> list[RowMapping]:
+    return list(conn.execute(query).mappings())
+
+
+# ------------------------------------------------------------------ index status
+
+
+@dataclass(frozen=True)
+class IndexPosition:
+    """Where the index stands: the last indexed block and the head the indexer last saw."""
+
+    indexed_block: int
+    indexed_hash: str
+    head_block: int
+    updated_at: int
+
+
+def index_position(conn: Connection) -> IndexPosition | None:
+    """The checkpoint, or None before the first batch."""
+    row = conn.execute(select(schema.checkpoint)).mappings().first()
+    if row is None:
+        return None
+    return IndexPosition(
+        int(row["block_number"]), str(row["block_hash"]), int(row["head_block"]), row["updated_at"]
+    )
+
+
+def indexed_time(conn: Connection) -> int:
+    """The timestamp of the last indexed block (0 before the first batch)."""
+    position = index_position(conn)
+    if position is None:
+        return 0
+    blocks, events = schema.blocks, schema.events
+    stamp = conn.execute(
+        select(blocks.c.timestamp).where(blocks.c.block_number == position.indexed_block)
+    ).scalar()
+    if stamp is None:  # the window was not stored (a bulk load): the last event's block time
+        latest = select(events.c.block_time).order_by(events.c.block_number.desc()).limit(1)
+        stamp = conn.execute(latest).scalar()
+    return int(stamp or 0)
+
+
+def index_meta(conn: Connection) -> dict[str, str]:
+    """The ``meta`` table: schema version, chain id, deployment."""
+    return {str(key): str(value) for key, value in conn.execute(select(schema.meta)).all()}
+
+
+def event_count(conn: Connection) -> int:
+    """How many events the index holds."""
+    return int(conn.execute(select(func.count()).select_from(schema.events)).scalar_one())
+
+
+# ------------------------------------------------------------------ assets
+
+
+@dataclass(frozen=True)
+class AssetFilter:
+    """Equality filters of an asset list; None means any."""
+
+    holder: str | None = None
+    registrant: str | None = None
+    category: int | None = None
+    grade: int | None = None
+    status: str | None = None
+
+
+def get_asset(conn: Connection, asset_id: str) -> RowMapping | None:
+    """The asset row of ``asset_id`` (0x + 64 hex digits)."""
+    assets = schema.assets
+    return conn.execute(select(assets).where(assets.c.asset_id == asset_id)).mappings().first()
+
+
+def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, RowMapping]:
+    """The asset rows of ``asset_ids`` that exist, by id."""
+    assets = schema.assets
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(asset_ids), 500):
+        chunk = list(asset_ids[start : start + 500])
+        for row in conn.execute(select(assets).where(assets.c.asset_id.in_(chunk))).mappings():
+            found[str(row["asset_id"])] = row
+    return found
+
+
+def list_assets(
+    conn: Connection, where: AssetFilter, after: str | None, limit: int
+) -> list[RowMapping]:
+    """Assets matching ``where`` in asset id order, after the id ``after``."""
+    assets = schema.assets
+    query = select(assets)
+    for column, value in (
+        (assets.c.holder, where.holder),
+        (assets.c.registrant, where.registrant),
+        (assets.c.category, where.category),
+        (assets.c.grade, where.grade),
+        (assets.c.status, where.status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return _all(conn, _page(query, [assets.c.asset_id], None if after is None else [after], limit))
+
+
+def recent_assets(conn: Connection, limit: int) -> list[RowMapping]:
+    """The latest registrations, newest first."""
+    assets = schema.assets
+    query = select(assets).order_by(assets.c.registered_block.desc(), assets.c.asset_id.desc())
+    return _all(conn, query.limit(limit))
+
+
+# ------------------------------------------------------------------ history and holders
+
+
+def asset_events(
+    conn: Connection, asset_id: str, after: tuple[int, int] | None, limit: int
+) -> list[RowMapping]:
+    """The events concerning ``asset_id`` in chain order, after (block, log index)."""
+    events = schema.events
+    query = select(events).where(events.c.asset_id == asset_id)
+    key = [events.c.block_number, events.c.log_index]
+    return _all(conn, _page(query, key, after, limit))
+
+
+def event_at(conn: Connection, block_number: int, log_index: int) -> RowMapping | None:
+    """The event at a chain position."""
+    events = schema.events
+    query = select(events).where(
+        and_(events.c.block_number == block_number, events.c.log_index == log_index)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def holdings_of(
+    conn: Connection, asset_id: str, after: tuple[int, int] | None, limit: int
+) -> list[RowMapping]:
+    """The holder periods of ``asset_id`` in chain order."""
     holdings = schema.holdings
-    row = conn.execute(
-        select(holdings.c.holder)
+    query = select(holdings).where(holdings.c.asset_id == asset_id)
+    key = [holdings.c.from_block, holdings.c.from_log]
+    return _all(conn, _page(query, key, after, limit))
+
+
+def holding_at_block(conn: Connection, asset_id: str, block: int) -> RowMapping | None:
+    """The holder period of ``asset_id`` that covers the end of ``block``."""
+    holdings = schema.holdings
+    query = (
+        select(holdings)
         .where(
             and_(
                 holdings.c.asset_id == asset_id,
@@ -21,5 +189,175 @@ def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
         )
         .order_by(holdings.c.from_block.desc(), holdings.c.from_log.desc())
         .limit(1)
-    ).first()
-    return None if row is None else str(row.holder)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def holding_at_time(conn: Connection, asset_id: str, timestamp: int) -> RowMapping | None:
+    """The holder period of ``asset_id`` that covers unix time ``timestamp``."""
+    holdings = schema.holdings
+    query = (
+        select(holdings)
+        .where(
+            and_(
+                holdings.c.asset_id == asset_id,
+                holdings.c.from_time <= timestamp,
+                or_(holdings.c.to_time.is_(None), holdings.c.to_time > timestamp),
+            )
+        )
+        .order_by(holdings.c.from_block.desc(), holdings.c.from_log.desc())
+        .limit(1)
+    )
+    return conn.execute(query).mappings().first()
+
+
+def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
+    """Who held ``asset_id`` at the end of ``block`` (None if it did not exist yet)."""
+    row = holding_at_block(conn, asset_id, block)
+    return None if row is None else str(row["holder"])
+
+
+# ------------------------------------------------------------------ lineage
+
+
+def parent_links(conn: Connection, child_ids: Sequence[str]) -> list[RowMapping]:
+    """The lineage edges whose child is one of ``child_ids``."""
+    lineage = schema.lineage
+    query = (
+        select(lineage)
+        .where(lineage.c.child_id.in_(list(child_ids)))
+        .order_by(lineage.c.child_id, lineage.c.position)
+    )
+    return _all(conn, query)
+
+
+def child_links(conn: Connection, parent_ids: Sequence[str]) -> list[RowMapping]:
+    """The lineage edges whose parent is one of ``parent_ids``."""
+    lineage = schema.lineage
+    query = (
+        select(lineage)
+        .where(lineage.c.parent_id.in_(list(parent_ids)))
+        .order_by(lineage.c.parent_id, lineage.c.child_id)
+    )
+    return _all(conn, query)
+
+
+# ------------------------------------------------------------------ records of an asset
+
+
+def licenses_of(
+    conn: Connection, asset_id: str, valid_at: int | None, after: int | None, limit: int
+) -> list[RowMapping]:
+    """The licenses on ``asset_id`` by id; with ``valid_at``, only those valid at that time."""
+    licenses = schema.licenses
+    query = select(licenses).where(licenses.c.asset_id == asset_id)
+    if valid_at is not None:
+        query = query.where(
+            and_(
+                licenses.c.granted_at <= valid_at,
+                licenses.c.expires_at > valid_at,
+                or_(licenses.c.revoked_at.is_(None), licenses.c.revoked_at > valid_at),
+            )
+        )
+    key = [licenses.c.license_id]
+    return _all(conn, _page(query, key, None if after is None else [after], limit))
+
+
+def licenses_to(conn: Connection, licensee: str, after: int | None, limit: int) -> list[RowMapping]:
+    """The licenses granted to ``licensee`` by id."""
+    licenses = schema.licenses
+    query = select(licenses).where(licenses.c.licensee == licensee)
+    key = [licenses.c.license_id]
+    return _all(conn, _page(query, key, None if after is None else [after], limit))
+
+
+def _records_of(
+    conn: Connection, table_name: str, id_column: str, asset_id: str, after: int | None, limit: int
+) -> list[RowMapping]:
+    table = schema.metadata.tables[table_name]
+    query = select(table).where(table.c.asset_id == asset_id)
+    key = [table.c[id_column]]
+    return _all(conn, _page(query, key, None if after is None else [after], limit))
+
+
+def appraisals_of(
+    conn: Connection, asset_id: str, after: int | None, limit: int
+) -> list[RowMapping]:
+    """The appraisals of ``asset_id`` by id (current and superseded)."""
+    return _records_of(conn, "appraisals", "appraisal_id", asset_id, after, limit)
+
+
+def objections_of(
+    conn: Connection, asset_id: str, after: int | None, limit: int
+) -> list[RowMapping]:
+    """The objections lodged against ``asset_id`` by id."""
+    return _records_of(conn, "objections", "objection_id", asset_id, after, limit)
+
+
+def disputes_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
+    """The disputes over ``asset_id`` by id, with their rulings."""
+    return _records_of(conn, "disputes", "dispute_id", asset_id, after, limit)
+
+
+def certificates_of(
+    conn: Connection, asset_id: str, after: int | None, limit: int
+) -> list[RowMapping]:
+    """The certificates issued for ``asset_id`` by registration number."""
+    return _records_of(conn, "certificates", "registration_number", asset_id, after, limit)
+
+
+def export_permits_of(conn: Connection, asset_id: str) -> list[RowMapping]:
+    """The export permits of ``asset_id`` by recipient."""
+    permits = schema.export_permits
+    query = select(permits).where(permits.c.asset_id == asset_id).order_by(permits.c.recipient)
+    return _all(conn, query)
+
+
+def open_dispute_count(conn: Connection, asset_id: str) -> int:
+    """How many disputes over ``asset_id`` have no ruling yet."""
+    disputes = schema.disputes
+    query = select(func.count()).where(
+        and_(disputes.c.asset_id == asset_id, disputes.c.status != "RULED")
+    )
+    return int(conn.execute(query).scalar_one())
+
+
+# ------------------------------------------------------------------ participants and batches
+
+
+def get_participant(conn: Connection, account: str) -> RowMapping | None:
+    """The participant row of ``account`` (lowercase address)."""
+    participants = schema.participants
+    query = select(participants).where(participants.c.account == account)
+    return conn.execute(query).mappings().first()
+
+
+def list_participants(conn: Connection, after: str | None, limit: int) -> list[RowMapping]:
+    """Participants by address."""
+    participants = schema.participants
+    key = [participants.c.account]
+    return _all(conn, _page(select(participants), key, None if after is None else [after], limit))
+
+
+def get_batch(conn: Connection, root: str) -> RowMapping | None:
+    """The batch anchored under ``root``."""
+    batches = schema.batches
+    return conn.execute(select(batches).where(batches.c.root == root)).mappings().first()
+
+
+def list_batches(
+    conn: Connection, submitter: str | None, after: str | None, limit: int
+) -> list[RowMapping]:
+    """Batches by root, optionally of one submitter."""
+    batches = schema.batches
+    query = select(batches)
+    if submitter is not None:
+        query = query.where(batches.c.submitter == submitter)
+    return _all(conn, _page(query, [batches.c.root], None if after is None else [after], limit))
+
+
+def assets_of_batch(conn: Connection, root: str, limit: int) -> list[RowMapping]:
+    """Assets promoted from the batch ``root``."""
+    assets = schema.assets
+    query = select(assets).where(assets.c.batch_root == root).order_by(assets.c.asset_id)
+    return _all(conn, query.limit(limit))

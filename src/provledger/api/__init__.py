@@ -1,0 +1,1 @@
+"""The provenance gateway (FastAPI): ``create_app(settings)``, routers, problem+json, metrics."""

@@ -1,0 +1,513 @@
+"""``create_app(settings)``: the gateway over one index.
+
+Handlers are thin: parse, call one service, return its answer. Errors become problem+json in
+:mod:`provledger.api.problems`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from web3 import Web3
+
+from provledger.api import problems
+from provledger.api.metrics import GatewayMetrics
+from provledger.api.streams import stream_upload
+from provledger.chain.deployments import Deployment, load_deployment
+from provledger.chain.ids import asset_id_hex
+from provledger.config import Settings
+from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
+from provledger.services.provenance import (
+    MAX_LINEAGE_DEPTH,
+    MAX_PAGE,
+    AppraisalView,
+    AssetView,
+    BatchView,
+    CertificateView,
+    DisputeView,
+    EventView,
+    ExportPermitView,
+    HolderAtView,
+    HoldingView,
+    LicenseView,
+    LineageView,
+    ObjectionView,
+    Page,
+    ParticipantView,
+    Provenance,
+    StatusView,
+    page_limit,
+    parse_address,
+    parse_asset_id,
+    parse_hash,
+)
+from provledger.services.verification import (
+    ManifestVerdict,
+    UploadTooLargeError,
+    Verdict,
+    Verifier,
+)
+from provledger.store import queries
+from provledger.store.engine import create_store_engine
+
+EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
+EXAMPLE_HASH: Final = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+PROOF_EXAMPLE: Final = {
+    "version": "provledger-proof/1",
+    "chain_id": 31337,
+    "asset_id": EXAMPLE_ASSET,
+    "content_hash": EXAMPLE_HASH,
+    "channel": "DIRECT",
+    "contracts": {"DataAssetRegistry": {"address": EXAMPLE_ADDRESS, "code_hash": EXAMPLE_HASH}},
+    "registration": {
+        "contract": "DataAssetRegistry",
+        "event": "AssetRegistered",
+        "transaction_hash": EXAMPLE_HASH,
+        "block_number": 35,
+        "block_hash": EXAMPLE_HASH,
+        "log_index": 0,
+        "topics": [EXAMPLE_HASH],
+        "data": "0x",
+        "args": {"asset_id": EXAMPLE_ASSET},
+    },
+    "state": {"block_number": 38, "block_hash": EXAMPLE_HASH, "asset": {"status": "APPLIED"}},
+}
+
+AssetIdPath = Annotated[
+    str,
+    Path(
+        description="Asset id: 0x and 64 hex digits, or the decimal uint256.",
+        examples=[EXAMPLE_ASSET],
+    ),
+]
+Cursor = Annotated[
+    str | None, Query(description="The next_cursor of the previous page.", examples=["WzFd"])
+]
+Limit = Annotated[
+    int | None,
+    Query(description=f"Page size, 1 to {MAX_PAGE}.", examples=[100]),
+]
+
+
+@dataclass(frozen=True)
+class Health:
+    """The process answers."""
+
+    status: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the index is close enough to the head to answer."""
+
+    ready: bool
+    indexed_block: int | None
+    head_block: int | None
+    lag_blocks: int | None
+    max_lag: int
+
+
+class Gateway:
+    """The services one app answers from."""
+
+    def __init__(self, settings: Settings, engine: Engine, w3: Web3 | None) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.w3 = w3
+        self.provenance = Provenance(
+            engine, confirmations=settings.confirmations, finality_depth=settings.finality_depth
+        )
+        self.verifier = Verifier(self.provenance)
+        self.metrics = GatewayMetrics(self.provenance)
+        self._deployment: Deployment | None = None
+
+    def proof(self, asset_id: int) -> dict[str, Any]:
+        """The proof bundle of an asset, built from the index and the node."""
+        if self.w3 is None:
+            raise ProofUnavailableError(
+                asset_id_hex(asset_id),
+                "proof bundles read the node: start the gateway with PROVLEDGER_RPC_URL set",
+            )
+        if self._deployment is None:
+            chain_id = int(self.w3.eth.chain_id)
+            self._deployment = load_deployment(self.settings.deployments_dir, chain_id)
+        return build_proof_bundle(self.engine, self.w3, self._deployment, asset_id)
+
+    def limit(self, value: int | None) -> int:
+        """A requested page size, or the default."""
+        return page_limit(value, self.settings.page_size)
+
+    def readiness(self) -> Readiness:
+        """Ready when indexed and within ``ready_max_lag`` blocks of the head."""
+        with self.engine.connect() as conn:
+            position = queries.index_position(conn)
+        max_lag = self.settings.ready_max_lag
+        if position is None:
+            return Readiness(False, None, None, None, max_lag)
+        head = position.head_block
+        if self.w3 is not None:
+            head = max(head, int(self.w3.eth.block_number))
+        lag = max(0, head - position.indexed_block)
+        return Readiness(lag <= max_lag, position.indexed_block, head, lag, max_lag)
+
+
+def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
+    service = gateway.provenance
+
+    @router.get("/assets", response_model=Page[AssetView], tags=["assets"])
+    def list_assets(
+        holder: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        registrant: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        category: Annotated[int | None, Query(ge=0, le=65535, examples=[301])] = None,
+        grade: Annotated[int | None, Query(ge=0, le=255, examples=[1])] = None,
+        status: Annotated[
+            str | None,
+            Query(
+                pattern="^(APPLIED|NOTICED|CERTIFIED|REJECTED|CANCELLED)$",
+                examples=["CERTIFIED"],
+            ),
+        ] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Page[AssetView]:
+        """Assets by holder, registrant, category and grade, or status, in asset id order."""
+        where = queries.AssetFilter(
+            holder=None if holder is None else parse_address(holder, "holder"),
+            registrant=None if registrant is None else parse_address(registrant, "registrant"),
+            category=category,
+            grade=grade,
+            status=status,
+        )
+        return service.assets(where, cursor, gateway.limit(limit))
+
+    @router.get("/assets/recent", response_model=list[AssetView], tags=["assets"])
+    def recent_assets(
+        limit: Annotated[int, Query(ge=1, le=100, examples=[10])] = 10,
+    ) -> list[AssetView]:
+        """The latest registrations, newest first."""
+        return service.recent(limit)
+
+    @router.get("/assets/by-hash/{content_hash}", response_model=AssetView, tags=["assets"])
+    def asset_by_hash(
+        content_hash: Annotated[str, Path(examples=[EXAMPLE_HASH])],
+    ) -> AssetView:
+        """The asset registered for a content hash (a file's SHA-256 or a folder's root)."""
+        return service.asset_by_content(content_hash)
+
+    @router.get("/assets/{asset_id}", response_model=AssetView, tags=["assets"])
+    def get_asset(asset_id: AssetIdPath) -> AssetView:
+        """An asset: registration, current holder, status, grade and category, finality."""
+        return service.asset(parse_asset_id(asset_id))
+
+    @router.get(
+        "/assets/{asset_id}/proof",
+        response_model=dict[str, Any],
+        tags=["proofs"],
+        responses={
+            200: {
+                "description": "A self-contained proof bundle (format provledger-proof/1).",
+                "content": {"application/json": {"example": PROOF_EXAMPLE}},
+            }
+        },
+    )
+    def proof(asset_id: AssetIdPath) -> dict[str, Any]:
+        """A proof bundle: chain id, contract and code hash, transaction, block number and hash,
+        log index, the decoded event with its raw topics and data, the Merkle path of a batch
+        leaf, and the on-chain state read at a stated block. Check it against any node with
+        ``provledger verify-proof``, without this gateway."""
+        return gateway.proof(parse_asset_id(asset_id))
+
+    @router.get("/assets/{asset_id}/history", response_model=Page[EventView], tags=["history"])
+    def history(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Every event concerning the asset in chain order, with block, time and transaction."""
+        return service.history(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get("/assets/{asset_id}/holders", response_model=Page[HoldingView], tags=["history"])
+    def holders(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """The holders of the asset over time, as block ranges."""
+        return service.holders(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get("/assets/{asset_id}/holder", response_model=HolderAtView, tags=["history"])
+    def holder_at(
+        asset_id: AssetIdPath,
+        block: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[120])] = None,
+        time: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[1767225600])] = None,
+    ) -> HolderAtView:
+        """Who held the asset at the end of a block, or at a unix time (give one of them)."""
+        return service.holder_at(parse_asset_id(asset_id), block=block, timestamp=time)
+
+    @router.get("/assets/{asset_id}/lineage", response_model=LineageView, tags=["lineage"])
+    def lineage(
+        asset_id: AssetIdPath,
+        depth: Annotated[int, Query(ge=1, le=MAX_LINEAGE_DEPTH, examples=[3])] = 3,
+        direction: Annotated[str, Query(pattern="^(up|down|both)$", examples=["both"])] = "both",
+    ) -> LineageView:
+        """Ancestors and descendants with relation kinds, to a depth, as nodes and edges."""
+        return service.lineage(parse_asset_id(asset_id), depth=depth, direction=direction)
+
+    @router.get("/assets/{asset_id}/licenses", response_model=Page[LicenseView], tags=["records"])
+    def licenses(
+        asset_id: AssetIdPath,
+        valid_at: Annotated[
+            int | None,
+            Query(ge=0, le=2**63 - 1, description="Only licenses valid at this unix time."),
+        ] = None,
+        valid_now: Annotated[
+            bool, Query(description="Only licenses valid at the latest indexed block's time.")
+        ] = False,
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """Licenses on the asset: all, valid at a time, or valid now."""
+        when = gateway.verifier.chain_time() if valid_now and valid_at is None else valid_at
+        return service.licenses(
+            parse_asset_id(asset_id), valid_at=when, cursor=cursor, limit=gateway.limit(limit)
+        )
+
+    @router.get(
+        "/assets/{asset_id}/appraisals", response_model=Page[AppraisalView], tags=["records"]
+    )
+    def appraisals(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Appraisals of the asset; ``current`` marks the one not superseded."""
+        return service.appraisals(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get(
+        "/assets/{asset_id}/objections", response_model=Page[ObjectionView], tags=["records"]
+    )
+    def objections(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Objections lodged against the registration during public notice."""
+        return service.objections(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get("/assets/{asset_id}/disputes", response_model=Page[DisputeView], tags=["records"])
+    def disputes(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Disputes over the asset, with freeze and ruling."""
+        return service.disputes(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get(
+        "/assets/{asset_id}/certificates", response_model=Page[CertificateView], tags=["records"]
+    )
+    def certificates(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Certificates issued for the asset, with their registration numbers."""
+        return service.certificates(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get(
+        "/assets/{asset_id}/export-permits",
+        response_model=list[ExportPermitView],
+        tags=["records"],
+    )
+    def export_permits(asset_id: AssetIdPath) -> Any:
+        """Export permits for the asset: issued, used or revoked."""
+        return service.export_permits(parse_asset_id(asset_id))
+
+
+def _other_routes(router: APIRouter, gateway: Gateway) -> None:
+    service = gateway.provenance
+
+    @router.get("/accounts/{address}/licenses", response_model=Page[LicenseView], tags=["records"])
+    def licenses_held(
+        address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])],
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """Licenses granted to an account."""
+        return service.licenses_held(
+            parse_address(address, "address"), cursor, gateway.limit(limit)
+        )
+
+    @router.get("/participants", response_model=Page[ParticipantView], tags=["participants"])
+    def participants(cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Registered participants with their jurisdictions, by address."""
+        return service.participants(cursor, gateway.limit(limit))
+
+    @router.get("/participants/{address}", response_model=ParticipantView, tags=["participants"])
+    def participant(address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])]) -> Any:
+        """One participant."""
+        return service.participant(parse_address(address, "address"))
+
+    @router.get("/batches", response_model=Page[BatchView], tags=["batches"])
+    def batches(
+        submitter: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """Merkle batch anchors by root, optionally of one submitter."""
+        who = None if submitter is None else parse_address(submitter, "submitter")
+        return service.batches(who, cursor, gateway.limit(limit))
+
+    @router.get("/batches/{root}", response_model=BatchView, tags=["batches"])
+    def batch(root: Annotated[str, Path(examples=[EXAMPLE_HASH])]) -> Any:
+        """One batch anchor."""
+        return service.batch(parse_hash(root, "root"))
+
+    @router.get("/status", response_model=StatusView, tags=["status"])
+    def status() -> StatusView:
+        """Chain and index: head, indexed block, lag, finality settings, events held."""
+        return service.status()
+
+
+def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
+    verifier = gateway.verifier
+
+    @router.get("/verify", response_model=Verdict, tags=["verify"])
+    def verify_hash(
+        hash: Annotated[str, Query(examples=[EXAMPLE_HASH])],
+        metadata: Annotated[
+            str | None,
+            Query(
+                max_length=65536,
+                description="A metadata document's text, checked against the anchored hash.",
+            ),
+        ] = None,
+    ) -> Verdict:
+        """Verify a content hash: registered or not, by whom, since when, holder, status,
+        open disputes, valid licenses, and whether a metadata document matches."""
+        return verifier.verify_hash(hash, metadata=None if metadata is None else metadata.encode())
+
+    @router.post(
+        "/verify",
+        response_model=Verdict,
+        tags=["verify"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "The file itself (application/octet-stream), or multipart "
+                "form data with a `file` part and an optional `metadata` part.",
+                "content": {
+                    "application/octet-stream": {
+                        "schema": {"type": "string", "format": "binary"},
+                        "example": "temperature,humidity\n21.5,40\n",
+                    },
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "metadata": {"type": "string", "format": "binary"},
+                            },
+                            "required": ["file"],
+                        }
+                    },
+                },
+            }
+        },
+    )
+    async def verify_file(request: Request) -> Verdict:
+        """Verify an uploaded file: hashed as it streams in (SHA-256), never held whole, up to
+        the configured size cap (413 above it)."""
+        upload = await stream_upload(request, cap=gateway.settings.upload_max_bytes)
+        verdict = verifier.verify_hash(upload.sha256, metadata=upload.metadata)
+        return verdict
+
+    @router.post(
+        "/verify/manifest",
+        response_model=ManifestVerdict,
+        tags=["verify"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "A folder manifest as `provledger hash FOLDER` writes it.",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object"},
+                        "example": {
+                            "version": 1,
+                            "kind": "provledger.folder-manifest",
+                            "root": EXAMPLE_HASH,
+                            "files": [
+                                {"path": "a.csv", "size": 3, "sha256": EXAMPLE_HASH},
+                            ],
+                        },
+                    }
+                },
+            }
+        },
+    )
+    async def verify_manifest(request: Request) -> ManifestVerdict:
+        """Verify a folder through its manifest: the files must hash to the manifest's root,
+        and the root is looked up as a registered dataset."""
+        body = await _read_capped(request, gateway.settings.manifest_max_bytes, "manifest")
+        return verifier.verify_manifest(body)
+
+
+async def _read_capped(request: Request, cap: int, field: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise UploadTooLargeError(field, cap)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _service_routes(router: APIRouter, gateway: Gateway) -> None:
+    @router.get("/health", response_model=Health, tags=["service"])
+    def health() -> Health:
+        """The process is up."""
+        return Health("ok")
+
+    @router.get(
+        "/ready",
+        response_model=Readiness,
+        tags=["service"],
+        responses={503: {"model": Readiness, "description": "Not ready yet."}},
+    )
+    def ready() -> Any:
+        """503 until the index is within the configured lag of the head."""
+        readiness = gateway.readiness()
+        if readiness.ready:
+            return readiness
+        body = {
+            "ready": False,
+            "indexed_block": readiness.indexed_block,
+            "head_block": readiness.head_block,
+            "lag_blocks": readiness.lag_blocks,
+            "max_lag": readiness.max_lag,
+        }
+        return JSONResponse(body, status_code=503)
+
+    @router.get("/metrics", tags=["service"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus metrics: requests and latencies per route, and the index's position."""
+        return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, w3: Web3 | None = None
+) -> FastAPI:
+    """The gateway over the index of ``settings.database_url`` (or ``engine``); ``w3`` is the
+    node that proofs and readiness read, if any."""
+    settings = settings or Settings()
+    engine = engine or create_store_engine(settings.database_url, read_only=True)
+    gateway = Gateway(settings, engine, w3)
+    app = FastAPI(
+        title="provledger gateway",
+        summary="Provenance of registered data assets: queries, verification, proofs.",
+        version="1",
+    )
+    app.state.gateway = gateway
+    problems.install(app)
+    gateway.metrics.install(app)
+    router = APIRouter(responses=problems.ERROR_RESPONSES)
+    _service_routes(router, gateway)
+    _asset_routes(router, gateway)
+    _other_routes(router, gateway)
+    _verify_routes(router, gateway)
+    app.include_router(router)
+    problems.add_problem_schema(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of ``provledger serve``'s workers: settings from ``PROVLEDGER_*`` variables,
+    and the node of ``PROVLEDGER_RPC_URL`` (if set) for readiness and proofs."""
+    from provledger.chain.connection import rpc_chain
+
+    settings = Settings()
+    w3 = None if settings.rpc_url is None else rpc_chain(settings.rpc_url)
+    return create_app(settings, w3=w3)

@@ -1,0 +1,153 @@
+"""Errors as RFC 9457 problem details (``application/problem+json``), mapped in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Annotated, Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from provledger.errors import InputError, ProvledgerError
+from provledger.services.proofs import ProofUnavailableError
+from provledger.services.provenance import (
+    IndexEmptyError,
+    InvalidParameterError,
+    NotFoundError,
+)
+from provledger.services.verification import UploadTooLargeError
+
+PROBLEM_JSON: Final = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class InvalidParam:
+    """One request field that was refused, and why."""
+
+    name: Annotated[str, Field(examples=["limit"])]
+    reason: Annotated[str, Field(examples=["must be between 1 and 1000, got 0"])]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error answer (RFC 9457)."""
+
+    type: Annotated[str, Field(examples=["about:blank"])]
+    title: Annotated[str, Field(examples=["Bad Request"])]
+    status: Annotated[int, Field(examples=[400])]
+    detail: Annotated[str, Field(examples=["limit: must be between 1 and 1000, got 0"])]
+    instance: Annotated[str, Field(examples=["/assets"])]
+    invalid_params: list[InvalidParam] | None = None
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+#: The error answers every route may give, documented once for the OpenAPI schema.
+ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    400: _documented("A parameter or body that does not parse; `invalid_params` names it."),
+    404: _documented("No such record in the index."),
+    413: _documented("A body over the configured size cap."),
+    422: _documented("A parameter outside its declared range or type."),
+    503: _documented("The index is not ready."),
+}
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    invalid: list[InvalidParam] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    if invalid:
+        body["invalid_params"] = [{"name": item.name, "reason": item.reason} for item in invalid]
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    # ("query", "limit") -> "limit"; ("body", "file") -> "file"
+    parts = [str(part) for part in loc if part not in ("query", "path", "body", "header")]
+    return ".".join(parts) or ".".join(str(part) for part in loc)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        invalid = [
+            InvalidParam(_location(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
+            for item in error.errors()
+        ]
+        detail = "; ".join(f"{item.name}: {item.reason}" for item in invalid)
+        return problem(request, 422, detail or "invalid request", invalid)
+
+    @app.exception_handler(UploadTooLargeError)
+    async def too_large(request: Request, error: UploadTooLargeError) -> JSONResponse:
+        return problem(request, 413, str(error), [InvalidParam(error.field, error.reason)])
+
+    @app.exception_handler(InvalidParameterError)
+    async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
+        return problem(request, 400, str(error), [InvalidParam(error.field, error.reason)])
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
+        return problem(request, 404, str(error))
+
+    @app.exception_handler(ProofUnavailableError)
+    async def proof_unavailable(request: Request, error: ProofUnavailableError) -> JSONResponse:
+        return problem(request, 503, str(error))
+
+    @app.exception_handler(IndexEmptyError)
+    async def index_empty(request: Request, error: IndexEmptyError) -> JSONResponse:
+        return problem(request, 503, str(error))
+
+    @app.exception_handler(InputError)
+    async def bad_input(request: Request, error: InputError) -> JSONResponse:
+        return problem(request, 400, str(error))
+
+    @app.exception_handler(ProvledgerError)
+    async def provledger_error(request: Request, error: ProvledgerError) -> JSONResponse:
+        return problem(request, 500, str(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        headers = dict(error.headers) if error.headers else None
+        return problem(request, error.status_code, str(error.detail), headers=headers)
+
+
+def add_problem_schema(app: FastAPI) -> None:
+    """Put the Problem schema the error responses refer to into the app's OpenAPI."""
+    from fastapi.openapi.utils import get_openapi
+    from pydantic import TypeAdapter
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schema = TypeAdapter(Problem).json_schema(ref_template="#/components/schemas/{model}")
+            schemas = document.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(schema.pop("$defs", {}))
+            schemas["Problem"] = schema
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

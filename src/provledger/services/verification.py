@@ -1,0 +1,152 @@
+"""Verification: is this content registered, by whom, since when, and may it be used?
+
+The answer for a content hash comes from the index alone: the asset id is derived from the
+hash (``provledger.chain.ids.asset_id``), so one lookup finds it. A file is hashed as it
+streams in (SHA-256, the content hash of a file); a folder is checked through its manifest,
+whose root is the folder's content hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
+
+from provledger.chain.ids import asset_id as asset_id_of
+from provledger.chain.ids import asset_id_hex
+from provledger.errors import InputError
+from provledger.hashing import FolderManifest
+from provledger.services.provenance import (
+    AssetView,
+    Hash,
+    InvalidParameterError,
+    LicenseView,
+    NotFoundError,
+    Provenance,
+    parse_hash,
+)
+from provledger.store import queries
+
+
+class UploadTooLargeError(InvalidParameterError):
+    """An uploaded file over the configured cap."""
+
+    def __init__(self, field: str, cap: int) -> None:
+        self.cap = cap
+        super().__init__(field, f"larger than the {cap:,}-byte upload cap")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a verifier learns about one content hash."""
+
+    content_hash: Hash
+    asset_id: Annotated[Hash, Field(description="The id the hash would have; set either way.")]
+    registered: bool
+    asset: AssetView | None
+    open_disputes: int
+    valid_licenses: list[LicenseView]
+    metadata_matches: Annotated[
+        bool | None,
+        Field(description="Whether the given metadata document hashes to the anchored one."),
+    ]
+    warnings: Annotated[
+        list[str], Field(description="Plain-words warnings: frozen, objected, cancelled, ...")
+    ]
+    checked_at: Annotated[int, Field(description="Chain time the licenses were checked at.")]
+
+
+@dataclass(frozen=True)
+class ManifestVerdict:
+    """A folder checked through its manifest: the root's verdict and the files it holds."""
+
+    root: Hash
+    files: int
+    total_size: int
+    verdict: Verdict
+
+
+def _warnings(asset: AssetView, open_disputes: int) -> list[str]:
+    notes = []
+    if asset.frozen:
+        notes.append("frozen: an arbiter froze this asset during a dispute")
+    if asset.under_objection:
+        notes.append("objected: an objection against the registration is open")
+    if asset.status == "CANCELLED":
+        notes.append("cancelled: the registration was cancelled")
+    if asset.status == "REJECTED":
+        notes.append("rejected: the registration was rejected on review")
+    if asset.status in ("APPLIED", "NOTICED"):
+        notes.append(f"not certified yet: the registration is {asset.status.lower()}")
+    if open_disputes and not asset.frozen:
+        notes.append(f"disputed: {open_disputes} open dispute(s)")
+    if asset.finality.value == "pending":
+        notes.append("unconfirmed: the latest change is not yet confirmed on chain")
+    return notes
+
+
+class Verifier:
+    """Verification answers over one index."""
+
+    def __init__(self, provenance: Provenance) -> None:
+        self.provenance = provenance
+
+    def chain_time(self) -> int:
+        """The time of the latest indexed block (0 before the first one)."""
+        with self.provenance.engine.connect() as conn:
+            return queries.indexed_time(conn)
+
+    def verify_hash(self, content_hash: str, *, metadata: bytes | None = None) -> Verdict:
+        """The verdict for a content hash; ``metadata`` is a document to check against the
+        anchored metadata hash."""
+        key = parse_hash(content_hash, "hash")
+        asset_id = asset_id_of(bytes.fromhex(key[2:]))
+        now = self.chain_time()
+        try:
+            asset = self.provenance.asset(asset_id)
+        except NotFoundError:
+            return Verdict(key, asset_id_hex(asset_id), False, None, 0, [], None, [], now)
+        with self.provenance.engine.connect() as conn:
+            open_disputes = queries.open_dispute_count(conn, asset.asset_id)
+        licenses = self.provenance.licenses(asset_id, valid_at=now, cursor=None, limit=1000)
+        matches = None
+        if metadata is not None:
+            matches = "0x" + hashlib.sha256(metadata).hexdigest() == asset.metadata_hash
+        return Verdict(
+            content_hash=key,
+            asset_id=asset.asset_id,
+            registered=True,
+            asset=asset,
+            open_disputes=open_disputes,
+            valid_licenses=licenses.items,
+            metadata_matches=matches,
+            warnings=_warnings(asset, open_disputes),
+            checked_at=now,
+        )
+
+    async def verify_stream(
+        self, chunks: AsyncIterator[bytes], *, cap: int, metadata: bytes | None = None
+    ) -> Verdict:
+        """The verdict for a file streamed in ``chunks``, hashed as it comes, never held."""
+        digest = hashlib.sha256()
+        size = 0
+        async for chunk in chunks:
+            size += len(chunk)
+            if size > cap:
+                raise UploadTooLargeError("file", cap)
+            digest.update(chunk)
+        return self.verify_hash("0x" + digest.hexdigest(), metadata=metadata)
+
+    def verify_manifest(self, text: bytes) -> ManifestVerdict:
+        """The verdict for a folder manifest (re-verified: its files must hash to its root)."""
+        try:
+            manifest = FolderManifest.from_json(text)
+        except (InputError, ValueError) as error:
+            raise InvalidParameterError("manifest", str(error)) from None
+        root = "0x" + manifest.root.hex()
+        return ManifestVerdict(
+            root, len(manifest.entries), manifest.total_size, self.verify_hash(root)
+        )

@@ -1,0 +1,74 @@
+"""A gateway over an index the real indexer built from a real chain (eth-tester).
+
+The scenario of :func:`helpers.scenarios.provenance_scenario` runs once per module on a chain
+of its own; the index is built once; tests read it through the app with TestClient (the real
+ASGI app in process) and compare answers with the chain's view functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI pins httpx
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
+
+from helpers.indexing import TEST_CONFIG, index
+from helpers.scenarios import provenance_scenario
+from helpers.world import World, build_world
+from provledger.api.app import create_app
+from provledger.chain.connection import embedded_chain
+from provledger.config import Settings
+
+#: A file registered by alice in the fixture, and its metadata document.
+FILE_BYTES = b"station,day,pm25\nhuangpu-01,2026-11-01,35\n" * 40
+METADATA = b'{"title": "Huangpu air quality, raw", "license": "CC-BY-4.0"}'
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """A chain after the scenario, its index, and the gateway over it."""
+
+    world: World
+    assets: dict[str, int]
+    database_url: str
+    client: TestClient
+    app: FastAPI
+
+
+def gateway_settings(database_url: str, deployments: Path) -> Settings:
+    """Settings of a test gateway: the test indexer's finality window."""
+    return Settings(
+        database_url=database_url,
+        deployments_dir=deployments,
+        confirmations=TEST_CONFIG.confirmations,
+        finality_depth=TEST_CONFIG.finality_depth,
+        upload_max_bytes=64 * 1024,
+        manifest_max_bytes=16 * 1024,
+    )
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
+    """The scenario on a fresh eth-tester chain, indexed into SQLite, served by the app."""
+    world = build_world(embedded_chain())
+    assets = provenance_scenario(world)
+    assets["file"] = world.register(
+        world.alice,
+        content_hash=hashlib.sha256(FILE_BYTES).digest(),
+        metadata_hash=hashlib.sha256(METADATA).digest(),
+    )
+    folder: Path = tmp_path_factory.mktemp("gateway")
+    url = f"sqlite:///{folder / 'index.sqlite'}"
+    index(world.w3, world.deployment, url)
+    world.deployment.save(folder / "deployments")
+    app = create_app(gateway_settings(url, folder / "deployments"), w3=world.w3)
+    with TestClient(app) as client:
+        yield Indexed(world, assets, url, client, app)
