@@ -42,26 +42,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
-import requests
-from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3 import HTTPProvider, Web3
 
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.anvil import AnvilNode
 from provledger.chain.artifacts import load_artifact
-from provledger.chain.client import ContractClient, Provledger
+from provledger.chain.client import Provledger
 from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.deployments import Deployment
 from provledger.chain.eip712 import sign_registration
@@ -72,7 +68,7 @@ from provledger.chain.serialize import asset_hex
 from provledger.chain.types import ParentLink, Registration
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
-from provledger.indexer.source import JsonRpcSource
+from provledger.indexer.source import JsonRpcSource, RpcError
 from provledger.store import schema
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
@@ -121,66 +117,7 @@ COMPARED_COLUMNS: Final = (
 # ---------------------------------------------------------------------- JSON-RPC
 
 
-class Rpc:
-    """Minimal raw JSON-RPC client for the generator (batched, orjson)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
-        self.ids = itertools.count(1)
-
-    def call(self, method: str, *params: Any) -> Any:
-        """One call; returns its result or raises RuntimeError with the node's message."""
-        payload = {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}
-        reply = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def batch(self, method: str, params: Sequence[list[Any]]) -> list[Any]:
-        """One batched request of ``method`` per parameter list; raises on any error."""
-        if not params:
-            return []
-        payload = [
-            {"jsonrpc": "2.0", "id": index, "method": method, "params": item}
-            for index, item in enumerate(params)
-        ]
-        replies = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
-        replies.sort(key=lambda reply: reply["id"])
-        errors = [reply["error"] for reply in replies if "error" in reply]
-        if errors:
-            raise RuntimeError(f"{method}: {len(errors)} of {len(params)} failed: {errors[0]}")
-        return [reply["result"] for reply in replies]
-
-
 # ---------------------------------------------------------------------- workload
-
-
-class Encoder:
-    """Calldata of one contract function: ``ContractClient.encode`` without its ABI search.
-
-    web3's ``encode_abi`` finds the function by recomputing the selector of every ABI entry on
-    each call (it dominated block building); here the selector and argument types are looked up
-    once, and the first encoding is checked byte for byte against :meth:`ContractClient.encode`.
-    """
-
-    def __init__(self, client: ContractClient, function: str) -> None:
-        self.client = client
-        self.function = function
-        abi = client.contract.get_function_by_name(function).abi
-        self.selector = bytes(function_abi_to_4byte_selector(abi))
-        self.types = list(get_abi_input_types(abi))
-        self.checked = False
-
-    def __call__(self, *args: Any) -> bytes:
-        data = self.selector + abi_encode(self.types, list(args))
-        if not self.checked:
-            reference = self.client.encode(self.function, *args)
-            if data != reference:
-                raise RuntimeError(f"{self.function}: calldata differs from ContractClient.encode")
-            self.checked = True
-        return data
 
 
 @dataclass
@@ -231,7 +168,9 @@ class Tally:
 class Workload:
     """Builds blocks of signed transactions and mines them on an anvil node with automine off."""
 
-    def __init__(self, w3: Web3, rpc: Rpc, deployment: Deployment, seed: int, scale: int) -> None:
+    def __init__(
+        self, w3: Web3, rpc: JsonRpcSource, deployment: Deployment, seed: int, scale: int
+    ) -> None:
         self.w3 = w3
         self.scale = scale
         self.rpc = rpc
@@ -247,11 +186,11 @@ class Workload:
         self.contents = itertools.count()
         self.categories = sorted(CATEGORIES)
         registry, licenses = self.ledger.registry, self.ledger.licenses
-        self.register_many = Encoder(registry, "registerMany")
-        self.register = Encoder(registry, "register")
-        self.register_signed = Encoder(registry, "registerWithSignature")
-        self.transfer = Encoder(registry, "transferFrom")
-        self.grant = Encoder(licenses, "grant")
+        self.register_many = registry.encoder("registerMany")
+        self.register = registry.encoder("register")
+        self.register_signed = registry.encoder("registerWithSignature")
+        self.transfer = registry.encoder("transferFrom")
+        self.grant = licenses.encoder("grant")
 
     def _actor(self, index: int) -> Actor:
         account = dev_account(index)
@@ -372,19 +311,19 @@ class Workload:
     # -- mining
     def mine(self, block: Block) -> int:
         """Send the block's transactions, mine them, check every receipt; return the number."""
-        hashes = self.rpc.batch("eth_sendRawTransaction", [[tx.raw] for tx in block.txs])
+        hashes = self.rpc.batch([("eth_sendRawTransaction", [tx.raw]) for tx in block.txs])
         mined: list[str] = []
         number = -1
         for _ in range(10):
-            self.rpc.call("evm_mine")
-            latest = self.rpc.call("eth_getBlockByNumber", "latest", False)
+            self.rpc.call("evm_mine", [])
+            latest = self.rpc.call("eth_getBlockByNumber", ["latest", False])
             number = int(latest["number"], 16)
             mined += latest["transactions"]
             if len(mined) >= len(hashes):
                 break
         if sorted(mined) != sorted(hashes):
             raise RuntimeError(f"sent {len(hashes)} transactions, {len(mined)} were mined")
-        receipts = self.rpc.batch("eth_getTransactionReceipt", [[tx_hash] for tx_hash in hashes])
+        receipts = self.rpc.batch([("eth_getTransactionReceipt", [tx_hash]) for tx_hash in hashes])
         for tx, receipt in zip(block.txs, receipts, strict=True):
             logs = len(receipt["logs"])
             if receipt["status"] != "0x1" or logs != tx.events:
@@ -407,7 +346,7 @@ class Workload:
         """Mine blocks until at least ``target`` workload events exist."""
         tally = Tally()
         started = time.perf_counter()
-        now = int(self.rpc.call("eth_getBlockByNumber", "latest", False)["timestamp"], 16)
+        now = int(self.rpc.call("eth_getBlockByNumber", ["latest", False])["timestamp"], 16)
         reported = 0
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-mine") as pool:
             in_flight: tuple[Block, Future[int]] | None = None
@@ -626,17 +565,10 @@ def compare_events(left: Path, right: Path) -> list[str]:
     return differences
 
 
-def setup_events(rpc: Rpc, deployment: Deployment, end: int) -> int:
+def setup_events(rpc: JsonRpcSource, deployment: Deployment, end: int) -> int:
     """Logs of the deployment and participant set-up, before the workload."""
-    logs = rpc.call(
-        "eth_getLogs",
-        {
-            "fromBlock": hex(deployment.block_number),
-            "toBlock": hex(end),
-            "address": [address.lower() for address in deployment.addresses],
-        },
-    )
-    return len(logs)
+    addresses = [address.lower() for address in deployment.addresses]
+    return len(rpc.logs(addresses, deployment.block_number, end))
 
 
 # ---------------------------------------------------------------------- report
@@ -717,9 +649,9 @@ def start_node(extra: tuple[str, ...], timeout: float) -> AnvilNode:
         if node.process.poll() is not None:
             raise RuntimeError(f"anvil exited with {node.process.returncode}")
         try:
-            Rpc(node.url).call("eth_chainId")
+            JsonRpcSource(node.url).call("eth_chainId", [])
             return node
-        except requests.exceptions.ConnectionError:
+        except RpcError:  # not listening yet
             time.sleep(0.2)
     node.stop()
     raise RuntimeError(f"anvil did not answer on {node.url} within {timeout:g} s")
@@ -729,12 +661,12 @@ def _meta_path(chain: Path) -> Path:
     return chain.with_name(chain.name + ".meta.json")
 
 
-def generate(w3: Web3, rpc: Rpc, options: Options) -> Chain:
+def generate(w3: Web3, rpc: JsonRpcSource, options: Options) -> Chain:
     """Deploy, then mine the workload with automine off."""
     scale = options.block_scale or max(1, math.ceil(options.events / EVENTS_PER_SCALE))
     deployment = set_up(w3)
     setup_count = setup_events(rpc, deployment, int(w3.eth.block_number))
-    rpc.call("evm_setAutomine", False)
+    rpc.call("evm_setAutomine", [False])
     print(
         f"generating a workload of at least {options.events:,} events "
         f"(seed {options.seed}, block scale {scale})",
@@ -793,8 +725,8 @@ def benchmark(options: Options) -> int:
         node = start_node(extra, timeout=NODE_START_SECONDS)
         try:
             w3 = node.web3(timeout=600)
-            rpc = Rpc(node.url)
-            print(f"{rpc.call('web3_clientVersion')} at {node.url}", flush=True)
+            rpc = JsonRpcSource(node.url, timeout=600.0)
+            print(f"{rpc.call('web3_clientVersion', [])} at {node.url}", flush=True)
             if chain is None:
                 chain = generate(w3, rpc, options)
                 save_chain_meta(options, chain)

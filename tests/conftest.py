@@ -14,10 +14,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from web3 import Web3
 
+from helpers.required import start_anvil
 from helpers.world import World, build_world
-from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import embedded_chain
-from provledger.errors import ConfigurationError
 
 settings.register_profile(
     "default",
@@ -42,13 +41,6 @@ BACKENDS = [
 ]
 
 
-def unavailable(reason: str) -> None:
-    """Skip with ``reason``, except under ``CI=true`` where a missing tool fails the test."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: required)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The chain backend of this run of the test."""
@@ -56,11 +48,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def _anvil() -> Iterator[Web3]:
-    try:
-        node = AnvilNode().start()
-    except ConfigurationError as error:
-        unavailable(f"anvil is not installed: {error}")
-        return
+    node = start_anvil()
     try:
         yield node.web3()
     finally:

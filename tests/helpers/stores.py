@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from helpers.required import unavailable
 from provledger.store.engine import create_store_engine
 
 POSTGRES_ADMIN_URL: Final = os.environ.get(
@@ -58,9 +58,7 @@ def require_postgres() -> None:
     reason = postgres_available()
     if reason is None:
         return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: PostgreSQL is required)")
-    pytest.skip(reason)
+    unavailable(reason)
 
 
 @contextmanager

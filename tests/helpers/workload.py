@@ -24,16 +24,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
-import requests
-from eth_abi.abi import encode as abi_encode
 from eth_typing import ChecksumAddress
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
 from web3 import HTTPProvider, Web3
 
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import DEV_ROLES, dev_account
-from provledger.chain.client import ContractClient, Provledger
+from provledger.chain.client import CallEncoder, Provledger
 from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.deployments import Deployment
 from provledger.chain.enums import (
@@ -46,6 +42,7 @@ from provledger.chain.enums import (
 from provledger.chain.events import EVENT_TYPES
 from provledger.chain.ids import asset_id
 from provledger.chain.types import ParentLink, Registration, currency_bytes, jurisdiction_bytes
+from provledger.indexer.source import JsonRpcSource
 
 #: Notice period of workload deployments (seconds).
 NOTICE_PERIOD: Final = 3600
@@ -123,68 +120,11 @@ class WorkloadSummary:
     by_event: dict[str, int] = field(default_factory=dict)
 
 
-class Rpc:
-    """A minimal raw JSON-RPC client: single calls and batches, orjson, one session."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.session = requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
-        self.ids = itertools.count(1)
-
-    def call(self, method: str, *params: Any) -> Any:
-        """One call; its result, or RuntimeError with the node's message."""
-        payload = {"jsonrpc": "2.0", "id": next(self.ids), "method": method, "params": params}
-        reply = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
-        if "error" in reply:
-            raise RuntimeError(f"{method}: {reply['error']}")
-        return reply["result"]
-
-    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
-        """Several calls in one request; results in call order, or RuntimeError on any error."""
-        if not calls:
-            return []
-        payload = [
-            {"jsonrpc": "2.0", "id": index, "method": method, "params": params}
-            for index, (method, params) in enumerate(calls)
-        ]
-        replies = orjson.loads(self.session.post(self.url, data=orjson.dumps(payload)).content)
-        replies.sort(key=lambda reply: reply["id"])
-        errors = [reply["error"] for reply in replies if "error" in reply]
-        if errors:
-            raise RuntimeError(f"{len(errors)} of {len(calls)} calls failed: {errors[0]}")
-        return [reply["result"] for reply in replies]
-
-
-class Encoder:
-    """Calldata of one function, with the selector and argument types looked up once.
-
-    web3's ``encode_abi`` searches the ABI on every call (milliseconds each); the first
-    encoding is checked byte for byte against :meth:`ContractClient.encode`.
-    """
-
-    def __init__(self, client: ContractClient, function: str) -> None:
-        self.client = client
-        self.function = function
-        abi = client.contract.get_function_by_name(function).abi
-        self.selector = bytes(function_abi_to_4byte_selector(abi))
-        self.types = list(get_abi_input_types(abi))
-        self.checked = False
-
-    def __call__(self, *args: Any) -> str:
-        data = self.selector + abi_encode(self.types, list(args))
-        if not self.checked:
-            if data != self.client.encode(self.function, *args):
-                raise RuntimeError(f"{self.function}: calldata differs from ContractClient.encode")
-            self.checked = True
-        return "0x" + data.hex()
-
-
 @dataclass(frozen=True)
 class _Tx:
     sender: int
     to: ChecksumAddress
-    data: str
+    data: bytes
     gas: int
     events: int
 
@@ -195,7 +135,7 @@ class _Block:
     settle: list[tuple[int, tuple[int, int]]] = field(default_factory=list)
     """(holder, (asset id, grade)) that join the holder's pool once the block is mined."""
 
-    def add(self, sender: int, to: ChecksumAddress, data: str, gas: int, events: int) -> None:
+    def add(self, sender: int, to: ChecksumAddress, data: bytes, gas: int, events: int) -> None:
         self.txs.append(_Tx(sender, to, data, gas, events))
 
 
@@ -220,7 +160,7 @@ class _Generator:
     """
 
     def __init__(self, url: str, deployment: Deployment, seed: int, mix: Mix) -> None:
-        self.rpc = Rpc(url)
+        self.rpc = JsonRpcSource(url, timeout=120.0)
         self.mix = mix
         self.random = random.Random(seed)
         self.ledger = Provledger(Web3(HTTPProvider(url)), deployment)
@@ -229,10 +169,10 @@ class _Generator:
         for role in DEV_ROLES.values():
             self.address_of[role] = dev_account(role).address
         self.nonces = {
-            index: int(self.rpc.call("eth_getTransactionCount", address, "pending"), 16)
+            index: int(self.rpc.call("eth_getTransactionCount", [address, "pending"]), 16)
             for index, address in self.address_of.items()
         }
-        latest = self.rpc.call("eth_getBlockByNumber", "latest", False)
+        latest = self.rpc.call("eth_getBlockByNumber", ["latest", False])
         self.now = int(latest["timestamp"], 16)
         self.salt = f"{deployment.address('DataAssetRegistry')}:{seed}:{int(latest['number'], 16)}"
         self.contents = itertools.count()
@@ -261,8 +201,8 @@ class _Generator:
             "transferFrom",
             "updateMetadata",
         )
-        self.encode: dict[str, Encoder] = {
-            name: Encoder(ledger.registry, name) for name in registry_functions
+        self.encode: dict[str, CallEncoder] = {
+            name: ledger.registry.encoder(name) for name in registry_functions
         }
         for client, names in (
             (ledger.licenses, ("grant", "revoke")),
@@ -273,7 +213,7 @@ class _Generator:
             (ledger.export, ("issuePermit",)),
         ):
             for name in names:
-                self.encode[name] = Encoder(client, name)
+                self.encode[name] = client.encoder(name)
         self.summary = WorkloadSummary()
 
     # ------------------------------------------------------------ helpers
@@ -542,7 +482,7 @@ class _Generator:
                         {
                             "from": self.address_of[tx.sender],
                             "to": tx.to,
-                            "data": tx.data,
+                            "data": "0x" + tx.data.hex(),
                             "gas": hex(tx.gas),
                             "nonce": hex(nonce),
                             "maxFeePerGas": hex(MAX_FEE_WEI),
@@ -552,8 +492,8 @@ class _Generator:
                 )
             )
         hashes = self.rpc.batch(calls)
-        self.rpc.call("evm_mine")
-        latest = self.rpc.call("eth_getBlockByNumber", "latest", False)
+        self.rpc.call("evm_mine", [])
+        latest = self.rpc.call("eth_getBlockByNumber", ["latest", False])
         number = int(latest["number"], 16)
         self.now = int(latest["timestamp"], 16)
         if sorted(latest["transactions"]) != sorted(hashes):
@@ -563,7 +503,7 @@ class _Generator:
             )
         logs = self.rpc.call(
             "eth_getLogs",
-            {"fromBlock": hex(number), "toBlock": hex(number), "address": self.addresses},
+            [{"fromBlock": hex(number), "toBlock": hex(number), "address": self.addresses}],
         )
         expected = sum(tx.events for tx in block.txs)
         if len(logs) != expected:
@@ -604,7 +544,7 @@ class _Generator:
     ) -> None:
         receipts = self.rpc.batch([("eth_getTransactionReceipt", [tx]) for tx in hashes])
         wrong = [
-            f"tx {index} (to {tx.to}, selector {tx.data[:10]}): status {receipt['status']}, "
+            f"tx {index} (to {tx.to}, selector 0x{tx.data[:4].hex()}): status {receipt['status']}, "
             f"{len(receipt['logs'])} logs, {tx.events} expected"
             for index, (tx, receipt) in enumerate(zip(block.txs, receipts, strict=True))
             if receipt["status"] != "0x1" or len(receipt["logs"]) != tx.events
@@ -624,7 +564,7 @@ def generate(
     """
     generator = _Generator(url, deployment, seed, mix or Mix())
     started = time.perf_counter()
-    generator.rpc.call("evm_setAutomine", False)
+    generator.rpc.call("evm_setAutomine", [False])
     try:
         idle = generator.ledger.registry.participant(generator.address_of[IDLE])
         if idle.status is ParticipantStatus.NONE:
@@ -632,6 +572,6 @@ def generate(
         while generator.summary.events < events:
             generator.mine(generator.build())
     finally:
-        generator.rpc.call("evm_setAutomine", True)
+        generator.rpc.call("evm_setAutomine", [True])
     generator.summary.seconds = time.perf_counter() - started
     return generator.summary

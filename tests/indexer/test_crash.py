@@ -46,12 +46,12 @@ import pytest
 from sqlalchemy import inspect, select
 
 from helpers.indexing import differences
+from helpers.required import start_anvil
 from helpers.stores import engine_for
 from helpers.workload import deploy_ledger, generate
 from indexer.conftest import NewDatabase
-from provledger.chain.anvil import AnvilNode, free_port
+from provledger.chain.anvil import free_port
 from provledger.chain.deployments import Deployment
-from provledger.errors import ConfigurationError
 from provledger.store import schema
 from provledger.store.index import IndexStore
 
@@ -120,10 +120,7 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """Anvil, the contracts and a mixed workload of about 12,000 events."""
-    try:
-        node = AnvilNode().start()
-    except ConfigurationError as error:
-        pytest.skip(f"anvil is not installed: {error}")
+    node = start_anvil()
     try:
         w3 = node.web3()
         deployment = deploy_ledger(w3)

@@ -19,14 +19,13 @@ from web3 import Web3
 
 from helpers.faultproxy import RANDOM_KINDS, FaultKind, FaultPlan, FaultProxy, RangeStyle
 from helpers.indexing import differences, index
+from helpers.required import start_anvil
 from helpers.stores import database, engine_for
 from helpers.workload import Mix, deploy_ledger, generate
 from indexer.conftest import NewDatabase
-from provledger.chain.anvil import AnvilNode
 from provledger.chain.deployments import Deployment
-from provledger.errors import ConfigurationError
+from provledger.indexer.fetcher import MALFORMED_ATTEMPTS
 from provledger.indexer.scanner import (
-    MALFORMED_ATTEMPTS,
     BatchReport,
     IndexerConfig,
     RunSummary,
@@ -85,10 +84,7 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain() -> Iterator[Chain]:
     """One anvil node with a few thousand events over about a hundred blocks."""
-    try:
-        node = AnvilNode().start()
-    except ConfigurationError as error:
-        pytest.skip(f"anvil is not installed: {error}")
+    node = start_anvil()
     try:
         w3 = node.web3()
         deployment = deploy_ledger(w3)

@@ -5,25 +5,17 @@ Test modules take what they need as fixtures; nothing here is imported (tests/ h
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
+from helpers.required import unavailable
 from provledger.errors import ConfigurationError
 from provledger.toolchain.solc import REPO_ROOT, Solc, find_solc, npm_solc
 
 SourceWriter = Callable[[Path, dict[str, str]], Path]
-
-
-def compiler_unavailable(reason: str) -> NoReturn:
-    """Skip with ``reason``, except under ``CI=true``, where a missing compiler is a failure."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the compiler must be available, so this fails)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +24,7 @@ def solc() -> Solc:
     try:
         return find_solc()
     except ConfigurationError as error:
-        compiler_unavailable(f"no Solidity compiler: {error}")
+        unavailable(f"no Solidity compiler: {error}")
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +33,7 @@ def npm_compiler() -> Solc:
     try:
         return npm_solc()
     except ConfigurationError as error:
-        compiler_unavailable(f"the npm compiler is unavailable: {error}")
+        unavailable(f"the npm compiler is unavailable: {error}")
 
 
 def _write_sources(root: Path, files: dict[str, str]) -> Path:

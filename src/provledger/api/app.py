@@ -16,7 +16,7 @@ from web3 import Web3
 
 from provledger.api import problems
 from provledger.api.metrics import GatewayMetrics
-from provledger.api.streams import stream_upload
+from provledger.api.streams import read_capped, stream_upload
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
 from provledger.config import Settings
@@ -47,7 +47,6 @@ from provledger.services.provenance import (
 )
 from provledger.services.verification import (
     ManifestVerdict,
-    UploadTooLargeError,
     Verdict,
     Verifier,
 )
@@ -430,19 +429,8 @@ def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
     async def verify_manifest(request: Request) -> ManifestVerdict:
         """Verify a folder through its manifest: the files must hash to the manifest's root,
         and the root is looked up as a registered dataset."""
-        body = await _read_capped(request, gateway.settings.manifest_max_bytes, "manifest")
+        body = await read_capped(request, gateway.settings.manifest_max_bytes, "manifest")
         return verifier.verify_manifest(body)
-
-
-async def _read_capped(request: Request, cap: int, field: str) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise UploadTooLargeError(field, cap)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _service_routes(router: APIRouter, gateway: Gateway) -> None:

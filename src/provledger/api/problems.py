@@ -15,7 +15,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from provledger.errors import InputError, ProvledgerError
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.provenance import (
-    IndexEmptyError,
     InvalidParameterError,
     NotFoundError,
 )
@@ -87,6 +86,17 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(part) for part in loc)
 
 
+#: The HTTP status of each domain error; a subclass takes its nearest listed ancestor's.
+STATUS_OF: Final[dict[type[Exception], int]] = {
+    UploadTooLargeError: 413,
+    InvalidParameterError: 400,
+    NotFoundError: 404,
+    ProofUnavailableError: 503,
+    InputError: 400,
+    ProvledgerError: 500,
+}
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
@@ -99,33 +109,15 @@ def install(app: FastAPI) -> None:
         detail = "; ".join(f"{item.name}: {item.reason}" for item in invalid)
         return problem(request, 422, detail or "invalid request", invalid)
 
-    @app.exception_handler(UploadTooLargeError)
-    async def too_large(request: Request, error: UploadTooLargeError) -> JSONResponse:
-        return problem(request, 413, str(error), [InvalidParam(error.field, error.reason)])
+    async def domain_error(request: Request, error: Exception) -> JSONResponse:
+        status = next(STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF)
+        invalid = None
+        if isinstance(error, InvalidParameterError):
+            invalid = [InvalidParam(error.field, error.reason)]
+        return problem(request, status, str(error), invalid)
 
-    @app.exception_handler(InvalidParameterError)
-    async def invalid_parameter(request: Request, error: InvalidParameterError) -> JSONResponse:
-        return problem(request, 400, str(error), [InvalidParam(error.field, error.reason)])
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(request: Request, error: NotFoundError) -> JSONResponse:
-        return problem(request, 404, str(error))
-
-    @app.exception_handler(ProofUnavailableError)
-    async def proof_unavailable(request: Request, error: ProofUnavailableError) -> JSONResponse:
-        return problem(request, 503, str(error))
-
-    @app.exception_handler(IndexEmptyError)
-    async def index_empty(request: Request, error: IndexEmptyError) -> JSONResponse:
-        return problem(request, 503, str(error))
-
-    @app.exception_handler(InputError)
-    async def bad_input(request: Request, error: InputError) -> JSONResponse:
-        return problem(request, 400, str(error))
-
-    @app.exception_handler(ProvledgerError)
-    async def provledger_error(request: Request, error: ProvledgerError) -> JSONResponse:
-        return problem(request, 500, str(error))
+    for kind in STATUS_OF:
+        app.add_exception_handler(kind, domain_error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

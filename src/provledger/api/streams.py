@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -79,6 +80,21 @@ class _Parts:
                 raise UploadTooLargeError("metadata", METADATA_MAX_BYTES)
 
 
+async def capped_chunks(request: Request, cap: int, field: str) -> AsyncIterator[bytes]:
+    """The body of ``request`` as it arrives; :class:`UploadTooLargeError` past ``cap`` bytes."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise UploadTooLargeError(field, cap)
+        yield chunk
+
+
+async def read_capped(request: Request, cap: int, field: str) -> bytes:
+    """The whole body of ``request``, refused past ``cap`` bytes (small documents only)."""
+    return b"".join([chunk async for chunk in capped_chunks(request, cap, field)])
+
+
 async def stream_upload(request: Request, *, cap: int) -> Upload:
     """Hash the file of ``request`` as it arrives; refuse it past ``cap`` bytes."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
@@ -86,10 +102,8 @@ async def stream_upload(request: Request, *, cap: int) -> Upload:
         return await _multipart(request, options.get(b"boundary"), cap)
     if content_type in (b"application/octet-stream", b""):
         digest, size = hashlib.sha256(), 0
-        async for chunk in request.stream():
+        async for chunk in capped_chunks(request, cap, "file"):
             size += len(chunk)
-            if size > cap:
-                raise UploadTooLargeError("file", cap)
             digest.update(chunk)
         return Upload("0x" + digest.hexdigest(), size, None)
     raise InvalidParameterError(

@@ -70,9 +70,23 @@ class Fetched:
 
 
 @dataclass
-class _Retry:
+class Retry:
+    """The retries of one request: node errors met, malformed replies among them."""
+
     attempts: int = 0
     malformed: int = 0
+
+    def failed(self, error: RpcError) -> str | None:
+        """Count ``error``; re-raise it once malformed replies reach :data:`MALFORMED_ATTEMPTS`.
+        Returns a note on the 1st, 5th and every 20th attempt, to report rather than flood."""
+        self.attempts += 1
+        if error.malformed:
+            self.malformed += 1
+            if self.malformed >= MALFORMED_ATTEMPTS:
+                raise error
+        if self.attempts in (1, 5) or self.attempts % 20 == 0:
+            return f"node error ({error}); retrying"
+        return None
 
 
 class RangeFetcher:
@@ -102,7 +116,7 @@ class RangeFetcher:
 
     def fetch(self, start: int, stop: int, *, all_headers: bool) -> Fetched:
         """Fetch and decode ``start..`` up to at most ``stop``; the range size adapts."""
-        retry = _Retry()
+        retry = Retry()
         notes: list[str] = []
         while True:
             end = min(stop, start + self.range - 1)
@@ -158,18 +172,10 @@ class RangeFetcher:
         elif found < target // 2:
             self.range = min(self.policy.max_range, span * 2)
 
-    def _backoff(self, error: RpcError, retry: _Retry, notes: list[str]) -> None:
-        retry.attempts += 1
-        if error.malformed:
-            retry.malformed += 1
-            if retry.malformed >= MALFORMED_ATTEMPTS:
-                raise error
-        if retry.attempts in (1, 5) or retry.attempts % 20 == 0:
-            note = f"node error ({error}); retrying"
-            if self.on_note is not None:
-                self.on_note(note)
-            else:
-                notes.append(note)
+    def _backoff(self, error: RpcError, retry: Retry, notes: list[str]) -> None:
+        note = retry.failed(error)
+        if note is not None:
+            (self.on_note or notes.append)(note)
         self.sleep(backoff_seconds(retry.attempts))
 
 

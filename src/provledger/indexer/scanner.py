@@ -32,6 +32,7 @@ from provledger.indexer.fetcher import (
     ProcessJob,
     RangeFetcher,
     RangePolicy,
+    Retry,
     backoff_seconds,
     fetch_in_process,
 )
@@ -44,8 +45,6 @@ from provledger.store.records import BlockHeader
 from provledger.store.workingset import WorkingSet
 
 T = TypeVar("T")
-
-MALFORMED_ATTEMPTS: Final = 5
 
 
 class ReorgTooDeep(ProvledgerError):
@@ -115,12 +114,6 @@ class RunSummary:
     last_block: int = -1
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Retry:
-    attempts: int = 0
-    malformed: int = 0
 
 
 class Scanner:
@@ -425,24 +418,17 @@ class Scanner:
         self.summary.rpc_errors += 1
         self.metrics.rpc_errors.inc()
 
-    def _backoff(self, error: RpcError, retry: _Retry) -> None:
-        retry.attempts += 1
-        if error.malformed:
-            retry.malformed += 1
-            if retry.malformed >= MALFORMED_ATTEMPTS:
-                raise error
-        if retry.attempts in (1, 5) or retry.attempts % 20 == 0:
-            self.on_note(f"node error ({error}); retrying")
-        self.sleep(backoff_seconds(retry.attempts))
-
     def _retry(self, method: str, action: Callable[[], T]) -> T:
-        retry = _Retry()
+        retry = Retry()
         while True:
             try:
                 return action()
             except RpcError as error:
                 self._count_error()
-                self._backoff(error, retry)
+                note = retry.failed(error)
+                if note is not None:
+                    self.on_note(note)
+                self.sleep(backoff_seconds(retry.attempts))
 
 
 def _project(ws: WorkingSet, records: Sequence[LogRecord]) -> None:

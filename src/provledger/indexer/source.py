@@ -208,33 +208,43 @@ class JsonRpcSource:
             )
         return result
 
+    def batch(self, calls: Sequence[tuple[str, list[Any]]]) -> list[Any]:
+        """Several calls in one request; their results in call order, or :class:`RpcError`
+        naming the first failed call."""
+        if not calls:
+            return []
+        method = calls[0][0]
+        payload = [
+            {"jsonrpc": "2.0", "id": index, "method": name, "params": params}
+            for index, (name, params) in enumerate(calls)
+        ]
+        replies = self._post(payload, method)
+        if isinstance(replies, dict) and "error" in replies:
+            raise RpcError(method, f"batch refused: {_error_text(replies['error'])}")
+        if not isinstance(replies, list) or len(replies) != len(calls):
+            raise RpcError(method, "malformed batch reply", malformed=True)
+        if not all(
+            isinstance(reply, dict) and isinstance(reply.get("id"), int) for reply in replies
+        ):
+            raise RpcError(method, "malformed batch reply", malformed=True)
+        replies.sort(key=lambda reply: reply["id"])  # a node may answer a batch in any order
+        for reply in replies:
+            if "error" in reply:
+                name = calls[reply["id"]][0] if reply["id"] < len(calls) else method
+                raise RpcError(name, _error_text(reply["error"]))
+        return [reply.get("result") for reply in replies]
+
     def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
         """Headers of ``numbers``, fetched in batched requests."""
         found: dict[int, BlockHeader] = {}
         for offset in range(0, len(numbers), self.HEADER_BATCH):
             chunk = numbers[offset : offset + self.HEADER_BATCH]
-            payload = [
-                {
-                    "jsonrpc": "2.0",
-                    "id": index,
-                    "method": "eth_getBlockByNumber",
-                    "params": [hex(n), False],
-                }
-                for index, n in enumerate(chunk)
-            ]
-            replies = self._post(payload, "eth_getBlockByNumber")
-            if isinstance(replies, dict) and "error" in replies:
-                raise RpcError(
-                    "eth_getBlockByNumber", f"batch refused: {_error_text(replies['error'])}"
-                )
-            if not isinstance(replies, list) or len(replies) != len(chunk):
-                raise RpcError("eth_getBlockByNumber", "malformed batch reply", malformed=True)
-            for reply in replies:
-                if not isinstance(reply, dict) or "error" in reply or not reply.get("result"):
-                    detail = reply.get("error") if isinstance(reply, dict) else reply
-                    raise RpcError("eth_getBlockByNumber", f"block missing or error: {detail}")
+            blocks = self.batch([("eth_getBlockByNumber", [hex(n), False]) for n in chunk])
+            for block in blocks:
+                if not block:
+                    raise RpcError("eth_getBlockByNumber", "block missing from the reply")
                 try:
-                    header = _header(reply["result"])
+                    header = _header(block)
                 except (KeyError, TypeError, ValueError) as error:
                     raise RpcError(
                         "eth_getBlockByNumber", f"malformed header: {error!r}", malformed=True

@@ -52,13 +52,6 @@ class InvalidParameterError(InputError):
         super().__init__(f"{field}: {reason}")
 
 
-class IndexEmptyError(ProvledgerError):
-    """The index has not stored its first batch yet."""
-
-    def __init__(self) -> None:
-        super().__init__("the index is empty: run `provledger index` first")
-
-
 # ------------------------------------------------------------------ parsing input
 
 
@@ -416,6 +409,16 @@ class BatchView:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """An asset (None if unregistered) and what a verifier weighs, as of ``checked_at``."""
+
+    asset: AssetView | None
+    open_disputes: int
+    valid_licenses: list[LicenseView]
+    checked_at: int
+
+
+@dataclass(frozen=True)
 class StatusView:
     """The chain and the index: head, indexed block, lag, finality settings."""
 
@@ -488,6 +491,23 @@ def _event_args(row: RowMapping) -> dict[str, Any]:
     return args
 
 
+def _first(after: list[Any] | None) -> Any | None:
+    """The key of a one-column cursor, or None."""
+    return None if after is None else after[0]
+
+
+def _paged(
+    items: list[T], rows: list[RowMapping], limit: int, key: Callable[[RowMapping], list[Any]]
+) -> Page[T]:
+    """A page of ``items``; a full page gets the cursor of its last row's ``key``."""
+    more = len(rows) == limit and rows
+    return Page(items, encode_cursor(key(rows[-1])) if more else None)
+
+
+def _id_key(column: str) -> Callable[[RowMapping], list[Any]]:
+    return lambda row: [row[column]]
+
+
 class Provenance:
     """Read-side answers over one index."""
 
@@ -498,7 +518,9 @@ class Provenance:
 
     # -------------------------------------------------------------- finality
     def _finality_of(self, conn: Connection) -> Callable[[int], Finality]:
-        position = queries.index_position(conn)
+        return self._finality(queries.index_position(conn))
+
+    def _finality(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
         head = position.head_block if position is not None else 0
 
         def finality(block: int) -> Finality:
@@ -551,13 +573,32 @@ class Provenance:
 
     def assets(self, where: queries.AssetFilter, cursor: str | None, limit: int) -> Page[AssetView]:
         """Assets matching ``where``, by asset id."""
-        after = decode_cursor(cursor, (str,))
+        after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
-            rows = queries.list_assets(conn, where, None if after is None else after[0], limit)
+            rows = queries.list_assets(conn, where, after, limit)
             finality = self._finality_of(conn)
         items = [_view(AssetView, row, finality(row["block_number"])) for row in rows]
-        more = len(rows) == limit
-        return Page(items, encode_cursor([items[-1].asset_id]) if more and items else None)
+        return _paged(items, rows, limit, _id_key("asset_id"))
+
+    def standing(self, asset_id: int) -> Standing:
+        """The asset with its open disputes and the licenses valid at the latest indexed
+        block's time, read on one connection (the verification path)."""
+        key = asset_id_hex(asset_id)
+        with self.engine.connect() as conn:
+            position = queries.index_position(conn)
+            now = queries.indexed_time(conn, position)
+            row = queries.get_asset(conn, key)
+            if row is None:
+                return Standing(None, 0, [], now)
+            disputes = queries.open_dispute_count(conn, key)
+            licenses = queries.licenses_of(conn, key, now, None, MAX_PAGE)
+        finality = self._finality(position)
+        return Standing(
+            _view(AssetView, row, finality(row["block_number"])),
+            disputes,
+            [_view(LicenseView, item, finality(item["block_number"])) for item in licenses],
+            now,
+        )
 
     def recent(self, limit: int) -> list[AssetView]:
         """The latest registrations, newest first."""
@@ -578,33 +619,23 @@ class Provenance:
         after = decode_cursor(cursor, (int, int))
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
-            rows = queries.asset_events(
-                conn, key, None if after is None else (after[0], after[1]), limit
-            )
+            rows = queries.asset_events(conn, key, after, limit)
             finality = self._finality_of(conn)
         items = [
             _view(EventView, row, finality(row["block_number"]), args=_event_args(row))
             for row in rows
         ]
-        more = len(rows) == limit and items
-        return Page(
-            items, encode_cursor([items[-1].block_number, items[-1].log_index]) if more else None
-        )
+        return _paged(items, rows, limit, lambda row: [row["block_number"], row["log_index"]])
 
     def holders(self, asset_id: int, cursor: str | None, limit: int) -> Page[HoldingView]:
         """The holder periods of the asset, in chain order."""
         after = decode_cursor(cursor, (int, int))
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
-            rows = queries.holdings_of(
-                conn, key, None if after is None else (after[0], after[1]), limit
-            )
+            rows = queries.holdings_of(conn, key, after, limit)
             finality = self._finality_of(conn)
         items = [_view(HoldingView, row, finality(row["from_block"])) for row in rows]
-        more = len(rows) == limit and items
-        return Page(
-            items, encode_cursor([items[-1].from_block, items[-1].from_log]) if more else None
-        )
+        return _paged(items, rows, limit, lambda row: [row["from_block"], row["from_log"]])
 
     def holder_at(self, asset_id: int, *, block: int | None, timestamp: int | None) -> HolderAtView:
         """Who held the asset at the end of ``block``, or at unix time ``timestamp``."""
@@ -693,27 +724,31 @@ class Provenance:
         self, asset_id: int, *, valid_at: int | None, cursor: str | None, limit: int
     ) -> Page[LicenseView]:
         """Licenses on the asset; with ``valid_at`` (unix time) only those valid then."""
-        after = decode_cursor(cursor, (int,))
-        with self.engine.connect() as conn:
-            key = self._require_asset(conn, asset_id)
-            rows = queries.licenses_of(
-                conn, key, valid_at, None if after is None else after[0], limit
-            )
-            finality = self._finality_of(conn)
-        return self._id_page(LicenseView, rows, finality, "license_id", limit)
+
+        def read(conn: Connection, key: str, after: int | None, size: int) -> list[RowMapping]:
+            return queries.licenses_of(conn, key, valid_at, after, size)
+
+        return self._records(asset_id, cursor, limit, read, LicenseView, "license_id")
 
     def licenses_held(self, licensee: str, cursor: str | None, limit: int) -> Page[LicenseView]:
         """Licenses granted to an account."""
-        after = decode_cursor(cursor, (int,))
+        after = _first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
-            rows = queries.licenses_to(conn, licensee, None if after is None else after[0], limit)
+            rows = queries.licenses_to(conn, licensee, after, limit)
             finality = self._finality_of(conn)
-        return self._id_page(LicenseView, rows, finality, "license_id", limit)
+        items = [_view(LicenseView, row, finality(row["block_number"])) for row in rows]
+        return _paged(items, rows, limit, _id_key("license_id"))
 
     def appraisals(self, asset_id: int, cursor: str | None, limit: int) -> Page[AppraisalView]:
         """Appraisals of the asset, current and superseded."""
         return self._records(
-            asset_id, cursor, limit, queries.appraisals_of, AppraisalView, "appraisal_id"
+            asset_id,
+            cursor,
+            limit,
+            queries.appraisals_of,
+            AppraisalView,
+            "appraisal_id",
+            extra=lambda row: {"current": row["superseded_by"] is None},
         )
 
     def objections(self, asset_id: int, cursor: str | None, limit: int) -> Page[ObjectionView]:
@@ -755,30 +790,16 @@ class Provenance:
         read: Callable[[Connection, str, int | None, int], list[RowMapping]],
         kind: type[T],
         id_field: str,
+        extra: Callable[[RowMapping], dict[str, Any]] = lambda row: {},
     ) -> Page[T]:
-        after = decode_cursor(cursor, (int,))
+        """A page of one kind of record of an asset, keyed by its numeric id."""
+        after = _first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
-            rows = read(conn, key, None if after is None else after[0], limit)
+            rows = read(conn, key, after, limit)
             finality = self._finality_of(conn)
-        return self._id_page(kind, rows, finality, id_field, limit)
-
-    @staticmethod
-    def _id_page(
-        kind: type[T],
-        rows: list[RowMapping],
-        finality: Callable[[int], Finality],
-        id_field: str,
-        limit: int,
-    ) -> Page[T]:
-        extra: Callable[[RowMapping], dict[str, Any]] = (
-            (lambda row: {"current": row["superseded_by"] is None})
-            if kind is AppraisalView
-            else (lambda row: {})
-        )
         items = [_view(kind, row, finality(row["block_number"]), **extra(row)) for row in rows]
-        more = len(rows) == limit and rows
-        return Page(items, encode_cursor([rows[-1][id_field]]) if more else None)
+        return _paged(items, rows, limit, _id_key(id_field))
 
     # -------------------------------------------------------------- participants and batches
     def participant(self, account: str) -> ParticipantView:
@@ -791,13 +812,12 @@ class Provenance:
 
     def participants(self, cursor: str | None, limit: int) -> Page[ParticipantView]:
         """Participants by address."""
-        after = decode_cursor(cursor, (str,))
+        after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
-            rows = queries.list_participants(conn, None if after is None else after[0], limit)
+            rows = queries.list_participants(conn, after, limit)
             finality = self._finality_of(conn)
         items = [_view(ParticipantView, row, finality(row["block_number"])) for row in rows]
-        more = len(rows) == limit and rows
-        return Page(items, encode_cursor([rows[-1]["account"]]) if more else None)
+        return _paged(items, rows, limit, _id_key("account"))
 
     def batch(self, root: str) -> BatchView:
         """The batch anchored under ``root``."""
@@ -809,10 +829,9 @@ class Provenance:
 
     def batches(self, submitter: str | None, cursor: str | None, limit: int) -> Page[BatchView]:
         """Batches by root, optionally of one submitter."""
-        after = decode_cursor(cursor, (str,))
+        after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
-            rows = queries.list_batches(conn, submitter, None if after is None else after[0], limit)
+            rows = queries.list_batches(conn, submitter, after, limit)
             finality = self._finality_of(conn)
         items = [_view(BatchView, row, finality(row["block_number"])) for row in rows]
-        more = len(rows) == limit and rows
-        return Page(items, encode_cursor([rows[-1]["root"]]) if more else None)
+        return _paged(items, rows, limit, _id_key("root"))

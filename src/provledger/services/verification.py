@@ -9,7 +9,6 @@ whose root is the folder's content hash.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -24,7 +23,6 @@ from provledger.services.provenance import (
     Hash,
     InvalidParameterError,
     LicenseView,
-    NotFoundError,
     Provenance,
     parse_hash,
 )
@@ -97,21 +95,19 @@ class Verifier:
     def chain_time(self) -> int:
         """The time of the latest indexed block (0 before the first one)."""
         with self.provenance.engine.connect() as conn:
-            return queries.indexed_time(conn)
+            return queries.indexed_time(conn, queries.index_position(conn))
 
     def verify_hash(self, content_hash: str, *, metadata: bytes | None = None) -> Verdict:
         """The verdict for a content hash; ``metadata`` is a document to check against the
         anchored metadata hash."""
         key = parse_hash(content_hash, "hash")
         asset_id = asset_id_of(bytes.fromhex(key[2:]))
-        now = self.chain_time()
-        try:
-            asset = self.provenance.asset(asset_id)
-        except NotFoundError:
-            return Verdict(key, asset_id_hex(asset_id), False, None, 0, [], None, [], now)
-        with self.provenance.engine.connect() as conn:
-            open_disputes = queries.open_dispute_count(conn, asset.asset_id)
-        licenses = self.provenance.licenses(asset_id, valid_at=now, cursor=None, limit=1000)
+        standing = self.provenance.standing(asset_id)
+        asset = standing.asset
+        if asset is None:
+            return Verdict(
+                key, asset_id_hex(asset_id), False, None, 0, [], None, [], standing.checked_at
+            )
         matches = None
         if metadata is not None:
             matches = "0x" + hashlib.sha256(metadata).hexdigest() == asset.metadata_hash
@@ -120,25 +116,12 @@ class Verifier:
             asset_id=asset.asset_id,
             registered=True,
             asset=asset,
-            open_disputes=open_disputes,
-            valid_licenses=licenses.items,
+            open_disputes=standing.open_disputes,
+            valid_licenses=standing.valid_licenses,
             metadata_matches=matches,
-            warnings=_warnings(asset, open_disputes),
-            checked_at=now,
+            warnings=_warnings(asset, standing.open_disputes),
+            checked_at=standing.checked_at,
         )
-
-    async def verify_stream(
-        self, chunks: AsyncIterator[bytes], *, cap: int, metadata: bytes | None = None
-    ) -> Verdict:
-        """The verdict for a file streamed in ``chunks``, hashed as it comes, never held."""
-        digest = hashlib.sha256()
-        size = 0
-        async for chunk in chunks:
-            size += len(chunk)
-            if size > cap:
-                raise UploadTooLargeError("file", cap)
-            digest.update(chunk)
-        return self.verify_hash("0x" + digest.hexdigest(), metadata=metadata)
 
     def verify_manifest(self, text: bytes) -> ManifestVerdict:
         """The verdict for a folder manifest (re-verified: its files must hash to its root)."""

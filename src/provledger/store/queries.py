@@ -35,6 +35,11 @@ def _page(
     return query.order_by(*key).limit(limit)
 
 
+def _page_by(query: Select[Any], column: Column[Any], after: Any | None, limit: int) -> Select[Any]:
+    """:func:`_page` for a key of one column."""
+    return _page(query, [column], None if after is None else [after], limit)
+
+
 def _all(conn: Connection, query: Select[Any]) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
@@ -62,9 +67,8 @@ def index_position(conn: Connection) -> IndexPosition | None:
     )
 
 
-def indexed_time(conn: Connection) -> int:
-    """The timestamp of the last indexed block (0 before the first batch)."""
-    position = index_position(conn)
+def indexed_time(conn: Connection, position: IndexPosition | None) -> int:
+    """The timestamp of the last indexed block at ``position`` (0 before the first batch)."""
     if position is None:
         return 0
     blocks, events = schema.blocks, schema.events
@@ -133,7 +137,7 @@ def list_assets(
     ):
         if value is not None:
             query = query.where(column == value)
-    return _all(conn, _page(query, [assets.c.asset_id], None if after is None else [after], limit))
+    return _all(conn, _page_by(query, assets.c.asset_id, after, limit))
 
 
 def recent_assets(conn: Connection, limit: int) -> list[RowMapping]:
@@ -147,7 +151,7 @@ def recent_assets(conn: Connection, limit: int) -> list[RowMapping]:
 
 
 def asset_events(
-    conn: Connection, asset_id: str, after: tuple[int, int] | None, limit: int
+    conn: Connection, asset_id: str, after: Sequence[int] | None, limit: int
 ) -> list[RowMapping]:
     """The events concerning ``asset_id`` in chain order, after (block, log index)."""
     events = schema.events
@@ -166,7 +170,7 @@ def event_at(conn: Connection, block_number: int, log_index: int) -> RowMapping 
 
 
 def holdings_of(
-    conn: Connection, asset_id: str, after: tuple[int, int] | None, limit: int
+    conn: Connection, asset_id: str, after: Sequence[int] | None, limit: int
 ) -> list[RowMapping]:
     """The holder periods of ``asset_id`` in chain order."""
     holdings = schema.holdings
@@ -175,40 +179,35 @@ def holdings_of(
     return _all(conn, _page(query, key, after, limit))
 
 
-def holding_at_block(conn: Connection, asset_id: str, block: int) -> RowMapping | None:
-    """The holder period of ``asset_id`` that covers the end of ``block``."""
+def _holding_covering(
+    conn: Connection, asset_id: str, start: Column[Any], end: Column[Any], point: int
+) -> RowMapping | None:
     holdings = schema.holdings
     query = (
         select(holdings)
         .where(
             and_(
                 holdings.c.asset_id == asset_id,
-                holdings.c.from_block <= block,
-                or_(holdings.c.to_block.is_(None), holdings.c.to_block > block),
+                start <= point,
+                or_(end.is_(None), end > point),
             )
         )
         .order_by(holdings.c.from_block.desc(), holdings.c.from_log.desc())
         .limit(1)
     )
     return conn.execute(query).mappings().first()
+
+
+def holding_at_block(conn: Connection, asset_id: str, block: int) -> RowMapping | None:
+    """The holder period of ``asset_id`` that covers the end of ``block``."""
+    holdings = schema.holdings
+    return _holding_covering(conn, asset_id, holdings.c.from_block, holdings.c.to_block, block)
 
 
 def holding_at_time(conn: Connection, asset_id: str, timestamp: int) -> RowMapping | None:
     """The holder period of ``asset_id`` that covers unix time ``timestamp``."""
     holdings = schema.holdings
-    query = (
-        select(holdings)
-        .where(
-            and_(
-                holdings.c.asset_id == asset_id,
-                holdings.c.from_time <= timestamp,
-                or_(holdings.c.to_time.is_(None), holdings.c.to_time > timestamp),
-            )
-        )
-        .order_by(holdings.c.from_block.desc(), holdings.c.from_log.desc())
-        .limit(1)
-    )
-    return conn.execute(query).mappings().first()
+    return _holding_covering(conn, asset_id, holdings.c.from_time, holdings.c.to_time, timestamp)
 
 
 def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
@@ -259,16 +258,14 @@ def licenses_of(
                 or_(licenses.c.revoked_at.is_(None), licenses.c.revoked_at > valid_at),
             )
         )
-    key = [licenses.c.license_id]
-    return _all(conn, _page(query, key, None if after is None else [after], limit))
+    return _all(conn, _page_by(query, licenses.c.license_id, after, limit))
 
 
 def licenses_to(conn: Connection, licensee: str, after: int | None, limit: int) -> list[RowMapping]:
     """The licenses granted to ``licensee`` by id."""
     licenses = schema.licenses
     query = select(licenses).where(licenses.c.licensee == licensee)
-    key = [licenses.c.license_id]
-    return _all(conn, _page(query, key, None if after is None else [after], limit))
+    return _all(conn, _page_by(query, licenses.c.license_id, after, limit))
 
 
 def _records_of(
@@ -276,8 +273,7 @@ def _records_of(
 ) -> list[RowMapping]:
     table = schema.metadata.tables[table_name]
     query = select(table).where(table.c.asset_id == asset_id)
-    key = [table.c[id_column]]
-    return _all(conn, _page(query, key, None if after is None else [after], limit))
+    return _all(conn, _page_by(query, table.c[id_column], after, limit))
 
 
 def appraisals_of(
@@ -335,8 +331,7 @@ def get_participant(conn: Connection, account: str) -> RowMapping | None:
 def list_participants(conn: Connection, after: str | None, limit: int) -> list[RowMapping]:
     """Participants by address."""
     participants = schema.participants
-    key = [participants.c.account]
-    return _all(conn, _page(select(participants), key, None if after is None else [after], limit))
+    return _all(conn, _page_by(select(participants), participants.c.account, after, limit))
 
 
 def get_batch(conn: Connection, root: str) -> RowMapping | None:
@@ -353,7 +348,7 @@ def list_batches(
     query = select(batches)
     if submitter is not None:
         query = query.where(batches.c.submitter == submitter)
-    return _all(conn, _page(query, [batches.c.root], None if after is None else [after], limit))
+    return _all(conn, _page_by(query, batches.c.root, after, limit))
 
 
 def assets_of_batch(conn: Connection, root: str, limit: int) -> list[RowMapping]:
