@@ -2,6 +2,11 @@
 
 Handlers are thin: parse, call one service, return its answer. Errors become problem+json in
 :mod:`provledger.api.problems`.
+
+Handlers that read only the index are ``async`` and query on the event loop: every query is a
+bounded keyed read (a page is at most 1,000 rows), and a worker's throughput is bound by its CPU,
+which a thread hop per request would only spend. Handlers that wait on the node (proofs,
+readiness) are plain functions, run in the thread pool.
 """
 
 from __future__ import annotations
@@ -159,7 +164,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
     service = gateway.provenance
 
     @router.get("/assets", response_model=Page[AssetView], tags=["assets"])
-    def list_assets(
+    async def list_assets(
         holder: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
         registrant: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
         category: Annotated[int | None, Query(ge=0, le=65535, examples=[301])] = None,
@@ -185,21 +190,21 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         return service.assets(where, cursor, gateway.limit(limit))
 
     @router.get("/assets/recent", response_model=list[AssetView], tags=["assets"])
-    def recent_assets(
+    async def recent_assets(
         limit: Annotated[int, Query(ge=1, le=100, examples=[10])] = 10,
     ) -> list[AssetView]:
         """The latest registrations, newest first."""
         return service.recent(limit)
 
     @router.get("/assets/by-hash/{content_hash}", response_model=AssetView, tags=["assets"])
-    def asset_by_hash(
+    async def asset_by_hash(
         content_hash: Annotated[str, Path(examples=[EXAMPLE_HASH])],
     ) -> AssetView:
         """The asset registered for a content hash (a file's SHA-256 or a folder's root)."""
         return service.asset_by_content(content_hash)
 
     @router.get("/assets/{asset_id}", response_model=AssetView, tags=["assets"])
-    def get_asset(asset_id: AssetIdPath) -> AssetView:
+    async def get_asset(asset_id: AssetIdPath) -> AssetView:
         """An asset: registration, current holder, status, grade and category, finality."""
         return service.asset(parse_asset_id(asset_id))
 
@@ -222,17 +227,17 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         return gateway.proof(parse_asset_id(asset_id))
 
     @router.get("/assets/{asset_id}/history", response_model=Page[EventView], tags=["history"])
-    def history(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def history(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
         """Every event concerning the asset in chain order, with block, time and transaction."""
         return service.history(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
     @router.get("/assets/{asset_id}/holders", response_model=Page[HoldingView], tags=["history"])
-    def holders(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def holders(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
         """The holders of the asset over time, as block ranges."""
         return service.holders(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
     @router.get("/assets/{asset_id}/holder", response_model=HolderAtView, tags=["history"])
-    def holder_at(
+    async def holder_at(
         asset_id: AssetIdPath,
         block: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[120])] = None,
         time: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[1767225600])] = None,
@@ -241,7 +246,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         return service.holder_at(parse_asset_id(asset_id), block=block, timestamp=time)
 
     @router.get("/assets/{asset_id}/lineage", response_model=LineageView, tags=["lineage"])
-    def lineage(
+    async def lineage(
         asset_id: AssetIdPath,
         depth: Annotated[int, Query(ge=1, le=MAX_LINEAGE_DEPTH, examples=[3])] = 3,
         direction: Annotated[str, Query(pattern="^(up|down|both)$", examples=["both"])] = "both",
@@ -250,7 +255,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         return service.lineage(parse_asset_id(asset_id), depth=depth, direction=direction)
 
     @router.get("/assets/{asset_id}/licenses", response_model=Page[LicenseView], tags=["records"])
-    def licenses(
+    async def licenses(
         asset_id: AssetIdPath,
         valid_at: Annotated[
             int | None,
@@ -271,26 +276,28 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
     @router.get(
         "/assets/{asset_id}/appraisals", response_model=Page[AppraisalView], tags=["records"]
     )
-    def appraisals(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def appraisals(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
         """Appraisals of the asset; ``current`` marks the one not superseded."""
         return service.appraisals(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
     @router.get(
         "/assets/{asset_id}/objections", response_model=Page[ObjectionView], tags=["records"]
     )
-    def objections(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def objections(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
         """Objections lodged against the registration during public notice."""
         return service.objections(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
     @router.get("/assets/{asset_id}/disputes", response_model=Page[DisputeView], tags=["records"])
-    def disputes(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def disputes(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
         """Disputes over the asset, with freeze and ruling."""
         return service.disputes(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
     @router.get(
         "/assets/{asset_id}/certificates", response_model=Page[CertificateView], tags=["records"]
     )
-    def certificates(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def certificates(
+        asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None
+    ) -> Any:
         """Certificates issued for the asset, with their registration numbers."""
         return service.certificates(parse_asset_id(asset_id), cursor, gateway.limit(limit))
 
@@ -299,7 +306,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         response_model=list[ExportPermitView],
         tags=["records"],
     )
-    def export_permits(asset_id: AssetIdPath) -> Any:
+    async def export_permits(asset_id: AssetIdPath) -> Any:
         """Export permits for the asset: issued, used or revoked."""
         return service.export_permits(parse_asset_id(asset_id))
 
@@ -308,7 +315,7 @@ def _other_routes(router: APIRouter, gateway: Gateway) -> None:
     service = gateway.provenance
 
     @router.get("/accounts/{address}/licenses", response_model=Page[LicenseView], tags=["records"])
-    def licenses_held(
+    async def licenses_held(
         address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])],
         cursor: Cursor = None,
         limit: Limit = None,
@@ -319,17 +326,17 @@ def _other_routes(router: APIRouter, gateway: Gateway) -> None:
         )
 
     @router.get("/participants", response_model=Page[ParticipantView], tags=["participants"])
-    def participants(cursor: Cursor = None, limit: Limit = None) -> Any:
+    async def participants(cursor: Cursor = None, limit: Limit = None) -> Any:
         """Registered participants with their jurisdictions, by address."""
         return service.participants(cursor, gateway.limit(limit))
 
     @router.get("/participants/{address}", response_model=ParticipantView, tags=["participants"])
-    def participant(address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])]) -> Any:
+    async def participant(address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])]) -> Any:
         """One participant."""
         return service.participant(parse_address(address, "address"))
 
     @router.get("/batches", response_model=Page[BatchView], tags=["batches"])
-    def batches(
+    async def batches(
         submitter: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
         cursor: Cursor = None,
         limit: Limit = None,
@@ -339,12 +346,12 @@ def _other_routes(router: APIRouter, gateway: Gateway) -> None:
         return service.batches(who, cursor, gateway.limit(limit))
 
     @router.get("/batches/{root}", response_model=BatchView, tags=["batches"])
-    def batch(root: Annotated[str, Path(examples=[EXAMPLE_HASH])]) -> Any:
+    async def batch(root: Annotated[str, Path(examples=[EXAMPLE_HASH])]) -> Any:
         """One batch anchor."""
         return service.batch(parse_hash(root, "root"))
 
     @router.get("/status", response_model=StatusView, tags=["status"])
-    def status() -> StatusView:
+    async def status() -> StatusView:
         """Chain and index: head, indexed block, lag, finality settings, events held."""
         return service.status()
 
@@ -353,7 +360,7 @@ def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
     verifier = gateway.verifier
 
     @router.get("/verify", response_model=Verdict, tags=["verify"])
-    def verify_hash(
+    async def verify_hash(
         hash: Annotated[str, Query(examples=[EXAMPLE_HASH])],
         metadata: Annotated[
             str | None,
@@ -435,7 +442,7 @@ def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
 
 def _service_routes(router: APIRouter, gateway: Gateway) -> None:
     @router.get("/health", response_model=Health, tags=["service"])
-    def health() -> Health:
+    async def health() -> Health:
         """The process is up."""
         return Health("ok")
 
@@ -460,7 +467,7 @@ def _service_routes(router: APIRouter, gateway: Gateway) -> None:
         return JSONResponse(body, status_code=503)
 
     @router.get("/metrics", tags=["service"], response_class=Response)
-    def metrics() -> Response:
+    async def metrics() -> Response:
         """Prometheus metrics: requests and latencies per route, and the index's position."""
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 

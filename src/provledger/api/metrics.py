@@ -4,12 +4,13 @@ position read from the store at scrape time (the indexer may run in another proc
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from provledger.services.provenance import Provenance
 
@@ -56,19 +57,42 @@ class GatewayMetrics:
 
     def install(self, app: FastAPI) -> None:
         """Time every request; label it with its route template, not its path."""
+        app.add_middleware(_Measure, metrics=self)
 
-        @app.middleware("http")
-        async def measure(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.latency.labels(template, request.method).observe(time.perf_counter() - started)
-            self.requests.labels(template, request.method, str(response.status_code)).inc()
-            return response
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count one finished request of ``scope``."""
+        route = scope.get("route")
+        template = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.latency.labels(template, method).observe(seconds)
+        self.requests.labels(template, method, str(status)).inc()
 
     def render(self) -> bytes:
         """The exposition text."""
         return generate_latest(self.registry)
+
+
+class _Measure:
+    """Plain ASGI middleware (no request objects, no extra task) that feeds the metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            self.metrics.observe(scope, status, time.perf_counter() - started)

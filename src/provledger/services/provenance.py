@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -145,7 +146,14 @@ class Finality(StrEnum):
 
 def checksum(address: str | None) -> str | None:
     """An address as output: EIP-55 checksummed."""
-    return None if address is None else to_checksum_address(address)
+    return None if address is None else _checksummed(address)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksummed(address: str) -> str:
+    # eth_utils hashes and validates on every call (about 0.2 ms); the same few thousand
+    # addresses (holders, registrants, contracts) come back in almost every answer.
+    return to_checksum_address(address)
 
 
 @dataclass(frozen=True)
@@ -670,26 +678,25 @@ class Provenance:
             depths: dict[str, int] = {root: 0}
             edges: dict[tuple[str, str], RowMapping] = {}
             truncated = False
-            for sign, links, far in (
-                (-1, queries.parent_links, "parent_id"),
-                (1, queries.child_links, "child_id"),
-            ):
+            for sign, far in ((-1, "parent_id"), (1, "child_id")):
                 if direction == ("down" if sign < 0 else "up"):
                     continue
-                frontier = [root]
-                for level in range(1, depth + 2):
-                    if not frontier:
-                        break
-                    found = links(conn, frontier)
+                near = "child_id" if far == "parent_id" else "parent_id"
+                rows = queries.lineage_walk(conn, root, depth, upward=sign < 0)
+                # Breadth-first semantics from the per-level rows: a node's depth is its
+                # shortest distance; the walk is truncated if a node exactly ``depth`` away
+                # still has links beyond it.
+                distance = {root: 0}
+                for row in rows:
+                    if row["level"] <= depth:
+                        distance.setdefault(row[far], row["level"])
+                for row in rows:
+                    level = row["level"]
                     if level > depth:
-                        truncated = truncated or bool(found)
-                        break
-                    frontier = []
-                    for row in found:
-                        edges[(row["child_id"], row["parent_id"])] = row
-                        if row[far] not in depths:
-                            depths[row[far]] = sign * level
-                            frontier.append(row[far])
+                        truncated = truncated or distance.get(row[near]) == depth
+                        continue
+                    edges[(row["child_id"], row["parent_id"])] = row
+                    depths.setdefault(row[far], sign * distance[row[far]])
             assets = queries.get_assets(conn, list(depths))
         nodes = [self._node(key, level, assets.get(key)) for key, level in depths.items()]
         nodes.sort(key=lambda node: (node.depth, node.asset_id))

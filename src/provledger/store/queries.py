@@ -7,17 +7,21 @@ limit, and gets the rows that follow in key order. Rows come back as SQLAlchemy
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Column,
     Connection,
+    Integer,
     RowMapping,
     Select,
     and_,
+    bindparam,
     func,
+    literal_column,
     or_,
     select,
     tuple_,
@@ -44,6 +48,25 @@ def _all(conn: Connection, query: Select[Any]) -> list[RowMapping]:
     return list(conn.execute(query).mappings())
 
 
+# The hottest reads (verification, history) use statements built once per shape, with bound
+# parameters: building a statement costs more than executing it from the compiled cache.
+
+
+def _keyset(query: Select[Any], key: Sequence[Column[Any]], paged: bool) -> Select[Any]:
+    """:func:`_page` with parameters: ``after_0``… (when ``paged``) and ``limit``."""
+    if paged:
+        after: list[Any] = [bindparam(f"after_{number}") for number in range(len(key))]
+        query = query.where(tuple_(*key) > tuple_(*after))
+    return query.order_by(*key).limit(bindparam("limit", type_=Integer))
+
+
+def _keyset_params(after: Sequence[Any] | None, limit: int, **params: Any) -> dict[str, Any]:
+    params["limit"] = limit
+    for number, value in enumerate(after or ()):
+        params[f"after_{number}"] = value
+    return params
+
+
 # ------------------------------------------------------------------ index status
 
 
@@ -57,9 +80,12 @@ class IndexPosition:
     updated_at: int
 
 
+_CHECKPOINT: Final = select(schema.checkpoint)
+
+
 def index_position(conn: Connection) -> IndexPosition | None:
     """The checkpoint, or None before the first batch."""
-    row = conn.execute(select(schema.checkpoint)).mappings().first()
+    row = conn.execute(_CHECKPOINT).mappings().first()
     if row is None:
         return None
     return IndexPosition(
@@ -67,17 +93,21 @@ def index_position(conn: Connection) -> IndexPosition | None:
     )
 
 
+_BLOCK_TIME: Final = select(schema.blocks.c.timestamp).where(
+    schema.blocks.c.block_number == bindparam("block")
+)
+_LATEST_EVENT_TIME: Final = (
+    select(schema.events.c.block_time).order_by(schema.events.c.block_number.desc()).limit(1)
+)
+
+
 def indexed_time(conn: Connection, position: IndexPosition | None) -> int:
     """The timestamp of the last indexed block at ``position`` (0 before the first batch)."""
     if position is None:
         return 0
-    blocks, events = schema.blocks, schema.events
-    stamp = conn.execute(
-        select(blocks.c.timestamp).where(blocks.c.block_number == position.indexed_block)
-    ).scalar()
+    stamp = conn.execute(_BLOCK_TIME, {"block": position.indexed_block}).scalar()
     if stamp is None:  # the window was not stored (a bulk load): the last event's block time
-        latest = select(events.c.block_time).order_by(events.c.block_number.desc()).limit(1)
-        stamp = conn.execute(latest).scalar()
+        stamp = conn.execute(_LATEST_EVENT_TIME).scalar()
     return int(stamp or 0)
 
 
@@ -105,10 +135,13 @@ class AssetFilter:
     status: str | None = None
 
 
+# Statements of the hottest lookups, built once (building costs more than the cached compile).
+_ASSET_BY_ID: Final = select(schema.assets).where(schema.assets.c.asset_id == bindparam("key"))
+
+
 def get_asset(conn: Connection, asset_id: str) -> RowMapping | None:
     """The asset row of ``asset_id`` (0x + 64 hex digits)."""
-    assets = schema.assets
-    return conn.execute(select(assets).where(assets.c.asset_id == asset_id)).mappings().first()
+    return conn.execute(_ASSET_BY_ID, {"key": asset_id}).mappings().first()
 
 
 def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, RowMapping]:
@@ -154,10 +187,16 @@ def asset_events(
     conn: Connection, asset_id: str, after: Sequence[int] | None, limit: int
 ) -> list[RowMapping]:
     """The events concerning ``asset_id`` in chain order, after (block, log index)."""
+    statement = _asset_events_statement(after is not None)
+    rows = conn.execute(statement, _keyset_params(after, limit, asset_id=asset_id))
+    return list(rows.mappings())
+
+
+@functools.cache
+def _asset_events_statement(paged: bool) -> Select[Any]:
     events = schema.events
-    query = select(events).where(events.c.asset_id == asset_id)
-    key = [events.c.block_number, events.c.log_index]
-    return _all(conn, _page(query, key, after, limit))
+    query = select(events).where(events.c.asset_id == bindparam("asset_id"))
+    return _keyset(query, [events.c.block_number, events.c.log_index], paged)
 
 
 def event_at(conn: Connection, block_number: int, log_index: int) -> RowMapping | None:
@@ -219,26 +258,31 @@ def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
 # ------------------------------------------------------------------ lineage
 
 
-def parent_links(conn: Connection, child_ids: Sequence[str]) -> list[RowMapping]:
-    """The lineage edges whose child is one of ``child_ids``."""
+def _walk_statement(*, upward: bool) -> Select[Any]:
     lineage = schema.lineage
-    query = (
-        select(lineage)
-        .where(lineage.c.child_id.in_(list(child_ids)))
-        .order_by(lineage.c.child_id, lineage.c.position)
+    near, far = ("child_id", "parent_id") if upward else ("parent_id", "child_id")
+    first = select(*lineage.c, literal_column("1").label("level")).where(
+        lineage.c[near] == bindparam("root")
     )
-    return _all(conn, query)
+    walk = first.cte("walk", recursive=True)
+    step = (
+        select(*lineage.c, (walk.c.level + 1).label("level"))
+        .select_from(lineage.join(walk, lineage.c[near] == walk.c[far]))
+        .where(walk.c.level <= bindparam("depth"))
+    )
+    walk = walk.union(step)
+    return select(walk).order_by(walk.c.level)
 
 
-def child_links(conn: Connection, parent_ids: Sequence[str]) -> list[RowMapping]:
-    """The lineage edges whose parent is one of ``parent_ids``."""
-    lineage = schema.lineage
-    query = (
-        select(lineage)
-        .where(lineage.c.parent_id.in_(list(parent_ids)))
-        .order_by(lineage.c.parent_id, lineage.c.child_id)
-    )
-    return _all(conn, query)
+_WALK: Final = {upward: _walk_statement(upward=upward) for upward in (True, False)}
+
+
+def lineage_walk(conn: Connection, root: str, depth: int, *, upward: bool) -> list[RowMapping]:
+    """The lineage edges reachable from ``root`` toward parents (``upward``) or children, at
+    most ``depth + 1`` links away (the extra level tells whether more lies beyond), in one
+    recursive query. Each row is an edge with ``level``, its distance in links from ``root``;
+    an edge reachable along several paths comes once per distinct level."""
+    return list(conn.execute(_WALK[upward], {"root": root, "depth": depth}).mappings())
 
 
 # ------------------------------------------------------------------ records of an asset
@@ -248,17 +292,27 @@ def licenses_of(
     conn: Connection, asset_id: str, valid_at: int | None, after: int | None, limit: int
 ) -> list[RowMapping]:
     """The licenses on ``asset_id`` by id; with ``valid_at``, only those valid at that time."""
+    statement = _licenses_statement(valid_at is not None, after is not None)
+    params = _keyset_params(
+        None if after is None else [after], limit, asset_id=asset_id, valid_at=valid_at
+    )
+    return list(conn.execute(statement, params).mappings())
+
+
+@functools.cache
+def _licenses_statement(valid: bool, paged: bool) -> Select[Any]:
     licenses = schema.licenses
-    query = select(licenses).where(licenses.c.asset_id == asset_id)
-    if valid_at is not None:
+    query = select(licenses).where(licenses.c.asset_id == bindparam("asset_id"))
+    if valid:
+        at: Any = bindparam("valid_at")
         query = query.where(
             and_(
-                licenses.c.granted_at <= valid_at,
-                licenses.c.expires_at > valid_at,
-                or_(licenses.c.revoked_at.is_(None), licenses.c.revoked_at > valid_at),
+                licenses.c.granted_at <= at,
+                licenses.c.expires_at > at,
+                or_(licenses.c.revoked_at.is_(None), licenses.c.revoked_at > at),
             )
         )
-    return _all(conn, _page_by(query, licenses.c.license_id, after, limit))
+    return _keyset(query, [licenses.c.license_id], paged)
 
 
 def licenses_to(conn: Connection, licensee: str, after: int | None, limit: int) -> list[RowMapping]:
@@ -311,11 +365,12 @@ def export_permits_of(conn: Connection, asset_id: str) -> list[RowMapping]:
 
 def open_dispute_count(conn: Connection, asset_id: str) -> int:
     """How many disputes over ``asset_id`` have no ruling yet."""
-    disputes = schema.disputes
-    query = select(func.count()).where(
-        and_(disputes.c.asset_id == asset_id, disputes.c.status != "RULED")
-    )
-    return int(conn.execute(query).scalar_one())
+    return int(conn.execute(_OPEN_DISPUTES, {"asset_id": asset_id}).scalar_one())
+
+
+_OPEN_DISPUTES: Final = select(func.count()).where(
+    and_(schema.disputes.c.asset_id == bindparam("asset_id"), schema.disputes.c.status != "RULED")
+)
 
 
 # ------------------------------------------------------------------ participants and batches
