@@ -484,16 +484,14 @@ def create_app(
         title="provledger gateway",
         summary="Provenance of registered data assets: queries, verification, proofs.",
         version="1",
+        responses=problems.ERROR_RESPONSES,
     )
     app.state.gateway = gateway
     problems.install(app)
     gateway.metrics.install(app)
-    router = APIRouter(responses=problems.ERROR_RESPONSES)
-    _service_routes(router, gateway)
-    _asset_routes(router, gateway)
-    _other_routes(router, gateway)
-    _verify_routes(router, gateway)
-    app.include_router(router)
+    # Routes go on the app's own router: an included router is matched twice per request.
+    for add_routes in (_service_routes, _asset_routes, _other_routes, _verify_routes):
+        add_routes(app.router, gateway)
     problems.add_problem_schema(app)
     return app
 
