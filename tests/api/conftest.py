@@ -1,8 +1,9 @@
 """A gateway over an index the real indexer built from a real chain (eth-tester).
 
 The scenario of :func:`helpers.scenarios.provenance_scenario` runs once per module on a chain
-of its own; the index is built once; tests read it through the app with TestClient (the real
-ASGI app in process) and compare answers with the chain's view functions.
+of its own; the index is built once per backend (SQLite and PostgreSQL); tests read it through
+the app with TestClient (the real ASGI app in process) and compare answers with the chain's
+view functions.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
 
 from helpers.indexing import TEST_CONFIG, index
 from helpers.scenarios import provenance_scenario
+from helpers.stores import database
 from helpers.world import World, build_world
 from provledger.api.app import create_app
 from provledger.chain.connection import embedded_chain
@@ -55,9 +57,17 @@ def gateway_settings(database_url: str, deployments: Path) -> Settings:
     )
 
 
+@dataclass(frozen=True)
+class Scenario:
+    """The chain after the scenario and the assets it registered."""
+
+    world: World
+    assets: dict[str, int]
+
+
 @pytest.fixture(scope="module")
-def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
-    """The scenario on a fresh eth-tester chain, indexed into SQLite, served by the app."""
+def scenario() -> Scenario:
+    """The scenario on a fresh eth-tester chain (once per module, for every backend)."""
     world = build_world(embedded_chain())
     assets = provenance_scenario(world)
     assets["file"] = world.register(
@@ -65,10 +75,20 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Indexed]:
         content_hash=hashlib.sha256(FILE_BYTES).digest(),
         metadata_hash=hashlib.sha256(METADATA).digest(),
     )
+    return Scenario(world, assets)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def indexed(
+    request: pytest.FixtureRequest, scenario: Scenario, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Indexed]:
+    """The scenario's chain indexed into SQLite or PostgreSQL, served by the app."""
+    world = scenario.world
     folder: Path = tmp_path_factory.mktemp("gateway")
-    url = f"sqlite:///{folder / 'index.sqlite'}"
-    index(world.w3, world.deployment, url)
-    world.deployment.save(folder / "deployments")
-    app = create_app(gateway_settings(url, folder / "deployments"), w3=world.w3)
-    with TestClient(app) as client:
-        yield Indexed(world, assets, url, client, app)
+    with database(request.param, folder) as url:
+        index(world.w3, world.deployment, url)
+        world.deployment.save(folder / "deployments")
+        app = create_app(gateway_settings(url, folder / "deployments"), w3=world.w3)
+        with TestClient(app) as client:
+            yield Indexed(world, scenario.assets, url, client, app)
+        app.state.gateway.engine.dispose()

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from api.conftest import Indexed
@@ -22,6 +23,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@pytest.mark.parametrize("indexed", ["sqlite"], indirect=True)
 def test_serve_with_two_workers(indexed: Indexed) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVLEDGER_")}
