@@ -201,6 +201,7 @@ class ProcessJob:
 
     url: str
     timeout: float
+    max_log_reply_bytes: int
     addresses: list[str]
     contracts: dict[str, str]
     policy: RangePolicy
@@ -253,7 +254,10 @@ def _unpack(message: tuple[Any, ...]) -> Fetched:
 def _run_child(job: ProcessJob, out: BinaryIO) -> None:
     """Fetch ``job`` range by range, writing one pickled message per range to ``out``."""
     fetcher = RangeFetcher(
-        JsonRpcSource(job.url, timeout=job.timeout), job.addresses, job.contracts, job.policy
+        JsonRpcSource(job.url, timeout=job.timeout, max_log_reply_bytes=job.max_log_reply_bytes),
+        job.addresses,
+        job.contracts,
+        job.policy,
     )
     fetcher.range = job.initial_range
 

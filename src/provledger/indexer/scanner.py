@@ -279,6 +279,7 @@ class Scanner:
         job = ProcessJob(
             url=source.url,
             timeout=source.timeout,
+            max_log_reply_bytes=source.max_log_reply_bytes,
             addresses=self.addresses,
             contracts=self.contracts,
             policy=self.policy,

@@ -134,33 +134,65 @@ class JsonRpcSource:
     """Raw JSON-RPC over HTTP."""
 
     HEADER_BATCH: Final = 200
+    MAX_LOG_REPLY_BYTES: Final = 16 * 2**20
+    """A log reply over this size (for more than one block) is dropped unread and the range
+    split: what a range holds is unknown until it is fetched, and a range that grew over sparse
+    blocks can reach dense ones; this bounds the memory of one batch whatever the density."""
 
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, timeout: float = 30.0, max_log_reply_bytes: int = MAX_LOG_REPLY_BYTES
+    ) -> None:
         self.url = url
         self.timeout = timeout
+        self.max_log_reply_bytes = max_log_reply_bytes
         self.session = requests.Session()
         self.session.headers["Content-Type"] = "application/json"
         self._ids = itertools.count(1)
 
     def _post(self, payload: Any, method: str, block_range: tuple[int, int] | None = None) -> Any:
+        capped = (
+            method == "eth_getLogs" and block_range is not None and block_range[1] > block_range[0]
+        )
         try:
-            response = self.session.post(self.url, data=orjson.dumps(payload), timeout=self.timeout)
+            response = self.session.post(
+                self.url, data=orjson.dumps(payload), timeout=self.timeout, stream=True
+            )
+            with response:
+                content = self._read(response, self.max_log_reply_bytes if capped else None)
         except requests.exceptions.Timeout as error:
             if method == "eth_getLogs" and block_range is not None:
                 raise RangeTooLarge(method, "request timed out", block_range, None) from error
             raise RpcError(method, f"no answer within {self.timeout:g} s") from error
         except requests.exceptions.RequestException as error:
             raise RpcError(method, f"connection failed: {type(error).__name__}") from error
+        if content is None:
+            assert block_range is not None
+            limit = self.max_log_reply_bytes / 2**20
+            raise RangeTooLarge(method, f"reply over {limit:g} MiB", block_range, None)
         if response.status_code == 413 and block_range is not None:
             raise RangeTooLarge(method, "HTTP 413: response too large", block_range, None)
-        if response.status_code >= 400 and not response.content.startswith((b"{", b"[")):
+        if response.status_code >= 400 and not content.startswith((b"{", b"[")):
             raise RpcError(method, f"HTTP {response.status_code}", block_range=block_range)
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(content)
         except orjson.JSONDecodeError as error:
             raise RpcError(
                 method, "malformed reply (not JSON)", block_range=block_range, malformed=True
             ) from error
+
+    @staticmethod
+    def _read(response: requests.Response, limit: int | None) -> bytes | None:
+        """The reply body, or None once it exceeds ``limit`` bytes (the rest is not read)."""
+        if limit is None:
+            return response.content
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def call(
         self, method: str, params: list[Any], block_range: tuple[int, int] | None = None
