@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default="sqlite:///.provledger/index.sqlite",
         description="Index database: a SQLite URL or path (default), or a postgresql:// URL.",
     )
+    blob_dir: Path = Field(
+        default=Path(".provledger/blobs"),
+        description="Content-addressed folder of off-chain documents (metadata documents, "
+        "batch manifests), named by their SHA-256.",
+    )
     confirmations: int = Field(
         default=12,
         ge=0,

@@ -23,11 +23,13 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
 
 from helpers.indexing import TEST_CONFIG, index
 from helpers.scenarios import provenance_scenario
-from helpers.stores import database
+from helpers.stores import database, engine_for
 from helpers.world import World, build_world
 from provledger.api.app import create_app
 from provledger.chain.connection import embedded_chain
 from provledger.config import Settings
+from provledger.store.blobs import BlobStore
+from provledger.store.titles import index_titles
 
 #: A file registered by alice in the fixture, and its metadata document.
 FILE_BYTES = b"station,day,pm25\nhuangpu-01,2026-11-01,35\n" * 40
@@ -87,6 +89,10 @@ def indexed(
     folder: Path = tmp_path_factory.mktemp("gateway")
     with database(request.param, folder) as url:
         index(world.w3, world.deployment, url)
+        blobs = BlobStore(folder / "blobs")
+        blobs.put(METADATA)
+        blobs.put(b'{"title": 42}')  # no string title: stored, never searchable
+        index_titles(engine_for(url), blobs)
         world.deployment.save(folder / "deployments")
         app = create_app(gateway_settings(url, folder / "deployments"), w3=world.w3)
         with TestClient(app) as client:

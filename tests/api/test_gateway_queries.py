@@ -243,6 +243,20 @@ def test_status_health_ready_metrics(indexed: Indexed) -> None:
     assert 'provledger_http_request_seconds_bucket{le="0.001",method="GET",route="/health"' in text
 
 
+def test_assets_by_title_words(indexed: Indexed) -> None:
+    file_asset = asset_id_hex(indexed.assets["file"])
+    # the document's title is "Huangpu air quality, raw": every word, any case, any order
+    for title in ("huangpu", "RAW Huangpu", "quality, air", "air-quality huangpu raw"):
+        found = get(indexed, "/assets", title=title)
+        assert [item["asset_id"] for item in found["items"]] == [file_asset], title
+    assert get(indexed, "/assets", title="huangpu cleaned")["items"] == []
+    assert get(indexed, "/assets", title="42")["items"] == []
+    mine = get(indexed, "/assets", title="huangpu", registrant=indexed.world.alice.address)
+    assert [item["asset_id"] for item in mine["items"]] == [file_asset]
+    others = get(indexed, "/assets", title="huangpu", registrant=indexed.world.bob.address)
+    assert others["items"] == []
+
+
 def test_bad_input_is_a_problem_naming_the_field(indexed: Indexed) -> None:
     cases = [
         ("/assets/0xzz", {}, 400, "asset_id"),
@@ -259,6 +273,9 @@ def test_bad_input_is_a_problem_naming_the_field(indexed: Indexed) -> None:
         ("/assets/by-hash/0x1234", {}, 400, "hash"),
         (f"/assets/{asset_id_hex(indexed.assets['raw'])}/lineage", {"depth": 0}, 422, "depth"),
         ("/batches/nothex", {}, 400, "root"),
+        ("/assets", {"title": "!!! ..."}, 400, "title"),
+        ("/assets", {"title": "a b c d e f g h i"}, 400, "title"),
+        ("/assets", {"title": "x" * 1001}, 422, "title"),
     ]
     for path, params, status, field in cases:
         response = indexed.client.get(path, params=params)

@@ -8,9 +8,13 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from helpers.indexing import differences, index
+from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
+from provledger.chain.ids import asset_id_hex
 from provledger.cli import app
+from provledger.store import queries
+from provledger.store.blobs import BlobStore
 
 
 def _invoke(*args: str) -> tuple[int, str, str]:
@@ -73,3 +77,27 @@ def test_missing_deployment_and_unreachable_node(tmp_path: Path) -> None:
     )
     assert code == 3
     assert "cannot reach the chain at http://127.0.0.1:9" in err
+
+
+def test_index_learns_the_titles_of_the_blob_folder(
+    anvil_world: World, new_database: NewDatabase, tmp_path: Path
+) -> None:
+    document = b'{"title": "Pudong traffic counts"}'
+    folder = tmp_path / "blobs"
+    metadata_hash = BlobStore(folder).put(document)
+    world = anvil_world
+    asset = world.register(world.alice, metadata_hash=bytes.fromhex(metadata_hash[2:]))
+    world.deployment.save(tmp_path)
+    url = new_database("titles")
+    node = str(world.w3.provider.endpoint_uri)  # type: ignore[attr-defined]
+    common = ["--rpc-url", node, "--database-url", url, "--deployments-dir", str(tmp_path)]
+    code, _, err = _invoke("index", *common, "--once", "--blob-dir", str(folder))
+    assert code == 0, err
+    assert "indexed the titles of 1 metadata documents" in err
+    with engine_for(url).connect() as conn:
+        where = queries.AssetFilter(title_words=("pudong", "counts"))
+        found = queries.list_assets(conn, where, None, 10)
+    assert [row["asset_id"] for row in found] == [asset_id_hex(asset)]
+    code, _, err = _invoke("index", *common, "--once", "--blob-dir", str(folder))
+    assert code == 0, err
+    assert "titles" not in err  # nothing new to learn

@@ -49,6 +49,7 @@ from provledger.services.provenance import (
     parse_address,
     parse_asset_id,
     parse_hash,
+    parse_title,
 )
 from provledger.services.verification import (
     ManifestVerdict,
@@ -57,6 +58,7 @@ from provledger.services.verification import (
 )
 from provledger.store import queries
 from provledger.store.engine import create_store_engine
+from provledger.store.titles import MAX_TITLE
 
 EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
 EXAMPLE_HASH: Final = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -176,16 +178,27 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
                 examples=["CERTIFIED"],
             ),
         ] = None,
+        title: Annotated[
+            str | None,
+            Query(
+                max_length=MAX_TITLE,
+                description="Words the title of the asset's current metadata document must "
+                "all hold (any order, any case); documents come from the blob folder.",
+                examples=["air quality"],
+            ),
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = None,
     ) -> Page[AssetView]:
-        """Assets by holder, registrant, category and grade, or status, in asset id order."""
+        """Assets by holder, registrant, category and grade, status, or metadata title words,
+        in asset id order."""
         where = queries.AssetFilter(
             holder=None if holder is None else parse_address(holder, "holder"),
             registrant=None if registrant is None else parse_address(registrant, "registrant"),
             category=category,
             grade=grade,
             status=status,
+            title_words=() if title is None else parse_title(title),
         )
         return service.assets(where, cursor, gateway.limit(limit))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -23,12 +24,20 @@ from provledger.chain.connection import connect, is_embedded
 from provledger.chain.deployments import load_deployment
 from provledger.cli.base import EXIT_OK, app, err, guarded, out
 from provledger.cli.develop import JsonOption, RpcOption, settings_from
+from provledger.errors import InputError
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
 from provledger.indexer.source import source_for
-from provledger.store.engine import create_store_engine
+from provledger.store.blobs import BlobStore, normalise_hash
+from provledger.store.engine import create_schema, create_store_engine
 from provledger.store.index import IndexStore
+from provledger.store.titles import index_titles
+
+BlobDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of off-chain documents by SHA-256 [env PROVLEDGER_BLOB_DIR]."),
+]
 
 
 @app.command("index")
@@ -41,6 +50,7 @@ def index_command(
     deployments_dir: Annotated[
         Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
     ] = None,
+    blob_dir: BlobDirOption = None,
     once: Annotated[
         bool, typer.Option("--once", help="Stop when the head seen at the start is indexed.")
     ] = False,
@@ -70,6 +80,7 @@ def index_command(
         rpc_url=rpc_url,
         database_url=database_url,
         deployments_dir=deployments_dir,
+        blob_dir=blob_dir,
         confirmations=confirmations,
         finality_depth=finality_depth,
         max_block_range=max_range,
@@ -117,6 +128,11 @@ def index_command(
                 rate=metrics.rate,
             )
 
+        def titles() -> None:
+            added = index_titles(store.engine, BlobStore(settings.blob_dir))
+            if added:
+                err.print(f"indexed the titles of {added:,} metadata documents", highlight=False)
+
         scanner = Scanner(
             source_for(settings.rpc_url, w3),
             store,
@@ -125,6 +141,7 @@ def index_command(
             metrics=metrics,
             on_batch=on_batch,
             on_note=lambda note: err.print(note, highlight=False),
+            on_prepared=titles,
         )
 
         def interrupt(_signal: int, _frame: FrameType | None) -> None:
@@ -198,3 +215,76 @@ def serve_command(
         )
 
     guarded(run)
+
+
+blobs_app = typer.Typer(help="Off-chain documents (metadata documents, manifests) by SHA-256.")
+app.add_typer(blobs_app, name="blobs")
+
+
+@blobs_app.command("add")
+def blobs_add_command(
+    files: Annotated[list[Path], typer.Argument(help="Documents to store.")],
+    blob_dir: BlobDirOption = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Index database whose title search learns the documents' titles."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store documents in the blob folder under their SHA-256 (the hash the chain anchors),
+    and index the titles of metadata documents for search.
+
+    Example: provledger blobs add meta.json manifest.json
+    """
+    settings = settings_from(blob_dir=blob_dir, database_url=database_url)
+
+    def run() -> None:
+        blobs = BlobStore(settings.blob_dir)
+        stored = {str(path): blobs.put(read_document(path)) for path in files}
+        engine = create_store_engine(settings.database_url)
+        create_schema(engine)
+        titled = index_titles(engine, blobs, stored.values())
+        engine.dispose()
+        if as_json:
+            out.print_json(json.dumps({"stored": stored, "titles_indexed": titled}))
+            return
+        for path, sha256 in stored.items():
+            out.print(f"{sha256}  {path}", highlight=False, soft_wrap=True)
+        out.print(
+            f"{len(stored)} stored in {settings.blob_dir}; {titled} titles indexed",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+@blobs_app.command("get")
+def blobs_get_command(
+    sha256: Annotated[str, typer.Argument(help="The document's SHA-256 (0x and 64 hex digits).")],
+    blob_dir: BlobDirOption = None,
+) -> None:
+    """Write a stored document to standard output.
+
+    Example: provledger blobs get 0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+    """
+    settings = settings_from(blob_dir=blob_dir)
+
+    def run() -> None:
+        data = BlobStore(settings.blob_dir).get(normalise_hash(sha256))
+        if data is None:
+            raise InputError(f"no document {sha256} in {settings.blob_dir}")
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+def read_document(path: Path) -> bytes:
+    """A document's bytes, or :class:`InputError` with the reason."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read {path}: {error.strerror}") from error

@@ -129,6 +129,7 @@ class Scanner:
         metrics: IndexerMetrics | None = None,
         on_batch: Callable[[BatchReport], None] | None = None,
         on_note: Callable[[str], None] | None = None,
+        on_prepared: Callable[[], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.source = source
@@ -138,6 +139,8 @@ class Scanner:
         self.metrics = metrics or IndexerMetrics()
         self.on_batch = on_batch or (lambda _: None)
         self.on_note = on_note or (lambda _: None)
+        self.on_prepared = on_prepared or (lambda: None)
+        """Called once the store is checked (and rebuilt if needed), holding the writer lock."""
         self.sleep = sleep
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
@@ -184,6 +187,7 @@ class Scanner:
         ):
             if self.store.prepare(self.identity()):
                 self.on_note("schema changed: the index is rebuilt from the deployment block")
+            self.on_prepared()
             self.summary.last_block = self._next_block() - 1
             self._loop(once)
         self.summary.seconds = time.monotonic() - started

@@ -26,11 +26,13 @@ from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.rows import ROW_TYPES
 from provledger.store import queries
+from provledger.store.titles import words_of
 
 T = TypeVar("T")
 
 MAX_PAGE: Final = 1000
 MAX_LINEAGE_DEPTH: Final = 32
+MAX_SEARCH_WORDS: Final = 8
 _UINT256_MAX: Final = 2**256 - 1
 
 
@@ -70,6 +72,16 @@ def parse_asset_id(text: str, field: str = "asset_id") -> int:
     if not 0 <= number <= _UINT256_MAX:
         raise InvalidParameterError(field, "outside the uint256 range")
     return number
+
+
+def parse_title(value: str) -> tuple[str, ...]:
+    """The words of a title search, or :class:`InvalidParameterError` naming ``title``."""
+    words = words_of(value)
+    if not words:
+        raise InvalidParameterError("title", "give at least one word (letters or digits)")
+    if len(words) > MAX_SEARCH_WORDS:
+        raise InvalidParameterError("title", f"at most {MAX_SEARCH_WORDS} words")
+    return tuple(words)
 
 
 def parse_hash(text: str, field: str) -> str:

@@ -133,6 +133,8 @@ class AssetFilter:
     category: int | None = None
     grade: int | None = None
     status: str | None = None
+    title_words: tuple[str, ...] = ()
+    """Words the title of the asset's current metadata document must all hold."""
 
 
 # Statements of the hottest lookups, built once (building costs more than the cached compile).
@@ -170,6 +172,10 @@ def list_assets(
     ):
         if value is not None:
             query = query.where(column == value)
+    words = schema.title_words
+    for word in where.title_words:
+        titled = select(words.c.metadata_hash).where(words.c.word == word)
+        query = query.where(assets.c.metadata_hash.in_(titled))
     return _all(conn, _page_by(query, assets.c.asset_id, after, limit))
 
 

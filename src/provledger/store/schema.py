@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 4
+SCHEMA_VERSION: Final = 5
 
 metadata = MetaData(
     naming_convention={
@@ -187,6 +187,8 @@ assets = Table(
     Index(None, "category", "grade", "asset_id"),
     Index(None, "status", "asset_id"),
     Index(None, "registered_block", "asset_id"),
+    Index(None, "metadata_hash", "asset_id"),
+    Index(None, "batch_root", "asset_id"),
 )
 
 holdings = Table(
@@ -333,6 +335,25 @@ batches = Table(
     Column("promoted_count", BigInteger, nullable=False),
     _block(nullable=False),
     Index(None, "submitter", "block_number"),
+)
+
+# ------------------------------------------------------------------ off-chain documents
+# Titles of the metadata documents in the blob folder (provledger.store.titles), keyed by the
+# document's SHA-256, the metadata hash the chain anchors. They are a function of the blobs, not
+# of the chain: not in DERIVED, untouched by batches and rollbacks.
+
+metadata_titles = Table(
+    "metadata_titles",
+    metadata,
+    _hash("metadata_hash", primary_key=True),
+    Column("title", Text, nullable=False),
+)
+
+title_words = Table(
+    "title_words",
+    metadata,
+    Column("word", String(64), primary_key=True),
+    _hash("metadata_hash", primary_key=True),
 )
 
 #: Projection tables, in the order a rebuild clears them.
