@@ -12,10 +12,11 @@ from typer.testing import CliRunner
 
 from helpers.stores import database, engine_for
 from provledger.cli import app
+from provledger.merkle import StandardMerkleTree
 from provledger.store import schema
 from provledger.store.blobs import BlobHashError, BlobStore, normalise_hash
+from provledger.store.documents import BatchManifest, index_documents, title_of, words_of
 from provledger.store.engine import create_schema
-from provledger.store.titles import index_titles, title_of, words_of
 
 DOC = b'{"title": "Shanghai Air Quality, hourly (raw)", "license": "CC-BY-4.0"}'
 
@@ -69,14 +70,38 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
 
 
-def test_titles_are_indexed_once(engine: Engine, tmp_path: Path) -> None:
+def test_batch_manifests() -> None:
+    leaves = tuple(sha(bytes([n])) for n in range(3))
+    manifest = BatchManifest(leaves)
+    assert BatchManifest.parse(manifest.to_json()) == manifest
+    assert manifest.tree.root == StandardMerkleTree.batch(leaves).root
+    for document in (
+        b'{"format": "provledger-batch/1", "leaves": []}',
+        b'{"format": "provledger-batch/2", "leaves": ["0x' + b"11" * 32 + b'"]}',
+        b'{"format": "provledger-batch/1", "leaves": ["0x1234"]}',
+        b'{"format": "provledger-batch/1", "leaves": "0x"}',
+        b"[]",
+        b"nope",
+    ):
+        assert BatchManifest.parse(document) is None
+
+
+def test_documents_are_indexed_once(engine: Engine, tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "blobs")
     other = b'{"title": "Huangpu river levels"}'
-    for document in (DOC, other, b"plain text", b'{"title": ["x"]}'):
+    leaves = (sha(b"a"), sha(b"b"), sha(b"a"))  # a repeated leaf is indexed at its first place
+    manifest = BatchManifest(leaves)
+    for document in (DOC, other, b"plain text", b'{"title": ["x"]}', manifest.to_json()):
         blobs.put(document)
-    assert index_titles(engine, blobs) == 2
-    assert index_titles(engine, blobs) == 0
-    assert index_titles(engine, blobs, [sha(DOC), sha(DOC)]) == 0
+    assert index_documents(engine, blobs) == (2, 1)
+    root = "0x" + manifest.tree.root.hex()
+    with engine.connect() as conn:
+        found = {tuple(row) for row in conn.execute(select(schema.batch_leaves))}
+        kinds = dict(tuple(row) for row in conn.execute(select(schema.documents)))
+    assert found == {(sha(b"a"), root, 0), (sha(b"b"), root, 1)}
+    assert sorted(kinds.values()) == ["batch", "metadata", "metadata", "other", "other"]
+    assert index_documents(engine, blobs) == (0, 0)
+    assert index_documents(engine, blobs, [sha(DOC), sha(DOC)]) == (0, 0)
     with engine.connect() as conn:
         titles = dict([tuple(row) for row in conn.execute(select(schema.metadata_titles))])
         words = sorted(tuple(row) for row in conn.execute(select(schema.title_words)))
@@ -102,7 +127,7 @@ def test_blobs_command(tmp_path: Path) -> None:
     assert added.exit_code == 0, added.stderr
     assert f"{sha(DOC)}  {document}" in added.stdout
     assert "1 stored" in added.stdout
-    assert "1 titles indexed" in added.stdout
+    assert "learned 1 metadata titles, 0 batch manifests" in added.stdout
     got = runner.invoke(app, ["blobs", "get", sha(DOC), "--blob-dir", str(folder)])
     assert got.exit_code == 0
     assert got.stdout_bytes == DOC

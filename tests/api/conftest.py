@@ -22,14 +22,14 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
     from fastapi.testclient import TestClient
 
 from helpers.indexing import TEST_CONFIG, index
-from helpers.scenarios import provenance_scenario
+from helpers.scenarios import BATCH_LEAVES, provenance_scenario
 from helpers.stores import database, engine_for
 from helpers.world import World, build_world
 from provledger.api.app import create_app
 from provledger.chain.connection import embedded_chain
 from provledger.config import Settings
 from provledger.store.blobs import BlobStore
-from provledger.store.titles import index_titles
+from provledger.store.documents import BatchManifest, index_documents
 
 #: A file registered by alice in the fixture, and its metadata document.
 FILE_BYTES = b"station,day,pm25\nhuangpu-01,2026-11-01,35\n" * 40
@@ -48,10 +48,12 @@ class Indexed:
 
 
 def gateway_settings(database_url: str, deployments: Path) -> Settings:
-    """Settings of a test gateway: the test indexer's finality window."""
+    """Settings of a test gateway: the test indexer's finality window; blobs next to the
+    deployments."""
     return Settings(
         database_url=database_url,
         deployments_dir=deployments,
+        blob_dir=deployments.parent / "blobs",
         confirmations=TEST_CONFIG.confirmations,
         finality_depth=TEST_CONFIG.finality_depth,
         upload_max_bytes=64 * 1024,
@@ -92,7 +94,8 @@ def indexed(
         blobs = BlobStore(folder / "blobs")
         blobs.put(METADATA)
         blobs.put(b'{"title": 42}')  # no string title: stored, never searchable
-        index_titles(engine_for(url), blobs)
+        blobs.put(BatchManifest(tuple("0x" + leaf.hex() for leaf in BATCH_LEAVES)).to_json())
+        index_documents(engine_for(url), blobs)
         world.deployment.save(folder / "deployments")
         app = create_app(gateway_settings(url, folder / "deployments"), w3=world.w3)
         with TestClient(app) as client:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 
 from api.conftest import FILE_BYTES, METADATA, Indexed
+from helpers.scenarios import BATCH_LEAVES
 from provledger.chain.ids import asset_id_hex
 from provledger.hashing import FolderManifest, ManifestEntry
+from provledger.merkle import StandardMerkleTree
 
 PROBLEM = "application/problem+json"
 
@@ -40,7 +42,37 @@ def test_an_unregistered_hash(indexed: Indexed) -> None:
     verdict = indexed.client.get("/verify", params={"hash": digest}).json()
     assert verdict["registered"] is False
     assert verdict["asset"] is None
+    assert verdict["batch"] is None
     assert verdict["warnings"] == []
+
+
+def test_a_leaf_of_an_anchored_batch(indexed: Indexed) -> None:
+    tree = StandardMerkleTree.batch(BATCH_LEAVES)
+    root = "0x" + tree.root.hex()
+    leaf = BATCH_LEAVES[2]
+    verdict = indexed.client.get("/verify", params={"hash": "0x" + leaf.hex()}).json()
+    assert verdict["registered"] is False
+    assert verdict["asset"] is None
+    batch = verdict["batch"]
+    assert batch["root"] == root
+    assert batch["position"] == 2
+    assert batch["leaf_hash"] == "0x" + tree.leaf_hash_at(2).hex()
+    proof = [bytes.fromhex(node[2:]) for node in batch["proof"]]
+    assert proof == list(tree.proof(2))
+    assert indexed.world.carol.anchor.is_anchored_leaf(tree.root, leaf, proof)  # on chain
+    anchored = indexed.world.carol.anchor.batch(tree.root)
+    assert anchored is not None
+    assert batch["submitter"] == indexed.world.carol.address
+    assert batch["anchored_at"] == anchored.anchored_at
+    assert batch["finality"] in ("pending", "safe", "final")
+    assert verdict["warnings"] == [
+        "anchored in a batch only: the batch proves the content existed when it was anchored; "
+        "it is no asset, so no holder, license or dispute applies"
+    ]
+    # leaf 0 was promoted: an asset, answered as such
+    promoted = indexed.client.get("/verify", params={"hash": "0x" + BATCH_LEAVES[0].hex()}).json()
+    assert promoted["registered"] is True
+    assert promoted["batch"] is None
 
 
 def test_warnings_in_plain_words(indexed: Indexed) -> None:

@@ -11,6 +11,9 @@ from provledger.chain.events import AssetRegistered, DisputeOpened, LicenseGrant
 from provledger.chain.types import ParentLink
 from provledger.merkle import StandardMerkleTree
 
+#: The content hashes of the batch carol anchors; leaf 0 is promoted, the others are not.
+BATCH_LEAVES = tuple(doc(f"leaf {index}") for index in range(5))
+
 
 def provenance_scenario(world: World, step: Callable[[], None] = lambda: None) -> dict[str, int]:
     """A run through every kind of record; ``step()`` is called between operations.
@@ -52,9 +55,8 @@ def provenance_scenario(world: World, step: Callable[[], None] = lambda: None) -
     assets["revised"] = world.register(alice)
     alice.registry.update_metadata(assets["revised"], "ipfs://v2", doc("v2"))
     step()
-    batch = [doc(f"leaf {index}") for index in range(5)]
-    tree = StandardMerkleTree.batch(batch)
-    carol.anchor.anchor(tree.root, len(batch), "ipfs://manifest")
+    tree = StandardMerkleTree.batch(BATCH_LEAVES)
+    carol.anchor.anchor(tree.root, len(BATCH_LEAVES), "ipfs://manifest")
     promoted = carol.anchor.promote(
         tree.root, tree.proof(0), registration(content_hash=tree.at(0)[0])
     )

@@ -93,11 +93,11 @@ def test_index_learns_the_titles_of_the_blob_folder(
     common = ["--rpc-url", node, "--database-url", url, "--deployments-dir", str(tmp_path)]
     code, _, err = _invoke("index", *common, "--once", "--blob-dir", str(folder))
     assert code == 0, err
-    assert "indexed the titles of 1 metadata documents" in err
+    assert "learned from the blob folder: 1 metadata titles, 0 batch manifests" in err
     with engine_for(url).connect() as conn:
         where = queries.AssetFilter(title_words=("pudong", "counts"))
         found = queries.list_assets(conn, where, None, 10)
     assert [row["asset_id"] for row in found] == [asset_id_hex(asset)]
     code, _, err = _invoke("index", *common, "--once", "--blob-dir", str(folder))
     assert code == 0, err
-    assert "titles" not in err  # nothing new to learn
+    assert "blob folder" not in err  # nothing new to learn

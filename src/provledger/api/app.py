@@ -57,8 +57,9 @@ from provledger.services.verification import (
     Verifier,
 )
 from provledger.store import queries
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import MAX_TITLE
 from provledger.store.engine import create_store_engine
-from provledger.store.titles import MAX_TITLE
 
 EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
 EXAMPLE_HASH: Final = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -128,7 +129,7 @@ class Gateway:
         self.provenance = Provenance(
             engine, confirmations=settings.confirmations, finality_depth=settings.finality_depth
         )
-        self.verifier = Verifier(self.provenance)
+        self.verifier = Verifier(self.provenance, BlobStore(settings.blob_dir))
         self.metrics = GatewayMetrics(self.provenance)
         self._deployment: Deployment | None = None
 

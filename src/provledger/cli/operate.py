@@ -30,9 +30,9 @@ from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
 from provledger.indexer.source import source_for
 from provledger.store.blobs import BlobStore, normalise_hash
+from provledger.store.documents import index_documents
 from provledger.store.engine import create_schema, create_store_engine
 from provledger.store.index import IndexStore
-from provledger.store.titles import index_titles
 
 BlobDirOption = Annotated[
     Path | None,
@@ -128,10 +128,14 @@ def index_command(
                 rate=metrics.rate,
             )
 
-        def titles() -> None:
-            added = index_titles(store.engine, BlobStore(settings.blob_dir))
-            if added:
-                err.print(f"indexed the titles of {added:,} metadata documents", highlight=False)
+        def documents() -> None:
+            titles, batches = index_documents(store.engine, BlobStore(settings.blob_dir))
+            if titles or batches:
+                err.print(
+                    f"learned from the blob folder: {titles:,} metadata titles, "
+                    f"{batches:,} batch manifests",
+                    highlight=False,
+                )
 
         scanner = Scanner(
             source_for(settings.rpc_url, w3),
@@ -141,7 +145,7 @@ def index_command(
             metrics=metrics,
             on_batch=on_batch,
             on_note=lambda note: err.print(note, highlight=False),
-            on_prepared=titles,
+            on_prepared=documents,
         )
 
         def interrupt(_signal: int, _frame: FrameType | None) -> None:
@@ -231,8 +235,8 @@ def blobs_add_command(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Store documents in the blob folder under their SHA-256 (the hash the chain anchors),
-    and index the titles of metadata documents for search.
+    """Store documents in the blob folder under their SHA-256 (the hash the chain anchors);
+    index metadata titles for search and batch manifests for verifying batch files.
 
     Example: provledger blobs add meta.json manifest.json
     """
@@ -243,15 +247,17 @@ def blobs_add_command(
         stored = {str(path): blobs.put(read_document(path)) for path in files}
         engine = create_store_engine(settings.database_url)
         create_schema(engine)
-        titled = index_titles(engine, blobs, stored.values())
+        titles, batches = index_documents(engine, blobs, stored.values())
         engine.dispose()
         if as_json:
-            out.print_json(json.dumps({"stored": stored, "titles_indexed": titled}))
+            report = {"stored": stored, "metadata_titles": titles, "batch_manifests": batches}
+            out.print_json(json.dumps(report))
             return
         for path, sha256 in stored.items():
             out.print(f"{sha256}  {path}", highlight=False, soft_wrap=True)
         out.print(
-            f"{len(stored)} stored in {settings.blob_dir}; {titled} titles indexed",
+            f"{len(stored)} stored in {settings.blob_dir}; learned {titles} metadata titles, "
+            f"{batches} batch manifests",
             highlight=False,
             soft_wrap=True,
         )

@@ -26,7 +26,7 @@ from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.rows import ROW_TYPES
 from provledger.store import queries
-from provledger.store.titles import words_of
+from provledger.store.documents import words_of
 
 T = TypeVar("T")
 
@@ -537,7 +537,8 @@ class Provenance:
         self.finality_depth = finality_depth
 
     # -------------------------------------------------------------- finality
-    def _finality_of(self, conn: Connection) -> Callable[[int], Finality]:
+    def finality_now(self, conn: Connection) -> Callable[[int], Finality]:
+        """The finality of a block, as of the index's position on ``conn``."""
         return self._finality(queries.index_position(conn))
 
     def _finality(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
@@ -585,7 +586,7 @@ class Provenance:
             row = queries.get_asset(conn, key)
             if row is None:
                 raise NotFoundError("asset", key)
-            return _view(AssetView, row, self._finality_of(conn)(row["block_number"]))
+            return _view(AssetView, row, self.finality_now(conn)(row["block_number"]))
 
     def asset_by_content(self, content_hash: str) -> AssetView:
         """The asset registered for a content hash (its id is derived from the hash)."""
@@ -596,7 +597,7 @@ class Provenance:
         after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
             rows = queries.list_assets(conn, where, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(AssetView, row, finality(row["block_number"])) for row in rows]
         return _paged(items, rows, limit, _id_key("asset_id"))
 
@@ -624,7 +625,7 @@ class Provenance:
         """The latest registrations, newest first."""
         with self.engine.connect() as conn:
             rows = queries.recent_assets(conn, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         return [_view(AssetView, row, finality(row["block_number"])) for row in rows]
 
     def _require_asset(self, conn: Connection, asset_id: int) -> str:
@@ -640,7 +641,7 @@ class Provenance:
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
             rows = queries.asset_events(conn, key, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [
             _view(EventView, row, finality(row["block_number"]), args=_event_args(row))
             for row in rows
@@ -653,7 +654,7 @@ class Provenance:
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
             rows = queries.holdings_of(conn, key, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(HoldingView, row, finality(row["from_block"])) for row in rows]
         return _paged(items, rows, limit, lambda row: [row["from_block"], row["from_log"]])
 
@@ -668,7 +669,7 @@ class Provenance:
             else:
                 assert timestamp is not None
                 row = queries.holding_at_time(conn, key, timestamp)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         if row is None:
             when = f"block {block}" if block is not None else f"time {timestamp}"
             raise NotFoundError("holder of the asset at", when)
@@ -686,7 +687,7 @@ class Provenance:
             raise InvalidParameterError("direction", "one of up, down, both")
         with self.engine.connect() as conn:
             root = self._require_asset(conn, asset_id)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
             depths: dict[str, int] = {root: 0}
             edges: dict[tuple[str, str], RowMapping] = {}
             truncated = False
@@ -754,7 +755,7 @@ class Provenance:
         after = _first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
             rows = queries.licenses_to(conn, licensee, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(LicenseView, row, finality(row["block_number"])) for row in rows]
         return _paged(items, rows, limit, _id_key("license_id"))
 
@@ -798,7 +799,7 @@ class Provenance:
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
             rows = queries.export_permits_of(conn, key)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         return [_view(ExportPermitView, row, finality(row["block_number"])) for row in rows]
 
     def _records(
@@ -816,7 +817,7 @@ class Provenance:
         with self.engine.connect() as conn:
             key = self._require_asset(conn, asset_id)
             rows = read(conn, key, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(kind, row, finality(row["block_number"]), **extra(row)) for row in rows]
         return _paged(items, rows, limit, _id_key(id_field))
 
@@ -827,14 +828,14 @@ class Provenance:
             row = queries.get_participant(conn, account)
             if row is None:
                 raise NotFoundError("participant", checksum(account) or account)
-            return _view(ParticipantView, row, self._finality_of(conn)(row["block_number"]))
+            return _view(ParticipantView, row, self.finality_now(conn)(row["block_number"]))
 
     def participants(self, cursor: str | None, limit: int) -> Page[ParticipantView]:
         """Participants by address."""
         after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
             rows = queries.list_participants(conn, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(ParticipantView, row, finality(row["block_number"])) for row in rows]
         return _paged(items, rows, limit, _id_key("account"))
 
@@ -844,13 +845,13 @@ class Provenance:
             row = queries.get_batch(conn, root)
             if row is None:
                 raise NotFoundError("batch", root)
-            return _view(BatchView, row, self._finality_of(conn)(row["block_number"]))
+            return _view(BatchView, row, self.finality_now(conn)(row["block_number"]))
 
     def batches(self, submitter: str | None, cursor: str | None, limit: int) -> Page[BatchView]:
         """Batches by root, optionally of one submitter."""
         after = _first(decode_cursor(cursor, (str,)))
         with self.engine.connect() as conn:
             rows = queries.list_batches(conn, submitter, after, limit)
-            finality = self._finality_of(conn)
+            finality = self.finality_now(conn)
         items = [_view(BatchView, row, finality(row["block_number"])) for row in rows]
         return _paged(items, rows, limit, _id_key("root"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import Field
 
@@ -19,14 +19,24 @@ from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest
 from provledger.services.provenance import (
+    Address,
     AssetView,
+    Finality,
     Hash,
     InvalidParameterError,
     LicenseView,
     Provenance,
+    checksum,
     parse_hash,
 )
 from provledger.store import queries
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import BatchManifest
+
+_ANCHORED_ONLY: Final = (
+    "anchored in a batch only: the batch proves the content existed when it was anchored; "
+    "it is no asset, so no holder, license or dispute applies"
+)
 
 
 class UploadTooLargeError(InvalidParameterError):
@@ -38,6 +48,22 @@ class UploadTooLargeError(InvalidParameterError):
 
 
 @dataclass(frozen=True)
+class BatchLeaf:
+    """A content hash anchored as a leaf of a batch (its manifest is in the blob folder)."""
+
+    root: Hash
+    position: Annotated[int, Field(description="The leaf's index in the manifest.")]
+    leaf_hash: Annotated[Hash, Field(description="The Merkle leaf: keccak(keccak(hash)).")]
+    proof: Annotated[list[Hash], Field(description="Sibling hashes from the leaf to the root.")]
+    manifest: Annotated[Hash, Field(description="SHA-256 of the batch manifest document.")]
+    submitter: Address
+    anchored_at: int
+    anchored_tx: Hash
+    block_number: int
+    finality: Finality
+
+
+@dataclass(frozen=True)
 class Verdict:
     """What a verifier learns about one content hash."""
 
@@ -45,6 +71,13 @@ class Verdict:
     asset_id: Annotated[Hash, Field(description="The id the hash would have; set either way.")]
     registered: bool
     asset: AssetView | None
+    batch: Annotated[
+        BatchLeaf | None,
+        Field(
+            description="For a hash registered only as a leaf of an anchored batch: the batch "
+            "and the leaf's Merkle proof (checkable on chain with isAnchoredLeaf)."
+        ),
+    ]
     open_disputes: int
     valid_licenses: list[LicenseView]
     metadata_matches: Annotated[
@@ -89,8 +122,9 @@ def _warnings(asset: AssetView, open_disputes: int) -> list[str]:
 class Verifier:
     """Verification answers over one index."""
 
-    def __init__(self, provenance: Provenance) -> None:
+    def __init__(self, provenance: Provenance, blobs: BlobStore | None = None) -> None:
         self.provenance = provenance
+        self.blobs = blobs
 
     def chain_time(self) -> int:
         """The time of the latest indexed block (0 before the first one)."""
@@ -105,8 +139,19 @@ class Verifier:
         standing = self.provenance.standing(asset_id)
         asset = standing.asset
         if asset is None:
+            batch = self._batch_leaf(key)
+            notes = [] if batch is None else [_ANCHORED_ONLY]
             return Verdict(
-                key, asset_id_hex(asset_id), False, None, 0, [], None, [], standing.checked_at
+                key,
+                asset_id_hex(asset_id),
+                False,
+                None,
+                batch,
+                0,
+                [],
+                None,
+                notes,
+                standing.checked_at,
             )
         matches = None
         if metadata is not None:
@@ -116,12 +161,43 @@ class Verifier:
             asset_id=asset.asset_id,
             registered=True,
             asset=asset,
+            batch=None,
             open_disputes=standing.open_disputes,
             valid_licenses=standing.valid_licenses,
             metadata_matches=matches,
             warnings=_warnings(asset, standing.open_disputes),
             checked_at=standing.checked_at,
         )
+
+    def _batch_leaf(self, content_hash: str) -> BatchLeaf | None:
+        """The first anchored batch whose manifest lists ``content_hash``, with the proof."""
+        if self.blobs is None:
+            return None
+        with self.provenance.engine.connect() as conn:
+            rows = queries.batches_holding(conn, content_hash)
+            finality = self.provenance.finality_now(conn)
+        for row in rows:
+            document = self.blobs.get(str(row["manifest"]))
+            manifest = None if document is None else BatchManifest.parse(document)
+            if manifest is None:
+                continue
+            tree = manifest.tree
+            if "0x" + tree.root.hex() != row["root"]:
+                continue
+            position = int(row["position"])
+            return BatchLeaf(
+                root=str(row["root"]),
+                position=position,
+                leaf_hash="0x" + tree.leaf_hash_at(position).hex(),
+                proof=["0x" + node.hex() for node in tree.proof(position)],
+                manifest=str(row["manifest"]),
+                submitter=checksum(str(row["submitter"])) or "",
+                anchored_at=int(row["anchored_at"]),
+                anchored_tx=str(row["anchored_tx"]),
+                block_number=int(row["block_number"]),
+                finality=finality(int(row["block_number"])),
+            )
+        return None
 
     def verify_manifest(self, text: bytes) -> ManifestVerdict:
         """The verdict for a folder manifest (re-verified: its files must hash to its root)."""

@@ -401,6 +401,21 @@ def get_batch(conn: Connection, root: str) -> RowMapping | None:
     return conn.execute(select(batches).where(batches.c.root == root)).mappings().first()
 
 
+def batches_holding(conn: Connection, leaf: str) -> list[RowMapping]:
+    """The anchored batches whose manifest (in the blob folder) lists the content hash
+    ``leaf``: each batch row with the leaf's ``position`` and the manifest's ``manifest``
+    SHA-256, oldest anchor first."""
+    batches, leaves, manifests = schema.batches, schema.batch_leaves, schema.batch_manifests
+    query = (
+        select(batches, leaves.c.position, manifests.c.sha256.label("manifest"))
+        .join(leaves, leaves.c.root == batches.c.root)
+        .join(manifests, manifests.c.root == batches.c.root)
+        .where(leaves.c.leaf == leaf)
+        .order_by(batches.c.block_number, batches.c.root)
+    )
+    return _all(conn, query)
+
+
 def list_batches(
     conn: Connection, submitter: str | None, after: str | None, limit: int
 ) -> list[RowMapping]:

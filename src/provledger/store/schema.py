@@ -338,9 +338,17 @@ batches = Table(
 )
 
 # ------------------------------------------------------------------ off-chain documents
-# Titles of the metadata documents in the blob folder (provledger.store.titles), keyed by the
-# document's SHA-256, the metadata hash the chain anchors. They are a function of the blobs, not
-# of the chain: not in DERIVED, untouched by batches and rollbacks.
+# What the index learned from the blob folder (provledger.store.documents): every document seen,
+# the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash) and
+# the leaves of batch manifests. A function of the blobs, not of the chain: not in DERIVED,
+# untouched by batches and rollbacks.
+
+documents = Table(
+    "documents",
+    metadata,
+    _hash("sha256", primary_key=True),
+    Column("kind", String(16), nullable=False),  # metadata | batch | other
+)
 
 metadata_titles = Table(
     "metadata_titles",
@@ -354,6 +362,21 @@ title_words = Table(
     metadata,
     Column("word", String(64), primary_key=True),
     _hash("metadata_hash", primary_key=True),
+)
+
+batch_manifests = Table(
+    "batch_manifests",
+    metadata,
+    _hash("root", primary_key=True),
+    _hash("sha256", primary_key=True),
+)
+
+batch_leaves = Table(
+    "batch_leaves",
+    metadata,
+    _hash("leaf", primary_key=True),  # a content hash
+    _hash("root", primary_key=True),
+    Column("position", Integer, nullable=False),
 )
 
 #: Projection tables, in the order a rebuild clears them.

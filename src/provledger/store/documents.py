@@ -1,0 +1,155 @@
+"""What the index learns from the documents of the blob folder: metadata titles and batches.
+
+* A **metadata document** is a JSON object; its ``title`` (a string) is split into lowercase
+  words (Unicode letters and digits), keyed by the document's SHA-256, the metadata hash an
+  asset anchors. An asset matches a title search when its *current* metadata hash names a
+  document whose title holds every searched word, so a metadata revision moves the asset to
+  its new title's words.
+* A **batch manifest** (:class:`BatchManifest`, ``"format": "provledger-batch/1"``) lists the
+  content hashes of an anchored batch in leaf order; the index keeps which batch root each
+  content hash is a leaf of, so that a file of a batch verifies even if its leaf was never
+  promoted to an asset.
+
+Documents come in with ``provledger blobs add``, which indexes them at once; ``provledger
+index`` indexes any document of the folder it has not seen (after a rebuild, all of them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final
+
+import orjson
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from provledger.merkle import StandardMerkleTree
+from provledger.store import schema
+from provledger.store.blobs import BlobHashError, BlobStore, normalise_hash
+
+MAX_WORD: Final = 64
+MAX_TITLE_WORDS: Final = 64
+MAX_TITLE: Final = 1_000
+_WORD: Final = re.compile(r"\w+")
+_CHUNK: Final = 500
+
+
+def words_of(text: str) -> list[str]:
+    """The distinct lowercase words of ``text`` in order (each cut to 64 characters)."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text.lower()):
+        seen.setdefault(match.group()[:MAX_WORD], None)
+    return list(seen)
+
+
+def title_of(document: bytes) -> str | None:
+    """The ``title`` of a metadata document, or None (not a JSON object, no string title)."""
+    try:
+        parsed = orjson.loads(document)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict):
+        return None
+    title = parsed.get("title")
+    if not isinstance(title, str) or not title.strip():
+        return None
+    return title.strip()[:MAX_TITLE]
+
+
+BATCH_FORMAT: Final = "provledger-batch/1"
+
+
+@dataclass(frozen=True)
+class BatchManifest:
+    """The content hashes of a batch, in leaf order; ``root`` is what ``anchor`` takes."""
+
+    leaves: tuple[str, ...]
+
+    @property
+    def tree(self) -> StandardMerkleTree:
+        """The batch's Merkle tree (one ``bytes32`` leaf per content hash)."""
+        return StandardMerkleTree.batch(self.leaves)
+
+    def to_json(self) -> bytes:
+        """The manifest document."""
+        return orjson.dumps({"format": BATCH_FORMAT, "leaves": list(self.leaves)})
+
+    @classmethod
+    def parse(cls, document: bytes) -> BatchManifest | None:
+        """The manifest in ``document``, or None if it is not one."""
+        try:
+            parsed = orjson.loads(document)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(parsed, dict) or parsed.get("format") != BATCH_FORMAT:
+            return None
+        leaves = parsed.get("leaves")
+        if not isinstance(leaves, list) or not leaves:
+            return None
+        try:
+            return cls(tuple(normalise_hash(str(leaf)) for leaf in leaves))
+        except BlobHashError:
+            return None
+
+
+def index_documents(
+    engine: Engine, blobs: BlobStore, hashes: Iterable[str] | None = None
+) -> tuple[int, int]:
+    """Index the blobs ``hashes`` (default: every blob) not indexed yet; return how many
+    metadata titles and batch manifests were added."""
+    pending = list(dict.fromkeys(blobs.hashes() if hashes is None else hashes))
+    titles = batches = 0
+    for start in range(0, len(pending), _CHUNK):
+        chunk = pending[start : start + _CHUNK]
+        try:
+            added = _index_chunk(engine, blobs, chunk)
+        except IntegrityError:  # another process indexed some of them meanwhile: skip those
+            added = _index_chunk(engine, blobs, chunk)
+        titles, batches = titles + added[0], batches + added[1]
+    return titles, batches
+
+
+def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[int, int]:
+    documents = schema.documents
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(select(documents.c.sha256).where(documents.c.sha256.in_(chunk))).scalars()
+        )
+        seen, titles, words, manifests, leaves = [], [], [], [], []
+        for sha256 in chunk:
+            if sha256 in known:
+                continue
+            document = blobs.get(sha256)
+            if document is None:
+                continue
+            kind = "other"
+            title = title_of(document)
+            manifest = None if title is not None else BatchManifest.parse(document)
+            if title is not None:
+                kind = "metadata"
+                titles.append({"metadata_hash": sha256, "title": title})
+                words += [
+                    {"word": word, "metadata_hash": sha256}
+                    for word in words_of(title)[:MAX_TITLE_WORDS]
+                ]
+            elif manifest is not None:
+                kind = "batch"
+                root = "0x" + manifest.tree.root.hex()
+                manifests.append({"root": root, "sha256": sha256})
+                leaves += [
+                    {"leaf": leaf, "root": root, "position": position}
+                    for position, leaf in enumerate(dict.fromkeys(manifest.leaves))
+                ]
+            seen.append({"sha256": sha256, "kind": kind})
+        for table, rows in (
+            (documents, seen),
+            (schema.metadata_titles, titles),
+            (schema.title_words, words),
+            (schema.batch_manifests, manifests),
+            (schema.batch_leaves, leaves),
+        ):
+            if rows:
+                conn.execute(table.insert(), rows)
+        return len(titles), len(manifests)
