@@ -10,6 +10,8 @@ from typing import Final
 
 from eth_utils.crypto import keccak
 
+from provledger.merkle import keccak256
+
 #: ``keccak256("provledger.asset.v1")``, the contract's ``ASSET_ID_DOMAIN``.
 ASSET_ID_DOMAIN: Final = keccak(b"provledger.asset.v1")
 
@@ -18,7 +20,8 @@ def asset_id(content_hash: bytes) -> int:
     """``uint256(keccak256(abi.encode(ASSET_ID_DOMAIN, contentHash)))``."""
     if len(content_hash) != 32:
         raise ValueError(f"a content hash is 32 bytes, got {len(content_hash)}")
-    return int.from_bytes(keccak(ASSET_ID_DOMAIN + content_hash), "big")
+    # the fastest keccak backend installed: the gateway derives an id on every lookup by hash
+    return int.from_bytes(keccak256(ASSET_ID_DOMAIN + content_hash), "big")
 
 
 def role_id(name: str) -> bytes:
