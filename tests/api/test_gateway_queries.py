@@ -289,6 +289,9 @@ def test_bad_input_is_a_problem_naming_the_field(indexed: Indexed) -> None:
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == PROBLEM
     assert unknown.json()["detail"] == f"no asset 0x{'0' * 63}1 in the index"
+    no_lineage = indexed.client.get("/assets/0x" + "0" * 63 + "1/lineage")
+    assert no_lineage.status_code == 404
+    assert no_lineage.json()["detail"] == unknown.json()["detail"]
     nowhere = indexed.client.get("/no/such/route")
     assert nowhere.status_code == 404
     assert nowhere.headers["content-type"] == PROBLEM

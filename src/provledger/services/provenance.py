@@ -685,8 +685,8 @@ class Provenance:
             )
         if direction not in ("up", "down", "both"):
             raise InvalidParameterError("direction", "one of up, down, both")
+        root = asset_id_hex(asset_id)
         with self.engine.connect() as conn:
-            root = self._require_asset(conn, asset_id)
             finality = self.finality_now(conn)
             depths: dict[str, int] = {root: 0}
             edges: dict[tuple[str, str], RowMapping] = {}
@@ -710,7 +710,9 @@ class Provenance:
                         continue
                     edges[(row["child_id"], row["parent_id"])] = row
                     depths.setdefault(row[far], sign * distance[row[far]])
-            assets = queries.get_assets(conn, list(depths))
+            assets = queries.get_assets(conn, list(depths))  # the root among them
+        if root not in assets:
+            raise NotFoundError("asset", root)
         nodes = [self._node(key, level, assets.get(key)) for key, level in depths.items()]
         nodes.sort(key=lambda node: (node.depth, node.asset_id))
         return LineageView(

@@ -148,13 +148,17 @@ def get_asset(conn: Connection, asset_id: str) -> RowMapping | None:
 
 def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, RowMapping]:
     """The asset rows of ``asset_ids`` that exist, by id."""
-    assets = schema.assets
     found: dict[str, RowMapping] = {}
     for start in range(0, len(asset_ids), 500):
         chunk = list(asset_ids[start : start + 500])
-        for row in conn.execute(select(assets).where(assets.c.asset_id.in_(chunk))).mappings():
+        for row in conn.execute(_ASSETS_BY_IDS, {"keys": chunk}).mappings():
             found[str(row["asset_id"])] = row
     return found
+
+
+_ASSETS_BY_IDS: Final = select(schema.assets).where(
+    schema.assets.c.asset_id.in_(bindparam("keys", expanding=True))
+)
 
 
 def list_assets(
