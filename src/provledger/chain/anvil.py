@@ -146,8 +146,11 @@ class AnvilNode:
         if process is None or process.poll() is not None:
             return
         process.terminate()
+        # With --dump-state, anvil writes the whole chain state as it exits: a large chain
+        # takes minutes, and a kill mid-write leaves a file that no longer loads.
+        timeout = 900 if "--dump-state" in self.extra_args else 10
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
