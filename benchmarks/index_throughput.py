@@ -241,6 +241,34 @@ class Workload:
         other = self.random.randrange(len(self.holders) - 1)
         return other if other < holder else other + 1
 
+    def add_batches(self, block: Block, count: int) -> None:
+        """Add ``count`` batch registrations (``registerMany``, BATCH_SIZE assets each)."""
+        registry_address = self.ledger.registry.address
+        for _ in range(count):
+            holder = self.random.randrange(len(self.holders))
+            batch = [self._registration() for _ in range(BATCH_SIZE)]
+            data = self.register_many([item.as_tuple() for item in batch])
+            raw = self._sign(self.holders[holder], registry_address, data, GAS["batch"])
+            block.txs.append(Tx("batch", raw, 2 * BATCH_SIZE))
+            block.new_assets += [(holder, asset_id(item.content_hash)) for item in batch]
+            block.registered += BATCH_SIZE
+
+    def add_transfers(self, block: Block, count: int) -> None:
+        """Add up to ``count`` transfers of settled assets to another holder."""
+        registry_address = self.ledger.registry.address
+        for _ in range(count):
+            holder = self.random.randrange(len(self.holders))
+            asset = self._take(holder)
+            if asset is None:
+                continue
+            recipient = self._other(holder)
+            source = self.holders[holder].account.address
+            target = self.holders[recipient].account.address
+            data = self.transfer(source, target, asset)
+            raw = self._sign(self.holders[holder], registry_address, data, GAS["transfer"])
+            block.txs.append(Tx("transfer", raw, 1))
+            block.returned.append((recipient, asset))
+
     def build(self, now: int) -> Block:
         """The next block's transactions, signed (pools exclude assets of blocks in flight)."""
         block = Block()
@@ -248,13 +276,7 @@ class Workload:
         registry_address = registry.address
         deadline = now + 30 * 24 * 3600
         expiry = now + 3650 * 24 * 3600
-        for _ in range(BATCHES_PER_BLOCK * self.scale):
-            holder = self.random.randrange(len(self.holders))
-            batch = [self._registration() for _ in range(BATCH_SIZE)]
-            data = self.register_many([item.as_tuple() for item in batch])
-            raw = self._sign(self.holders[holder], registry_address, data, GAS["batch"])
-            block.txs.append(Tx("batch", raw, 2 * BATCH_SIZE))
-            block.new_assets += [(holder, asset_id(item.content_hash)) for item in batch]
+        self.add_batches(block, BATCHES_PER_BLOCK * self.scale)
         for index in range(REGISTRATIONS_PER_BLOCK * self.scale):
             holder = self.random.randrange(len(self.holders))
             parent = self._take(holder) if index % 2 else None
@@ -283,18 +305,7 @@ class Workload:
             raw = self._sign(self.relayer, registry_address, data, GAS["signed"])
             block.txs.append(Tx("signed", raw, 2))
             block.new_assets.append((holder, asset_id(item.content_hash)))
-        for _ in range(TRANSFERS_PER_BLOCK * self.scale):
-            holder = self.random.randrange(len(self.holders))
-            asset = self._take(holder)
-            if asset is None:
-                continue
-            recipient = self._other(holder)
-            source = self.holders[holder].account.address
-            target = self.holders[recipient].account.address
-            data = self.transfer(source, target, asset)
-            raw = self._sign(self.holders[holder], registry_address, data, GAS["transfer"])
-            block.txs.append(Tx("transfer", raw, 1))
-            block.returned.append((recipient, asset))
+        self.add_transfers(block, TRANSFERS_PER_BLOCK * self.scale)
         licenses = self.ledger.licenses
         for index in range(LICENSES_PER_BLOCK * self.scale):
             holder = self.random.randrange(len(self.holders))

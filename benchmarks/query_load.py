@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -60,9 +59,11 @@ from index_throughput import (
     Block,
     Tx,
     Workload,
+    _meta_path,
     set_up,
     start_node,
 )
+from provledger.chain.anvil import free_port
 from provledger.chain.deployments import Deployment
 from provledger.chain.enums import Relation
 from provledger.chain.ids import asset_id
@@ -115,14 +116,7 @@ class AssetWorkload(Workload):
     def build(self, now: int) -> Block:
         block = Block()
         registry = self.ledger.registry
-        for _ in range(BATCHES_PER_BLOCK):
-            holder = self.random.randrange(len(self.holders))
-            batch = [self._registration() for _ in range(BATCH_SIZE)]
-            data = self.register_many([item.as_tuple() for item in batch])
-            raw = self._sign(self.holders[holder], registry.address, data, GAS["batch"])
-            block.txs.append(Tx("batch", raw, 2 * BATCH_SIZE))
-            block.new_assets += [(holder, asset_id(item.content_hash)) for item in batch]
-            block.registered += BATCH_SIZE
+        self.add_batches(block, BATCHES_PER_BLOCK)
         for chain in self.chains:
             if chain.pending is not None or chain.links > CHAIN_LINKS:
                 continue  # the last link is not mined yet, or the chain is long enough
@@ -136,18 +130,7 @@ class AssetWorkload(Workload):
             block.txs.append(Tx("register", raw, 2 + len(parents)))
             chain.pending = asset_id(item.content_hash)
             block.registered += 1
-        for _ in range(TRANSFERS_PER_BLOCK):
-            holder = self.random.randrange(len(self.holders))
-            asset = self._take(holder)
-            if asset is None:
-                continue
-            recipient = self._other(holder)
-            source = self.holders[holder].account.address
-            target = self.holders[recipient].account.address
-            data = self.transfer(source, target, asset)
-            raw = self._sign(self.holders[holder], registry.address, data, GAS["transfer"])
-            block.txs.append(Tx("transfer", raw, 1))
-            block.returned.append((recipient, asset))
+        self.add_transfers(block, TRANSFERS_PER_BLOCK)
         return block
 
     def settle(self, block: Block) -> None:
@@ -167,10 +150,6 @@ class Chain:
     blocks: int
     events: int
     seconds: float
-
-
-def _meta_path(chain: Path) -> Path:
-    return chain.with_name(chain.name + ".meta.json")
 
 
 def load_or_generate(options: Options) -> tuple[Any, Chain]:
@@ -298,13 +277,6 @@ def sample_requests(sqlite_path: Path, seed: int) -> dict[str, list[str]]:
 
 
 # ---------------------------------------------------------------------- the gateway
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class Gateway:

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import Engine
 from web3 import Web3
 
 from helpers.required import start_anvil
+from helpers.stores import database, engine_for
 from helpers.world import World, build_world
 from provledger.chain.connection import embedded_chain
+from provledger.store.engine import create_schema
 
 settings.register_profile(
     "default",
@@ -95,3 +99,17 @@ def world(session_world: World) -> Iterator[World]:
         yield session_world
     finally:
         session_world.chain.revert(snapshot)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),
+    ]
+)
+def schema_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a fresh index database with the schema created, on SQLite and PostgreSQL."""
+    with database(request.param, tmp_path) as url:
+        engine = engine_for(url)
+        create_schema(engine)
+        yield engine

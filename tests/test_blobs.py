@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from helpers.stores import database, engine_for
 from provledger.cli import app
 from provledger.merkle import StandardMerkleTree
 from provledger.store import schema
 from provledger.store.blobs import BlobHashError, BlobStore, normalise_hash
 from provledger.store.documents import BatchManifest, index_documents, title_of, words_of
-from provledger.store.engine import create_schema
 
 DOC = b'{"title": "Shanghai Air Quality, hourly (raw)", "license": "CC-BY-4.0"}'
 
@@ -62,14 +59,6 @@ def test_title_words() -> None:
         assert title_of(document) is None
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    with database(request.param, tmp_path) as url:
-        engine = engine_for(url)
-        create_schema(engine)
-        yield engine
-
-
 def test_batch_manifests() -> None:
     leaves = tuple(sha(bytes([n])) for n in range(3))
     manifest = BatchManifest(leaves)
@@ -86,23 +75,23 @@ def test_batch_manifests() -> None:
         assert BatchManifest.parse(document) is None
 
 
-def test_documents_are_indexed_once(engine: Engine, tmp_path: Path) -> None:
+def test_documents_are_indexed_once(schema_engine: Engine, tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path / "blobs")
     other = b'{"title": "Huangpu river levels"}'
     leaves = (sha(b"a"), sha(b"b"), sha(b"a"))  # a repeated leaf is indexed at its first place
     manifest = BatchManifest(leaves)
     for document in (DOC, other, b"plain text", b'{"title": ["x"]}', manifest.to_json()):
         blobs.put(document)
-    assert index_documents(engine, blobs) == (2, 1)
+    assert index_documents(schema_engine, blobs) == (2, 1)
     root = "0x" + manifest.tree.root.hex()
-    with engine.connect() as conn:
+    with schema_engine.connect() as conn:
         found = {tuple(row) for row in conn.execute(select(schema.batch_leaves))}
         kinds = dict(tuple(row) for row in conn.execute(select(schema.documents)))
     assert found == {(sha(b"a"), root, 0), (sha(b"b"), root, 1)}
     assert sorted(kinds.values()) == ["batch", "metadata", "metadata", "other", "other"]
-    assert index_documents(engine, blobs) == (0, 0)
-    assert index_documents(engine, blobs, [sha(DOC), sha(DOC)]) == (0, 0)
-    with engine.connect() as conn:
+    assert index_documents(schema_engine, blobs) == (0, 0)
+    assert index_documents(schema_engine, blobs, [sha(DOC), sha(DOC)]) == (0, 0)
+    with schema_engine.connect() as conn:
         titles = dict([tuple(row) for row in conn.execute(select(schema.metadata_titles))])
         words = sorted(tuple(row) for row in conn.execute(select(schema.title_words)))
     assert titles == {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,9 @@ import pytest
 import requests
 
 from api.conftest import Indexed
+from provledger.chain.anvil import free_port
 
 PROVLEDGER = str(Path(sys.executable).with_name("provledger"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.mark.parametrize("indexed", ["sqlite"], indirect=True)

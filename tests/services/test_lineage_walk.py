@@ -8,18 +8,12 @@ on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete
 
-from helpers.stores import database, engine_for
 from provledger.services.provenance import Provenance
 from provledger.store import schema
-from provledger.store.engine import create_schema
 
 NODES = 14
 
@@ -117,17 +111,6 @@ def _store(engine: Engine, edges: list[tuple[int, int]]) -> None:
             )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    folder: Path = tmp_path_factory.mktemp("lineage")
-    with database(request.param, folder) as url:
-        engine = engine_for(url)
-        create_schema(engine)
-        yield engine
-
-
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -138,10 +121,10 @@ def engine(
     direction=st.sampled_from(["up", "down", "both"]),
 )
 def test_lineage_equals_breadth_first_search(
-    engine: Engine, edges: list[tuple[int, int]], root: int, depth: int, direction: str
+    schema_engine: Engine, edges: list[tuple[int, int]], root: int, depth: int, direction: str
 ) -> None:
-    _store(engine, edges)
-    view = Provenance(engine, confirmations=1, finality_depth=2).lineage(
+    _store(schema_engine, edges)
+    view = Provenance(schema_engine, confirmations=1, finality_depth=2).lineage(
         root + 1, depth=depth, direction=direction
     )
     nodes, found, truncated = reference(edges, root, depth, direction)

@@ -8,6 +8,7 @@ whose root is the folder's content hash.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Final
@@ -18,6 +19,7 @@ from provledger.chain.ids import asset_id as asset_id_of
 from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest
+from provledger.merkle import StandardMerkleTree
 from provledger.services.provenance import (
     Address,
     AssetView,
@@ -125,6 +127,9 @@ class Verifier:
     def __init__(self, provenance: Provenance, blobs: BlobStore | None = None) -> None:
         self.provenance = provenance
         self.blobs = blobs
+        # A manifest never changes (it is named by its hash): its tree is built once, not on
+        # every request for one of its leaves.
+        self._batch_tree = functools.lru_cache(maxsize=8)(self._load_batch_tree)
 
     def chain_time(self) -> int:
         """The time of the latest indexed block (0 before the first one)."""
@@ -140,18 +145,17 @@ class Verifier:
         asset = standing.asset
         if asset is None:
             batch = self._batch_leaf(key)
-            notes = [] if batch is None else [_ANCHORED_ONLY]
             return Verdict(
-                key,
-                asset_id_hex(asset_id),
-                False,
-                None,
-                batch,
-                0,
-                [],
-                None,
-                notes,
-                standing.checked_at,
+                content_hash=key,
+                asset_id=asset_id_hex(asset_id),
+                registered=False,
+                asset=None,
+                batch=batch,
+                open_disputes=0,
+                valid_licenses=[],
+                metadata_matches=None,
+                warnings=[] if batch is None else [_ANCHORED_ONLY],
+                checked_at=standing.checked_at,
             )
         matches = None
         if metadata is not None:
@@ -177,12 +181,8 @@ class Verifier:
             rows = queries.batches_holding(conn, content_hash)
             finality = self.provenance.finality_now(conn)
         for row in rows:
-            document = self.blobs.get(str(row["manifest"]))
-            manifest = None if document is None else BatchManifest.parse(document)
-            if manifest is None:
-                continue
-            tree = manifest.tree
-            if "0x" + tree.root.hex() != row["root"]:
+            tree = self._batch_tree(str(row["manifest"]))
+            if tree is None or "0x" + tree.root.hex() != row["root"]:
                 continue
             position = int(row["position"])
             return BatchLeaf(
@@ -198,6 +198,12 @@ class Verifier:
                 finality=finality(int(row["block_number"])),
             )
         return None
+
+    def _load_batch_tree(self, manifest: str) -> StandardMerkleTree | None:
+        assert self.blobs is not None
+        document = self.blobs.get(manifest)
+        parsed = None if document is None else BatchManifest.parse(document)
+        return None if parsed is None else parsed.tree
 
     def verify_manifest(self, text: bytes) -> ManifestVerdict:
         """The verdict for a folder manifest (re-verified: its files must hash to its root)."""

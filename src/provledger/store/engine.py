@@ -73,16 +73,13 @@ def create_store_engine(url: str, *, read_only: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        if not read_only:
-            return create_engine(full, pool_pre_ping=True)
         # The gateway's reads: each statement in its own snapshot, as under READ COMMITTED
         # anyway, without the BEGIN and ROLLBACK round trips around every request.
-        return create_engine(
-            full,
-            pool_pre_ping=True,
-            isolation_level="AUTOCOMMIT",
-            connect_args={"options": "-c default_transaction_read_only=on"},
-        )
+        reads: dict[str, Any] = {
+            "isolation_level": "AUTOCOMMIT",
+            "connect_args": {"options": "-c default_transaction_read_only=on"},
+        }
+        return create_engine(full, pool_pre_ping=True, **(reads if read_only else {}))
     raise ConfigurationError(f"database URL {url!r} is neither SQLite nor PostgreSQL")
 
 

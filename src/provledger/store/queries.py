@@ -33,10 +33,9 @@ from provledger.store import schema
 def _page(
     query: Select[Any], key: Sequence[Column[Any]], after: Sequence[Any] | None, limit: int
 ) -> Select[Any]:
-    """``query`` ordered by ``key``, starting after the key ``after``, at most ``limit`` rows."""
-    if after is not None:
-        query = query.where(tuple_(*key) > tuple_(*after))
-    return query.order_by(*key).limit(limit)
+    """``query`` ordered by ``key``, starting after the key ``after``, at most ``limit`` rows
+    (:func:`_keyset` with the values bound)."""
+    return _keyset(query, key, after is not None).params(_keyset_params(after, limit))
 
 
 def _page_by(query: Select[Any], column: Column[Any], after: Any | None, limit: int) -> Select[Any]:
@@ -53,7 +52,8 @@ def _all(conn: Connection, query: Select[Any]) -> list[RowMapping]:
 
 
 def _keyset(query: Select[Any], key: Sequence[Column[Any]], paged: bool) -> Select[Any]:
-    """:func:`_page` with parameters: ``after_0``… (when ``paged``) and ``limit``."""
+    """``query`` ordered by ``key``, after the key in parameters ``after_0``… (when ``paged``),
+    at most ``limit`` (a parameter) rows."""
     if paged:
         after: list[Any] = [bindparam(f"after_{number}") for number in range(len(key))]
         query = query.where(tuple_(*key) > tuple_(*after))
