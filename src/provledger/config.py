@@ -1,26 +1,119 @@
-"""The one settings object.
+"""The one settings object, and where each of its values came from.
 
-Every field can be set by an environment variable ``PROVLEDGER_<FIELD>`` (e.g.
-``PROVLEDGER_RPC_URL``); command-line flags override both. With nothing set, provledger runs an
-embedded in-process chain.
+Every field is read, in this order of precedence, from a command-line flag, an environment
+variable ``PROVLEDGER_<FIELD>`` (e.g. ``PROVLEDGER_RPC_URL``), the ``[provledger]`` table of a
+TOML file (``provledger.toml`` in the working directory, or the file named by ``--config`` /
+``PROVLEDGER_CONFIG``), and the default. With nothing set, provledger runs an embedded
+in-process chain. ``provledger config show`` prints the effective values and their sources.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+import tomllib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from provledger.errors import ConfigurationError
+
+ENV_PREFIX: Final = "PROVLEDGER_"
+#: The environment variable naming the TOML settings file.
+CONFIG_ENV: Final = "PROVLEDGER_CONFIG"
+DEFAULT_CONFIG_FILE: Final = Path("provledger.toml")
+#: The table of the TOML file that holds the settings.
+CONFIG_TABLE: Final = "provledger"
+
+_config_file: ContextVar[Path | None] = ContextVar("provledger_config_file", default=None)
+
+
+def config_file() -> Path | None:
+    """The TOML settings file in effect: ``--config``, else ``PROVLEDGER_CONFIG``, else
+    ``provledger.toml`` if the working directory has one."""
+    chosen = _config_file.get()
+    if chosen is not None:
+        return chosen
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        return Path(named)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+@contextmanager
+def using_config_file(path: Path | None) -> Iterator[None]:
+    """Read settings from ``path`` (instead of the default lookup) inside the block."""
+    token = _config_file.set(path)
+    try:
+        yield
+    finally:
+        _config_file.reset(token)
+
+
+def set_config_file(path: Path | None) -> None:
+    """Read settings from ``path`` from now on in this context (the CLI's ``--config``)."""
+    _config_file.set(path)
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """The ``[provledger]`` table of ``path``; unknown keys are refused with a suggestion."""
+    if path is None:
+        return {}
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"settings file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigurationError(f"settings file {path} cannot be read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"settings file {path} is not valid TOML: {error}") from None
+    table = document.get(CONFIG_TABLE, {})
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"settings file {path}: [{CONFIG_TABLE}] must be a table")
+    names = list(Settings.model_fields)
+    for key in table:
+        if key not in Settings.model_fields:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(f"settings file {path}: unknown setting {key!r}{hint}")
+    return dict(table)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Settings from the TOML file of :func:`config_file`."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ answers for every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        return read_config_file(config_file())
 
 
 class Settings(BaseSettings):
     """provledger's settings; defaults give the embedded chain."""
 
-    model_config = SettingsConfigDict(env_prefix="PROVLEDGER_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     rpc_url: str | None = Field(
         default=None,
         description="JSON-RPC URL of the chain; unset runs the embedded eth-tester chain.",
+    )
+    gateway_url: str | None = Field(
+        default=None,
+        description="URL of a provledger gateway that verifier commands (verify, history, "
+        "lineage, proof) ask.",
     )
     deployments_dir: Path = Field(
         default=Path("deployments"),
@@ -29,6 +122,11 @@ class Settings(BaseSettings):
     keystore: Path | None = Field(
         default=None,
         description="Encrypted keystore file (Web3 Secret Storage) of the signing account.",
+    )
+    keystore_dir: Path = Field(
+        default=Path(".provledger/keystore"),
+        description="Folder of keystore files that `provledger account` creates and lists; "
+        "--keystore may name an account of it by address.",
     )
     password_file: Path | None = Field(
         default=None,
@@ -82,3 +180,96 @@ class Settings(BaseSettings):
     page_size: int = Field(
         default=100, ge=1, le=1000, description="Default page size of list endpoints (max 1000)."
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Flags (keyword arguments) over the environment over the TOML file."""
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+
+#: Settings whose values may carry credentials (a password in a URL, an API key in a query).
+URL_SETTINGS: Final = frozenset({"rpc_url", "gateway_url", "database_url"})
+
+
+def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
+    """The settings: the flags that were given (not None) over the environment over the file.
+
+    A value that does not validate is a :class:`ConfigurationError` naming the setting, its
+    source and the reason.
+    """
+    given = {key: value for key, value in (flags or {}).items() if value is not None}
+    try:
+        return Settings.model_validate(given)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "settings"
+        source = setting_source(name, given)
+        raise ConfigurationError(f"setting {name} ({source}): {first['msg']}") from None
+
+
+def setting_source(name: str, flags: Mapping[str, object] | None = None) -> str:
+    """Where the value of setting ``name`` comes from: flag, environment, file or default."""
+    if flags and flags.get(name) is not None:
+        return "flag"
+    variable = ENV_PREFIX + name.upper()
+    if any(key.upper() == variable for key in os.environ):
+        return f"env {variable}"
+    path = config_file()
+    if path is not None and name in read_config_file(path):
+        return str(path)
+    return "default"
+
+
+@dataclass(frozen=True)
+class SettingRow:
+    """One line of ``provledger config show``."""
+
+    name: str
+    value: str
+    source: str
+    description: str
+
+
+def mask_url(url: str) -> str:
+    """``url`` with the password of its user part and its query values replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if "@" not in parts.netloc and not parts.query:
+        return url  # nothing to hide (urlunsplit would also drop an empty authority)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{host}" if ":" in userinfo else f"{user}@{host}"
+    query = "&".join(
+        f"{pair.split('=', 1)[0]}=***" if "=" in pair else pair
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def describe_settings(
+    settings: Settings, flags: Mapping[str, object] | None = None
+) -> list[SettingRow]:
+    """Every setting with its effective value (credentials masked) and its source."""
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if value is None:
+            shown = "-"
+        elif name in URL_SETTINGS:
+            shown = mask_url(str(value))
+        else:
+            shown = str(value)
+        rows.append(SettingRow(name, shown, setting_source(name, flags), info.description or ""))
+    return rows

@@ -19,6 +19,10 @@ class ConfigurationError(ProvledgerError):
     """A setting, file or environment needed to proceed is missing or wrong."""
 
 
+class ServiceUnavailable(ProvledgerError):
+    """A node, a gateway or another service cannot be reached or fails on its side."""
+
+
 class InputError(ProvledgerError):
     """Input given by a user (a file, a hash, a flag) cannot be used as given."""
 

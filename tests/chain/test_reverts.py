@@ -101,7 +101,7 @@ def test_custom_error_decodes_alike_from_estimate_call_and_mined_failure(world: 
         assert error.args_by_name == expected
         assert error.data == expected_data
         assert str(error) == (
-            f"reverted with NotAssetHolder(assetId={asset}, caller={world.bob.address}, "
+            f"reverted with NotAssetHolder(assetId={asset:#066x}, caller={world.bob.address}, "
             f"holder={world.alice.address})"
         )
 
@@ -126,7 +126,7 @@ def test_enum_and_bytes_arguments_decode_typed_on_both_backends(world: World) ->
     assert cancelled.value.args_by_name == {"assetId": core, "status": AssetStatus.CANCELLED}
     assert type(cancelled.value.args_by_name["status"]) is AssetStatus
     assert str(cancelled.value) == (
-        f"reverted with AssetNotModifiable(assetId={core}, status=AssetStatus.CANCELLED)"
+        f"reverted with AssetNotModifiable(assetId={core:#066x}, status=AssetStatus.CANCELLED)"
     )
 
     with pytest.raises(ContractRevert) as stranger:
@@ -153,7 +153,7 @@ def test_reverting_view_decodes_alike_through_client_and_raw_call(world: World) 
         assert error.name == "ERC721NonexistentToken"
         assert error.args_by_name == {"tokenId": unknown}
         assert error.data == error_data("ERC721NonexistentToken(uint256)", ["uint256"], [unknown])
-        assert str(error) == f"reverted with ERC721NonexistentToken(tokenId={unknown})"
+        assert str(error) == f"reverted with ERC721NonexistentToken(tokenId={unknown:#066x})"
 
 
 def test_module_error_with_address_and_bytes32_arguments(world: World) -> None:
@@ -333,7 +333,7 @@ def test_arguments_are_typed_and_rendered() -> None:
     }
     assert type(revert.args_by_name["status"]) is AssetStatus
     assert str(revert) == (
-        "reverted with UnexpectedStatus(assetId=3, status=AssetStatus.REJECTED, "
+        f"reverted with UnexpectedStatus(assetId={3:#066x}, status=AssetStatus.REJECTED, "
         "expected=AssetStatus.NOTICED)"
     )
     content = bytes(range(32))
@@ -346,7 +346,7 @@ def test_arguments_are_typed_and_rendered() -> None:
     )
     assert duplicate.args_by_name == {"assetId": 9, "contentHash": content, "registrant": ALICE}
     assert str(duplicate) == (
-        f"reverted with AssetAlreadyRegistered(assetId=9, "
+        f"reverted with AssetAlreadyRegistered(assetId={9:#066x}, "
         f"contentHash={HexBytes(content).to_0x_hex()}, registrant={ALICE})"
     )
     assert isinstance(revert, ContractRevert)

@@ -146,9 +146,10 @@ class AnvilNode:
         if process is None or process.poll() is not None:
             return
         process.terminate()
-        # With --dump-state, anvil writes the whole chain state as it exits: a large chain
-        # takes minutes, and a kill mid-write leaves a file that no longer loads.
-        timeout = 900 if "--dump-state" in self.extra_args else 10
+        # With --dump-state or --state, anvil writes the whole chain state as it exits: a large
+        # chain takes minutes, and a kill mid-write leaves a file that no longer loads.
+        dumps = "--dump-state" in self.extra_args or self.state_file is not None
+        timeout = 900 if dumps else 10
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -15,13 +15,13 @@ from web3.exceptions import Web3RPCError
 from web3.types import RPCEndpoint
 
 from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
-from provledger.errors import ProvledgerError
+from provledger.errors import ProvledgerError, ServiceUnavailable
 
 #: eth-tester's chain id.
 EMBEDDED_CHAIN_ID: Final = 131277322940537
 
 
-class ChainUnavailable(ProvledgerError):
+class ChainUnavailable(ServiceUnavailable):
     """The node cannot be reached or does not answer like an Ethereum node."""
 
     def __init__(self, url: str, reason: str) -> None:

@@ -61,11 +61,20 @@ class ContractRevert(ProvledgerError):
     def _describe(self) -> str:
         if not self.name:
             return f"reverted without a known reason (data {HexBytes(self.data).to_0x_hex()})"
-        rendered = ", ".join(f"{key}={_render(value)}" for key, value in self.args_by_name.items())
+        rendered = ", ".join(
+            f"{key}={_render(value, asset=key in ASSET_ID_ARGS)}"
+            for key, value in self.args_by_name.items()
+        )
         return f"reverted with {self.name}({rendered})"
 
 
-def _render(value: Any) -> str:
+#: Error arguments that are asset ids: shown as 0x and 64 hex digits, as everything prints them.
+ASSET_ID_ARGS: Final = frozenset({"assetId", "parentId", "tokenId"})
+
+
+def _render(value: Any, *, asset: bool = False) -> str:
+    if asset and isinstance(value, int):
+        return f"0x{value:064x}"
     if isinstance(value, IntEnum):
         return f"{type(value).__name__}.{value.name}"
     if isinstance(value, bytes):

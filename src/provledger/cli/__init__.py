@@ -6,8 +6,12 @@ failure. Errors print one line naming what to fix; ``--debug`` shows the traceba
 
 from __future__ import annotations
 
+from provledger.cli import accounts as accounts  # registers its commands on the app
+from provledger.cli import authority as authority  # registers its commands on the app
 from provledger.cli import develop as develop  # registers its commands on the app
 from provledger.cli import operate as operate  # registers its commands on the app
+from provledger.cli import query as query  # registers its commands on the app
+from provledger.cli import registrant as registrant  # registers its commands on the app
 from provledger.cli import verify as verify  # registers its commands on the app
 from provledger.cli.base import app, main
 

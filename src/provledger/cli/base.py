@@ -5,15 +5,16 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Final, NoReturn, TypeVar
 
 import typer
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from rich.console import Console
 
-from provledger.chain.connection import ChainUnavailable
 from provledger.chain.reverts import ContractRevert
-from provledger.errors import ProvledgerError
+from provledger.config import CONFIG_ENV, Settings, load_settings, set_config_file
+from provledger.errors import ProvledgerError, ServiceUnavailable
 
 EXIT_OK: Final = 0
 EXIT_NEGATIVE: Final = 1
@@ -28,7 +29,17 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts hold literal [brackets]: [env PROVLEDGER_RPC_URL]
 )
+
+
+def command_group(name: str, help: str) -> typer.Typer:
+    """A group of subcommands (``provledger NAME ...``) registered on the app."""
+    group = typer.Typer(help=help, no_args_is_help=True, rich_markup_mode=None)
+    app.add_typer(group, name=name)
+    return group
+
+
 out = Console()
 err = Console(stderr=True)
 
@@ -44,8 +55,17 @@ def _root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar=CONFIG_ENV,
+            help="TOML settings file [default: ./provledger.toml if present].",
+        ),
+    ] = None,
 ) -> None:
     State.debug = debug
+    set_config_file(config)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -56,7 +76,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def exit_code_for(error: BaseException) -> int:
     """The exit code of an error: 3 for chain and network failures, 2 for everything else."""
-    if isinstance(error, ChainUnavailable | RequestsConnectionError | ConnectionError):
+    if isinstance(error, ServiceUnavailable | RequestsConnectionError | ConnectionError):
         return EXIT_CHAIN
     return EXIT_USAGE
 
@@ -84,3 +104,25 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+
+
+RpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rpc-url",
+        help="JSON-RPC URL of the chain [env PROVLEDGER_RPC_URL]; unset: the embedded chain.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+BlobDirOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of off-chain documents by SHA-256 [env PROVLEDGER_BLOB_DIR]."),
+]
+
+
+def settings_from(**overrides: object) -> Settings:
+    """The settings: the flags that were given over the environment over provledger.toml.
+
+    A bad value exits with one line naming the setting and where it came from.
+    """
+    return guarded(lambda: load_settings(overrides))

@@ -18,24 +18,7 @@ from provledger.chain.deploy import (
     parse_role_grants,
 )
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.base import EXIT_OK, app, guarded, out
-from provledger.config import Settings
-
-RpcOption = Annotated[
-    str | None,
-    typer.Option(
-        "--rpc-url",
-        help="JSON-RPC URL of the chain [env PROVLEDGER_RPC_URL]; unset: the embedded chain.",
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-
-
-def settings_from(**overrides: object) -> Settings:
-    """Settings from the environment, overridden by the flags that were given."""
-    base = Settings()
-    given = {key: value for key, value in overrides.items() if value is not None}
-    return base.model_copy(update=given)
+from provledger.cli.base import EXIT_OK, JsonOption, RpcOption, app, guarded, out, settings_from
 
 
 @app.command("compile")

@@ -22,8 +22,18 @@ from rich.progress import (
 
 from provledger.chain.connection import connect, is_embedded
 from provledger.chain.deployments import load_deployment
-from provledger.cli.base import EXIT_OK, app, err, guarded, out
-from provledger.cli.develop import JsonOption, RpcOption, settings_from
+from provledger.cli.base import (
+    EXIT_OK,
+    BlobDirOption,
+    JsonOption,
+    RpcOption,
+    app,
+    command_group,
+    err,
+    guarded,
+    out,
+    settings_from,
+)
 from provledger.errors import InputError
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
@@ -33,11 +43,6 @@ from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import index_documents
 from provledger.store.engine import create_schema, create_store_engine
 from provledger.store.index import IndexStore
-
-BlobDirOption = Annotated[
-    Path | None,
-    typer.Option(help="Folder of off-chain documents by SHA-256 [env PROVLEDGER_BLOB_DIR]."),
-]
 
 
 @app.command("index")
@@ -221,8 +226,9 @@ def serve_command(
     guarded(run)
 
 
-blobs_app = typer.Typer(help="Off-chain documents (metadata documents, manifests) by SHA-256.")
-app.add_typer(blobs_app, name="blobs")
+blobs_app = command_group(
+    "blobs", "Off-chain documents (metadata documents, manifests) by SHA-256."
+)
 
 
 @blobs_app.command("add")

@@ -11,8 +11,16 @@ import typer
 from rich.table import Table
 
 from provledger.chain.connection import ChainUnavailable, rpc_chain
-from provledger.cli.base import EXIT_NEGATIVE, EXIT_OK, app, guarded, out
-from provledger.cli.develop import JsonOption, RpcOption, settings_from
+from provledger.cli.base import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    JsonOption,
+    RpcOption,
+    app,
+    guarded,
+    out,
+    settings_from,
+)
 from provledger.errors import InputError
 from provledger.services.proofs import (
     MalformedProofBundleError,

@@ -1,0 +1,397 @@
+"""Registrant commands: hash, register, anchor, transfer, license, metadata, cancel."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+from provledger.categories import category_name
+from provledger.chain.enums import LicenseKind, Relation
+from provledger.chain.events import AssetRegistered, BatchAnchored, LicenseGranted
+from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.chain.serialize import hex_bytes
+from provledger.chain.types import ParentLink, Registration
+from provledger.cli.base import (
+    EXIT_OK,
+    JsonOption,
+    app,
+    command_group,
+    err,
+    guarded,
+    out,
+)
+from provledger.cli.session import (
+    act_document,
+    chain_command,
+    open_ledger,
+    parse_address,
+    parse_asset,
+    parse_choice,
+    print_json,
+    show_receipt,
+    text_hash,
+)
+from provledger.config import Settings
+from provledger.errors import InputError
+from provledger.hashing import FolderManifest, folder_manifest, sha256_file
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import BatchManifest
+
+#: Inputs at least this large get a progress bar while they are hashed.
+PROGRESS_BYTES = 64 << 20
+DAY = 24 * 3600
+
+license_app = command_group("license", "Grant or revoke licenses on assets you hold.")
+metadata_app = command_group("metadata", "Revise an asset's metadata.")
+
+
+# ------------------------------------------------------------------ hashing
+def _input_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                continue  # reported by the hashing itself
+    return total
+
+
+def hash_input(path: Path) -> tuple[bytes, FolderManifest | None]:
+    """The content hash of a file or folder (with the folder's manifest), with a progress bar
+    on a terminal for large inputs."""
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    size = _input_size(path)
+    bar = Progress(
+        TextColumn(f"hashing {path.name}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+        disable=size < PROGRESS_BYTES or not err.is_terminal,
+    )
+    with bar:
+        task = bar.add_task("hash", total=size)
+
+        def advance(length: int) -> None:
+            bar.advance(task, length)
+
+        if path.is_dir():
+            manifest = folder_manifest(path, progress=advance)
+            return manifest.root, manifest
+        return sha256_file(path, progress=advance), None
+
+
+@app.command("hash")
+def hash_command(
+    path: Annotated[Path, typer.Argument(help="A file, or a folder (hashed as a Merkle root).")],
+    manifest_out: Annotated[
+        Path | None,
+        typer.Option("--manifest", "-m", help="Write a folder's manifest (JSON) to this file."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print the content hash of a file (SHA-256) or a folder (Merkle root of its files) and
+    the asset id it registers as.
+
+    Example: provledger hash ./huangpu-air-raw --manifest raw.manifest.json
+    """
+
+    def run() -> None:
+        content, manifest = hash_input(path)
+        if manifest is not None and manifest_out is not None:
+            manifest_out.write_text(manifest.to_json(), encoding="utf-8")
+        result: dict[str, Any] = {
+            "path": str(path),
+            "kind": "folder" if manifest else "file",
+            "content_hash": hex_bytes(content),
+            "asset_id": asset_id_hex(asset_id(content)),
+        }
+        if manifest is not None:
+            result["files"] = len(manifest.entries)
+            result["bytes"] = sum(entry.size for entry in manifest.entries)
+        if as_json:
+            print_json(result)
+            return
+        what = f"folder of {result['files']:,} files" if manifest else "file"
+        out.print(f"{result['content_hash']}  {path} ({what})", highlight=False)
+        out.print(f"asset id {result['asset_id']}", highlight=False)
+        if manifest is not None and manifest_out is not None:
+            out.print(f"manifest written to {manifest_out}", highlight=False)
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+# ------------------------------------------------------------------ metadata documents
+def metadata_document(
+    metadata_file: Path | None, title: str | None, description: str | None, fallback: str
+) -> bytes:
+    """The metadata document: a JSON object file, or one built from the flags."""
+    if metadata_file is not None:
+        if title is not None or description is not None:
+            raise InputError("give --metadata FILE or --title/--description, not both")
+        try:
+            document = metadata_file.read_bytes()
+        except OSError as error:
+            raise InputError(
+                f"cannot read metadata file {metadata_file}: {error.strerror}"
+            ) from None
+        try:
+            parsed = orjson.loads(document)
+        except orjson.JSONDecodeError as error:
+            raise InputError(f"metadata file {metadata_file} is not JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise InputError(f"metadata file {metadata_file} must hold a JSON object")
+        return document
+    fields = {"title": title if title is not None else fallback}
+    if description is not None:
+        fields["description"] = description
+    return orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)
+
+
+def store_metadata(settings: Settings, document: bytes, uri: str | None) -> tuple[bytes, str]:
+    """Keep the document in the blob folder; return its hash and the URI to anchor."""
+    sha256 = BlobStore(settings.blob_dir).put(document)
+    return bytes.fromhex(sha256[2:]), uri if uri is not None else f"sha256:{sha256[2:]}"
+
+
+def parse_parent(text: str) -> ParentLink:
+    """``ID`` or ``ID:relation`` (derived-from by default)."""
+    asset, _, relation = text.partition(":")
+    kind = parse_choice(Relation, relation, "--parent relation") if relation else None
+    return ParentLink(parse_asset(asset), kind or Relation.DERIVED_FROM)
+
+
+TitleOption = Annotated[str | None, typer.Option(help="Title of the metadata document.")]
+DescriptionOption = Annotated[
+    str | None, typer.Option(help="Description in the metadata document.")
+]
+MetadataFileOption = Annotated[
+    Path | None, typer.Option("--metadata", help="Metadata document: a JSON object file.")
+]
+MetadataUriOption = Annotated[
+    str | None,
+    typer.Option(help="Where the metadata document lives [default: sha256:<its hash>]."),
+]
+
+
+@chain_command(app, "register", blobs=True)
+def register_command(
+    settings: Settings,
+    as_json: bool,
+    path: Annotated[Path, typer.Argument(help="The file or folder to register.")],
+    category: Annotated[int, typer.Option(help="Category code of the published list.")],
+    grade: Annotated[int, typer.Option(help="1 general, 2 important, 3 core.")] = 1,
+    title: TitleOption = None,
+    description: DescriptionOption = None,
+    metadata_file: MetadataFileOption = None,
+    metadata_uri: MetadataUriOption = None,
+    parent: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A parent asset: ID or ID:derived-from|version-of|aggregate-of; repeatable."
+        ),
+    ] = None,
+) -> None:
+    """Register a file or folder as a data asset held by the signing account.
+
+    The metadata document (from --metadata, or built from --title and --description) is kept
+    in the blob folder and its SHA-256 anchored with the asset.
+
+    Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
+    air quality, raw" --dev-account 5
+    """
+    parents = tuple(parse_parent(item) for item in parent or [])
+    document = metadata_document(metadata_file, title, description, path.name)
+    ledger = open_ledger(settings)
+    content, manifest = hash_input(path)
+    if manifest is not None:  # so that one file of the folder can be verified later
+        BlobStore(settings.blob_dir).put(manifest.to_json().encode())
+    meta_hash, uri = store_metadata(settings, document, metadata_uri)
+    receipt = ledger.registry.register(
+        Registration(content, uri, meta_hash, category, grade, parents)
+    )
+    registered = receipt.event(AssetRegistered)
+    show_receipt(
+        receipt,
+        f"registered {path} as asset {asset_id_hex(registered.asset_id)} "
+        f"({category_name(category)}, grade {grade})",
+        as_json,
+        asset_id=asset_id_hex(registered.asset_id),
+        content_hash=hex_bytes(content),
+        metadata_hash=hex_bytes(meta_hash),
+        metadata_uri=uri,
+    )
+
+
+@chain_command(app, "anchor", blobs=True)
+def anchor_command(
+    settings: Settings,
+    as_json: bool,
+    folder: Annotated[Path, typer.Argument(help="A folder whose files are anchored as a batch.")],
+) -> None:
+    """Anchor every file of a folder in one transaction: a Merkle root over their SHA-256s.
+
+    The batch manifest (provledger-batch/1) goes to the blob folder, so that the gateway can
+    verify any file of the batch and hand out its inclusion proof.
+
+    Example: provledger anchor ./daily-files --dev-account 5
+    """
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder")
+    _, manifest = hash_input(folder)
+    assert manifest is not None
+    leaves = sorted({hex_bytes(entry.sha256) for entry in manifest.entries})
+    batch = BatchManifest(tuple(leaves))
+    manifest_hash = BlobStore(settings.blob_dir).put(batch.to_json())
+    root = batch.tree.root
+    ledger = open_ledger(settings)
+    receipt = ledger.anchor.anchor(root, len(leaves), f"sha256:{manifest_hash[2:]}")
+    anchored = receipt.event(BatchAnchored)
+    show_receipt(
+        receipt,
+        f"anchored {len(leaves):,} distinct files of {folder} as batch {hex_bytes(root)}",
+        as_json,
+        root=hex_bytes(anchored.root),
+        leaves=len(leaves),
+        manifest_hash=manifest_hash,
+    )
+
+
+@chain_command(app, "transfer")
+def transfer_command(
+    settings: Settings,
+    as_json: bool,
+    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    to: Annotated[str, typer.Argument(help="The new holder's address.")],
+) -> None:
+    """Transfer an asset you hold (sale, gift, or cross-border under an export permit).
+
+    Example: provledger transfer 0x5f…e1 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --dev-account 6
+    """
+    target, recipient = parse_asset(asset), parse_address(to, "recipient")
+    receipt = open_ledger(settings).registry.transfer(target, recipient)
+    show_receipt(receipt, f"transferred {asset_id_hex(target)} to {recipient}", as_json)
+
+
+@chain_command(app, "cancel")
+def cancel_command(
+    settings: Settings,
+    as_json: bool,
+    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
+) -> None:
+    """Cancel the registration of an asset you hold.
+
+    Example: provledger cancel 0x5f…e1 --reason "withdrawn by the holder" --dev-account 5
+    """
+    target = parse_asset(asset)
+    receipt = open_ledger(settings).registry.cancel(target, text_hash(reason))
+    show_receipt(receipt, f"cancelled {asset_id_hex(target)}", as_json)
+
+
+@chain_command(metadata_app, "update", blobs=True)
+def metadata_update_command(
+    settings: Settings,
+    as_json: bool,
+    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    title: TitleOption = None,
+    description: DescriptionOption = None,
+    metadata_file: MetadataFileOption = None,
+    metadata_uri: MetadataUriOption = None,
+) -> None:
+    """Anchor a revised metadata document for an asset you hold.
+
+    Example: provledger metadata update 0x5f…e1 --title "Huangpu air quality, v2" --dev-account 5
+    """
+    target = parse_asset(asset)
+    if metadata_file is None and title is None and description is None:
+        raise InputError("give the new metadata: --metadata FILE, or --title/--description")
+    document = metadata_document(metadata_file, title, description, "")
+    ledger = open_ledger(settings)
+    meta_hash, uri = store_metadata(settings, document, metadata_uri)
+    receipt = ledger.registry.update_metadata(target, uri, meta_hash)
+    show_receipt(
+        receipt,
+        f"metadata of {asset_id_hex(target)} is now {hex_bytes(meta_hash)}",
+        as_json,
+        metadata_hash=hex_bytes(meta_hash),
+        metadata_uri=uri,
+    )
+
+
+@chain_command(license_app, "grant", blobs=True)
+def license_grant_command(
+    settings: Settings,
+    as_json: bool,
+    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
+    kind: Annotated[
+        str, typer.Option(help="processing-use or product-operation.")
+    ] = "processing-use",
+    days: Annotated[int, typer.Option(min=1, help="Days until the license expires.")] = 365,
+    scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
+    terms: Annotated[
+        Path | None,
+        typer.Option(
+            help="The terms document (its SHA-256 is recorded) [default: a generated one]."
+        ),
+    ] = None,
+) -> None:
+    """Grant a license on an asset you hold.
+
+    Example: provledger license grant 0x5f…e1 0x3C44…93BC --kind processing-use --days 365
+    --scope cleaning --dev-account 5
+    """
+    target = parse_asset(asset)
+    to = parse_address(licensee, "licensee")
+    license_kind = parse_choice(LicenseKind, kind, "--kind")
+    ledger = open_ledger(settings)
+    # Expiry counts from the chain's clock, the one the contract checks against.
+    expires = int(ledger.w3.eth.get_block("latest")["timestamp"]) + days * DAY
+    terms_hash = act_document(
+        settings,
+        terms,
+        {
+            "act": "license terms",
+            "asset_id": asset_id_hex(target),
+            "licensee": to,
+            "kind": license_kind.name,
+            "scope": scope,
+            "expires_at": expires,
+        },
+    )
+    receipt = ledger.licenses.grant(target, to, license_kind, expires, terms_hash, scope)
+    granted = receipt.event(LicenseGranted)
+    show_receipt(
+        receipt,
+        f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} for {days} days",
+        as_json,
+        license_id=granted.license_id,
+        expires_at=expires,
+    )
+
+
+@chain_command(license_app, "revoke")
+def license_revoke_command(
+    settings: Settings,
+    as_json: bool,
+    license_id: Annotated[int, typer.Argument(help="License number.")],
+    reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
+) -> None:
+    """Revoke a license on an asset you hold.
+
+    Example: provledger license revoke 1 --reason "terms breached" --dev-account 5
+    """
+    receipt = open_ledger(settings).licenses.revoke(license_id, text_hash(reason))
+    show_receipt(receipt, f"license #{license_id} revoked", as_json)

@@ -1,0 +1,300 @@
+"""What every chain command shares: its options, the signer, the deployment, the output.
+
+A chain command needs a node (``--rpc-url``), the deployment record of that node's chain and,
+to write, a signing key: a keystore file or an account of the keystore folder by address
+(``--keystore``), or a well-known dev key on a development chain (``--dev-account``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import json
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any, Final, TypeVar, get_type_hints
+
+import orjson
+import typer
+from eth_account.signers.local import LocalAccount
+from eth_utils.address import is_address, to_checksum_address
+from rich.table import Table
+
+from provledger.chain.accounts import load_keystore, read_password_file, resolve_signer
+from provledger.chain.client import Provledger
+from provledger.chain.connection import rpc_chain
+from provledger.chain.deployments import load_deployment
+from provledger.chain.events import Event
+from provledger.chain.serialize import event_args, hex_bytes
+from provledger.chain.transactions import Receipt
+from provledger.cli.base import (
+    EXIT_OK,
+    BlobDirOption,
+    JsonOption,
+    RpcOption,
+    guarded,
+    out,
+    settings_from,
+)
+from provledger.config import Settings
+from provledger.errors import InputError
+from provledger.store.blobs import BlobStore
+
+E = TypeVar("E", bound=IntEnum)
+Action = TypeVar("Action", bound=Callable[..., None])
+
+KeystoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--keystore",
+        help="Signing account: a keystore file, or the address of an account in the keystore "
+        "folder [env PROVLEDGER_KEYSTORE].",
+    ),
+]
+PasswordFileOption = Annotated[
+    Path | None,
+    typer.Option(help="File holding the keystore password (else prompted, never echoed)."),
+]
+DevAccountOption = Annotated[
+    int | None,
+    typer.Option("--dev-account", help="Sign with well-known dev key N (dev chains only)."),
+]
+DeploymentsOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder of <chain-id>.json deployment records [default: deployments]."),
+]
+
+
+#: Options every chain command takes, in this order, after its own arguments and options.
+_READ_OPTIONS: Final = ("rpc_url", "deployments_dir")
+_SIGN_OPTIONS: Final = ("rpc_url", "keystore", "password_file", "dev_account", "deployments_dir")
+_OPTION_TYPES: Final[dict[str, Any]] = {
+    "rpc_url": RpcOption,
+    "keystore": KeystoreOption,
+    "password_file": PasswordFileOption,
+    "dev_account": DevAccountOption,
+    "deployments_dir": DeploymentsOption,
+    "blob_dir": BlobDirOption,
+    "as_json": JsonOption,
+}
+
+
+def chain_command(
+    group: typer.Typer, name: str, *, sign: bool = True, blobs: bool = False
+) -> Callable[[Action], Action]:
+    """Register ``action(settings, as_json, ...its own parameters)`` as command ``name``.
+
+    The command takes the action's own arguments and options, then the node and deployment
+    options, the signer's (``sign``) and the blob folder (``blobs``), and ``--json``; it builds
+    the settings from them, runs the action with one-line errors, and exits 0.
+    """
+
+    def register(action: Action) -> Action:
+        hints = get_type_hints(action, include_extras=True)
+        own = [
+            parameter.replace(annotation=hints[parameter.name])
+            for parameter in inspect.signature(action).parameters.values()
+            if parameter.name not in ("settings", "as_json")
+        ]
+        shared = [*(_SIGN_OPTIONS if sign else _READ_OPTIONS), *(["blob_dir"] if blobs else [])]
+        added = [
+            inspect.Parameter(
+                option,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=False if option == "as_json" else None,
+                annotation=_OPTION_TYPES[option],
+            )
+            for option in (*shared, "as_json")
+        ]
+
+        @functools.wraps(action)
+        def command(**values: Any) -> None:
+            settings = settings_from(**{option: values.pop(option) for option in shared})
+            as_json = bool(values.pop("as_json"))
+            guarded(lambda: action(settings, as_json, **values))
+            raise typer.Exit(EXIT_OK)
+
+        signature = inspect.Signature([*own, *added])
+        command.__signature__ = signature  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        del command.__wrapped__  # typer must read the signature above, not the action's
+        group.command(name)(command)
+        return action
+
+    return register
+
+
+def require_node(settings: Settings) -> str:
+    """The node URL; the embedded chain does not outlive one command, so it is refused."""
+    if settings.rpc_url is None:
+        raise InputError(
+            "this command needs a node: give --rpc-url or set PROVLEDGER_RPC_URL "
+            "(`provledger chain` starts a local one)"
+        )
+    return settings.rpc_url
+
+
+def keystore_file(settings: Settings) -> Path | None:
+    """The keystore file of ``--keystore``: a path, or an address looked up in the folder."""
+    named = settings.keystore
+    if named is None:
+        return None
+    text = str(named)
+    if is_address(text) and not Path(text).exists():
+        wanted = to_checksum_address(text)
+        for path, address in keystore_accounts(settings.keystore_dir):
+            if address == wanted:
+                return path
+        raise InputError(f"no keystore of {wanted} in {settings.keystore_dir}")
+    return Path(text)
+
+
+def keystore_accounts(folder: Path) -> list[tuple[Path, str]]:
+    """``(file, checksummed address)`` of every keystore file in ``folder``, sorted by file."""
+    if not folder.is_dir():
+        return []
+    found: list[tuple[Path, str]] = []
+    for path in sorted(folder.iterdir()):
+        try:
+            address = json.loads(path.read_text(encoding="utf-8"))["address"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not a keystore file
+        if isinstance(address, str) and is_address(address):
+            found.append((path, to_checksum_address(address)))
+    return found
+
+
+def prompt_secret(text: str) -> str:
+    """Ask for a secret on the terminal without echoing it."""
+    return str(typer.prompt(text, hide_input=True))
+
+
+def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
+    """The deployment on the node of ``settings``, signing as the configured account."""
+    w3 = rpc_chain(require_node(settings))
+    chain_id = int(w3.eth.chain_id)
+    deployment = load_deployment(settings.deployments_dir, chain_id)
+    account: LocalAccount | None = None
+    if sign:
+        account = resolve_signer(
+            chain_id=chain_id,
+            embedded=False,
+            keystore=keystore_file(settings),
+            password_file=settings.password_file,
+            dev_index=settings.dev_account,
+            prompt_password=prompt_secret,
+        )
+    return Provledger(w3, deployment, account)
+
+
+def unlock(path: Path, password_file: Path | None) -> LocalAccount:
+    """Decrypt the keystore at ``path`` with the password of the file, or one prompted for."""
+    password = (
+        read_password_file(password_file)
+        if password_file is not None
+        else prompt_secret(f"password for {path}")
+    )
+    return load_keystore(path, password)
+
+
+# ------------------------------------------------------------------ parsing arguments
+def parse_asset(text: str) -> int:
+    """An asset id: ``0x`` + 64 hex digits (as commands print them) or a decimal number."""
+    value = text.strip().lower()
+    try:
+        if value.startswith("0x") and len(value) == 66:
+            return int(value, 16)
+        if value.isdigit():
+            number = int(value)
+            if number < 2**256:
+                return number
+    except ValueError:
+        pass
+    raise InputError(f"asset {text!r} is not an asset id (0x and 64 hex digits, or a number)")
+
+
+def parse_address(text: str, what: str = "address") -> str:
+    """A checksummed address, or :class:`InputError` naming ``what``."""
+    if not is_address(text):
+        raise InputError(f"{what} {text!r} is not an address (0x and 40 hex digits)")
+    return str(to_checksum_address(text))
+
+
+def parse_choice(kind: type[E], text: str, option: str) -> E:
+    """The member of ``kind`` named ``text`` (any case, ``-`` for ``_``); NONE is refused."""
+    name = text.strip().upper().replace("-", "_")
+    if name in kind.__members__ and name != "NONE":
+        return kind[name]
+    choices = ", ".join(
+        member.name.lower().replace("_", "-") for member in kind if member.name != "NONE"
+    )
+    raise InputError(f"{option} {text!r} is not one of: {choices}")
+
+
+def text_hash(text: str | None) -> bytes:
+    """The SHA-256 of a reason, grounds or evidence text (32 zero bytes for none)."""
+    return b"\x00" * 32 if not text else hashlib.sha256(text.encode()).digest()
+
+
+def act_document(settings: Settings, given: Path | None, act: dict[str, Any]) -> bytes:
+    """The SHA-256 an act records (terms, certificate, report, ruling), with the document kept
+    in the blob folder: the file given, or else a JSON document describing the act."""
+    if given is not None:
+        try:
+            data = given.read_bytes()
+        except OSError as error:
+            raise InputError(f"cannot read {given}: {error.strerror}") from None
+    else:
+        data = orjson.dumps({"generated_by": "provledger", **act}, option=orjson.OPT_SORT_KEYS)
+    return bytes.fromhex(BlobStore(settings.blob_dir).put(data)[2:])
+
+
+# ------------------------------------------------------------------ output
+def receipt_json(receipt: Receipt) -> dict[str, Any]:
+    """A receipt as JSON: transaction, block, gas and every decoded event."""
+    return {
+        "transaction": hex_bytes(receipt.tx_hash),
+        "block_number": receipt.block_number,
+        "block_hash": hex_bytes(receipt.block_hash),
+        "gas_used": receipt.gas_used,
+        "sender": receipt.sender,
+        "events": [event_json(event) for event in receipt.events],
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """One event as ``{"event": name, "args": {...}}``."""
+    return {"event": type(event).__name__, "args": event_args(event)}
+
+
+def show_receipt(receipt: Receipt, summary: str, as_json: bool, **extra: Any) -> None:
+    """Print what a transaction did: a summary line and its events, or JSON with ``extra``."""
+    if as_json:
+        print_json({**extra, **receipt_json(receipt)})
+        return
+    out.print(summary, highlight=False, soft_wrap=True)
+    show_events(receipt.events)
+    out.print(
+        f"transaction {hex_bytes(receipt.tx_hash)} in block {receipt.block_number}, "
+        f"gas {receipt.gas_used:,}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def show_events(events: Sequence[Event]) -> None:
+    """The events as a table of name and arguments."""
+    table = Table(box=None, show_header=False, pad_edge=False)
+    table.add_column("event", no_wrap=True)
+    table.add_column("arguments", overflow="fold")  # hashes are read in full, never cut
+    for event in events:
+        args = ", ".join(f"{key}={value}" for key, value in event_args(event).items())
+        table.add_row(f"[bold]{type(event).__name__}[/]", args)
+    out.print(table, soft_wrap=True)
+
+
+def print_json(value: Any) -> None:
+    """Machine-readable output: one JSON document, nothing else on stdout."""
+    out.print_json(json.dumps(value), highlight=False)

@@ -1,0 +1,108 @@
+"""A chain for the CLI tests: one anvil node per module, deployed through `provledger deploy`.
+
+Every command runs through typer's runner with the settings in ``PROVLEDGER_*`` variables,
+as a user's shell would hold them; the tests then read the chain to check what happened.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+from web3 import Web3
+
+from helpers.required import start_anvil
+from provledger.chain.accounts import DEV_ROLES, dev_account
+from provledger.chain.anvil import AnvilNode
+from provledger.chain.client import Provledger
+from provledger.chain.connection import DevChain
+from provledger.chain.deployments import Deployment, load_deployment
+from provledger.cli import app
+
+#: Public notice of the test deployment: short, so that certification needs little time travel.
+NOTICE_SECONDS = 3600
+#: Dev accounts of the participants the tests use (0-4 hold the authority roles).
+HOLDER, BUYER, FOREIGN, OBJECTOR = 5, 6, 7, 8
+
+
+@dataclass
+class Cli:
+    """The CLI, a home folder with its settings, and the chain it drives."""
+
+    node: AnvilNode
+    home: Path
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def w3(self) -> Web3:
+        return self.node.web3()
+
+    @property
+    def deployment(self) -> Deployment:
+        return load_deployment(self.home / "deployments", 31337)
+
+    def ledger(self) -> Provledger:
+        """A read-only client of the deployment, to check the chain."""
+        return Provledger(self.w3, self.deployment)
+
+    def run(self, *args: str, input: str | None = None) -> Result:
+        """Run ``provledger ARGS`` with this home's settings."""
+        return CliRunner().invoke(app, list(args), env=self.env, input=input)
+
+    def ok(self, *args: str, input: str | None = None) -> str:
+        """Run a command that must succeed; its standard output."""
+        result = self.run(*args, input=input)
+        assert result.exit_code == 0, f"{args}: {result.exit_code}\n{result.output}"
+        return result.stdout
+
+    def json(self, *args: str) -> Any:
+        """Run a command with ``--json``; its parsed output."""
+        return json.loads(self.ok(*args, "--json"))
+
+    def fails(self, code: int, *args: str, input: str | None = None) -> str:
+        """Run a command that must exit with ``code`` and one error line; that line."""
+        result = self.run(*args, input=input)
+        assert result.exit_code == code, f"{args}: {result.exit_code}\n{result.output}"
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, result.stderr
+        assert "Traceback" not in result.output
+        return lines[0]
+
+    def address(self, index: int) -> str:
+        return str(dev_account(index).address)
+
+    def advance(self, seconds: int) -> None:
+        DevChain(self.w3).advance(seconds)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """A deployed chain with the authority roles on dev accounts 0-4 and four participants."""
+    node = start_anvil()
+    try:
+        home = tmp_path_factory.mktemp("cli-home")
+        env = {
+            "PROVLEDGER_RPC_URL": node.url,
+            "PROVLEDGER_DEPLOYMENTS_DIR": str(home / "deployments"),
+            "PROVLEDGER_BLOB_DIR": str(home / "blobs"),
+            "PROVLEDGER_KEYSTORE_DIR": str(home / "keystore"),
+            "PROVLEDGER_DATABASE_URL": str(home / "index.sqlite"),
+        }
+        cli = Cli(node, home, env)
+        cli.ok(
+            "deploy", "--dev-account", "0", "--dev-roles", "--notice-period", str(NOTICE_SECONDS)
+        )
+        registrar = str(DEV_ROLES["registrar"])
+        for index, country in ((HOLDER, "CN"), (BUYER, "CN"), (FOREIGN, "US"), (OBJECTOR, "HK")):
+            cli.ok(
+                "participants", "add", cli.address(index), "--jurisdiction", country,
+                "--name", f"party {index}", "--dev-account", registrar,
+            )  # fmt: skip
+        yield cli
+    finally:
+        node.stop()

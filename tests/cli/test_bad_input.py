@@ -1,0 +1,114 @@
+"""Bad input gets one line naming what to fix and the documented exit code; nothing is sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli.conftest import BUYER, HOLDER, Cli
+from provledger.chain.accounts import dev_account
+from provledger.chain.anvil import free_port
+from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.hashing import sha256_file
+
+pytestmark = pytest.mark.anvil
+
+HOLDER_FLAGS = ("--dev-account", str(HOLDER))
+
+
+def _nonce(cli: Cli) -> int:
+    return int(cli.w3.eth.get_transaction_count(dev_account(HOLDER).address))
+
+
+def test_missing_and_special_inputs(cli: Cli, tmp_path: Path) -> None:
+    before = _nonce(cli)
+    missing = tmp_path / "missing.csv"
+    line = cli.fails(2, "register", str(missing), "--category", "301", *HOLDER_FLAGS)
+    assert line == f"error: {missing} does not exist"
+    assert cli.fails(2, "hash", str(missing)) == f"error: {missing} does not exist"
+    line = cli.fails(2, "hash", "/dev/null")
+    assert line.startswith("error: ")
+    assert "/dev/null" in line
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "empty" in cli.fails(2, "anchor", str(empty), *HOLDER_FLAGS)
+    assert _nonce(cli) == before  # nothing was sent
+
+
+def test_malformed_arguments(cli: Cli, tmp_path: Path) -> None:
+    before = _nonce(cli)
+    data = tmp_path / "data.csv"
+    data.write_text("x\n")
+    line = cli.fails(2, "transfer", "0x12", cli.address(BUYER), *HOLDER_FLAGS)
+    assert line == "error: asset '0x12' is not an asset id (0x and 64 hex digits, or a number)"
+    asset = asset_id_hex(asset_id(sha256_file(data)))
+    line = cli.fails(2, "transfer", asset, "0xnope", *HOLDER_FLAGS)
+    assert line == "error: recipient '0xnope' is not an address (0x and 40 hex digits)"
+    line = cli.fails(2, "license", "grant", asset, cli.address(BUYER), "--kind", "resale")
+    assert line == "error: --kind 'resale' is not one of: processing-use, product-operation"
+    line = cli.fails(2, "appraise", asset, "--amount", "12.345", "--currency", "CNY")
+    assert line == "error: --amount '12.345' must be positive with at most two decimals"
+    line = cli.fails(2, "appraise", asset, "--amount", "10", "--currency", "yuan")
+    assert line == "error: --currency 'yuan' is not a three-letter ISO 4217 code"
+    line = cli.fails(2, "register", str(data), "--category", "301", "--parent", "0x1:cousin-of")
+    assert line.startswith("error: --parent relation 'cousin-of' is not one of: derived-from")
+    not_object = tmp_path / "meta.json"
+    not_object.write_text("[1, 2]")
+    line = cli.fails(
+        2, "register", str(data), "--category", "301", "--metadata", str(not_object), *HOLDER_FLAGS
+    )
+    assert line == f"error: metadata file {not_object} must hold a JSON object"
+    line = cli.fails(2, "roles", "grant", "king", cli.address(BUYER), "--dev-account", "0")
+    assert line.startswith("error: role 'king' is not one of: admin, registrar")
+    assert _nonce(cli) == before
+
+
+def test_a_revert_is_decoded_into_words(cli: Cli, tmp_path: Path) -> None:
+    data = tmp_path / "twice.csv"
+    data.write_text("registered twice\n")
+    cli.ok("register", str(data), "--category", "301", *HOLDER_FLAGS)
+    content = sha256_file(data)
+    line = cli.fails(2, "register", str(data), "--category", "301", *HOLDER_FLAGS)
+    assert line == (
+        "error: the contract refused: reverted with AssetAlreadyRegistered("
+        f"assetId={asset_id_hex(asset_id(content))}, contentHash=0x{content.hex()}, "
+        f"registrant={cli.address(HOLDER)})"
+    )
+    asset = asset_id_hex(asset_id(content))
+    line = cli.fails(2, "transfer", asset, cli.address(HOLDER), "--dev-account", str(BUYER))
+    assert line == (
+        "error: the contract refused: reverted with ERC721InsufficientApproval("
+        f"operator={cli.address(BUYER)}, tokenId={asset})"
+    )
+    line = cli.fails(2, "certify", asset, "--dev-account", str(BUYER))
+    assert "AccessControlUnauthorizedAccount" in line
+
+
+def test_no_node_or_a_node_that_does_not_answer(cli: Cli, tmp_path: Path) -> None:
+    data = tmp_path / "offline.csv"
+    data.write_text("offline\n")
+    closed = f"http://127.0.0.1:{free_port()}"
+    line = cli.fails(3, "register", str(data), "--category", "301", "--rpc-url", closed)
+    assert (
+        line == f"error: cannot reach the chain at {closed}: connection refused or host unreachable"
+    )
+    url = cli.env.pop("PROVLEDGER_RPC_URL")
+    try:
+        line = cli.fails(2, "roles", "list")
+    finally:
+        cli.env["PROVLEDGER_RPC_URL"] = url
+    assert line == (
+        "error: this command needs a node: give --rpc-url or set PROVLEDGER_RPC_URL "
+        "(`provledger chain` starts a local one)"
+    )
+
+
+def test_dev_keys_and_missing_keys(cli: Cli, tmp_path: Path) -> None:
+    line = cli.fails(2, "cancel", asset_id_hex(1), "--dev-account", "42")
+    assert line == "error: dev account index 42 is outside 0..19"
+    line = cli.fails(2, "cancel", asset_id_hex(1))
+    assert line.startswith("error: no signing key: give --keystore FILE")
+    missing = tmp_path / "nokey.json"
+    line = cli.fails(2, "cancel", asset_id_hex(1), "--keystore", str(missing), input="pw\n")
+    assert line == f"error: keystore {missing} does not exist"
