@@ -1,14 +1,31 @@
-"""The demo scenario runs to the end on the embedded chain and leaves what it says."""
+"""The demo scenario: it runs to the end, and every step shows through the gateway's API."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+import requests
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from provledger.api.app import create_app
+from provledger.chain.accounts import dev_account
+from provledger.chain.anvil import free_port
 from provledger.chain.connection import embedded_chain
+from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.cli import app
-from provledger.demo import Demo
+from provledger.config import load_settings
+from provledger.demo import PARTIES, Demo
+from provledger.hashing import folder_manifest, sha256_file
 
 
 def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
@@ -24,6 +41,7 @@ def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
     assert result.verified_leaf
     assert result.verified_file.endswith(": True")
     assert result.transactions == 21
+    assert result.refused_export == "ExportPermitMissing"
     assert (tmp_path / "huangpu-air-raw.manifest.json").is_file()
     assert any("exported the cleaned dataset" in line for line in lines)
 
@@ -32,3 +50,147 @@ def test_demo_command_rejects_an_unknown_chain(tmp_path: Path) -> None:
     outcome = CliRunner().invoke(app, ["demo", "--chain", "mainnet", "--workdir", str(tmp_path)])
     assert outcome.exit_code == 2
     assert "--chain 'mainnet' is not 'embedded' or 'anvil'" in outcome.stderr
+
+
+@pytest.fixture(scope="module")
+def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Path]]:
+    """`provledger demo --no-serve`, then the gateway over the index it left."""
+    workdir = tmp_path_factory.mktemp("demo")
+    outcome = CliRunner().invoke(app, ["demo", "--no-serve", "--workdir", str(workdir)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "indexed 57 events" in outcome.stdout
+    settings = load_settings(
+        {"database_url": str(workdir / "index.sqlite"), "blob_dir": workdir / "blobs"}
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client, workdir
+
+
+def _get(client: TestClient, path: str, **params: Any) -> Any:
+    response = client.get(path, params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _party(index: int) -> str:
+    return str(dev_account(PARTIES[index].key_index).address)
+
+
+def test_every_demo_step_shows_through_the_gateway(
+    demo_gateway: tuple[TestClient, Path],
+) -> None:
+    client, workdir = demo_gateway
+    participants = _get(client, "/participants")["items"]
+    assert {(item["account"], item["jurisdiction"]) for item in participants} == {
+        (_party(index), party.jurisdiction) for index, party in enumerate(PARTIES)
+    }
+
+    # a raw sensor dataset folder: registered, reviewed, noticed, certified
+    root = folder_manifest(workdir / "huangpu-air-raw").root
+    raw = _get(client, f"/assets/by-hash/0x{root.hex()}")
+    assert (raw["registrant"], raw["category"], raw["grade"]) == (_party(0), 301, 2)
+    assert (raw["status"], raw["registration_number"]) == ("CERTIFIED", 1)
+    raw_id = raw["asset_id"]
+    events = [event["event"] for event in _get(client, f"/assets/{raw_id}/history")["items"]]
+    for step in ("AssetRegistered", "RegistrationAccepted", "CertificateIssued"):
+        assert step in events
+    sample = workdir / "huangpu-air-raw" / "readings" / "2026-11-03.csv"
+    upload = client.post(
+        "/verify/manifest", content=(workdir / "huangpu-air-raw.manifest.json").read_bytes()
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["verdict"]["registered"] is True
+    assert sha256_file(sample)  # the file proven alone on chain by the demo
+
+    # a processing license, a cleaned dataset derived under it, a product from two inputs
+    (license_view,) = _get(client, f"/assets/{raw_id}/licenses")["items"]
+    assert (license_view["licensee"], license_view["kind"]) == (_party(1), "PROCESSING_USE")
+    titles = _get(client, "/assets", title="air quality")["items"]
+    by_title = {item["asset_id"] for item in titles}
+    product = next(item for item in titles if item["registration_number"] == 2)
+    lineage = _get(client, f"/assets/{product['asset_id']}/lineage", depth=3, direction="up")
+    edges = {(edge["parent_id"], edge["relation"]) for edge in lineage["edges"]}
+    cleaned_id = next(edge["child_id"] for edge in lineage["edges"] if edge["parent_id"] == raw_id)
+    assert (raw_id, "DERIVED_FROM") in edges
+    assert (cleaned_id, "AGGREGATE_OF") in edges
+    assert len([edge for edge in lineage["edges"] if edge["relation"] == "AGGREGATE_OF"]) == 2
+    assert {raw_id, cleaned_id, product["asset_id"]} <= by_title
+
+    # an appraisal and a sale to a buyer in HK
+    (appraisal,) = _get(client, f"/assets/{product['asset_id']}/appraisals")["items"]
+    assert (appraisal["amount"], appraisal["currency"], appraisal["method"]) == (
+        "250000000",
+        "CNY",
+        "MARKET",
+    )
+    assert product["holder"] == _party(2)
+
+    # abroad: refused without a permit (no transfer recorded), allowed with one
+    cleaned = _get(client, f"/assets/{cleaned_id}")
+    assert cleaned["holder"] == _party(3)
+    (permit,) = _get(client, f"/assets/{cleaned_id}/export-permits")
+    assert (permit["recipient"], permit["destination"], permit["state"]) == (
+        _party(3),
+        "US",
+        "USED",
+    )
+    transfers = [
+        event
+        for event in _get(client, f"/assets/{cleaned_id}/history")["items"]
+        if event["event"] == "Transfer" and event["args"]["to"] == _party(3)
+    ]
+    assert len(transfers) == 1
+    assert transfers[0]["block_number"] > permit["issued_block"]
+
+    # a dispute opened, frozen and dismissed
+    (dispute,) = _get(client, f"/assets/{raw_id}/disputes")["items"]
+    assert (dispute["claimant"], dispute["status"], dispute["ruling"]) == (
+        _party(2),
+        "RULED",
+        "DISMISS",
+    )
+    assert dispute["frozen_block"] is not None
+    assert raw["frozen"] is False
+
+    # 1,000 files anchored in one transaction; one of them verifies with its proof
+    (batch,) = _get(client, "/batches")["items"]
+    assert (batch["leaf_count"], batch["submitter"]) == (1000, _party(0))
+    leaf = hashlib.sha256(b"provledger demo document: daily file 417").digest()
+    verdict = _get(client, "/verify", hash="0x" + leaf.hex())
+    assert verdict["registered"] is False  # anchored in a batch, not promoted to an asset
+    assert verdict["batch"]["root"] == batch["root"]
+    assert verdict["batch"]["position"] == 417
+    assert verdict["asset_id"] == asset_id_hex(asset_id(leaf))
+
+
+def test_demo_serves_the_gateway_until_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("provledger")), "demo", "--port", str(port)]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PROVLEDGER_")}
+    demo = subprocess.Popen(
+        [*command, "--workdir", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert demo.poll() is None, demo.communicate()
+            try:
+                status = requests.get(f"http://127.0.0.1:{port}/status", timeout=2)
+                if status.status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "the demo gateway did not answer"
+            time.sleep(0.5)
+        assert status.json()["events"] == 57
+    finally:
+        demo.send_signal(signal.SIGINT)
+        out, err = demo.communicate(timeout=60)
+    assert demo.returncode == 0, err
+    assert f"gateway   http://127.0.0.1:{port}" in out
+    assert out.count("  provledger ") == 3  # three example commands
+    assert out.rstrip().endswith("demo stopped")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+import orjson
 from web3 import Web3
 
 from provledger.categories import category_name
@@ -40,11 +41,14 @@ from provledger.chain.events import (
     LicenseGranted,
 )
 from provledger.chain.ids import asset_id, short_id
+from provledger.chain.reverts import ContractRevert
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import ParentLink, Registration
 from provledger.errors import ProvledgerError
 from provledger.hashing import folder_manifest, sha256_file, to_hex32
 from provledger.merkle import StandardMerkleTree
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import BatchManifest
 
 NOTICE_PERIOD: Final = 10 * 24 * 3600
 DAY: Final = 24 * 3600
@@ -81,6 +85,10 @@ class DemoResult:
     events: int = 0
     verified_file: str = ""
     verified_leaf: bool = False
+    refused_export: str = ""
+    batch_root: bytes = b""
+    dispute_id: int = 0
+    license_id: int = 0
 
 
 def _doc(label: str) -> bytes:
@@ -136,6 +144,12 @@ class Demo:
         self.arbiter = admin.as_account(dev_account(DEV_ROLES["arbiter"]))
         self.exporter = admin.as_account(dev_account(DEV_ROLES["export_approver"]))
         self.parties = [admin.as_account(dev_account(party.key_index)) for party in PARTIES]
+        self.blobs = BlobStore(workdir / "blobs")
+
+    def metadata(self, title: str, **more: object) -> bytes:
+        """Keep a metadata document in the blob folder; return the hash a registration anchors."""
+        document = orjson.dumps({"title": title, **more}, option=orjson.OPT_SORT_KEYS)
+        return bytes.fromhex(self.blobs.put(document)[2:])
 
     def track(self, receipt: Receipt) -> Receipt:
         """Count a transaction's gas and events."""
@@ -185,13 +199,18 @@ class Demo:
         raw_folder = write_sensor_dataset(self.workdir / "huangpu-air-raw")
         manifest = folder_manifest(raw_folder)
         (self.workdir / "huangpu-air-raw.manifest.json").write_text(manifest.to_json())
+        self.blobs.put(manifest.to_json().encode())
         root = to_hex32(manifest.root)
         self.say(f"hashed {len(manifest.entries)} files of {raw_folder.name}: root {root}")
         raw = self.register(
             sensor,
             "raw dataset",
             Registration(
-                manifest.root, "ipfs://demo/huangpu-air-raw.json", _doc("raw meta"), 301, 2
+                manifest.root,
+                "ipfs://demo/huangpu-air-raw.json",
+                self.metadata("Huangpu river air quality, raw sensor readings", days=7, sensors=12),
+                301,
+                2,
             ),
         )
         self.certify("raw dataset")
@@ -203,6 +222,7 @@ class Demo:
             )
         )
         license_id = license_receipt.event(LicenseGranted).license_id
+        self.result.license_id = license_id
         self.say(f"processing license #{license_id} granted to {PARTIES[1].name} for one year")
 
         cleaned = self.register(
@@ -211,7 +231,7 @@ class Demo:
             Registration(
                 _doc("cleaned content"),
                 "ipfs://demo/huangpu-air-clean.json",
-                _doc("clean meta"),
+                self.metadata("Huangpu river air quality, cleaned hourly readings"),
                 301,
                 2,
                 (ParentLink(raw, Relation.DERIVED_FROM),),
@@ -220,7 +240,13 @@ class Demo:
         weather = self.register(
             cleaner,
             "weather inputs",
-            Registration(_doc("weather content"), "ipfs://demo/weather.json", _doc("w"), 103, 1),
+            Registration(
+                _doc("weather content"),
+                "ipfs://demo/weather.json",
+                self.metadata("Shanghai weather observations, hourly"),
+                103,
+                1,
+            ),
         )
         product = self.register(
             cleaner,
@@ -228,7 +254,7 @@ class Demo:
             Registration(
                 _doc("product content"),
                 "ipfs://demo/aqi-product.json",
-                _doc("product meta"),
+                self.metadata("Huangpu air-quality index, daily product"),
                 301,
                 1,
                 (
@@ -247,13 +273,26 @@ class Demo:
         self.track(cleaner.registry.transfer(product, harbour.address))
         self.say(f"sold the product (grade 1) to {PARTIES[2].name} in HK: no permit needed")
 
+        try:
+            cleaner.registry.transfer(cleaned, pacific.address)
+        except ContractRevert as refusal:
+            self.result.refused_export = refusal.name
+            self.say(
+                f"a sale of the cleaned dataset (grade 2) to {PARTIES[3].name} in US: {refusal}"
+            )
+        else:
+            raise ProvledgerError(
+                "the registry let an important-grade asset abroad without a permit"
+            )
         self.track(self.exporter.export.issue_permit(cleaned, pacific.address, expires))
         self.track(cleaner.registry.transfer(cleaned, pacific.address))
         self.say(f"exported the cleaned dataset (grade 2) to {PARTIES[3].name} under a permit")
 
         daily = [_doc(f"daily file {day}") for day in range(1000)]
         tree = StandardMerkleTree.batch(daily)
-        self.track(sensor.anchor.anchor(tree.root, len(daily), "ipfs://demo/daily-manifest.json"))
+        batch = self.blobs.put(BatchManifest(tuple(to_hex32(leaf) for leaf in daily)).to_json())
+        self.track(sensor.anchor.anchor(tree.root, len(daily), f"sha256:{batch[2:]}"))
+        self.result.batch_root = tree.root
         self.result.verified_leaf = sensor.anchor.is_anchored_leaf(
             tree.root, daily[417], tree.proof_for((daily[417],))
         )
@@ -264,6 +303,7 @@ class Demo:
 
         opened = self.track(harbour.court.open(raw, _doc("claim of prior collection")))
         dispute = opened.event(DisputeOpened).dispute_id
+        self.result.dispute_id = dispute
         self.track(self.arbiter.court.freeze(dispute))
         self.track(self.arbiter.court.rule(dispute, Ruling.DISMISS, _doc("ruling")))
         self.say(f"dispute #{dispute} over the raw dataset: frozen, then dismissed")

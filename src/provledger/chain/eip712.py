@@ -13,8 +13,11 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
+from eth_utils.address import is_address, to_checksum_address
 
-from provledger.chain.types import Registration, SignedRegistration
+from provledger.chain.enums import Relation
+from provledger.chain.types import ParentLink, Registration, SignedRegistration
+from provledger.errors import InputError
 
 DOMAIN_NAME: Final = "provledger"
 DOMAIN_VERSION: Final = "1"
@@ -135,3 +138,93 @@ def sign_registration(
         deadline=deadline,
         signature=bytes(signed.signature),
     )
+
+
+#: The ``format`` of a signed registration document (``provledger sign``, ``relay``).
+SIGNED_FORMAT: Final = "provledger-signed-registration/1"
+
+
+def signed_to_json(signed: SignedRegistration, *, chain_id: int, registry: str) -> dict[str, Any]:
+    """A signed registration as a JSON document that names the chain and registry it is for."""
+    registration = signed.registration
+    return {
+        "format": SIGNED_FORMAT,
+        "chain_id": chain_id,
+        "registry": registry,
+        "registrant": signed.registrant,
+        "nonce": signed.nonce,
+        "deadline": signed.deadline,
+        "signature": "0x" + signed.signature.hex(),
+        "registration": {
+            "content_hash": "0x" + registration.content_hash.hex(),
+            "metadata_uri": registration.metadata_uri,
+            "metadata_hash": "0x" + registration.metadata_hash.hex(),
+            "category": registration.category,
+            "grade": registration.grade,
+            "parents": [
+                {
+                    "parent_id": f"0x{parent.parent_id:064x}",
+                    "relation": Relation(parent.relation).name,
+                }
+                for parent in registration.parents
+            ],
+        },
+    }
+
+
+def _field(data: Any, name: str, kind: type | tuple[type, ...]) -> Any:
+    if not isinstance(data, dict) or name not in data:
+        raise InputError(f"signed registration: missing field {name!r}")
+    value = data[name]
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise InputError(f"signed registration: field {name!r} has the wrong type")
+    return value
+
+
+def _bytes(data: Any, name: str, size: int | None = 32) -> bytes:
+    text = _field(data, name, str)
+    try:
+        value = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError:
+        raise InputError(f"signed registration: field {name!r} is not hex") from None
+    if size is not None and len(value) != size:
+        raise InputError(f"signed registration: field {name!r} is not {size} bytes")
+    return value
+
+
+def signed_from_json(data: Any) -> tuple[SignedRegistration, int, ChecksumAddress]:
+    """Parse a signed registration document: the registration, its chain id and registry.
+
+    Every field is checked for presence, type and size; a bad one is an
+    :class:`~provledger.errors.InputError` naming it.
+    """
+    if _field(data, "format", str) != SIGNED_FORMAT:
+        raise InputError(f"signed registration: format is not {SIGNED_FORMAT!r}")
+    body = _field(data, "registration", dict)
+    parents = []
+    for item in _field(body, "parents", list):
+        relation = _field(item, "relation", str)
+        if relation not in Relation.__members__ or relation == "NONE":
+            raise InputError(f"signed registration: unknown relation {relation!r}")
+        parents.append(
+            ParentLink(int.from_bytes(_bytes(item, "parent_id"), "big"), Relation[relation])
+        )
+    registration = Registration(
+        content_hash=_bytes(body, "content_hash"),
+        metadata_uri=_field(body, "metadata_uri", str),
+        metadata_hash=_bytes(body, "metadata_hash"),
+        category=_field(body, "category", int),
+        grade=_field(body, "grade", int),
+        parents=tuple(parents),
+    )
+    for address in ("registrant", "registry"):
+        if not is_address(_field(data, address, str)):
+            raise InputError(f"signed registration: field {address!r} is not an address")
+    signed = SignedRegistration(
+        registration=registration,
+        registrant=to_checksum_address(data["registrant"]),
+        nonce=_field(data, "nonce", int),
+        deadline=_field(data, "deadline", int),
+        signature=_bytes(data, "signature", size=65),
+    )
+    return signed, _field(data, "chain_id", int), to_checksum_address(data["registry"])

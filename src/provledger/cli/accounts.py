@@ -192,16 +192,17 @@ def chain_command(
 
     Example: provledger chain --port 8545
     """
-    state.parent.mkdir(parents=True, exist_ok=True)
-    node = AnvilNode(port=port, state_file=state, block_time=block_time)
-    guarded(node.start)
     stopped = threading.Event()
 
     def stop(_signal: int, _frame: FrameType | None) -> None:
         stopped.set()
 
+    # Handled from the start: a Ctrl-C while anvil starts still stops it cleanly.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    state.parent.mkdir(parents=True, exist_ok=True)
+    node = AnvilNode(port=port, state_file=state, block_time=block_time)
+    guarded(node.start)
     roles: dict[str, Any] = {name: dev_account(index).address for name, index in DEV_ROLES.items()}
     out.print(f"anvil at {node.url} (chain 31337), state in {state}", highlight=False)
     out.print(

@@ -17,7 +17,6 @@ from provledger.chain.deploy import (
     dev_role_grants,
     parse_role_grants,
 )
-from provledger.chain.ids import asset_id_hex
 from provledger.cli.base import EXIT_OK, JsonOption, RpcOption, app, guarded, out, settings_from
 
 
@@ -125,59 +124,3 @@ def deploy_command(
 
     guarded(run)
     raise typer.Exit(EXIT_OK)
-
-
-@app.command("demo")
-def demo_command(
-    chain: Annotated[
-        str,
-        typer.Option(
-            envvar="DEMO_CHAIN",
-            help="embedded (in-process eth-tester) or anvil (a local node started for the demo).",
-        ),
-    ] = "embedded",
-    workdir: Annotated[
-        Path, typer.Option(help="Where the generated sample data is written.")
-    ] = Path(".provledger/demo"),
-) -> None:
-    """Play the demo scenario: register, certify, derive, license, appraise, sell, export,
-    anchor, dispute — and verify a file.
-
-    Example: provledger demo --chain anvil
-    """
-    from provledger.chain.anvil import AnvilNode
-    from provledger.demo import Demo
-
-    if chain not in ("embedded", "anvil"):
-        guarded(lambda: _bad_chain(chain))
-
-    def play(folder: Path) -> None:
-        def say(line: str) -> None:
-            out.print(f"  • {line}", highlight=False, soft_wrap=True)
-
-        if chain == "anvil":
-            with AnvilNode() as node:
-                out.print(f"anvil started at {node.url}")
-                result = Demo(node.web3(), folder, say).run()
-        else:
-            out.print("embedded chain (eth-tester, in-process)")
-            result = Demo(connect(None), folder, say).run()
-        table = Table("asset", "id", "registration no.")
-        for label, asset in result.assets.items():
-            number = result.registration_numbers.get(label)
-            table.add_row(label, asset_id_hex(asset), str(number) if number else "-")
-        out.print(table)
-        out.print(
-            f"{result.transactions} transactions, {result.events} events, "
-            f"{result.gas_used:,} gas; sample data in {folder}"
-        )
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    guarded(lambda: play(workdir))
-    raise typer.Exit(EXIT_OK)
-
-
-def _bad_chain(chain: str) -> None:
-    from provledger.errors import InputError
-
-    raise InputError(f"--chain {chain!r} is not 'embedded' or 'anvil'")

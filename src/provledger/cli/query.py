@@ -180,7 +180,8 @@ def verify_command(
     as_json: JsonOption = False,
 ) -> None:
     """Is this file registered, by whom, since when, who holds it, is anything wrong with it?
-    The file is hashed here and never sent. Exit 1 if it is not registered.
+    The file is hashed here and never sent. Exit 1 if it is neither registered nor anchored in
+    a batch.
 
     Example: provledger verify ./huangpu-air-raw --gateway http://127.0.0.1:8000
     """
@@ -206,7 +207,8 @@ def verify_command(
         print_json(verdict)
     else:
         show_verdict(verdict)
-    raise typer.Exit(EXIT_OK if verdict["registered"] else EXIT_NEGATIVE)
+    known = verdict["registered"] or verdict.get("batch") is not None
+    raise typer.Exit(EXIT_OK if known else EXIT_NEGATIVE)
 
 
 def show_verdict(verdict: dict[str, Any]) -> None:
@@ -214,13 +216,12 @@ def show_verdict(verdict: dict[str, Any]) -> None:
     asset = verdict.get("asset")
     batch = verdict.get("batch")
     out.print(f"{verdict['target']}: content hash {verdict['content_hash']}", highlight=False)
-    if not verdict["registered"]:
+    if not verdict["registered"] and batch is None:
         out.print(f"[bold red]not registered[/] (asked the {verdict['source']})", highlight=False)
         return
     if asset is None and batch is not None:
         out.print(
-            f"[bold green]registered[/] as leaf {batch.get('position')} of batch "
-            f"{batch.get('root')}",
+            f"[bold green]anchored[/] as leaf {batch.get('position')} of batch {batch.get('root')}",
             highlight=False,
             soft_wrap=True,
         )

@@ -165,6 +165,24 @@ def store_metadata(settings: Settings, document: bytes, uri: str | None) -> tupl
     return bytes.fromhex(sha256[2:]), uri if uri is not None else f"sha256:{sha256[2:]}"
 
 
+def prepare_registration(
+    settings: Settings,
+    path: Path,
+    document: bytes,
+    metadata_uri: str | None,
+    category: int,
+    grade: int,
+    parents: tuple[ParentLink, ...],
+) -> Registration:
+    """Hash ``path``, keep its metadata document (and a folder's manifest, so that one file of
+    it can be verified later) in the blob folder, and build the registration."""
+    content, manifest = hash_input(path)
+    if manifest is not None:
+        BlobStore(settings.blob_dir).put(manifest.to_json().encode())
+    meta_hash, uri = store_metadata(settings, document, metadata_uri)
+    return Registration(content, uri, meta_hash, category, grade, parents)
+
+
 def parse_parent(text: str) -> ParentLink:
     """``ID`` or ``ID:relation`` (derived-from by default)."""
     asset, _, relation = text.partition(":")
@@ -179,6 +197,12 @@ DescriptionOption = Annotated[
 MetadataFileOption = Annotated[
     Path | None, typer.Option("--metadata", help="Metadata document: a JSON object file.")
 ]
+ParentOption = Annotated[
+    list[str] | None,
+    typer.Option(help="A parent asset: ID or ID:derived-from|version-of|aggregate-of; repeatable."),
+]
+CategoryOption = Annotated[int, typer.Option(help="Category code of the published list.")]
+GradeOption = Annotated[int, typer.Option(help="1 general, 2 important, 3 core.")]
 MetadataUriOption = Annotated[
     str | None,
     typer.Option(help="Where the metadata document lives [default: sha256:<its hash>]."),
@@ -190,18 +214,13 @@ def register_command(
     settings: Settings,
     as_json: bool,
     path: Annotated[Path, typer.Argument(help="The file or folder to register.")],
-    category: Annotated[int, typer.Option(help="Category code of the published list.")],
-    grade: Annotated[int, typer.Option(help="1 general, 2 important, 3 core.")] = 1,
+    category: CategoryOption,
+    grade: GradeOption = 1,
     title: TitleOption = None,
     description: DescriptionOption = None,
     metadata_file: MetadataFileOption = None,
     metadata_uri: MetadataUriOption = None,
-    parent: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A parent asset: ID or ID:derived-from|version-of|aggregate-of; repeatable."
-        ),
-    ] = None,
+    parent: ParentOption = None,
 ) -> None:
     """Register a file or folder as a data asset held by the signing account.
 
@@ -214,13 +233,10 @@ def register_command(
     parents = tuple(parse_parent(item) for item in parent or [])
     document = metadata_document(metadata_file, title, description, path.name)
     ledger = open_ledger(settings)
-    content, manifest = hash_input(path)
-    if manifest is not None:  # so that one file of the folder can be verified later
-        BlobStore(settings.blob_dir).put(manifest.to_json().encode())
-    meta_hash, uri = store_metadata(settings, document, metadata_uri)
-    receipt = ledger.registry.register(
-        Registration(content, uri, meta_hash, category, grade, parents)
+    registration = prepare_registration(
+        settings, path, document, metadata_uri, category, grade, parents
     )
+    receipt = ledger.registry.register(registration)
     registered = receipt.event(AssetRegistered)
     show_receipt(
         receipt,
@@ -228,9 +244,9 @@ def register_command(
         f"({category_name(category)}, grade {grade})",
         as_json,
         asset_id=asset_id_hex(registered.asset_id),
-        content_hash=hex_bytes(content),
-        metadata_hash=hex_bytes(meta_hash),
-        metadata_uri=uri,
+        content_hash=hex_bytes(registration.content_hash),
+        metadata_hash=hex_bytes(registration.metadata_hash),
+        metadata_uri=registration.metadata_uri,
     )
 
 

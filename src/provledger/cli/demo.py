@@ -1,0 +1,191 @@
+"""`provledger demo`: play the scenario, index it, serve the gateway until Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+from rich.table import Table
+from web3 import Web3
+
+from provledger.chain.anvil import AnvilNode
+from provledger.chain.connection import connect
+from provledger.chain.ids import asset_id_hex
+from provledger.cli.base import EXIT_OK, app, guarded, out
+from provledger.config import Settings, load_settings
+from provledger.demo import Demo, DemoResult
+from provledger.errors import InputError
+from provledger.indexer.scanner import IndexerConfig, Scanner
+from provledger.indexer.source import source_for
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import index_documents
+from provledger.store.engine import create_store_engine
+from provledger.store.index import IndexStore
+
+#: The demo's index reports records safe after 1 block and final after 4.
+DEMO_CONFIRMATIONS: Final = 1
+DEMO_FINALITY: Final = 4
+
+
+@contextmanager
+def demo_chain(kind: str) -> Iterator[tuple[Web3, str | None]]:
+    """The chain the demo plays on: ``(web3, JSON-RPC URL or None for the embedded chain)``."""
+    if kind == "embedded":
+        out.print("embedded chain (eth-tester, in-process)")
+        yield connect(None), None
+        return
+    if kind != "anvil":
+        raise InputError(f"--chain {kind!r} is not 'embedded' or 'anvil'")
+    with AnvilNode() as node:
+        out.print(f"anvil started at {node.url}", highlight=False)
+        yield node.web3(), node.url
+
+
+def demo_settings(folder: Path, rpc_url: str | None, port: int) -> Settings:
+    """The settings of the demo's index and gateway, all inside ``folder``."""
+    return load_settings(
+        {
+            "rpc_url": rpc_url,
+            "database_url": str(folder / "index.sqlite"),
+            "deployments_dir": folder / "deployments",
+            "blob_dir": folder / "blobs",
+            "confirmations": DEMO_CONFIRMATIONS,
+            "finality_depth": DEMO_FINALITY,
+            "port": port,
+        }
+    )
+
+
+def demo_scanner(settings: Settings, w3: Web3, result: DemoResult) -> Scanner:
+    """An indexer of the demo's deployment into the demo's database."""
+    config = IndexerConfig(confirmations=DEMO_CONFIRMATIONS, finality_depth=DEMO_FINALITY)
+    store = IndexStore(create_store_engine(settings.database_url))
+
+    def documents() -> None:  # titles for search, the batch manifest for /verify
+        index_documents(store.engine, BlobStore(settings.blob_dir))
+
+    return Scanner(
+        source_for(settings.rpc_url, w3),
+        store,
+        result.deployment,
+        config=config,
+        on_prepared=documents,
+    )
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _summary(result: DemoResult, folder: Path) -> None:
+    table = Table("asset", "id", "registration no.")
+    table.columns[1].overflow = "fold"  # ids are read and copied whole
+    for label, asset in result.assets.items():
+        number = result.registration_numbers.get(label)
+        table.add_row(label, asset_id_hex(asset), str(number) if number else "-")
+    out.print(table)
+    out.print(
+        f"{result.transactions} transactions, {result.events} events, "
+        f"{result.gas_used:,} gas; sample data in {folder}",
+        highlight=False,
+    )
+
+
+def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -> None:
+    """Serve the gateway over the demo's index (following a node's chain) until Ctrl-C."""
+    import uvicorn
+
+    from provledger.api.app import create_app
+
+    follower: Scanner | None = None
+    if settings.rpc_url is not None:  # a node outlives its transactions: keep the index current
+        follower = demo_scanner(settings, w3, result)
+        threading.Thread(target=follower.run, name="demo-indexer", daemon=True).start()
+    url = f"http://127.0.0.1:{settings.port}"
+    raw = asset_id_hex(result.assets["raw dataset"])
+    product = asset_id_hex(result.assets["air-quality index product"])
+    out.print(
+        f"\ngateway   {url}\nAPI docs  {url}/docs\nan asset  {url}/assets/{raw}", highlight=False
+    )
+    out.print("\ntry, in another terminal:", highlight=False)
+    out.print(f"  provledger verify {folder / 'huangpu-air-raw'} --gateway {url}", highlight=False)
+    out.print(f"  provledger lineage {product} --depth 3 --gateway {url}", highlight=False)
+    out.print(f"  provledger history {raw} --gateway {url}", highlight=False)
+    out.print("\nCtrl-C stops the demo.", highlight=False)
+    config = uvicorn.Config(
+        create_app(settings, w3=w3), host="127.0.0.1", port=settings.port, log_level="warning"
+    )
+    # uvicorn stops on Ctrl-C or SIGTERM, then raises the signal again for the handler it
+    # found: let that be one that only notes it, so that the demo ends cleanly.
+    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if follower is not None:
+            follower.stop()
+        for sig, handler in quiet.items():
+            signal.signal(sig, handler)
+    out.print("demo stopped", highlight=False)
+
+
+@app.command("demo")
+def demo_command(
+    chain: Annotated[
+        str,
+        typer.Option(
+            envvar="DEMO_CHAIN",
+            help="embedded (in-process eth-tester) or anvil (a local node started for the demo).",
+        ),
+    ] = "embedded",
+    workdir: Annotated[
+        Path, typer.Option(help="Where the sample data, the index and the blobs are written.")
+    ] = Path(".provledger/demo"),
+    serve: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve the gateway after the scenario."),
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port of the demo gateway on 127.0.0.1.")] = 8000,
+) -> None:
+    """Play the demo scenario (register, certify, derive, license, appraise, sell, export,
+    anchor, dispute), index it, and serve the gateway over it until Ctrl-C.
+
+    Example: provledger demo --chain anvil --port 8000
+    """
+
+    def play() -> None:
+        if serve and not _port_is_free(port):
+            raise InputError(f"port {port} is in use: give --port")
+        workdir.mkdir(parents=True, exist_ok=True)
+        for old in workdir.glob("index.sqlite*"):
+            old.unlink()  # a new chain: a new index
+        with demo_chain(chain) as (w3, rpc_url):
+
+            def say(line: str) -> None:
+                out.print(f"  • {line}", highlight=False, soft_wrap=True)
+
+            result = Demo(w3, workdir, say).run()
+            settings = demo_settings(workdir, rpc_url, port)
+            result.deployment.save(settings.deployments_dir)
+            _summary(result, workdir)
+            indexed = demo_scanner(settings, w3, result).run(once=True)
+            out.print(
+                f"indexed {indexed.events} events to block {indexed.last_block} "
+                f"into {settings.database_url}",
+                highlight=False,
+            )
+            if serve:
+                serve_demo(settings, w3, result, workdir)
+
+    guarded(play)
+    raise typer.Exit(EXIT_OK)
