@@ -282,3 +282,17 @@ def test_anchor_a_folder_as_one_batch(cli: Cli, tmp_path: Path) -> None:
     leaf = bytes.fromhex(leaves[7][2:])
     proof = batch.tree.proof_for((leaf,))
     assert cli.ledger().anchor.is_anchored_leaf(batch.tree.root, leaf, proof)
+
+
+def test_review_reject(cli: Cli, tmp_path: Path) -> None:
+    path = _file(tmp_path, "rejected.csv", "sample only\n")
+    asset = str(_register(cli, path)["asset_id"])
+    rejected = cli.json(
+        "review", "reject", asset, "--reason", "sample data only", "--dev-account", REGISTRAR
+    )
+    args = _events(rejected)["RegistrationRejected"]
+    assert args["reason_hash"] == "0x" + hashlib.sha256(b"sample data only").hexdigest()
+    assert args["registrar"] == cli.address(int(REGISTRAR))
+    state = cli.ledger().registry.asset(int(asset, 16))
+    assert state is not None
+    assert state.status is AssetStatus.REJECTED

@@ -164,7 +164,7 @@ def account_list_command(
 def config_show_command(as_json: JsonOption = False) -> None:
     """Print the effective settings and where each comes from (passwords in URLs masked).
 
-    Example: PROVLEDGER_PORT=9000 provledger config show
+    Example: provledger config show --json
     """
     settings = settings_from()
     rows = guarded(lambda: describe_settings(settings))
