@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +155,38 @@ def test_output_matching_rules() -> None:
     assert not output_matches(["x", "z"], ["x", "y", "z"])
     assert not output_matches(["a ... d"], ["a b c"])
     assert output_matches([], ["anything"])
+
+
+def _options(command: Any) -> set[str]:
+    """Every option name of a command or, for a group, of its subcommands."""
+    names: set[str] = set()
+    for param in getattr(command, "params", []):
+        for declaration in (*param.opts, *param.secondary_opts):
+            names.add(declaration)
+    for sub in getattr(command, "commands", {}).values():
+        names |= _options(sub)
+    return names
+
+
+def test_the_command_synopsis_matches_the_program() -> None:
+    """The README's synopsis names real commands with real options, and every command."""
+    import typer
+
+    from provledger.cli import app
+
+    commands = typer.main.get_group(app).commands
+    section = README.read_text(encoding="utf-8").split("## Command line", 1)[1]
+    synopsis = section.split("```", 2)[1]
+    segments = [part for part in re.split(r"\bprovledger ", synopsis) if part.strip()]
+    named: set[str] = set()
+    for segment in segments:
+        words = set(re.findall(r"(?<![\w-])([a-z][a-z-]*)\b", segment))
+        mentioned = [commands[word] for word in words if word in commands]
+        first = segment.split()[0]
+        assert first in commands, f"the README names `provledger {first}`, which does not exist"
+        named.update(word for word in words if word in commands)
+        known = set().union(*(_options(command) for command in mentioned))
+        for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*(?:/--[a-z-]+)?)", segment):
+            for name in flag.split("/"):
+                assert name in known, f"`{name}` in the README's `provledger {first} ...`"
+    assert set(commands) <= named, f"not in the README: {sorted(set(commands) - named)}"
