@@ -21,6 +21,7 @@ from web3 import Web3
 
 from provledger.api import problems
 from provledger.api.metrics import GatewayMetrics
+from provledger.api.pages import install_pages
 from provledger.api.streams import read_capped, stream_upload
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
@@ -506,6 +507,7 @@ def create_app(
     # Routes go on the app's own router: an included router is matched twice per request.
     for add_routes in (_service_routes, _asset_routes, _other_routes, _verify_routes):
         add_routes(app.router, gateway)
+    install_pages(app, gateway)
     problems.add_problem_schema(app)
     return app
 

@@ -102,7 +102,7 @@ class ManifestVerdict:
     verdict: Verdict
 
 
-def _warnings(asset: AssetView, open_disputes: int) -> list[str]:
+def asset_warnings(asset: AssetView, open_disputes: int) -> list[str]:
     notes = []
     if asset.frozen:
         notes.append("frozen: an arbiter froze this asset during a dispute")
@@ -169,7 +169,7 @@ class Verifier:
             open_disputes=standing.open_disputes,
             valid_licenses=standing.valid_licenses,
             metadata_matches=matches,
-            warnings=_warnings(asset, standing.open_disputes),
+            warnings=asset_warnings(asset, standing.open_disputes),
             checked_at=standing.checked_at,
         )
 
