@@ -110,9 +110,6 @@ function setUp() {
   }
 
   input.addEventListener("change", () => { if (input.files.length) check(input.files[0]); });
-  drop.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); input.click(); }
-  });
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
   drop.addEventListener("drop", (event) => {

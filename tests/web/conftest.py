@@ -1,0 +1,153 @@
+"""A real gateway over a real indexed chain, served over HTTP, and Debian's Chromium driven by
+Playwright. Chromium is installed here with apt-get when it is missing."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from web3 import Web3
+
+from helpers.required import unavailable
+from provledger.api.app import create_app
+from provledger.chain.accounts import DEV_ROLES, dev_account
+from provledger.chain.anvil import free_port
+from provledger.chain.client import Provledger
+from provledger.chain.connection import embedded_chain
+from provledger.chain.events import AssetRegistered, DisputeOpened
+from provledger.chain.types import Registration
+from provledger.cli.demo import demo_scanner, demo_settings
+from provledger.demo import PARTIES, Demo, DemoResult
+from provledger.store.blobs import BlobStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "pages"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def ensure_chromium() -> Path:
+    """Debian's Chromium, installed with apt-get if it is not there yet (the package lists are
+    refreshed once if the first try fails)."""
+    if CHROMIUM.exists():
+        return CHROMIUM
+    apt = shutil.which("apt-get")
+    if apt is None:
+        unavailable("chromium is missing and there is no apt-get to install it")
+    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    install = [apt, "install", "-y", "-q", "chromium"]
+    done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if done.returncode != 0:
+        subprocess.run([apt, "update", "-q"], capture_output=True, env=env, timeout=900)
+        done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+    if done.returncode != 0 or not CHROMIUM.exists():
+        unavailable(f"apt-get install chromium failed: {done.stderr.strip()[-300:]}")
+    return CHROMIUM
+
+
+@dataclass
+class Site:
+    """The demo's chain plus two registered files (one frozen), indexed and served."""
+
+    url: str
+    w3: Web3
+    result: DemoResult
+    files: dict[str, Path] = field(default_factory=dict)
+    assets: dict[str, str] = field(default_factory=dict)
+
+
+def _register_file(ledger: Provledger, blobs: BlobStore, path: Path, title: str) -> str:
+    meta = blobs.put(f'{{"title": "{title}"}}'.encode())
+    registration = Registration(
+        hashlib.sha256(path.read_bytes()).digest(),
+        f"sha256:{meta[2:]}",
+        bytes.fromhex(meta[2:]),
+        305,
+        1,
+    )
+    receipt = ledger.registry.register(registration)
+    return f"0x{receipt.event(AssetRegistered).asset_id:064x}"
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    workdir = tmp_path_factory.mktemp("web")
+    w3 = embedded_chain()
+    result = Demo(w3, workdir, lambda _: None).run()
+    admin = Provledger(w3, result.deployment, dev_account(DEV_ROLES["admin"]))
+    holder = admin.as_account(dev_account(PARTIES[0].key_index))
+    arbiter = admin.as_account(dev_account(DEV_ROLES["arbiter"]))
+    blobs = BlobStore(workdir / "blobs")
+    site = Site("", w3, result)
+    for name, text in (("report", "station,pm25\nHP-001,12.5\n"), ("frozen", "contested\n")):
+        path = workdir / f"{name}.csv"
+        path.write_text(text)
+        site.files[name] = path
+        site.assets[name] = _register_file(holder, blobs, path, f"{name} file")
+    (workdir / "stranger.csv").write_text("nobody registered this\n")
+    site.files["stranger"] = workdir / "stranger.csv"
+    opened = holder.court.open(int(site.assets["frozen"], 16), hashlib.sha256(b"claim").digest())
+    arbiter.court.freeze(opened.event(DisputeOpened).dispute_id)
+    port = free_port()
+    settings = demo_settings(workdir, None, port)
+    demo_scanner(settings, w3, result).run(once=True)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, w3=w3), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    site.url = f"http://127.0.0.1:{port}"
+    try:
+        yield site
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = ensure_chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=str(executable), headless=True, args=LAUNCH_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save a full-page screenshot under test-output/pages/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

@@ -1,0 +1,160 @@
+"""The pages in a real browser (Debian's Chromium via Playwright) against a real gateway."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+import pytest
+
+from provledger.chain.client import Provledger
+from provledger.chain.ids import asset_id_hex
+from web.conftest import Site, screenshot
+
+NARROW = {"width": 375, "height": 800}
+
+
+def _drop(page: Any, path: Any) -> None:
+    """Drop ``path`` on the drop zone, as a user dragging it from the desktop would."""
+    payload = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """([name, data]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name));
+            return transfer;
+        }""",
+        [path.name, payload],
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+
+
+def _watch(page: Any) -> list[Any]:
+    requests: list[Any] = []
+    page.on("request", lambda request: requests.append(request))
+    return requests
+
+
+def _verify(page: Any, site: Site, name: str) -> list[Any]:
+    requests = _watch(page)
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=0x[0-9a-f]{64}.*")):
+        _drop(page, site.files[name])
+    page.wait_for_selector("#verdict")
+    body = site.files[name].read_bytes()
+    for request in requests:
+        assert request.method == "GET", f"{request.method} {request.url}"
+        data = request.post_data_buffer
+        assert data is None or body not in data
+        assert body.decode() not in request.url
+    return requests
+
+
+def test_drop_a_registered_file(page: Any, site: Site) -> None:
+    _verify(page, site, "report")
+    verdict = page.locator("#verdict")
+    assert verdict.locator("h2").inner_text() == "Registered"
+    assert site.assets["report"] in verdict.inner_text()
+    screenshot(page, "verify-registered")
+
+
+def test_drop_an_unregistered_file(page: Any, site: Site) -> None:
+    _verify(page, site, "stranger")
+    assert page.locator("#verdict h2").inner_text() == "Not registered"
+    screenshot(page, "verify-not-registered")
+
+
+def test_choose_a_frozen_file_shows_the_warning(page: Any, site: Site) -> None:
+    requests = _watch(page)
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=.*")):
+        page.set_input_files("#file", str(site.files["frozen"]))
+    warnings = page.locator("ul.warnings").inner_text()
+    assert "frozen: an arbiter froze this asset during a dispute" in warnings
+    assert all(request.method == "GET" for request in requests)
+    screenshot(page, "verify-frozen")
+
+
+def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: Site) -> None:
+    cleaned = site.result.assets["cleaned dataset"]
+    page.goto(f"{site.url}/asset/{asset_id_hex(cleaned)}")
+    screenshot(page, "asset")
+    # timeline: each entry's block and transaction are the chain's
+    entries = page.locator("ol.timeline li")
+    assert entries.count() >= 4
+    for index in range(entries.count()):
+        entry = entries.nth(index)
+        tx = entry.locator("code").get_attribute("title")
+        block = int(re.search(r"block (\d+)", entry.inner_text()).group(1))  # type: ignore[union-attr]
+        assert site.w3.eth.get_transaction_receipt(tx)["blockNumber"] == block
+    events = [entries.nth(i).get_attribute("data-event") for i in range(entries.count())]
+    assert events[:2] == ["AssetRegistered", "LineageLinked"]
+    assert "Transfer" in events
+    assert "ExportPermitIssued" in events
+    # lineage: the nodes are the chain's parents and children
+    ledger = Provledger(site.w3, site.result.deployment)
+    nodes = {
+        page.locator("svg a.node").nth(i).get_attribute("data-asset")
+        for i in range(page.locator("svg a.node").count())
+    }
+    parents = {asset_id_hex(link.parent_id) for link in ledger.registry.parents_of(cleaned)}
+    product = asset_id_hex(site.result.assets["air-quality index product"])
+    assert nodes == {asset_id_hex(cleaned), product, *parents}
+    # navigate: click the parent, then come back to the child with the keyboard
+    (parent,) = parents
+    with page.expect_navigation(url=f"{site.url}/asset/{parent}"):
+        page.locator(f'svg a.node[data-asset="{parent}"]').click()
+    assert "Huangpu river air quality, raw sensor readings" in page.locator("h1").inner_text()
+    child = asset_id_hex(cleaned)
+    page.locator(f'svg a.node[data-asset="{child}"]').focus()
+    with page.expect_navigation(url=f"{site.url}/asset/{child}"):
+        page.keyboard.press("Enter")
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("home", "/"),
+        ("search", "/search?q=air+quality"),
+        ("verify", "/check"),
+        ("asset-narrow", "/asset/{product}"),
+        ("holder", "/holder/{holder}"),
+        ("batch", "/batch/{root}"),
+        ("not-found", "/asset/0xnothex"),
+    ],
+)
+def test_pages_are_accessible_and_fit_a_phone(
+    browser: Any, site: Site, name: str, path: str
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    url = site.url + path.format(
+        product=asset_id_hex(site.result.assets["air-quality index product"]),
+        holder=_holder(site),
+        root="0x" + site.result.batch_root.hex(),
+    )
+    for viewport, suffix in (({"width": 1100, "height": 900}, ""), (NARROW, "-375")):
+        context = browser.new_context(viewport=viewport)
+        tab = context.new_page()
+        try:
+            tab.goto(url)
+            results = Axe().run(tab)
+            serious = [
+                violation["id"]
+                for violation in results.response["violations"]
+                if violation["impact"] in ("serious", "critical")
+            ]
+            assert serious == [], results.generate_report()
+            width = tab.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"], f"{path} is {width}px wide at {viewport['width']}"
+            screenshot(tab, name + suffix)
+        finally:
+            context.close()
+
+
+def _holder(site: Site) -> str:
+    from provledger.chain.accounts import dev_account
+    from provledger.demo import PARTIES
+
+    return str(dev_account(PARTIES[0].key_index).address)
