@@ -78,7 +78,10 @@ def test_home_lists_recent_registrations_and_the_index(site: Site) -> None:
     html = site.get("/")
     assert set(_links(html, "/asset/")) == {site.asset(label) for label in site.result.assets}
     head = site.w3.eth.block_number
-    assert f"indexed to block {head} of {head}" in html
+    assert (
+        f'indexed to block <span id="indexed-block">{head}</span> of '
+        f'<span id="head-block">{head}</span>'
+    ) in html
     assert '<label for="q">' in html
 
 

@@ -27,6 +27,7 @@ from provledger.chain.events import AssetRegistered, DisputeOpened
 from provledger.chain.types import Registration
 from provledger.cli.demo import demo_scanner, demo_settings
 from provledger.demo import PARTIES, Demo, DemoResult
+from provledger.merkle import StandardMerkleTree
 from provledger.store.blobs import BlobStore
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,6 +63,7 @@ class Site:
     result: DemoResult
     files: dict[str, Path] = field(default_factory=dict)
     assets: dict[str, str] = field(default_factory=dict)
+    batch_root: str = ""
 
 
 def _register_file(ledger: Provledger, blobs: BlobStore, path: Path, title: str) -> str:
@@ -94,6 +96,18 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         site.assets[name] = _register_file(holder, blobs, path, f"{name} file")
     (workdir / "stranger.csv").write_text("nobody registered this\n")
     site.files["stranger"] = workdir / "stranger.csv"
+    (workdir / "empty.bin").write_bytes(b"")
+    site.files["empty"] = workdir / "empty.bin"
+    daily = workdir / "daily"
+    daily.mkdir()
+    for day in range(6):
+        (daily / f"day-{day}.csv").write_text(f"day {day}\n")
+    site.files["daily"] = daily
+    leaves = sorted({hashlib.sha256(path.read_bytes()).digest() for path in daily.iterdir()})
+    tree = StandardMerkleTree.batch(leaves)
+    holder.anchor.anchor(tree.root, len(leaves), "sha256:daily")
+    site.batch_root = "0x" + tree.root.hex()
+    site.files["raw"] = workdir / "huangpu-air-raw"
     opened = holder.court.open(int(site.assets["frozen"], 16), hashlib.sha256(b"claim").digest())
     arbiter.court.freeze(opened.event(DisputeOpened).dispute_id)
     port = free_port()

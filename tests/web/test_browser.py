@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 from provledger.chain.client import Provledger
 from provledger.chain.ids import asset_id_hex
+from provledger.hashing import folder_manifest
 from web.conftest import Site, screenshot
 
 NARROW = {"width": 375, "height": 800}
@@ -74,6 +76,49 @@ def test_choose_a_frozen_file_shows_the_warning(page: Any, site: Site) -> None:
     assert "frozen: an arbiter froze this asset during a dispute" in warnings
     assert all(request.method == "GET" for request in requests)
     screenshot(page, "verify-frozen")
+
+
+def test_choose_the_registered_dataset_folder(page: Any, site: Site) -> None:
+    requests = _watch(page)
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=.*&batch=.*")):
+        page.set_input_files("#folder", str(site.files["raw"]))
+    root = folder_manifest(site.files["raw"]).root
+    assert f"hash=0x{root.hex()}" in page.url
+    assert page.locator("#verdict h2").inner_text() == "Registered"
+    raw = asset_id_hex(site.result.assets["raw dataset"])
+    assert raw in page.locator("#verdict").inner_text()
+    assert "not anchored together as a batch" in page.locator("#batch-h + p").inner_text()
+    assert all(request.method == "GET" for request in requests)
+    screenshot(page, "verify-folder")
+
+
+def test_choose_a_folder_anchored_as_a_batch(page: Any, site: Site) -> None:
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=.*&batch=.*")):
+        page.set_input_files("#folder", str(site.files["daily"]))
+    assert page.locator("#verdict h2").inner_text() == "Not registered"
+    anchored = page.locator("#batch-h + p").inner_text()
+    assert f"anchored as batch {site.batch_root} (6 leaves" in anchored
+    screenshot(page, "verify-batch-folder")
+
+
+def test_an_empty_file_and_a_file_over_64_mib(page: Any, site: Site, tmp_path: Any) -> None:
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=.*")):
+        page.set_input_files("#file", str(site.files["empty"]))
+    assert f"hash=0x{hashlib.sha256(b'').hexdigest()}" in page.url
+    assert page.locator("#verdict h2").inner_text() == "Not registered"
+    big = tmp_path / "big.bin"
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+    with big.open("wb") as handle:
+        for index in range(70):  # 70 MiB: hashed in 4 MiB slices, not in one buffer
+            handle.write(chunk[index:] + chunk[:index])
+    digest = hashlib.sha256(big.read_bytes()).hexdigest()
+    page.goto(f"{site.url}/check")
+    with page.expect_navigation(url=re.compile(r".*/check\?hash=.*"), timeout=120_000):
+        page.set_input_files("#file", str(big))
+    assert f"hash=0x{digest}" in page.url
 
 
 def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: Site) -> None:

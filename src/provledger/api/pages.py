@@ -264,14 +264,30 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
         return page(request, "search.html", query=text, results=results, error=None)
 
     @router.get("/check", response_class=HTMLResponse)
-    def check(request: Request, hash: str = "") -> Response:
+    def check(request: Request, hash: str = "", batch: str = "", files: int = 0) -> Response:
+        blank: dict[str, Any] = {"verdict": None, "batch": None, "batch_query": "", "files": files}
         if not hash:
-            return page(request, "check.html", verdict=None, error=None, query="")
+            return page(request, "check.html", **blank, error=None, query="")
         try:
             verdict = gateway.verifier.verify_hash(hash)
+            anchored = None
+            if batch:
+                try:
+                    anchored = service.batch(parse_hash(batch, "batch"))
+                except NotFoundError:
+                    anchored = None
         except InputError as error:
-            return page(request, "check.html", 400, verdict=None, error=str(error), query=hash)
-        return page(request, "check.html", verdict=verdict, error=None, query=hash)
+            return page(request, "check.html", 400, **blank, error=str(error), query=hash)
+        return page(
+            request,
+            "check.html",
+            verdict=verdict,
+            batch=anchored,
+            batch_query=batch,
+            files=files,
+            error=None,
+            query=hash,
+        )
 
     @router.get("/asset/{asset_id}", response_class=HTMLResponse)
     def asset_page(request: Request, asset_id: str) -> Response:

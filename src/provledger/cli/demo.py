@@ -116,12 +116,18 @@ def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -
     raw = asset_id_hex(result.assets["raw dataset"])
     product = asset_id_hex(result.assets["air-quality index product"])
     out.print(
-        f"\ngateway   {url}\nAPI docs  {url}/docs\nan asset  {url}/assets/{raw}", highlight=False
+        f"\ngateway   {url}\nverify    {url}/check\nan asset  {url}/asset/{raw}\n"
+        f"API docs  {url}/docs",
+        highlight=False,
+        soft_wrap=True,
     )
     out.print("\ntry, in another terminal:", highlight=False)
-    out.print(f"  provledger verify {folder / 'huangpu-air-raw'} --gateway {url}", highlight=False)
-    out.print(f"  provledger lineage {product} --depth 3 --gateway {url}", highlight=False)
-    out.print(f"  provledger history {raw} --gateway {url}", highlight=False)
+    for example in (
+        f"provledger verify {folder / 'huangpu-air-raw'} --gateway {url}",
+        f"provledger lineage {product} --depth 3 --gateway {url}",
+        f"provledger history {raw} --gateway {url}",
+    ):
+        out.print(f"  {example}", highlight=False, soft_wrap=True)
     out.print("\nCtrl-C stops the demo.", highlight=False)
     config = uvicorn.Config(
         create_app(settings, w3=w3), host="127.0.0.1", port=settings.port, log_level="warning"

@@ -1,6 +1,7 @@
-// Hash a dropped or chosen file in the browser, then look up only its SHA-256.
-// The file is read in 4 MiB slices and fed to an incremental SHA-256, so memory stays flat
-// for any size; nothing but the hash leaves the page.
+// Hash a dropped or chosen file or folder in the browser, then look up only the hash.
+// Files over 64 MiB are read in 4 MiB slices and fed to an incremental SHA-256, so memory stays
+// flat for any size; a folder's content hash and batch root come from merkle.js. Nothing but
+// hashes leaves the page.
 "use strict";
 
 const K = new Uint32Array([
@@ -93,29 +94,91 @@ async function hashFile(file, onProgress) {
   return sha.hex();
 }
 
+const hexOf = (hex) => Uint8Array.from(hex.match(/../g), (pair) => parseInt(pair, 16));
+
+// Every file under a dropped folder entry, with its path relative to that folder.
+async function walk(entry, prefix, found) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    found.push({ path: prefix + entry.name, file });
+    return;
+  }
+  const reader = entry.createReader();
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (!batch.length) return;
+    for (const child of batch) await walk(child, `${prefix}${entry.name}/`, found);
+  }
+}
+
 function setUp() {
   const drop = document.getElementById("drop");
   const input = document.getElementById("file");
+  const folderInput = document.getElementById("folder");
   const progress = document.getElementById("progress");
   const state = document.getElementById("hash-state");
   if (!drop || !input) return;
 
-  async function check(file) {
+  function show(text) {
     progress.hidden = false;
+    state.textContent = text;
+  }
+
+  async function check(file) {
     progress.value = 0;
-    state.textContent = `Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`;
+    show(`Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`);
     const hex = await hashFile(file, (share) => { progress.value = Math.round(share * 100); });
-    state.textContent = `SHA-256 0x${hex}: looking it up…`;
+    show(`SHA-256 0x${hex}: looking it up…`);
     window.location.assign(`/check?hash=0x${hex}#verdict`);
   }
 
+  // files: [{path, file}] with paths relative to the folder
+  async function checkFolder(name, files) {
+    if (!files.length) { show(`${name} holds no file: a folder without files has no content hash.`); return; }
+    const total = files.reduce((sum, item) => sum + item.file.size, 0) || 1;
+    let done = 0;
+    const entries = [];
+    progress.value = 0;
+    for (const item of files) {
+      show(`Hashing ${name}: ${entries.length + 1} of ${files.length} files…`);
+      const hex = await hashFile(item.file, (share) => {
+        progress.value = Math.round(((done + share * item.file.size) / total) * 100);
+      });
+      done += item.file.size;
+      entries.push({ path: item.path, sha256: hexOf(hex) });
+    }
+    const distinct = [...new Set(entries.map((entry) => toHex(entry.sha256)))].sort().map(hexOf);
+    const root = toHex(folderRoot(entries));
+    const batch = toHex(batchRoot(distinct));
+    show(`Folder root 0x${root}: looking it up…`);
+    window.location.assign(`/check?hash=0x${root}&batch=0x${batch}&files=${files.length}#verdict`);
+  }
+
   input.addEventListener("change", () => { if (input.files.length) check(input.files[0]); });
+  if (folderInput) {
+    folderInput.addEventListener("change", () => {
+      const files = Array.from(folderInput.files, (file) => ({
+        path: file.webkitRelativePath.split("/").slice(1).join("/"), file,
+      }));
+      const name = folderInput.files.length ? folderInput.files[0].webkitRelativePath.split("/")[0] : "folder";
+      checkFolder(name, files);
+    });
+  }
   drop.addEventListener("dragover", (event) => { event.preventDefault(); drop.classList.add("over"); });
   drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (event) => {
+  drop.addEventListener("drop", async (event) => {
     event.preventDefault();
     drop.classList.remove("over");
-    if (event.dataTransfer.files.length) check(event.dataTransfer.files[0]);
+    const item = event.dataTransfer.items && event.dataTransfer.items[0];
+    const entry = item && item.webkitGetAsEntry ? item.webkitGetAsEntry() : null;
+    if (entry && entry.isDirectory) {
+      const found = [];
+      await walk(entry, "", found);
+      const prefix = `${entry.name}/`;
+      checkFolder(entry.name, found.map(({ path, file }) => ({ path: path.slice(prefix.length), file })));
+    } else if (event.dataTransfer.files.length) {
+      check(event.dataTransfer.files[0]);
+    }
   });
 }
 
