@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Final, NoReturn, TypeVar
 
@@ -66,6 +68,18 @@ def _root(
 ) -> None:
     State.debug = debug
     set_config_file(config)
+
+
+@contextmanager
+def signals_end_cleanly() -> Iterator[None]:
+    """Inside the block, Ctrl-C and SIGTERM only end what handles them (uvicorn stops, then
+    raises the signal again for the handler it found): the command then exits 0, not 130."""
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

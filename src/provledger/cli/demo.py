@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from web3 import Web3
 from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import connect
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.base import EXIT_OK, app, guarded, out
+from provledger.cli.base import EXIT_OK, app, guarded, out, signals_end_cleanly
 from provledger.config import Settings, load_settings
 from provledger.demo import Demo, DemoResult
 from provledger.errors import InputError
@@ -132,16 +131,12 @@ def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -
     config = uvicorn.Config(
         create_app(settings, w3=w3), host="127.0.0.1", port=settings.port, log_level="warning"
     )
-    # uvicorn stops on Ctrl-C or SIGTERM, then raises the signal again for the handler it
-    # found: let that be one that only notes it, so that the demo ends cleanly.
-    quiet = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        uvicorn.Server(config).run()
+        with signals_end_cleanly():
+            uvicorn.Server(config).run()
     finally:
         if follower is not None:
             follower.stop()
-        for sig, handler in quiet.items():
-            signal.signal(sig, handler)
     out.print("demo stopped", highlight=False)
 
 

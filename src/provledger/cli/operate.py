@@ -33,6 +33,7 @@ from provledger.cli.base import (
     guarded,
     out,
     settings_from,
+    signals_end_cleanly,
 )
 from provledger.errors import InputError
 from provledger.indexer.fetcher import tune_gc
@@ -214,14 +215,15 @@ def serve_command(
         for name, value in settings.model_dump(exclude_none=True).items():
             os.environ[f"PROVLEDGER_{name.upper()}"] = str(value)
         out.print(f"provledger gateway on http://{settings.host}:{settings.port} (docs at /docs)")
-        uvicorn.run(
-            "provledger.api.app:app_from_environment",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level="warning",
-        )
+        with signals_end_cleanly():
+            uvicorn.run(
+                "provledger.api.app:app_from_environment",
+                factory=True,
+                host=settings.host,
+                port=settings.port,
+                workers=settings.workers,
+                log_level="warning",
+            )
 
     guarded(run)
 

@@ -33,7 +33,6 @@ from provledger.cli.base import (
     EXIT_OK,
     BlobDirOption,
     JsonOption,
-    RpcOption,
     guarded,
     out,
     settings_from,
@@ -70,8 +69,12 @@ DeploymentsOption = Annotated[
 #: Options every chain command takes, in this order, after its own arguments and options.
 _READ_OPTIONS: Final = ("rpc_url", "deployments_dir")
 _SIGN_OPTIONS: Final = ("rpc_url", "keystore", "password_file", "dev_account", "deployments_dir")
+NodeOption = Annotated[
+    str | None,
+    typer.Option("--rpc-url", help="JSON-RPC URL of the node [env PROVLEDGER_RPC_URL]; required."),
+]
 _OPTION_TYPES: Final[dict[str, Any]] = {
-    "rpc_url": RpcOption,
+    "rpc_url": NodeOption,
     "keystore": KeystoreOption,
     "password_file": PasswordFileOption,
     "dev_account": DevAccountOption,
