@@ -28,6 +28,7 @@ lint: deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/slither_check.py
 
 format: deps
 	$(BIN)/ruff check --fix .
