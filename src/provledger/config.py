@@ -10,6 +10,7 @@ in-process chain. ``provledger config show`` prints the effective values and the
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -177,6 +178,11 @@ class Settings(BaseSettings):
         ge=0,
         description="/ready answers 503 while the index is more blocks than this behind the head.",
     )
+    cors_origins: tuple[str, ...] = Field(
+        default=(),
+        description="Origins allowed to call the gateway from a browser (CORS), as a JSON list, "
+        'e.g. ["https://portal.example.org"]; none by default (same origin only).',
+    )
     page_size: int = Field(
         default=100, ge=1, le=1000, description="Default page size of list endpoints (max 1000)."
     )
@@ -269,6 +275,8 @@ def describe_settings(
             shown = "-"
         elif name in URL_SETTINGS:
             shown = mask_url(str(value))
+        elif isinstance(value, tuple):
+            shown = json.dumps(list(value))
         else:
             shown = str(value)
         rows.append(SettingRow(name, shown, setting_source(name, flags), info.description or ""))

@@ -22,6 +22,7 @@ from web3 import Web3
 from provledger.api import problems
 from provledger.api.metrics import GatewayMetrics
 from provledger.api.pages import install_pages
+from provledger.api.security import install_security
 from provledger.api.streams import read_capped, stream_upload
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
@@ -508,6 +509,7 @@ def create_app(
     for add_routes in (_service_routes, _asset_routes, _other_routes, _verify_routes):
         add_routes(app.router, gateway)
     install_pages(app, gateway)
+    install_security(app, list(settings.cors_origins))
     problems.add_problem_schema(app)
     return app
 

@@ -212,8 +212,9 @@ def serve_command(
 
     def run() -> None:
         # Workers are separate processes: they read their settings from the environment.
-        for name, value in settings.model_dump(exclude_none=True).items():
-            os.environ[f"PROVLEDGER_{name.upper()}"] = str(value)
+        for name, value in settings.model_dump(mode="json", exclude_none=True).items():
+            text = value if isinstance(value, str) else json.dumps(value)
+            os.environ[f"PROVLEDGER_{name.upper()}"] = text
         out.print(f"provledger gateway on http://{settings.host}:{settings.port} (docs at /docs)")
         with signals_end_cleanly():
             uvicorn.run(

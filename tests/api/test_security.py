@@ -1,0 +1,73 @@
+"""Security headers on every response, a content security policy on pages, CORS by setting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from provledger.api.app import create_app
+from provledger.api.security import PAGE_POLICY
+from provledger.config import load_settings
+from provledger.store.engine import create_schema, create_store_engine
+
+ALLOWED = "https://portal.example.org"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    folder = tmp_path_factory.mktemp("security")
+    database = str(folder / "index.sqlite")
+    engine = create_store_engine(database)
+    create_schema(engine)
+    engine.dispose()
+    settings = load_settings(
+        {"database_url": database, "blob_dir": folder / "blobs", "cors_origins": (ALLOWED,)}
+    )
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.mark.parametrize("path", ["/health", "/status", "/", "/check", "/assets/0x12", "/docs"])
+def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert "camera=()" in response.headers["permissions-policy"]
+
+
+def test_pages_have_a_content_security_policy_and_the_api_ui_does_not(client: TestClient) -> None:
+    for path in ("/", "/check", "/asset/0xnothex"):
+        assert client.get(path).headers["content-security-policy"] == PAGE_POLICY.decode()
+    assert "content-security-policy" not in client.get("/docs").headers
+    assert "content-security-policy" not in client.get("/health").headers
+
+
+def test_cors_answers_only_the_configured_origins(client: TestClient) -> None:
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type",
+    }
+    allowed = client.options("/verify", headers={"Origin": ALLOWED, **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == ALLOWED
+    refused = client.options("/verify", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+    simple = client.get("/health", headers={"Origin": ALLOWED})
+    assert simple.headers["access-control-allow-origin"] == ALLOWED
+    assert "access-control-allow-origin" not in client.get("/health").headers
+
+
+def test_without_origins_there_is_no_cors(tmp_path: Path) -> None:
+    database = str(tmp_path / "index.sqlite")
+    engine = create_store_engine(database)
+    create_schema(engine)
+    engine.dispose()
+    app = create_app(load_settings({"database_url": database, "blob_dir": tmp_path / "blobs"}))
+    with TestClient(app) as test_client:
+        response = test_client.get("/health", headers={"Origin": ALLOWED})
+    assert "access-control-allow-origin" not in response.headers
