@@ -6,7 +6,7 @@
 Compiles ``contracts/`` exactly as ``provledger compile`` does (the same sources and settings,
 through the npm solc wrapper ``scripts/solc-npm``, given to slither's crytic-compile as its
 standard-JSON platform), runs every slither detector, and compares the findings in the
-project's own files with ``contracts/slither-triage.toml``: a table from a finding's key
+project's own files with ``scripts/slither-triage.toml``: a table from a finding's key
 (``<detector> <contract>.<function or variable>``) to the reason it is accepted. Findings in
 ``node_modules`` (OpenZeppelin, audited upstream) are out of scope.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-TRIAGE = REPO / "contracts" / "slither-triage.toml"
+TRIAGE = REPO / "scripts" / "slither-triage.toml"
 #: What crytic-compile reads besides the AST (source maps included); bytecode is unchanged.
 OUTPUTS = ["abi", "metadata", "devdoc", "userdoc", "evm.bytecode", "evm.deployedBytecode"]
 
