@@ -21,13 +21,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from helpers.processes import clean_env, wait_until
 from provledger.chain.anvil import free_port
 
 pytestmark = pytest.mark.anvil
@@ -74,22 +75,16 @@ def output_matches(expected: list[str], actual: list[str]) -> bool:
     return bool(actual) and _line_matches(head, actual[0]) and output_matches(rest, actual[1:])
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], command: str) -> None:
-    deadline = time.monotonic() + COMMAND_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{command!r} ended with {process.returncode}"
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    pytest.fail(f"{command!r} did not open port {port}")
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_readme_console_blocks(tmp_path: Path) -> None:
     steps = console_steps(README.read_text(encoding="utf-8"))
     assert len(steps) >= 20, "the README's tour has gone missing"
     ports = {tour: free_port() for tour in TOUR_PORTS}
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PROVLEDGER_")}
+    env = clean_env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["COLUMNS"] = "100"  # rich lays tables out to this width when not on a terminal
     background: list[subprocess.Popen[bytes]] = []
@@ -114,8 +109,8 @@ def test_readme_console_blocks(tmp_path: Path) -> None:
                     start_new_session=True,
                 )
                 background.append(process)
-                port = next(port for port in ports.values() if str(port) in command)
-                _wait_for_port(port, process, command)
+                opened = next(port for port in ports.values() if str(port) in command)
+                wait_until(partial(_port_open, opened), process, command, COMMAND_TIMEOUT)
                 continue
             done = subprocess.run(
                 ["bash", "-c", command],

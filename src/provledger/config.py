@@ -13,8 +13,7 @@ import difflib
 import json
 import os
 import tomllib
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,16 +50,6 @@ def config_file() -> Path | None:
     if named:
         return Path(named)
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
-
-
-@contextmanager
-def using_config_file(path: Path | None) -> Iterator[None]:
-    """Read settings from ``path`` (instead of the default lookup) inside the block."""
-    token = _config_file.set(path)
-    try:
-        yield
-    finally:
-        _config_file.reset(token)
 
 
 def set_config_file(path: Path | None) -> None:
@@ -220,17 +209,23 @@ def load_settings(flags: Mapping[str, object] | None = None) -> Settings:
         raise ConfigurationError(f"setting {name} ({source}): {first['msg']}") from None
 
 
-def setting_source(name: str, flags: Mapping[str, object] | None = None) -> str:
-    """Where the value of setting ``name`` comes from: flag, environment, file or default."""
+def setting_source(
+    name: str,
+    flags: Mapping[str, object] | None = None,
+    in_file: Mapping[str, object] | None = None,
+) -> str:
+    """Where the value of setting ``name`` comes from: flag, environment, file or default.
+
+    ``in_file`` is the settings file's table when the caller has read it already.
+    """
     if flags and flags.get(name) is not None:
         return "flag"
     variable = ENV_PREFIX + name.upper()
     if any(key.upper() == variable for key in os.environ):
         return f"env {variable}"
     path = config_file()
-    if path is not None and name in read_config_file(path):
-        return str(path)
-    return "default"
+    table = read_config_file(path) if in_file is None else in_file
+    return str(path) if name in table else "default"
 
 
 @dataclass(frozen=True)
@@ -240,7 +235,6 @@ class SettingRow:
     name: str
     value: str
     source: str
-    description: str
 
 
 def mask_url(url: str) -> str:
@@ -268,8 +262,9 @@ def describe_settings(
     settings: Settings, flags: Mapping[str, object] | None = None
 ) -> list[SettingRow]:
     """Every setting with its effective value (credentials masked) and its source."""
+    in_file = read_config_file(config_file())  # once, not once per setting
     rows = []
-    for name, info in Settings.model_fields.items():
+    for name in Settings.model_fields:
         value = getattr(settings, name)
         if value is None:
             shown = "-"
@@ -279,5 +274,5 @@ def describe_settings(
             shown = json.dumps(list(value))
         else:
             shown = str(value)
-        rows.append(SettingRow(name, shown, setting_source(name, flags), info.description or ""))
+        rows.append(SettingRow(name, shown, setting_source(name, flags, in_file)))
     return rows

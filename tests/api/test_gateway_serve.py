@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from api.conftest import Indexed
+from helpers.processes import PROVLEDGER, clean_env, wait_for_http
 from provledger.chain.anvil import free_port
-
-PROVLEDGER = str(Path(sys.executable).with_name("provledger"))
 
 
 @pytest.mark.parametrize("indexed", ["sqlite"], indirect=True)
 def test_serve_with_two_workers(indexed: Indexed) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVLEDGER_")}
+    env = clean_env()
     server = subprocess.Popen(
         [
             PROVLEDGER,
@@ -38,16 +33,7 @@ def test_serve_with_two_workers(indexed: Indexed) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "the gateway did not come up"
-            time.sleep(0.2)
+        wait_for_http(f"{base}/health", server, "the gateway")
         in_process = indexed.client.get("/status").json()
         assert requests.get(f"{base}/status", timeout=5).json() == in_process
         docs = requests.get(f"{base}/openapi.json", timeout=5).json()

@@ -13,15 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from web3 import Web3
 
+from helpers.demo_site import play_demo
 from provledger.api.app import create_app
-from provledger.chain.accounts import DEV_ROLES, dev_account
-from provledger.chain.client import Provledger
-from provledger.chain.connection import embedded_chain
-from provledger.chain.events import DisputeOpened
+from provledger.chain.accounts import dev_account
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.demo import demo_scanner, demo_settings
 from provledger.config import Settings
-from provledger.demo import PARTIES, Demo, DemoResult
+from provledger.demo import PARTIES, DemoResult
 from provledger.hashing import folder_manifest
 from provledger.store import schema
 from provledger.store.engine import create_store_engine
@@ -56,18 +53,11 @@ class Site:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     workdir = tmp_path_factory.mktemp("pages")
-    w3 = embedded_chain()
-    result = Demo(w3, workdir, lambda _: None).run()
-    admin = Provledger(w3, result.deployment, dev_account(DEV_ROLES["admin"]))
-    claimant = admin.as_account(dev_account(PARTIES[0].key_index))
-    arbiter = admin.as_account(dev_account(DEV_ROLES["arbiter"]))
-    product = result.assets["air-quality index product"]
-    opened = claimant.court.open(product, hashlib.sha256(b"a second claim").digest())
-    arbiter.court.freeze(opened.event(DisputeOpened).dispute_id)
-    settings = demo_settings(workdir, None, 8000)
-    demo_scanner(settings, w3, result).run(once=True)
-    with TestClient(create_app(settings, w3=w3)) as client:
-        yield Site(client, w3, result, settings, workdir)
+    demo = play_demo(workdir)
+    demo.freeze(demo.result.assets["air-quality index product"], b"a second claim")
+    settings = demo.index(8000)
+    with TestClient(create_app(settings, w3=demo.w3)) as client:
+        yield Site(client, demo.w3, demo.result, settings, workdir)
 
 
 def _links(html: str, prefix: str) -> list[str]:

@@ -32,7 +32,8 @@ def test_missing_and_special_inputs(cli: Cli, tmp_path: Path) -> None:
     assert "/dev/null" in line
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert "empty" in cli.fails(2, "anchor", str(empty), *HOLDER_FLAGS)
+    line = cli.fails(2, "anchor", str(empty), *HOLDER_FLAGS)
+    assert line.startswith(f"error: Folder {str(empty)!r} holds no files")
     assert _nonce(cli) == before  # nothing was sent
 
 

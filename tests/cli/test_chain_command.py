@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
+from helpers.processes import PROVLEDGER, clean_env, wait_until
 from provledger.chain.anvil import free_port
 
 pytestmark = pytest.mark.anvil
-
-PROVLEDGER = str(Path(sys.executable).with_name("provledger"))
 
 
 def _rpc(url: str, method: str, params: list[str]) -> object:
@@ -27,23 +23,16 @@ def _rpc(url: str, method: str, params: list[str]) -> object:
 
 
 def _start(state: Path, port: int) -> subprocess.Popen[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PROVLEDGER_")}
     chain = subprocess.Popen(
         [PROVLEDGER, "chain", "--port", str(port), "--state", str(state)],
-        env=env,
+        env=clean_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 60
-    while True:
-        assert chain.poll() is None, chain.communicate()
-        try:
-            _rpc(f"http://127.0.0.1:{port}", "eth_chainId", [])
-            return chain
-        except requests.ConnectionError:
-            assert time.monotonic() < deadline, "the chain did not start"
-            time.sleep(0.2)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: _rpc(url, "eth_chainId", []) == hex(31337), chain, "the chain")
+    return chain
 
 
 def _stop(chain: subprocess.Popen[str]) -> str:

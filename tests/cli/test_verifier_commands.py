@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from cli.conftest import HOLDER, OBJECTOR, Cli
+from helpers.processes import PROVLEDGER, clean_env, wait_for_http
 from provledger.chain.accounts import DEV_ROLES
 from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id, asset_id_hex
@@ -67,25 +64,13 @@ def served(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve
     raw_file, raw, derived, transactions = _scenario(cli, tmp_path_factory.mktemp("data"))
     indexed = cli.json("index", "--once", "--no-progress", "--finality-depth", "2")
     port = free_port()
-    env = {**os.environ, **cli.env, "PROVLEDGER_PORT": str(port), "PROVLEDGER_FINALITY_DEPTH": "2"}
+    env = clean_env(**cli.env, PROVLEDGER_PORT=str(port), PROVLEDGER_FINALITY_DEPTH="2")
     server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("provledger")), "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [PROVLEDGER, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.2)
+        wait_for_http(f"{url}/health", server, "the gateway")
         cli.env["PROVLEDGER_GATEWAY_URL"] = url
         yield Served(url, raw_file, raw, derived, transactions, indexed["indexed_block"])
     finally:

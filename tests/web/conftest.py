@@ -17,16 +17,14 @@ import pytest
 import uvicorn
 from web3 import Web3
 
+from helpers.demo_site import play_demo
 from helpers.required import unavailable
 from provledger.api.app import create_app
-from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.anvil import free_port
 from provledger.chain.client import Provledger
-from provledger.chain.connection import embedded_chain
-from provledger.chain.events import AssetRegistered, DisputeOpened
+from provledger.chain.events import AssetRegistered
 from provledger.chain.types import Registration
-from provledger.cli.demo import demo_scanner, demo_settings
-from provledger.demo import PARTIES, Demo, DemoResult
+from provledger.demo import DemoResult
 from provledger.merkle import StandardMerkleTree
 from provledger.store.blobs import BlobStore
 
@@ -82,13 +80,10 @@ def _register_file(ledger: Provledger, blobs: BlobStore, path: Path, title: str)
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     workdir = tmp_path_factory.mktemp("web")
-    w3 = embedded_chain()
-    result = Demo(w3, workdir, lambda _: None).run()
-    admin = Provledger(w3, result.deployment, dev_account(DEV_ROLES["admin"]))
-    holder = admin.as_account(dev_account(PARTIES[0].key_index))
-    arbiter = admin.as_account(dev_account(DEV_ROLES["arbiter"]))
+    demo = play_demo(workdir)
+    holder = demo.holder
     blobs = BlobStore(workdir / "blobs")
-    site = Site("", w3, result)
+    site = Site("", demo.w3, demo.result)
     for name, text in (("report", "station,pm25\nHP-001,12.5\n"), ("frozen", "contested\n")):
         path = workdir / f"{name}.csv"
         path.write_text(text)
@@ -108,14 +103,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     holder.anchor.anchor(tree.root, len(leaves), "sha256:daily")
     site.batch_root = "0x" + tree.root.hex()
     site.files["raw"] = workdir / "huangpu-air-raw"
-    opened = holder.court.open(int(site.assets["frozen"], 16), hashlib.sha256(b"claim").digest())
-    arbiter.court.freeze(opened.event(DisputeOpened).dispute_id)
+    demo.freeze(int(site.assets["frozen"], 16), b"claim")
     port = free_port()
-    settings = demo_settings(workdir, None, port)
-    demo_scanner(settings, w3, result).run(once=True)
+    settings = demo.index(port)
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, w3=w3), host="127.0.0.1", port=port, log_level="warning"
+            create_app(settings, w3=demo.w3), host="127.0.0.1", port=port, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)

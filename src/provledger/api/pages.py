@@ -13,6 +13,7 @@ lineage picture is an SVG whose nodes are links. URLs:
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +23,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 
 from provledger.categories import category_name
 from provledger.chain.ids import asset_id
@@ -33,9 +33,10 @@ from provledger.services.provenance import (
     parse_address,
     parse_asset_id,
     parse_hash,
+    parse_title,
 )
 from provledger.services.verification import asset_warnings
-from provledger.store import schema
+from provledger.store.queries import AssetFilter
 
 HERE: Final = Path(__file__).parent
 MAX_TIMELINE: Final = 1000
@@ -244,18 +245,10 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
                 return RedirectResponse(f"/asset/{found.asset_id}", status_code=303)
             return RedirectResponse(f"/check?hash={key}", status_code=303)
         if text.isdigit():
-            with gateway.engine.connect() as conn:
-                found = conn.execute(
-                    select(schema.certificates.c.asset_id).where(
-                        schema.certificates.c.registration_number == int(text)
-                    )
-                ).scalar()
+            found = service.asset_of_registration(int(text))
             if found is not None:
                 return RedirectResponse(f"/asset/{found}", status_code=303)
             return missing(request, "registration", f"no registration number {text}")
-        from provledger.services.provenance import parse_title
-        from provledger.store.queries import AssetFilter
-
         try:
             words = parse_title(text[:1000])
         except InputError as error:
@@ -272,10 +265,8 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
             verdict = gateway.verifier.verify_hash(hash)
             anchored = None
             if batch:
-                try:
+                with suppress(NotFoundError):  # not anchored as a batch: said on the page
                     anchored = service.batch(parse_hash(batch, "batch"))
-                except NotFoundError:
-                    anchored = None
         except InputError as error:
             return page(request, "check.html", 400, **blank, error=str(error), query=hash)
         return page(
@@ -304,17 +295,11 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
             if text is not None:
                 timeline.append((event, text))
         lineage = service.lineage(number, depth=LINEAGE_DEPTH, direction="both")
-        with gateway.engine.connect() as conn:
-            title = conn.execute(
-                select(schema.metadata_titles.c.title).where(
-                    schema.metadata_titles.c.metadata_hash == asset.metadata_hash
-                )
-            ).scalar()
         return page(
             request,
             "asset.html",
             asset=asset,
-            title=title,
+            title=service.title(asset.metadata_hash),
             standing=standing,
             timeline=timeline,
             lineage=lineage,
@@ -327,8 +312,6 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
 
     @router.get("/holder/{address}", response_class=HTMLResponse)
     def holder_page(request: Request, address: str) -> Response:
-        from provledger.store.queries import AssetFilter
-
         try:
             key = parse_address(address, "address")
         except InputError as error:

@@ -28,9 +28,7 @@ from provledger.cli.registrant import (
     MetadataUriOption,
     ParentOption,
     TitleOption,
-    metadata_document,
-    parse_parent,
-    prepare_registration,
+    plan_registration,
 )
 from provledger.cli.session import (
     chain_command,
@@ -104,13 +102,16 @@ def _registration(
     except ValueError:
         raise InputError("category and grade must be whole numbers") from None
     path = (base / path_text) if not Path(path_text).is_absolute() else Path(path_text)
-    parents_text = str(fields.get("parents") or "")
-    parents = tuple(parse_parent(item.strip()) for item in parents_text.split(";") if item.strip())
-    title = str(fields.get("title") or "") or None
-    description = str(fields.get("description") or "") or None
-    document = metadata_document(None, title, description, path.name)
-    uri = str(fields.get("metadata_uri") or "") or None
-    registration = prepare_registration(settings, path, document, uri, category, grade, parents)
+    parents = [item.strip() for item in str(fields.get("parents") or "").split(";")]
+    registration = plan_registration(
+        path,
+        category,
+        grade,
+        parents=[item for item in parents if item],
+        title=str(fields.get("title") or "") or None,
+        description=str(fields.get("description") or "") or None,
+        metadata_uri=str(fields.get("metadata_uri") or "") or None,
+    ).prepare(settings)
     if registration.content_hash in seen:
         raise InputError(f"{path_text} has the same content as an earlier entry")
     seen.add(registration.content_hash)
@@ -228,13 +229,19 @@ def sign_command(
 
     Example: provledger sign ./data.csv --category 301 -o signed.json --keystore 0x9965…A4dc
     """
-    parents = tuple(parse_parent(item) for item in parent or [])
-    document = metadata_document(metadata_file, title, description, path.name)
+    plan = plan_registration(
+        path,
+        category,
+        grade,
+        parents=parent or (),
+        metadata_file=metadata_file,
+        title=title,
+        description=description,
+        metadata_uri=metadata_uri,
+    )
     ledger = open_ledger(settings)
     assert ledger.account is not None
-    registration = prepare_registration(
-        settings, path, document, metadata_uri, category, grade, parents
-    )
+    registration = plan.prepare(settings)
     deadline = int(ledger.w3.eth.get_block("latest")["timestamp"]) + hours * HOUR
     signed = ledger.registry.sign(registration, ledger.account, deadline=deadline, nonce=nonce)
     data = signed_to_json(

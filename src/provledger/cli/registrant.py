@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -165,22 +167,43 @@ def store_metadata(settings: Settings, document: bytes, uri: str | None) -> tupl
     return bytes.fromhex(sha256[2:]), uri if uri is not None else f"sha256:{sha256[2:]}"
 
 
-def prepare_registration(
-    settings: Settings,
+@dataclass(frozen=True)
+class RegistrationPlan:
+    """A registration as the user described it, checked: what :meth:`prepare` hashes."""
+
+    path: Path
+    category: int
+    grade: int
+    parents: tuple[ParentLink, ...]
+    document: bytes
+    metadata_uri: str | None
+
+    def prepare(self, settings: Settings) -> Registration:
+        """Hash the file or folder and keep the metadata document (and a folder's manifest, so
+        that one file of it can be verified later) in the blob folder."""
+        content, manifest = hash_input(self.path)
+        if manifest is not None:
+            BlobStore(settings.blob_dir).put(manifest.to_json().encode())
+        meta_hash, uri = store_metadata(settings, self.document, self.metadata_uri)
+        return Registration(content, uri, meta_hash, self.category, self.grade, self.parents)
+
+
+def plan_registration(
     path: Path,
-    document: bytes,
-    metadata_uri: str | None,
     category: int,
     grade: int,
-    parents: tuple[ParentLink, ...],
-) -> Registration:
-    """Hash ``path``, keep its metadata document (and a folder's manifest, so that one file of
-    it can be verified later) in the blob folder, and build the registration."""
-    content, manifest = hash_input(path)
-    if manifest is not None:
-        BlobStore(settings.blob_dir).put(manifest.to_json().encode())
-    meta_hash, uri = store_metadata(settings, document, metadata_uri)
-    return Registration(content, uri, meta_hash, category, grade, parents)
+    *,
+    parents: Sequence[str] = (),
+    metadata_file: Path | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    metadata_uri: str | None = None,
+) -> RegistrationPlan:
+    """Check the parents (``ID[:relation]``) and build the metadata document (from a file, or
+    from the title and description), before any node is asked or anything hashed."""
+    links = tuple(parse_parent(item) for item in parents)
+    document = metadata_document(metadata_file, title, description, path.name)
+    return RegistrationPlan(path, category, grade, links, document, metadata_uri)
 
 
 def parse_parent(text: str) -> ParentLink:
@@ -230,12 +253,18 @@ def register_command(
     Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
     air quality, raw" --dev-account 5
     """
-    parents = tuple(parse_parent(item) for item in parent or [])
-    document = metadata_document(metadata_file, title, description, path.name)
-    ledger = open_ledger(settings)
-    registration = prepare_registration(
-        settings, path, document, metadata_uri, category, grade, parents
+    plan = plan_registration(
+        path,
+        category,
+        grade,
+        parents=parent or (),
+        metadata_file=metadata_file,
+        title=title,
+        description=description,
+        metadata_uri=metadata_uri,
     )
+    ledger = open_ledger(settings)
+    registration = plan.prepare(settings)
     receipt = ledger.registry.register(registration)
     registered = receipt.event(AssetRegistered)
     show_receipt(

@@ -621,6 +621,16 @@ class Provenance:
             now,
         )
 
+    def asset_of_registration(self, registration_number: int) -> str | None:
+        """The id of the asset certified under ``registration_number``, if any."""
+        with self.engine.connect() as conn:
+            return queries.asset_of_registration(conn, registration_number)
+
+    def title(self, metadata_hash: str) -> str | None:
+        """The title of a metadata document the index learned from the blob folder."""
+        with self.engine.connect() as conn:
+            return queries.metadata_title(conn, metadata_hash)
+
     def recent(self, limit: int) -> list[AssetView]:
         """The latest registrations, newest first."""
         with self.engine.connect() as conn:

@@ -183,6 +183,25 @@ def list_assets(
     return _all(conn, _page_by(query, assets.c.asset_id, after, limit))
 
 
+def asset_of_registration(conn: Connection, registration_number: int) -> str | None:
+    """The asset certified under ``registration_number``, if any."""
+    certificates = schema.certificates
+    query = select(certificates.c.asset_id).where(
+        certificates.c.registration_number == registration_number
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else str(found)
+
+
+def metadata_title(conn: Connection, metadata_hash: str) -> str | None:
+    """The title of the metadata document ``metadata_hash``, if the blob folder had it."""
+    titles = schema.metadata_titles
+    found = conn.execute(
+        select(titles.c.title).where(titles.c.metadata_hash == metadata_hash)
+    ).scalar()
+    return None if found is None else str(found)
+
+
 def recent_assets(conn: Connection, limit: int) -> list[RowMapping]:
     """The latest registrations, newest first."""
     assets = schema.assets
