@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import inspect, update
 
 from helpers.indexing import TEST_CONFIG, differences, index, source_of
 from helpers.stores import engine_for
@@ -229,3 +229,34 @@ def test_holder_at_block_is_one_query(world: World, new_database: NewDatabase) -
         assert holder_at(conn, key, first_move) == world.bob.address.lower()
         assert holder_at(conn, key, second_move - 1) == world.bob.address.lower()
         assert holder_at(conn, key, second_move) == world.erin.address.lower()
+
+
+def test_a_first_catch_up_builds_the_secondary_indexes_once_caught_up(
+    world: World, new_database: NewDatabase
+) -> None:
+    """The first catch-up writes without secondary indexes, through the unfinalized window
+    too, and builds them when it reaches the head: after the last batch, once."""
+    world.register(world.alice)
+    for _ in range(TEST_CONFIG.finality_depth + 2):
+        world.register(world.bob)
+    url = new_database("bulk")
+    store = IndexStore(engine_for(url))
+    seen: list[str] = []
+    scanner = Scanner(
+        source_of(world.w3),
+        store,
+        world.deployment,
+        config=TEST_CONFIG,
+        on_batch=lambda report: seen.append(f"batch {report.mode}"),
+        on_note=seen.append,
+    )
+    scanner.run(once=True, wait_for_lock=False)
+    assert "batch bulk" in seen
+    assert "batch live" in seen  # the window's blocks, still without the indexes
+    assert seen[-1] == "caught up: building the secondary indexes"
+    assert seen.count("caught up: building the secondary indexes") == 1
+    assert not store.in_bulk_load()
+    inspector = inspect(store.engine)
+    for table in schema.DERIVED:
+        present = {found["name"] for found in inspector.get_indexes(table.name)}
+        assert {str(wanted.name) for wanted in table.indexes} <= present, table.name

@@ -9,12 +9,12 @@ skipped, never an error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, get_type_hints
 
 import orjson
 
 from provledger.errors import LogDecodeError
-from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS
+from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS, ROW_TYPES
 from provledger.store.records import LogRecord
 
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
@@ -78,12 +78,7 @@ def decode_logs(
 def event_row(record: LogRecord) -> tuple[Any, ...]:
     """The ``events`` table row of a record, in column order."""
     row = record.row
-    fields = row._fields  # type: ignore[attr-defined]
-    asset_id = None
-    if "asset_id" in fields:
-        asset_id = row[fields.index("asset_id")]
-    elif "token_id" in fields:
-        asset_id = row[fields.index("token_id")]
+    shape = _SHAPES[type(row)]
     return (
         record.block_number,
         record.log_index,
@@ -93,26 +88,61 @@ def event_row(record: LogRecord) -> tuple[Any, ...]:
         record.tx_index,
         record.contract,
         record.event,
-        asset_id,
-        orjson.dumps(row_values(row)).decode(),
+        None if shape.asset is None else row[shape.asset],
+        orjson.dumps(_values(row, shape)).decode(),
     )
+
+
+class _Shape(NamedTuple):
+    """Where a row type keeps what :func:`event_row` and :func:`row_values` convert."""
+
+    asset: int | None
+    """Position of the asset the event concerns (``asset_id``, else ``token_id``)."""
+    enums: tuple[tuple[int, tuple[str, ...]], ...]
+    """Positions of enum fields, with the member names by value."""
+    integers: tuple[int, ...]
+    """Positions of the other integer fields (those above 2**53 are stored as text)."""
+
+
+def _shape(row_type: type[Any]) -> _Shape:
+    fields: tuple[str, ...] = row_type._fields
+    hints = get_type_hints(row_type)
+    enums = ROW_ENUMS.get(row_type, {})
+    asset = next((fields.index(name) for name in ("asset_id", "token_id") if name in fields), None)
+    return _Shape(
+        asset,
+        tuple(
+            (fields.index(name), tuple(kind(value).name for value in range(len(kind))))
+            for name, kind in enums.items()
+        ),
+        tuple(
+            position
+            for position, name in enumerate(fields)
+            if hints[name] is int and name not in enums
+        ),
+    )
+
+
+_SHAPES: Final[dict[type[Any], _Shape]] = {
+    row_type: _shape(row_type) for row_type in ROW_TYPES.values()
+}
+
+
+def _values(row: tuple[Any, ...], shape: _Shape) -> list[Any]:
+    values: list[Any] = list(row)
+    for position, names in shape.enums:
+        values[position] = names[values[position]]
+    for position in shape.integers:
+        if values[position] >= _SAFE_INTEGER:
+            values[position] = str(values[position])
+    return values
 
 
 def row_values(row: tuple[Any, ...]) -> list[Any]:
     """A row's values as stored in ``events.args``: a JSON array in the event's field order
     (:data:`provledger.indexer.rows.ROW_TYPES` names them), enums by name, integers above
     2**53 as decimal text."""
-    values: list[Any] = list(row)
-    enums = ROW_ENUMS.get(type(row))  # type: ignore[arg-type]
-    if enums:
-        fields = row._fields  # type: ignore[attr-defined]
-        for field, kind in enums.items():
-            position = fields.index(field)
-            values[position] = kind(values[position]).name
-    for position, value in enumerate(values):
-        if type(value) is int and value >= _SAFE_INTEGER:
-            values[position] = str(value)
-    return values
+    return _values(row, _SHAPES[type(row)])
 
 
 def row_args(row: tuple[Any, ...]) -> dict[str, Any]:

@@ -215,7 +215,7 @@ def _pack(item: Fetched) -> tuple[Any, ...]:
         "batch",
         item.start,
         item.end,
-        [(*record[:8], tuple(record.row)) for record in item.records],
+        [tuple(record.row) for record in item.records],  # the rest is in the event rows
         item.event_rows,
         item.skipped,
         {n: (h.number, h.hash, h.parent_hash, h.timestamp) for n, h in item.headers.items()},
@@ -225,23 +225,23 @@ def _pack(item: Fetched) -> tuple[Any, ...]:
 
 
 def _unpack(message: tuple[Any, ...]) -> Fetched:
-    _, start, end, records, event_rows, skipped, headers, errors, notes = message
+    _, start, end, rows, event_rows, skipped, headers, errors, notes = message
     return Fetched(
         start=start,
         end=end,
         records=[
             LogRecord(
-                values[0],
-                values[1],
-                values[2],
-                values[3],
-                values[4],
-                values[5],
-                values[6],
-                values[7],
-                ROW_TYPES[values[7]]._make(values[8]),
+                event[0],
+                event[1],
+                event[2],
+                event[3],
+                event[4],
+                event[5],
+                event[6],
+                event[7],
+                ROW_TYPES[event[7]]._make(row),
             )
-            for values in records
+            for event, row in zip(event_rows, rows, strict=True)
         ],
         event_rows=event_rows,
         skipped=skipped,

@@ -83,7 +83,7 @@ class IndexerConfig:
     queue_depth: int = 2
     bulk_load_blocks: int = 100_000
     """A catch-up longer than this (or the first one) drops the secondary indexes and
-    rebuilds them at its end."""
+    rebuilds them once caught up with the head."""
     fetch_process: bool = True
     """Fetch and decode a bulk catch-up from a JSON-RPC node in a child process."""
 
@@ -160,6 +160,9 @@ class Scanner:
             on_note=self._note,
         )
         self._stop = threading.Event()
+        self._bulk_loading = False
+        """Whether the secondary indexes are dropped: from a large catch-up until caught up
+        with the head (the blocks near the head are written without them too)."""
 
     # ------------------------------------------------------------ entry points
     def identity(self) -> Identity:
@@ -187,6 +190,7 @@ class Scanner:
         ):
             if self.store.prepare(self.identity()):
                 self.on_note("schema changed: the index is rebuilt from the deployment block")
+            self._bulk_loading = self.store.in_bulk_load()
             self.on_prepared()
             self.summary.last_block = self._next_block() - 1
             self._loop(once)
@@ -211,11 +215,11 @@ class Scanner:
             if next_block <= min(final_limit, limit):
                 self._catch_up(next_block, min(final_limit, limit), head)
                 continue
-            if self.store.in_bulk_load():  # a bulk load interrupted after its last batch
-                self._end_bulk_load()
             if next_block <= limit:
                 self._near_head(next_block, limit)
                 continue
+            if self._bulk_loading:  # caught up: now build the indexes the queries use
+                self._end_bulk_load()
             if self._tip_replaced(head):
                 continue
             if once:
@@ -224,22 +228,22 @@ class Scanner:
 
     # ------------------------------------------------------------ catch-up (final blocks)
     def _catch_up(self, start: int, stop: int, head: int) -> None:
-        bulk = self.store.in_bulk_load() or (
+        bulk = self._bulk_loading or (
             self.store.checkpoint() is None or stop - start >= self.config.bulk_load_blocks
         )
-        if bulk and not self.store.in_bulk_load():
+        if bulk and not self._bulk_loading:
             self.store.begin_bulk_load()
+            self._bulk_loading = True
         mode = "bulk" if bulk else "catch-up"
         if bulk and self.config.fetch_process and isinstance(self.source, JsonRpcSource):
             self._pipeline_process(start, stop, head, mode)
         else:
             self._pipeline(start, stop, head, mode)
-        if bulk and not self._stop.is_set():
-            self._end_bulk_load()
 
     def _end_bulk_load(self) -> None:
-        self.on_note("catch-up done: building the secondary indexes")
+        self.on_note("caught up: building the secondary indexes")
         self.store.end_bulk_load()
+        self._bulk_loading = False
 
     def _pipeline(self, start: int, stop: int, head: int, mode: str) -> None:
         """Fetch in a thread while this thread projects and writes."""
@@ -405,7 +409,7 @@ class Scanner:
             headers=store_headers,
             undo_from_block=undo_from_block,
             prune_below=head - self.config.finality_depth - 1,
-            bulk=mode == "bulk",
+            bulk=self._bulk_loading,
         )
         seconds = time.monotonic() - began
         self.summary.batches += 1

@@ -7,6 +7,7 @@ images, block hashes and the checkpoint commit together or not at all.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -119,13 +120,29 @@ class IndexStore:
             self._set_meta(conn, META_BULK, "1")
 
     def end_bulk_load(self) -> None:
-        """Recreate the secondary indexes, checkpoint the WAL, clear the bulk-load flag."""
-        self._create_indexes()
-        if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Recreate the secondary indexes, checkpoint the WAL, clear the bulk-load flag.
+
+        On SQLite a second connection copies the bulk load's WAL into the database while this
+        one builds the indexes (disk writes beside sorting); the index pages follow at the end.
+        """
+        if self.engine.dialect.name != "sqlite":
+            self._create_indexes()
+        else:
+            copier = threading.Thread(
+                target=self._checkpoint_wal, args=("PASSIVE",), name="provledger-checkpoint"
+            )
+            copier.start()
+            try:
+                self._create_indexes()
+            finally:
+                copier.join()
+            self._checkpoint_wal("TRUNCATE")
         with self.engine.begin() as conn:
             self._set_meta(conn, META_BULK, "0")
+
+    def _checkpoint_wal(self, mode: str) -> None:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
 
     def _create_indexes(self) -> None:
         with self.engine.begin() as conn:

@@ -14,7 +14,8 @@ every blind update found its row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
@@ -29,9 +30,29 @@ _CHUNK: Final = 500
 TABLES: Final[dict[str, Table]] = {table.name: table for table in schema.PROJECTIONS}
 
 
+def _key_getter(names: Sequence[str]) -> Callable[[Mapping[str, Any]], Key]:
+    if len(names) == 1:
+        (name,) = names
+        return lambda row: (row[name],)
+    return itemgetter(*names)
+
+
+#: Per table: a function from a row dict to its primary key (the C ``itemgetter`` where it can).
+_KEY_OF: Final = {
+    table.name: _key_getter([column.name for column in table.primary_key.columns])
+    for table in schema.metadata.sorted_tables
+}
+#: Per table: a function from a row dict to its values in column order.
+_VALUES_OF: Final = {
+    table.name: itemgetter(*(column.name for column in table.columns))
+    for table in schema.metadata.sorted_tables
+    if len(table.columns) > 1
+}
+
+
 def primary_key(table: Table, row: Mapping[str, Any]) -> Key:
     """The primary key values of ``row`` in ``table``."""
-    return tuple(row[column.name] for column in table.primary_key.columns)
+    return _KEY_OF[table.name](row)
 
 
 def key_condition(table: Table, key: Key) -> Any:
@@ -277,8 +298,7 @@ def insert_tuples(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
     """Insert dict ``rows`` with :func:`insert_tuples`."""
-    columns = [column.name for column in table.columns]
-    insert_tuples(conn, table, [tuple(row[name] for name in columns) for row in rows])
+    insert_tuples(conn, table, list(map(_VALUES_OF[table.name], rows)))
 
 
 def _update_statement(table: Table) -> Any:
