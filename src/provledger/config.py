@@ -126,6 +126,42 @@ class Settings(BaseSettings):
         default="sqlite:///.provledger/index.sqlite",
         description="Index database: a SQLite URL or path (default), or a postgresql:// URL.",
     )
+    api_database_url: str | None = Field(
+        default=None,
+        description="Database URL the gateway reads the index with; unset: database_url. On "
+        "PostgreSQL, name a role that may only read (`provledger db reader` creates one).",
+    )
+    query_timeout_ms: int = Field(
+        default=5_000,
+        ge=1,
+        description="Longest a gateway query may run; a longer one is cancelled and answered "
+        "with 503.",
+    )
+    relay_database_url: str = Field(
+        default="sqlite:///.provledger/relay.sqlite",
+        description="Database of the relay's API keys and relayed requests (the gateway "
+        "writes it; the index stays the indexer's).",
+    )
+    relayer_keystore: Path | None = Field(
+        default=None,
+        description="Keystore file of the account that pays the gas of relayed registrations.",
+    )
+    relayer_password_file: Path | None = Field(
+        default=None, description="File holding the relayer keystore's password."
+    )
+    relayer_dev_account: int | None = Field(
+        default=None,
+        description="Relay with dev key N (0-19) instead of a keystore; development chains only.",
+    )
+    relay_replace_after: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a relayed transaction may wait unmined before it is sent again "
+        "with more fee (a dropped one is sent again at once).",
+    )
+    relay_body_max_bytes: int = Field(
+        default=1 << 20, ge=1, description="Largest body POST /relay/registrations reads."
+    )
     blob_dir: Path = Field(
         default=Path(".provledger/blobs"),
         description="Content-addressed folder of off-chain documents (metadata documents, "
@@ -190,7 +226,9 @@ class Settings(BaseSettings):
 
 
 #: Settings whose values may carry credentials (a password in a URL, an API key in a query).
-URL_SETTINGS: Final = frozenset({"rpc_url", "gateway_url", "database_url"})
+URL_SETTINGS: Final = frozenset(
+    {"rpc_url", "gateway_url", "database_url", "api_database_url", "relay_database_url"}
+)
 
 
 def load_settings(flags: Mapping[str, object] | None = None) -> Settings:

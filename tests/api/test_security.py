@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from provledger.api.app import create_app
 from provledger.api.security import PAGE_POLICY
 from provledger.config import load_settings
+from provledger.store.blobs import BlobHashError, BlobStore
 from provledger.store.engine import create_schema, create_store_engine
 
 ALLOWED = "https://portal.example.org"
@@ -71,3 +72,29 @@ def test_without_origins_there_is_no_cors(tmp_path: Path) -> None:
     with TestClient(app) as test_client:
         response = test_client.get("/health", headers={"Origin": ALLOWED})
     assert "access-control-allow-origin" not in response.headers
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/static/../app.py",
+        "/static/%2e%2e/app.py",
+        "/static/..%2fapp.py",
+        "/static/%2e%2e%2f%2e%2e%2fconfig.py",
+        "/static//etc/passwd",
+        "/static/verify.js/../../app.py",
+    ],
+)
+def test_no_request_path_leaves_the_static_folder(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"import" not in response.content
+    assert b"root:" not in response.content
+
+
+@pytest.mark.parametrize(
+    "value", ["../../etc/passwd", "0x" + "a" * 63 + "/", "0x" + "../" * 21 + "a", "0x" + "g" * 64]
+)
+def test_blob_names_are_hashes_only(tmp_path: Path, value: str) -> None:
+    with pytest.raises(BlobHashError, match="not a SHA-256"):
+        BlobStore(tmp_path).path(value)

@@ -1560,10 +1560,9 @@ def seed(driver: Driver) -> None:
 # ---------------------------------------------------------------- the test
 
 
-def test_chain_agrees_with_the_model(world: World) -> None:
-    driver = Driver(world)
-    seed(driver)
-    base = copy.deepcopy(driver.model)
+def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBasedStateMachine]:
+    """The state machine of random actions of every role, each checked against the model, and
+    the whole state after each step; every example starts from ``base`` on a chain snapshot."""
 
     class RegistryMachine(RuleBasedStateMachine):
         """Random actions, each checked against the model; the whole state after each."""
@@ -1945,12 +1944,19 @@ def test_chain_agrees_with_the_model(world: World) -> None:
         def chain_agrees_with_model(self) -> None:
             driver.check_state()
 
+    return RegistryMachine
+
+
+def test_chain_agrees_with_the_model(world: World) -> None:
+    driver = Driver(world)
+    seed(driver)
+    machine = registry_machine(world, driver, copy.deepcopy(driver.model))
     examples = settings().max_examples
     if is_embedded(world.w3):
         # eth-tester runs a transaction in ~70 ms and the invariant's views in ~1 ms each of
         # py-evm: a third of the profile's examples keeps it near a minute on two cores.
         examples = max(1, examples // 3)
-    run_state_machine_as_test(RegistryMachine, settings=settings(max_examples=examples))
+    run_state_machine_as_test(machine, settings=settings(max_examples=examples))
 
 
 def test_an_unregistered_id_cannot_be_transferred_into_existence(world: World) -> None:

@@ -3,9 +3,11 @@ Playwright. Chromium is installed here with apt-get when it is missing."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -29,6 +31,7 @@ from provledger.merkle import StandardMerkleTree
 from provledger.store.blobs import BlobStore
 
 CHROMIUM = Path("/usr/bin/chromium")
+INSTALL_LOCK = Path(tempfile.gettempdir()) / "provledger-chromium-install.lock"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "pages"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -41,12 +44,18 @@ def ensure_chromium() -> Path:
     apt = shutil.which("apt-get")
     if apt is None:
         unavailable("chromium is missing and there is no apt-get to install it")
-    env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-    install = [apt, "install", "-y", "-q", "chromium"]
-    done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
-    if done.returncode != 0:
-        subprocess.run([apt, "update", "-q"], capture_output=True, env=env, timeout=900)
+    # Test workers start at once: one installs while the others wait for it (and apt-get
+    # itself waits for dpkg's lock rather than failing).
+    with INSTALL_LOCK.open("a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if CHROMIUM.exists():
+            return CHROMIUM
+        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        install = [apt, "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-q", "chromium"]
         done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
+        if done.returncode != 0:
+            subprocess.run([apt, "update", "-q"], capture_output=True, env=env, timeout=900)
+            done = subprocess.run(install, capture_output=True, text=True, env=env, timeout=900)
     if done.returncode != 0 or not CHROMIUM.exists():
         unavailable(f"apt-get install chromium failed: {done.stderr.strip()[-300:]}")
     return CHROMIUM

@@ -11,11 +11,17 @@ readiness) are plain functions, run in the thread pool.
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, FastAPI, Path, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from sqlalchemy import Engine
 from web3 import Web3
 
@@ -24,9 +30,12 @@ from provledger.api.metrics import GatewayMetrics
 from provledger.api.pages import install_pages
 from provledger.api.security import install_security
 from provledger.api.streams import read_capped, stream_upload
+from provledger.chain.accounts import resolve_signer
+from provledger.chain.client import Provledger
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
 from provledger.config import Settings
+from provledger.errors import ConfigurationError, ProvledgerError
 from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
 from provledger.services.provenance import (
     MAX_LINEAGE_DEPTH,
@@ -53,6 +62,7 @@ from provledger.services.provenance import (
     parse_hash,
     parse_title,
 )
+from provledger.services.relay import Relayer, RelayNotConfigured
 from provledger.services.verification import (
     ManifestVerdict,
     Verdict,
@@ -62,6 +72,15 @@ from provledger.store import queries
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import MAX_TITLE
 from provledger.store.engine import create_store_engine
+from provledger.store.relay import (
+    ApiKey,
+    RelayRequest,
+    RelayStore,
+    Unauthorized,
+    UnknownRelayRequest,
+)
+
+log = logging.getLogger(__name__)
 
 EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
 EXAMPLE_HASH: Final = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -134,6 +153,55 @@ class Gateway:
         self.verifier = Verifier(self.provenance, BlobStore(settings.blob_dir))
         self.metrics = GatewayMetrics(self.provenance)
         self._deployment: Deployment | None = None
+        self._relayer: Relayer | None = None
+        self._relay_lock = threading.Lock()
+
+    def deployment(self, w3: Web3) -> Deployment:
+        """The deployment record of the node's chain."""
+        if self._deployment is None:
+            chain_id = int(w3.eth.chain_id)
+            self._deployment = load_deployment(self.settings.deployments_dir, chain_id)
+        return self._deployment
+
+    @property
+    def relays(self) -> bool:
+        """Whether relaying is configured (a node and a relayer key)."""
+        settings = self.settings
+        has_key = settings.relayer_keystore is not None or settings.relayer_dev_account is not None
+        return self.w3 is not None and has_key
+
+    def relayer(self) -> Relayer:
+        """The relayer, made on first use (and its tracking thread started)."""
+        if not self.relays:
+            raise RelayNotConfigured()
+        with self._relay_lock:
+            if self._relayer is None:
+                assert self.w3 is not None
+                settings = self.settings
+                deployment = self.deployment(self.w3)
+                account = resolve_signer(
+                    chain_id=deployment.chain_id,
+                    embedded=False,
+                    keystore=settings.relayer_keystore,
+                    password_file=settings.relayer_password_file,
+                    dev_index=settings.relayer_dev_account,
+                    prompt_password=_no_prompt,
+                )
+                relayer = Relayer(
+                    RelayStore.open(settings.relay_database_url),
+                    Provledger(self.w3, deployment),
+                    account,
+                    confirmations=settings.confirmations,
+                    replace_after=settings.relay_replace_after,
+                )
+                relayer.start()
+                self._relayer = relayer
+            return self._relayer
+
+    def close(self) -> None:
+        """Stop the relay's tracking thread, if it runs."""
+        if self._relayer is not None:
+            self._relayer.stop()
 
     def proof(self, asset_id: int) -> dict[str, Any]:
         """The proof bundle of an asset, built from the index and the node."""
@@ -142,10 +210,7 @@ class Gateway:
                 asset_id_hex(asset_id),
                 "proof bundles read the node: start the gateway with PROVLEDGER_RPC_URL set",
             )
-        if self._deployment is None:
-            chain_id = int(self.w3.eth.chain_id)
-            self._deployment = load_deployment(self.settings.deployments_dir, chain_id)
-        return build_proof_bundle(self.engine, self.w3, self._deployment, asset_id)
+        return build_proof_bundle(self.engine, self.w3, self.deployment(self.w3), asset_id)
 
     def limit(self, value: int | None) -> int:
         """A requested page size, or the default."""
@@ -488,15 +553,172 @@ def _service_routes(router: APIRouter, gateway: Gateway) -> None:
         return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
+def _no_prompt(question: str) -> str:
+    raise ConfigurationError(f"the gateway cannot ask for a {question}: set the password file")
+
+
+@dataclass(frozen=True)
+class RelayStatus:
+    """A relayed request and where its transaction stands."""
+
+    request_id: Annotated[str, Field(examples=["9c0f3e1b2a4d5c6e7f8091a2b3c4d5e6"])]
+    status: Annotated[
+        str,
+        Field(
+            description="queued, submitted, mined, confirmed (deep enough to be safe) or failed",
+            examples=["submitted"],
+        ),
+    ]
+    asset_ids: Annotated[list[str], Field(examples=[[EXAMPLE_ASSET]])]
+    transaction: Annotated[str | None, Field(examples=[EXAMPLE_HASH])]
+    relayer_nonce: Annotated[int | None, Field(examples=[12])]
+    replacements: Annotated[int, Field(description="Times sent again with more fee.")]
+    block_number: Annotated[int | None, Field(examples=[None])]
+    gas_used: Annotated[int | None, Field(examples=[None])]
+    error: Annotated[str | None, Field(examples=[None])]
+    created_at: Annotated[int, Field(description="Milliseconds since 1970 (UTC).")]
+    updated_at: int
+
+    @classmethod
+    def of(cls, request: RelayRequest) -> RelayStatus:
+        """The answer for ``request``."""
+        return cls(
+            request.request_id,
+            request.status,
+            request.asset_ids,
+            request.tx_hash,
+            request.nonce,
+            request.replacements,
+            request.block_number,
+            request.gas_used,
+            request.error,
+            request.created_at,
+            request.updated_at,
+        )
+
+
+RELAY_EXAMPLE: Final = {
+    "format": "provledger-signed-registration/1",
+    "chain_id": 31337,
+    "registry": EXAMPLE_ADDRESS,
+    "registrant": EXAMPLE_ADDRESS,
+    "nonce": 0,
+    "deadline": 1800000000,
+    "signature": "0x" + "11" * 65,
+    "registration": {
+        "content_hash": EXAMPLE_HASH,
+        "metadata_uri": "ipfs://bafy.../meta.json",
+        "metadata_hash": EXAMPLE_HASH,
+        "category": 101,
+        "grade": 1,
+        "parents": [],
+    },
+}
+
+
+def _relay_routes(router: APIRouter, gateway: Gateway) -> None:
+    relay_errors: dict[int | str, dict[str, Any]] = {
+        401: problems.documented("No API key, or an unknown, wrong or revoked one."),
+        409: problems.documented(
+            "The idempotency key was used before, or the content hash or registrant nonce is "
+            "being relayed by another request."
+        ),
+        429: problems.documented("Over the API key's rate or daily gas budget (Retry-After)."),
+    }
+
+    def api_key(authorization: str | None) -> ApiKey:
+        relayer = gateway.relayer()
+        scheme, _, token = (authorization or "").partition(" ")
+        key = relayer.store.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+        if key is None:
+            raise Unauthorized()
+        return key
+
+    @router.post(
+        "/relay/registrations",
+        status_code=202,
+        response_model=RelayStatus,
+        tags=["relay"],
+        responses=relay_errors,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "One signed registration document (`provledger sign` writes "
+                'them), or `{"registrations": [...]}` with up to 100.',
+                "content": {
+                    "application/json": {"schema": {"type": "object"}, "example": RELAY_EXAMPLE}
+                },
+            }
+        },
+    )
+    async def relay_registrations(
+        request: Request,
+        authorization: Annotated[
+            str | None, Header(description="`Bearer` and an API key from `provledger apikey`.")
+        ] = None,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                max_length=200,
+                description="Any unique text; a request sent again with it is refused (409) "
+                "and names the first, so a retry never relays twice.",
+            ),
+        ] = None,
+    ) -> RelayStatus:
+        """Relay EIP-712 signed registrations: checked (signature, nonce, deadline, active
+        registrant, content hash not registered, simulation) before any gas is spent, then
+        sent with the gateway's relayer key. Follow it at `/relay/requests/{request_id}`."""
+        key = await run_in_threadpool(api_key, authorization)
+        body = await read_capped(request, gateway.settings.relay_body_max_bytes, "body")
+        relayed = await run_in_threadpool(gateway.relayer().submit, key, body, idempotency_key)
+        return RelayStatus.of(relayed)
+
+    @router.get(
+        "/relay/requests/{request_id}",
+        response_model=RelayStatus,
+        tags=["relay"],
+        responses=relay_errors,
+    )
+    def relay_request(
+        request_id: Annotated[
+            str, Path(max_length=64, examples=["9c0f3e1b2a4d5c6e7f8091a2b3c4d5e6"])
+        ],
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> RelayStatus:
+        """A relayed request made with this API key: queued, submitted, mined, confirmed or
+        failed (with the decoded revert), its transaction, block and gas."""
+        key = api_key(authorization)
+        found = gateway.relayer().store.get(request_id)
+        if found is None or found.key_id != key.key_id:
+            raise UnknownRelayRequest(request_id)
+        return RelayStatus.of(found)
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, w3: Web3 | None = None
 ) -> FastAPI:
     """The gateway over the index of ``settings.database_url`` (or ``engine``); ``w3`` is the
     node that proofs and readiness read, if any."""
     settings = settings or Settings()
-    engine = engine or create_store_engine(settings.database_url, read_only=True)
+    engine = engine or create_store_engine(
+        settings.api_database_url or settings.database_url,
+        read_only=True,
+        query_timeout=settings.query_timeout_ms / 1000,
+    )
     gateway = Gateway(settings, engine, w3)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if gateway.relays:  # follow what an earlier run sent, without waiting for a request
+            try:
+                await run_in_threadpool(gateway.relayer)
+            except ProvledgerError as error:
+                log.warning("relay not started yet: %s", error)
+        yield
+        gateway.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="provledger gateway",
         summary="Provenance of registered data assets: queries, verification, proofs.",
         version="1",
@@ -506,7 +728,13 @@ def create_app(
     problems.install(app)
     gateway.metrics.install(app)
     # Routes go on the app's own router: an included router is matched twice per request.
-    for add_routes in (_service_routes, _asset_routes, _other_routes, _verify_routes):
+    for add_routes in (
+        _service_routes,
+        _asset_routes,
+        _other_routes,
+        _verify_routes,
+        _relay_routes,
+    ):
         add_routes(app.router, gateway)
     install_pages(app, gateway)
     install_security(app, list(settings.cors_origins))

@@ -12,13 +12,14 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from provledger.errors import InputError, ProvledgerError
+from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.provenance import (
     InvalidParameterError,
     NotFoundError,
 )
 from provledger.services.verification import UploadTooLargeError
+from provledger.store.relay import RelayRefusal
 
 PROBLEM_JSON: Final = "application/problem+json"
 
@@ -43,7 +44,7 @@ class Problem:
     invalid_params: list[InvalidParam] | None = None
 
 
-def _documented(description: str) -> dict[str, Any]:
+def documented(description: str) -> dict[str, Any]:
     return {
         "description": description,
         "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
@@ -52,11 +53,11 @@ def _documented(description: str) -> dict[str, Any]:
 
 #: The error answers every route may give, documented once for the OpenAPI schema.
 ERROR_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
-    400: _documented("A parameter or body that does not parse; `invalid_params` names it."),
-    404: _documented("No such record in the index."),
-    413: _documented("A body over the configured size cap."),
-    422: _documented("A parameter outside its declared range or type."),
-    503: _documented("The index is not ready."),
+    400: documented("A parameter or body that does not parse; `invalid_params` names it."),
+    404: documented("No such record in the index."),
+    413: documented("A body over the configured size cap."),
+    422: documented("A parameter outside its declared range or type."),
+    503: documented("The index is not ready, or a query ran past the time limit."),
 }
 
 
@@ -89,9 +90,11 @@ def _location(loc: tuple[Any, ...]) -> str:
 #: The HTTP status of each domain error; a subclass takes its nearest listed ancestor's.
 STATUS_OF: Final[dict[type[Exception], int]] = {
     UploadTooLargeError: 413,
+    RelayRefusal: 422,
     InvalidParameterError: 400,
     NotFoundError: 404,
     ProofUnavailableError: 503,
+    ServiceUnavailable: 503,
     InputError: 400,
     ProvledgerError: 500,
 }
@@ -112,9 +115,17 @@ def install(app: FastAPI) -> None:
     async def domain_error(request: Request, error: Exception) -> JSONResponse:
         status = next(STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF)
         invalid = None
+        headers = None
         if isinstance(error, InvalidParameterError):
             invalid = [InvalidParam(error.field, error.reason)]
-        return problem(request, status, str(error), invalid)
+        if isinstance(error, RelayRefusal):
+            status = error.http_status
+            invalid = [InvalidParam(error.field, str(error))]
+            if status == 401:
+                headers = {"WWW-Authenticate": "Bearer"}
+            elif error.retry_after is not None:
+                headers = {"Retry-After": str(error.retry_after)}
+        return problem(request, status, str(error), invalid, headers)
 
     for kind in STATUS_OF:
         app.add_exception_handler(kind, domain_error)

@@ -1,7 +1,8 @@
-"""Operator commands: index."""
+"""Operator commands: index, serve, blobs, db, apikey."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from provledger.chain.accounts import read_password_file
 from provledger.chain.connection import connect, is_embedded
 from provledger.chain.deployments import load_deployment
 from provledger.cli.base import (
@@ -35,6 +37,7 @@ from provledger.cli.base import (
     settings_from,
     signals_end_cleanly,
 )
+from provledger.config import mask_url
 from provledger.errors import InputError
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
@@ -42,8 +45,9 @@ from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
 from provledger.indexer.source import source_for
 from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import index_documents
-from provledger.store.engine import create_schema, create_store_engine
+from provledger.store.engine import create_reader_role, create_schema, create_store_engine
 from provledger.store.index import IndexStore
+from provledger.store.relay import open_relay_store
 
 
 @app.command("index")
@@ -303,3 +307,135 @@ def read_document(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise InputError(f"cannot read {path}: {error.strerror}") from error
+
+
+db_app = command_group("db", "The index database: roles for the gateway.")
+
+
+@db_app.command("reader")
+def db_reader_command(
+    name: Annotated[str, typer.Argument(help="Role name (lowercase letters, digits, _).")],
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The index's PostgreSQL URL, as the indexer uses it [env PROVLEDGER_DATABASE_URL]."
+        ),
+    ] = None,
+    password_file: Annotated[
+        Path | None,
+        typer.Option(help="File holding the role's password; none: log in by other means."),
+    ] = None,
+) -> None:
+    """Create (or update) a PostgreSQL role that can only read the index, for the gateway's
+    api_database_url: SELECT on every index table, now and after rebuilds; no writes.
+
+    Example: provledger db reader provledger_api --password-file api.pw
+    """
+    settings = settings_from(database_url=database_url)
+
+    def run() -> None:
+        password = None if password_file is None else read_password_file(password_file)
+        if password == "":
+            raise InputError(f"password file {password_file} is empty")
+        engine = create_store_engine(settings.database_url)
+        try:
+            create_schema(engine)
+            create_reader_role(engine, name, password)
+        finally:
+            engine.dispose()
+        out.print(
+            f"role {name} may read the index at {mask_url(settings.database_url)}; "
+            f"serve with PROVLEDGER_API_DATABASE_URL naming it",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+apikey_app = command_group("apikey", "API keys of the gateway's relay (POST /relay/registrations).")
+RelayDatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="The relay's database [env PROVLEDGER_RELAY_DATABASE_URL]."),
+]
+
+
+@apikey_app.command("create")
+def apikey_create_command(
+    name: Annotated[str, typer.Argument(help="Who the key is for (shown in the list).")],
+    rate: Annotated[int, typer.Option(help="Requests a minute the key may send.")] = 60,
+    daily_gas: Annotated[
+        int, typer.Option(help="Gas the key's relayed transactions may use a day (UTC).")
+    ] = 50_000_000,
+    relay_database_url: RelayDatabaseOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create an API key for the relay; the key is printed once (only its hash is kept).
+
+    Example: provledger apikey create "data exchange A" --rate 120 --daily-gas 100000000
+    """
+    settings = settings_from(relay_database_url=relay_database_url)
+
+    def run() -> None:
+        with open_relay_store(settings.relay_database_url) as store:
+            key_id, token = store.create_key(name, rate_per_minute=rate, daily_gas=daily_gas)
+        if as_json:
+            out.print_json(json.dumps({"key_id": key_id, "api_key": token, "name": name}))
+            return
+        out.print(f"API key {key_id} for {name}: {token}", highlight=False, soft_wrap=True)
+        out.print("keep it now: only its hash is stored", highlight=False)
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+@apikey_app.command("revoke")
+def apikey_revoke_command(
+    key_id: Annotated[str, typer.Argument(help="The key's id (as `apikey list` shows).")],
+    relay_database_url: RelayDatabaseOption = None,
+) -> None:
+    """Revoke an API key: requests with it are refused from now on (401).
+
+    Example: provledger apikey revoke 3f9a1c2b7d4e
+    """
+    settings = settings_from(relay_database_url=relay_database_url)
+
+    def run() -> None:
+        with open_relay_store(settings.relay_database_url) as store:
+            store.revoke_key(key_id)
+        out.print(f"API key {key_id} revoked", highlight=False)
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)
+
+
+@apikey_app.command("list")
+def apikey_list_command(
+    relay_database_url: RelayDatabaseOption = None, as_json: JsonOption = False
+) -> None:
+    """List the relay's API keys (ids, names, limits, revocation; never the secrets).
+
+    Example: provledger apikey list --json
+    """
+    settings = settings_from(relay_database_url=relay_database_url)
+
+    def run() -> None:
+        with open_relay_store(settings.relay_database_url) as store:
+            keys = store.keys()
+        if as_json:
+            out.print_json(json.dumps([dataclasses.asdict(key) for key in keys]))
+            return
+        for key in keys:
+            state = "revoked" if key.revoked_at is not None else "live"
+            out.print(
+                f"{key.key_id}  {state:7}  {key.rate_per_minute}/min  "
+                f"{key.daily_gas:,} gas/day  {key.name}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if not keys:
+            out.print("no API keys", highlight=False)
+
+    guarded(run)
+    raise typer.Exit(EXIT_OK)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +20,21 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
-from provledger.errors import ConfigurationError, ProvledgerError
+from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailable
 from provledger.store import schema
 
 #: ``pg_advisory_lock`` key of the provledger writer: the first 8 bytes of sha256("provledger").
 WRITER_LOCK_KEY: Final = int.from_bytes(
     hashlib.sha256(b"provledger.indexer").digest()[:8], "big", signed=True
 )
+
+
+class QueryTimeoutError(ServiceUnavailable):
+    """A read ran past the query time limit and was cancelled."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        super().__init__(f"the query ran longer than {seconds * 1000:g} ms and was cancelled")
 
 
 class WriterLockHeld(ProvledgerError):
@@ -59,8 +69,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def create_store_engine(url: str, *, read_only: bool = False) -> Engine:
-    """An engine for ``url`` with the project's settings."""
+def _sqlite_query_only(dbapi_connection: Any, _: Any) -> None:
+    dbapi_connection.execute("PRAGMA query_only=ON")  # any write fails: "readonly database"
+
+
+def create_store_engine(
+    url: str,
+    *,
+    read_only: bool = False,
+    query_timeout: float | None = None,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+) -> Engine:
+    """An engine for ``url`` with the project's settings.
+
+    ``read_only`` engines are the gateway's; ``query_timeout`` (seconds) cancels a statement
+    that runs longer with :class:`QueryTimeoutError`; ``pool_size`` and ``max_overflow`` size
+    the connection pool (SQLAlchemy's defaults unless given).
+    """
+    pool = {"pool_size": pool_size, "max_overflow": max_overflow}
     full = normalise_url(url)
     parsed = make_url(full)
     if parsed.get_backend_name() == "sqlite":
@@ -69,18 +96,72 @@ def create_store_engine(url: str, *, read_only: bool = False) -> Engine:
             folder = Path(database).parent
             if not folder.exists():
                 folder.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(full, connect_args={"check_same_thread": False})
+        if not database or database == ":memory:":
+            pool = {}  # one connection per thread: SQLAlchemy's pool for in-memory databases
+        engine = create_engine(full, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
+        if read_only:
+            event.listen(engine, "connect", _sqlite_query_only)
+        if query_timeout is not None:
+            _limit_sqlite_statements(engine, query_timeout)
         return engine
     if parsed.get_backend_name() == "postgresql":
-        # The gateway's reads: each statement in its own snapshot, as under READ COMMITTED
-        # anyway, without the BEGIN and ROLLBACK round trips around every request.
-        reads: dict[str, Any] = {
-            "isolation_level": "AUTOCOMMIT",
-            "connect_args": {"options": "-c default_transaction_read_only=on"},
-        }
-        return create_engine(full, pool_pre_ping=True, **(reads if read_only else {}))
+        options = []
+        extra: dict[str, Any] = {}
+        if read_only:
+            # The gateway's reads: each statement in its own snapshot, as under READ COMMITTED
+            # anyway, without the BEGIN and ROLLBACK round trips around every request.
+            options.append("-c default_transaction_read_only=on")
+            extra["isolation_level"] = "AUTOCOMMIT"
+        if query_timeout is not None:
+            options.append(f"-c statement_timeout={max(1, round(query_timeout * 1000))}")
+        if options:
+            extra["connect_args"] = {"options": " ".join(options)}
+        engine = create_engine(full, pool_pre_ping=True, **pool, **extra)
+        if query_timeout is not None:
+            event.listen(engine, "handle_error", _timeout_error(query_timeout, "57014"))
+        return engine
     raise ConfigurationError(f"database URL {url!r} is neither SQLite nor PostgreSQL")
+
+
+#: SQLite calls the progress handler every this many virtual machine instructions.
+_PROGRESS_STEPS: Final = 1000
+
+
+def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
+    """Interrupt a statement once it has run ``seconds``: every execution sets a deadline on
+    its connection (covering the reading of its rows), which a progress handler checks; the
+    deadline is lifted when the connection goes back to the pool."""
+
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        deadline = record.info["deadline"] = [math.inf]
+        dbapi_connection.set_progress_handler(
+            lambda: time.monotonic() > deadline[0], _PROGRESS_STEPS
+        )
+
+    def before_execute(conn: Connection, *_: Any) -> None:
+        conn.connection.info["deadline"][0] = time.monotonic() + seconds
+
+    def on_reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
+        connection_record.info["deadline"][0] = math.inf
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "reset", on_reset)
+    event.listen(engine, "handle_error", _timeout_error(seconds, "interrupted"))
+
+
+def _timeout_error(seconds: float, marker: str) -> Callable[[Any], None]:
+    """A ``handle_error`` listener that turns a cancelled statement into QueryTimeoutError:
+    SQLite says "interrupted", PostgreSQL gives SQLSTATE 57014 (query_canceled)."""
+
+    def translate(context: Any) -> None:
+        original = context.original_exception
+        code = getattr(original, "sqlstate", None)
+        if code == marker or (marker == "interrupted" and "interrupted" in str(original)):
+            raise QueryTimeoutError(seconds) from original
+
+    return translate
 
 
 def create_schema(engine: Engine) -> None:
@@ -147,3 +228,50 @@ def _acquire(
             on_wait()
             announced = True
         time.sleep(1.0)
+
+
+class ReaderRoleError(ConfigurationError):
+    """A reader role cannot be made as asked."""
+
+
+_ROLE_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def create_reader_role(engine: Engine, name: str, password: str | None = None) -> None:
+    """Create (or update) PostgreSQL role ``name`` that can log in and only read the index.
+
+    It may SELECT every table of the schema, now and (through default privileges of the role
+    that runs this, the indexer's) every table a rebuild creates later; it owns nothing and is
+    granted no write. The gateway connects with it through ``api_database_url``.
+    """
+    if is_sqlite(engine):
+        raise ReaderRoleError(
+            "a reader role is a PostgreSQL role; on SQLite the gateway's connections are "
+            "query-only already"
+        )
+    if not _ROLE_NAME.fullmatch(name):
+        raise ReaderRoleError(
+            f"role name {name!r}: use lowercase letters, digits and _ (at most 63, not first "
+            "a digit)"
+        )
+    from psycopg import sql
+
+    role = sql.Identifier(name)
+    secret = sql.SQL("PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
+    with engine.begin() as conn:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,))
+        verb = "ALTER" if cursor.fetchone() else "CREATE"
+        cursor.execute(
+            sql.SQL(verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE {}").format(
+                role, secret
+            )
+        )
+        database = sql.Identifier(conn.exec_driver_sql("SELECT current_database()").scalar_one())
+        for statement in (
+            "GRANT CONNECT ON DATABASE {database} TO {role}",
+            "GRANT USAGE ON SCHEMA public TO {role}",
+            "GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {role}",
+        ):
+            cursor.execute(sql.SQL(statement).format(database=database, role=role))
