@@ -78,6 +78,7 @@ class Tally:
     relay_refused: collections.Counter[str] = field(default_factory=collections.Counter)
     reorgs: int = 0
     direct: int = 0
+    sent_again: int = 0
 
     def saw(self, status: int) -> None:
         with self.lock:
@@ -313,7 +314,8 @@ class Soak:
 
     # ------------------------------------------------------------ the end
     def settle(self) -> tuple[int, int, int]:
-        """Wait for every relayed request; return (mined, lost, duplicated)."""
+        """Wait for every relayed request; return (mined, lost, duplicated); count those sent
+        again (a reorganisation took their transaction away)."""
 
         def settled() -> bool:
             with open_relay_store(str(self.folder / "relay.sqlite")) as store:
@@ -327,6 +329,8 @@ class Soak:
                 assert request is not None
                 if request.status == "confirmed":
                     mined += 1
+                if request.replacements:
+                    self.tally.sent_again += 1
                 for shown in asset_ids:
                     state = self.ledger.registry.asset(int(shown, 16))
                     if state is None or state.registrant != self.tally.expected[shown]:
@@ -418,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         print("answers: " + ", ".join(f"{s}: {n:,}" for s, n in sorted(tally.statuses.items())))
         print(
             f"relay: {len(tally.relayed):,} accepted, {mined:,} confirmed, "
+            f"{tally.sent_again:,} sent again after their transaction vanished, "
             f"{tally.idempotent_refused:,} retries refused by idempotency key; refusals: "
             f"{dict(tally.relay_refused) or 'none'}"
         )
