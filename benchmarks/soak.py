@@ -315,7 +315,7 @@ class Soak:
     # ------------------------------------------------------------ the end
     def settle(self) -> tuple[int, int, int]:
         """Wait for every relayed request; return (mined, lost, duplicated); count those sent
-        again (a reorganisation took their transaction away)."""
+        again with more fee (a reorganisation took their transaction away, or it waited)."""
 
         def settled() -> bool:
             with open_relay_store(str(self.folder / "relay.sqlite")) as store:
@@ -422,7 +422,8 @@ def main(argv: list[str] | None = None) -> int:
         print("answers: " + ", ".join(f"{s}: {n:,}" for s, n in sorted(tally.statuses.items())))
         print(
             f"relay: {len(tally.relayed):,} accepted, {mined:,} confirmed, "
-            f"{tally.sent_again:,} sent again after their transaction vanished, "
+            f"{tally.sent_again:,} sent again with more fee (gone in a reorganisation, or "
+            "unmined after 10 s), "
             f"{tally.idempotent_refused:,} retries refused by idempotency key; refusals: "
             f"{dict(tally.relay_refused) or 'none'}"
         )

@@ -9,7 +9,7 @@ typed events.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -143,10 +143,8 @@ class Sender:
         base_fee = block.get("baseFeePerGas")
         if base_fee is None:
             return {"gasPrice": int(self.w3.eth.gas_price)}
-        return {
-            "maxFeePerGas": 2 * int(base_fee) + PRIORITY_FEE_WEI,
-            "maxPriorityFeePerGas": PRIORITY_FEE_WEI,
-        }
+        max_fee, priority = dynamic_fees(int(base_fee))
+        return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": priority}
 
     def estimate(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> int:
         """Gas the call would use; raises :class:`ContractRevert` if it would revert."""
@@ -194,19 +192,30 @@ class Sender:
         return decode_receipt(receipt, self.decode_addresses, self.address)
 
     def _failure(self, transaction: dict[str, Any], receipt: TxReceipt) -> ProvledgerError:
-        """Replay a failed transaction as a call at its block to recover the revert reason."""
-        params: TxParams = {
-            "from": self.address,
-            "data": transaction["data"],
-            "value": transaction["value"],
-            "gas": transaction["gas"],
-        }
-        if "to" in transaction:
-            params["to"] = transaction["to"]
-        try:
-            self.w3.eth.call(params, block_identifier=int(receipt["blockNumber"]) - 1)
-        except Exception as error:
-            revert = revert_from_exception(error)
-            if revert is not None:
-                return revert
-        return TransactionFailedError(bytes(receipt["transactionHash"]))
+        return replayed_failure(self.w3, self.address, transaction, receipt)
+
+
+def dynamic_fees(base_fee: int) -> tuple[int, int]:
+    """(max fee, priority fee) per gas of an EIP-1559 transaction over ``base_fee``."""
+    return 2 * base_fee + PRIORITY_FEE_WEI, PRIORITY_FEE_WEI
+
+
+def replayed_failure(
+    w3: Web3, sender: ChecksumAddress, transaction: Mapping[str, Any], receipt: TxReceipt
+) -> ProvledgerError:
+    """Replay a failed transaction as a call at its block to recover the revert reason."""
+    params: TxParams = {
+        "from": sender,
+        "data": transaction["data"],
+        "value": transaction.get("value", 0),
+        "gas": transaction["gas"],
+    }
+    if "to" in transaction:
+        params["to"] = transaction["to"]
+    try:
+        w3.eth.call(params, block_identifier=int(receipt["blockNumber"]) - 1)
+    except Exception as error:
+        revert = revert_from_exception(error)
+        if revert is not None:
+            return revert
+    return TransactionFailedError(bytes(receipt["transactionHash"]))

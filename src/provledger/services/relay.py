@@ -29,9 +29,14 @@ from web3.exceptions import TransactionNotFound
 from provledger.chain.client import Provledger
 from provledger.chain.eip712 import registration_digest, signed_from_json
 from provledger.chain.ids import asset_id
-from provledger.chain.reverts import ContractRevert, revert_from_exception
+from provledger.chain.reverts import ContractRevert
 from provledger.chain.serialize import asset_hex
-from provledger.chain.transactions import GAS_HEADROOM, PRIORITY_FEE_WEI
+from provledger.chain.transactions import (
+    GAS_HEADROOM,
+    Sender,
+    dynamic_fees,
+    replayed_failure,
+)
 from provledger.chain.types import SignedRegistration
 from provledger.errors import InputError, ServiceUnavailable
 from provledger.services.provenance import InvalidParameterError
@@ -123,6 +128,7 @@ class Relayer:
         self.replace_after = replace_after
         self.chain_id = ledger.deployment.chain_id
         self.registry = ledger.registry.address
+        self.sender = Sender(self.w3, relayer)  # estimates as the relayer
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -226,37 +232,31 @@ class Relayer:
 
     def _estimate(self, calldata: bytes, count: int) -> int:
         try:
-            gas = int(
-                self.w3.eth.estimate_gas(
-                    {"from": self.relayer.address, "to": self.registry, "data": HexBytes(calldata)}
-                )
-            )
-        except Exception as error:
-            revert = revert_from_exception(error)
-            if revert is None:
-                raise ServiceUnavailable(
-                    f"the node could not simulate the request: {error}"
-                ) from error
+            gas = self.sender.estimate(self.registry, calldata)
+        except ContractRevert as revert:
             raise RegistrationRefused(0 if count == 1 else -1, revert.name, str(revert)) from None
+        except Exception as error:
+            raise ServiceUnavailable(f"the node could not simulate the request: {error}") from error
         return int(gas * GAS_HEADROOM)
 
     def _fees(self, previous: tuple[int, int] | None = None) -> tuple[int, int]:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
-        priority = PRIORITY_FEE_WEI
-        max_fee = 2 * base + priority
+        max_fee, priority = dynamic_fees(base)
         if previous is not None:
             priority = max(priority, int(previous[1] * REPLACEMENT_BUMP) + 1)
             max_fee = max(max_fee, int(previous[0] * REPLACEMENT_BUMP) + 1)
         return max_fee, priority
 
+    def _request_calldata(self, request: RelayRequest) -> bytes:
+        return self._calldata([signed_from_json(document)[0] for document in request.documents])
+
     def _transaction(self, request: RelayRequest, nonce: int, fees: tuple[int, int]) -> Any:
-        signed = [signed_from_json(document)[0] for document in request.documents]
         return self.relayer.sign_transaction(
             {
                 "chainId": self.chain_id,
                 "nonce": nonce,
                 "to": self.registry,
-                "data": HexBytes(self._calldata(signed)),
+                "data": HexBytes(self._request_calldata(request)),
                 "gas": request.gas_estimate,
                 "value": 0,
                 "maxFeePerGas": fees[0],
@@ -320,7 +320,7 @@ class Relayer:
                 status="failed",
                 block_number=int(receipt["blockNumber"]),
                 gas_used=int(receipt["gasUsed"]),
-                error=self._revert_reason(request, int(receipt["blockNumber"])),
+                error=self._revert_reason(request, receipt),
             )
             return
         block = int(receipt["blockNumber"])
@@ -366,22 +366,13 @@ class Relayer:
             )
         log.info("relay request %s: transaction sent again with more fee", request.request_id)
 
-    def _revert_reason(self, request: RelayRequest, block: int) -> str:
-        signed = [signed_from_json(document)[0] for document in request.documents]
-        try:
-            self.w3.eth.call(
-                {
-                    "from": self.relayer.address,
-                    "to": self.registry,
-                    "data": HexBytes(self._calldata(signed)),
-                },
-                block_identifier=block - 1,
-            )
-        except Exception as error:
-            revert = revert_from_exception(error)
-            if isinstance(revert, ContractRevert):
-                return str(revert)
-        return "the transaction reverted"
+    def _revert_reason(self, request: RelayRequest, receipt: Any) -> str:
+        transaction = {
+            "to": self.registry,
+            "data": HexBytes(self._request_calldata(request)),
+            "gas": request.gas_estimate,
+        }
+        return str(replayed_failure(self.w3, self.relayer.address, transaction, receipt))
 
     # ------------------------------------------------------------ the tracking thread
     def start(self, interval: float = 0.5) -> None:

@@ -119,7 +119,7 @@ def create_store_engine(
             extra["connect_args"] = {"options": " ".join(options)}
         engine = create_engine(full, pool_pre_ping=True, **pool, **extra)
         if query_timeout is not None:
-            event.listen(engine, "handle_error", _timeout_error(query_timeout, "57014"))
+            event.listen(engine, "handle_error", _timeout_error(query_timeout, _postgres_cancelled))
         return engine
     raise ConfigurationError(f"database URL {url!r} is neither SQLite nor PostgreSQL")
 
@@ -148,20 +148,26 @@ def _limit_sqlite_statements(engine: Engine, seconds: float) -> None:
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "before_cursor_execute", before_execute)
     event.listen(engine, "reset", on_reset)
-    event.listen(engine, "handle_error", _timeout_error(seconds, "interrupted"))
+    event.listen(engine, "handle_error", _timeout_error(seconds, _sqlite_interrupted))
 
 
-def _timeout_error(seconds: float, marker: str) -> Callable[[Any], None]:
-    """A ``handle_error`` listener that turns a cancelled statement into QueryTimeoutError:
-    SQLite says "interrupted", PostgreSQL gives SQLSTATE 57014 (query_canceled)."""
+def _timeout_error(seconds: float, cancelled: Callable[[Any], bool]) -> Callable[[Any], None]:
+    """A ``handle_error`` listener that turns a statement ``cancelled`` says was cancelled
+    into :class:`QueryTimeoutError`."""
 
     def translate(context: Any) -> None:
-        original = context.original_exception
-        code = getattr(original, "sqlstate", None)
-        if code == marker or (marker == "interrupted" and "interrupted" in str(original)):
-            raise QueryTimeoutError(seconds) from original
+        if cancelled(context.original_exception):
+            raise QueryTimeoutError(seconds) from context.original_exception
 
     return translate
+
+
+def _sqlite_interrupted(error: Any) -> bool:
+    return "interrupted" in str(error)
+
+
+def _postgres_cancelled(error: Any) -> bool:
+    return getattr(error, "sqlstate", None) == "57014"  # query_canceled
 
 
 def create_schema(engine: Engine) -> None:

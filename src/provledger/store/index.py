@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
-from provledger.store.engine import create_schema, drop_schema
+from provledger.store.engine import create_schema, drop_schema, is_sqlite
 from provledger.store.records import BlockHeader, LogRecord
 from provledger.store.workingset import TABLES, WorkingSet, insert_tuples, key_condition
 
@@ -125,7 +125,7 @@ class IndexStore:
         On SQLite a second connection copies the bulk load's WAL into the database while this
         one builds the indexes (disk writes beside sorting); the index pages follow at the end.
         """
-        if self.engine.dialect.name != "sqlite":
+        if not is_sqlite(self.engine):
             self._create_indexes()
         else:
             copier = threading.Thread(

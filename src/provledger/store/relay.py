@@ -40,7 +40,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 
 from provledger.errors import InputError, ProvledgerError
 from provledger.store.engine import create_store_engine, is_sqlite
@@ -241,6 +240,12 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _api_key(row: Any) -> ApiKey:
+    return ApiKey(
+        row.key_id, row.name, row.rate_per_minute, row.daily_gas, row.created_at, row.revoked_at
+    )
+
+
 def _request(row: Any) -> RelayRequest:
     values = dict(row._mapping)
     values["documents"] = json.loads(values["documents"])
@@ -325,17 +330,7 @@ class RelayStore:
         """Every API key, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id))
-            return [
-                ApiKey(
-                    row.key_id,
-                    row.name,
-                    row.rate_per_minute,
-                    row.daily_gas,
-                    row.created_at,
-                    row.revoked_at,
-                )
-                for row in rows
-            ]
+            return [_api_key(row) for row in rows]
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The live key ``token`` is, or None (unknown, malformed, wrong secret or revoked)."""
@@ -348,9 +343,7 @@ class RelayStore:
             return None
         if not hmac.compare_digest(row.secret_sha256, _secret_hash(secret)):
             return None
-        return ApiKey(
-            row.key_id, row.name, row.rate_per_minute, row.daily_gas, row.created_at, None
-        )
+        return _api_key(row)
 
     # ------------------------------------------------------------ requests
     def admit(
@@ -486,19 +479,14 @@ class RelayStore:
             ).scalar_one_or_none()
             nonce = max(chain_next, stored or 0)
             yield nonce, conn
-            if stored is None:
-                try:
-                    conn.execute(
-                        insert(relayer_nonces).values(address=address, next_nonce=nonce + 1)
-                    )
-                    return
-                except IntegrityError:  # pragma: no cover - the lock makes this unreachable
-                    pass
-            conn.execute(
-                update(relayer_nonces)
-                .where(relayer_nonces.c.address == address)
-                .values(next_nonce=nonce + 1)
-            )
+            if stored is None:  # the lock keeps another worker from inserting meanwhile
+                conn.execute(insert(relayer_nonces).values(address=address, next_nonce=nonce + 1))
+            else:
+                conn.execute(
+                    update(relayer_nonces)
+                    .where(relayer_nonces.c.address == address)
+                    .values(next_nonce=nonce + 1)
+                )
 
     def record_sent(
         self,
