@@ -7,6 +7,7 @@ through TestClient, or served by ``provledger serve`` with two workers for the c
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import time
 import warnings
@@ -415,6 +416,34 @@ def test_a_dropped_transaction_is_sent_again_with_more_fee_and_survives_a_restar
         int(w3.eth.get_transaction_count(RELAYER.address, "latest"))
         == accepted["relayer_nonce"] + 2
     )
+
+
+def test_a_relay_database_locked_by_another_writer_is_a_503_and_nothing_is_sent(
+    anvil_world: World, relay_folder: Path, gateway: TestClient
+) -> None:
+    world = anvil_world
+    key = api_key(relay_folder)
+    document = signed_document(world, world.carol)
+    before = relayer_nonce(world)
+    other = sqlite3.connect(relay_folder / "relay.sqlite", isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # a writer outside the gateway (say, an apikey command)
+        started = time.monotonic()
+        response = gateway.post("/relay/registrations", json=document, headers=bearer(key))
+        waited = time.monotonic() - started
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 503, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert as_dict(response)["detail"] == (
+        "the relay's records stayed locked by another writer; retry the request"
+    )
+    assert waited >= 9  # SQLite's busy timeout (10 s) ran out first
+    assert relayer_nonce(world) == before
+    accepted = gateway.post("/relay/registrations", json=document, headers=bearer(key))
+    assert accepted.status_code == 202, accepted.text
+    assert as_dict(accepted)["relayer_nonce"] == before
 
 
 def test_200_concurrent_submissions_are_mined_exactly_once(

@@ -199,9 +199,10 @@ class Gateway:
             return self._relayer
 
     def close(self) -> None:
-        """Stop the relay's tracking thread, if it runs."""
+        """Stop the relay's tracking thread and close its records, if it runs."""
         if self._relayer is not None:
             self._relayer.stop()
+            self._relayer.store.close()
 
     def proof(self, asset_id: int) -> dict[str, Any]:
         """The proof bundle of an asset, built from the index and the node."""

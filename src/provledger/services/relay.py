@@ -40,7 +40,7 @@ from provledger.chain.transactions import (
 from provledger.chain.types import SignedRegistration
 from provledger.errors import InputError, ServiceUnavailable
 from provledger.services.provenance import InvalidParameterError
-from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore
+from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore, RelayStoreBusy
 
 log = logging.getLogger(__name__)
 
@@ -283,6 +283,8 @@ class Relayer:
             self.store.update(
                 request.request_id, status="failed", error=f"not sent: {error}"[:1000]
             )
+            if isinstance(error, RelayStoreBusy):
+                raise
             raise ServiceUnavailable(f"the node refused the relay transaction: {error}") from None
 
     # ------------------------------------------------------------ following

@@ -4,21 +4,26 @@ They live apart from the index (which the indexer alone writes), in the database
 ``relay_database_url`` setting, which the gateway writes. Every decision that must hold across
 gateway workers — admitting a request (idempotency, rate, gas budget, claims), taking the
 relayer's next nonce — is made in one transaction that holds the database's write lock
-(``BEGIN IMMEDIATE`` on SQLite, a row lock on PostgreSQL).
+(``BEGIN IMMEDIATE`` on SQLite, a table lock on PostgreSQL). On SQLite the writers also take
+turns (:class:`_WriteTurns`), so a busy worker cannot keep the lock from a waiting one.
 
 An API key is ``plk_<key id>_<secret>``; only the SHA-256 of the secret is stored.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import json
+import os
 import secrets
+import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import (
@@ -41,7 +46,7 @@ from sqlalchemy import (
     update,
 )
 
-from provledger.errors import InputError, ProvledgerError
+from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
 from provledger.store.engine import create_store_engine, is_sqlite
 
 metadata = MetaData(
@@ -110,6 +115,13 @@ _LOCKED: Final = "provledger_relay_locked"
 DAY_MS: Final = 86_400_000
 #: States after which a request's transaction is settled.
 SETTLED: Final = frozenset({"confirmed", "failed"})
+
+
+class RelayStoreBusy(ServiceUnavailable):
+    """The relay's database stayed locked by another writer past the busy timeout."""
+
+    def __init__(self) -> None:
+        super().__init__("the relay's records stayed locked by another writer; retry the request")
 
 
 class RelayRefusal(ProvledgerError):
@@ -260,6 +272,7 @@ class RelayStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._turns = _WriteTurns(_lock_file(engine)) if is_sqlite(engine) else None
         metadata.create_all(engine)
 
     @classmethod
@@ -267,6 +280,8 @@ class RelayStore:
         """The relay store at ``url`` (a SQLite path or URL, or ``postgresql://``)."""
         engine = create_store_engine(url, pool_size=20, max_overflow=40)
         if is_sqlite(engine):
+            event.listen(engine, "handle_error", _busy_error)
+
             # The driver's own BEGIN is deferred; SQLAlchemy's "begin" event issues it instead,
             # IMMEDIATE (taking the write lock at once) for the decisions of _locked.
             @event.listens_for(engine, "connect")
@@ -284,10 +299,29 @@ class RelayStore:
     def _locked(self) -> Iterator[Connection]:
         """A transaction that holds the relay's write lock from its start until it ends, so
         two workers never both read the same nonce or count the same minute's requests."""
-        with self.engine.connect().execution_options(**{_LOCKED: True}) as conn, conn.begin():
-            if not is_sqlite(self.engine):
+        with (
+            self._writing(),
+            self.engine.connect().execution_options(**{_LOCKED: True}) as conn,
+            conn.begin(),
+        ):
+            if self._turns is None:
                 conn.exec_driver_sql("LOCK TABLE relay_nonces IN SHARE ROW EXCLUSIVE MODE")
             yield conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A plain write transaction, in this writer's turn."""
+        with self._writing(), self.engine.begin() as conn:
+            yield conn
+
+    def _writing(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._turns is None else self._turns.take()
+
+    def close(self) -> None:
+        """Close the store's connections and its lock file."""
+        self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
 
     # ------------------------------------------------------------ API keys
     def create_key(self, name: str, *, rate_per_minute: int, daily_gas: int) -> tuple[str, str]:
@@ -297,7 +331,7 @@ class RelayStore:
         if rate_per_minute < 1 or daily_gas < 1:
             raise InputError("the rate and the daily gas budget must be at least 1")
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             conn.execute(
                 insert(api_keys).values(
                     key_id=key_id,
@@ -312,7 +346,7 @@ class RelayStore:
 
     def revoke_key(self, key_id: str) -> None:
         """Revoke ``key_id``: from now on it authenticates nothing."""
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             found = conn.execute(
                 update(api_keys)
                 .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
@@ -455,7 +489,7 @@ class RelayStore:
         condition = [requests.c.request_id == request_id]
         if expect is not None:
             condition.append(requests.c.status == expect)
-        with self.engine.begin() as conn:
+        with self._transaction() as conn:
             changed = conn.execute(
                 update(requests).where(*condition).values(updated_at=now_ms(), **values)
             ).rowcount
@@ -538,4 +572,57 @@ def open_relay_store(url: str) -> Iterator[RelayStore]:
     try:
         yield store
     finally:
-        store.engine.dispose()
+        store.close()
+
+
+class _WriteTurns:
+    """Whose turn it is to write a SQLite relay store: one thread of this process at a time (a
+    lock) and one process at a time (``flock`` on a file beside the database).
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, so a worker whose threads
+    write back to back can hold the write lock for many seconds while another worker waits,
+    and that one gives up with "database is locked". The kernel wakes a process blocked in
+    ``flock`` as soon as the lock is let go.
+    """
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._thread_turn = threading.Lock()
+        self._fd: int | None = None
+        self._pid = 0
+
+    @contextmanager
+    def take(self) -> Iterator[None]:
+        """This thread's and this process's turn, until the block ends."""
+        with self._thread_turn:
+            if self._path is None:  # an in-memory database: one process only
+                yield
+                return
+            if self._fd is None or self._pid != os.getpid():  # not the parent's descriptor
+                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
+                self._pid = os.getpid()
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the lock file's descriptor."""
+        with self._thread_turn:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+
+def _lock_file(engine: Engine) -> Path | None:
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return Path(database).with_name(Path(database).name + ".lock")
+
+
+def _busy_error(context: Any) -> None:
+    """A ``handle_error`` listener: SQLite's "database is locked" is :class:`RelayStoreBusy`."""
+    if "database is locked" in str(context.original_exception):
+        raise RelayStoreBusy() from context.original_exception
