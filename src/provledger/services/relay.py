@@ -40,7 +40,7 @@ from provledger.chain.transactions import (
 from provledger.chain.types import SignedRegistration
 from provledger.errors import InputError, ServiceUnavailable
 from provledger.services.provenance import InvalidParameterError
-from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore, RelayStoreBusy
+from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +283,7 @@ class Relayer:
             self.store.update(
                 request.request_id, status="failed", error=f"not sent: {error}"[:1000]
             )
-            if isinstance(error, RelayStoreBusy):
+            if isinstance(error, ServiceUnavailable):  # already says what failed (RelayStoreBusy)
                 raise
             raise ServiceUnavailable(f"the node refused the relay transaction: {error}") from None
 

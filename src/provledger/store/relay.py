@@ -304,7 +304,7 @@ class RelayStore:
             self.engine.connect().execution_options(**{_LOCKED: True}) as conn,
             conn.begin(),
         ):
-            if self._turns is None:
+            if not is_sqlite(self.engine):
                 conn.exec_driver_sql("LOCK TABLE relay_nonces IN SHARE ROW EXCLUSIVE MODE")
             yield conn
 
@@ -619,7 +619,7 @@ def _lock_file(engine: Engine) -> Path | None:
     database = engine.url.database
     if not database or database == ":memory:":
         return None
-    return Path(database).with_name(Path(database).name + ".lock")
+    return Path(database + ".lock")
 
 
 def _busy_error(context: Any) -> None:
