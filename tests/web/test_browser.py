@@ -163,8 +163,11 @@ def test_a_huge_file_is_hashed_in_slices_with_flat_memory(
     assert f"hash=0x{digest}" in page.url
     growth = (peak[0] - baseline) >> 20
     # Held whole, the file alone would add 320 MiB; read in 4 MiB slices, the renderers grow
-    # by what the garbage collector has not yet reclaimed (about 100-150 MiB seen here).
-    assert growth < size_mib // 2, f"the renderers grew by {growth} MiB for a {size_mib} MiB file"
+    # by what the garbage collector has not yet reclaimed (100-180 MiB seen here, so the bound
+    # sits between that and the whole file).
+    assert growth < size_mib * 3 // 4, (
+        f"the renderers grew by {growth} MiB for a {size_mib} MiB file"
+    )
 
 
 def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: Site) -> None:
