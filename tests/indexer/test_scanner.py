@@ -260,3 +260,5 @@ def test_a_first_catch_up_builds_the_secondary_indexes_once_caught_up(
     for table in schema.DERIVED:
         present = {found["name"] for found in inspector.get_indexes(table.name)}
         assert {str(wanted.name) for wanted in table.indexes} <= present, table.name
+    # the WAL copier that ran beside a SQLite bulk load has stopped (its connection released)
+    assert not [thread for thread in threading.enumerate() if thread.name == "provledger-wal"]

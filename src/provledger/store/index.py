@@ -15,6 +15,7 @@ from typing import Any, Final
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy.exc import DBAPIError
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
@@ -59,11 +60,56 @@ class Identity:
     start_block: int
 
 
+class WalCopier:
+    """Copies a bulk load's WAL into the database on its own thread, after each commit.
+
+    A bulk load turns SQLite's automatic checkpoints off (they would stall the writer); this
+    thread does the copying beside it instead, so the WAL stays short (pages are read from it
+    faster) and little is left to copy at the end. It stops when idle for ``idle`` seconds
+    or when closed, and releases its connection.
+    """
+
+    def __init__(self, engine: Engine, idle: float = 5.0) -> None:
+        self.engine = engine
+        self.idle = idle
+        self._wanted = threading.Event()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="provledger-wal", daemon=True)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive() and not self._closing
+
+    def nudge(self) -> None:
+        """Ask for a checkpoint of what is committed so far."""
+        self._wanted.set()
+
+    def close(self) -> None:
+        """Finish the checkpoint under way (or asked for) and stop."""
+        self._closing = True
+        self._wanted.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                while self._wanted.wait(timeout=self.idle):
+                    self._wanted.clear()
+                    # PASSIVE never waits for the writer; what it cannot copy now, it copies later
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                    if self._closing:
+                        return
+        except DBAPIError:
+            return  # the database went away: the writer finds out; end_bulk_load copies the rest
+
+
 class IndexStore:
     """Bookkeeping and batch writes on one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._wal_copier: WalCopier | None = None
 
     # ------------------------------------------------------------ identity
     def prepare(self, identity: Identity) -> bool:
@@ -122,20 +168,19 @@ class IndexStore:
     def end_bulk_load(self) -> None:
         """Recreate the secondary indexes, checkpoint the WAL, clear the bulk-load flag.
 
-        On SQLite a second connection copies the bulk load's WAL into the database while this
-        one builds the indexes (disk writes beside sorting); the index pages follow at the end.
+        On SQLite the :class:`WalCopier` copies the rest of the bulk load's WAL into the
+        database while this connection builds the indexes (disk writes beside sorting); the
+        index pages follow at the end.
         """
         if not is_sqlite(self.engine):
             self._create_indexes()
         else:
-            copier = threading.Thread(
-                target=self._checkpoint_wal, args=("PASSIVE",), name="provledger-checkpoint"
-            )
-            copier.start()
+            copier = self._copier()
+            copier.nudge()
             try:
                 self._create_indexes()
             finally:
-                copier.join()
+                copier.close()
             self._checkpoint_wal("TRUNCATE")
         with self.engine.begin() as conn:
             self._set_meta(conn, META_BULK, "0")
@@ -225,7 +270,14 @@ class IndexStore:
             conn.execute(delete(schema.undo).where(schema.undo.c.block_number < prune_below))
             conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number < prune_below))
             self._move_checkpoint(conn, checkpoint)
+        if bulk and is_sqlite(self.engine):
+            self._copier().nudge()
         return written
+
+    def _copier(self) -> WalCopier:
+        if self._wal_copier is None or not self._wal_copier.running:
+            self._wal_copier = WalCopier(self.engine)
+        return self._wal_copier
 
     def _store_headers(self, conn: Connection, headers: Sequence[BlockHeader]) -> None:
         numbers = [header.number for header in headers]
