@@ -208,7 +208,7 @@ def serve_command(
 
     Example: provledger serve --database-url .provledger/index.sqlite --port 8000 --workers 2
     """
-    import uvicorn
+    from provledger.api import server
 
     settings = settings_from(
         rpc_url=rpc_url, database_url=database_url, host=host, port=port, workers=workers
@@ -219,15 +219,13 @@ def serve_command(
         for name, value in settings.model_dump(mode="json", exclude_none=True).items():
             text = value if isinstance(value, str) else json.dumps(value)
             os.environ[f"PROVLEDGER_{name.upper()}"] = text
-        out.print(f"provledger gateway on http://{settings.host}:{settings.port} (docs at /docs)")
+        address = f"http://{settings.host}:{settings.port}"
         with signals_end_cleanly():
-            uvicorn.run(
-                "provledger.api.app:app_from_environment",
-                factory=True,
-                host=settings.host,
-                port=settings.port,
-                workers=settings.workers,
-                log_level="warning",
+            server.run(
+                settings.host,
+                settings.port,
+                settings.workers,
+                announce=lambda: out.print(f"provledger gateway on {address} (docs at /docs)"),
             )
 
     guarded(run)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final, Generic, TypeVar
@@ -487,7 +487,7 @@ _ADDRESS_FIELDS: Final = frozenset(
 )
 
 
-def _view(kind: type[T], row: RowMapping, finality: Finality, **extra: Any) -> T:
+def _view(kind: type[T], row: Mapping[Any, Any], finality: Finality, **extra: Any) -> T:
     """``kind`` from a row: the fields it declares, addresses checksummed."""
     values: dict[str, Any] = {}
     for name in kind.__dataclass_fields__:  # type: ignore[attr-defined]
@@ -542,7 +542,10 @@ class Provenance:
         return self._finality(queries.index_position(conn))
 
     def _finality(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
-        head = position.head_block if position is not None else 0
+        return self._finality_at(position.head_block if position is not None else 0)
+
+    def _finality_at(self, head: int) -> Callable[[int], Finality]:
+        """The finality of a block with the chain's head at ``head``."""
 
         def finality(block: int) -> Finality:
             depth = head - block
@@ -583,10 +586,11 @@ class Provenance:
         """The asset ``asset_id``; :class:`NotFoundError` if it was never registered."""
         key = asset_id_hex(asset_id)
         with self.engine.connect() as conn:
-            row = queries.get_asset(conn, key)
-            if row is None:
-                raise NotFoundError("asset", key)
-            return _view(AssetView, row, self.finality_now(conn)(row["block_number"]))
+            row = queries.get_asset_at_head(conn, key)
+        if row is None:
+            raise NotFoundError("asset", key)
+        finality = self._finality_at(row["index_head"] or 0)
+        return _view(AssetView, row, finality(row["block_number"]))
 
     def asset_by_content(self, content_hash: str) -> AssetView:
         """The asset registered for a content hash (its id is derived from the hash)."""

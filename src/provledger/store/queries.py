@@ -2,17 +2,19 @@
 
 Lists are keyset-paginated: a caller passes the key of the last row it saw (``after``) and a
 limit, and gets the rows that follow in key order. Rows come back as SQLAlchemy
-``RowMapping``; turning them into answers is the services' work.
+``RowMapping`` (as plain dicts from the lookups by key of :class:`DriverStatement`); turning
+them into answers is the services' work.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Integer,
@@ -28,6 +30,66 @@ from sqlalchemy import (
 )
 
 from provledger.store import schema
+
+
+class DriverStatement:
+    """A lookup by primary key on the gateway's hottest path, run on the driver's own cursor.
+
+    SQLAlchemy's execution path (compiled-cache lookup, parameter processing, the result
+    proxy) costs about three times what SQLite spends on a lookup by key. A statement that
+    reads at most one row by its key needs none of it: it is compiled once per dialect, and
+    the only type processing its columns need is SQLite's 0/1 booleans. It skips the engine's
+    statement deadline on SQLite (one index probe cannot run long; PostgreSQL's
+    ``statement_timeout`` still applies), so use it for nothing that scans. Driver errors
+    are handled as SQLAlchemy handles them.
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        columns = list(statement.selected_columns)
+        self.names = tuple(str(column.key) for column in columns)
+        self.booleans = tuple(
+            number for number, column in enumerate(columns) if isinstance(column.type, Boolean)
+        )
+        self._compiled: dict[str, tuple[str, Sequence[str] | None]] = {}
+
+    def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None]:
+        found = self._compiled.get(conn.dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=conn.dialect)
+            found = self._compiled[conn.dialect.name] = (compiled.string, compiled.positiontup)
+        return found
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row, as a dict by column name."""
+        sql, order = self._sql(conn)
+        args = params if order is None else [params[name] for name in order]
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(sql, args)
+            found = cursor.fetchall()
+        except conn.dialect.loaded_dbapi.Error as error:
+            # SQLAlchemy's own handling: the engine's handle_error listeners (a cancelled
+            # statement becomes QueryTimeoutError) and its DBAPIError wrapping
+            conn._handle_dbapi_exception(error, sql, args, cursor, None)
+        finally:
+            cursor.close()
+        names, booleans = self.names, self.booleans
+        if not booleans:
+            return [dict(zip(names, row, strict=True)) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for number in booleans:
+                if values[number] is not None:
+                    values[number] = bool(values[number])
+            rows.append(dict(zip(names, values, strict=True)))
+        return rows
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row, or None."""
+        rows = self.rows(conn, params)
+        return rows[0] if rows else None
 
 
 def _page(
@@ -80,12 +142,12 @@ class IndexPosition:
     updated_at: int
 
 
-_CHECKPOINT: Final = select(schema.checkpoint)
+_CHECKPOINT: Final = DriverStatement(select(schema.checkpoint))
 
 
 def index_position(conn: Connection) -> IndexPosition | None:
     """The checkpoint, or None before the first batch."""
-    row = conn.execute(_CHECKPOINT).mappings().first()
+    row = _CHECKPOINT.first(conn, {})
     if row is None:
         return None
     return IndexPosition(
@@ -138,12 +200,26 @@ class AssetFilter:
 
 
 # Statements of the hottest lookups, built once (building costs more than the cached compile).
-_ASSET_BY_ID: Final = select(schema.assets).where(schema.assets.c.asset_id == bindparam("key"))
+_ASSET_BY_ID: Final = DriverStatement(
+    select(schema.assets).where(schema.assets.c.asset_id == bindparam("key"))
+)
+_ASSET_AT_HEAD: Final = DriverStatement(
+    select(
+        schema.assets,
+        select(schema.checkpoint.c.head_block).scalar_subquery().label("index_head"),
+    ).where(schema.assets.c.asset_id == bindparam("key"))
+)
 
 
-def get_asset(conn: Connection, asset_id: str) -> RowMapping | None:
+def get_asset(conn: Connection, asset_id: str) -> Mapping[str, Any] | None:
     """The asset row of ``asset_id`` (0x + 64 hex digits)."""
-    return conn.execute(_ASSET_BY_ID, {"key": asset_id}).mappings().first()
+    return _ASSET_BY_ID.first(conn, {"key": asset_id})
+
+
+def get_asset_at_head(conn: Connection, asset_id: str) -> Mapping[str, Any] | None:
+    """The asset row of ``asset_id`` with ``index_head``, the chain head the index last saw
+    (None before the first batch), in one statement: the lookup's finality needs it."""
+    return _ASSET_AT_HEAD.first(conn, {"key": asset_id})
 
 
 def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, RowMapping]:

@@ -1,0 +1,101 @@
+"""Running the gateway's workers: one listening socket per worker, balanced by the kernel.
+
+uvicorn's ``--workers`` has every worker accept from one shared socket. Whichever worker wakes
+first accepts every connection waiting, so a burst of keep-alive clients (a load balancer's pool,
+a benchmark's clients) can land on one worker while the other idles: half the throughput, double
+the latency. Here each worker binds its own socket to the address with ``SO_REUSEPORT`` and the
+kernel spreads new connections over them by hashing each connection's addresses.
+
+uvicorn's supervisor still starts, watches and restarts the workers. It hands each worker the
+"sockets" it was given; what it is given is a :class:`OwnSocket`, which opens a fresh
+``SO_REUSEPORT`` socket in the worker when the worker unpickles it.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from typing import Any, Final
+
+from provledger.errors import ProvledgerError
+
+APP: Final = "provledger.api.app:app_from_environment"
+
+
+class AddressInUse(ProvledgerError):
+    """Something else already listens on the gateway's address."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        super().__init__(f"cannot listen on {host}:{port}: {reason}")
+
+
+def _address(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    return family, address
+
+
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` that other workers' sockets may share (not listening)."""
+    family, address = _address(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    return sock
+
+
+def check_free(host: str, port: int) -> None:
+    """Refuse an address something already listens on.
+
+    The workers' ``SO_REUSEPORT`` sockets would otherwise join another server's sockets on
+    the same address (a second gateway started by mistake) and silently share its traffic; a
+    plain bind fails on any listener, with or without ``SO_REUSEPORT``.
+    """
+    family, address = _address(host, port)
+    probe = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
+        probe.bind(address)
+    except OSError as error:
+        raise AddressInUse(host, port, error.strerror or str(error)) from None
+    finally:
+        probe.close()
+
+
+class OwnSocket:
+    """Stands in for a socket in uvicorn's supervisor; a worker unpickles it as its own
+    fresh ``SO_REUSEPORT`` socket."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return reuse_port_socket, (self.host, self.port)
+
+
+def balanced(workers: int, port: int) -> bool:
+    """Whether workers get sockets of their own (several workers on a fixed port, on a system
+    with ``SO_REUSEPORT``)."""
+    return workers > 1 and port != 0 and hasattr(socket, "SO_REUSEPORT")
+
+
+def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> None:
+    """Serve the gateway app (settings from the environment) until stopped; ``announce``
+    once the address is known to be free."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    if not balanced(workers, port):
+        announce()
+        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+        return
+    check_free(host, port)
+    announce()
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
+    sockets: list[Any] = [OwnSocket(host, port)]
+    Multiprocess(config, sockets=sockets).run()
