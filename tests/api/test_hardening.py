@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal_column, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
@@ -23,6 +23,7 @@ from helpers.processes import PROVLEDGER, clean_env
 from provledger.api.app import create_app
 from provledger.store import schema
 from provledger.store.engine import QueryTimeoutError, create_store_engine
+from provledger.store.queries import DriverStatement
 
 #: Counts to 10^8 in a recursive query: seconds of work on either backend.
 SLOW_QUERY = (
@@ -48,6 +49,23 @@ def test_a_query_past_the_time_limit_is_cancelled(indexed: Indexed) -> None:
             conn.execute(text(SLOW_QUERY)).all()
         assert caught.value.seconds == 0.2
         with engine.connect() as conn:  # the connection is usable again, with a fresh limit
+            assert conn.execute(text("SELECT 2")).scalar_one() == 2
+    finally:
+        engine.dispose()
+
+
+def test_a_driver_statement_past_the_time_limit_is_cancelled_too(indexed: Indexed) -> None:
+    """The hot-path reads skip SQLAlchemy's execution layer but not the limit."""
+    counted = SLOW_QUERY.replace("count(*)", "count(*) AS n")
+    slow = DriverStatement(select(literal_column("n")).select_from(text(f"({counted}) AS s")))
+    engine = create_store_engine(indexed.database_url, read_only=True, query_timeout=0.2)
+    try:
+        with (
+            pytest.raises(QueryTimeoutError, match="longer than 200 ms"),
+            engine.connect() as conn,
+        ):
+            slow.rows(conn, {})
+        with engine.connect() as conn:
             assert conn.execute(text("SELECT 2")).scalar_one() == 2
     finally:
         engine.dispose()

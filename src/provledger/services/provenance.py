@@ -703,7 +703,7 @@ class Provenance:
         with self.engine.connect() as conn:
             finality = self.finality_now(conn)
             depths: dict[str, int] = {root: 0}
-            edges: dict[tuple[str, str], RowMapping] = {}
+            edges: dict[tuple[str, str], Mapping[str, Any]] = {}
             truncated = False
             for sign, far in ((-1, "parent_id"), (1, "child_id")):
                 if direction == ("down" if sign < 0 else "up"):

@@ -33,15 +33,14 @@ from provledger.store import schema
 
 
 class DriverStatement:
-    """A lookup by primary key on the gateway's hottest path, run on the driver's own cursor.
+    """A read on the gateway's hottest paths, run on the driver's own cursor.
 
     SQLAlchemy's execution path (compiled-cache lookup, parameter processing, the result
-    proxy) costs about three times what SQLite spends on a lookup by key. A statement that
-    reads at most one row by its key needs none of it: it is compiled once per dialect, and
-    the only type processing its columns need is SQLite's 0/1 booleans. It skips the engine's
-    statement deadline on SQLite (one index probe cannot run long; PostgreSQL's
-    ``statement_timeout`` still applies), so use it for nothing that scans. Driver errors
-    are handled as SQLAlchemy handles them.
+    proxy) costs about three times what SQLite spends on a lookup by key. A read of a few rows
+    through an index needs none of it: the statement is compiled once per dialect, and the only
+    type processing its columns need is SQLite's 0/1 booleans. The engine's cursor listeners
+    still run before it (the SQLite statement deadline) and driver errors are handled as
+    SQLAlchemy handles them (a cancelled statement becomes QueryTimeoutError).
     """
 
     def __init__(self, statement: Select[Any]) -> None:
@@ -51,26 +50,31 @@ class DriverStatement:
         self.booleans = tuple(
             number for number, column in enumerate(columns) if isinstance(column.type, Boolean)
         )
-        self._compiled: dict[str, tuple[str, Sequence[str] | None]] = {}
+        self._compiled: dict[str, tuple[str, Sequence[str] | None, dict[str, Any]]] = {}
 
-    def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None]:
+    def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None, dict[str, Any]]:
+        """The SQL text, the order of its positional parameters (None: named) and the values
+        of the parameters the statement binds itself (literals such as the 1 of ``x + 1``)."""
         found = self._compiled.get(conn.dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=conn.dialect)
-            found = self._compiled[conn.dialect.name] = (compiled.string, compiled.positiontup)
+            own = {key: value for key, value in compiled.params.items() if value is not None}
+            found = (compiled.string, compiled.positiontup, own)
+            self._compiled[conn.dialect.name] = found
         return found
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row, as a dict by column name."""
-        sql, order = self._sql(conn)
-        args = params if order is None else [params[name] for name in order]
+        sql, order, own = self._sql(conn)
+        bound = {**own, **params}
+        args = bound if order is None else [bound[name] for name in order]
         cursor = conn.connection.cursor()
         try:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
             cursor.execute(sql, args)
             found = cursor.fetchall()
         except conn.dialect.loaded_dbapi.Error as error:
-            # SQLAlchemy's own handling: the engine's handle_error listeners (a cancelled
-            # statement becomes QueryTimeoutError) and its DBAPIError wrapping
+            # SQLAlchemy's own handling: the engine's handle_error listeners and its wrapping
             conn._handle_dbapi_exception(error, sql, args, cursor, None)
         finally:
             cursor.close()
@@ -379,15 +383,15 @@ def _walk_statement(*, upward: bool) -> Select[Any]:
     return select(walk).order_by(walk.c.level)
 
 
-_WALK: Final = {upward: _walk_statement(upward=upward) for upward in (True, False)}
+_WALK: Final = {upward: DriverStatement(_walk_statement(upward=upward)) for upward in (True, False)}
 
 
-def lineage_walk(conn: Connection, root: str, depth: int, *, upward: bool) -> list[RowMapping]:
+def lineage_walk(conn: Connection, root: str, depth: int, *, upward: bool) -> list[dict[str, Any]]:
     """The lineage edges reachable from ``root`` toward parents (``upward``) or children, at
     most ``depth + 1`` links away (the extra level tells whether more lies beyond), in one
     recursive query. Each row is an edge with ``level``, its distance in links from ``root``;
     an edge reachable along several paths comes once per distinct level."""
-    return list(conn.execute(_WALK[upward], {"root": root, "depth": depth}).mappings())
+    return _WALK[upward].rows(conn, {"root": root, "depth": depth})
 
 
 # ------------------------------------------------------------------ records of an asset
