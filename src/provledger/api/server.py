@@ -14,6 +14,7 @@ uvicorn's supervisor still starts, watches and restarts the workers. It hands ea
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -77,9 +78,10 @@ class OwnSocket:
 
 
 def balanced(workers: int, port: int) -> bool:
-    """Whether workers get sockets of their own (several workers on a fixed port, on a system
-    with ``SO_REUSEPORT``)."""
-    return workers > 1 and port != 0 and hasattr(socket, "SO_REUSEPORT")
+    """Whether workers get sockets of their own: several workers on a fixed port, on Linux
+    (whose ``SO_REUSEPORT`` spreads connections over the sockets; on the BSDs and macOS the
+    last socket bound would take them all)."""
+    return workers > 1 and port != 0 and sys.platform.startswith("linux")
 
 
 def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> None:

@@ -219,7 +219,8 @@ def serve_command(
         for name, value in settings.model_dump(mode="json", exclude_none=True).items():
             text = value if isinstance(value, str) else json.dumps(value)
             os.environ[f"PROVLEDGER_{name.upper()}"] = text
-        address = f"http://{settings.host}:{settings.port}"
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
+        address = f"http://{host}:{settings.port}"
         with signals_end_cleanly():
             server.run(
                 settings.host,
