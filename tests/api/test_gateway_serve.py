@@ -6,10 +6,12 @@ import http.client
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import requests
+from uvicorn.config import STARTUP_FAILURE
 
 from api.conftest import Indexed
 from helpers.processes import PROVLEDGER, clean_env, wait_for_http, wait_until
@@ -140,3 +142,29 @@ def test_serve_refuses_an_address_something_already_listens_on(indexed: Indexed)
     assert stdout == b""  # no "provledger gateway on …" before the refusal
     lines = stderr.decode().strip().splitlines()
     assert lines == [f"error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+
+
+def test_a_worker_that_cannot_bind_exits_with_the_start_up_failure_code() -> None:
+    """Then uvicorn's supervisor stops instead of restarting it over and over (the address
+    was taken between serve's check and the worker's bind)."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from provledger.api.server import worker_socket; "
+                f"worker_socket('127.0.0.1', {port})",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        taken.close()
+    assert done.returncode == STARTUP_FAILURE
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, update
@@ -24,8 +26,8 @@ from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.scanner import ChainMismatch, IndexerConfig, Scanner
 from provledger.indexer.source import LogSource, RangeTooLarge
 from provledger.store import schema
-from provledger.store.engine import WriterLockHeld, writer_lock
-from provledger.store.index import IndexStore, WrongChainError
+from provledger.store.engine import WriterLockHeld, create_store_engine, writer_lock
+from provledger.store.index import IndexStore, WalCopier, WrongChainError
 from provledger.store.queries import holder_at
 from provledger.store.records import BlockHeader
 
@@ -229,6 +231,32 @@ def test_holder_at_block_is_one_query(world: World, new_database: NewDatabase) -
         assert holder_at(conn, key, first_move) == world.bob.address.lower()
         assert holder_at(conn, key, second_move - 1) == world.bob.address.lower()
         assert holder_at(conn, key, second_move) == world.erin.address.lower()
+
+
+def test_the_wal_copier_stops_when_idle_and_a_nudge_then_starts_another(tmp_path: Path) -> None:
+    engine = create_store_engine(str(tmp_path / "copier.sqlite"))
+    try:
+        copier = WalCopier(engine, idle=0.05)
+        assert copier.nudge()
+        deadline = time.monotonic() + 10
+        while copier.nudge() and time.monotonic() < deadline:  # idle for 50 ms: it stops
+            time.sleep(0.2)
+        assert not copier.nudge()
+        assert not [thread for thread in threading.enumerate() if thread.name == "provledger-wal"]
+        store = IndexStore(engine)
+        store._wal_copier = copier
+        started = store._nudge_copier()  # the stopped copier refused the nudge: a new one
+        assert started is not copier
+        assert started.nudge()
+        started.close()
+        assert not started.nudge()
+    finally:
+        engine.dispose()
+
+
+def test_an_in_memory_store_has_no_wal_copier() -> None:
+    store = IndexStore(create_store_engine("sqlite://"))
+    assert not store._has_wal
 
 
 def test_a_first_catch_up_builds_the_secondary_indexes_once_caught_up(

@@ -13,10 +13,13 @@ uvicorn's supervisor still starts, watches and restarts the workers. It hands ea
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Callable
 from typing import Any, Final
+
+from uvicorn.config import STARTUP_FAILURE
 
 from provledger.errors import ProvledgerError
 
@@ -30,21 +33,30 @@ class AddressInUse(ProvledgerError):
         super().__init__(f"cannot listen on {host}:{port}: {reason}")
 
 
-def _address(host: str, port: int) -> tuple[socket.AddressFamily, Any]:
-    family, _, _, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
-    return family, address
+def _family(host: str) -> socket.AddressFamily:
+    """IPv6 for a host with a colon, else IPv4: as uvicorn chooses (``localhost`` stays on
+    127.0.0.1 whatever the worker count)."""
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def reuse_port_socket(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port`` that other workers' sockets may share (not listening)."""
-    family, address = _address(host, port)
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(_family(host), socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    sock.bind((host, port))
     return sock
+
+
+def worker_socket(host: str, port: int) -> socket.socket:
+    """:func:`reuse_port_socket` in a starting worker; a worker that cannot bind exits with
+    uvicorn's start-up failure code, on which the supervisor stops instead of restarting it."""
+    try:
+        return reuse_port_socket(host, port)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr, flush=True)
+        os._exit(STARTUP_FAILURE)
 
 
 def check_free(host: str, port: int) -> None:
@@ -54,15 +66,21 @@ def check_free(host: str, port: int) -> None:
     the same address (a second gateway started by mistake) and silently share its traffic; a
     plain bind fails on any listener, with or without ``SO_REUSEPORT``.
     """
-    family, address = _address(host, port)
-    probe = socket.socket(family, socket.SOCK_STREAM)
+    probe = socket.socket(_family(host), socket.SOCK_STREAM)
     try:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
-        probe.bind(address)
+        probe.bind((host, port))
     except OSError as error:
         raise AddressInUse(host, port, error.strerror or str(error)) from None
     finally:
         probe.close()
+
+
+class WorkerFailed(ProvledgerError):
+    """A worker could not start (it said why), so the gateway stopped."""
+
+    def __init__(self) -> None:
+        super().__init__("a gateway worker could not start; the gateway stopped")
 
 
 class OwnSocket:
@@ -74,7 +92,7 @@ class OwnSocket:
         self.port = port
 
     def __reduce__(self) -> tuple[Any, tuple[str, int]]:
-        return reuse_port_socket, (self.host, self.port)
+        return worker_socket, (self.host, self.port)
 
 
 def balanced(workers: int, port: int) -> bool:
@@ -100,4 +118,7 @@ def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> Non
         APP, factory=True, host=host, port=port, workers=workers, log_level="warning"
     )
     sockets: list[Any] = [OwnSocket(host, port)]
-    Multiprocess(config, sockets=sockets).run()
+    supervisor = Multiprocess(config, sockets=sockets)
+    supervisor.run()
+    if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
+        raise WorkerFailed()

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import orjson
 from sqlalchemy import Connection, Engine, delete, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
@@ -73,17 +73,21 @@ class WalCopier:
         self.engine = engine
         self.idle = idle
         self._wanted = threading.Event()
+        self._turn = threading.Lock()
+        """Orders a nudge against the thread deciding to stop, so that no nudge is lost."""
+        self._finished = False
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="provledger-wal", daemon=True)
         self._thread.start()
 
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive() and not self._closing
-
-    def nudge(self) -> None:
-        """Ask for a checkpoint of what is committed so far."""
-        self._wanted.set()
+    def nudge(self) -> bool:
+        """Ask for a checkpoint of what is committed so far; False if the thread has stopped
+        (a new copier is needed)."""
+        with self._turn:
+            if self._finished:
+                return False
+            self._wanted.set()
+            return True
 
     def close(self) -> None:
         """Finish the checkpoint under way (or asked for) and stop."""
@@ -94,14 +98,26 @@ class WalCopier:
     def _run(self) -> None:
         try:
             with self.engine.connect() as conn:
-                while self._wanted.wait(timeout=self.idle):
-                    self._wanted.clear()
+                while self._wait():
                     # PASSIVE never waits for the writer; what it cannot copy now, it copies later
                     conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
                     if self._closing:
                         return
-        except DBAPIError:
+        except SQLAlchemyError:
             return  # the database went away: the writer finds out; end_bulk_load copies the rest
+        finally:
+            with self._turn:
+                self._finished = True
+
+    def _wait(self) -> bool:
+        """Wait for a nudge; False once idle for ``idle`` seconds with none pending."""
+        while not self._wanted.wait(timeout=self.idle):
+            with self._turn:
+                if not self._wanted.is_set():
+                    self._finished = True
+                    return False
+        self._wanted.clear()
+        return True
 
 
 class IndexStore:
@@ -110,6 +126,11 @@ class IndexStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._wal_copier: WalCopier | None = None
+        database = engine.url.database or ""
+        self._has_wal = (
+            is_sqlite(engine) and database not in ("", ":memory:") and "mode=memory" not in database
+        )
+        """A SQLite file (an in-memory database has no WAL, and one per connection)."""
 
     # ------------------------------------------------------------ identity
     def prepare(self, identity: Identity) -> bool:
@@ -172,11 +193,10 @@ class IndexStore:
         database while this connection builds the indexes (disk writes beside sorting); the
         index pages follow at the end.
         """
-        if not is_sqlite(self.engine):
+        if not self._has_wal:
             self._create_indexes()
         else:
-            copier = self._copier()
-            copier.nudge()
+            copier = self._nudge_copier()
             try:
                 self._create_indexes()
             finally:
@@ -270,13 +290,15 @@ class IndexStore:
             conn.execute(delete(schema.undo).where(schema.undo.c.block_number < prune_below))
             conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number < prune_below))
             self._move_checkpoint(conn, checkpoint)
-        if bulk and is_sqlite(self.engine):
-            self._copier().nudge()
+        if bulk and self._has_wal:
+            self._nudge_copier()
         return written
 
-    def _copier(self) -> WalCopier:
-        if self._wal_copier is None or not self._wal_copier.running:
+    def _nudge_copier(self) -> WalCopier:
+        """Ask the WAL copier for a checkpoint, starting one if none runs."""
+        if self._wal_copier is None or not self._wal_copier.nudge():
             self._wal_copier = WalCopier(self.engine)
+            self._wal_copier.nudge()
         return self._wal_copier
 
     def _store_headers(self, conn: Connection, headers: Sequence[BlockHeader]) -> None:

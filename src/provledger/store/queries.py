@@ -8,6 +8,7 @@ them into answers is the services' work.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -50,17 +51,18 @@ class DriverStatement:
         self.booleans = tuple(
             number for number, column in enumerate(columns) if isinstance(column.type, Boolean)
         )
-        self._compiled: dict[str, tuple[str, Sequence[str] | None, dict[str, Any]]] = {}
+        self._compiled: dict[tuple[str, str], tuple[str, Sequence[str] | None, dict[str, Any]]] = {}
 
     def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None, dict[str, Any]]:
         """The SQL text, the order of its positional parameters (None: named) and the values
         of the parameters the statement binds itself (literals such as the 1 of ``x + 1``)."""
-        found = self._compiled.get(conn.dialect.name)
+        dialect = conn.dialect
+        found = self._compiled.get((dialect.name, dialect.driver))
         if found is None:
-            compiled = self.statement.compile(dialect=conn.dialect)
-            own = {key: value for key, value in compiled.params.items() if value is not None}
+            compiled = self.statement.compile(dialect=dialect)
+            own = {key: bind.value for key, bind in compiled.binds.items() if not bind.required}
             found = (compiled.string, compiled.positiontup, own)
-            self._compiled[conn.dialect.name] = found
+            self._compiled[(dialect.name, dialect.driver)] = found
         return found
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -77,7 +79,8 @@ class DriverStatement:
             # SQLAlchemy's own handling: the engine's handle_error listeners and its wrapping
             conn._handle_dbapi_exception(error, sql, args, cursor, None)
         finally:
-            cursor.close()
+            with contextlib.suppress(conn.dialect.loaded_dbapi.Error):  # a lost connection
+                cursor.close()
         names, booleans = self.names, self.booleans
         if not booleans:
             return [dict(zip(names, row, strict=True)) for row in found]
