@@ -19,15 +19,17 @@ import sys
 from collections.abc import Callable
 from typing import Any, Final
 
+import uvicorn
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from provledger.errors import ProvledgerError
 
 APP: Final = "provledger.api.app:app_from_environment"
 
 
-class AddressInUse(ProvledgerError):
-    """Something else already listens on the gateway's address."""
+class CannotListen(ProvledgerError):
+    """The gateway's address cannot be bound: something listens on it, or no permission."""
 
     def __init__(self, host: str, port: int, reason: str) -> None:
         super().__init__(f"cannot listen on {host}:{port}: {reason}")
@@ -39,41 +41,38 @@ def _family(host: str) -> socket.AddressFamily:
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def reuse_port_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port`` that other workers' sockets may share (not listening)."""
+def url(host: str, port: int) -> str:
+    """The gateway's base URL (an IPv6 host in brackets)."""
+    return (
+        f"http://[{host}]:{port}" if _family(host) == socket.AF_INET6 else f"http://{host}:{port}"
+    )
+
+
+def bound_socket(host: str, port: int, *, shared: bool) -> socket.socket:
+    """A socket bound to ``host:port`` (not listening); ``shared``: with ``SO_REUSEPORT``, so
+    that the other workers' sockets may bind the address too. :class:`CannotListen` if the
+    address cannot be bound; a plain bind fails on any listener, with or without
+    ``SO_REUSEPORT``."""
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind((host, port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise CannotListen(host, port, error.strerror or str(error)) from None
     return sock
 
 
 def worker_socket(host: str, port: int) -> socket.socket:
-    """:func:`reuse_port_socket` in a starting worker; a worker that cannot bind exits with
+    """A worker's own shared socket; a worker that cannot bind says why and exits with
     uvicorn's start-up failure code, on which the supervisor stops instead of restarting it."""
     try:
-        return reuse_port_socket(host, port)
-    except OSError as error:
-        reason = error.strerror or str(error)
-        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr, flush=True)
+        return bound_socket(host, port, shared=True)
+    except CannotListen as error:
+        print(f"error: {error}", file=sys.stderr, flush=True)
         os._exit(STARTUP_FAILURE)
-
-
-def check_free(host: str, port: int) -> None:
-    """Refuse an address something already listens on.
-
-    The workers' ``SO_REUSEPORT`` sockets would otherwise join another server's sockets on
-    the same address (a second gateway started by mistake) and silently share its traffic; a
-    plain bind fails on any listener, with or without ``SO_REUSEPORT``.
-    """
-    probe = socket.socket(_family(host), socket.SOCK_STREAM)
-    try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is no listener
-        probe.bind((host, port))
-    except OSError as error:
-        raise AddressInUse(host, port, error.strerror or str(error)) from None
-    finally:
-        probe.close()
 
 
 class WorkerFailed(ProvledgerError):
@@ -105,18 +104,23 @@ def balanced(workers: int, port: int) -> bool:
 def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> None:
     """Serve the gateway app (settings from the environment) until stopped; ``announce``
     once the address is known to be free."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "log_level": "warning",
+    }
     if not balanced(workers, port):
         announce()
-        uvicorn.run(APP, factory=True, host=host, port=port, workers=workers, log_level="warning")
+        uvicorn.run(APP, **options)
         return
-    check_free(host, port)
+    # Refuse an address something listens on: the workers' SO_REUSEPORT sockets would
+    # otherwise join another server's (a second gateway started by mistake) and share its
+    # traffic unnoticed.
+    bound_socket(host, port, shared=False).close()
     announce()
-    config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, workers=workers, log_level="warning"
-    )
+    config = uvicorn.Config(APP, **options)
     sockets: list[Any] = [OwnSocket(host, port)]
     supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()

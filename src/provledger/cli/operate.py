@@ -219,8 +219,7 @@ def serve_command(
         for name, value in settings.model_dump(mode="json", exclude_none=True).items():
             text = value if isinstance(value, str) else json.dumps(value)
             os.environ[f"PROVLEDGER_{name.upper()}"] = text
-        host = f"[{settings.host}]" if ":" in settings.host else settings.host  # IPv6
-        address = f"http://{host}:{settings.port}"
+        address = server.url(settings.host, settings.port)
         with signals_end_cleanly():
             server.run(
                 settings.host,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailable
 from provledger.store import schema
@@ -58,6 +58,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database."""
+    database = url.database
+    return None if not database or database == ":memory:" else database
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Larger pages halve B-tree work on bulk inserts; only a new database takes the setting.
@@ -91,12 +97,12 @@ def create_store_engine(
     full = normalise_url(url)
     parsed = make_url(full)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
+        database = sqlite_file(parsed)
+        if database is not None:
             folder = Path(database).parent
             if not folder.exists():
                 folder.mkdir(parents=True, exist_ok=True)
-        if not database or database == ":memory:":
+        else:
             pool = {}  # one connection per thread: SQLAlchemy's pool for in-memory databases
         engine = create_engine(full, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -186,8 +192,8 @@ def writer_lock(
 ) -> Iterator[None]:
     """Hold the single-writer lock for the duration of the block."""
     if is_sqlite(engine):
-        database = engine.url.database or ":memory:"
-        if database == ":memory:":
+        database = sqlite_file(engine.url)
+        if database is None:
             yield
             return
         path = Path(f"{database}.writer.lock")

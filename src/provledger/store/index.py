@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
-from provledger.store.engine import create_schema, drop_schema, is_sqlite
+from provledger.store.engine import create_schema, drop_schema, is_sqlite, sqlite_file
 from provledger.store.records import BlockHeader, LogRecord
 from provledger.store.workingset import TABLES, WorkingSet, insert_tuples, key_condition
 
@@ -126,10 +126,7 @@ class IndexStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._wal_copier: WalCopier | None = None
-        database = engine.url.database or ""
-        self._has_wal = (
-            is_sqlite(engine) and database not in ("", ":memory:") and "mode=memory" not in database
-        )
+        self._has_wal = is_sqlite(engine) and sqlite_file(engine.url) is not None
         """A SQLite file (an in-memory database has no WAL, and one per connection)."""
 
     # ------------------------------------------------------------ identity

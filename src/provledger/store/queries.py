@@ -2,7 +2,7 @@
 
 Lists are keyset-paginated: a caller passes the key of the last row it saw (``after``) and a
 limit, and gets the rows that follow in key order. Rows come back as SQLAlchemy
-``RowMapping`` (as plain dicts from the lookups by key of :class:`DriverStatement`); turning
+``RowMapping`` (as plain dicts from the hot-path reads of :class:`DriverStatement`); turning
 them into answers is the services' work.
 """
 
@@ -38,7 +38,7 @@ class DriverStatement:
 
     SQLAlchemy's execution path (compiled-cache lookup, parameter processing, the result
     proxy) costs about three times what SQLite spends on a lookup by key. A read of a few rows
-    through an index needs none of it: the statement is compiled once per dialect, and the only
+    through an index needs none of it: the statement is compiled once per driver, and the only
     type processing its columns need is SQLite's 0/1 booleans. The engine's cursor listeners
     still run before it (the SQLite statement deadline) and driver errors are handled as
     SQLAlchemy handles them (a cancelled statement becomes QueryTimeoutError).

@@ -47,7 +47,7 @@ from sqlalchemy import (
 )
 
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
-from provledger.store.engine import create_store_engine, is_sqlite
+from provledger.store.engine import create_store_engine, is_sqlite, sqlite_file
 
 metadata = MetaData(
     naming_convention={
@@ -616,10 +616,8 @@ class _WriteTurns:
 
 
 def _lock_file(engine: Engine) -> Path | None:
-    database = engine.url.database
-    if not database or database == ":memory:":
-        return None
-    return Path(database + ".lock")
+    database = sqlite_file(engine.url)
+    return None if database is None else Path(database + ".lock")
 
 
 def _busy_error(context: Any) -> None:
