@@ -32,6 +32,8 @@ contract DataAssetRegistry is IDataAssetRegistry, ERC721, AccessControl, Pausabl
     bytes32 public constant COURT_ROLE = Roles.COURT;
     /// @notice Held by the BatchAnchor contract.
     bytes32 public constant ANCHOR_ROLE = Roles.ANCHOR;
+    /// @notice Held by the DataMarket contract.
+    bytes32 public constant MARKET_ROLE = Roles.MARKET;
 
     /// @notice Domain tag of asset ids: `assetId = uint256(keccak256(abi.encode(ASSET_ID_DOMAIN, contentHash)))`.
     bytes32 public constant ASSET_ID_DOMAIN = keccak256("provledger.asset.v1");

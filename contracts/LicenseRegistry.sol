@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {IDataAssetRegistry} from "./interfaces/IDataAssetRegistry.sol";
 import {ILicenseRegistry} from "./interfaces/ILicenseRegistry.sol";
+import {Roles} from "./libraries/Roles.sol";
 import {RegistryModule} from "./RegistryModule.sol";
 
 /**
@@ -29,9 +30,35 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         bytes32 termsHash,
         string calldata scope
     ) external whenRegistryNotPaused returns (uint256 licenseId) {
+        return _grant(assetId, msg.sender, licensee, kind, expiresAt, termsHash, scope);
+    }
+
+    /// @inheritdoc ILicenseRegistry
+    function grantFor(
+        uint256 assetId,
+        address licensor,
+        address licensee,
+        uint8 kind,
+        uint40 expiresAt,
+        bytes32 termsHash,
+        string calldata scope
+    ) external onlyRegistryRole(Roles.MARKET) whenRegistryNotPaused returns (uint256 licenseId) {
+        return _grant(assetId, licensor, licensee, kind, expiresAt, termsHash, scope);
+    }
+
+    /// @dev The grant choke point: `licensor` must hold the asset.
+    function _grant(
+        uint256 assetId,
+        address licensor,
+        address licensee,
+        uint8 kind,
+        uint40 expiresAt,
+        bytes32 termsHash,
+        string calldata scope
+    ) private returns (uint256 licenseId) {
         IDataAssetRegistry.Asset memory asset = _knownAsset(assetId);
         address holder = _holderOf(assetId);
-        if (holder != msg.sender) revert IDataAssetRegistry.NotAssetHolder(assetId, msg.sender, holder);
+        if (holder != licensor) revert IDataAssetRegistry.NotAssetHolder(assetId, licensor, holder);
         _requireModifiable(assetId, asset);
         if (asset.frozen) revert IDataAssetRegistry.AssetFrozen(assetId);
         _requireActive(holder);

@@ -10,8 +10,10 @@ is over. ``make gas`` runs this.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import rpc_chain
@@ -38,6 +40,15 @@ def report(bench: GasBench, elapsed: float) -> int:
     return 0 if all(line.ok for line in lines) else 1
 
 
+#: The ERC-20 the purchases are paid in: the test harness token, compiled by `make compile`.
+TOKEN_ARTIFACT = Path(__file__).resolve().parents[1] / "tests" / "artifacts" / "TestToken.json"
+
+
+def token_code() -> bytes:
+    """Creation code of the harness ERC-20."""
+    return bytes.fromhex(json.loads(TOKEN_ARTIFACT.read_text())["bytecode"].removeprefix("0x"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements on a fresh anvil (or ``--rpc``) and print the report."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -46,12 +57,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.monotonic()
     if args.rpc:
-        bench = GasBench(rpc_chain(args.rpc), samples=args.samples)
+        bench = GasBench(rpc_chain(args.rpc), token_code(), samples=args.samples)
         bench.measure_budgeted()
         bench.measure_others()
         return report(bench, time.monotonic() - started)
     with AnvilNode() as node:
-        bench = GasBench(node.web3(), samples=args.samples)
+        bench = GasBench(node.web3(), token_code(), samples=args.samples)
         print(f"anvil at {node.url}; {args.samples} samples per budget ({', '.join(BUDGETS)})")
         bench.measure_budgeted()
         bench.measure_others()

@@ -37,7 +37,7 @@ def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
     assert result.registration_numbers == {"raw dataset": 1, "air-quality index product": 2}
     assert result.verified_leaf
     assert result.verified_file.endswith(": True")
-    assert result.transactions == 21
+    assert result.transactions == 24
     assert result.refused_export == "ExportPermitMissing"
     assert (tmp_path / "huangpu-air-raw.manifest.json").is_file()
     assert any("exported the cleaned dataset" in line for line in lines)
@@ -55,7 +55,7 @@ def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tes
     workdir = tmp_path_factory.mktemp("demo")
     outcome = CliRunner().invoke(app, ["demo", "--no-serve", "--workdir", str(workdir)])
     assert outcome.exit_code == 0, outcome.output
-    assert "indexed 57 events" in outcome.stdout
+    assert "indexed 62 events" in outcome.stdout
     settings = load_settings(
         {"database_url": str(workdir / "index.sqlite"), "blob_dir": workdir / "blobs"}
     )
@@ -171,7 +171,7 @@ def test_demo_serves_the_gateway_until_ctrl_c(tmp_path: Path) -> None:
     )
     try:
         status = wait_for_http(f"http://127.0.0.1:{port}/status", demo, "the demo", timeout=120)
-        assert status.json()["events"] == 57
+        assert status.json()["events"] == 62
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)

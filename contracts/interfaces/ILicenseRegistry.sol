@@ -83,6 +83,26 @@ interface ILicenseRegistry {
     ) external returns (uint256 licenseId);
 
     /**
+     * @notice Grants a license on behalf of `licensor`, the asset's holder: how the DataMarket
+     * delivers a license it sold. The rules of {grant} apply with `licensor` as the caller.
+     * @return licenseId sequential, from 1.
+     *
+     * Requirements: the caller has the registry's MARKET_ROLE; those of {grant}, with
+     * `licensor` in place of the caller.
+     *
+     * Emits {LicenseGranted}.
+     */
+    function grantFor(
+        uint256 assetId,
+        address licensor,
+        address licensee,
+        uint8 kind,
+        uint40 expiresAt,
+        bytes32 termsHash,
+        string calldata scope
+    ) external returns (uint256 licenseId);
+
+    /**
      * @notice Revokes a license.
      *
      * Requirements: not paused; caller holds the asset now; the license is neither revoked nor

@@ -23,4 +23,6 @@ library Roles {
     bytes32 internal constant COURT = keccak256("COURT_ROLE");
     /// @dev Held by the BatchAnchor contract: registers promoted leaves.
     bytes32 internal constant ANCHOR = keccak256("ANCHOR_ROLE");
+    /// @dev Held by the DataMarket contract: grants the licenses it sells, for their holder.
+    bytes32 internal constant MARKET = keccak256("MARKET_ROLE");
 }

@@ -2,9 +2,10 @@
 
 A sensor company registers a raw dataset folder; the registration centre reviews, notices and
 certifies it; a data cleaner derives a cleaned dataset under a processing license; an aggregated
-product is built from two inputs; an appraiser values it; the cleaned dataset is exported to a
-foreign buyer under a permit; 1,000 daily files are batch-anchored and one is proven; a dispute
-is opened, frozen and dismissed. Every step is a transaction whose events are shown.
+product is built from two inputs; an appraiser values it and it is sold through the market; the
+cleaned dataset is exported to a foreign buyer under a permit; 1,000 daily files are
+batch-anchored and one is proven; a dispute is opened, frozen and dismissed. Every step is a
+transaction whose events are shown.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from provledger.chain.events import (
     CertificateIssued,
     DisputeOpened,
     LicenseGranted,
+    OfferCreated,
 )
 from provledger.chain.ids import asset_id, short_id
 from provledger.chain.reverts import ContractRevert
@@ -52,6 +54,8 @@ from provledger.store.documents import BatchManifest
 
 NOTICE_PERIOD: Final = 10 * 24 * 3600
 DAY: Final = 24 * 3600
+#: What the harbour analytics firm pays for the product: 2.5 of the native currency, in wei.
+PRODUCT_PRICE: Final = 2_500_000_000_000_000_000
 
 Say = Callable[[str], None]
 
@@ -270,8 +274,19 @@ class Demo:
             )
         )
         self.say("appraised the product at CNY 2,500,000.00 (market method)")
-        self.track(cleaner.registry.transfer(product, harbour.address))
-        self.say(f"sold the product (grade 1) to {PARTIES[2].name} in HK: no permit needed")
+        market = self.result.deployment.address("DataMarket")
+        self.track(cleaner.registry.approve(market, product))
+        listed = self.track(
+            cleaner.market.list_asset(product, PRODUCT_PRICE, self.chain.timestamp() + 30 * DAY)
+        )
+        offer = listed.event(OfferCreated).offer_id
+        self.track(harbour.market.buy(offer, value=PRODUCT_PRICE))
+        self.track(cleaner.market.withdraw())
+        self.say(
+            f"sold the product (grade 1) to {PARTIES[2].name} in HK through the market for "
+            f"{PRODUCT_PRICE:,} wei: paid and delivered in one transaction, no permit needed; "
+            "the seller withdrew the proceeds"
+        )
 
         try:
             cleaner.registry.transfer(cleaned, pacific.address)

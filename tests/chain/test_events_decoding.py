@@ -256,6 +256,27 @@ def produce_every_event(world: World) -> list[bytes]:
     promoted: Registration = registration(content_hash=leaf_content)
     record(alice.anchor.promote(root, [], promoted))
 
+    # the market, in the native currency (an ERC-20's own logs are not the deployment's)
+    bob, market = world.bob, world.deployment.address("DataMarket")
+    record(admin.market.set_fee(world.erin.address, 250))
+    record(admin.market.set_currency_listed(world.stranger.address, True))
+    for_sale = world.register(alice)
+    record(alice.registry.approve(market, for_sale))
+    record(alice.market.list_asset(for_sale, 1_000, expiry, min_bid=500))
+    record(bob.market.bid(1, 600, expiry, value=600))
+    record(bob.market.cancel_bid(1))
+    record(world.erin.market.bid(1, 700, expiry, value=700))
+    record(alice.market.accept_bid(2))
+    licensed = world.register(alice)
+    record(
+        alice.market.offer_license(
+            licensed, LicenseKind.PRODUCT_OPERATION, 86_400, doc("terms"), "运营 only", 40, expiry
+        )
+    )
+    record(bob.market.buy(2, value=40))
+    record(alice.market.cancel_offer(2))
+    record(alice.market.withdraw())
+
     # declared by OpenZeppelin's EIP712 and AccessControl, emitted by nothing deployed here
     eip712 = EVENT_TYPES["EIP712DomainChanged"].TOPIC0
     hashes.append(emit_raw(world, [eip712], b""))
@@ -461,6 +482,7 @@ def test_every_event_with_a_string_is_checked() -> None:
         "BatchAnchored",
         "LicenseGranted",
         "MetadataUpdated",
+        "OfferCreated",
     ]
 
 

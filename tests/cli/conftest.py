@@ -7,7 +7,9 @@ as a user's shell would hold them; the tests then read the chain to check what h
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,10 @@ import pytest
 from typer.testing import CliRunner, Result
 from web3 import Web3
 
+from helpers.processes import PROVLEDGER, clean_env, wait_for_http
 from helpers.required import start_anvil
 from provledger.chain.accounts import DEV_ROLES, dev_account
-from provledger.chain.anvil import AnvilNode
+from provledger.chain.anvil import AnvilNode, free_port
 from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
 from provledger.chain.deployments import Deployment, load_deployment
@@ -106,3 +109,22 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         yield cli
     finally:
         node.stop()
+
+
+@contextmanager
+def served_gateway(cli: Cli) -> Iterator[tuple[str, int]]:
+    """Index the chain once (finality depth 2) and serve it with `provledger serve`: the URL and
+    the block the index reached."""
+    indexed = cli.json("index", "--once", "--no-progress", "--finality-depth", "2")
+    port = free_port()
+    env = clean_env(**cli.env, PROVLEDGER_PORT=str(port), PROVLEDGER_FINALITY_DEPTH="2")
+    server = subprocess.Popen(
+        [PROVLEDGER, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(f"{url}/health", server, "the gateway")
+        yield url, int(indexed["indexed_block"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

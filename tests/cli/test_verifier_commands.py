@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from cli.conftest import HOLDER, OBJECTOR, Cli
-from helpers.processes import PROVLEDGER, clean_env, wait_for_http
+from cli.conftest import HOLDER, OBJECTOR, Cli, served_gateway
 from provledger.chain.accounts import DEV_ROLES
 from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id, asset_id_hex
@@ -62,21 +60,12 @@ def _scenario(cli: Cli, folder: Path) -> tuple[Path, str, str, dict[str, str]]:
 @pytest.fixture(scope="module")
 def served(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     raw_file, raw, derived, transactions = _scenario(cli, tmp_path_factory.mktemp("data"))
-    indexed = cli.json("index", "--once", "--no-progress", "--finality-depth", "2")
-    port = free_port()
-    env = clean_env(**cli.env, PROVLEDGER_PORT=str(port), PROVLEDGER_FINALITY_DEPTH="2")
-    server = subprocess.Popen(
-        [PROVLEDGER, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(f"{url}/health", server, "the gateway")
+    with served_gateway(cli) as (url, head):
         cli.env["PROVLEDGER_GATEWAY_URL"] = url
-        yield Served(url, raw_file, raw, derived, transactions, indexed["indexed_block"])
-    finally:
-        cli.env.pop("PROVLEDGER_GATEWAY_URL", None)
-        server.terminate()
-        server.wait(timeout=30)
+        try:
+            yield Served(url, raw_file, raw, derived, transactions, head)
+        finally:
+            cli.env.pop("PROVLEDGER_GATEWAY_URL", None)
 
 
 def test_verify_a_registered_file_through_the_gateway(cli: Cli, served: Served) -> None:

@@ -4,8 +4,8 @@ Each gated function is called with arguments valid enough that only the role sta
 way (the role holder's own estimate succeeds, see ``test_role_holder_passes_the_check``). Every
 other authority, a participant and a stranger must get
 ``AccessControlUnauthorizedAccount(account, neededRole)`` with the exact role id. The module
-hooks of the registry (OFFICE_ROLE, COURT_ROLE, ANCHOR_ROLE) are held by contracts, so every
-account is refused there.
+hooks of the registry (OFFICE_ROLE, COURT_ROLE, ANCHOR_ROLE) and the LicenseRegistry's
+``grantFor`` (MARKET_ROLE) are held by contracts, so every account is refused there.
 
 A refused call reverts at gas estimation: no transaction is mined, one eth_estimateGas each.
 The state those arguments need is built once per module and backend (:func:`stage`).
@@ -53,6 +53,7 @@ CLIENTS: Final = {
     "DisputeCourt": "court",
     "BatchAnchor": "anchor",
     "ExportControl": "export",
+    "DataMarket": "market",
 }
 #: ``function name(...) ... onlyRole(X)`` / ``onlyRegistryRole(X)`` in a Solidity source.
 GUARDED: Final = re.compile(r"function\s+(\w+)\s*\([^)]*\)[^{;]*?only(?:Registry)?Role\(([^)]*)\)")
@@ -187,6 +188,31 @@ GATED: Final[tuple[Gated, ...]] = (
         "ANCHOR_ROLE",
         "BatchAnchor",
         lambda w, s: (w.alice.address, registration().as_tuple()),
+    ),
+    # -- LicenseRegistry: the market's hook, held by the DataMarket contract
+    Gated(
+        "licenses",
+        "grantFor",
+        "MARKET_ROLE",
+        "DataMarket",
+        lambda w, s: (
+            s.applied,
+            w.alice.address,
+            w.bob.address,
+            1,
+            FAR_FUTURE,
+            doc("terms"),
+            "all",
+        ),
+    ),
+    # -- DataMarket: admin
+    Gated("market", "setFee", "DEFAULT_ADMIN_ROLE", "admin", lambda w, s: (w.admin.address, 250)),
+    Gated(
+        "market",
+        "setCurrencyListed",
+        "DEFAULT_ADMIN_ROLE",
+        "admin",
+        lambda w, s: (w.actor(12).address, True),
     ),
     # -- RegistrationOffice
     Gated("office", "setNoticePeriod", "DEFAULT_ADMIN_ROLE", "admin", lambda w, s: (3600,)),
@@ -339,7 +365,7 @@ def gated_in_sources() -> set[tuple[str, str, str]]:
 
 def test_matrix_covers_every_gated_function(world: World) -> None:
     assert {(gated.contract, gated.function, gated.role) for gated in GATED} == (gated_in_sources())
-    assert len(GATED) == 26
+    assert len(GATED) == 29
     assert len(CASES) == sum(6 if gated.holder in AUTHORITIES else 7 for gated in GATED)
     # the module hooks' holders really are the module contracts
     for gated in GATED:

@@ -77,4 +77,55 @@ def provenance_scenario(world: World, step: Callable[[], None] = lambda: None) -
     world.registrar.registry.suspend_participant(world.erin.address, doc("suspended"))
     carol.registry.cancel(assets["promoted"], doc("withdrawn"))
     step()
+    assets.update(market_scenario(world, assets["revised"], step))
+    return assets
+
+
+def market_scenario(
+    world: World, revised: int, step: Callable[[], None] = lambda: None
+) -> dict[str, int]:
+    """Trading in the native currency with a 2.5% fee to the admin.
+
+    Offer 1: alice's ``revised`` (min bid 600); bob bids 700 (bid 1) and takes it back, carol
+    bids 800 (bid 2) and alice accepts: trade 1. Offer 2: ``sold`` for 5,000, bought by bob:
+    trade 2. Offer 3: processing-use licenses on ``licensed`` (category 201) for 300, bought by
+    bob and dave: trades 3 and 4. Offer 4: ``listed`` (grade 2) for 2,000, min bid 1,500, left
+    open. Offer 5: ``sold`` again by bob, cancelled. Alice withdraws her proceeds at the end.
+    Returns the new assets by label."""
+    alice, bob, carol, dave = world.alice, world.bob, world.carol, world.dave
+    market = world.deployment.address("DataMarket")
+    world.admin.market.set_fee(world.admin.address, 250)
+    expires = world.now() + 7 * 24 * 3600
+    assets = {"sold": world.register(alice), "licensed": world.register(alice, category=201)}
+    assets["listed"] = world.register(alice, grade=2)
+    for asset in (revised, assets["sold"], assets["listed"]):
+        alice.registry.approve(market, asset)
+    step()
+    alice.market.list_asset(revised, 1_000, expires, min_bid=600)
+    bob.market.bid(1, 700, expires, value=700)
+    carol.market.bid(1, 800, expires, value=800)
+    bob.market.cancel_bid(1)
+    step()
+    alice.market.accept_bid(2)
+    alice.market.list_asset(assets["sold"], 5_000, expires)
+    bob.market.buy(2, value=5_000)
+    step()
+    alice.market.offer_license(
+        assets["licensed"],
+        LicenseKind.PROCESSING_USE,
+        90 * 24 * 3600,
+        doc("offer terms"),
+        "research",
+        300,
+        expires,
+    )
+    bob.market.buy(3, value=300)
+    dave.market.buy(3, value=300)
+    step()
+    alice.market.list_asset(assets["listed"], 2_000, expires, min_bid=1_500)
+    bob.registry.approve(market, assets["sold"])
+    bob.market.list_asset(assets["sold"], 9_000, expires)
+    bob.market.cancel_offer(5)
+    alice.market.withdraw()
+    step()
     return assets

@@ -37,7 +37,7 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
     )
     assert summary.events == len(chain_logs)
     assert differences(incremental, fresh) == {}
-    assert steps == 9
+    assert steps == 14
 
     with engine_for(incremental).connect() as conn:
         rows = {row.asset_id: row for row in conn.execute(select(schema.assets))}
@@ -56,7 +56,48 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
         assert len(rows) == len(set(rows))
     counts = IndexStore(engine_for(incremental)).counts()
     assert counts["events"] == summary.events
-    assert counts["licenses"] == 1
+    assert counts["licenses"] == 3
     assert counts["appraisals"] == 2
     assert counts["disputes"] == 1
     assert counts["batches"] == 1
+    assert counts["offers"] == 5
+    assert counts["bids"] == 2
+    assert counts["trades"] == 4
+    assert counts["withdrawals"] == 1
+
+    market = world.admin.market
+    with engine_for(incremental).connect() as conn:
+        for row in conn.execute(select(schema.offers)):
+            offer = market.offer(row.offer_id)
+            assert row.asset_id == asset_hex(offer.asset_id)
+            assert row.seller == offer.seller.lower()
+            assert row.kind == offer.kind.name
+            assert row.currency == offer.currency.lower()
+            assert (row.price, row.min_bid) == (str(offer.price), str(offer.min_bid))
+            assert (row.expires_at, row.fee_bps) == (offer.expires_at, offer.fee_bps)
+            assert row.status == offer.status.name
+            if row.kind == "LICENSE":
+                assert row.license_kind == offer.license_kind.name
+                assert row.license_duration == offer.license_duration
+                assert row.terms_hash == "0x" + offer.terms_hash.hex()
+                assert row.scope == offer.scope
+        for row in conn.execute(select(schema.bids)):
+            bid = market.bid_state(row.bid_id)
+            assert (row.offer_id, row.bidder) == (bid.offer_id, bid.bidder.lower())
+            assert (row.amount, row.expires_at) == (str(bid.amount), bid.expires_at)
+            assert row.status == bid.status.name
+        trades = {row.trade_id: row for row in conn.execute(select(schema.trades))}
+        assert market.counts()[2] == len(trades)
+        fees = sum(int(row.fee) for row in trades.values())
+        assert fees == market.owed_to(world.admin.address)
+        # The assets that changed holder by trade: the holding period says so.
+        traded = {row.asset_id for row in trades.values() if row.kind == "ASSET"}
+        holdings = conn.execute(select(schema.holdings).where(schema.holdings.c.via == "TRADE"))
+        assert (
+            {row.asset_id for row in holdings}
+            == traded
+            == {
+                asset_hex(assets["revised"]),
+                asset_hex(assets["sold"]),
+            }
+        )

@@ -206,6 +206,7 @@ def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: S
         ("asset-narrow", "/asset/{product}"),
         ("holder", "/holder/{holder}"),
         ("batch", "/batch/{root}"),
+        ("market", "/market?kind=asset&currency=0x0000000000000000000000000000000000000000"),
         ("not-found", "/asset/0xnothex"),
     ],
 )

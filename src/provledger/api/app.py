@@ -36,6 +36,15 @@ from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
 from provledger.config import Settings
 from provledger.errors import ConfigurationError, ProvledgerError
+from provledger.services.market import (
+    BidView,
+    Market,
+    MarketStat,
+    OfferView,
+    TradeView,
+    parse_amount,
+    parse_kind,
+)
 from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
 from provledger.services.provenance import (
     MAX_LINEAGE_DEPTH,
@@ -72,6 +81,7 @@ from provledger.store import queries
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import MAX_TITLE
 from provledger.store.engine import create_store_engine
+from provledger.store.queries import OfferFilter
 from provledger.store.relay import (
     ApiKey,
     RelayRequest,
@@ -151,6 +161,7 @@ class Gateway:
             engine, confirmations=settings.confirmations, finality_depth=settings.finality_depth
         )
         self.verifier = Verifier(self.provenance, BlobStore(settings.blob_dir))
+        self.market = Market(engine, self.provenance)
         self.metrics = GatewayMetrics(self.provenance)
         self._deployment: Deployment | None = None
         self._relayer: Relayer | None = None
@@ -436,6 +447,86 @@ def _other_routes(router: APIRouter, gateway: Gateway) -> None:
     async def status() -> StatusView:
         """Chain and index: head, indexed block, lag, finality settings, events held."""
         return service.status()
+
+
+AmountQuery = Annotated[
+    str | None,
+    Query(
+        description="An amount in the currency's smallest unit (decimal); needs currency.",
+        examples=["1000000000000000000"],
+    ),
+]
+
+
+def _market_routes(router: APIRouter, gateway: Gateway) -> None:
+    market = gateway.market
+
+    @router.get("/market/offers", response_model=Page[OfferView], tags=["market"])
+    async def open_offers(
+        asset_id: Annotated[str | None, Query(examples=[EXAMPLE_ASSET])] = None,
+        seller: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        currency: Annotated[
+            str | None,
+            Query(
+                description="An ERC-20 token address, or the zero address for the native currency.",
+                examples=["0x0000000000000000000000000000000000000000"],
+            ),
+        ] = None,
+        kind: Annotated[str | None, Query(description="asset or license.")] = None,
+        min_price: AmountQuery = None,
+        max_price: AmountQuery = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """Open offers (not cancelled, filled or expired at the latest indexed block's time),
+        filtered by asset, seller, currency, kind and price range, by offer id."""
+        where = OfferFilter(
+            asset_id=None if asset_id is None else asset_id_hex(parse_asset_id(asset_id)),
+            seller=None if seller is None else parse_address(seller, "seller"),
+            currency=None if currency is None else parse_address(currency, "currency"),
+            kind=parse_kind(kind),
+            min_price=parse_amount(min_price, "min_price"),
+            max_price=parse_amount(max_price, "max_price"),
+        )
+        return market.open_offers(where, cursor, gateway.limit(limit))
+
+    @router.get("/market/offers/{offer_id}", response_model=OfferView, tags=["market"])
+    async def offer(offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Any:
+        """One offer, whatever its status."""
+        return market.offer(offer_id)
+
+    @router.get("/market/offers/{offer_id}/bids", response_model=Page[BidView], tags=["market"])
+    async def bids(
+        offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """The counter-bids on an offer, by bid id."""
+        return market.bids(offer_id, cursor, gateway.limit(limit))
+
+    @router.get("/market/stats", response_model=list[MarketStat], tags=["market"])
+    async def statistics() -> Any:
+        """Trade count, volume and last price per category, grade and currency."""
+        return market.statistics()
+
+    @router.get("/assets/{asset_id}/offers", response_model=Page[OfferView], tags=["market"])
+    async def offers_of(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """Every offer made on the asset (open, expired, cancelled, filled), by offer id."""
+        return market.offers_of(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get("/assets/{asset_id}/trades", response_model=Page[TradeView], tags=["market"])
+    async def trades_of(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
+        """The trades of the asset (sales of it and of licenses to it), by trade id."""
+        return market.trades_of(parse_asset_id(asset_id), cursor, gateway.limit(limit))
+
+    @router.get("/accounts/{address}/trades", response_model=Page[TradeView], tags=["market"])
+    async def trades_by(
+        address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])],
+        cursor: Cursor = None,
+        limit: Limit = None,
+    ) -> Any:
+        """The trades in which the account sold or bought, by trade id."""
+        return market.trades_by(parse_address(address, "address"), cursor, gateway.limit(limit))
 
 
 def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
@@ -733,6 +824,7 @@ def create_app(
         _service_routes,
         _asset_routes,
         _other_routes,
+        _market_routes,
         _verify_routes,
         _relay_routes,
     ):

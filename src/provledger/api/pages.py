@@ -27,6 +27,7 @@ from fastapi.templating import Jinja2Templates
 from provledger.categories import category_name
 from provledger.chain.ids import asset_id
 from provledger.errors import InputError
+from provledger.services.market import format_amount, parse_amount, parse_kind
 from provledger.services.provenance import (
     LineageView,
     NotFoundError,
@@ -36,7 +37,7 @@ from provledger.services.provenance import (
     parse_title,
 )
 from provledger.services.verification import asset_warnings
-from provledger.store.queries import AssetFilter
+from provledger.store.queries import AssetFilter, OfferFilter
 
 HERE: Final = Path(__file__).parent
 MAX_TIMELINE: Final = 1000
@@ -109,6 +110,33 @@ def describe(event: str, args: dict[str, Any]) -> str | None:
             return f"Linked as {relation} {args['parent_id']}"
         case "LeafPromoted":
             return "Promoted from a batch anchor"
+        case "OfferCreated":
+            price = format_amount(args["price"], args["currency"])
+            if args["kind"] == "LICENSE":
+                kind = str(args["license_kind"]).lower().replace("_", " ")
+                days = int(args["license_duration"]) // 86_400
+                return (
+                    f"Offer #{args['offer_id']}: {kind} licenses for {days} days at {price} each, "
+                    f"until {when(args['expires_at'])}"
+                )
+            return (
+                f"Offer #{args['offer_id']}: for sale at {price}, until {when(args['expires_at'])}"
+            )
+        case "OfferCancelled":
+            return f"Offer #{args['offer_id']} cancelled"
+        case "BidPlaced":
+            return (
+                f"Bid #{args['bid_id']} of {format_amount(args['amount'], args['currency'])} "
+                f"on offer #{args['offer_id']} by {args['bidder']}"
+            )
+        case "TradeSettled":
+            price = format_amount(args["price"], args["currency"])
+            if args["kind"] == "LICENSE":
+                return (
+                    f"License #{args['license_id']} sold to {args['buyer']} for {price} "
+                    f"(trade #{args['trade_id']})"
+                )
+            return f"Sold to {args['buyer']} for {price} (trade #{args['trade_id']})"
         case _:
             return None
 
@@ -205,7 +233,9 @@ def layout(view: LineageView) -> Graph:
 def install_pages(app: FastAPI, gateway: Any) -> None:
     """Add the pages and their static files to ``app``."""
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(when=when, short=short, category_name=category_name)
+    templates.env.globals.update(
+        when=when, short=short, category_name=category_name, amount=format_amount
+    )
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     router = APIRouter(include_in_schema=False)
     service = gateway.provenance
@@ -306,9 +336,43 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
             graph=layout(lineage),
             holders=service.holders(number, None, 1000).items,
             certificates=service.certificates(number, None, 100).items,
+            offers=gateway.market.offers_of(number, None, 100).items,
+            trades=gateway.market.trades_of(number, None, 1000).items,
             standing_warnings=asset_warnings(asset, standing.open_disputes),
             proof_available=gateway.w3 is not None,
         )
+
+    @router.get("/market", response_class=HTMLResponse)
+    def market_page(
+        request: Request,
+        currency: str = "",
+        kind: str = "",
+        min_price: str = "",
+        max_price: str = "",
+        seller: str = "",
+    ) -> Response:
+        form = {
+            "currency": currency.strip(),
+            "kind": kind.strip().lower(),
+            "min_price": min_price.strip(),
+            "max_price": max_price.strip(),
+            "seller": seller.strip(),
+        }
+        try:
+            where = OfferFilter(
+                currency=parse_address(form["currency"], "currency") if form["currency"] else None,
+                kind=parse_kind(form["kind"] or None),
+                min_price=parse_amount(form["min_price"] or None, "min_price"),
+                max_price=parse_amount(form["max_price"] or None, "max_price"),
+                seller=parse_address(form["seller"], "seller") if form["seller"] else None,
+            )
+            offers = gateway.market.open_offers(where, None, MAX_TIMELINE).items
+        except InputError as error:
+            return page(
+                request, "market.html", 400, form=form, offers=[], stats=[], error=str(error)
+            )
+        stats = gateway.market.statistics()
+        return page(request, "market.html", form=form, offers=offers, stats=stats, error=None)
 
     @router.get("/holder/{address}", response_class=HTMLResponse)
     def holder_page(request: Request, address: str) -> Response:

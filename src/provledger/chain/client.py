@@ -2,7 +2,7 @@
 
 :class:`Provledger` binds one deployment to one signing account and groups the contract
 functions by module: ``registry``, ``office``, ``licenses``, ``appraisals``, ``court``,
-``anchor`` and ``export``. Writes sign locally, wait for the receipt and return a
+``anchor``, ``export`` and ``market``. Writes sign locally, wait for the receipt and return a
 :class:`~provledger.chain.transactions.Receipt` of typed events; reverts raise
 :class:`~provledger.chain.reverts.ContractRevert` naming the custom error and its arguments.
 
@@ -36,16 +36,19 @@ from provledger.chain.enums import (
 )
 from provledger.chain.ids import asset_id, role_id
 from provledger.chain.reverts import revert_from_exception
+from provledger.chain.tokens import Erc20
 from provledger.chain.transactions import Receipt, Sender
 from provledger.chain.types import (
     AppraisalState,
     AssetState,
     BatchState,
+    BidState,
     CertificateState,
     DisputeState,
     ExportPermitState,
     LicenseState,
     ObjectionState,
+    OfferState,
     ParentLink,
     ParticipantState,
     Registration,
@@ -56,6 +59,9 @@ from provledger.chain.types import (
 from provledger.errors import ConfigurationError
 
 ZERO_HASH = b"\x00" * 32
+
+#: The market's currency address for the chain's native currency.
+NATIVE = "0x0000000000000000000000000000000000000000"
 
 
 class ContractClient:
@@ -71,13 +77,13 @@ class ContractClient:
             address=address, abi=list(load_artifact(self.NAME).abi)
         )
 
-    def _send(self, function: str, *args: Any, gas: int | None = None) -> Receipt:
+    def _send(self, function: str, *args: Any, gas: int | None = None, value: int = 0) -> Receipt:
         if self.sender is None:
             raise ConfigurationError(
                 f"{self.NAME}.{function} sends a transaction, but no signing account was given"
             )
         data = self.contract.encode_abi(function, args=list(args))
-        return self.sender.send(self.address, bytes(HexBytes(data)), gas=gas)
+        return self.sender.send(self.address, bytes(HexBytes(data)), gas=gas, value=value)
 
     def _call(self, function: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
         try:
@@ -420,6 +426,28 @@ class LicenseClient(ContractClient):
             scope,
         )
 
+    def grant_for(
+        self,
+        asset: int,
+        licensor: str,
+        licensee: str,
+        kind: LicenseKind | int,
+        expires_at: int,
+        terms_hash: bytes,
+        scope: str = "",
+    ) -> Receipt:
+        """Grant a license for ``licensor``, the holder (the sender needs MARKET_ROLE)."""
+        return self._send(
+            "grantFor",
+            asset,
+            Web3.to_checksum_address(licensor),
+            Web3.to_checksum_address(licensee),
+            int(kind),
+            expires_at,
+            terms_hash,
+            scope,
+        )
+
     def revoke(self, license_id: int, reason_hash: bytes = ZERO_HASH) -> Receipt:
         """Revoke a license on an asset the sender holds."""
         return self._send("revoke", license_id, reason_hash)
@@ -563,6 +591,117 @@ class ExportClient(ContractClient):
         return None if int(raw[1]) == 0 else ExportPermitState.from_abi(raw)
 
 
+class MarketClient(ContractClient):
+    """``DataMarket``: offers, counter-bids, atomic settlement and pulled proceeds.
+
+    ``currency`` is an ERC-20 token address, or :data:`NATIVE` for the chain's own currency;
+    native payments are sent as the transaction's value.
+    """
+
+    NAME = "DataMarket"
+
+    def list_asset(
+        self, asset: int, price: int, expires_at: int, *, currency: str = NATIVE, min_bid: int = 0
+    ) -> Receipt:
+        """List an asset the sender holds (the market must be approved for it first)."""
+        return self._send(
+            "listAsset", asset, Web3.to_checksum_address(currency), price, min_bid, expires_at
+        )
+
+    def offer_license(
+        self,
+        asset: int,
+        kind: LicenseKind | int,
+        duration: int,
+        terms_hash: bytes,
+        scope: str,
+        price: int,
+        expires_at: int,
+        *,
+        currency: str = NATIVE,
+        min_bid: int = 0,
+    ) -> Receipt:
+        """Offer licenses of ``kind`` lasting ``duration`` seconds on an asset the sender holds."""
+        return self._send(
+            "offerLicense",
+            asset,
+            int(kind),
+            duration,
+            terms_hash,
+            scope,
+            Web3.to_checksum_address(currency),
+            price,
+            min_bid,
+            expires_at,
+        )
+
+    def cancel_offer(self, offer: int) -> Receipt:
+        """Cancel an open offer the sender made."""
+        return self._send("cancelOffer", offer)
+
+    def buy(self, offer: int, *, value: int = 0, gas: int | None = None) -> Receipt:
+        """Buy from an offer: its price as ``value`` if native, else approve the token first."""
+        return self._send("buy", offer, value=value, gas=gas)
+
+    def bid(self, offer: int, amount: int, expires_at: int, *, value: int = 0) -> Receipt:
+        """Escrow a counter-bid on an offer (``value`` = ``amount`` if native)."""
+        return self._send("bid", offer, amount, expires_at, value=value)
+
+    def cancel_bid(self, bid: int) -> Receipt:
+        """Take back an open bid; its amount becomes withdrawable."""
+        return self._send("cancelBid", bid)
+
+    def accept_bid(self, bid: int) -> Receipt:
+        """Accept a bid on an offer the sender made."""
+        return self._send("acceptBid", bid)
+
+    def withdraw(self, currency: str = NATIVE) -> Receipt:
+        """Pull everything the sender is owed in ``currency``."""
+        return self._send("withdraw", Web3.to_checksum_address(currency))
+
+    def set_fee(self, recipient: str, fee_bps: int) -> Receipt:
+        """Set the platform fee of new offers (admin)."""
+        return self._send("setFee", Web3.to_checksum_address(recipient), fee_bps)
+
+    def set_currency_listed(self, currency: str, listed: bool = True) -> Receipt:
+        """List or delist an ERC-20 currency (admin)."""
+        return self._send("setCurrencyListed", Web3.to_checksum_address(currency), listed)
+
+    def offer(self, offer: int) -> OfferState:
+        """A stored offer."""
+        return OfferState.from_abi(offer, self._call("offerOf", offer))
+
+    def bid_state(self, bid: int) -> BidState:
+        """A stored bid."""
+        return BidState.from_abi(bid, self._call("bidOf", bid))
+
+    def owed_to(self, account: str, currency: str = NATIVE) -> int:
+        """What ``account`` may withdraw in ``currency``."""
+        return int(
+            self._call(
+                "owedTo", Web3.to_checksum_address(account), Web3.to_checksum_address(currency)
+            )
+        )
+
+    def fee(self) -> tuple[ChecksumAddress, int]:
+        """The fee recipient and the fee of new offers in basis points."""
+        recipient, bps = self._call("fee")
+        return Web3.to_checksum_address(recipient), int(bps)
+
+    def is_currency_listed(self, currency: str) -> bool:
+        """Whether new offers may name ``currency``."""
+        return bool(self._call("isCurrencyListed", Web3.to_checksum_address(currency)))
+
+    def token(self, currency: str) -> Erc20:
+        """The ERC-20 ``currency``, seen by this client's signing account."""
+        return Erc20(self.w3, currency, self.sender)
+
+    def counts(self) -> tuple[int, int, int]:
+        """Offers, bids and trades so far."""
+        offers, bids, trades = self._call("counts")
+        return int(offers), int(bids), int(trades)
+
+
 class Provledger:
     """One deployment of the provledger contracts, seen by one (optional) signing account."""
 
@@ -582,6 +721,14 @@ class Provledger:
         self.court = CourtClient(w3, deployment.address("DisputeCourt"), self.sender)
         self.anchor = AnchorClient(w3, deployment.address("BatchAnchor"), self.sender)
         self.export = ExportClient(w3, deployment.address("ExportControl"), self.sender)
+        self._market: MarketClient | None = None
+
+    @property
+    def market(self) -> MarketClient:
+        """The DataMarket; a deployment made before it existed has none (ConfigurationError)."""
+        if self._market is None:
+            self._market = MarketClient(self.w3, self.deployment.address("DataMarket"), self.sender)
+        return self._market
 
     def as_account(self, account: LocalAccount) -> Provledger:
         """The same deployment, signing as ``account``."""

@@ -1,10 +1,11 @@
 """Deploy the provledger contracts and wire them together.
 
 Order: the DataAssetRegistry (the deployer is its first admin), then every module pointing at
-it; the registry is told its LicenseRegistry and ExportControl and grants the module roles
-(``OFFICE_ROLE``, ``COURT_ROLE``, ``ANCHOR_ROLE``); the published categories are listed; the
-authority roles given are granted; finally, if another admin is named, it receives
-``DEFAULT_ADMIN_ROLE`` and the deployer renounces it.
+it (the DataMarket also at the LicenseRegistry); the registry is told its LicenseRegistry and
+ExportControl and grants the module roles (``OFFICE_ROLE``, ``COURT_ROLE``, ``ANCHOR_ROLE``,
+``MARKET_ROLE``); the published categories are listed; the authority roles given are granted;
+finally, if another admin is named, it receives ``DEFAULT_ADMIN_ROLE`` and the deployer
+renounces it.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MODULE_ROLES: Final[dict[str, str]] = {
     "RegistrationOffice": "OFFICE_ROLE",
     "DisputeCourt": "COURT_ROLE",
     "BatchAnchor": "ANCHOR_ROLE",
+    "DataMarket": "MARKET_ROLE",
 }
 
 Progress = Callable[[str], None]
@@ -131,6 +133,8 @@ def deploy(
     for name in CONTRACT_NAMES[1:]:
         if name == "RegistrationOffice":
             create(name, registry, notice_period)
+        elif name == "DataMarket":
+            create(name, registry, contracts["LicenseRegistry"].address)
         else:
             create(name, registry)
 

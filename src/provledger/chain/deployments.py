@@ -28,6 +28,7 @@ CONTRACT_NAMES: Final = (
     "DisputeCourt",
     "BatchAnchor",
     "ExportControl",
+    "DataMarket",
 )
 
 

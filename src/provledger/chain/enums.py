@@ -91,6 +91,32 @@ class Ruling(IntEnum):
     CANCEL_ASSET = 3
 
 
+class OfferKind(IntEnum):
+    """What a market offer sells."""
+
+    NONE = 0
+    ASSET = 1
+    LICENSE = 2
+
+
+class OfferStatus(IntEnum):
+    """Where a market offer stands (expiry is read from its time, not stored)."""
+
+    NONE = 0
+    OPEN = 1
+    CANCELLED = 2
+    FILLED = 3
+
+
+class BidStatus(IntEnum):
+    """Where a counter-bid stands."""
+
+    NONE = 0
+    OPEN = 1
+    CANCELLED = 2
+    ACCEPTED = 3
+
+
 class Grade(IntEnum):
     """Data-security classification of an asset."""
 
@@ -110,4 +136,7 @@ SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
     "ValuationMethod": ValuationMethod,
     "DisputeStatus": DisputeStatus,
     "Ruling": Ruling,
+    "OfferKind": OfferKind,
+    "OfferStatus": OfferStatus,
+    "BidStatus": BidStatus,
 }

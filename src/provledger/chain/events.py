@@ -13,7 +13,7 @@ from typing import ClassVar, Final, TypeAlias
 from eth_typing import ChecksumAddress
 
 from provledger.chain import abi_codec as _abi
-from provledger.chain.enums import AssetStatus, Channel, LicenseKind, RegistrationType, Relation, Ruling, ValuationMethod
+from provledger.chain.enums import AssetStatus, Channel, LicenseKind, OfferKind, RegistrationType, Relation, Ruling, ValuationMethod
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +235,66 @@ def decode_batch_anchored(topics: Sequence[bytes], data: bytes) -> BatchAnchored
 
 
 @dataclass(frozen=True, slots=True)
+class BidCancelled:
+    """``BidCancelled(uint256 indexed bidId, uint256 indexed offerId, address indexed bidder, address currency, uint128 refund)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "BidCancelled"
+    SIGNATURE: ClassVar[str] = "BidCancelled(uint256,uint256,address,address,uint128)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("6ec09c17ae242362a79df74dcf39bddf4397e4b6e004e10b51e9569560a5f5f5")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    bid_id: int
+    offer_id: int
+    bidder: ChecksumAddress
+    currency: ChecksumAddress
+    refund: int
+
+
+def decode_bid_cancelled(topics: Sequence[bytes], data: bytes) -> BidCancelled:
+    """Decode a raw ``BidCancelled`` log."""
+    _abi.check_shape("BidCancelled", topics, data, 4, 64)
+    return BidCancelled(
+        bid_id=_abi.uint(topics[1]),
+        offer_id=_abi.uint(topics[2]),
+        bidder=_abi.address(topics[3]),
+        currency=_abi.address(data[0:32]),
+        refund=_abi.uint(data[32:64]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BidPlaced:
+    """``BidPlaced(uint256 indexed bidId, uint256 indexed offerId, address indexed bidder, uint256 assetId, address currency, uint128 amount, uint40 expiresAt)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "BidPlaced"
+    SIGNATURE: ClassVar[str] = "BidPlaced(uint256,uint256,address,uint256,address,uint128,uint40)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("82c680a5f17f333d91cf1c7687ed7971031a91fa16a0d6f7fea5e24ef28e1d4e")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    bid_id: int
+    offer_id: int
+    bidder: ChecksumAddress
+    asset_id: int
+    currency: ChecksumAddress
+    amount: int
+    expires_at: int
+
+
+def decode_bid_placed(topics: Sequence[bytes], data: bytes) -> BidPlaced:
+    """Decode a raw ``BidPlaced`` log."""
+    _abi.check_shape("BidPlaced", topics, data, 4, 128)
+    return BidPlaced(
+        bid_id=_abi.uint(topics[1]),
+        offer_id=_abi.uint(topics[2]),
+        bidder=_abi.address(topics[3]),
+        asset_id=_abi.uint(data[0:32]),
+        currency=_abi.address(data[32:64]),
+        amount=_abi.uint(data[64:96]),
+        expires_at=_abi.uint(data[96:128]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CategoryListingChanged:
     """``CategoryListingChanged(uint16 indexed category, bool listed, address indexed admin)``, emitted by DataAssetRegistry."""
 
@@ -283,6 +343,30 @@ def decode_certificate_issued(topics: Sequence[bytes], data: bytes) -> Certifica
         registration_type=_abi.member(RegistrationType, data[0:32], "CertificateIssued"),
         certificate_hash=data[32:64],
         registrar=_abi.address(topics[3]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyListingChanged:
+    """``CurrencyListingChanged(address indexed currency, bool listed, address indexed admin)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "CurrencyListingChanged"
+    SIGNATURE: ClassVar[str] = "CurrencyListingChanged(address,bool,address)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("176f4696f655bb12f4c9b6fef2375df81d27945670fdba6234d8fde6f1796743")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    currency: ChecksumAddress
+    listed: bool
+    admin: ChecksumAddress
+
+
+def decode_currency_listing_changed(topics: Sequence[bytes], data: bytes) -> CurrencyListingChanged:
+    """Decode a raw ``CurrencyListingChanged`` log."""
+    _abi.check_shape("CurrencyListingChanged", topics, data, 3, 32)
+    return CurrencyListingChanged(
+        currency=_abi.address(topics[1]),
+        listed=_abi.boolean(data[0:32]),
+        admin=_abi.address(topics[2]),
     )
 
 
@@ -453,6 +537,30 @@ def decode_export_permit_used(topics: Sequence[bytes], data: bytes) -> ExportPer
         asset_id=_abi.uint(topics[1]),
         recipient=_abi.address(topics[2]),
         from_=_abi.address(topics[3]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeeUpdated:
+    """``FeeUpdated(address feeRecipient, uint16 feeBps, address indexed admin)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "FeeUpdated"
+    SIGNATURE: ClassVar[str] = "FeeUpdated(address,uint16,address)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("3207f920a0c7b7dd69e17c5e5492325ecbdef95c8382ce933d24e222d4958125")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    fee_recipient: ChecksumAddress
+    fee_bps: int
+    admin: ChecksumAddress
+
+
+def decode_fee_updated(topics: Sequence[bytes], data: bytes) -> FeeUpdated:
+    """Decode a raw ``FeeUpdated`` log."""
+    _abi.check_shape("FeeUpdated", topics, data, 2, 64)
+    return FeeUpdated(
+        fee_recipient=_abi.address(data[0:32]),
+        fee_bps=_abi.uint(data[32:64]),
+        admin=_abi.address(topics[1]),
     )
 
 
@@ -697,6 +805,74 @@ def decode_objection_resolved(topics: Sequence[bytes], data: bytes) -> Objection
 
 
 @dataclass(frozen=True, slots=True)
+class OfferCancelled:
+    """``OfferCancelled(uint256 indexed offerId, uint256 indexed assetId, address indexed seller)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "OfferCancelled"
+    SIGNATURE: ClassVar[str] = "OfferCancelled(uint256,uint256,address)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("5b166b4d0498ff8c4719999cb6154c5d197e6f020f9fbfcf9d347f84576cfab7")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    offer_id: int
+    asset_id: int
+    seller: ChecksumAddress
+
+
+def decode_offer_cancelled(topics: Sequence[bytes], data: bytes) -> OfferCancelled:
+    """Decode a raw ``OfferCancelled`` log."""
+    _abi.check_shape("OfferCancelled", topics, data, 4, 0)
+    return OfferCancelled(
+        offer_id=_abi.uint(topics[1]),
+        asset_id=_abi.uint(topics[2]),
+        seller=_abi.address(topics[3]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class OfferCreated:
+    """``OfferCreated(uint256 indexed offerId, uint256 indexed assetId, address indexed seller, uint8 kind, address currency, uint128 price, uint128 minBid, uint40 expiresAt, uint16 feeBps, uint8 licenseKind, uint40 licenseDuration, bytes32 termsHash, string scope)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "OfferCreated"
+    SIGNATURE: ClassVar[str] = "OfferCreated(uint256,uint256,address,uint8,address,uint128,uint128,uint40,uint16,uint8,uint40,bytes32,string)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("abd6c03a86661509eaf2c010443b8b3d45f44f41ab5867c4de9713ea4e595ba3")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    offer_id: int
+    asset_id: int
+    seller: ChecksumAddress
+    kind: OfferKind
+    currency: ChecksumAddress
+    price: int
+    min_bid: int
+    expires_at: int
+    fee_bps: int
+    license_kind: LicenseKind
+    license_duration: int
+    terms_hash: bytes
+    scope: str
+
+
+def decode_offer_created(topics: Sequence[bytes], data: bytes) -> OfferCreated:
+    """Decode a raw ``OfferCreated`` log."""
+    _abi.check_shape("OfferCreated", topics, data, 4, 320)
+    return OfferCreated(
+        offer_id=_abi.uint(topics[1]),
+        asset_id=_abi.uint(topics[2]),
+        seller=_abi.address(topics[3]),
+        kind=_abi.member(OfferKind, data[0:32], "OfferCreated"),
+        currency=_abi.address(data[32:64]),
+        price=_abi.uint(data[64:96]),
+        min_bid=_abi.uint(data[96:128]),
+        expires_at=_abi.uint(data[128:160]),
+        fee_bps=_abi.uint(data[160:192]),
+        license_kind=_abi.member(LicenseKind, data[192:224], "OfferCreated"),
+        license_duration=_abi.uint(data[224:256]),
+        terms_hash=data[256:288],
+        scope=_abi.text("OfferCreated", data, 288),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class ParticipantRegistered:
     """``ParticipantRegistered(address indexed account, bytes2 jurisdiction, bytes32 nameHash, address indexed registrar)``, emitted by DataAssetRegistry."""
 
@@ -785,6 +961,30 @@ def decode_paused(topics: Sequence[bytes], data: bytes) -> Paused:
     _abi.check_shape("Paused", topics, data, 1, 32)
     return Paused(
         account=_abi.address(data[0:32]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ProceedsWithdrawn:
+    """``ProceedsWithdrawn(address indexed account, address indexed currency, uint256 amount)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "ProceedsWithdrawn"
+    SIGNATURE: ClassVar[str] = "ProceedsWithdrawn(address,address,uint256)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("3eab9245288923bdc2f009594c02746febfdd320faf123e203eeb67223aa1222")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    account: ChecksumAddress
+    currency: ChecksumAddress
+    amount: int
+
+
+def decode_proceeds_withdrawn(topics: Sequence[bytes], data: bytes) -> ProceedsWithdrawn:
+    """Decode a raw ``ProceedsWithdrawn`` log."""
+    _abi.check_shape("ProceedsWithdrawn", topics, data, 3, 32)
+    return ProceedsWithdrawn(
+        account=_abi.address(topics[1]),
+        currency=_abi.address(topics[2]),
+        amount=_abi.uint(data[0:32]),
     )
 
 
@@ -909,6 +1109,48 @@ def decode_role_revoked(topics: Sequence[bytes], data: bytes) -> RoleRevoked:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeSettled:
+    """``TradeSettled(uint256 indexed tradeId, uint256 indexed assetId, address indexed buyer, uint256 offerId, uint256 bidId, address seller, uint8 kind, address currency, uint128 price, uint128 fee, address feeRecipient, uint256 licenseId)``, emitted by DataMarket."""
+
+    NAME: ClassVar[str] = "TradeSettled"
+    SIGNATURE: ClassVar[str] = "TradeSettled(uint256,uint256,address,uint256,uint256,address,uint8,address,uint128,uint128,address,uint256)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("77921c463110cfc2620e20e434da82c9f2ff9ce6f188eaaef30a8f5e836ea685")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataMarket',)
+
+    trade_id: int
+    asset_id: int
+    buyer: ChecksumAddress
+    offer_id: int
+    bid_id: int
+    seller: ChecksumAddress
+    kind: OfferKind
+    currency: ChecksumAddress
+    price: int
+    fee: int
+    fee_recipient: ChecksumAddress
+    license_id: int
+
+
+def decode_trade_settled(topics: Sequence[bytes], data: bytes) -> TradeSettled:
+    """Decode a raw ``TradeSettled`` log."""
+    _abi.check_shape("TradeSettled", topics, data, 4, 288)
+    return TradeSettled(
+        trade_id=_abi.uint(topics[1]),
+        asset_id=_abi.uint(topics[2]),
+        buyer=_abi.address(topics[3]),
+        offer_id=_abi.uint(data[0:32]),
+        bid_id=_abi.uint(data[32:64]),
+        seller=_abi.address(data[64:96]),
+        kind=_abi.member(OfferKind, data[96:128], "TradeSettled"),
+        currency=_abi.address(data[128:160]),
+        price=_abi.uint(data[160:192]),
+        fee=_abi.uint(data[192:224]),
+        fee_recipient=_abi.address(data[224:256]),
+        license_id=_abi.uint(data[256:288]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Transfer:
     """``Transfer(address indexed from, address indexed to, uint256 indexed tokenId)``, emitted by DataAssetRegistry."""
 
@@ -962,8 +1204,11 @@ Event: TypeAlias = (
     | AssetStatusChanged
     | BaseURIUpdated
     | BatchAnchored
+    | BidCancelled
+    | BidPlaced
     | CategoryListingChanged
     | CertificateIssued
+    | CurrencyListingChanged
     | DisputeFrozen
     | DisputeOpened
     | DisputeRuled
@@ -971,6 +1216,7 @@ Event: TypeAlias = (
     | ExportPermitIssued
     | ExportPermitRevoked
     | ExportPermitUsed
+    | FeeUpdated
     | LeafPromoted
     | LicenseGranted
     | LicenseRevoked
@@ -980,15 +1226,19 @@ Event: TypeAlias = (
     | NoticePeriodChanged
     | ObjectionLodged
     | ObjectionResolved
+    | OfferCancelled
+    | OfferCreated
     | ParticipantRegistered
     | ParticipantReinstated
     | ParticipantSuspended
     | Paused
+    | ProceedsWithdrawn
     | RegistrationAccepted
     | RegistrationRejected
     | RoleAdminChanged
     | RoleGranted
     | RoleRevoked
+    | TradeSettled
     | Transfer
     | Unpaused
 )
@@ -1003,8 +1253,11 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     'AssetStatusChanged': AssetStatusChanged,
     'BaseURIUpdated': BaseURIUpdated,
     'BatchAnchored': BatchAnchored,
+    'BidCancelled': BidCancelled,
+    'BidPlaced': BidPlaced,
     'CategoryListingChanged': CategoryListingChanged,
     'CertificateIssued': CertificateIssued,
+    'CurrencyListingChanged': CurrencyListingChanged,
     'DisputeFrozen': DisputeFrozen,
     'DisputeOpened': DisputeOpened,
     'DisputeRuled': DisputeRuled,
@@ -1012,6 +1265,7 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     'ExportPermitIssued': ExportPermitIssued,
     'ExportPermitRevoked': ExportPermitRevoked,
     'ExportPermitUsed': ExportPermitUsed,
+    'FeeUpdated': FeeUpdated,
     'LeafPromoted': LeafPromoted,
     'LicenseGranted': LicenseGranted,
     'LicenseRevoked': LicenseRevoked,
@@ -1021,15 +1275,19 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     'NoticePeriodChanged': NoticePeriodChanged,
     'ObjectionLodged': ObjectionLodged,
     'ObjectionResolved': ObjectionResolved,
+    'OfferCancelled': OfferCancelled,
+    'OfferCreated': OfferCreated,
     'ParticipantRegistered': ParticipantRegistered,
     'ParticipantReinstated': ParticipantReinstated,
     'ParticipantSuspended': ParticipantSuspended,
     'Paused': Paused,
+    'ProceedsWithdrawn': ProceedsWithdrawn,
     'RegistrationAccepted': RegistrationAccepted,
     'RegistrationRejected': RegistrationRejected,
     'RoleAdminChanged': RoleAdminChanged,
     'RoleGranted': RoleGranted,
     'RoleRevoked': RoleRevoked,
+    'TradeSettled': TradeSettled,
     'Transfer': Transfer,
     'Unpaused': Unpaused,
 }
@@ -1044,8 +1302,11 @@ DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {
     AssetStatusChanged.TOPIC0: decode_asset_status_changed,
     BaseURIUpdated.TOPIC0: decode_base_uri_updated,
     BatchAnchored.TOPIC0: decode_batch_anchored,
+    BidCancelled.TOPIC0: decode_bid_cancelled,
+    BidPlaced.TOPIC0: decode_bid_placed,
     CategoryListingChanged.TOPIC0: decode_category_listing_changed,
     CertificateIssued.TOPIC0: decode_certificate_issued,
+    CurrencyListingChanged.TOPIC0: decode_currency_listing_changed,
     DisputeFrozen.TOPIC0: decode_dispute_frozen,
     DisputeOpened.TOPIC0: decode_dispute_opened,
     DisputeRuled.TOPIC0: decode_dispute_ruled,
@@ -1053,6 +1314,7 @@ DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {
     ExportPermitIssued.TOPIC0: decode_export_permit_issued,
     ExportPermitRevoked.TOPIC0: decode_export_permit_revoked,
     ExportPermitUsed.TOPIC0: decode_export_permit_used,
+    FeeUpdated.TOPIC0: decode_fee_updated,
     LeafPromoted.TOPIC0: decode_leaf_promoted,
     LicenseGranted.TOPIC0: decode_license_granted,
     LicenseRevoked.TOPIC0: decode_license_revoked,
@@ -1062,15 +1324,19 @@ DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {
     NoticePeriodChanged.TOPIC0: decode_notice_period_changed,
     ObjectionLodged.TOPIC0: decode_objection_lodged,
     ObjectionResolved.TOPIC0: decode_objection_resolved,
+    OfferCancelled.TOPIC0: decode_offer_cancelled,
+    OfferCreated.TOPIC0: decode_offer_created,
     ParticipantRegistered.TOPIC0: decode_participant_registered,
     ParticipantReinstated.TOPIC0: decode_participant_reinstated,
     ParticipantSuspended.TOPIC0: decode_participant_suspended,
     Paused.TOPIC0: decode_paused,
+    ProceedsWithdrawn.TOPIC0: decode_proceeds_withdrawn,
     RegistrationAccepted.TOPIC0: decode_registration_accepted,
     RegistrationRejected.TOPIC0: decode_registration_rejected,
     RoleAdminChanged.TOPIC0: decode_role_admin_changed,
     RoleGranted.TOPIC0: decode_role_granted,
     RoleRevoked.TOPIC0: decode_role_revoked,
+    TradeSettled.TOPIC0: decode_trade_settled,
     Transfer.TOPIC0: decode_transfer,
     Unpaused.TOPIC0: decode_unpaused,
 }
@@ -1080,6 +1346,7 @@ CONTRACT_EVENTS: Final[dict[str, tuple[str, ...]]] = {
     'AppraisalRegistry': ('AppraisalRecorded',),
     'BatchAnchor': ('BatchAnchored', 'LeafPromoted'),
     'DataAssetRegistry': ('Approval', 'ApprovalForAll', 'AssetRegistered', 'AssetRestrictionsChanged', 'AssetStatusChanged', 'BaseURIUpdated', 'CategoryListingChanged', 'EIP712DomainChanged', 'LineageLinked', 'MetadataUpdated', 'ModulesUpdated', 'ParticipantRegistered', 'ParticipantReinstated', 'ParticipantSuspended', 'Paused', 'RoleAdminChanged', 'RoleGranted', 'RoleRevoked', 'Transfer', 'Unpaused'),
+    'DataMarket': ('BidCancelled', 'BidPlaced', 'CurrencyListingChanged', 'FeeUpdated', 'OfferCancelled', 'OfferCreated', 'ProceedsWithdrawn', 'TradeSettled'),
     'DisputeCourt': ('DisputeFrozen', 'DisputeOpened', 'DisputeRuled'),
     'ExportControl': ('ExportPermitIssued', 'ExportPermitRevoked', 'ExportPermitUsed'),
     'LicenseRegistry': ('LicenseGranted', 'LicenseRevoked'),

@@ -14,6 +14,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
+from eth_abi.abi import encode as abi_encode
+from eth_typing import ChecksumAddress
+from eth_utils.crypto import keccak
+from hexbytes import HexBytes
 from web3 import Web3
 
 from provledger.chain.accounts import DEV_ROLES, dev_account
@@ -22,8 +26,14 @@ from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
 from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.enums import LicenseKind, RegistrationType, Ruling, ValuationMethod
-from provledger.chain.events import AssetRegistered, DisputeOpened, LicenseGranted
-from provledger.chain.transactions import Receipt
+from provledger.chain.events import (
+    AssetRegistered,
+    BidPlaced,
+    DisputeOpened,
+    LicenseGranted,
+    OfferCreated,
+)
+from provledger.chain.transactions import Receipt, Sender
 from provledger.chain.types import ParentLink, Registration
 from provledger.merkle import StandardMerkleTree
 
@@ -34,12 +44,15 @@ BUDGETS: Final[dict[str, int]] = {
     "anchor-1000-per-leaf": 100,
     "register-signed": 160_000,
     "register-many-100-per-asset": 90_000,
+    "purchase-erc20": 150_000,
 }
 #: EIP-170 limit on deployed code.
 MAX_RUNTIME_SIZE: Final = 24_576
 BATCH_SIZE: Final = 100
 ANCHOR_LEAVES: Final = 1_000
 NOTICE_PERIOD: Final = 3600
+#: Selector of the harness token's ``mint(address,uint256)``.
+MINT_SELECTOR: Final = keccak(b"mint(address,uint256)")[:4]
 
 
 @dataclass
@@ -104,14 +117,18 @@ def _registration(content: bytes, parents: tuple[ParentLink, ...] = ()) -> Regis
 class GasBench:
     """A deployment with authorities and participants, and the measurements made on it."""
 
-    def __init__(self, w3: Web3, samples: int = 100) -> None:
+    def __init__(self, w3: Web3, token_code: bytes, samples: int = 100) -> None:
+        """``token_code``: creation code of an ERC-20 with ``mint(address,uint256)``, the
+        currency of the measured purchases (the test harness ``TestToken``)."""
         self.w3 = w3
         self.samples = samples
+        self.token_code = token_code
         self.chain = DevChain(w3)
         admin_account = dev_account(DEV_ROLES["admin"])
         grants = dev_role_grants()
         self.deployment = deploy(w3, admin_account, notice_period=NOTICE_PERIOD, grants=grants)
         self.admin = Provledger(w3, self.deployment, admin_account)
+        self.admin_sender = Sender(w3, admin_account)
         self.registrar = self.admin.as_account(dev_account(DEV_ROLES["registrar"]))
         self.appraiser = self.admin.as_account(dev_account(DEV_ROLES["appraiser"]))
         self.arbiter = self.admin.as_account(dev_account(DEV_ROLES["arbiter"]))
@@ -176,6 +193,39 @@ class GasBench:
             receipt = self.holder.registry.register_many(batch)
             self.record("register-many-100-per-asset", receipt, divisor=BATCH_SIZE)
 
+        self.measure_purchases()
+
+    def _deploy_token(self) -> ChecksumAddress:
+        receipt = self.admin_sender.send(None, self.token_code)
+        created = self.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))["contractAddress"]
+        if created is None:
+            raise RuntimeError("creating the token returned no contract address")
+        token = Web3.to_checksum_address(created)
+        self.admin.market.set_currency_listed(token)
+        data = MINT_SELECTOR + abi_encode(["address", "uint256"], [self.buyer.address, 10**30])
+        self.admin_sender.send(token, bytes(data))
+        return token
+
+    def measure_purchases(self) -> None:
+        """Assets bought with an ERC-20 at their price, a 2.5% platform fee taken: a repeat
+        buyer (it holds assets, tokens and an allowance that each purchase spends)."""
+        market = self.deployment.address("DataMarket")
+        token = self._deploy_token()
+        self.admin.market.set_fee(self.admin.address, 250)
+        price = 10**18
+        self.buyer.market.token(token).approve(market, price * (self.samples + 1))
+        expires = self.chain.timestamp() + 30 * 86400
+        offers = []
+        for _ in range(self.samples + 1):
+            asset = self.register_one()
+            self.holder.registry.approve(market, asset)
+            receipt = self.holder.market.list_asset(asset, price, expires, currency=token)
+            offers.append(receipt.event(OfferCreated).offer_id)
+        # The first purchase creates the market's token balance and the trade counter.
+        self.buyer.market.buy(offers[0])
+        for offer in offers[1:]:
+            self.record("purchase-erc20", self.buyer.market.buy(offer))
+
     def measure_others(self) -> None:
         """One sample of every other operation, for the table."""
         parent = self.register_one()
@@ -238,6 +288,7 @@ class GasBench:
             "dispute-rule-dismiss", self.arbiter.court.rule(dispute, Ruling.DISMISS, b"\x0a" * 32)
         )
         self.record("cancel", self.holder.registry.cancel(asset, b"\x0b" * 32))
+        self.measure_market_others()
         leaves = [next(self.contents) for _ in range(8)]
         tree = StandardMerkleTree.batch(leaves)
         self.holder.anchor.anchor(tree.root, len(leaves), "ipfs://manifest")
@@ -245,6 +296,39 @@ class GasBench:
             "promote-leaf",
             self.holder.anchor.promote(tree.root, tree.proof(0), _registration(tree.at(0)[0])),
         )
+
+    def measure_market_others(self) -> None:
+        """One sample of each market operation in the native currency."""
+        market = self.deployment.address("DataMarket")
+        expires = self.chain.timestamp() + 86400
+        asset = self.register_one()
+        self.holder.registry.approve(market, asset)
+        listed = self.record("market-list-asset", self.holder.market.list_asset(asset, 10, expires))
+        self.record(
+            "market-buy-native",
+            self.buyer.market.buy(listed.event(OfferCreated).offer_id, value=10),
+        )
+        asset = self.register_one()
+        offered = self.record(
+            "market-offer-license",
+            self.holder.market.offer_license(
+                asset,
+                LicenseKind.PROCESSING_USE,
+                86400,
+                b"\x0c" * 32,
+                "all",
+                10,
+                expires,
+                min_bid=5,
+            ),
+        )
+        offer = offered.event(OfferCreated).offer_id
+        self.record("market-buy-license", self.buyer.market.buy(offer, value=10))
+        bid = self.record("market-bid", self.foreign.market.bid(offer, 6, expires, value=6))
+        self.record("market-accept-bid", self.holder.market.accept_bid(bid.event(BidPlaced).bid_id))
+        again = self.foreign.market.bid(offer, 7, expires, value=7).event(BidPlaced).bid_id
+        self.record("market-cancel-bid", self.foreign.market.cancel_bid(again))
+        self.record("market-withdraw-native", self.holder.market.withdraw())
 
 
 def runtime_sizes() -> dict[str, int]:

@@ -16,8 +16,11 @@ from eth_utils.address import to_checksum_address
 
 from provledger.chain.enums import (
     AssetStatus,
+    BidStatus,
     DisputeStatus,
     LicenseKind,
+    OfferKind,
+    OfferStatus,
     ParticipantStatus,
     RegistrationType,
     Relation,
@@ -168,6 +171,70 @@ class LicenseState:
             kind=LicenseKind(raw[5]),
             licensee=to_checksum_address(raw[6]),
             terms_hash=bytes(raw[7]),
+        )
+
+
+@dataclass(frozen=True)
+class OfferState:
+    """A stored market offer (``offerOf``). ``currency`` is the zero address for native."""
+
+    offer_id: int
+    seller: ChecksumAddress
+    expires_at: int
+    kind: OfferKind
+    status: OfferStatus
+    license_kind: LicenseKind
+    fee_bps: int
+    asset_id: int
+    currency: ChecksumAddress
+    license_duration: int
+    price: int
+    min_bid: int
+    terms_hash: bytes
+    scope: str
+
+    @classmethod
+    def from_abi(cls, offer_id: int, raw: Sequence[Any]) -> OfferState:
+        """Build from the ``offerOf`` tuple."""
+        return cls(
+            offer_id=offer_id,
+            seller=to_checksum_address(raw[0]),
+            expires_at=int(raw[1]),
+            kind=OfferKind(raw[2]),
+            status=OfferStatus(raw[3]),
+            license_kind=LicenseKind(raw[4]),
+            fee_bps=int(raw[5]),
+            asset_id=int(raw[6]),
+            currency=to_checksum_address(raw[7]),
+            license_duration=int(raw[8]),
+            price=int(raw[9]),
+            min_bid=int(raw[10]),
+            terms_hash=bytes(raw[11]),
+            scope=str(raw[12]),
+        )
+
+
+@dataclass(frozen=True)
+class BidState:
+    """A stored counter-bid (``bidOf``); its currency is its offer's."""
+
+    bid_id: int
+    offer_id: int
+    bidder: ChecksumAddress
+    expires_at: int
+    status: BidStatus
+    amount: int
+
+    @classmethod
+    def from_abi(cls, bid_id: int, raw: Sequence[Any]) -> BidState:
+        """Build from the ``bidOf`` tuple."""
+        return cls(
+            bid_id=bid_id,
+            offer_id=int(raw[0]),
+            bidder=to_checksum_address(raw[1]),
+            expires_at=int(raw[2]),
+            status=BidStatus(raw[3]),
+            amount=int(raw[4]),
         )
 
 

@@ -11,6 +11,7 @@ from provledger.cli import authority as authority  # registers its commands on t
 from provledger.cli import batch as batch  # registers its commands on the app
 from provledger.cli import demo as demo  # registers its commands on the app
 from provledger.cli import develop as develop  # registers its commands on the app
+from provledger.cli import market as market  # registers its commands on the app
 from provledger.cli import operate as operate  # registers its commands on the app
 from provledger.cli import query as query  # registers its commands on the app
 from provledger.cli import registrant as registrant  # registers its commands on the app

@@ -33,6 +33,7 @@ from provledger.cli.base import (
     out,
 )
 from provledger.cli.session import (
+    AssetArgument,
     act_document,
     chain_command,
     open_ledger,
@@ -53,8 +54,6 @@ dispute_app = command_group("dispute", "Arbiter and parties: disputes.")
 export_app = command_group("export", "Export approver: cross-border permits.")
 roles_app = command_group("roles", "Admin: authority roles.")
 participants_app = command_group("participants", "Registrar: participants.")
-
-AssetArgument = Annotated[str, typer.Argument(help="Asset id.")]
 
 
 @chain_command(review_app, "accept")

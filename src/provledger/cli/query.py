@@ -94,12 +94,14 @@ def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> A
     return response.json()
 
 
-def gateway_pages(base: str, path: str, limit: int = 1000) -> list[Any]:
-    """Every item of a paginated list, following its cursors."""
+def gateway_pages(
+    base: str, path: str, limit: int = 1000, query: dict[str, Any] | None = None
+) -> list[Any]:
+    """Every item of a paginated list (with the filters of ``query``), following its cursors."""
     items: list[Any] = []
     cursor: str | None = None
     for _ in range(MAX_PAGES):
-        params: dict[str, Any] = {"limit": limit}
+        params: dict[str, Any] = {**(query or {}), "limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
         page = gateway_get(base, path, params)

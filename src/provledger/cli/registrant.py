@@ -28,6 +28,9 @@ from provledger.cli.base import (
     out,
 )
 from provledger.cli.session import (
+    AssetArgument,
+    LicenseKindOption,
+    TermsOption,
     act_document,
     chain_command,
     open_ledger,
@@ -317,7 +320,7 @@ def anchor_command(
 def transfer_command(
     settings: Settings,
     as_json: bool,
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     to: Annotated[str, typer.Argument(help="The new holder's address.")],
 ) -> None:
     """Transfer an asset you hold (sale, gift, or cross-border under an export permit).
@@ -333,7 +336,7 @@ def transfer_command(
 def cancel_command(
     settings: Settings,
     as_json: bool,
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
 ) -> None:
     """Cancel the registration of an asset you hold.
@@ -349,7 +352,7 @@ def cancel_command(
 def metadata_update_command(
     settings: Settings,
     as_json: bool,
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     title: TitleOption = None,
     description: DescriptionOption = None,
     metadata_file: MetadataFileOption = None,
@@ -379,19 +382,12 @@ def metadata_update_command(
 def license_grant_command(
     settings: Settings,
     as_json: bool,
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
-    kind: Annotated[
-        str, typer.Option(help="processing-use or product-operation.")
-    ] = "processing-use",
+    kind: LicenseKindOption = "processing-use",
     days: Annotated[int, typer.Option(min=1, help="Days until the license expires.")] = 365,
     scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
-    terms: Annotated[
-        Path | None,
-        typer.Option(
-            help="The terms document (its SHA-256 is recorded) [default: a generated one]."
-        ),
-    ] = None,
+    terms: TermsOption = None,
 ) -> None:
     """Grant a license on an asset you hold.
 

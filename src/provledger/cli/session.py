@@ -66,6 +66,13 @@ DeploymentsOption = Annotated[
 ]
 
 
+AssetArgument = Annotated[str, typer.Argument(help="Asset id.")]
+LicenseKindOption = Annotated[str, typer.Option(help="processing-use or product-operation.")]
+TermsOption = Annotated[
+    Path | None,
+    typer.Option(help="The terms document (its SHA-256 is recorded) [default: a generated one]."),
+]
+
 #: Options every chain command takes, in this order, after its own arguments and options.
 _READ_OPTIONS: Final = ("rpc_url", "deployments_dir")
 _SIGN_OPTIONS: Final = ("rpc_url", "keystore", "password_file", "dev_account", "deployments_dir")

@@ -15,6 +15,7 @@ from provledger.chain.enums import (
     AssetStatus,
     Channel,
     LicenseKind,
+    OfferKind,
     RegistrationType,
     Relation,
     Ruling,
@@ -107,11 +108,24 @@ def touched_keys(records: Iterable[LogRecord]) -> dict[str, set[Key]]:
             add("categories", (row.category,))
         elif isinstance(row, ev.RoleGrantedRow | ev.RoleRevokedRow):
             add("roles", (row.role, row.account))
+        elif isinstance(row, ev.OfferCancelledRow):
+            add("offers", (row.offer_id,))
+        elif isinstance(row, ev.BidCancelledRow):
+            add("bids", (row.bid_id,))
+        elif isinstance(row, ev.TradeSettledRow):
+            add("offers", (row.offer_id,))
+            if row.bid_id:
+                add("bids", (row.bid_id,))
+        elif isinstance(row, ev.CurrencyListingChangedRow):
+            add("market_currencies", (row.currency,))
         asset_id = getattr(row, "asset_id", None)
         if (
             isinstance(asset_id, str)
             and asset_id not in created
-            and not isinstance(row, ev.AssetRegisteredRow | ev.LicenseGrantedRow)
+            and not isinstance(
+                row,
+                ev.AssetRegisteredRow | ev.LicenseGrantedRow | ev.OfferCreatedRow | ev.BidPlacedRow,
+            )
         ):
             assets.add((asset_id,))
     return keys
@@ -600,6 +614,152 @@ def _leaf_promoted(ws: WorkingSet, r: LogRecord, e: ev.LeafPromotedRow) -> None:
     ws.update(schema.batches, root, promoted_count=batch["promoted_count"] + 1)
     key = _asset_key(ws, r, e.asset_id)
     ws.update(schema.assets, key, batch_root=e.root)
+
+
+# ---------------------------------------------------------------- market
+
+#: Digits of the largest uint128: the width of an offer's sortable ``price_key``.
+PRICE_DIGITS: Final = 39
+
+
+def price_key(price: int) -> str:
+    """An amount as zero-padded decimal text, so that text order is numeric order."""
+    return f"{price:0{PRICE_DIGITS}d}"
+
+
+@handles(ev.OfferCreatedRow)
+def _offer_created(ws: WorkingSet, r: LogRecord, e: ev.OfferCreatedRow) -> None:
+    license_offer = e.kind == OfferKind.LICENSE
+    ws.create(
+        schema.offers,
+        {
+            "offer_id": e.offer_id,
+            "asset_id": e.asset_id,
+            "seller": e.seller,
+            "kind": OfferKind(e.kind).name,
+            "currency": e.currency,
+            "price": str(e.price),
+            "price_key": price_key(e.price),
+            "min_bid": str(e.min_bid),
+            "expires_at": e.expires_at,
+            "fee_bps": e.fee_bps,
+            "license_kind": LicenseKind(e.license_kind).name if license_offer else None,
+            "license_duration": e.license_duration if license_offer else None,
+            "terms_hash": e.terms_hash if license_offer else None,
+            "scope": e.scope if license_offer else None,
+            "status": "OPEN",
+            "created_block": r.block_number,
+            "created_at": r.block_time,
+            "closed_block": None,
+            "block_number": r.block_number,
+        },
+    )
+
+
+@handles(ev.OfferCancelledRow)
+def _offer_cancelled(ws: WorkingSet, r: LogRecord, e: ev.OfferCancelledRow) -> None:
+    key = (e.offer_id,)
+    if not ws.blind:
+        _require(ws.get(schema.offers, key), f"offer {e.offer_id}", r)
+    ws.update(schema.offers, key, status="CANCELLED", closed_block=r.block_number)
+
+
+@handles(ev.BidPlacedRow)
+def _bid_placed(ws: WorkingSet, r: LogRecord, e: ev.BidPlacedRow) -> None:
+    ws.create(
+        schema.bids,
+        {
+            "bid_id": e.bid_id,
+            "offer_id": e.offer_id,
+            "asset_id": e.asset_id,
+            "bidder": e.bidder,
+            "currency": e.currency,
+            "amount": str(e.amount),
+            "expires_at": e.expires_at,
+            "status": "OPEN",
+            "placed_block": r.block_number,
+            "placed_at": r.block_time,
+            "closed_block": None,
+            "block_number": r.block_number,
+        },
+    )
+
+
+@handles(ev.BidCancelledRow)
+def _bid_cancelled(ws: WorkingSet, r: LogRecord, e: ev.BidCancelledRow) -> None:
+    key = (e.bid_id,)
+    if not ws.blind:
+        _require(ws.get(schema.bids, key), f"bid {e.bid_id}", r)
+    ws.update(schema.bids, key, status="CANCELLED", closed_block=r.block_number)
+
+
+@handles(ev.TradeSettledRow)
+def _trade_settled(ws: WorkingSet, r: LogRecord, e: ev.TradeSettledRow) -> None:
+    kind = OfferKind(e.kind)
+    ws.create(
+        schema.trades,
+        {
+            "trade_id": e.trade_id,
+            "offer_id": e.offer_id,
+            "bid_id": e.bid_id or None,
+            "asset_id": e.asset_id,
+            "kind": kind.name,
+            "seller": e.seller,
+            "buyer": e.buyer,
+            "currency": e.currency,
+            "price": str(e.price),
+            "fee": str(e.fee),
+            "fee_recipient": e.fee_recipient if e.fee else None,
+            "seller_proceeds": str(e.price - e.fee),
+            "license_id": e.license_id or None,
+            "tx_hash": r.tx_hash,
+            "log_index": r.log_index,
+            "settled_at": r.block_time,
+            "block_number": r.block_number,
+        },
+    )
+    if e.bid_id:
+        ws.update(schema.bids, (e.bid_id,), status="ACCEPTED", closed_block=r.block_number)
+    if kind != OfferKind.ASSET:
+        return
+    ws.update(schema.offers, (e.offer_id,), status="FILLED", closed_block=r.block_number)
+    # The registry's Transfer of this trade came just before, in the same transaction (so in
+    # this batch): its holding period was acquired by trade.
+    asset = ws.known(schema.assets, (e.asset_id,))
+    if asset is None or "holder_since_block" not in asset:
+        raise ProjectionError(f"the transfer of trade {e.trade_id}", r)
+    period = (e.asset_id, asset["holder_since_block"], asset["holder_since_log"])
+    ws.update(schema.holdings, period, via="TRADE")
+
+
+@handles(ev.ProceedsWithdrawnRow)
+def _withdrawn(ws: WorkingSet, r: LogRecord, e: ev.ProceedsWithdrawnRow) -> None:
+    ws.create(
+        schema.withdrawals,
+        {
+            "withdrawn_block": r.block_number,
+            "log_index": r.log_index,
+            "account": e.account,
+            "currency": e.currency,
+            "amount": str(e.amount),
+            "withdrawn_at": r.block_time,
+            "block_number": r.block_number,
+        },
+    )
+
+
+@handles(ev.FeeUpdatedRow)
+def _fee(ws: WorkingSet, r: LogRecord, e: ev.FeeUpdatedRow) -> None:
+    _setting(ws, r, "market_fee_recipient", e.fee_recipient)
+    _setting(ws, r, "market_fee_bps", str(e.fee_bps))
+
+
+@handles(ev.CurrencyListingChangedRow)
+def _currency(ws: WorkingSet, r: LogRecord, e: ev.CurrencyListingChangedRow) -> None:
+    ws.put(
+        schema.market_currencies,
+        {"currency": e.currency, "listed": e.listed, "block_number": r.block_number},
+    )
 
 
 #: Event rows that change no projection (they are kept in the events table only).

@@ -16,7 +16,7 @@ from enum import IntEnum
 from typing import Final, NamedTuple, TypeAlias
 
 from provledger.indexer import rowcodec as _c
-from provledger.chain.enums import AssetStatus, Channel, LicenseKind, RegistrationType, Relation, Ruling, ValuationMethod
+from provledger.chain.enums import AssetStatus, Channel, LicenseKind, OfferKind, RegistrationType, Relation, Ruling, ValuationMethod
 
 
 class AppraisalRecordedRow(NamedTuple):
@@ -189,6 +189,54 @@ def row_batch_anchored(topics: Sequence[str], data: str) -> BatchAnchoredRow:
     )
 
 
+class BidCancelledRow(NamedTuple):
+    """Storage form of ``BidCancelled(uint256,uint256,address,address,uint128)``."""
+
+    bid_id: int
+    offer_id: int
+    bidder: str
+    currency: str
+    refund: int
+
+
+def row_bid_cancelled(topics: Sequence[str], data: str) -> BidCancelledRow:
+    """Decode a ``BidCancelled`` log from JSON-RPC hex."""
+    _c.check_shape("BidCancelled", topics, data, 4, 130)
+    return BidCancelledRow(
+        int(topics[1], 16),
+        int(topics[2], 16),
+        _c.topic_address(topics[3]),
+        '0x' + data[26:66].lower(),
+        int(data[66:130], 16),
+    )
+
+
+class BidPlacedRow(NamedTuple):
+    """Storage form of ``BidPlaced(uint256,uint256,address,uint256,address,uint128,uint40)``."""
+
+    bid_id: int
+    offer_id: int
+    bidder: str
+    asset_id: str
+    currency: str
+    amount: int
+    expires_at: int
+
+
+def row_bid_placed(topics: Sequence[str], data: str) -> BidPlacedRow:
+    """Decode a ``BidPlaced`` log from JSON-RPC hex."""
+    _c.check_shape("BidPlaced", topics, data, 4, 258)
+    return BidPlacedRow(
+        int(topics[1], 16),
+        int(topics[2], 16),
+        _c.topic_address(topics[3]),
+        '0x' + data[2:66].lower(),
+        '0x' + data[90:130].lower(),
+        int(data[130:194], 16),
+        int(data[194:258], 16),
+    )
+
+
 class CategoryListingChangedRow(NamedTuple):
     """Storage form of ``CategoryListingChanged(uint16,bool,address)``."""
 
@@ -226,6 +274,24 @@ def row_certificate_issued(topics: Sequence[str], data: str) -> CertificateIssue
         _c.enum_value(RegistrationType, int(data[2:66], 16), "CertificateIssued"),
         '0x' + data[66:130].lower(),
         _c.topic_address(topics[3]),
+    )
+
+
+class CurrencyListingChangedRow(NamedTuple):
+    """Storage form of ``CurrencyListingChanged(address,bool,address)``."""
+
+    currency: str
+    listed: bool
+    admin: str
+
+
+def row_currency_listing_changed(topics: Sequence[str], data: str) -> CurrencyListingChangedRow:
+    """Decode a ``CurrencyListingChanged`` log from JSON-RPC hex."""
+    _c.check_shape("CurrencyListingChanged", topics, data, 3, 66)
+    return CurrencyListingChangedRow(
+        _c.topic_address(topics[1]),
+        data[65] != '0',
+        _c.topic_address(topics[2]),
     )
 
 
@@ -356,6 +422,24 @@ def row_export_permit_used(topics: Sequence[str], data: str) -> ExportPermitUsed
         _c.hex_text(topics[1]),
         _c.topic_address(topics[2]),
         _c.topic_address(topics[3]),
+    )
+
+
+class FeeUpdatedRow(NamedTuple):
+    """Storage form of ``FeeUpdated(address,uint16,address)``."""
+
+    fee_recipient: str
+    fee_bps: int
+    admin: str
+
+
+def row_fee_updated(topics: Sequence[str], data: str) -> FeeUpdatedRow:
+    """Decode a ``FeeUpdated`` log from JSON-RPC hex."""
+    _c.check_shape("FeeUpdated", topics, data, 2, 130)
+    return FeeUpdatedRow(
+        '0x' + data[26:66].lower(),
+        int(data[66:130], 16),
+        _c.topic_address(topics[1]),
     )
 
 
@@ -545,6 +629,62 @@ def row_objection_resolved(topics: Sequence[str], data: str) -> ObjectionResolve
     )
 
 
+class OfferCancelledRow(NamedTuple):
+    """Storage form of ``OfferCancelled(uint256,uint256,address)``."""
+
+    offer_id: int
+    asset_id: str
+    seller: str
+
+
+def row_offer_cancelled(topics: Sequence[str], data: str) -> OfferCancelledRow:
+    """Decode a ``OfferCancelled`` log from JSON-RPC hex."""
+    _c.check_shape("OfferCancelled", topics, data, 4, 2)
+    return OfferCancelledRow(
+        int(topics[1], 16),
+        _c.hex_text(topics[2]),
+        _c.topic_address(topics[3]),
+    )
+
+
+class OfferCreatedRow(NamedTuple):
+    """Storage form of ``OfferCreated(uint256,uint256,address,uint8,address,uint128,uint128,uint40,uint16,uint8,uint40,bytes32,string)``."""
+
+    offer_id: int
+    asset_id: str
+    seller: str
+    kind: int
+    currency: str
+    price: int
+    min_bid: int
+    expires_at: int
+    fee_bps: int
+    license_kind: int
+    license_duration: int
+    terms_hash: str
+    scope: str
+
+
+def row_offer_created(topics: Sequence[str], data: str) -> OfferCreatedRow:
+    """Decode a ``OfferCreated`` log from JSON-RPC hex."""
+    _c.check_shape("OfferCreated", topics, data, 4, 642)
+    return OfferCreatedRow(
+        int(topics[1], 16),
+        _c.hex_text(topics[2]),
+        _c.topic_address(topics[3]),
+        _c.enum_value(OfferKind, int(data[2:66], 16), "OfferCreated"),
+        '0x' + data[90:130].lower(),
+        int(data[130:194], 16),
+        int(data[194:258], 16),
+        int(data[258:322], 16),
+        int(data[322:386], 16),
+        _c.enum_value(LicenseKind, int(data[386:450], 16), "OfferCreated"),
+        int(data[450:514], 16),
+        '0x' + data[514:578].lower(),
+        _c.text(data, 578, "OfferCreated"),
+    )
+
+
 class ParticipantRegisteredRow(NamedTuple):
     """Storage form of ``ParticipantRegistered(address,bytes2,bytes32,address)``."""
 
@@ -610,6 +750,24 @@ def row_paused(topics: Sequence[str], data: str) -> PausedRow:
     _c.check_shape("Paused", topics, data, 1, 66)
     return PausedRow(
         '0x' + data[26:66].lower(),
+    )
+
+
+class ProceedsWithdrawnRow(NamedTuple):
+    """Storage form of ``ProceedsWithdrawn(address,address,uint256)``."""
+
+    account: str
+    currency: str
+    amount: int
+
+
+def row_proceeds_withdrawn(topics: Sequence[str], data: str) -> ProceedsWithdrawnRow:
+    """Decode a ``ProceedsWithdrawn`` log from JSON-RPC hex."""
+    _c.check_shape("ProceedsWithdrawn", topics, data, 3, 66)
+    return ProceedsWithdrawnRow(
+        _c.topic_address(topics[1]),
+        _c.topic_address(topics[2]),
+        int(data[2:66], 16),
     )
 
 
@@ -703,6 +861,42 @@ def row_role_revoked(topics: Sequence[str], data: str) -> RoleRevokedRow:
     )
 
 
+class TradeSettledRow(NamedTuple):
+    """Storage form of ``TradeSettled(uint256,uint256,address,uint256,uint256,address,uint8,address,uint128,uint128,address,uint256)``."""
+
+    trade_id: int
+    asset_id: str
+    buyer: str
+    offer_id: int
+    bid_id: int
+    seller: str
+    kind: int
+    currency: str
+    price: int
+    fee: int
+    fee_recipient: str
+    license_id: int
+
+
+def row_trade_settled(topics: Sequence[str], data: str) -> TradeSettledRow:
+    """Decode a ``TradeSettled`` log from JSON-RPC hex."""
+    _c.check_shape("TradeSettled", topics, data, 4, 578)
+    return TradeSettledRow(
+        int(topics[1], 16),
+        _c.hex_text(topics[2]),
+        _c.topic_address(topics[3]),
+        int(data[2:66], 16),
+        int(data[66:130], 16),
+        '0x' + data[154:194].lower(),
+        _c.enum_value(OfferKind, int(data[194:258], 16), "TradeSettled"),
+        '0x' + data[282:322].lower(),
+        int(data[322:386], 16),
+        int(data[386:450], 16),
+        '0x' + data[474:514].lower(),
+        int(data[514:578], 16),
+    )
+
+
 class TransferRow(NamedTuple):
     """Storage form of ``Transfer(address,address,uint256)``."""
 
@@ -745,8 +939,11 @@ Row: TypeAlias = (
     | AssetStatusChangedRow
     | BaseURIUpdatedRow
     | BatchAnchoredRow
+    | BidCancelledRow
+    | BidPlacedRow
     | CategoryListingChangedRow
     | CertificateIssuedRow
+    | CurrencyListingChangedRow
     | DisputeFrozenRow
     | DisputeOpenedRow
     | DisputeRuledRow
@@ -754,6 +951,7 @@ Row: TypeAlias = (
     | ExportPermitIssuedRow
     | ExportPermitRevokedRow
     | ExportPermitUsedRow
+    | FeeUpdatedRow
     | LeafPromotedRow
     | LicenseGrantedRow
     | LicenseRevokedRow
@@ -763,15 +961,19 @@ Row: TypeAlias = (
     | NoticePeriodChangedRow
     | ObjectionLodgedRow
     | ObjectionResolvedRow
+    | OfferCancelledRow
+    | OfferCreatedRow
     | ParticipantRegisteredRow
     | ParticipantReinstatedRow
     | ParticipantSuspendedRow
     | PausedRow
+    | ProceedsWithdrawnRow
     | RegistrationAcceptedRow
     | RegistrationRejectedRow
     | RoleAdminChangedRow
     | RoleGrantedRow
     | RoleRevokedRow
+    | TradeSettledRow
     | TransferRow
     | UnpausedRow
 )
@@ -786,8 +988,11 @@ ROW_DECODERS: Final[dict[str, tuple[str, Callable[[Sequence[str], str], Row]]]] 
     '0x3911870d464df747a8485e699fb871f1dc131f3bc9c95e936afec1254021afb5': ('AssetStatusChanged', row_asset_status_changed),
     '0x287fb35d24416ff0dd04e0934f29883f30a8ed9a5a8aef3bf65d165b01aa0e42': ('BaseURIUpdated', row_base_uri_updated),
     '0x821e479db4270f2ce2fe6b00506c74ef81fa87ac765d9611c6014bf11afdc952': ('BatchAnchored', row_batch_anchored),
+    '0x6ec09c17ae242362a79df74dcf39bddf4397e4b6e004e10b51e9569560a5f5f5': ('BidCancelled', row_bid_cancelled),
+    '0x82c680a5f17f333d91cf1c7687ed7971031a91fa16a0d6f7fea5e24ef28e1d4e': ('BidPlaced', row_bid_placed),
     '0x74395a5f43d8942ae5a8ceeab397180c055b280d2a980636b4bd1d69ba639911': ('CategoryListingChanged', row_category_listing_changed),
     '0x3eb433ab97320edbe978bfd19bc3a0dce2448e913a38f9090f2d562786bb0beb': ('CertificateIssued', row_certificate_issued),
+    '0x176f4696f655bb12f4c9b6fef2375df81d27945670fdba6234d8fde6f1796743': ('CurrencyListingChanged', row_currency_listing_changed),
     '0xed56a0f9c9128b3393de36340160a0e835b4bfe53e4b5926ee8bdcb82c43abf9': ('DisputeFrozen', row_dispute_frozen),
     '0xedf31fd013a38f6b736218393bfd40eb05c37155c1fe05b8e02cc7eed4681030': ('DisputeOpened', row_dispute_opened),
     '0xdb6cb7a1cf95322a87927b7c0729228270e5c1cedc954b2ad04d8808c21942bd': ('DisputeRuled', row_dispute_ruled),
@@ -795,6 +1000,7 @@ ROW_DECODERS: Final[dict[str, tuple[str, Callable[[Sequence[str], str], Row]]]] 
     '0xcd0c18935309a977299e0187e8c93ce9e2ec68e5275c5bcb1bfdbdfcc75639b7': ('ExportPermitIssued', row_export_permit_issued),
     '0xdb9e06e3bb03cb21bea57f5a0836f18326e83360ac7e0bb2359ad50b3bd3037f': ('ExportPermitRevoked', row_export_permit_revoked),
     '0xeb6e68bfbd9a82b1b2229b36bf5f42709b2733d56917f49107857a9494a5cfe2': ('ExportPermitUsed', row_export_permit_used),
+    '0x3207f920a0c7b7dd69e17c5e5492325ecbdef95c8382ce933d24e222d4958125': ('FeeUpdated', row_fee_updated),
     '0xdcdbaf680885fc3550ef76d31252498015f87b86371cb7b6e8a63701edc13174': ('LeafPromoted', row_leaf_promoted),
     '0xda87514d5ecaa81e96dc1751e33cbbe1062dba83252478651035635eca9164a4': ('LicenseGranted', row_license_granted),
     '0x2deec7b50c687af4c820b240dd8b21ab0c9c9154ba4df35675912589e057d628': ('LicenseRevoked', row_license_revoked),
@@ -804,15 +1010,19 @@ ROW_DECODERS: Final[dict[str, tuple[str, Callable[[Sequence[str], str], Row]]]] 
     '0x57f4dbb981bf7c89f571e4889f59d1aaa2ea22b4ee0b228a655df09fbeccbc65': ('NoticePeriodChanged', row_notice_period_changed),
     '0xcd41527b9ef51ab7bb0ab0c54ca1098d12ab3fa112e7a2e5c083c3ab6ba34958': ('ObjectionLodged', row_objection_lodged),
     '0x89d5096f21169ba7f5384d09bbc25403b3558f4d97c02a25424a37aa68579dba': ('ObjectionResolved', row_objection_resolved),
+    '0x5b166b4d0498ff8c4719999cb6154c5d197e6f020f9fbfcf9d347f84576cfab7': ('OfferCancelled', row_offer_cancelled),
+    '0xabd6c03a86661509eaf2c010443b8b3d45f44f41ab5867c4de9713ea4e595ba3': ('OfferCreated', row_offer_created),
     '0x12decfc25384e13f1222da9bf613d7f3faaa765317f27881402ff886b01bebb1': ('ParticipantRegistered', row_participant_registered),
     '0xc034705d6ac5285b0bba58ac4bd276fef187bc8f82fc9a175d397da559daee96': ('ParticipantReinstated', row_participant_reinstated),
     '0xd0cb50ec88c70a093d62fc2a89b44b87e8973379940edada72fe4ad16dfe384a': ('ParticipantSuspended', row_participant_suspended),
     '0x62e78cea01bee320cd4e420270b5ea74000d11b0c9f74754ebdbfc544b05a258': ('Paused', row_paused),
+    '0x3eab9245288923bdc2f009594c02746febfdd320faf123e203eeb67223aa1222': ('ProceedsWithdrawn', row_proceeds_withdrawn),
     '0x2eb2f198c16cc03dda64ba780a455fba41576c3a5854db266cea9e28682691a8': ('RegistrationAccepted', row_registration_accepted),
     '0xf9b7e001186b358a5e254babfcef4897a547562c55b462fac79559bf71ab4026': ('RegistrationRejected', row_registration_rejected),
     '0xbd79b86ffe0ab8e8776151514217cd7cacd52c909f66475c3af44e129f0b00ff': ('RoleAdminChanged', row_role_admin_changed),
     '0x2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d': ('RoleGranted', row_role_granted),
     '0xf6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b': ('RoleRevoked', row_role_revoked),
+    '0x77921c463110cfc2620e20e434da82c9f2ff9ce6f188eaaef30a8f5e836ea685': ('TradeSettled', row_trade_settled),
     '0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef': ('Transfer', row_transfer),
     '0x5db9ee0a495bf2e6ff9c91a7834c1ba4fdd244a5e8aa4e537bd38aeae4b073aa': ('Unpaused', row_unpaused),
 }
@@ -827,8 +1037,11 @@ ROW_TYPES: Final[dict[str, type[Row]]] = {
     'AssetStatusChanged': AssetStatusChangedRow,
     'BaseURIUpdated': BaseURIUpdatedRow,
     'BatchAnchored': BatchAnchoredRow,
+    'BidCancelled': BidCancelledRow,
+    'BidPlaced': BidPlacedRow,
     'CategoryListingChanged': CategoryListingChangedRow,
     'CertificateIssued': CertificateIssuedRow,
+    'CurrencyListingChanged': CurrencyListingChangedRow,
     'DisputeFrozen': DisputeFrozenRow,
     'DisputeOpened': DisputeOpenedRow,
     'DisputeRuled': DisputeRuledRow,
@@ -836,6 +1049,7 @@ ROW_TYPES: Final[dict[str, type[Row]]] = {
     'ExportPermitIssued': ExportPermitIssuedRow,
     'ExportPermitRevoked': ExportPermitRevokedRow,
     'ExportPermitUsed': ExportPermitUsedRow,
+    'FeeUpdated': FeeUpdatedRow,
     'LeafPromoted': LeafPromotedRow,
     'LicenseGranted': LicenseGrantedRow,
     'LicenseRevoked': LicenseRevokedRow,
@@ -845,15 +1059,19 @@ ROW_TYPES: Final[dict[str, type[Row]]] = {
     'NoticePeriodChanged': NoticePeriodChangedRow,
     'ObjectionLodged': ObjectionLodgedRow,
     'ObjectionResolved': ObjectionResolvedRow,
+    'OfferCancelled': OfferCancelledRow,
+    'OfferCreated': OfferCreatedRow,
     'ParticipantRegistered': ParticipantRegisteredRow,
     'ParticipantReinstated': ParticipantReinstatedRow,
     'ParticipantSuspended': ParticipantSuspendedRow,
     'Paused': PausedRow,
+    'ProceedsWithdrawn': ProceedsWithdrawnRow,
     'RegistrationAccepted': RegistrationAcceptedRow,
     'RegistrationRejected': RegistrationRejectedRow,
     'RoleAdminChanged': RoleAdminChangedRow,
     'RoleGranted': RoleGrantedRow,
     'RoleRevoked': RoleRevokedRow,
+    'TradeSettled': TradeSettledRow,
     'Transfer': TransferRow,
     'Unpaused': UnpausedRow,
 }
@@ -867,4 +1085,6 @@ ROW_ENUMS: Final[dict[type[Row], dict[str, type[IntEnum]]]] = {
     DisputeRuledRow: {'ruling': Ruling},
     LicenseGrantedRow: {'kind': LicenseKind},
     LineageLinkedRow: {'relation': Relation},
+    OfferCreatedRow: {'kind': OfferKind, 'license_kind': LicenseKind},
+    TradeSettledRow: {'kind': OfferKind},
 }

@@ -483,6 +483,10 @@ _ADDRESS_FIELDS: Final = frozenset(
         "recipient",
         "approver",
         "account",
+        "seller",
+        "buyer",
+        "bidder",
+        "fee_recipient",
     }
 )
 

@@ -538,3 +538,93 @@ def assets_of_batch(conn: Connection, root: str, limit: int) -> list[RowMapping]
     assets = schema.assets
     query = select(assets).where(assets.c.batch_root == root).order_by(assets.c.asset_id)
     return _all(conn, query.limit(limit))
+
+
+# ------------------------------------------------------------------ market
+
+
+@dataclass(frozen=True)
+class OfferFilter:
+    """Which open offers to list; every field is optional. Prices are in the currency's
+    smallest unit and make sense only with ``currency``."""
+
+    asset_id: str | None = None
+    seller: str | None = None
+    currency: str | None = None
+    kind: str | None = None
+    min_price: int | None = None
+    max_price: int | None = None
+
+
+def _price_key(price: int) -> str:
+    # the projector's sortable form (provledger.indexer.projector.price_key)
+    return f"{price:039d}"
+
+
+def open_offers(
+    conn: Connection, where: OfferFilter, now: int, after: int | None, limit: int
+) -> list[RowMapping]:
+    """Offers open and unexpired at unix time ``now`` that match ``where``, by id."""
+    offers = schema.offers
+    query = select(offers).where(offers.c.status == "OPEN", offers.c.expires_at > now)
+    if where.asset_id is not None:
+        query = query.where(offers.c.asset_id == where.asset_id)
+    if where.seller is not None:
+        query = query.where(offers.c.seller == where.seller)
+    if where.currency is not None:
+        query = query.where(offers.c.currency == where.currency)
+    if where.kind is not None:
+        query = query.where(offers.c.kind == where.kind)
+    if where.min_price is not None:
+        query = query.where(offers.c.price_key >= _price_key(where.min_price))
+    if where.max_price is not None:
+        query = query.where(offers.c.price_key <= _price_key(where.max_price))
+    return _all(conn, _page_by(query, offers.c.offer_id, after, limit))
+
+
+def offers_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
+    """Every offer ever made on ``asset_id`` (open, expired, cancelled, filled), by id."""
+    offers = schema.offers
+    query = select(offers).where(offers.c.asset_id == asset_id)
+    return _all(conn, _page_by(query, offers.c.offer_id, after, limit))
+
+
+def get_offer(conn: Connection, offer_id: int) -> RowMapping | None:
+    """One offer."""
+    offers = schema.offers
+    return conn.execute(select(offers).where(offers.c.offer_id == offer_id)).mappings().first()
+
+
+def bids_on(conn: Connection, offer_id: int, after: int | None, limit: int) -> list[RowMapping]:
+    """The bids on an offer, by id."""
+    bids = schema.bids
+    query = select(bids).where(bids.c.offer_id == offer_id)
+    return _all(conn, _page_by(query, bids.c.bid_id, after, limit))
+
+
+def trades_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
+    """The trades of ``asset_id`` (asset sales and license sales), by id."""
+    trades = schema.trades
+    query = select(trades).where(trades.c.asset_id == asset_id)
+    return _all(conn, _page_by(query, trades.c.trade_id, after, limit))
+
+
+def trades_by(conn: Connection, account: str, after: int | None, limit: int) -> list[RowMapping]:
+    """The trades in which ``account`` sold or bought, by id."""
+    trades = schema.trades
+    query = select(trades).where(or_(trades.c.seller == account, trades.c.buyer == account))
+    return _all(conn, _page_by(query, trades.c.trade_id, after, limit))
+
+
+def trades_with_class(conn: Connection, after: int | None, limit: int) -> list[RowMapping]:
+    """Trades after id ``after`` with their asset's category and grade, by id: the statistics
+    read them in pages and add their uint128 prices, which SQL integers cannot hold."""
+    trades, assets = schema.trades, schema.assets
+    query = select(
+        trades.c.trade_id,
+        trades.c.currency,
+        trades.c.price,
+        assets.c.category,
+        assets.c.grade,
+    ).join(assets, assets.c.asset_id == trades.c.asset_id)
+    return _all(conn, _page_by(query, trades.c.trade_id, after, limit))

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 5
+SCHEMA_VERSION: Final = 6
 
 metadata = MetaData(
     naming_convention={
@@ -203,7 +203,7 @@ holdings = Table(
     Column("to_block", BigInteger, nullable=True),  # NULL while held
     Column("to_log", Integer, nullable=True),
     Column("to_time", BigInteger, nullable=True),
-    Column("via", String(16), nullable=False),  # REGISTRATION | TRANSFER | RULING
+    Column("via", String(16), nullable=False),  # REGISTRATION | TRANSFER | TRADE | RULING
     _block(nullable=False),
     Index(None, "holder", "from_block"),
 )
@@ -337,6 +337,102 @@ batches = Table(
     Index(None, "submitter", "block_number"),
 )
 
+# ------------------------------------------------------------------ market
+# Amounts are decimal text (uint128 fits no SQL integer type); an offer's price is also kept as
+# ``price_key``, zero-padded to 39 digits, so that a price range is a range of text.
+
+offers = Table(
+    "offers",
+    metadata,
+    Column("offer_id", BigInteger, primary_key=True),
+    _hash("asset_id", nullable=False),
+    _address("seller", nullable=False),
+    Column("kind", String(8), nullable=False),  # ASSET | LICENSE
+    _address("currency", nullable=False),  # the zero address for the native currency
+    Column("price", Text, nullable=False),
+    Column("price_key", String(39), nullable=False),
+    Column("min_bid", Text, nullable=False),  # "0": no counter-bids
+    Column("expires_at", BigInteger, nullable=False),
+    Column("fee_bps", Integer, nullable=False),
+    Column("license_kind", String(24), nullable=True),
+    Column("license_duration", BigInteger, nullable=True),
+    _hash("terms_hash", nullable=True),
+    Column("scope", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # OPEN | CANCELLED | FILLED
+    Column("created_block", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("closed_block", BigInteger, nullable=True),
+    _block(nullable=False),
+    Index(None, "asset_id", "offer_id"),
+    Index(None, "seller", "offer_id"),
+    Index(None, "status", "currency", "price_key"),
+)
+
+bids = Table(
+    "bids",
+    metadata,
+    Column("bid_id", BigInteger, primary_key=True),
+    Column("offer_id", BigInteger, nullable=False),
+    _hash("asset_id", nullable=False),
+    _address("bidder", nullable=False),
+    _address("currency", nullable=False),
+    Column("amount", Text, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # OPEN | CANCELLED | ACCEPTED
+    Column("placed_block", BigInteger, nullable=False),
+    Column("placed_at", BigInteger, nullable=False),
+    Column("closed_block", BigInteger, nullable=True),
+    _block(nullable=False),
+    Index(None, "offer_id", "bid_id"),
+    Index(None, "bidder", "bid_id"),
+)
+
+trades = Table(
+    "trades",
+    metadata,
+    Column("trade_id", BigInteger, primary_key=True),
+    Column("offer_id", BigInteger, nullable=False),
+    Column("bid_id", BigInteger, nullable=True),  # NULL: bought at the offer's price
+    _hash("asset_id", nullable=False),
+    Column("kind", String(8), nullable=False),  # ASSET | LICENSE
+    _address("seller", nullable=False),
+    _address("buyer", nullable=False),
+    _address("currency", nullable=False),
+    Column("price", Text, nullable=False),
+    Column("fee", Text, nullable=False),
+    _address("fee_recipient", nullable=True),
+    Column("seller_proceeds", Text, nullable=False),
+    Column("license_id", BigInteger, nullable=True),
+    _hash("tx_hash", nullable=False),
+    Column("log_index", Integer, nullable=False),
+    Column("settled_at", BigInteger, nullable=False),
+    _block(nullable=False),
+    Index(None, "asset_id", "trade_id"),
+    Index(None, "seller", "trade_id"),
+    Index(None, "buyer", "trade_id"),
+)
+
+withdrawals = Table(
+    "withdrawals",
+    metadata,
+    Column("withdrawn_block", BigInteger, primary_key=True),
+    Column("log_index", Integer, primary_key=True),
+    _address("account", nullable=False),
+    _address("currency", nullable=False),
+    Column("amount", Text, nullable=False),
+    Column("withdrawn_at", BigInteger, nullable=False),
+    _block(nullable=False),
+    Index(None, "account", "withdrawn_block"),
+)
+
+market_currencies = Table(
+    "market_currencies",
+    metadata,
+    _address("currency", primary_key=True),
+    Column("listed", Boolean, nullable=False),
+    _block(nullable=False),
+)
+
 # ------------------------------------------------------------------ off-chain documents
 # What the index learned from the blob folder (provledger.store.documents): every document seen,
 # the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash) and
@@ -395,6 +491,11 @@ PROJECTIONS: Final = (
     disputes,
     export_permits,
     batches,
+    offers,
+    bids,
+    trades,
+    withdrawals,
+    market_currencies,
 )
 
 #: Tables derived from the chain: what a fresh index must reproduce exactly.

@@ -1,0 +1,295 @@
+"""Read-side answers about the market: open offers, bids, trades and statistics.
+
+Amounts (prices, fees, bids, volumes) are decimal strings in the currency's smallest unit: they
+are uint128 on chain, beyond what a JSON number keeps exactly. ``currency`` is an ERC-20 token
+address, or the zero address for the chain's native currency. Whether an offer or a bid has
+expired is judged at the time of the latest indexed block, the chain's own clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Final
+
+from eth_utils.address import to_checksum_address
+from pydantic import Field
+from sqlalchemy import Connection, Engine, RowMapping
+
+from provledger.categories import category_name
+from provledger.chain.ids import asset_id_hex
+from provledger.services.provenance import (
+    Address,
+    Finality,
+    Hash,
+    InvalidParameterError,
+    NotFoundError,
+    Page,
+    Provenance,
+    T,
+    _first,
+    _id_key,
+    _paged,
+    _view,
+    decode_cursor,
+)
+from provledger.store import queries
+from provledger.store.queries import OfferFilter
+
+#: The largest amount a market record can hold (uint128).
+MAX_AMOUNT: Final = 2**128 - 1
+
+#: Trades read per query by the statistics.
+STATISTICS_PAGE: Final = 5_000
+
+Amount = Annotated[str, Field(examples=["1000000000000000000"], pattern=r"^[0-9]+$")]
+
+
+@dataclass(frozen=True)
+class OfferView:
+    """An offer: an asset for sale (kind ASSET) or licenses to it (kind LICENSE).
+    ``status`` is OPEN, EXPIRED, CANCELLED or FILLED (an asset offer that sold)."""
+
+    offer_id: int
+    asset_id: Hash
+    seller: Address
+    kind: Annotated[str, Field(examples=["ASSET"])]
+    currency: Address
+    price: Amount
+    min_bid: Amount
+    expires_at: int
+    fee_bps: int
+    license_kind: str | None
+    license_duration: int | None
+    terms_hash: Hash | None
+    scope: str | None
+    status: Annotated[str, Field(examples=["OPEN"])]
+    created_block: int
+    created_at: int
+    closed_block: int | None
+    block_number: int
+    finality: Finality
+
+
+@dataclass(frozen=True)
+class BidView:
+    """A counter-bid, escrowed in the market while OPEN (or EXPIRED, until the bidder takes it
+    back); CANCELLED bids were refunded, ACCEPTED bids paid for a trade."""
+
+    bid_id: int
+    offer_id: int
+    asset_id: Hash
+    bidder: Address
+    currency: Address
+    amount: Amount
+    expires_at: int
+    status: Annotated[str, Field(examples=["OPEN"])]
+    placed_block: int
+    placed_at: int
+    closed_block: int | None
+    block_number: int
+    finality: Finality
+
+
+@dataclass(frozen=True)
+class TradeView:
+    """A settled trade: the buyer paid ``price``; ``fee`` went to ``fee_recipient`` and
+    ``seller_proceeds`` to the seller (both withdrawable from the market). For a license sale
+    ``license_id`` is the license granted; ``bid_id`` is the accepted bid, if any."""
+
+    trade_id: int
+    offer_id: int
+    bid_id: int | None
+    asset_id: Hash
+    kind: Annotated[str, Field(examples=["ASSET"])]
+    seller: Address
+    buyer: Address
+    currency: Address
+    price: Amount
+    fee: Amount
+    fee_recipient: Address | None
+    seller_proceeds: Amount
+    license_id: int | None
+    tx_hash: Hash
+    log_index: int
+    settled_at: int
+    block_number: int
+    finality: Finality
+
+
+@dataclass(frozen=True)
+class MarketStat:
+    """Trades of one category and grade in one currency: how many, their total price and the
+    price of the latest."""
+
+    category: int
+    category_name: str
+    grade: int
+    currency: Address
+    trades: int
+    volume: Amount
+    last_price: Amount
+    last_trade_id: int
+
+
+def format_amount(value: int | str, currency: str) -> str:
+    """An amount in its currency's smallest unit, for people: wei for the native currency, else
+    units of the token (a token's decimals are its own business, not the market's)."""
+    number = f"{int(value):,}"
+    return f"{number} wei" if int(currency, 16) == 0 else f"{number} units of token {currency}"
+
+
+def parse_amount(text: str | None, field: str) -> int | None:
+    """An amount in the smallest unit: a decimal integer from 0 to 2**128 - 1."""
+    if text is None:
+        return None
+    value = text.strip()
+    if not value.isdigit() or not value.isascii():
+        raise InvalidParameterError(field, "an amount is a decimal integer in the smallest unit")
+    amount = int(value)
+    if amount > MAX_AMOUNT:
+        raise InvalidParameterError(field, "an amount is at most 2**128 - 1")
+    return amount
+
+
+def parse_kind(text: str | None) -> str | None:
+    """An offer kind: asset or license (any case)."""
+    if text is None:
+        return None
+    kind = text.strip().upper()
+    if kind not in ("ASSET", "LICENSE"):
+        raise InvalidParameterError("kind", "asset or license")
+    return kind
+
+
+def _market_view(kind: type[T], row: RowMapping, finality: Finality, **extra: Any) -> T:
+    """:func:`_view` with the currency checksummed (elsewhere a currency is an ISO code)."""
+    return _view(kind, row, finality, currency=to_checksum_address(row["currency"]), **extra)
+
+
+class Market:
+    """The market's records over one index, with the finality rules of ``provenance``."""
+
+    def __init__(self, engine: Engine, provenance: Provenance) -> None:
+        self.engine = engine
+        self.provenance = provenance
+
+    def _now(self, conn: Connection) -> int:
+        return queries.indexed_time(conn, queries.index_position(conn))
+
+    def _offer_view(self, row: RowMapping, now: int, finality: Finality) -> OfferView:
+        status = row["status"]
+        if status == "OPEN" and row["expires_at"] <= now:
+            status = "EXPIRED"
+        return _market_view(OfferView, row, finality, status=status)
+
+    def open_offers(self, where: OfferFilter, cursor: str | None, limit: int) -> Page[OfferView]:
+        """Open, unexpired offers matching ``where``, by id."""
+        if (where.min_price is not None or where.max_price is not None) and not where.currency:
+            raise InvalidParameterError(
+                "currency",
+                "a price range needs a currency (prices in different currencies do not compare)",
+            )
+        if (
+            where.min_price is not None
+            and where.max_price is not None
+            and where.min_price > where.max_price
+        ):
+            raise InvalidParameterError("min_price", "above max_price")
+        after = _first(decode_cursor(cursor, (int,)))
+        with self.engine.connect() as conn:
+            now = self._now(conn)
+            rows = queries.open_offers(conn, where, now, after, limit)
+            finality = self.provenance.finality_now(conn)
+        items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
+        return _paged(items, rows, limit, _id_key("offer_id"))
+
+    def offer(self, offer_id: int) -> OfferView:
+        """One offer."""
+        with self.engine.connect() as conn:
+            row = queries.get_offer(conn, offer_id)
+            if row is None:
+                raise NotFoundError("offer", str(offer_id))
+            now = self._now(conn)
+            finality = self.provenance.finality_now(conn)
+        return self._offer_view(row, now, finality(row["block_number"]))
+
+    def offers_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[OfferView]:
+        """Every offer made on an asset, by id."""
+        after = _first(decode_cursor(cursor, (int,)))
+        with self.engine.connect() as conn:
+            key = self._require_asset(conn, asset_id)
+            rows = queries.offers_of(conn, key, after, limit)
+            now = self._now(conn)
+            finality = self.provenance.finality_now(conn)
+        items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
+        return _paged(items, rows, limit, _id_key("offer_id"))
+
+    def bids(self, offer_id: int, cursor: str | None, limit: int) -> Page[BidView]:
+        """The bids on an offer, by id."""
+        after = _first(decode_cursor(cursor, (int,)))
+        with self.engine.connect() as conn:
+            if queries.get_offer(conn, offer_id) is None:
+                raise NotFoundError("offer", str(offer_id))
+            rows = queries.bids_on(conn, offer_id, after, limit)
+            now = self._now(conn)
+            finality = self.provenance.finality_now(conn)
+        items = []
+        for row in rows:
+            status = row["status"]
+            if status == "OPEN" and row["expires_at"] <= now:
+                status = "EXPIRED"
+            items.append(_market_view(BidView, row, finality(row["block_number"]), status=status))
+        return _paged(items, rows, limit, _id_key("bid_id"))
+
+    def trades_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[TradeView]:
+        """The trades of an asset, by id."""
+        after = _first(decode_cursor(cursor, (int,)))
+        with self.engine.connect() as conn:
+            key = self._require_asset(conn, asset_id)
+            rows = queries.trades_of(conn, key, after, limit)
+            finality = self.provenance.finality_now(conn)
+        items = [_market_view(TradeView, row, finality(row["block_number"])) for row in rows]
+        return _paged(items, rows, limit, _id_key("trade_id"))
+
+    def trades_by(self, account: str, cursor: str | None, limit: int) -> Page[TradeView]:
+        """The trades in which an account sold or bought, by id."""
+        after = _first(decode_cursor(cursor, (int,)))
+        with self.engine.connect() as conn:
+            rows = queries.trades_by(conn, account, after, limit)
+            finality = self.provenance.finality_now(conn)
+        items = [_market_view(TradeView, row, finality(row["block_number"])) for row in rows]
+        return _paged(items, rows, limit, _id_key("trade_id"))
+
+    def statistics(self) -> list[MarketStat]:
+        """Trade count, volume and last price per category, grade and currency."""
+        totals: dict[tuple[int, int, str], dict[str, Any]] = {}
+        after: int | None = None
+        with self.engine.connect() as conn:
+            while rows := queries.trades_with_class(conn, after, STATISTICS_PAGE):
+                for row in rows:
+                    group = (row["category"], row["grade"], row["currency"])
+                    entry = totals.setdefault(group, {"trades": 0, "volume": 0})
+                    entry["trades"] += 1
+                    entry["volume"] += int(row["price"])
+                    entry["last_price"] = row["price"]
+                    entry["last_trade_id"] = row["trade_id"]
+                after = rows[-1]["trade_id"]
+        return [
+            MarketStat(
+                category=category,
+                category_name=category_name(category),
+                grade=grade,
+                currency=to_checksum_address(currency),
+                trades=entry["trades"],
+                volume=str(entry["volume"]),
+                last_price=entry["last_price"],
+                last_trade_id=entry["last_trade_id"],
+            )
+            for (category, grade, currency), entry in sorted(totals.items())
+        ]
+
+    def _require_asset(self, conn: Connection, asset_id: int) -> str:
+        key = asset_id_hex(asset_id)
+        if queries.get_asset(conn, key) is None:
+            raise NotFoundError("asset", key)
+        return key
