@@ -103,7 +103,7 @@ contract DataMarket is IDataMarket, RegistryModule, ReentrancyGuard {
     }
 
     /// @inheritdoc IDataMarket
-    function cancelOffer(uint256 offerId) external whenRegistryNotPaused {
+    function cancelOffer(uint256 offerId) external {
         Offer storage offer = _offers[offerId];
         OfferStatus status = offer.status;
         if (status == OfferStatus.None) revert UnknownOffer(offerId);
@@ -319,13 +319,18 @@ contract DataMarket is IDataMarket, RegistryModule, ReentrancyGuard {
     }
 
     /// @dev Takes `amount` from the caller: exactly `msg.value` in the native currency, or the
-    /// ERC-20 amount through the caller's allowance (then no value may be sent).
+    /// ERC-20 amount through the caller's allowance (then no value may be sent), all of which
+    /// must arrive.
     function _collect(address currency, uint256 amount) private {
         if (currency == address(0)) {
             if (msg.value != amount) revert WrongPayment(amount, msg.value);
         } else {
             if (msg.value != 0) revert WrongPayment(0, msg.value);
-            IERC20(currency).safeTransferFrom(msg.sender, address(this), amount);
+            IERC20 token = IERC20(currency);
+            uint256 before = token.balanceOf(address(this));
+            token.safeTransferFrom(msg.sender, address(this), amount);
+            uint256 received = token.balanceOf(address(this)) - before;
+            if (received != amount) revert PaymentShortfall(currency, amount, received);
         }
     }
 

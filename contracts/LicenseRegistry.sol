@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {IDataAssetRegistry} from "./interfaces/IDataAssetRegistry.sol";
+import {IExportControl} from "./interfaces/IExportControl.sol";
 import {ILicenseRegistry} from "./interfaces/ILicenseRegistry.sol";
 import {Roles} from "./libraries/Roles.sol";
 import {RegistryModule} from "./RegistryModule.sol";
@@ -17,6 +18,11 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
     mapping(uint256 assetId => mapping(address licensee => uint256[] licenseIds)) private _licenseIds;
     /// @dev The id of the latest license.
     uint256 private _licenseCount;
+    /// @dev Licenses sold through the market: the holder cannot revoke them.
+    mapping(uint256 licenseId => bool sold) private _sold;
+
+    uint8 private constant _IMPORTANT_GRADE = 2;
+    uint8 private constant _CORE_GRADE = 3;
 
     /// @param registry_ the DataAssetRegistry.
     constructor(address registry_) RegistryModule(registry_) {}
@@ -30,7 +36,7 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         bytes32 termsHash,
         string calldata scope
     ) external whenRegistryNotPaused returns (uint256 licenseId) {
-        return _grant(assetId, msg.sender, licensee, kind, expiresAt, termsHash, scope);
+        return _grant(assetId, msg.sender, licensee, kind, expiresAt, termsHash, scope, false);
     }
 
     /// @inheritdoc ILicenseRegistry
@@ -43,10 +49,11 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         bytes32 termsHash,
         string calldata scope
     ) external onlyRegistryRole(Roles.MARKET) whenRegistryNotPaused returns (uint256 licenseId) {
-        return _grant(assetId, licensor, licensee, kind, expiresAt, termsHash, scope);
+        return _grant(assetId, licensor, licensee, kind, expiresAt, termsHash, scope, true);
     }
 
-    /// @dev The grant choke point: `licensor` must hold the asset.
+    /// @dev The grant choke point: `licensor` must hold the asset; a `sale` also meets the rules
+    /// of a transfer (objection, cross-border) and is marked not revocable.
     function _grant(
         uint256 assetId,
         address licensor,
@@ -54,7 +61,8 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         uint8 kind,
         uint40 expiresAt,
         bytes32 termsHash,
-        string calldata scope
+        string calldata scope,
+        bool sale
     ) private returns (uint256 licenseId) {
         IDataAssetRegistry.Asset memory asset = _knownAsset(assetId);
         address holder = _holderOf(assetId);
@@ -70,6 +78,7 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         uint40 now_ = _now();
         if (expiresAt <= now_) revert LicenseExpiryInPast(expiresAt, now_);
         if (termsHash == bytes32(0)) revert ZeroTermsHash();
+        if (sale) _checkSale(assetId, asset, holder, licensee);
 
         licenseId = ++_licenseCount;
         _licenses[licenseId] = License({
@@ -83,6 +92,7 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
             termsHash: termsHash
         });
         _licenseIds[assetId][licensee].push(licenseId);
+        if (sale) _sold[licenseId] = true;
         emit LicenseGranted(licenseId, assetId, licensee, holder, LicenseKind(kind), expiresAt, termsHash, scope);
     }
 
@@ -93,6 +103,7 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
         if (assetId == 0) revert UnknownLicense(licenseId);
         address holder = _holderOf(assetId);
         if (holder != msg.sender) revert IDataAssetRegistry.NotAssetHolder(assetId, msg.sender, holder);
+        if (_sold[licenseId]) revert SoldLicenseNotRevocable(licenseId);
         if (license.revokedAt != 0) revert LicenseAlreadyRevoked(licenseId, license.revokedAt);
         uint40 now_ = _now();
         if (license.expiresAt <= now_) revert LicenseAlreadyExpired(licenseId, license.expiresAt);
@@ -131,8 +142,36 @@ contract LicenseRegistry is ILicenseRegistry, RegistryModule {
     }
 
     /// @inheritdoc ILicenseRegistry
+    function isSold(uint256 licenseId) external view returns (bool) {
+        return _sold[licenseId];
+    }
+
+    /// @inheritdoc ILicenseRegistry
     function licenseCount() external view returns (uint256) {
         return _licenseCount;
+    }
+
+    /// @dev The rules a license sale shares with a transfer: no open objection, and to another
+    /// jurisdiction no core data, and important data only under an export permit, consumed here.
+    function _checkSale(
+        uint256 assetId,
+        IDataAssetRegistry.Asset memory asset,
+        address holder,
+        address licensee
+    ) private {
+        if (asset.underObjection) revert IDataAssetRegistry.AssetUnderObjection(assetId);
+        bytes2 from = _registry.participant(holder).jurisdiction;
+        bytes2 to = _registry.participant(licensee).jurisdiction;
+        if (from == to) return;
+        uint8 grade = asset.grade;
+        if (grade == _CORE_GRADE) {
+            revert IDataAssetRegistry.CrossBorderTransferProhibited(assetId, grade, from, to);
+        }
+        if (grade == _IMPORTANT_GRADE) {
+            (, address exportControl) = _registry.modules();
+            if (exportControl == address(0)) revert IExportControl.ExportPermitMissing(assetId, licensee);
+            IExportControl(exportControl).consumePermit(assetId, holder, licensee, to);
+        }
     }
 
     /// @dev Granted at or before `timestamp`, expiring after it, not revoked at or before it.

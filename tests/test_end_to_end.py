@@ -3,7 +3,10 @@
 The contracts' state machine (:func:`contracts.test_model.registry_machine`: random actions of
 every role, each checked against the Python model, and every view the model predicts) runs on
 anvil, and after each step the indexer brings a SQLite index up to the head and the gateway,
-reading that index, must answer for every asset and participant what the model says. Every
+reading that index, must answer for every asset and participant what the model says, and the
+index's holding periods must follow the model's changes of holder: after its registration an
+asset changes holder in the index only by a transfer, a ruling or a trade the model made, in the
+same block, and every holding acquired by trade is an asset trade of the index (and back). Every
 fourth step also breaks something on purpose: a reorganisation (blocks with events the model
 never sees are indexed, then reverted away), or an indexer process killed with SIGKILL in the
 middle of its work. At the end of each example the index must equal a fresh index of the same
@@ -20,6 +23,7 @@ import itertools
 import subprocess
 import time
 import warnings
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +31,7 @@ import pytest
 from eth_account import Account
 from hypothesis import settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
+from sqlalchemy import select
 
 with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI pins httpx
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -41,6 +46,7 @@ from provledger.chain.serialize import asset_hex
 from provledger.config import Settings
 from provledger.indexer.scanner import Scanner
 from provledger.indexer.source import JsonRpcSource
+from provledger.store import schema
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
 
@@ -162,6 +168,58 @@ def test_model_chain_index_and_gateway_agree(anvil_world: World, tmp_path: Path)
                 answer = self.gateway.get(f"/participants/{account}")
                 assert answer.status_code == 200, answer.text
                 assert answer.json()["status"] == participant.status.name, account
+            self.holdings_follow_the_model()
+
+        def holdings_follow_the_model(self) -> None:
+            """No asset changes holder in the index without a matching move of the model (a
+            transfer, a ruling or a trade, in the same block), and the index's holdings acquired
+            by trade are exactly its asset trades: same asset, buyer and block."""
+            holdings, trades = schema.holdings.c, schema.trades.c
+            with self.store.engine.connect() as connection:
+                periods = connection.execute(
+                    select(
+                        holdings.asset_id,
+                        holdings.holder,
+                        holdings.via,
+                        holdings.from_block,
+                        holdings.to_block,
+                    ).order_by(holdings.asset_id, holdings.from_block, holdings.from_log)
+                ).all()
+                asset_trades = connection.execute(
+                    select(trades.asset_id, trades.buyer, trades.block_number).where(
+                        trades.kind == "ASSET"
+                    )
+                ).all()
+            by_asset: dict[str, list[tuple[str, str, int, int | None]]] = defaultdict(list)
+            for row in periods:
+                by_asset[row.asset_id].append(
+                    (row.holder.lower(), row.via, row.from_block, row.to_block)
+                )
+            model = driver.model
+            assert set(by_asset) == {asset_hex(asset) for asset in model.assets}
+            for asset, record in model.assets.items():
+                name = asset_hex(asset)
+                (registrant, via, _, _), *later = by_asset[name]
+                assert (registrant, via) == (record.registrant.lower(), "REGISTRATION"), name
+                moves = [
+                    (move.holder.lower(), move.via, move.block)
+                    for move in model.moves
+                    if move.asset_id == asset
+                ]
+                assert [period[:3] for period in later] == moves, name
+                # every period but the latest has ended; the latest is the holder's
+                ended = [period[3] is not None for period in by_asset[name]]
+                assert ended == [True] * len(later) + [False], name
+                assert by_asset[name][-1][0] == record.holder.lower(), name
+            acquired = sorted(
+                (row.asset_id, row.holder.lower(), row.from_block)
+                for row in periods
+                if row.via == "TRADE"
+            )
+            sold = sorted(
+                (row.asset_id, row.buyer.lower(), row.block_number) for row in asset_trades
+            )
+            assert acquired == sold
 
     deep = settings().max_examples > 100  # the deep profile
     run_state_machine_as_test(

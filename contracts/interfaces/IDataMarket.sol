@@ -28,7 +28,10 @@ import {ILicenseRegistry} from "./ILicenseRegistry.sol";
  *
  * Every offer, bid, cancellation, trade and withdrawal emits an event carrying all amounts.
  * The errors of ERC-6093 tokens ({IERC20Errors}) are declared here so that a failed payment
- * (an insufficient allowance or balance) is decoded from the market's ABI.
+ * (an insufficient allowance or balance) is decoded from the market's ABI. A payment in a token
+ * that delivers less than the amount sent (a fee on transfer) is refused; the admin lists only
+ * standard tokens: one whose balances change by themselves (rebasing) would unbalance the
+ * market's accounts.
  */
 interface IDataMarket is IERC20Errors {
     /// @notice What an offer sells.
@@ -174,6 +177,8 @@ interface IDataMarket is IERC20Errors {
     error BuyerIsSeller(uint256 offerId, address buyer);
     /// @dev The native value sent is not the amount due (for ERC-20 payments, nothing is due).
     error WrongPayment(uint256 expected, uint256 sent);
+    /// @dev The market received less of the token than was paid (a fee-on-transfer token).
+    error PaymentShortfall(address currency, uint256 expected, uint256 received);
     /// @dev The offer takes no counter-bids (its minimum bid is 0).
     error BidsNotAccepted(uint256 offerId);
     /// @dev The bid is below the offer's minimum.
@@ -238,7 +243,8 @@ interface IDataMarket is IERC20Errors {
     /**
      * @notice Cancels an open offer. Bids on it stay escrowed until their bidders cancel them.
      *
-     * Requirements: registry not paused; the caller made the offer; the offer is open.
+     * Requirements: the caller made the offer; the offer is open. Allowed while paused, so that
+     * no seller has to race buyers when trading resumes.
      *
      * Emits {OfferCancelled}.
      */
@@ -250,8 +256,9 @@ interface IDataMarket is IERC20Errors {
      * @return tradeId sequential, from 1.
      *
      * Requirements: registry not paused; the offer is open and unexpired; the seller still holds
-     * the asset; the caller is not the seller; the payment is exact; the registry's transfer
-     * rules (asset offers) or license rules (license offers) allow the delivery.
+     * the asset; the caller is not the seller; the payment is exact and arrives whole; the
+     * registry's transfer rules (asset offers) or the license sale rules of
+     * {ILicenseRegistry-grantFor} (license offers) allow the delivery.
      *
      * Emits {TradeSettled}, and the registry's or LicenseRegistry's events of the delivery.
      */

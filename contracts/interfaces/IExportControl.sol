@@ -47,7 +47,7 @@ interface IExportControl {
     error ExportPermitDestinationMismatch(
         uint256 assetId, address recipient, bytes2 permitted, bytes2 actual
     );
-    /// @dev Only the registry may consume permits.
+    /// @dev Only the registry (transfers) and its LicenseRegistry (license sales) consume permits.
     error CallerNotRegistry(address caller);
 
     /**
@@ -71,9 +71,11 @@ interface IExportControl {
     function revokePermit(uint256 assetId, address recipient) external;
 
     /**
-     * @notice Checks and consumes the permit for a cross-border transfer.
+     * @notice Checks and consumes the permit for a cross-border transfer, or for a license sold
+     * through the market to a licensee abroad.
      *
-     * Requirements: caller is the registry; a permit exists for `assetId` and `recipient`,
+     * Requirements: caller is the registry or the LicenseRegistry the registry names; a permit
+     * exists for `assetId` and `recipient`,
      * unused, unrevoked, unexpired, issued for `destination`.
      *
      * Emits {ExportPermitUsed}.

@@ -62,6 +62,8 @@ interface ILicenseRegistry {
     error LicenseAlreadyRevoked(uint256 licenseId, uint40 revokedAt);
     /// @dev The license has already expired.
     error LicenseAlreadyExpired(uint256 licenseId, uint40 expiresAt);
+    /// @dev The license was sold through the market: paid for, it lasts until it expires.
+    error SoldLicenseNotRevocable(uint256 licenseId);
 
     /**
      * @notice Grants a license on an asset the caller holds.
@@ -84,13 +86,16 @@ interface ILicenseRegistry {
 
     /**
      * @notice Grants a license on behalf of `licensor`, the asset's holder: how the DataMarket
-     * delivers a license it sold. The rules of {grant} apply with `licensor` as the caller.
+     * delivers a license it sold. A sale follows the rules of {grant} and those of a transfer:
+     * the asset may not be under objection, and to a licensee in another jurisdiction grade 3
+     * data is refused and grade 2 data needs an export permit for the licensee, which the sale
+     * consumes. A sold license cannot be revoked by the holder: it lasts until it expires.
      * @return licenseId sequential, from 1.
      *
      * Requirements: the caller has the registry's MARKET_ROLE; those of {grant}, with
-     * `licensor` in place of the caller.
+     * `licensor` in place of the caller; the asset not under objection; the cross-border rule.
      *
-     * Emits {LicenseGranted}.
+     * Emits {LicenseGranted}, and {IExportControl-ExportPermitUsed} when a permit is used.
      */
     function grantFor(
         uint256 assetId,
@@ -105,8 +110,8 @@ interface ILicenseRegistry {
     /**
      * @notice Revokes a license.
      *
-     * Requirements: not paused; caller holds the asset now; the license is neither revoked nor
-     * expired.
+     * Requirements: not paused; caller holds the asset now; the license was not sold through
+     * the market; it is neither revoked nor expired.
      *
      * Emits {LicenseRevoked}.
      */
@@ -129,6 +134,9 @@ interface ILicenseRegistry {
 
     /// @notice Every license ever granted on `assetId` to `licensee`, in grant order.
     function licensesOf(uint256 assetId, address licensee) external view returns (uint256[] memory);
+
+    /// @notice Whether license `licenseId` was sold through the market (and so is not revocable).
+    function isSold(uint256 licenseId) external view returns (bool);
 
     /// @notice The number of licenses granted so far (the id of the latest).
     function licenseCount() external view returns (uint256);

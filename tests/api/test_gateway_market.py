@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
@@ -15,6 +16,7 @@ from api.conftest import Indexed
 from helpers.builders import DEFAULT_CATEGORY
 from provledger.chain.events import DECODERS, TradeSettled
 from provledger.chain.ids import asset_id_hex
+from provledger.chain.reverts import ContractRevert
 
 PROBLEM = "application/problem+json"
 NATIVE = "0x0000000000000000000000000000000000000000"
@@ -73,7 +75,8 @@ def chain_trades(indexed: Indexed) -> dict[int, tuple[TradeSettled, int, HexByte
 
 def test_open_offers_match_the_chain_and_filter(indexed: Indexed) -> None:
     offers = get(indexed, "/market/offers")["items"]
-    assert [offer["offer_id"] for offer in offers] == [3, 4]  # 1, 2 filled; 5 cancelled
+    # 1, 2 filled; 5 cancelled; 6 open on chain, but its seller gave the asset away
+    assert [offer["offer_id"] for offer in offers] == [3, 4]
     for offer in offers:
         own = {key: offer.pop(key) for key in ("created_block", "created_at", "closed_block")}
         assert own["closed_block"] is None
@@ -116,6 +119,23 @@ def test_bad_offer_filters_are_problems(indexed: Indexed) -> None:
         assert field in problem["detail"], (params, problem)
     assert get(indexed, "/market/offers/99", 404)["status"] == 404
     assert get(indexed, "/market/offers/0", 422)["status"] == 422
+
+
+def test_an_offer_that_cannot_fill_is_unavailable(indexed: Indexed) -> None:
+    world = indexed.world
+    revised = asset_id_hex(indexed.assets["revised"])
+    assert world.admin.market.offer(6).status.name == "OPEN"
+    offer = get(indexed, "/market/offers/6")
+    assert (offer["status"], offer["seller"]) == ("UNAVAILABLE", world.carol.address)
+    listed = get(indexed, f"/assets/{revised}/offers")["items"]
+    assert [(item["offer_id"], item["status"]) for item in listed] == [
+        (1, "FILLED"),
+        (6, "UNAVAILABLE"),
+    ]
+    assert get(indexed, "/market/offers", seller=world.carol.address)["items"] == []
+    with pytest.raises(ContractRevert) as refused:
+        world.dave.market.buy(6, value=3_000)  # refused at estimation: nothing is mined
+    assert refused.value.name == "AssetMovedSinceListing"
 
 
 def test_an_offer_and_its_bids_match_the_chain(indexed: Indexed) -> None:

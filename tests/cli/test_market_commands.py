@@ -91,9 +91,18 @@ def test_trades_through_the_cli_settle_on_chain(cli: Cli, traded: dict[str, str]
 def test_market_bad_input_is_one_line(cli: Cli, traded: dict[str, str]) -> None:
     asset = traded["license"]
     line = cli.fails(2, "market", "list", asset, "0", *SELLER)
-    assert line == "error: price must be between 1 and 2**128 - 1, got 0"
+    assert line == "error: price: must be at least 1"
     line = cli.fails(2, "market", "list", asset, "ten", *SELLER)
-    assert line == "error: price 'ten' is not an integer amount in the smallest unit"
+    assert line == "error: price: an amount is a decimal integer in the smallest unit"
+    line = cli.fails(2, "market", "list", asset, str(2**128), *SELLER)
+    assert line == "error: price: an amount is at most 2**128 - 1"
+    result = cli.run("market", "list", asset, "10", "--min-bid", str(2**128), *SELLER)
+    assert result.exit_code == 2
+    assert "--min-bid" in result.output
+    assert "Traceback" not in result.output
+    result = cli.run("market", "bid", "1", "10", "--days", "40000", *BUYS)
+    assert result.exit_code == 2
+    assert "--days" in result.output
     assert cli.fails(2, "market", "buy", "99", *BUYS) == "error: there is no offer #99"
     line = cli.fails(2, "market", "withdraw", *BUYS)
     assert line == (

@@ -814,6 +814,24 @@ def test_erc20_payment_needs_allowance_and_balance(world: World, token: HarnessT
     assert world.alice.market.offer(offer).status is OfferStatus.OPEN
 
 
+def test_a_token_that_takes_a_fee_on_transfer_is_refused(world: World) -> None:
+    """The market credits what it received or nothing: a short payment reverts whole."""
+    fee_token = listed_token(world, "FeeToken")
+    market = market_address(world)
+    asset, offer = list_asset(world, currency=fee_token.address)
+    fund(world, fee_token, world.bob, PRICE)
+
+    with reverts(
+        "PaymentShortfall",
+        currency=fee_token.address,
+        expected=PRICE,
+        received=PRICE - PRICE // 100,
+    ):
+        world.bob.market.buy(offer)
+    assert fee_token.balance_of(market) == 0
+    assert world.alice.registry.holder_of(asset) == world.alice.address
+
+
 def test_buyer_may_not_be_the_seller(world: World) -> None:
     _, offer = list_asset(world, min_bid=MIN_BID)
     _, licenses = offer_license(world, min_bid=MIN_BID)
@@ -993,15 +1011,74 @@ def test_important_data_sold_abroad_needs_an_export_permit(world: World) -> None
     assert world.alice.registry.holder_of(asset) == dave
 
 
-def test_licenses_on_core_data_are_not_transfers(world: World) -> None:
-    """The cross-border rule guards the holding right; a license may go abroad (as by grant)."""
-    asset, offer = offer_license(world, grade=3)
+def test_a_license_sale_abroad_follows_the_cross_border_rule(world: World) -> None:
+    """A license sold abroad lets the data be used abroad: grade 3 never, grade 2 under an
+    export permit for the licensee, which the sale uses up; grade 1 freely."""
+    core, core_offer = offer_license(world, grade=3)
+    with reverts(
+        "CrossBorderTransferProhibited",
+        assetId=core,
+        grade=3,
+        fromJurisdiction=b"CN",
+        toJurisdiction=b"US",
+    ):
+        world.dave.market.buy(core_offer, value=PRICE)  # CN -> US
+    world.bob.market.buy(core_offer, value=PRICE)  # CN -> CN: no border
 
-    receipt = world.dave.market.buy(offer, value=PRICE)  # CN -> US
+    important, offer = offer_license(world, grade=2)
+    with reverts("ExportPermitMissing", assetId=important, recipient=world.dave.address):
+        world.dave.market.buy(offer, value=PRICE)
+    world.exporter.export.issue_permit(important, world.dave.address, world.now() + DAY)
+    receipt = world.dave.market.buy(offer, value=PRICE)
+    used = ExportPermitUsed(
+        asset_id=important, recipient=world.dave.address, from_=world.alice.address
+    )
+    assert receipt.events[0] == used
+    assert receipt.event(LicenseGranted).licensee == world.dave.address
+    permit = world.exporter.export.permit(important, world.dave.address)
+    assert permit is not None
+    assert permit.used is True
+    with reverts("ExportPermitMissing", assetId=important, recipient=world.dave.address):
+        world.dave.market.buy(offer, value=PRICE)  # the permit served one sale
 
-    granted = receipt.event(LicenseGranted)
-    assert (granted.licensee, granted.licensor) == (world.dave.address, world.alice.address)
-    assert world.alice.registry.holder_of(asset) == world.alice.address
+    general, general_offer = offer_license(world, grade=1)
+    granted = world.dave.market.buy(general_offer, value=PRICE).event(LicenseGranted)
+    assert (granted.licensee, granted.asset_id) == (world.dave.address, general)
+
+
+def test_a_license_cannot_be_sold_under_objection(world: World) -> None:
+    asset, offer = offer_license(world)
+    world.notice(asset)
+    world.stranger.office.object(asset, doc("grounds"))
+    with reverts("AssetUnderObjection", assetId=asset):
+        world.bob.market.buy(offer, value=PRICE)
+    # a direct grant by the holder is not a sale: the objection does not stop it
+    world.alice.licenses.grant(
+        asset, world.carol.address, LicenseKind.PROCESSING_USE, world.now() + DAY, TERMS, SCOPE
+    )
+
+
+def test_a_sold_license_cannot_be_revoked(world: World) -> None:
+    """Paid for, a license lasts until it expires: neither the seller nor a later holder can
+    take it back; a license granted directly stays revocable."""
+    asset, offer = offer_license(world)
+    sold = world.bob.market.buy(offer, value=PRICE).event(LicenseGranted).license_id
+    given = (
+        world.alice.licenses.grant(
+            asset, world.carol.address, LicenseKind.PROCESSING_USE, world.now() + DAY, TERMS, ""
+        )
+        .event(LicenseGranted)
+        .license_id
+    )
+    assert world.alice.licenses.contract.functions.isSold(sold).call() is True
+    assert world.alice.licenses.contract.functions.isSold(given).call() is False
+    with reverts("SoldLicenseNotRevocable", licenseId=sold):
+        world.alice.licenses.revoke(sold, doc("changed my mind"))
+    world.alice.registry.transfer(asset, world.erin.address)
+    with reverts("SoldLicenseNotRevocable", licenseId=sold):
+        world.erin.licenses.revoke(sold, doc("new holder"))
+    world.erin.licenses.revoke(given, doc("new holder"))
+    assert world.admin.licenses.is_valid_at(sold, world.now()) is True
 
 
 def test_buyer_and_seller_must_be_active_participants(world: World) -> None:
@@ -1041,7 +1118,7 @@ def test_asset_under_objection_cannot_be_sold(world: World) -> None:
         world.bob.market.buy(offer, value=PRICE)
 
 
-def test_paused_registry_stops_trading_but_not_refunds_or_withdrawals(world: World) -> None:
+def test_paused_registry_stops_trading_but_not_cancellations_or_withdrawals(world: World) -> None:
     asset, offer = offer_license(world, min_bid=MIN_BID)
     world.bob.market.buy(offer, value=PRICE)
     expires_at = world.now() + DAY
@@ -1057,14 +1134,16 @@ def test_paused_registry_stops_trading_but_not_refunds_or_withdrawals(world: Wor
     with reverts("EnforcedPause"):
         world.alice.market.accept_bid(bid)
     with reverts("EnforcedPause"):
-        world.alice.market.cancel_offer(offer)
-    with reverts("EnforcedPause"):
         world.alice.market.list_asset(listable, PRICE, expires_at)
     with reverts("EnforcedPause"):
         world.alice.market.offer_license(
             listable, LicenseKind.PROCESSING_USE, DAY, TERMS, SCOPE, PRICE, expires_at
         )
 
+    withdrawn = world.alice.market.cancel_offer(offer)  # a seller need not race buyers later
+    assert withdrawn.events == (
+        OfferCancelled(offer_id=offer, asset_id=asset, seller=world.alice.address),
+    )
     cancelled = world.carol.market.cancel_bid(bid)
     assert cancelled.events == (
         BidCancelled(

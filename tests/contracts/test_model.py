@@ -3,11 +3,17 @@
 Hypothesis drives registrations (single and batched, valid or not), transfers (within and
 across jurisdictions, with and without export permits), the review procedure (accept, reject,
 object, resolve, certify), licenses (granted, revoked, expired), disputes (opened, frozen,
-ruled all three ways), cancellations, metadata revisions, participant suspensions and the
-clock. For every action the model :class:`Rules` predicts either the exact events or the exact
-custom error with all its arguments; the chain must do exactly that. After every step an
-invariant reads every asset, participant, license, dispute, objection and permit back through
-the contracts' view functions and compares them with the model.
+ruled all three ways), cancellations, metadata revisions, participant suspensions, the
+market (approvals, asset listings and license offers, purchases, counter-bids placed, cancelled
+and accepted, withdrawals, the platform fee) and the clock. For every action the model
+:class:`Rules` predicts either the exact events or the exact custom error with all its
+arguments; the chain must do exactly that. After every step an invariant reads every asset,
+participant, license, dispute, objection, permit, offer, bid and balance owed back through the
+contracts' view functions and compares them with the model, and holds the chain to two
+conservation laws: the market holds exactly what it owes plus the open bids, and the machine's
+accounts, the market and the gas they paid add up to what the accounts held when the example
+started (no money appears or vanishes). An asset changes holder only in :meth:`Rules._move`:
+a transfer, a ruling or a trade.
 
 Time: the model decides time-dependent rules with the latest block's timestamp, while a
 transaction runs up to a few seconds later. Every duration here (notice period, license and
@@ -46,6 +52,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from web3 import Web3
+from web3.types import BlockData
 
 from helpers.builders import doc
 from helpers.world import NOTICE_PERIOD, World
@@ -55,18 +62,24 @@ from provledger.chain.connection import is_embedded
 from provledger.chain.deployments import Deployment
 from provledger.chain.enums import (
     AssetStatus,
+    BidStatus,
     Channel,
     DisputeStatus,
     LicenseKind,
+    OfferKind,
+    OfferStatus,
     ParticipantStatus,
     RegistrationType,
     Relation,
     Ruling,
 )
 from provledger.chain.events import (
+    Approval,
     AssetRegistered,
     AssetRestrictionsChanged,
     AssetStatusChanged,
+    BidCancelled,
+    BidPlaced,
     CertificateIssued,
     DisputeFrozen,
     DisputeOpened,
@@ -75,17 +88,22 @@ from provledger.chain.events import (
     ExportPermitIssued,
     ExportPermitRevoked,
     ExportPermitUsed,
+    FeeUpdated,
     LicenseGranted,
     LicenseRevoked,
     LineageLinked,
     MetadataUpdated,
     ObjectionLodged,
     ObjectionResolved,
+    OfferCancelled,
+    OfferCreated,
     ParticipantRegistered,
     ParticipantReinstated,
     ParticipantSuspended,
+    ProceedsWithdrawn,
     RegistrationAccepted,
     RegistrationRejected,
+    TradeSettled,
     Transfer,
 )
 from provledger.chain.ids import asset_id, role_id
@@ -93,10 +111,12 @@ from provledger.chain.reverts import ContractRevert, decode_revert_data
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import (
     AssetState,
+    BidState,
     DisputeState,
     ExportPermitState,
     LicenseState,
     ObjectionState,
+    OfferState,
     ParentLink,
     ParticipantState,
     Registration,
@@ -114,6 +134,12 @@ ZERO_ADDRESS: Final = Web3.to_checksum_address("0x" + "00" * 20)
 MAX_PARENTS: Final = 16
 UNLISTED_CATEGORY: Final = 999
 NOWHERE: Final = b"\x00\x00"
+#: The market's fee cap (``MAX_FEE_BPS``), its denominator, and its longest license.
+MAX_FEE_BPS: Final = 1000
+BPS: Final = 10_000
+MAX_LICENSE_DURATION: Final = 100 * 365 * 24 * HOUR
+#: The native currency, in offers, bids, events and ``owedTo``.
+NATIVE: Final = ZERO_ADDRESS
 
 
 def content(label: str) -> bytes:
@@ -209,6 +235,7 @@ class LicenseRecord:
     licensee: ChecksumAddress
     terms_hash: bytes
     revoked_at: int = 0
+    sold: bool = False  # through the market: the holder cannot revoke it
 
     def valid_at(self, timestamp: int) -> bool:
         """Granted at or before, expiring after, not revoked at or before ``timestamp``."""
@@ -249,6 +276,61 @@ class PermitRecord:
 
 
 @dataclass
+class OfferRecord:
+    seller: ChecksumAddress
+    expires_at: int
+    kind: OfferKind
+    fee_bps: int
+    asset_id: int
+    price: int
+    min_bid: int
+    license_kind: int = 0
+    license_duration: int = 0
+    terms_hash: bytes = ZERO_HASH
+    scope: str = ""
+    status: OfferStatus = OfferStatus.OPEN
+
+    def state(self, number: int) -> OfferState:
+        """What ``offerOf`` must return (native currency only)."""
+        return OfferState(
+            offer_id=number,
+            seller=self.seller,
+            expires_at=self.expires_at,
+            kind=self.kind,
+            status=self.status,
+            license_kind=LicenseKind(self.license_kind),
+            fee_bps=self.fee_bps,
+            asset_id=self.asset_id,
+            currency=NATIVE,
+            license_duration=self.license_duration,
+            price=self.price,
+            min_bid=self.min_bid,
+            terms_hash=self.terms_hash,
+            scope=self.scope,
+        )
+
+
+@dataclass
+class BidRecord:
+    offer_id: int
+    bidder: ChecksumAddress
+    expires_at: int
+    amount: int
+    status: BidStatus = BidStatus.OPEN
+
+
+@dataclass
+class MoveRecord:
+    """A change of holder the model made: to whom, why, and in which block (the driver stamps
+    the block once the chain mined it)."""
+
+    asset_id: int
+    holder: ChecksumAddress
+    via: str  # TRANSFER | TRADE | RULING, as the index calls them
+    block: int = 0
+
+
+@dataclass
 class Rules:
     """The registry's rules in plain Python, written from the interfaces' NatSpec.
 
@@ -260,6 +342,7 @@ class Rules:
     registrar: ChecksumAddress
     arbiter: ChecksumAddress
     exporter: ChecksumAddress
+    market: ChecksumAddress
     notice_period: int
     categories: frozenset[int]
     participants: dict[ChecksumAddress, ParticipantRecord] = field(default_factory=dict)
@@ -269,6 +352,19 @@ class Rules:
     objections: list[ObjectionRecord] = field(default_factory=list)
     permits: dict[tuple[int, ChecksumAddress], PermitRecord] = field(default_factory=dict)
     certificates: int = 0
+    #: Every change of holder since the model began, in chain order (registrations aside).
+    moves: list[MoveRecord] = field(default_factory=list)
+    # the market, in the native currency only
+    offers: list[OfferRecord] = field(default_factory=list)
+    bids: list[BidRecord] = field(default_factory=list)
+    owed: dict[ChecksumAddress, int] = field(default_factory=dict)
+    trades: int = 0
+    fee_recipient: ChecksumAddress = ZERO_ADDRESS
+    fee_bps: int = 0
+    #: Assets whose ERC-721 approved address is the market (every move clears it).
+    approved: set[int] = field(default_factory=set)
+    #: Assets ever approved: the others' approval cannot change without an Approval event.
+    ever_approved: set[int] = field(default_factory=set)
 
     # -- guards shared by several actions
 
@@ -484,16 +580,19 @@ class Rules:
         if caller != record.holder:
             raise Expected("ERC721InsufficientApproval", operator=caller, tokenId=asset)
         holder = record.holder
-        events = self._move(record, to, by_ruling=False, now=now)
+        events = self._move(record, to, via="TRANSFER", now=now)
         if source != holder:
             raise Expected("ERC721IncorrectOwner", sender=source, tokenId=asset, owner=holder)
         return events
 
-    def _move(
-        self, record: AssetRecord, to: ChecksumAddress, *, by_ruling: bool, now: int
-    ) -> list[Event]:
-        """The transfer rules: status, restrictions, participants, the cross-border grade rule."""
+    def _move(self, record: AssetRecord, to: ChecksumAddress, *, via: str, now: int) -> list[Event]:
+        """The transfer rules: status, restrictions, participants, the cross-border grade rule.
+
+        The only place an asset changes holder (a transfer, a ruling or a trade, as ``via``
+        says); like OpenZeppelin's ``_update``, it clears the token's approval, without an event.
+        """
         asset, holder = record.asset_id, record.holder
+        by_ruling = via == "RULING"
         if record.status in (AssetStatus.REJECTED, AssetStatus.CANCELLED):
             raise Expected("AssetNotTransferable", assetId=asset, status=record.status)
         sender = self.participant(holder)
@@ -507,40 +606,49 @@ class Rules:
         recipient = self.participant(to)
         if recipient.status is not ParticipantStatus.ACTIVE:
             raise Expected("ParticipantNotActive", account=to, status=recipient.status)
-        events: list[Event] = []
-        if sender.jurisdiction != recipient.jurisdiction:
-            if record.grade == 3:
-                raise Expected(
-                    "CrossBorderTransferProhibited",
-                    assetId=asset,
-                    grade=3,
-                    fromJurisdiction=sender.jurisdiction,
-                    toJurisdiction=recipient.jurisdiction,
-                )
-            if record.grade == 2:
-                permit = self.permits.get((asset, to))
-                if permit is None or permit.used or permit.revoked:
-                    raise Expected("ExportPermitMissing", assetId=asset, recipient=to)
-                if permit.expires_at <= now:
-                    raise Expected(
-                        "ExportPermitExpired",
-                        assetId=asset,
-                        recipient=to,
-                        expiresAt=permit.expires_at,
-                    )
-                if permit.destination != recipient.jurisdiction:
-                    raise Expected(
-                        "ExportPermitDestinationMismatch",
-                        assetId=asset,
-                        recipient=to,
-                        permitted=permit.destination,
-                        actual=recipient.jurisdiction,
-                    )
-                permit.used = True
-                events.append(ExportPermitUsed(asset, to, holder))
+        events = self._cross_border(record, holder, to, now)
         record.holder = to
+        self.approved.discard(asset)
+        self.moves.append(MoveRecord(asset, to, via))
         events.append(Transfer(holder, to, asset))
         return events
+
+    def _cross_border(
+        self, record: AssetRecord, holder: ChecksumAddress, to: ChecksumAddress, now: int
+    ) -> list[Event]:
+        """The cross-border grade rule of a transfer or a license sale from ``holder`` to ``to``:
+        grade 1 moves freely, grade 2 needs an export permit (used up here), grade 3 stays."""
+        asset = record.asset_id
+        here, there = self.participant(holder).jurisdiction, self.participant(to).jurisdiction
+        if here == there:
+            return []
+        if record.grade == 3:
+            raise Expected(
+                "CrossBorderTransferProhibited",
+                assetId=asset,
+                grade=3,
+                fromJurisdiction=here,
+                toJurisdiction=there,
+            )
+        if record.grade == 2:
+            permit = self.permits.get((asset, to))
+            if permit is None or permit.used or permit.revoked:
+                raise Expected("ExportPermitMissing", assetId=asset, recipient=to)
+            if permit.expires_at <= now:
+                raise Expected(
+                    "ExportPermitExpired", assetId=asset, recipient=to, expiresAt=permit.expires_at
+                )
+            if permit.destination != there:
+                raise Expected(
+                    "ExportPermitDestinationMismatch",
+                    assetId=asset,
+                    recipient=to,
+                    permitted=permit.destination,
+                    actual=there,
+                )
+            permit.used = True
+            return [ExportPermitUsed(asset, to, holder)]
+        return []
 
     # -- registration office
 
@@ -657,7 +765,11 @@ class Rules:
         terms: bytes,
         scope: str,
         now: int,
+        *,
+        sale: bool = False,
     ) -> list[Event]:
+        """``grant`` by ``caller``; or, as a ``sale``, ``grantFor`` of the market, with
+        ``caller`` the licensor, which also meets the objection and cross-border rules."""
         record = self._held_by(caller, asset)
         self._require_modifiable(record)
         self._require_active(record.holder)
@@ -670,10 +782,18 @@ class Rules:
             raise Expected("LicenseExpiryInPast", expiresAt=expires_at, timestamp=Around(now))
         if terms == ZERO_HASH:
             raise Expected("ZeroTermsHash")
+        events: list[Event] = []
+        if sale:
+            if record.open_objections:
+                raise Expected("AssetUnderObjection", assetId=asset)
+            events = self._cross_border(record, record.holder, licensee, now)
         self.licenses.append(
-            LicenseRecord(asset, caller, now, expires_at, LicenseKind(kind), licensee, terms)
+            LicenseRecord(
+                asset, caller, now, expires_at, LicenseKind(kind), licensee, terms, sold=sale
+            )
         )
         return [
+            *events,
             LicenseGranted(
                 len(self.licenses),
                 asset,
@@ -683,7 +803,7 @@ class Rules:
                 expires_at,
                 terms,
                 scope,
-            )
+            ),
         ]
 
     def revoke_license(
@@ -697,6 +817,8 @@ class Rules:
             raise Expected(
                 "NotAssetHolder", assetId=license_.asset_id, caller=caller, holder=holder
             )
+        if license_.sold:
+            raise Expected("SoldLicenseNotRevocable", licenseId=license_id)
         if license_.revoked_at:
             raise Expected(
                 "LicenseAlreadyRevoked", licenseId=license_id, revokedAt=license_.revoked_at
@@ -762,7 +884,7 @@ class Rules:
         if asset.freezes == 0:
             events.append(self._restrictions(asset))
         if ruling == Ruling.TRANSFER_TO_CLAIMANT:
-            events += self._move(asset, record.claimant, by_ruling=True, now=now)
+            events += self._move(asset, record.claimant, via="RULING", now=now)
         elif ruling == Ruling.CANCEL_ASSET:
             if asset.status is AssetStatus.CANCELLED:
                 raise Expected("AssetNotModifiable", assetId=asset.asset_id, status=asset.status)
@@ -798,12 +920,290 @@ class Rules:
         permit.revoked = True
         return [ExportPermitRevoked(asset, recipient, self.exporter)]
 
+    # -- the market (DataMarket, native currency only)
+
+    def approve_market(self, caller: ChecksumAddress, asset: int, now: int) -> list[Event]:
+        """ERC-721 ``approve(market, asset)`` sent by ``caller`` (OpenZeppelin 5)."""
+        record = self.assets.get(asset)
+        if record is None:
+            raise Expected("ERC721NonexistentToken", tokenId=asset)
+        if caller != record.holder:  # the machine names no operators
+            raise Expected("ERC721InvalidApprover", approver=caller)
+        self.approved.add(asset)
+        self.ever_approved.add(asset)
+        return [Approval(record.holder, self.market, asset)]
+
+    def _check_seller(self, caller: ChecksumAddress, asset: int) -> AssetRecord:
+        record = self._held_by(caller, asset)
+        self._require_modifiable(record)
+        self._require_active(caller)
+        return record
+
+    def _create_offer(self, offer: OfferRecord, now: int) -> list[Event]:
+        """The terms every offer shares; stores ``offer`` (made at the current fee rate)."""
+        if offer.price == 0:
+            raise Expected("ZeroPrice")
+        if offer.min_bid > offer.price:
+            raise Expected("MinBidAbovePrice", minBid=offer.min_bid, price=offer.price)
+        if offer.expires_at <= now:
+            raise Expected("ExpiryInPast", expiresAt=offer.expires_at, timestamp=Around(now))
+        offer.fee_bps = self.fee_bps
+        self.offers.append(offer)
+        return [
+            OfferCreated(
+                len(self.offers),
+                offer.asset_id,
+                offer.seller,
+                offer.kind,
+                NATIVE,
+                offer.price,
+                offer.min_bid,
+                offer.expires_at,
+                offer.fee_bps,
+                LicenseKind(offer.license_kind),
+                offer.license_duration,
+                offer.terms_hash,
+                offer.scope,
+            )
+        ]
+
+    def list_asset(
+        self,
+        caller: ChecksumAddress,
+        asset: int,
+        price: int,
+        min_bid: int,
+        expires_at: int,
+        now: int,
+    ) -> list[Event]:
+        self._check_seller(caller, asset)
+        if asset not in self.approved:
+            raise Expected("MarketNotApproved", assetId=asset, holder=caller)
+        offer = OfferRecord(caller, expires_at, OfferKind.ASSET, 0, asset, price, min_bid)
+        return self._create_offer(offer, now)
+
+    def offer_license(
+        self,
+        caller: ChecksumAddress,
+        asset: int,
+        kind: int,
+        duration: int,
+        terms: bytes,
+        scope: str,
+        price: int,
+        min_bid: int,
+        expires_at: int,
+        now: int,
+    ) -> list[Event]:
+        self._check_seller(caller, asset)
+        if not 1 <= kind <= 2:
+            raise Expected("InvalidLicenseKind", kind=kind)
+        if duration == 0:
+            raise Expected("ZeroLicenseDuration")
+        if duration > MAX_LICENSE_DURATION:
+            raise Expected(
+                "LicenseDurationTooLong", licenseDuration=duration, maximum=MAX_LICENSE_DURATION
+            )
+        if terms == ZERO_HASH:
+            raise Expected("ZeroTermsHash")
+        offer = OfferRecord(
+            caller,
+            expires_at,
+            OfferKind.LICENSE,
+            0,
+            asset,
+            price,
+            min_bid,
+            license_kind=kind,
+            license_duration=duration,
+            terms_hash=terms,
+            scope=scope,
+        )
+        return self._create_offer(offer, now)
+
+    def _offer(self, offer_id: int) -> OfferRecord:
+        if not 1 <= offer_id <= len(self.offers):
+            raise Expected("UnknownOffer", offerId=offer_id)
+        return self.offers[offer_id - 1]
+
+    def cancel_offer(self, caller: ChecksumAddress, offer_id: int, now: int) -> list[Event]:
+        offer = self._offer(offer_id)
+        if caller != offer.seller:
+            raise Expected("NotOfferSeller", offerId=offer_id, caller=caller, seller=offer.seller)
+        if offer.status is not OfferStatus.OPEN:
+            raise Expected("OfferNotOpen", offerId=offer_id, status=offer.status)
+        offer.status = OfferStatus.CANCELLED
+        return [OfferCancelled(offer_id, offer.asset_id, offer.seller)]
+
+    def _live_offer(self, offer_id: int, now: int) -> OfferRecord:
+        """An open, unexpired offer whose seller still holds the asset."""
+        offer = self._offer(offer_id)
+        if offer.status is not OfferStatus.OPEN:
+            raise Expected("OfferNotOpen", offerId=offer_id, status=offer.status)
+        if offer.expires_at <= now:
+            raise Expected("OfferExpired", offerId=offer_id, expiresAt=offer.expires_at)
+        holder = self.assets[offer.asset_id].holder
+        if holder != offer.seller:
+            raise Expected(
+                "AssetMovedSinceListing", offerId=offer_id, seller=offer.seller, holder=holder
+            )
+        return offer
+
+    def buy(self, caller: ChecksumAddress, offer_id: int, value: int, now: int) -> list[Event]:
+        offer = self._live_offer(offer_id, now)
+        if caller == offer.seller:
+            raise Expected("BuyerIsSeller", offerId=offer_id, buyer=caller)
+        if value != offer.price:
+            raise Expected("WrongPayment", expected=offer.price, sent=value)
+        return self._settle(offer_id, offer, 0, caller, offer.price, now)
+
+    def bid(
+        self,
+        caller: ChecksumAddress,
+        offer_id: int,
+        amount: int,
+        expires_at: int,
+        value: int,
+        now: int,
+    ) -> list[Event]:
+        offer = self._live_offer(offer_id, now)
+        if caller == offer.seller:
+            raise Expected("BuyerIsSeller", offerId=offer_id, buyer=caller)
+        if offer.min_bid == 0:
+            raise Expected("BidsNotAccepted", offerId=offer_id)
+        if amount < offer.min_bid:
+            raise Expected(
+                "BidBelowMinimum", offerId=offer_id, amount=amount, minimum=offer.min_bid
+            )
+        if expires_at <= now:
+            raise Expected("ExpiryInPast", expiresAt=expires_at, timestamp=Around(now))
+        if value != amount:
+            raise Expected("WrongPayment", expected=amount, sent=value)
+        self.bids.append(BidRecord(offer_id, caller, expires_at, amount))
+        return [
+            BidPlaced(len(self.bids), offer_id, caller, offer.asset_id, NATIVE, amount, expires_at)
+        ]
+
+    def _bid(self, bid_id: int) -> BidRecord:
+        if not 1 <= bid_id <= len(self.bids):
+            raise Expected("UnknownBid", bidId=bid_id)
+        return self.bids[bid_id - 1]
+
+    def cancel_bid(self, caller: ChecksumAddress, bid_id: int, now: int) -> list[Event]:
+        placed = self._bid(bid_id)
+        if caller != placed.bidder:
+            raise Expected("NotBidder", bidId=bid_id, caller=caller, bidder=placed.bidder)
+        if placed.status is not BidStatus.OPEN:
+            raise Expected("BidNotOpen", bidId=bid_id, status=placed.status)
+        placed.status = BidStatus.CANCELLED
+        self._credit(placed.bidder, placed.amount)
+        return [BidCancelled(bid_id, placed.offer_id, placed.bidder, NATIVE, placed.amount)]
+
+    def accept_bid(self, caller: ChecksumAddress, bid_id: int, now: int) -> list[Event]:
+        placed = self._bid(bid_id)
+        offer = self._live_offer(placed.offer_id, now)
+        if caller != offer.seller:
+            raise Expected(
+                "NotOfferSeller", offerId=placed.offer_id, caller=caller, seller=offer.seller
+            )
+        if placed.status is not BidStatus.OPEN:
+            raise Expected("BidNotOpen", bidId=bid_id, status=placed.status)
+        if placed.expires_at <= now:
+            raise Expected("BidExpired", bidId=bid_id, expiresAt=placed.expires_at)
+        placed.status = BidStatus.ACCEPTED
+        return self._settle(placed.offer_id, offer, bid_id, placed.bidder, placed.amount, now)
+
+    def _credit(self, account: ChecksumAddress, amount: int) -> None:
+        self.owed[account] = self.owed.get(account, 0) + amount
+
+    def _settle(
+        self,
+        offer_id: int,
+        offer: OfferRecord,
+        bid_id: int,
+        buyer: ChecksumAddress,
+        price: int,
+        now: int,
+    ) -> list[Event]:
+        """The trade: credit the seller and the fee recipient, deliver, record the trade."""
+        self.trades += 1
+        # the offer's rate; with no recipient set now (fees switched off), nothing is taken
+        recipient = self.fee_recipient
+        fee = price * offer.fee_bps // BPS if recipient != ZERO_ADDRESS else 0
+        if fee == 0:
+            recipient = ZERO_ADDRESS
+        else:
+            self._credit(recipient, fee)
+        self._credit(offer.seller, price - fee)
+        license_id = 0
+        if offer.kind is OfferKind.ASSET:
+            offer.status = OfferStatus.FILLED
+            # the registry's transferFrom, sent by the market: its approval, then every rule
+            if offer.asset_id not in self.approved:
+                raise Expected(
+                    "ERC721InsufficientApproval", operator=self.market, tokenId=offer.asset_id
+                )
+            events = self._move(self.assets[offer.asset_id], buyer, via="TRADE", now=now)
+        else:
+            events = self.grant(
+                offer.seller,
+                offer.asset_id,
+                buyer,
+                offer.license_kind,
+                now + offer.license_duration,
+                offer.terms_hash,
+                offer.scope,
+                now,
+                sale=True,
+            )
+            license_id = len(self.licenses)
+        events.append(
+            TradeSettled(
+                self.trades,
+                offer.asset_id,
+                buyer,
+                offer_id,
+                bid_id,
+                offer.seller,
+                offer.kind,
+                NATIVE,
+                price,
+                fee,
+                recipient,
+                license_id,
+            )
+        )
+        return events
+
+    def withdraw(self, caller: ChecksumAddress, now: int) -> list[Event]:
+        amount = self.owed.get(caller, 0)
+        if amount == 0:
+            raise Expected("NothingToWithdraw", account=caller, currency=NATIVE)
+        self.owed[caller] = 0
+        return [ProceedsWithdrawn(caller, NATIVE, amount)]
+
+    def set_fee(
+        self, caller: ChecksumAddress, recipient: ChecksumAddress, bps: int, now: int
+    ) -> list[Event]:
+        """``setFee`` sent by an admin (the role check is the rule ``without_the_role``'s)."""
+        if bps > MAX_FEE_BPS:
+            raise Expected("FeeAboveCap", feeBps=bps, cap=MAX_FEE_BPS)
+        if bps != 0 and recipient == ZERO_ADDRESS:
+            raise Expected("InvalidFeeRecipient", feeRecipient=recipient)
+        self.fee_recipient, self.fee_bps = recipient, bps
+        return [FeeUpdated(recipient, bps, caller)]
+
+    def escrowed(self) -> int:
+        """The amounts of the open bids, which the market holds."""
+        return sum(placed.amount for placed in self.bids if placed.status is BidStatus.OPEN)
+
 
 # ---------------------------------------------------------------- reading many views at once
 
 _OPCODES: Final = {
     "ADD": 0x01,
     "LT": 0x10,
+    "BALANCE": 0x31,
     "CALLDATALOAD": 0x35,
     "CALLDATASIZE": 0x36,
     "CALLDATACOPY": 0x37,
@@ -871,12 +1271,32 @@ AGGREGATOR_RUNTIME: Final = assemble(
     """
 )
 
-#: Creation code: CODECOPY the runtime that follows these 12 bytes, RETURN it.
-AGGREGATOR_CREATION: Final = (
-    bytes([0x60, len(AGGREGATOR_RUNTIME), 0x60, 12, 0x60, 0, 0x39])
-    + bytes([0x60, len(AGGREGATOR_RUNTIME), 0x60, 0, 0xF3])
-    + AGGREGATOR_RUNTIME
+#: Runtime of the balance reader. Calldata: addresses, one 32-byte word each; it returns their
+#: native balances, one word each (what ``eth_getBalance`` says, for many at once).
+BALANCES_RUNTIME: Final = assemble(
+    """
+        PUSH1 0                                ; [i]
+    loop:
+        CALLDATASIZE DUP2 LT PUSH2 @read JUMPI ; more input? read
+        CALLDATASIZE PUSH1 0 RETURN            ; return memory[0:size]
+    read:
+        DUP1 CALLDATALOAD BALANCE DUP2 MSTORE  ; memory[i] = balance(calldata[i])
+        PUSH1 32 ADD PUSH2 @loop JUMP
+    """
 )
+
+
+def creation_code(runtime: bytes) -> bytes:
+    """Creation code: CODECOPY the runtime that follows these 12 bytes, RETURN it."""
+    assert len(runtime) < 256
+    return (
+        bytes([0x60, len(runtime), 0x60, 12, 0x60, 0, 0x39])
+        + bytes([0x60, len(runtime), 0x60, 0, 0xF3])
+        + runtime
+    )
+
+
+AGGREGATOR_CREATION: Final = creation_code(AGGREGATOR_RUNTIME)
 
 
 @dataclass(frozen=True)
@@ -918,19 +1338,36 @@ class Views:
         )
 
 
+def deploy_code(world: World, creation: bytes) -> ChecksumAddress:
+    """Deploy ``creation`` from the admin; return the new contract's address."""
+    sender = world.admin.sender
+    assert sender is not None
+    receipt = sender.send(None, creation)
+    raw = world.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
+    assert raw["contractAddress"] is not None
+    return Web3.to_checksum_address(raw["contractAddress"])
+
+
 class Aggregator:
-    """The deployed aggregator: many view calls in one ``eth_call``."""
+    """The deployed aggregator: many view calls in one ``eth_call``; and a balance reader whose
+    answers the aggregator reads along with the views."""
 
     def __init__(self, world: World) -> None:
-        sender = world.admin.sender
-        assert sender is not None
-        receipt = sender.send(None, AGGREGATOR_CREATION)
-        raw = world.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
-        assert raw["contractAddress"] is not None
-        self.address = Web3.to_checksum_address(raw["contractAddress"])
+        self.address = deploy_code(world, AGGREGATOR_CREATION)
+        self.balance_reader = deploy_code(world, creation_code(BALANCES_RUNTIME))
         self.w3 = world.w3
-        # eth-tester guesses a missing `from` by listing every account: give one.
-        self.caller = world.stranger.address
+        # eth-tester guesses a missing `from` by listing every account: give one, which never
+        # sends a transaction in the machine (its balance is not counted).
+        self.caller = world.relayer.address
+
+    def balances(self, label: str, accounts: Sequence[ChecksumAddress]) -> ViewCall:
+        """The native balances of ``accounts``, as one call the aggregator can make."""
+        return ViewCall(
+            label=f"{label} {len(accounts)} balances",
+            target=self.balance_reader,
+            calldata=b"".join(bytes(12) + bytes.fromhex(account[2:]) for account in accounts),
+            outputs=("uint256",) * len(accounts),
+        )
 
     def read(self, calls: Sequence[ViewCall]) -> list[tuple[Any, ...]]:
         """The decoded answers of ``calls``, in order; a reverting view fails the test."""
@@ -990,9 +1427,9 @@ def participant_answer(account: ChecksumAddress, answers: Answers) -> tuple[Part
     return ParticipantState.from_abi(account, answers[0][0]), int(answers[1][0])
 
 
-def license_answer(number: int, answers: Answers) -> tuple[LicenseState, bool]:
-    """``licenseOf`` and ``isValidAt`` of license ``number``."""
-    return LicenseState.from_abi(number, answers[0][0]), bool(answers[1][0])
+def license_answer(number: int, answers: Answers) -> tuple[LicenseState, bool, bool]:
+    """``licenseOf``, ``isValidAt`` and ``isSold`` of license ``number``."""
+    return LicenseState.from_abi(number, answers[0][0]), bool(answers[1][0]), bool(answers[2][0])
 
 
 def dispute_answer(number: int, answers: Answers) -> DisputeState:
@@ -1010,6 +1447,32 @@ def permit_answer(answers: Answers) -> ExportPermitState:
     return ExportPermitState.from_abi(answers[0][0])
 
 
+def approved_answer(answers: Answers) -> ChecksumAddress:
+    """``getApproved``."""
+    return Web3.to_checksum_address(answers[0][0])
+
+
+def offer_answer(number: int, answers: Answers) -> OfferState:
+    """``offerOf``."""
+    return OfferState.from_abi(number, answers[0][0])
+
+
+def bid_answer(number: int, answers: Answers) -> BidState:
+    """``bidOf``."""
+    return BidState.from_abi(number, answers[0][0])
+
+
+def market_answer(answers: Answers) -> tuple[tuple[int, int, int], tuple[ChecksumAddress, int]]:
+    """``counts`` and ``fee``."""
+    (offers, bids, trades), (recipient, bps) = answers
+    return (int(offers), int(bids), int(trades)), (Web3.to_checksum_address(recipient), int(bps))
+
+
+def total_answer(answers: Answers) -> int:
+    """The sum of every number the calls returned (balances)."""
+    return sum(int(value) for answer in answers for value in answer)
+
+
 @dataclass(frozen=True)
 class Check:
     """Some view calls, how to build a value from their answers, and the value expected."""
@@ -1017,6 +1480,69 @@ class Check:
     calls: tuple[ViewCall, ...]
     build: Callable[[Answers], Any]
     expected: Any
+
+
+class GasLedger:
+    """What the machine's accounts paid for gas since a base block, from each block's receipts.
+
+    Kept per block hash and summed along the parent hashes from the latest block back to the
+    base, so that blocks a reorganisation replaced (the end-to-end test makes some) are not
+    counted, and every block is read once.
+    """
+
+    def __init__(self, w3: Web3, accounts: frozenset[ChecksumAddress]) -> None:
+        self.w3 = w3
+        self.accounts = accounts
+        self.base = 0
+        #: Block hash -> the gas paid from the base up to that block.
+        self.paid: dict[bytes, int] = {}
+        #: The addresses the transactions read since :meth:`take_recipients` were sent to.
+        self.recipients: set[ChecksumAddress] = set()
+
+    def reset(self, block: BlockData) -> None:
+        """Count from ``block`` on."""
+        self.base = int(block["number"])
+        self.paid = {bytes(block["hash"]): 0}
+        self.recipients = set()
+
+    def paid_up_to(self, block: BlockData) -> int:
+        """The gas paid after the base up to ``block`` (read with full transactions)."""
+        unread: list[BlockData] = []
+        known = bytes(block["hash"])
+        while known not in self.paid:
+            assert int(block["number"]) > self.base, "the base block was reorganised away"
+            unread.append(block)
+            known = bytes(block["parentHash"])
+            if known not in self.paid:
+                block = self.w3.eth.get_block(HexBytes(known), full_transactions=True)
+        paid = self.paid[known]
+        for later in reversed(unread):
+            paid += self.fees(later)
+            self.paid[bytes(later["hash"])] = paid
+        return paid
+
+    def fees(self, block: BlockData) -> int:
+        """``gasUsed * effectiveGasPrice`` of each transaction of ``block``.
+
+        The priority fee goes to the block's coinbase (the zero address on eth-tester and
+        anvil, which pay no block reward): it must not be an account the machine sums.
+        """
+        assert Web3.to_checksum_address(block["miner"]) not in self.accounts
+        paid = 0
+        for transaction in block["transactions"]:
+            assert not isinstance(transaction, bytes), "read the block with full transactions"
+            sender = Web3.to_checksum_address(transaction["from"])
+            assert sender in self.accounts, f"{sender} sent a transaction but is not counted"
+            if transaction["to"] is not None:
+                self.recipients.add(Web3.to_checksum_address(transaction["to"]))
+            receipt = self.w3.eth.get_transaction_receipt(transaction["hash"])
+            paid += int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+        return paid
+
+    def take_recipients(self) -> set[ChecksumAddress]:
+        """The addresses transactions were sent to since the last call."""
+        recipients, self.recipients = self.recipients, set()
+        return recipients
 
 
 def attempt(send: Callable[[], Receipt]) -> Receipt | ContractRevert:
@@ -1041,20 +1567,41 @@ class Driver:
             "stranger": world.stranger,
         }
         self.clients |= {name: world.actor(i) for name, (i, _) in EXTRA_PARTICIPANTS.items()}
+        self.clients["admin"] = world.admin  # sets the fee, and may be paid it
         self.addresses: dict[str, ChecksumAddress] = {
             name: client.address for name, client in self.clients.items()
         }
         self.addresses["zero"] = ZERO_ADDRESS
+        self.market = world.deployment.address("DataMarket")
+        #: Every account that sends transactions in the machine: the actors, the admin, the
+        #: authorities. Their balances, the market's and the gas they paid add up to a constant.
+        self.accounts: tuple[ChecksumAddress, ...] = tuple(
+            dict.fromkeys(
+                [
+                    *(client.address for client in self.clients.values()),
+                    world.registrar.address,
+                    world.arbiter.address,
+                    world.exporter.address,
+                ]
+            )
+        )
         #: Whether a Hypothesis example is running (to record outcome statistics).
         self.recording = False
         #: The latest block hash and the model at the last successful check.
         self.last_checked: tuple[bytes, Rules] | None = None
         self.views = Views(world.deployment)
         self.aggregator = Aggregator(world)
+        self.gas = GasLedger(world.w3, frozenset(self.accounts))
+        #: The accounts' and the market's balances when the ledger started.
+        self.money_at_start = 0
+        #: Whether a transaction went to the market since its views were last read.
+        self.market_due = True
+        self.start_ledger()
         self.model = Rules(
             registrar=world.registrar.address,
             arbiter=world.arbiter.address,
             exporter=world.exporter.address,
+            market=self.market,
             notice_period=NOTICE_PERIOD,
             categories=frozenset(world.deployment.categories),
         )
@@ -1087,6 +1634,18 @@ class Driver:
 
     def now(self) -> int:
         return self.world.chain.timestamp()
+
+    def money(self) -> ViewCall:
+        """The balances of the machine's accounts and of the market."""
+        return self.aggregator.balances(
+            "the accounts' and the market's", [*self.accounts, self.market]
+        )
+
+    def start_ledger(self) -> None:
+        """Count money and gas from the latest block on (at the start of each example)."""
+        self.gas.reset(self.world.w3.eth.get_block("latest"))
+        self.money_at_start = total_answer(self.aggregator.read([self.money()]))
+        self.market_due = True
 
     def advance(self, seconds: int) -> None:
         """Move the latest block's time forward by exactly ``seconds``.
@@ -1128,8 +1687,14 @@ class Driver:
         )
         receipt = outcome
         mined_at = int(self.world.w3.eth.get_block(receipt.block_number)["timestamp"])
+        moves = len(self.model.moves)
         assert list(receipt.events) == predict(self.model, mined_at)
+        for move in self.model.moves[moves:]:
+            move.block = receipt.block_number
         self.record(f"emitted {type(receipt.events[0]).__name__}")
+        for settled in receipt.events_of(TradeSettled):
+            how = "an accepted bid" if settled.bid_id else "a purchase"
+            self.record(f"settled a trade of {settled.kind.name.lower()} by {how}")
         return receipt
 
     def record(self, outcome: str) -> None:
@@ -1139,8 +1704,12 @@ class Driver:
 
     # -- the invariant
 
-    def checks(self, now: int) -> list[Check]:
-        """Everything the model knows, as view calls and expected answers."""
+    def checks(self, now: int, gas_paid: int, market: bool = True) -> list[Check]:
+        """Everything the model knows, as view calls and expected answers; and the money.
+
+        The market's own views only if ``market``: only a transaction sent to the market can
+        change its storage (no contract of the deployment calls it).
+        """
         m, view = self.model, self.views
         checks: list[Check] = []
         for number, record in m.assets.items():
@@ -1175,6 +1744,14 @@ class Driver:
                     ),
                 ),
             ]
+            if number in m.ever_approved:
+                checks.append(
+                    Check(
+                        (view("DataAssetRegistry", "getApproved", number),),
+                        approved_answer,
+                        self.market if number in m.approved else ZERO_ADDRESS,
+                    )
+                )
         for account, person in m.participants.items():
             held = sum(1 for record in m.assets.values() if record.holder == account)
             expected_participant = ParticipantState(
@@ -1211,9 +1788,10 @@ class Driver:
                     (
                         view("LicenseRegistry", "licenseOf", number),
                         view("LicenseRegistry", "isValidAt", number, now),
+                        view("LicenseRegistry", "isSold", number),
                     ),
                     partial(license_answer, number),
-                    (expected_license, license_.valid_at(now)),
+                    (expected_license, license_.valid_at(now), license_.sold),
                 )
             )
         for number, dispute in enumerate(m.disputes, start=1):
@@ -1276,6 +1854,63 @@ class Driver:
                 (len(m.licenses), len(m.disputes), len(m.objections), m.certificates),
             )
         )
+        checks += self.market_checks() if market else []
+        owed = sum(m.owed.values())
+        return [
+            *checks,
+            # The market holds what it owes and the open bids: no more, no less.
+            Check(
+                (self.aggregator.balances("the market's", [self.market]),),
+                total_answer,
+                owed + m.escrowed(),
+            ),
+            # Money moves between the accounts and the market, and leaves only as gas.
+            Check((self.money(),), total_answer, self.money_at_start - gas_paid),
+        ]
+
+    def market_checks(self) -> list[Check]:
+        """Offers, bids, what each account is owed, the counts and the fee."""
+        m, view = self.model, self.views
+        checks = [
+            Check(
+                (view("DataMarket", "offerOf", number),),
+                partial(offer_answer, number),
+                offer.state(number),
+            )
+            for number, offer in enumerate(m.offers, start=1)
+        ]
+        checks += [
+            Check(
+                (view("DataMarket", "bidOf", number),),
+                partial(bid_answer, number),
+                BidState(
+                    number,
+                    placed.offer_id,
+                    placed.bidder,
+                    placed.expires_at,
+                    placed.status,
+                    placed.amount,
+                ),
+            )
+            for number, placed in enumerate(m.bids, start=1)
+        ]
+        owed_to = dict.fromkeys([*self.accounts, m.fee_recipient, *m.owed])
+        owed_to.pop(ZERO_ADDRESS, None)
+        checks += [
+            Check(
+                (view("DataMarket", "owedTo", account, NATIVE),),
+                integers_answer,
+                (m.owed.get(account, 0),),
+            )
+            for account in owed_to
+        ]
+        checks.append(
+            Check(
+                (view("DataMarket", "counts"), view("DataMarket", "fee")),
+                market_answer,
+                ((len(m.offers), len(m.bids), m.trades), (m.fee_recipient, m.fee_bps)),
+            )
+        )
         return checks
 
     def check_state(self) -> None:
@@ -1285,10 +1920,12 @@ class Driver:
         nor the model, so when the latest block and the model are those of the last check the
         answer is known and the views are not read again.
         """
-        latest = self.world.w3.eth.get_block("latest")
+        latest = self.world.w3.eth.get_block("latest", full_transactions=True)
         if self.last_checked == (bytes(latest["hash"]), self.model):
             return
-        checks = self.checks(int(latest["timestamp"]))
+        gas_paid = self.gas.paid_up_to(latest)
+        self.market_due |= self.market in self.gas.take_recipients()
+        checks = self.checks(int(latest["timestamp"]), gas_paid, market=self.market_due)
         answers = self.aggregator.read([call for check in checks for call in check.calls])
         cursor = 0
         disagreements: list[str] = []
@@ -1301,6 +1938,7 @@ class Driver:
                 )
         assert not disagreements, "\n".join(disagreements)
         self.last_checked = (bytes(latest["hash"]), copy.deepcopy(self.model))
+        self.market_due = False
 
     # -- picking things
 
@@ -1373,6 +2011,61 @@ class Driver:
         permit = self.model.permits.get((record.asset_id, to))
         return record.grade == 2 and permit is not None and not (permit.used or permit.revoked)
 
+    def name_of(self, account: ChecksumAddress | None, other: str = "stranger") -> str:
+        """The name of ``account`` if it has one, else ``other``."""
+        for name, address in self.addresses.items():
+            if address == account:
+                return name
+        return other
+
+    def client_at(self, account: ChecksumAddress | None, other: str) -> Provledger:
+        """The client of ``account`` if there is one, else ``other``."""
+        return self.clients[self.name_of(account, other)]
+
+    def sellable(self, now: int, offer: OfferRecord) -> bool:
+        """Whether the model lets someone buy from ``offer`` at ``now`` (buyers aside)."""
+        record = self.model.assets[offer.asset_id]
+        if (
+            offer.status is not OfferStatus.OPEN
+            or offer.expires_at <= now
+            or record.holder != offer.seller
+        ):
+            return False
+        if offer.kind is OfferKind.ASSET:
+            return offer.asset_id in self.model.approved and self.movable(record)
+        return self.licensable(record) and not record.open_objections
+
+    def licensable(self, record: AssetRecord) -> bool:
+        """Whether the model lets the holder license the asset (licensees aside)."""
+        return (
+            record.status not in (AssetStatus.REJECTED, AssetStatus.CANCELLED)
+            and not record.freezes
+            and self.is_active(record.holder)
+        )
+
+    def may_buy(self, offer: OfferRecord, name: str) -> bool:
+        """Whether ``name`` could take delivery of what ``offer`` sells (a license sale follows
+        the jurisdiction rules of a transfer)."""
+        if self.addresses[name] == offer.seller:
+            return False
+        return self.may_receive(self.model.assets[offer.asset_id], name)
+
+    def offer_of(self, number: int) -> OfferRecord | None:
+        offers = self.model.offers
+        return offers[number - 1] if number <= len(offers) else None
+
+    def bid_of(self, number: int) -> BidRecord | None:
+        bids = self.model.bids
+        return bids[number - 1] if number <= len(bids) else None
+
+    def buyer(self, offer: OfferRecord | None, name: str, pick: int, aim: bool) -> str:
+        """``name``, or when aiming someone who could take delivery from ``offer``."""
+        if not aim or offer is None:
+            return name
+        chosen = self.choose(PARTICIPANT_NAMES, pick, True, partial(self.may_buy, offer))
+        assert chosen is not None
+        return chosen
+
 
 # ---------------------------------------------------------------- strategies
 
@@ -1383,8 +2076,79 @@ picks = st.integers(min_value=0, max_value=255)
 aims = st.sampled_from([True, True, True, False])
 #: A known id most of the time, an unused one (negative pick) sometimes.
 known_picks = st.one_of(picks, picks, picks, st.just(-1))
+#: The same, for the market's offers and bids, at the odds ``known_picks`` means: ``one_of``
+#: draws each *distinct* strategy equally often, so ``known_picks`` gives -1 half the time.
+id_picks = st.builds(
+    lambda known, pick: pick if known else -1, st.sampled_from([True] * 7 + [False]), picks
+)
 hours = st.sampled_from([1, 6, 24, 48])
 zero_sometimes = st.sampled_from([False, False, False, False, False, True])
+#: True one time in ten.
+rarely = st.sampled_from([False] * 9 + [True])
+#: Market prices, in wei: small (the dev accounts are rich) and odd enough to round fees down.
+prices = st.integers(min_value=1, max_value=10**6)
+#: Lifetimes of offers and bids, in hours.
+lifetimes = st.sampled_from([6, 24, 48, 72, 168])
+#: Ways an offer can be wrong; an attempt carries at most one (most carry none).
+OFFER_FLAWS: Final = ("zero price", "min bid above price", "expired")
+LICENSE_FLAWS: Final = (
+    *OFFER_FLAWS,
+    "kind 0",
+    "kind 3",
+    "zero duration",
+    "duration too long",
+    "zero terms",
+)
+offer_flaws = st.sampled_from([None] * 3 * len(OFFER_FLAWS) + list(OFFER_FLAWS))
+license_flaws = st.sampled_from([None] * 3 * len(LICENSE_FLAWS) + list(LICENSE_FLAWS))
+
+
+@dataclass(frozen=True)
+class Terms:
+    """An offer's price, minimum bid (none: no bids) and expiry, as drawn, with its flaw."""
+
+    price: int
+    min_bid: str  # half | price | none
+    hours: int
+    flaw: str | None
+
+    def resolve(self, now: int) -> tuple[int, int, int]:
+        """Price, minimum bid and expiry (``now`` being the latest block's time)."""
+        price = 0 if self.flaw == "zero price" else self.price
+        minimum = {"half": (price + 1) // 2, "price": price, "none": 0}[self.min_bid]
+        if self.flaw == "min bid above price":
+            minimum = price + 1
+        return price, minimum, now + (0 if self.flaw == "expired" else self.hours * HOUR)
+
+
+offer_terms = st.builds(
+    Terms, prices, st.sampled_from(["half", "half", "price", "none"]), lifetimes, offer_flaws
+)
+license_terms = st.builds(
+    Terms, prices, st.sampled_from(["half", "half", "price", "none"]), lifetimes, license_flaws
+)
+license_durations = st.sampled_from(
+    [HOUR, 24 * HOUR, 24 * HOUR, 30 * 24 * HOUR, MAX_LICENSE_DURATION]
+)
+#: A bid's amount, from its offer's minimum and price ("below": refused), and its lifetime
+#: (0: already past).
+bid_amounts = st.sampled_from(["minimum", "between", "between", "between", "price", "below"])
+bid_hours = st.sampled_from([6, 24, 24, 48, 72, 168, 0])
+#: What a buyer or bidder sends, against what is due.
+payments = st.sampled_from(["due"] * 9 + ["less", "more", "nothing"])
+
+
+def bid_amount_of(offer: OfferRecord | None, how: str) -> int:
+    if offer is None:
+        return 1000
+    low, high = offer.min_bid, offer.price
+    below = max(0, low - 1)  # an offer taking no bids has a minimum of 0
+    return {"minimum": low, "between": (low + high) // 2, "price": high, "below": below}[how]
+
+
+def payment_of(due: int, how: str) -> int:
+    return {"due": due, "less": max(0, due - 1), "more": due + 1, "nothing": 0}[how]
+
 
 #: Ways a registration can be wrong; a spec carries none, one or two of them.
 FLAWS: Final = (
@@ -1480,7 +2244,10 @@ def seed(driver: Driver) -> None:
     Seven assets across grades and jurisdictions: certified, under notice with an open
     objection, frozen by a dispute, derived from a held parent and from a licensed one; a
     processing and a product-operation license, an export permit, an open and a frozen
-    dispute.
+    dispute. On the market, a 2.5% fee to the admin, the certified asset listed and licenses
+    to another asset offered (both taking bids), a bid on each, a license and an asset sold
+    (their sellers and the admin are owed): every example can trade, accept a bid and withdraw
+    at once.
     """
     world, model = driver.world, driver.model
 
@@ -1530,7 +2297,7 @@ def seed(driver: Driver) -> None:
         lambda m, now: m.grant(alice, certified, erin, 2, expiry, terms, "operation", now),
         lambda: world.alice.licenses.grant(certified, erin, 2, expiry, terms, "operation"),
     )
-    register("bob", 1, certified)
+    derived = register("bob", 1, certified)
     grace, evidence = world.actor(13), doc("seed evidence")
     do(
         lambda m, now: m.open_dispute(grace.address, disputed, evidence, now),
@@ -1546,7 +2313,54 @@ def seed(driver: Driver) -> None:
         lambda m, now: m.issue_permit(important_hk, alice, permit_expiry, now),
         lambda: exporter.export.issue_permit(important_hk, alice, permit_expiry),
     )
+    admin, market, carol, dave = world.admin, driver.market, world.carol, world.dave
+    do(
+        lambda m, now: m.set_fee(admin.address, admin.address, 250, now),
+        lambda: admin.market.set_fee(admin.address, 250),
+    )
+    do(
+        lambda m, now: m.approve_market(alice, certified, now),
+        lambda: world.alice.registry.approve(market, certified),
+    )
+    until = driver.now() + 72 * HOUR
+    do(
+        lambda m, now: m.list_asset(alice, certified, 900_001, 300_000, until, now),
+        lambda: world.alice.market.list_asset(certified, 900_001, until, min_bid=300_000),
+    )
+    do(
+        lambda m, now: m.offer_license(
+            carol.address, important_hk, 1, 24 * HOUR, terms, "sold", 50_003, 10_000, until, now
+        ),
+        lambda: carol.market.offer_license(
+            important_hk, 1, 24 * HOUR, terms, "sold", 50_003, until, min_bid=10_000
+        ),
+    )
+    bid_until = driver.now() + 48 * HOUR
+    do(
+        lambda m, now: m.bid(bob, 1, 400_000, bid_until, 400_000, now),
+        lambda: world.bob.market.bid(1, 400_000, bid_until, value=400_000),
+    )
+    do(
+        lambda m, now: m.bid(dave.address, 2, 20_000, bid_until, 20_000, now),
+        lambda: dave.market.bid(2, 20_000, bid_until, value=20_000),
+    )
+    frank = world.actor(12)  # in HK, as the licensed asset's holder
+    do(
+        lambda m, now: m.buy(frank.address, 2, 50_003, now),
+        lambda: frank.market.buy(2, value=50_003),
+    )
+    do(
+        lambda m, now: m.approve_market(bob, derived, now),
+        lambda: world.bob.registry.approve(market, derived),
+    )
+    do(
+        lambda m, now: m.list_asset(bob, derived, 70_001, 0, until, now),
+        lambda: world.bob.market.list_asset(derived, 70_001, until),
+    )
+    do(lambda m, now: m.buy(erin, 3, 70_001, now), lambda: world.erin.market.buy(3, value=70_001))
     assert len(model.assets) == 7
+    assert model.owed == {carol.address: 48_753, admin.address: 1_250 + 1_750, bob: 68_251}
+    assert [(move.holder, move.via) for move in model.moves] == [(erin, "TRADE")]
     driver.check_state()
     # The aggregator's answers, once, against the library's own view calls.
     for number, record in model.assets.items():
@@ -1555,6 +2369,14 @@ def seed(driver: Driver) -> None:
     for number, license_ in enumerate(model.licenses, start=1):
         assert registrar.licenses.license(number).granted_at == license_.granted_at
     assert registrar.court.dispute(1).status is DisputeStatus.FROZEN
+    for number, offer in enumerate(model.offers, start=1):
+        assert registrar.market.offer(number) == offer.state(number)
+    assert registrar.market.bid_state(1).amount == 400_000
+    assert registrar.market.owed_to(carol.address) == 48_753
+    (balances,) = driver.aggregator.read([driver.money()])
+    assert list(balances) == [
+        world.w3.eth.get_balance(account) for account in (*driver.accounts, market)
+    ]
 
 
 # ---------------------------------------------------------------- the test
@@ -1574,6 +2396,7 @@ def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBase
             # anvil dates a block by the wall clock, which ran on since the snapshot was taken:
             # one exact step restarts the clock from the snapshot's time in every example.
             driver.advance(1)
+            driver.start_ledger()
             driver.recording = True
 
         def teardown(self) -> None:
@@ -1832,7 +2655,9 @@ def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBase
         @rule(pick=known_picks, aim=aims, by_holder=aims, other=names)
         def revoke_license(self, pick: int, aim: bool, by_holder: bool, other: str) -> None:
             licenses = driver.model.licenses
-            number = driver.number(licenses, pick, aim, lambda lic: not lic.revoked_at)
+            number = driver.number(
+                licenses, pick, aim, lambda lic: not (lic.revoked_at or lic.sold)
+            )
             asset = licenses[number - 1].asset_id if number <= len(licenses) else UNKNOWN_ASSET
             who = driver.holder_client(asset, by_holder, other)
             reason = doc(f"revocation {number}")
@@ -1878,6 +2703,228 @@ def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBase
                 lambda: world.arbiter.court.rule(number, ruling, ruling_hash),
             )
 
+        # -- the market
+
+        @rule(pick=picks, aim=aims, by_holder=aims, other=names, unknown=rarely)
+        def approve_market(
+            self, pick: int, aim: bool, by_holder: bool, other: str, unknown: bool
+        ) -> None:
+            model = driver.model
+            asset = driver.asset(
+                pick, aim, lambda r: r.asset_id not in model.approved and driver.movable(r)
+            )
+            asset = UNKNOWN_ASSET if unknown else asset
+            who = driver.holder_client(asset, by_holder, other)
+            driver.act(
+                lambda m, now: m.approve_market(who.address, asset, now),
+                lambda: who.registry.approve(driver.market, asset),
+            )
+
+        @rule(
+            pick=picks,
+            aim=aims,
+            by_holder=aims,
+            other=names,
+            approve_first=aims,
+            terms=offer_terms,
+        )
+        def list_asset(
+            self,
+            pick: int,
+            aim: bool,
+            by_holder: bool,
+            other: str,
+            approve_first: bool,
+            terms: Terms,
+        ) -> None:
+            model = driver.model
+            asset = driver.asset(pick, aim, driver.movable)
+            who = driver.holder_client(asset, by_holder, other)
+            record = model.assets.get(asset)
+            if (
+                approve_first
+                and record is not None
+                and record.holder == who.address
+                and driver.movable(record)
+                and asset not in model.approved
+            ):
+                # as a seller would: approve the market, then list
+                driver.act(
+                    lambda m, now: m.approve_market(who.address, asset, now),
+                    lambda: who.registry.approve(driver.market, asset),
+                )
+            price, minimum, expires_at = terms.resolve(driver.now())
+            driver.act(
+                lambda m, now: m.list_asset(who.address, asset, price, minimum, expires_at, now),
+                lambda: who.market.list_asset(asset, price, expires_at, min_bid=minimum),
+            )
+
+        @rule(
+            pick=picks,
+            aim=aims,
+            by_holder=aims,
+            other=names,
+            kind=st.sampled_from([1, 2]),
+            duration=license_durations,
+            terms=license_terms,
+        )
+        def offer_license(
+            self,
+            pick: int,
+            aim: bool,
+            by_holder: bool,
+            other: str,
+            kind: int,
+            duration: int,
+            terms: Terms,
+        ) -> None:
+            asset = driver.asset(pick, aim, driver.licensable)
+            who = driver.holder_client(asset, by_holder, other)
+            kind = {"kind 0": 0, "kind 3": 3}.get(terms.flaw or "", kind)
+            duration = {"zero duration": 0, "duration too long": MAX_LICENSE_DURATION + 1}.get(
+                terms.flaw or "", duration
+            )
+            terms_hash = ZERO_HASH if terms.flaw == "zero terms" else doc(f"terms {asset} {kind}")
+            scope = f"offered use {kind}, 市场"
+            price, minimum, expires_at = terms.resolve(driver.now())
+            driver.act(
+                lambda m, now: m.offer_license(
+                    who.address,
+                    asset,
+                    kind,
+                    duration,
+                    terms_hash,
+                    scope,
+                    price,
+                    minimum,
+                    expires_at,
+                    now,
+                ),
+                lambda: who.market.offer_license(
+                    asset, kind, duration, terms_hash, scope, price, expires_at, min_bid=minimum
+                ),
+            )
+
+        @rule(pick=id_picks, aim=aims, by_seller=aims, other=names)
+        def cancel_offer(self, pick: int, aim: bool, by_seller: bool, other: str) -> None:
+            number = driver.number(
+                driver.model.offers, pick, aim, lambda o: o.status is OfferStatus.OPEN
+            )
+            offer = driver.offer_of(number)
+            seller = offer.seller if offer is not None and by_seller else None
+            who = driver.client_at(seller, other)
+            driver.act(
+                lambda m, now: m.cancel_offer(who.address, number, now),
+                lambda: who.market.cancel_offer(number),
+            )
+
+        @rule(pick=id_picks, aim=aims, buyer=names, buyer_pick=picks, pay=payments)
+        def buy(self, pick: int, aim: bool, buyer: str, buyer_pick: int, pay: str) -> None:
+            number = driver.number(
+                driver.model.offers, pick, aim, partial(driver.sellable, driver.now())
+            )
+            offer = driver.offer_of(number)
+            who = driver.client(driver.buyer(offer, buyer, buyer_pick, aim))
+            value = payment_of(offer.price if offer is not None else 1000, pay)
+            driver.act(
+                lambda m, now: m.buy(who.address, number, value, now),
+                lambda: who.market.buy(number, value=value),
+            )
+
+        @rule(
+            pick=id_picks,
+            aim=aims,
+            bidder=names,
+            bidder_pick=picks,
+            amount=bid_amounts,
+            pay=payments,
+            expires=bid_hours,
+        )
+        def bid(
+            self,
+            pick: int,
+            aim: bool,
+            bidder: str,
+            bidder_pick: int,
+            amount: str,
+            pay: str,
+            expires: int,
+        ) -> None:
+            now = driver.now()
+            number = driver.number(
+                driver.model.offers,
+                pick,
+                aim,
+                lambda o: o.min_bid > 0 and driver.sellable(now, o),
+            )
+            offer = driver.offer_of(number)
+            who = driver.client(driver.buyer(offer, bidder, bidder_pick, aim))
+            bid_amount = bid_amount_of(offer, amount)
+            value, expires_at = payment_of(bid_amount, pay), now + expires * HOUR
+            driver.act(
+                lambda m, now: m.bid(who.address, number, bid_amount, expires_at, value, now),
+                lambda: who.market.bid(number, bid_amount, expires_at, value=value),
+            )
+
+        @rule(pick=id_picks, aim=aims, by_bidder=aims, other=names)
+        def cancel_bid(self, pick: int, aim: bool, by_bidder: bool, other: str) -> None:
+            number = driver.number(
+                driver.model.bids, pick, aim, lambda b: b.status is BidStatus.OPEN
+            )
+            placed = driver.bid_of(number)
+            bidder = placed.bidder if placed is not None and by_bidder else None
+            who = driver.client_at(bidder, other)
+            driver.act(
+                lambda m, now: m.cancel_bid(who.address, number, now),
+                lambda: who.market.cancel_bid(number),
+            )
+
+        @rule(pick=id_picks, aim=aims, by_seller=aims, other=names)
+        def accept_bid(self, pick: int, aim: bool, by_seller: bool, other: str) -> None:
+            now, model = driver.now(), driver.model
+
+            def acceptable(placed: BidRecord) -> bool:
+                offer = model.offers[placed.offer_id - 1]
+                return (
+                    placed.status is BidStatus.OPEN
+                    and placed.expires_at > now
+                    and driver.sellable(now, offer)
+                    and driver.may_buy(offer, driver.name_of(placed.bidder))
+                )
+
+            number = driver.number(model.bids, pick, aim, acceptable)
+            placed = driver.bid_of(number)
+            offer = model.offers[placed.offer_id - 1] if placed is not None else None
+            seller = offer.seller if offer is not None and by_seller else None
+            who = driver.client_at(seller, other)
+            driver.act(
+                lambda m, now: m.accept_bid(who.address, number, now),
+                lambda: who.market.accept_bid(number),
+            )
+
+        @rule(caller=st.sampled_from((*ACTORS, "admin")), pick=picks, aim=aims)
+        def withdraw(self, caller: str, pick: int, aim: bool) -> None:
+            owed = driver.model.owed
+            chosen = driver.choose(
+                (*ACTORS, "admin"), pick, aim, lambda n: owed.get(driver.addresses[n], 0) > 0
+            )
+            who = driver.client(chosen if aim and chosen is not None else caller)
+            driver.act(
+                lambda m, now: m.withdraw(who.address, now),
+                lambda: who.market.withdraw(),
+            )
+
+        @rule(
+            recipient=st.sampled_from(["admin", "admin", "erin", "zero"]),
+            bps=st.sampled_from([0, 1, 250, 250, MAX_FEE_BPS, MAX_FEE_BPS + 1]),
+        )
+        def set_fee(self, recipient: str, bps: int) -> None:
+            admin, to = world.admin, driver.addresses[recipient]
+            driver.act(
+                lambda m, now: m.set_fee(admin.address, to, bps, now),
+                lambda: admin.market.set_fee(to, bps),
+            )
+
         # -- participants, roles, time
 
         @rule(who=names)
@@ -1907,7 +2954,9 @@ def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBase
         @rule(
             caller=names,
             pick=picks,
-            action=st.sampled_from(["accept", "certify", "suspend", "freeze", "rule", "permit"]),
+            action=st.sampled_from(
+                ["accept", "certify", "suspend", "freeze", "rule", "permit", "fee"]
+            ),
         )
         def without_the_role(self, caller: str, pick: int, action: str) -> None:
             who, asset = driver.client(caller), driver.asset(pick)
@@ -1924,6 +2973,7 @@ def registry_machine(world: World, driver: Driver, base: Rules) -> type[RuleBase
                     "EXPORT_APPROVER_ROLE",
                     lambda: who.export.issue_permit(asset, who.address, driver.now() + HOUR),
                 ),
+                "fee": ("DEFAULT_ADMIN_ROLE", lambda: who.market.set_fee(who.address, 1)),
             }
             role, send = attempts[action]
 
@@ -1954,8 +3004,9 @@ def test_chain_agrees_with_the_model(world: World) -> None:
     examples = settings().max_examples
     if is_embedded(world.w3):
         # eth-tester runs a transaction in ~70 ms and the invariant's views in ~1 ms each of
-        # py-evm: a third of the profile's examples keeps it near a minute on two cores.
-        examples = max(1, examples // 3)
+        # py-evm: a quarter of the profile's examples keeps it near half a minute on two cores
+        # (a third did before the market's rules, which succeed more often than most).
+        examples = max(1, examples // 4)
     run_state_machine_as_test(machine, settings=settings(max_examples=examples))
 
 

@@ -86,12 +86,13 @@ def market_scenario(
 ) -> dict[str, int]:
     """Trading in the native currency with a 2.5% fee to the admin.
 
-    Offer 1: alice's ``revised`` (min bid 600); bob bids 700 (bid 1) and takes it back, carol
-    bids 800 (bid 2) and alice accepts: trade 1. Offer 2: ``sold`` for 5,000, bought by bob:
-    trade 2. Offer 3: processing-use licenses on ``licensed`` (category 201) for 300, bought by
-    bob and dave: trades 3 and 4. Offer 4: ``listed`` (grade 2) for 2,000, min bid 1,500, left
-    open. Offer 5: ``sold`` again by bob, cancelled. Alice withdraws her proceeds at the end.
-    Returns the new assets by label."""
+        Offer 1: alice's ``revised`` (min bid 600); bob bids 700 (bid 1) and takes it back, carol
+        bids 800 (bid 2) and alice accepts: trade 1. Offer 2: ``sold`` for 5,000, bought by bob:
+        trade 2. Offer 3: processing-use licenses on ``licensed`` (category 201) for 300, bought by
+        bob and dave: trades 3 and 4. Offer 4: ``listed`` (grade 2) for 2,000, min bid 1,500, left
+        open. Offer 5: ``sold`` again by bob, cancelled. Alice withdraws her proceeds. Offer 6:
+    ``revised`` listed by carol, who then gives it to bob: open on chain, but it cannot fill.
+        Returns the new assets by label."""
     alice, bob, carol, dave = world.alice, world.bob, world.carol, world.dave
     market = world.deployment.address("DataMarket")
     world.admin.market.set_fee(world.admin.address, 250)
@@ -127,5 +128,9 @@ def market_scenario(
     bob.market.list_asset(assets["sold"], 9_000, expires)
     bob.market.cancel_offer(5)
     alice.market.withdraw()
+    step()
+    carol.registry.approve(market, revised)
+    carol.market.list_asset(revised, 3_000, expires)
+    carol.registry.transfer(revised, bob.address)
     step()
     return assets

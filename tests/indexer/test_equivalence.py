@@ -37,7 +37,7 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
     )
     assert summary.events == len(chain_logs)
     assert differences(incremental, fresh) == {}
-    assert steps == 14
+    assert steps == 15
 
     with engine_for(incremental).connect() as conn:
         rows = {row.asset_id: row for row in conn.execute(select(schema.assets))}
@@ -60,7 +60,7 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
     assert counts["appraisals"] == 2
     assert counts["disputes"] == 1
     assert counts["batches"] == 1
-    assert counts["offers"] == 5
+    assert counts["offers"] == 6
     assert counts["bids"] == 2
     assert counts["trades"] == 4
     assert counts["withdrawals"] == 1
@@ -88,6 +88,25 @@ def test_incremental_index_equals_fresh_index_and_the_chain(
             assert row.status == bid.status.name
         trades = {row.trade_id: row for row in conn.execute(select(schema.trades))}
         assert market.counts()[2] == len(trades)
+        # the statistics add up the trades, by the category and grade of each trade's asset
+        totals: dict[tuple[int, int, str], list[int]] = {}
+        for trade in sorted(trades.values(), key=lambda row: row.trade_id):
+            state = world.admin.registry.asset(int(trade.asset_id, 16))
+            assert state is not None
+            entry = totals.setdefault((state.category, state.grade, trade.currency), [0, 0, 0])
+            entry[0] += 1
+            entry[1] += int(trade.price)
+            entry[2] = int(trade.price)
+        stats = {
+            (row.category, row.grade, row.currency): [
+                row.trades,
+                int(row.volume),
+                int(row.last_price),
+            ]
+            for row in conn.execute(select(schema.market_stats))
+        }
+        assert stats == totals
+        assert len(stats) == 2
         fees = sum(int(row.fee) for row in trades.values())
         assert fees == market.owed_to(world.admin.address)
         # The assets that changed holder by trade: the holding period says so.

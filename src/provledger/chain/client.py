@@ -289,6 +289,10 @@ class RegistryClient(ContractClient):
         """The current holder (ERC-721 ownerOf)."""
         return Web3.to_checksum_address(self._call("ownerOf", asset))
 
+    def approved(self, asset: int) -> ChecksumAddress:
+        """The account approved to move ``asset`` (ERC-721 ``getApproved``), zero if none."""
+        return Web3.to_checksum_address(self._call("getApproved", asset))
+
     def balance_of(self, account: str) -> int:
         """How many assets ``account`` holds."""
         return int(self._call("balanceOf", Web3.to_checksum_address(account)))

@@ -35,10 +35,11 @@ from provledger.cli.session import (
 )
 from provledger.config import Settings
 from provledger.errors import InputError
-from provledger.services.market import format_amount
+from provledger.services.market import MAX_AMOUNT, format_amount, parse_amount
 
 DAY: Final = 24 * 3600
-MAX_AMOUNT: Final = 2**128 - 1
+#: The longest offer, bid or license in days: the market's 100-year license limit.
+MAX_DAYS: Final = 100 * 365
 
 market_app = command_group("market", "Sell assets and licenses, bid, buy, and read trades.")
 
@@ -46,20 +47,18 @@ CurrencyOption = Annotated[
     str,
     typer.Option(help="An ERC-20 token address (listed by the admin), or 'native'."),
 ]
-DaysOption = Annotated[int, typer.Option(min=1, help="Days until the offer expires.")]
+DaysOption = Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the offer expires.")]
 MinBidOption = Annotated[
-    int, typer.Option(min=0, help="Smallest counter-bid accepted; 0 takes no bids.")
+    int,
+    typer.Option(min=0, max=MAX_AMOUNT, help="Smallest counter-bid accepted; 0 takes no bids."),
 ]
 
 
-def parse_amount(text: str, what: str) -> int:
+def parse_price(text: str, what: str) -> int:
     """A positive amount in the smallest unit, at most 2**128 - 1."""
-    value = text.strip().replace("_", "")
-    if not value.isdigit() or not value.isascii():
-        raise InputError(f"{what} {text!r} is not an integer amount in the smallest unit")
-    amount = int(value)
-    if amount == 0 or amount > MAX_AMOUNT:
-        raise InputError(f"{what} must be between 1 and 2**128 - 1, got {text}")
+    amount = parse_amount(text.replace("_", ""), what)
+    if not amount:  # None cannot come back for a str; 0 is refused here
+        raise InputError(f"{what}: must be at least 1")
     return amount
 
 
@@ -94,7 +93,10 @@ def pay(ledger: Provledger, currency: str, amount: int) -> int:
         return amount
     token = ledger.market.token(currency)
     market = ledger.market.address
-    if token.allowance(ledger.address, market) < amount:
+    allowance = token.allowance(ledger.address, market)
+    if allowance < amount:
+        if allowance:  # some tokens (USDT) refuse to change one non-zero allowance to another
+            token.approve(market, 0)
         token.approve(market, amount)
     return 0
 
@@ -113,11 +115,11 @@ def list_command(
 
     Example: provledger market list 0x5f…e1 1000000000000000000 --days 30 --dev-account 5
     """
-    target, amount = parse_asset(asset), parse_amount(price, "price")
+    target, amount = parse_asset(asset), parse_price(price, "price")
     token = parse_currency(currency)
     ledger = open_ledger(settings)
     market = ledger.market.address
-    if ledger.registry.contract.functions.getApproved(target).call() != market:
+    if ledger.registry.approved(target) != market:
         ledger.registry.approve(market, target)
     receipt = ledger.market.list_asset(
         target, amount, chain_time(ledger) + days * DAY, currency=token, min_bid=min_bid
@@ -140,7 +142,7 @@ def offer_license_command(
     price: Annotated[str, typer.Argument(help="Price of one license, smallest unit.")],
     kind: LicenseKindOption = "processing-use",
     license_days: Annotated[
-        int, typer.Option(min=1, help="Days each license lasts from its purchase.")
+        int, typer.Option(min=1, max=MAX_DAYS, help="Days each license lasts from its purchase.")
     ] = 365,
     scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
     terms: TermsOption = None,
@@ -153,7 +155,7 @@ def offer_license_command(
     Example: provledger market offer-license 0x5f…e1 5000 --kind processing-use
     --license-days 90 --scope research --dev-account 5
     """
-    target, amount = parse_asset(asset), parse_amount(price, "price")
+    target, amount = parse_asset(asset), parse_price(price, "price")
     license_kind = parse_choice(LicenseKind, kind, "--kind")
     token = parse_currency(currency)
     ledger = open_ledger(settings)
@@ -225,14 +227,14 @@ def bid_command(
     as_json: bool,
     offer: Annotated[int, typer.Argument(min=1, help="Offer number.")],
     amount: Annotated[str, typer.Argument(help="Bid in the offer's currency, smallest unit.")],
-    days: Annotated[int, typer.Option(min=1, help="Days until the bid expires.")] = 7,
+    days: Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the bid expires.")] = 7,
 ) -> None:
     """Make a counter-bid on an offer; the amount is held by the market until the seller
     accepts it or you cancel it.
 
     Example: provledger market bid 1 800000000000000000 --days 7 --dev-account 6
     """
-    bid_amount = parse_amount(amount, "amount")
+    bid_amount = parse_price(amount, "amount")
     ledger = open_ledger(settings)
     state = existing_offer(ledger, offer)
     value = pay(ledger, state.currency, bid_amount)

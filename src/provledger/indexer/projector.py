@@ -618,14 +618,6 @@ def _leaf_promoted(ws: WorkingSet, r: LogRecord, e: ev.LeafPromotedRow) -> None:
 
 # ---------------------------------------------------------------- market
 
-#: Digits of the largest uint128: the width of an offer's sortable ``price_key``.
-PRICE_DIGITS: Final = 39
-
-
-def price_key(price: int) -> str:
-    """An amount as zero-padded decimal text, so that text order is numeric order."""
-    return f"{price:0{PRICE_DIGITS}d}"
-
 
 @handles(ev.OfferCreatedRow)
 def _offer_created(ws: WorkingSet, r: LogRecord, e: ev.OfferCreatedRow) -> None:
@@ -639,7 +631,7 @@ def _offer_created(ws: WorkingSet, r: LogRecord, e: ev.OfferCreatedRow) -> None:
             "kind": OfferKind(e.kind).name,
             "currency": e.currency,
             "price": str(e.price),
-            "price_key": price_key(e.price),
+            "price_key": schema.price_key(e.price),
             "min_bid": str(e.min_bid),
             "expires_at": e.expires_at,
             "fee_bps": e.fee_bps,
@@ -720,6 +712,7 @@ def _trade_settled(ws: WorkingSet, r: LogRecord, e: ev.TradeSettledRow) -> None:
     )
     if e.bid_id:
         ws.update(schema.bids, (e.bid_id,), status="ACCEPTED", closed_block=r.block_number)
+    _count_trade(ws, r, e)
     if kind != OfferKind.ASSET:
         return
     ws.update(schema.offers, (e.offer_id,), status="FILLED", closed_block=r.block_number)
@@ -730,6 +723,26 @@ def _trade_settled(ws: WorkingSet, r: LogRecord, e: ev.TradeSettledRow) -> None:
         raise ProjectionError(f"the transfer of trade {e.trade_id}", r)
     period = (e.asset_id, asset["holder_since_block"], asset["holder_since_log"])
     ws.update(schema.holdings, period, via="TRADE")
+
+
+def _count_trade(ws: WorkingSet, r: LogRecord, e: ev.TradeSettledRow) -> None:
+    """Add the trade to its asset's category, grade and currency in ``market_stats``."""
+    asset = _require(ws.get(schema.assets, (e.asset_id,)), f"asset {e.asset_id}", r)
+    key = (asset["category"], asset["grade"], e.currency)
+    before = ws.get(schema.market_stats, key)
+    ws.put(
+        schema.market_stats,
+        {
+            "category": asset["category"],
+            "grade": asset["grade"],
+            "currency": e.currency,
+            "trades": (before["trades"] if before else 0) + 1,
+            "volume": str((int(before["volume"]) if before else 0) + e.price),
+            "last_price": str(e.price),
+            "last_trade_id": e.trade_id,
+            "block_number": r.block_number,
+        },
+    )
 
 
 @handles(ev.ProceedsWithdrawnRow)

@@ -38,16 +38,17 @@ from provledger.store.queries import OfferFilter
 #: The largest amount a market record can hold (uint128).
 MAX_AMOUNT: Final = 2**128 - 1
 
-#: Trades read per query by the statistics.
-STATISTICS_PAGE: Final = 5_000
-
 Amount = Annotated[str, Field(examples=["1000000000000000000"], pattern=r"^[0-9]+$")]
 
 
 @dataclass(frozen=True)
 class OfferView:
     """An offer: an asset for sale (kind ASSET) or licenses to it (kind LICENSE).
-    ``status`` is OPEN, EXPIRED, CANCELLED or FILLED (an asset offer that sold)."""
+
+    ``status`` is OPEN, EXPIRED, CANCELLED, FILLED (an asset offer that sold), or UNAVAILABLE:
+    open and unexpired, but a purchase would be refused now (the seller no longer holds the
+    asset or is not an active participant, or the asset is rejected, cancelled, frozen or under
+    objection). An UNAVAILABLE offer becomes OPEN again if that changes back."""
 
     offer_id: int
     asset_id: Hash
@@ -180,6 +181,8 @@ class Market:
         status = row["status"]
         if status == "OPEN" and row["expires_at"] <= now:
             status = "EXPIRED"
+        elif status == "OPEN" and not queries.offer_can_fill(row, now):
+            status = "UNAVAILABLE"
         return _market_view(OfferView, row, finality, status=status)
 
     def open_offers(self, where: OfferFilter, cursor: str | None, limit: int) -> Page[OfferView]:
@@ -262,30 +265,20 @@ class Market:
 
     def statistics(self) -> list[MarketStat]:
         """Trade count, volume and last price per category, grade and currency."""
-        totals: dict[tuple[int, int, str], dict[str, Any]] = {}
-        after: int | None = None
         with self.engine.connect() as conn:
-            while rows := queries.trades_with_class(conn, after, STATISTICS_PAGE):
-                for row in rows:
-                    group = (row["category"], row["grade"], row["currency"])
-                    entry = totals.setdefault(group, {"trades": 0, "volume": 0})
-                    entry["trades"] += 1
-                    entry["volume"] += int(row["price"])
-                    entry["last_price"] = row["price"]
-                    entry["last_trade_id"] = row["trade_id"]
-                after = rows[-1]["trade_id"]
+            rows = queries.market_stats(conn)
         return [
             MarketStat(
-                category=category,
-                category_name=category_name(category),
-                grade=grade,
-                currency=to_checksum_address(currency),
-                trades=entry["trades"],
-                volume=str(entry["volume"]),
-                last_price=entry["last_price"],
-                last_trade_id=entry["last_trade_id"],
+                category=row["category"],
+                category_name=category_name(row["category"]),
+                grade=row["grade"],
+                currency=to_checksum_address(row["currency"]),
+                trades=row["trades"],
+                volume=row["volume"],
+                last_price=row["last_price"],
+                last_trade_id=row["last_trade_id"],
             )
-            for (category, grade, currency), entry in sorted(totals.items())
+            for row in rows
         ]
 
     def _require_asset(self, conn: Connection, asset_id: int) -> str:

@@ -556,17 +556,44 @@ class OfferFilter:
     max_price: int | None = None
 
 
-def _price_key(price: int) -> str:
-    # the projector's sortable form (provledger.indexer.projector.price_key)
-    return f"{price:039d}"
+#: Asset statuses in which nothing can be sold.
+_UNSELLABLE: Final = ("REJECTED", "CANCELLED")
+
+
+def _offers_with_standing() -> Select[Any]:
+    """Offers with what decides whether they can fill now: the asset's holder, status and
+    restrictions, and the seller's standing as a participant."""
+    offers, assets, participants = schema.offers, schema.assets, schema.participants
+    return select(
+        offers,
+        assets.c.holder.label("asset_holder"),
+        assets.c.status.label("asset_status"),
+        assets.c.frozen.label("asset_frozen"),
+        assets.c.under_objection.label("asset_under_objection"),
+        participants.c.status.label("seller_status"),
+    ).select_from(
+        offers.join(assets, assets.c.asset_id == offers.c.asset_id).outerjoin(
+            participants, participants.c.account == offers.c.seller
+        )
+    )
 
 
 def open_offers(
     conn: Connection, where: OfferFilter, now: int, after: int | None, limit: int
 ) -> list[RowMapping]:
-    """Offers open and unexpired at unix time ``now`` that match ``where``, by id."""
-    offers = schema.offers
-    query = select(offers).where(offers.c.status == "OPEN", offers.c.expires_at > now)
+    """Offers that can fill at unix time ``now`` and match ``where``, by id: open, unexpired,
+    the seller still holding the asset and an active participant, the asset neither rejected,
+    cancelled, frozen nor under objection."""
+    offers, assets, participants = schema.offers, schema.assets, schema.participants
+    query = _offers_with_standing().where(
+        offers.c.status == "OPEN",
+        offers.c.expires_at > now,
+        assets.c.holder == offers.c.seller,
+        assets.c.status.not_in(_UNSELLABLE),
+        assets.c.frozen.is_(False),
+        assets.c.under_objection.is_(False),
+        participants.c.status == "ACTIVE",
+    )
     if where.asset_id is not None:
         query = query.where(offers.c.asset_id == where.asset_id)
     if where.seller is not None:
@@ -576,23 +603,38 @@ def open_offers(
     if where.kind is not None:
         query = query.where(offers.c.kind == where.kind)
     if where.min_price is not None:
-        query = query.where(offers.c.price_key >= _price_key(where.min_price))
+        query = query.where(offers.c.price_key >= schema.price_key(where.min_price))
     if where.max_price is not None:
-        query = query.where(offers.c.price_key <= _price_key(where.max_price))
+        query = query.where(offers.c.price_key <= schema.price_key(where.max_price))
     return _all(conn, _page_by(query, offers.c.offer_id, after, limit))
 
 
 def offers_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
-    """Every offer ever made on ``asset_id`` (open, expired, cancelled, filled), by id."""
+    """Every offer ever made on ``asset_id``, by id, with its standing (see :func:`open_offers`)."""
     offers = schema.offers
-    query = select(offers).where(offers.c.asset_id == asset_id)
+    query = _offers_with_standing().where(offers.c.asset_id == asset_id)
     return _all(conn, _page_by(query, offers.c.offer_id, after, limit))
 
 
+def offer_can_fill(row: RowMapping, now: int) -> bool:
+    """Whether an offer row with its standing (:func:`get_offer`, :func:`offers_of`) can fill at
+    ``now``: the rule :func:`open_offers` applies in SQL."""
+    return (
+        row["status"] == "OPEN"
+        and row["expires_at"] > now
+        and row["asset_holder"] == row["seller"]
+        and row["asset_status"] not in _UNSELLABLE
+        and not row["asset_frozen"]
+        and not row["asset_under_objection"]
+        and row["seller_status"] == "ACTIVE"
+    )
+
+
 def get_offer(conn: Connection, offer_id: int) -> RowMapping | None:
-    """One offer."""
+    """One offer, with its standing (see :func:`open_offers`)."""
     offers = schema.offers
-    return conn.execute(select(offers).where(offers.c.offer_id == offer_id)).mappings().first()
+    query = _offers_with_standing().where(offers.c.offer_id == offer_id)
+    return conn.execute(query).mappings().first()
 
 
 def bids_on(conn: Connection, offer_id: int, after: int | None, limit: int) -> list[RowMapping]:
@@ -616,15 +658,8 @@ def trades_by(conn: Connection, account: str, after: int | None, limit: int) -> 
     return _all(conn, _page_by(query, trades.c.trade_id, after, limit))
 
 
-def trades_with_class(conn: Connection, after: int | None, limit: int) -> list[RowMapping]:
-    """Trades after id ``after`` with their asset's category and grade, by id: the statistics
-    read them in pages and add their uint128 prices, which SQL integers cannot hold."""
-    trades, assets = schema.trades, schema.assets
-    query = select(
-        trades.c.trade_id,
-        trades.c.currency,
-        trades.c.price,
-        assets.c.category,
-        assets.c.grade,
-    ).join(assets, assets.c.asset_id == trades.c.asset_id)
-    return _all(conn, _page_by(query, trades.c.trade_id, after, limit))
+def market_stats(conn: Connection) -> list[RowMapping]:
+    """Trade count, volume and last price per category, grade and currency."""
+    stats = schema.market_stats
+    query = select(stats).order_by(stats.c.category, stats.c.grade, stats.c.currency)
+    return _all(conn, query)

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 6
+SCHEMA_VERSION: Final = 7
 
 metadata = MetaData(
     naming_convention={
@@ -341,6 +341,15 @@ batches = Table(
 # Amounts are decimal text (uint128 fits no SQL integer type); an offer's price is also kept as
 # ``price_key``, zero-padded to 39 digits, so that a price range is a range of text.
 
+#: Digits of the largest uint128: the width of an offer's sortable ``price_key``.
+PRICE_DIGITS: Final = 39
+
+
+def price_key(price: int) -> str:
+    """An amount as zero-padded decimal text, so that text order is numeric order."""
+    return f"{price:0{PRICE_DIGITS}d}"
+
+
 offers = Table(
     "offers",
     metadata,
@@ -425,6 +434,19 @@ withdrawals = Table(
     Index(None, "account", "withdrawn_block"),
 )
 
+market_stats = Table(
+    "market_stats",
+    metadata,
+    Column("category", Integer, primary_key=True),
+    Column("grade", Integer, primary_key=True),
+    _address("currency", primary_key=True),
+    Column("trades", BigInteger, nullable=False),
+    Column("volume", Text, nullable=False),  # the sum of the trades' prices, decimal
+    Column("last_price", Text, nullable=False),
+    Column("last_trade_id", BigInteger, nullable=False),
+    _block(nullable=False),
+)
+
 market_currencies = Table(
     "market_currencies",
     metadata,
@@ -495,6 +517,7 @@ PROJECTIONS: Final = (
     bids,
     trades,
     withdrawals,
+    market_stats,
     market_currencies,
 )
 
