@@ -52,8 +52,8 @@ def chain_offer(indexed: Indexed, offer_id: int) -> dict[str, Any]:
     }
 
 
-def chain_trades(indexed: Indexed) -> dict[int, tuple[TradeSettled, int, HexBytes]]:
-    """Every TradeSettled on the chain: (event, block, transaction) by trade id."""
+def chain_trades(indexed: Indexed) -> dict[int, tuple[TradeSettled, int, HexBytes, int]]:
+    """Every TradeSettled on the chain: (event, block, transaction, log index) by trade id."""
     world = indexed.world
     market = world.deployment.address("DataMarket")
     logs = world.w3.eth.get_logs(
@@ -69,7 +69,12 @@ def chain_trades(indexed: Indexed) -> dict[int, tuple[TradeSettled, int, HexByte
             [bytes(topic) for topic in log["topics"]], bytes(log["data"])
         )
         assert isinstance(event, TradeSettled)
-        trades[event.trade_id] = (event, int(log["blockNumber"]), HexBytes(log["transactionHash"]))
+        trades[event.trade_id] = (
+            event,
+            int(log["blockNumber"]),
+            HexBytes(log["transactionHash"]),
+            int(log["logIndex"]),
+        )
     return trades
 
 
@@ -170,7 +175,7 @@ def test_trades_match_the_chain_by_asset_and_by_account(indexed: Indexed) -> Non
             seen[trade["trade_id"]] = trade
     assert sorted(seen) == [1, 2, 3, 4]
     for trade_id, trade in seen.items():
-        event, block, tx_hash = on_chain[trade_id]
+        event, block, tx_hash, log_index = on_chain[trade_id]
         assert trade == {
             "trade_id": trade_id,
             "offer_id": event.offer_id,
@@ -186,7 +191,7 @@ def test_trades_match_the_chain_by_asset_and_by_account(indexed: Indexed) -> Non
             "seller_proceeds": str(event.price - event.fee),
             "license_id": event.license_id or None,
             "tx_hash": "0x" + tx_hash.hex().removeprefix("0x"),
-            "log_index": trade["log_index"],
+            "log_index": log_index,
             "settled_at": world.w3.eth.get_block(block)["timestamp"],
             "block_number": block,
             "finality": trade["finality"],

@@ -16,7 +16,6 @@ from pydantic import Field
 from sqlalchemy import Connection, Engine, RowMapping
 
 from provledger.categories import category_name
-from provledger.chain.ids import asset_id_hex
 from provledger.services.provenance import (
     Address,
     Finality,
@@ -167,6 +166,12 @@ def _market_view(kind: type[T], row: RowMapping, finality: Finality, **extra: An
     return _view(kind, row, finality, currency=to_checksum_address(row["currency"]), **extra)
 
 
+def _status(row: RowMapping, now: int) -> str:
+    """An offer's or a bid's stored status, EXPIRED for an open one past its expiry."""
+    status = str(row["status"])
+    return "EXPIRED" if status == "OPEN" and row["expires_at"] <= now else status
+
+
 class Market:
     """The market's records over one index, with the finality rules of ``provenance``."""
 
@@ -178,10 +183,8 @@ class Market:
         return queries.indexed_time(conn, queries.index_position(conn))
 
     def _offer_view(self, row: RowMapping, now: int, finality: Finality) -> OfferView:
-        status = row["status"]
-        if status == "OPEN" and row["expires_at"] <= now:
-            status = "EXPIRED"
-        elif status == "OPEN" and not queries.offer_can_fill(row, now):
+        status = _status(row, now)
+        if status == "OPEN" and not row["sellable"]:
             status = "UNAVAILABLE"
         return _market_view(OfferView, row, finality, status=status)
 
@@ -220,7 +223,7 @@ class Market:
         """Every offer made on an asset, by id."""
         after = _first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
-            key = self._require_asset(conn, asset_id)
+            key = self.provenance._require_asset(conn, asset_id)
             rows = queries.offers_of(conn, key, after, limit)
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
@@ -236,19 +239,17 @@ class Market:
             rows = queries.bids_on(conn, offer_id, after, limit)
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
-        items = []
-        for row in rows:
-            status = row["status"]
-            if status == "OPEN" and row["expires_at"] <= now:
-                status = "EXPIRED"
-            items.append(_market_view(BidView, row, finality(row["block_number"]), status=status))
+        items = [
+            _market_view(BidView, row, finality(row["block_number"]), status=_status(row, now))
+            for row in rows
+        ]
         return _paged(items, rows, limit, _id_key("bid_id"))
 
     def trades_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[TradeView]:
         """The trades of an asset, by id."""
         after = _first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
-            key = self._require_asset(conn, asset_id)
+            key = self.provenance._require_asset(conn, asset_id)
             rows = queries.trades_of(conn, key, after, limit)
             finality = self.provenance.finality_now(conn)
         items = [_market_view(TradeView, row, finality(row["block_number"])) for row in rows]
@@ -280,9 +281,3 @@ class Market:
             )
             for row in rows
         ]
-
-    def _require_asset(self, conn: Connection, asset_id: int) -> str:
-        key = asset_id_hex(asset_id)
-        if queries.get_asset(conn, key) is None:
-            raise NotFoundError("asset", key)
-        return key

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -560,18 +561,26 @@ class OfferFilter:
 _UNSELLABLE: Final = ("REJECTED", "CANCELLED")
 
 
-def _offers_with_standing() -> Select[Any]:
-    """Offers with what decides whether they can fill now: the asset's holder, status and
-    restrictions, and the seller's standing as a participant."""
+def _sellable() -> Any:
+    """Whether an open offer's seller could deliver now, time aside: the seller still holds the
+    asset and is an active participant, and the asset is neither rejected, cancelled, frozen
+    nor under objection (the participant table is outer-joined: NULL is not active)."""
     offers, assets, participants = schema.offers, schema.assets, schema.participants
-    return select(
-        offers,
-        assets.c.holder.label("asset_holder"),
-        assets.c.status.label("asset_status"),
-        assets.c.frozen.label("asset_frozen"),
-        assets.c.under_objection.label("asset_under_objection"),
-        participants.c.status.label("seller_status"),
-    ).select_from(
+    return and_(
+        offers.c.status == "OPEN",
+        assets.c.holder == offers.c.seller,
+        assets.c.status.not_in(_UNSELLABLE),
+        assets.c.frozen.is_(False),
+        assets.c.under_objection.is_(False),
+        participants.c.status == "ACTIVE",
+    )
+
+
+def _offers_with_standing() -> Select[Any]:
+    """Offers with ``sellable`` (:func:`_sellable`), over the asset and the seller's standing."""
+    offers, assets, participants = schema.offers, schema.assets, schema.participants
+    sellable = case((_sellable(), True), else_=False)
+    return select(offers, sellable.label("sellable")).select_from(
         offers.join(assets, assets.c.asset_id == offers.c.asset_id).outerjoin(
             participants, participants.c.account == offers.c.seller
         )
@@ -581,19 +590,10 @@ def _offers_with_standing() -> Select[Any]:
 def open_offers(
     conn: Connection, where: OfferFilter, now: int, after: int | None, limit: int
 ) -> list[RowMapping]:
-    """Offers that can fill at unix time ``now`` and match ``where``, by id: open, unexpired,
-    the seller still holding the asset and an active participant, the asset neither rejected,
-    cancelled, frozen nor under objection."""
-    offers, assets, participants = schema.offers, schema.assets, schema.participants
-    query = _offers_with_standing().where(
-        offers.c.status == "OPEN",
-        offers.c.expires_at > now,
-        assets.c.holder == offers.c.seller,
-        assets.c.status.not_in(_UNSELLABLE),
-        assets.c.frozen.is_(False),
-        assets.c.under_objection.is_(False),
-        participants.c.status == "ACTIVE",
-    )
+    """Offers that can fill at unix time ``now`` and match ``where``, by id: sellable
+    (:func:`_sellable`) and unexpired."""
+    offers = schema.offers
+    query = _offers_with_standing().where(_sellable(), offers.c.expires_at > now)
     if where.asset_id is not None:
         query = query.where(offers.c.asset_id == where.asset_id)
     if where.seller is not None:
@@ -610,28 +610,14 @@ def open_offers(
 
 
 def offers_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
-    """Every offer ever made on ``asset_id``, by id, with its standing (see :func:`open_offers`)."""
+    """Every offer ever made on ``asset_id``, by id, with ``sellable``."""
     offers = schema.offers
     query = _offers_with_standing().where(offers.c.asset_id == asset_id)
     return _all(conn, _page_by(query, offers.c.offer_id, after, limit))
 
 
-def offer_can_fill(row: RowMapping, now: int) -> bool:
-    """Whether an offer row with its standing (:func:`get_offer`, :func:`offers_of`) can fill at
-    ``now``: the rule :func:`open_offers` applies in SQL."""
-    return (
-        row["status"] == "OPEN"
-        and row["expires_at"] > now
-        and row["asset_holder"] == row["seller"]
-        and row["asset_status"] not in _UNSELLABLE
-        and not row["asset_frozen"]
-        and not row["asset_under_objection"]
-        and row["seller_status"] == "ACTIVE"
-    )
-
-
 def get_offer(conn: Connection, offer_id: int) -> RowMapping | None:
-    """One offer, with its standing (see :func:`open_offers`)."""
+    """One offer, with ``sellable`` (:func:`_sellable`)."""
     offers = schema.offers
     query = _offers_with_standing().where(offers.c.offer_id == offer_id)
     return conn.execute(query).mappings().first()
