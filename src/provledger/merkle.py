@@ -53,6 +53,7 @@ from provledger.errors import (
     MalformedTreeDumpError,
     UnsupportedLeafTypeError,
 )
+from provledger.jsondoc import JsonDocumentError, parse_json
 
 __all__ = [
     "BATCH_LEAF_TYPES",
@@ -79,6 +80,8 @@ FOLDER_LEAF_TYPES: Final[tuple[str, ...]] = ("string", "bytes32")
 """Leaf encoding of one file of a dataset folder: relative POSIX path, SHA-256 of its bytes."""
 
 DUMP_FORMAT: Final = "standard-v1"
+#: The largest tree dump :meth:`StandardMerkleTree.loads` reads.
+TREE_DUMP_MAX_BYTES: Final = 1 << 30
 """The ``format`` field of the JS library's ``StandardMerkleTree.dump()``."""
 
 _NODE_SIZE: Final = 32
@@ -660,9 +663,9 @@ class StandardMerkleTree:
     def loads(cls, text: str | bytes) -> StandardMerkleTree:
         """Load a tree from :meth:`dump` JSON text (see :meth:`load`)."""
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise MalformedTreeDumpError(f"not JSON: {exc}") from exc
+            data = parse_json(text, what="tree dump", max_bytes=TREE_DUMP_MAX_BYTES)
+        except JsonDocumentError as exc:
+            raise MalformedTreeDumpError(exc.reason) from None
         return cls.load(data)
 
 

@@ -95,7 +95,7 @@ def test_missing_and_malformed_deployment_files(tmp_path: Path) -> None:
     with pytest.raises(DeploymentNotFound, match="run `provledger deploy` first"):
         load_deployment(tmp_path, 5)
     (tmp_path / "5.json").write_text("{not json")
-    with pytest.raises(ConfigurationError, match="not valid JSON"):
+    with pytest.raises(ConfigurationError, match=r"5\.json is not JSON"):
         load_deployment(tmp_path, 5)
     (tmp_path / "5.json").write_text(json.dumps({"version": 1, "chainId": 5}))
     with pytest.raises(ConfigurationError, match="malformed deployment file"):

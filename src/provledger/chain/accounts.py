@@ -6,7 +6,6 @@ Keys never leave the process: nothing here prints, logs or returns a key in a st
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -16,12 +15,15 @@ from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
 from eth_account.signers.local import LocalAccount
 
 from provledger.errors import ConfigurationError, InputError
+from provledger.jsondoc import JsonDocumentError, read_json_file
 
 #: The mnemonic of anvil's, hardhat's and (here) eth-tester's funded dev accounts. Public
 #: knowledge: anything these keys hold on a real network is lost.
 DEV_MNEMONIC: Final = "test test test test test test test test test test test junk"
 DEV_HD_PATH: Final = "m/44'/60'/0'/0"
 DEV_ACCOUNT_COUNT: Final = 20
+#: The largest keystore file read (an eth-account keystore is about 500 bytes).
+KEYSTORE_MAX_BYTES: Final = 1 << 20
 
 #: Chain ids of development chains, where the dev keys may be used: anvil/hardhat, geth --dev
 #: and ganache, eth-tester.
@@ -74,10 +76,10 @@ def require_dev_chain(chain_id: int) -> None:
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypt an eth-account (Web3 Secret Storage) keystore file."""
     try:
-        encrypted = json.loads(path.read_text(encoding="utf-8"))
+        encrypted = read_json_file(path, max_bytes=KEYSTORE_MAX_BYTES)
     except FileNotFoundError as error:
         raise InputError(f"keystore {path} does not exist") from error
-    except (OSError, ValueError) as error:
+    except (OSError, JsonDocumentError) as error:
         raise InputError(f"keystore {path} is not a readable JSON keystore: {error}") from error
     try:
         key = Account.decrypt(encrypted, password)

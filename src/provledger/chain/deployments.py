@@ -16,6 +16,7 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
 from provledger.errors import ConfigurationError, ProvledgerError
+from provledger.jsondoc import JsonDocumentError, read_json_file
 
 FORMAT_VERSION: Final = 1
 
@@ -183,11 +184,9 @@ def load_deployment(folder: Path, chain_id: int) -> Deployment:
     """Read the deployment of ``chain_id`` from ``folder``."""
     path = deployment_path(folder, chain_id)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json_file(path)
     except FileNotFoundError as error:
         raise DeploymentNotFound(path, chain_id) from error
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise ConfigurationError(f"{path} is not valid JSON: {error}") from error
+    except JsonDocumentError as error:
+        raise ConfigurationError(str(error)) from None
     return Deployment.from_json(data)

@@ -40,6 +40,7 @@ from provledger.cli.session import (
 from provledger.config import Settings
 from provledger.errors import InputError, ServiceUnavailable
 from provledger.hashing import parse_hash32
+from provledger.jsondoc import JsonDocumentError, parse_json
 
 GatewayOption = Annotated[
     str | None,
@@ -48,6 +49,8 @@ GatewayOption = Annotated[
 #: Pages fetched at most when a command follows cursors (1,000 items each).
 MAX_PAGES: Final = 100
 TIMEOUT_SECONDS: Final = 30.0
+#: The largest answer read from a gateway (a page of 1,000 events is about 2 MiB).
+ANSWER_MAX_BYTES: Final = 64 << 20
 
 
 class GatewayUnavailable(ServiceUnavailable):
@@ -86,12 +89,15 @@ def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> A
         raise GatewayUnavailable(base, f"{path} answered {response.status_code}")
     if response.status_code >= 400:
         try:
-            problem = response.json()
+            problem = parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
             detail = problem.get("detail") or problem.get("title")
-        except ValueError:
+        except (JsonDocumentError, AttributeError):
             detail = response.text[:200]
         raise GatewayRefused(f"the gateway refused {path}: {detail}")
-    return response.json()
+    try:
+        return parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
+    except JsonDocumentError as error:
+        raise GatewayUnavailable(base, f"its answer to {error}") from None
 
 
 def gateway_pages(

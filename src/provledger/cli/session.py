@@ -22,7 +22,12 @@ from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 from rich.table import Table
 
-from provledger.chain.accounts import load_keystore, read_password_file, resolve_signer
+from provledger.chain.accounts import (
+    KEYSTORE_MAX_BYTES,
+    load_keystore,
+    read_password_file,
+    resolve_signer,
+)
 from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
@@ -39,6 +44,7 @@ from provledger.cli.base import (
 )
 from provledger.config import Settings
 from provledger.errors import InputError
+from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.store.blobs import BlobStore
 
 E = TypeVar("E", bound=IntEnum)
@@ -168,8 +174,8 @@ def keystore_accounts(folder: Path) -> list[tuple[Path, str]]:
     found: list[tuple[Path, str]] = []
     for path in sorted(folder.iterdir()):
         try:
-            address = json.loads(path.read_text(encoding="utf-8"))["address"]
-        except (OSError, ValueError, KeyError, TypeError):
+            address = read_json_file(path, max_bytes=KEYSTORE_MAX_BYTES)["address"]
+        except (OSError, JsonDocumentError, KeyError, TypeError):
             continue  # not a keystore file
         if isinstance(address, str) and is_address(address):
             found.append((path, to_checksum_address(address)))

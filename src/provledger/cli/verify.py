@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import requests
 import typer
 from rich.table import Table
 
-from provledger.chain.connection import ChainUnavailable, rpc_chain
+from provledger.chain.connection import rpc_chain
 from provledger.cli.base import (
     EXIT_NEGATIVE,
     EXIT_OK,
@@ -22,6 +21,7 @@ from provledger.cli.base import (
     settings_from,
 )
 from provledger.errors import InputError
+from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.services.proofs import (
     MalformedProofBundleError,
     ProofReport,
@@ -33,14 +33,11 @@ from provledger.services.proofs import (
 def read_bundle(path: Path) -> Any:
     """The JSON of a proof bundle file, checked for form before any node is asked."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise InputError(f"cannot read proof bundle {path}: {reason}") from None
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise MalformedProofBundleError("", f"{path} is not JSON: {error}") from None
+        data = read_json_file(path)
+    except OSError as error:
+        raise InputError(f"cannot read proof bundle {path}: {error.strerror}") from None
+    except JsonDocumentError as error:
+        raise MalformedProofBundleError("", str(error)) from None
     parse_proof_bundle(data)
     return data
 
@@ -84,11 +81,7 @@ def verify_proof_command(
         url = settings.rpc_url
         if url is None:  # the embedded chain is empty in a new process: nothing to check against
             raise InputError("verify-proof needs a node: give --rpc-url or set PROVLEDGER_RPC_URL")
-        w3 = rpc_chain(url)
-        try:
-            return verify_proof_bundle(data, w3)
-        except requests.RequestException as error:
-            raise ChainUnavailable(url, str(error) or type(error).__name__) from error
+        return verify_proof_bundle(data, rpc_chain(url))
 
     report = guarded(run)
     if as_json:

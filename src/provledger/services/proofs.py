@@ -59,7 +59,7 @@ from provledger.chain.events import DECODERS, AssetRegistered, BatchAnchored, Ev
 from provledger.chain.ids import asset_id as asset_id_of
 from provledger.chain.serialize import asset_hex, event_args, hex_bytes, json_value
 from provledger.chain.types import AssetState, BatchState
-from provledger.errors import InputError, ProvledgerError
+from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
 from provledger.merkle import batch_leaf_hash, process_proof
 from provledger.services.provenance import NotFoundError
 from provledger.store import proofs as proof_rows
@@ -896,6 +896,8 @@ def _run(name: str, proof: ProofBundle, node: _Node) -> Check:
         return Check(name, CHECKS[name], True, _CHECKERS[name](proof, node))
     except _Failed as failure:
         return Check(name, CHECKS[name], False, str(failure))
+    except ServiceUnavailable:
+        raise  # a node that cannot be reached gives no verdict
     except (Web3Exception, ProvledgerError) as error:
         # The node refused a read (unknown block, a call that reverted): the claim that needed
         # it is not confirmed. Transport failures are not caught: they are no verdict.
@@ -908,7 +910,7 @@ def verify_proof_bundle(bundle: Mapping[str, Any], w3: Web3) -> ProofReport:
 
     Raises:
         MalformedProofBundleError: the bundle is not well formed (see :func:`parse_proof_bundle`).
-        requests.RequestException: the node cannot be reached.
+        ChainUnavailable: the node cannot be reached.
     """
     proof = parse_proof_bundle(bundle)
     node = _Node(w3)

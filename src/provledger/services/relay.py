@@ -12,7 +12,6 @@ nonce and a quarter more fee.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -39,6 +38,7 @@ from provledger.chain.transactions import (
 )
 from provledger.chain.types import SignedRegistration
 from provledger.errors import InputError, ServiceUnavailable
+from provledger.jsondoc import JsonDocumentError, parse_json
 from provledger.services.provenance import InvalidParameterError
 from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore
 
@@ -83,9 +83,9 @@ class Parsed:
 def parse_body(body: bytes, *, chain_id: int, registry: str) -> Parsed:
     """A request body: one signed registration document, or ``{"registrations": [...]}``."""
     try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidParameterError("body", f"not JSON: {error}") from None
+        data = parse_json(body, what="body", max_bytes=len(body))
+    except JsonDocumentError as error:
+        raise InvalidParameterError("body", error.reason) from None
     documents = data.get("registrations") if isinstance(data, dict) else None
     if documents is None:
         documents = [data]
