@@ -12,7 +12,10 @@ from typing import Any
 
 import pytest
 
+from helpers.writers import Change, ConcurrentWriter, settled_file
+from provledger import hashing
 from provledger.errors import (
+    ChangedWhileHashingError,
     EmptyFolderError,
     FileNotInManifestError,
     InputError,
@@ -25,6 +28,7 @@ from provledger.errors import (
 )
 from provledger.hashing import (
     DEFAULT_CHUNK_SIZE,
+    SECOND_PASS_MAX_BYTES,
     FolderManifest,
     ManifestEntry,
     content_hash,
@@ -130,6 +134,133 @@ def test_sha256_file_needs_a_positive_chunk_size(tmp_path: Path, chunk_size: int
     path = write(tmp_path, "a.txt", b"abc")
     with pytest.raises(ValueError, match="chunk_size"):
         sha256_file(path, chunk_size=chunk_size)
+
+
+# --- files changed while they are hashed ---------------------------------------------------------
+
+CHANGE_REASONS: dict[Change, str] = {
+    "rewrite": "it was modified",
+    "append": "its size went from 25,165,824 to 25,169,920 bytes",
+    "truncate": "its size went from 25,165,824 to 12,582,912 bytes",
+    "replace": "it was replaced by another file",
+    "remove": "it was removed or renamed",
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGE_REASONS))
+def test_a_large_file_changed_while_it_is_hashed_is_refused(tmp_path: Path, change: Change) -> None:
+    path = settled_file(tmp_path / "large.bin", 24 * MIB)
+    old = sha256_file(path)
+    writer = ConcurrentWriter(path, change, after_bytes=3 * MIB)
+    with pytest.raises(ChangedWhileHashingError) as caught:
+        sha256_file(path, progress=writer)
+    assert writer.done
+    assert caught.value.path == str(path)
+    assert caught.value.reason == CHANGE_REASONS[change]
+    assert str(caught.value) == (
+        f"{str(path)!r} changed while it was being hashed ({CHANGE_REASONS[change]}); "
+        "hash it again once nothing is writing to it"
+    )
+    assert isinstance(caught.value, InputError)
+    if change != "remove":  # the file now holds other bytes; a hash of it is a new hash
+        assert sha256_file(path) != old
+
+
+def test_a_torn_read_would_match_neither_the_old_nor_the_new_content(tmp_path: Path) -> None:
+    # What the check prevents: the bytes read are the old file's head and the new file's tail.
+    path = settled_file(tmp_path / "large.bin", 24 * MIB)
+    old = path.read_bytes()
+    writer = ConcurrentWriter(path, "rewrite", after_bytes=3 * MIB)
+    with path.open("rb") as handle:
+        head = handle.read(3 * MIB)
+        writer(len(head))
+        torn = head + handle.read()
+    new = path.read_bytes()
+    assert len({sha(old), sha(new), sha(torn)}) == 3
+    with pytest.raises(ChangedWhileHashingError):
+        sha256_file(path, progress=ConcurrentWriter(path, "rewrite", after_bytes=3 * MIB))
+
+
+@pytest.mark.parametrize("change", ["rewrite", "append", "truncate", "replace"])
+def test_a_small_file_changed_while_it_is_hashed_is_refused(tmp_path: Path, change: Change) -> None:
+    path = settled_file(tmp_path / "small.csv", 64 * 1024)
+    writer = ConcurrentWriter(path, change, after_bytes=4096)
+    with pytest.raises(ChangedWhileHashingError) as caught:
+        sha256_file(path, chunk_size=4096, progress=writer)
+    assert caught.value.path == str(path)
+    assert str(path) in str(caught.value)
+
+
+def test_the_second_read_catches_what_coarse_timestamps_hide(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file system whose times do not move within a tick (FAT counts in two seconds): the
+    # file's status looks the same after the rewrite, and only the second read shows it.
+    monkeypatch.setattr(hashing, "_what_changed", lambda before, after: None)
+    path = settled_file(tmp_path / "small.csv", SECOND_PASS_MAX_BYTES)
+    writer = ConcurrentWriter(path, "rewrite", after_bytes=4096)
+    with pytest.raises(ChangedWhileHashingError) as caught:
+        sha256_file(path, chunk_size=4096, progress=writer)
+    assert (caught.value.path, caught.value.reason) == (
+        str(path),
+        "two reads of it gave different bytes",
+    )
+
+
+def test_an_unchanged_file_is_hashed_once_for_progress(tmp_path: Path) -> None:
+    path = settled_file(tmp_path / "large.bin", 24 * MIB)
+    chunks: list[int] = []
+    assert sha256_file(path, progress=chunks.append) == sha(path.read_bytes())
+    assert chunks == [MIB] * 24
+
+
+def _settled_folder(root: Path) -> Path:
+    folder = root / "dataset"
+    settled_file(folder / "a.csv", 1000)
+    settled_file(folder / "b" / "big.bin", 8 * MIB)
+    settled_file(folder / "c.csv", 2000)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("b/big.bin", "rewrite", "it was modified"),
+        ("b/big.bin", "append", "its size went from 8,388,608 to 8,392,704 bytes"),
+        # a.csv was read first: it changed after it was read, while b/big.bin was
+        ("a.csv", "rewrite", "it was modified"),
+        ("a.csv", "replace", "it was replaced by another file"),
+        ("a.csv", "remove", "it was removed or renamed"),
+    ],
+)
+def test_a_folder_whose_file_changes_while_it_is_hashed_is_refused(
+    tmp_path: Path, name: str, change: Change, reason: str
+) -> None:
+    folder = _settled_folder(tmp_path)
+    writer = ConcurrentWriter(folder / name, change, after_bytes=1000 + 2 * MIB)
+    with pytest.raises(ChangedWhileHashingError) as caught:
+        folder_manifest(folder, progress=writer)
+    assert writer.done
+    assert (caught.value.path, caught.value.reason) == (str(folder / name), reason)
+
+
+@pytest.mark.parametrize(
+    ("name", "change", "reason"),
+    [
+        ("b/late.csv", "create", "'b/late.csv' was added"),
+        ("z.csv", "remove", "'z.csv' was removed"),  # before it was read
+    ],
+)
+def test_a_folder_whose_listing_changes_while_it_is_hashed_is_refused(
+    tmp_path: Path, name: str, change: Change, reason: str
+) -> None:
+    folder = _settled_folder(tmp_path)
+    settled_file(folder / "z.csv", 10)
+    writer = ConcurrentWriter(folder / name, change, after_bytes=1000 + 2 * MIB)
+    with pytest.raises(ChangedWhileHashingError) as caught:
+        folder_manifest(folder, progress=writer)
+    assert writer.done
+    assert (caught.value.path, caught.value.reason) == (str(folder), reason)
 
 
 # --- folder roots --------------------------------------------------------------------------------
@@ -381,6 +512,8 @@ def _file(**changes: Any) -> list[dict[str, Any]]:
     ("text", "message"),
     [
         ("[1, 2", "not JSON"),
+        ("[" * 100_000 + "]" * 100_000, "nested deeper than 64 levels"),
+        ('{"files": ' + "[" * 70 + "]" * 70 + "}", "nested deeper than 64 levels"),
         ("[]", "expected a JSON object"),
         (_document(version=2), "unsupported version 2"),
         (_document(version=True), "unsupported version True"),
@@ -402,6 +535,20 @@ def _file(**changes: Any) -> list[dict[str, Any]]:
 def test_malformed_manifests_are_refused(text: str, message: str) -> None:
     with pytest.raises(MalformedManifestError, match=message):
         FolderManifest.from_json(text)
+
+
+def test_a_manifest_larger_than_the_limit_is_refused_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = folder_manifest(make_dataset(tmp_path)).to_json()
+    monkeypatch.setattr(hashing, "MANIFEST_MAX_BYTES", len(text.encode()) - 1)
+    with pytest.raises(MalformedManifestError) as caught:
+        FolderManifest.from_json(text)
+    assert str(caught.value) == (
+        f"Malformed folder manifest: larger than {len(text.encode()) - 1:,} bytes"
+    )
+    monkeypatch.setattr(hashing, "MANIFEST_MAX_BYTES", len(text.encode()))
+    assert FolderManifest.from_json(text).root == folder_manifest(tmp_path / "dataset").root
 
 
 # --- proving one file ---------------------------------------------------------------------------

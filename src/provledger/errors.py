@@ -210,6 +210,19 @@ class FileNotInManifestError(InputError):
         super().__init__(f"File {path!r} is not in the folder manifest with root 0x{root.hex()}")
 
 
+class ChangedWhileHashingError(InputError):
+    """A file or folder changed while it was being hashed, so the hash read may match neither
+    its old nor its new content."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"{path!r} changed while it was being hashed ({reason}); "
+            "hash it again once nothing is writing to it"
+        )
+
+
 class LogDecodeError(ProvledgerError):
     """A log does not have the shape its event declares."""
 

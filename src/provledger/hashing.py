@@ -29,6 +29,16 @@ Folder policy (what a folder's hash covers):
   (:class:`~provledger.errors.EmptyFolderError`);
 * permissions, owners and times are not part of the hash; nor is each file's ``size`` in a
   manifest, which is informational (the root commits to paths and SHA-256 digests only).
+
+Every file is checked unchanged while it is hashed, so that a hash is never of bytes that were
+on disk at no moment (a "torn read" of a file another process rewrites): its size, modification
+and change times and inode are the same before and after the read, on the open descriptor and
+at its path (a file replaced by a rename is caught too), and a file of at most
+:data:`SECOND_PASS_MAX_BYTES`, or one changed in the last moments before it was opened (when
+timestamps are too coarse to show a change made in the same tick), is read twice and both
+digests compared. A folder is refused if any of its files changed after it was read or its
+listing changed before the last file was done. A change is a
+:class:`~provledger.errors.ChangedWhileHashingError` naming the file or folder.
 """
 
 from __future__ import annotations
@@ -36,11 +46,13 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import io
 import itertools
 import json
 import os
 import re
 import stat
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -48,6 +60,7 @@ from pathlib import PurePath
 from typing import Any, Final
 
 from provledger.errors import (
+    ChangedWhileHashingError,
     EmptyFolderError,
     FileNotInManifestError,
     InvalidHashError,
@@ -57,12 +70,15 @@ from provledger.errors import (
     SymlinkNotAllowedError,
     UnsupportedPathError,
 )
+from provledger.jsondoc import JsonDocumentError, parse_json
 from provledger.merkle import StandardMerkleTree, folder_leaf_hash, verify
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MANIFEST_KIND",
+    "MANIFEST_MAX_BYTES",
     "MANIFEST_VERSION",
+    "SECOND_PASS_MAX_BYTES",
     "FolderManifest",
     "ManifestEntry",
     "ProgressCallback",
@@ -82,8 +98,20 @@ ProgressCallback = Callable[[int], None]
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
 """Bytes read per chunk when hashing a file (1 MiB)."""
 
+SECOND_PASS_MAX_BYTES: Final = 1 << 20
+"""Files up to this size (1 MiB) are read twice and the two digests compared, because file
+system timestamps may be too coarse to show a change made while they were read."""
+
 MANIFEST_VERSION: Final = 1
 MANIFEST_KIND: Final = "provledger.folder-manifest"
+MANIFEST_MAX_BYTES: Final = 1 << 30
+"""The largest manifest JSON :meth:`FolderManifest.from_json` parses (1 GiB): about seven
+million files. Services that take manifests from the network cap their bodies lower."""
+
+# A file changed this recently before it is opened is read twice whatever its size: a change
+# made in the same timestamp tick as that last change would leave its times as they were. Linux
+# ticks are milliseconds; FAT and some network file systems count in seconds.
+_RECENT_CHANGE_NS: Final = 2_000_000_000
 
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
 _NON_HEX = re.compile(r"[^0-9a-fA-F]")
@@ -141,7 +169,7 @@ def parse_hash32(text: str) -> bytes:
 # --- files ----------------------------------------------------------------------------------
 
 
-def _open_regular(path: str, *, follow_symlinks: bool, shown: str) -> int:
+def _open_regular(path: str, *, follow_symlinks: bool, shown: str) -> tuple[int, os.stat_result]:
     flags = _OPEN_FLAGS if follow_symlinks else _OPEN_FLAGS | _NOFOLLOW
     try:
         fd = os.open(path, flags)
@@ -150,41 +178,84 @@ def _open_regular(path: str, *, follow_symlinks: bool, shown: str) -> int:
             raise SymlinkNotAllowedError(shown, _readlink(path)) from exc
         raise PathAccessError(shown, exc.strerror or str(exc)) from exc
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
             raise UnsupportedPathError(
                 shown, "it is a folder; use folder_manifest() or content_hash() for folders"
             )
-        if not stat.S_ISREG(mode):
+        if not stat.S_ISREG(info.st_mode):
             raise UnsupportedPathError(shown, "it is not a regular file (a device, socket or pipe)")
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, info
 
 
-def _hash_fd(
-    fd: int, shown: str, chunk_size: int, progress: ProgressCallback | None
+def _digest(
+    stream: io.RawIOBase, chunk_size: int, progress: ProgressCallback | None
 ) -> tuple[bytes, int]:
+    """The SHA-256 of ``stream`` from where it stands to its end, and the bytes read."""
     digest = hashlib.sha256()
     buffer = bytearray(chunk_size)
     view = memoryview(buffer)
     size = 0
+    while True:
+        count = stream.readinto(view)
+        if not count:
+            break
+        digest.update(view[:count])
+        size += count
+        if progress is not None:
+            progress(count)
+    return digest.digest(), size
+
+
+def _what_changed(before: os.stat_result, after: os.stat_result) -> str | None:
+    """How a file changed between two of its status records, or ``None`` if it did not."""
+    if (after.st_dev, after.st_ino) != (before.st_dev, before.st_ino):
+        return "it was replaced by another file"
+    if after.st_size != before.st_size:
+        return f"its size went from {before.st_size:,} to {after.st_size:,} bytes"
+    if (after.st_mtime_ns, after.st_ctime_ns) != (before.st_mtime_ns, before.st_ctime_ns):
+        return "it was modified"
+    return None
+
+
+def _hash_file(
+    path: str,
+    *,
+    follow_symlinks: bool,
+    chunk_size: int,
+    progress: ProgressCallback | None,
+) -> tuple[bytes, os.stat_result]:
+    """The SHA-256 of the regular file at ``path`` and its status, checked unchanged while it
+    was read (see the module documentation); ``progress`` hears the first read only."""
+    fd, before = _open_regular(path, follow_symlinks=follow_symlinks, shown=path)
+    recent = time.time_ns() - max(before.st_mtime_ns, before.st_ctime_ns) < _RECENT_CHANGE_NS
+    again: bytes | None = None
     try:
         with open(fd, "rb", buffering=0, closefd=True) as stream:
-            while True:
-                count = stream.readinto(view)
-                if not count:
-                    break
-                digest.update(view[:count])
-                size += count
-                if progress is not None:
-                    progress(count)
+            digest, size = _digest(stream, chunk_size, progress)
+            if before.st_size <= SECOND_PASS_MAX_BYTES or recent:
+                stream.seek(0)
+                again = _digest(stream, chunk_size, None)[0]
+            after = os.fstat(stream.fileno())
+        at_path = os.stat(path, follow_symlinks=follow_symlinks)
+    except FileNotFoundError:
+        raise ChangedWhileHashingError(path, "it was removed or renamed") from None
     except OSError as exc:
-        raise PathAccessError(shown, exc.strerror or str(exc)) from exc
-    return digest.digest(), size
+        raise PathAccessError(path, exc.strerror or str(exc)) from exc
+    # The path first: a file renamed over it also changes the old file's times (its link went).
+    reason = _what_changed(before, at_path) or _what_changed(before, after)
+    if reason is None and size != before.st_size:
+        reason = f"{size:,} bytes were read of its {before.st_size:,}"
+    if reason is None and again is not None and again != digest:
+        reason = "two reads of it gave different bytes"
+    if reason is not None:
+        raise ChangedWhileHashingError(path, reason)
+    return digest, after
 
 
 def _check_chunk_size(chunk_size: int) -> None:
@@ -201,17 +272,19 @@ def sha256_file(
     """Return the SHA-256 (32 bytes) of a file's bytes, reading ``chunk_size`` bytes at a time.
 
     Memory use is one chunk whatever the file size. ``progress``, if given, is called after
-    each chunk with its length. A symbolic link passed as ``path`` is followed.
+    each chunk with its length (once over the file, even when it is read twice). A symbolic
+    link passed as ``path`` is followed. The file is checked unchanged while it is read (see
+    the module documentation).
 
     Raises:
         PathAccessError: the file does not exist or cannot be read.
         UnsupportedPathError: ``path`` is a folder, a device, a socket or a pipe.
+        ChangedWhileHashingError: the file changed, was replaced or removed while it was read.
         ValueError: ``chunk_size`` is not a positive integer.
     """
     _check_chunk_size(chunk_size)
     shown = os.fspath(path)
-    fd = _open_regular(shown, follow_symlinks=True, shown=shown)
-    return _hash_fd(fd, shown, chunk_size, progress)[0]
+    return _hash_file(shown, follow_symlinks=True, chunk_size=chunk_size, progress=progress)[0]
 
 
 # --- manifest paths --------------------------------------------------------------------------
@@ -381,13 +454,15 @@ class FolderManifest:
         Files may come in any order; paths must already be normalised (NFC, ``/``).
 
         Raises:
-            MalformedManifestError: the JSON or a field is malformed; the message names it.
+            MalformedManifestError: the JSON or a field is malformed, or the text is larger than
+                :data:`MANIFEST_MAX_BYTES` or nests deeper than JSON documents may; the message
+                names it.
             ManifestRootMismatchError: the files do not hash to the claimed root.
         """
         try:
-            document = json.loads(text)
-        except ValueError as exc:
-            raise MalformedManifestError(f"not JSON: {exc}") from exc
+            document = parse_json(text, what="manifest", max_bytes=MANIFEST_MAX_BYTES)
+        except JsonDocumentError as exc:
+            raise MalformedManifestError(exc.reason) from exc
         if not isinstance(document, dict):
             raise MalformedManifestError(f"expected a JSON object, got {type(document).__name__}")
         version = document.get("version")
@@ -518,6 +593,8 @@ def folder_manifest(
             that is not valid UTF-8 or collides with another after NFC normalisation.
         SymlinkNotAllowedError: the folder holds a symbolic link.
         EmptyFolderError: the folder holds no file at any depth.
+        ChangedWhileHashingError: a file changed after it was read, or a file was added to or
+            removed from the folder, before the last file was hashed.
     """
     _check_chunk_size(chunk_size)
     folder = os.fspath(path)
@@ -530,12 +607,45 @@ def folder_manifest(
     files = _walk(folder)
     if not files:
         raise EmptyFolderError(folder)
-    entries = []
+    entries, states = [], []
     for relative, full in files:
-        fd = _open_regular(full, follow_symlinks=False, shown=full)
-        digest, size = _hash_fd(fd, full, chunk_size, progress)
-        entries.append(ManifestEntry(relative, digest, size))
+        try:
+            digest, state = _hash_file(
+                full, follow_symlinks=False, chunk_size=chunk_size, progress=progress
+            )
+        except PathAccessError:
+            if not os.path.lexists(full):
+                raise ChangedWhileHashingError(folder, f"{relative!r} was removed") from None
+            raise
+        entries.append(ManifestEntry(relative, digest, state.st_size))
+        states.append(state)
+    _check_folder_unchanged(folder, files, states)
     return FolderManifest.from_entries(entries)
+
+
+def _check_folder_unchanged(
+    folder: str, files: list[tuple[str, str]], states: list[os.stat_result]
+) -> None:
+    """Refuse a folder whose files changed after they were read, or whose listing changed while
+    they were: the manifest must be of one state the folder was in."""
+    for (_, full), state in zip(files, states, strict=True):
+        try:
+            current = os.stat(full, follow_symlinks=False)
+        except FileNotFoundError:
+            raise ChangedWhileHashingError(full, "it was removed or renamed") from None
+        except OSError as exc:
+            raise PathAccessError(full, exc.strerror or str(exc)) from exc
+        reason = _what_changed(state, current)
+        if reason is not None:
+            raise ChangedWhileHashingError(full, reason)
+    listing = _walk(folder)
+    if listing != files:
+        then, now = {path for path, _ in files}, {path for path, _ in listing}
+        if added := sorted(now - then):
+            raise ChangedWhileHashingError(folder, f"{added[0]!r} was added")
+        if removed := sorted(then - now):
+            raise ChangedWhileHashingError(folder, f"{removed[0]!r} was removed")
+        raise ChangedWhileHashingError(folder, "a file was renamed")
 
 
 def content_hash(

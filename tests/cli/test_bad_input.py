@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from cli.conftest import BUYER, HOLDER, Cli
+from helpers.writers import MIB, ConcurrentWriter, settled_file
 from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id, asset_id_hex
-from provledger.hashing import sha256_file
+from provledger.cli import registrant
+from provledger.hashing import FolderManifest, ProgressCallback, folder_manifest, sha256_file
 
 pytestmark = pytest.mark.anvil
 
@@ -113,3 +116,86 @@ def test_dev_keys_and_missing_keys(cli: Cli, tmp_path: Path) -> None:
     missing = tmp_path / "nokey.json"
     line = cli.fails(2, "cancel", asset_id_hex(1), "--keystore", str(missing), input="pw\n")
     assert line == f"error: keystore {missing} does not exist"
+
+
+def _changed(path: Path, reason: str) -> str:
+    return (
+        f"error: {str(path)!r} changed while it was being hashed ({reason}); "
+        "hash it again once nothing is writing to it"
+    )
+
+
+def test_a_file_rewritten_while_it_is_hashed_is_refused_in_one_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI hashes through hashing.sha256_file; a second thread rewrites the file in place
+    # once 3 MiB of its 24 MiB are read, the file still open mid-read.
+    writers: list[ConcurrentWriter] = []
+
+    def rewritten_while_hashed(
+        path: str | os.PathLike[str], *, progress: ProgressCallback | None = None
+    ) -> bytes:
+        writers.append(ConcurrentWriter(Path(path), "rewrite", after_bytes=3 * MIB))
+        return sha256_file(path, progress=writers[-1].chained(progress))
+
+    monkeypatch.setattr(registrant, "sha256_file", rewritten_while_hashed)
+    data = settled_file(tmp_path / "large.bin", 24 * MIB)
+    old = sha256_file(data)
+    before = _nonce(cli)
+    line = cli.fails(2, "register", str(data), "--category", "301", *HOLDER_FLAGS)
+    assert line == _changed(data, "it was modified")
+    assert [writer.done for writer in writers] == [True]
+    assert _nonce(cli) == before  # nothing was sent
+    for content in (old, sha256_file(data)):
+        assert cli.ledger().registry.asset_by_hash(content) is None
+
+    settled_file(data, 24 * MIB)
+    assert cli.fails(2, "hash", str(data)) == _changed(data, "it was modified")
+    assert cli.fails(2, "hash", str(data), "--json") == _changed(data, "it was modified")
+    assert [writer.done for writer in writers] == [True] * 3
+
+
+def test_a_folder_changed_while_it_is_hashed_is_refused_in_one_line(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "dataset"
+    settled_file(folder / "a.csv", 1000)
+    settled_file(folder / "b.bin", 24 * MIB)
+
+    def changed_while_hashed(
+        path: str | os.PathLike[str], *, progress: ProgressCallback | None = None
+    ) -> FolderManifest:
+        writer = ConcurrentWriter(folder / "a.csv", "append", after_bytes=1000 + 3 * MIB)
+        return folder_manifest(path, progress=writer.chained(progress))
+
+    monkeypatch.setattr(registrant, "folder_manifest", changed_while_hashed)
+    before = _nonce(cli)
+    line = cli.fails(2, "register", str(folder), "--category", "301", *HOLDER_FLAGS)
+    assert line == _changed(folder / "a.csv", "its size went from 1,000 to 5,096 bytes")
+    assert _nonce(cli) == before
+    manifest = tmp_path / "manifest.json"
+    settled_file(folder / "a.csv", 1000)
+    line = cli.fails(2, "hash", str(folder), "--manifest", str(manifest))
+    assert line == _changed(folder / "a.csv", "its size went from 1,000 to 5,096 bytes")
+    assert not manifest.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--category", "70000"), "error: category '70000' is outside 0..65535"),
+        (("--category", "-1"), "error: category '-1' is outside 0..65535"),
+        (("--category", "301", "--grade", "256"), "error: grade '256' is outside 0..255"),
+        (("--category", "301", "--grade", "-1"), "error: grade '-1' is outside 0..255"),
+    ],
+)
+@pytest.mark.parametrize("command", ["register", "sign"])
+def test_a_category_or_grade_the_chain_cannot_hold_is_one_line(
+    cli: Cli, tmp_path: Path, command: str, flags: tuple[str, ...], message: str
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_text("a category out of range\n")
+    before = _nonce(cli)
+    assert cli.fails(2, command, str(data), *flags, *HOLDER_FLAGS) == message
+    assert _nonce(cli) == before
+    assert cli.ledger().registry.asset_by_hash(sha256_file(data)) is None

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import orjson
 import typer
@@ -44,11 +45,17 @@ from provledger.cli.session import (
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest, folder_manifest, sha256_file
+from provledger.jsondoc import echo
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import BatchManifest
 
 #: Inputs at least this large get a progress bar while they are hashed.
 PROGRESS_BYTES = 64 << 20
+#: The largest category code and grade: the chain keeps them as uint16 and uint8. Which codes
+#: and grades are known is for the contract to say; the CLI only keeps web3 from being handed
+#: a value it cannot encode.
+CATEGORY_MAX: Final = 0xFFFF
+GRADE_MAX: Final = 0xFF
 DAY = 24 * 3600
 
 license_app = command_group("license", "Grant or revoke licenses on assets you hold.")
@@ -202,11 +209,36 @@ def plan_registration(
     description: str | None = None,
     metadata_uri: str | None = None,
 ) -> RegistrationPlan:
-    """Check the parents (``ID[:relation]``) and build the metadata document (from a file, or
-    from the title and description), before any node is asked or anything hashed."""
+    """Check the category, grade and parents (``ID[:relation]``) and build the metadata
+    document (from a file, or from the title and description), before any node is asked or
+    anything hashed."""
+    parse_code(category, "category", CATEGORY_MAX)
+    parse_code(grade, "grade", GRADE_MAX)
     links = tuple(parse_parent(item) for item in parents)
     document = metadata_document(metadata_file, title, description, path.name)
     return RegistrationPlan(path, category, grade, links, document, metadata_uri)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_code(value: object, what: str, maximum: int) -> int:
+    """A category code or a grade: an integer, or text of ASCII digits (spaces around them
+    aside; no sign, ``_`` or other digits), from 0 to ``maximum``.
+
+    Raises:
+        InputError: anything else; the message repeats at most a short prefix of the value.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(digits := value.strip()):
+        # int() of thousands of digits is slow or refused; anything this long is too large
+        number = int(digits) if len(digits.lstrip("0")) <= len(str(maximum)) else maximum + 1
+    else:
+        raise InputError(f"{what} {echo(str(value))} is not a whole number (digits 0-9)")
+    if not 0 <= number <= maximum:
+        raise InputError(f"{what} {echo(str(value))} is outside 0..{maximum}")
+    return number
 
 
 def parse_parent(text: str) -> ParentLink:
