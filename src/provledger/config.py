@@ -208,6 +208,56 @@ class Settings(BaseSettings):
         description="Origins allowed to call the gateway from a browser (CORS), as a JSON list, "
         'e.g. ["https://portal.example.org"]; none by default (same origin only).',
     )
+    heavy_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Threads per gateway worker for CPU-heavy request work (folder manifests, "
+        "proof bundles), off the event loop.",
+    )
+    heavy_requests: int = Field(
+        default=2,
+        ge=1,
+        description="Requests of one heavy route (POST /verify/manifest, GET "
+        "/assets/{id}/proof) a worker takes at once; one more is answered 503 with "
+        "Retry-After.",
+    )
+    http_max_request_line: int = Field(
+        default=8 << 10,
+        ge=256,
+        description="Longest request target (path and query) the gateway reads, in bytes; "
+        "longer: 414.",
+    )
+    http_max_header_bytes: int = Field(
+        default=32 << 10,
+        ge=1024,
+        description="Largest request head (request line and header fields) the gateway reads, "
+        "in bytes; larger: 431.",
+    )
+    http_max_headers: int = Field(
+        default=100, ge=8, description="Most header fields in one request; more: 431."
+    )
+    http_header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request head once it starts (or once it "
+        "connects); later: 408 and the connection closed.",
+    )
+    http_body_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest pause, in seconds, in a request body the gateway is reading; "
+        "longer: 408 and the connection closed.",
+    )
+    http_keep_alive_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
+    )
+    http_max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Most connections one gateway worker holds; one more is answered 503 with "
+        "Retry-After and closed.",
+    )
     page_size: int = Field(
         default=100, ge=1, le=1000, description="Default page size of list endpoints (max 1000)."
     )

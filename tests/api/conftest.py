@@ -21,6 +21,8 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
 
+from cli.conftest import HOLDER, Cli, Gateway, gateway_process
+from cli.conftest import cli as cli  # the fixture, for `served`
 from helpers.indexing import TEST_CONFIG, index
 from helpers.scenarios import BATCH_LEAVES, provenance_scenario
 from helpers.stores import database, engine_for
@@ -101,3 +103,46 @@ def indexed(
         with TestClient(app) as client:
             yield Indexed(world, scenario.assets, url, client, app)
         app.state.gateway.engine.dispose()
+
+
+# ------------------------------------------------------------------ a served gateway, probed
+
+#: Upload cap of the probed gateway: the multipart probe sent 60 MB past a 10 MiB cap.
+UPLOAD_CAP = 10 << 20
+
+
+@dataclass(frozen=True)
+class Served:
+    """A `provledger serve` process over an anvil chain (relay on), an API key of its relay,
+    and a registered asset."""
+
+    gateway: Gateway
+    api_key: str
+    asset_id: str
+
+    @property
+    def url(self) -> str:
+        return self.gateway.url
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def served(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """The gateway process the hostile tests send to: 1-second head and body timeouts, a
+    10 MiB upload cap, relaying with dev account 9."""
+    folder = tmp_path_factory.mktemp("served")
+    data = folder / "readings.csv"
+    data.write_bytes(b"t,pm25\n0,12.5\n")
+    registered = cli.json("register", str(data), "--category", "301", "--dev-account", str(HOLDER))
+    key = cli.json("apikey", "create", "probe", "--rate", "1000000")
+    with gateway_process(
+        cli,
+        PROVLEDGER_RELAYER_DEV_ACCOUNT="9",
+        PROVLEDGER_HTTP_HEADER_TIMEOUT="1",
+        PROVLEDGER_HTTP_BODY_TIMEOUT="1",
+        PROVLEDGER_UPLOAD_MAX_BYTES=str(UPLOAD_CAP),
+    ) as gateway:
+        yield Served(gateway, key["api_key"], registered["asset_id"])

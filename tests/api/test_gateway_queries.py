@@ -266,7 +266,8 @@ def test_bad_input_is_a_problem_naming_the_field(indexed: Indexed) -> None:
         ("/assets", {"holder": "0x" + "aB" * 20}, 400, "holder"),
         ("/assets", {"limit": 0}, 400, "limit"),
         ("/assets", {"limit": 1001}, 400, "limit"),
-        ("/assets", {"limit": -5}, 400, "limit"),
+        ("/assets", {"limit": -5}, 422, "limit"),  # not ASCII digits, like grade "x"
+        ("/assets", {"limit": "+5"}, 422, "limit"),
         ("/assets", {"cursor": "!!!"}, 400, "cursor"),
         ("/assets", {"cursor": "WzEsMl0"}, 400, "cursor"),
         ("/assets", {"grade": "x"}, 422, "grade"),

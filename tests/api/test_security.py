@@ -98,3 +98,34 @@ def test_no_request_path_leaves_the_static_folder(client: TestClient, path: str)
 def test_blob_names_are_hashes_only(tmp_path: Path, value: str) -> None:
     with pytest.raises(BlobHashError, match="not a SHA-256"):
         BlobStore(tmp_path).path(value)
+
+
+def test_an_unexpected_error_is_a_500_problem_with_the_security_headers(
+    tmp_path: Path,
+) -> None:
+    """Starlette answers a failing handler from outside the middleware that adds the headers;
+    the gateway's own 500 carries them, as problem+json, and says nothing of the error."""
+    database = str(tmp_path / "index.sqlite")
+    engine = create_store_engine(database)
+    create_schema(engine)
+    engine.dispose()
+    app = create_app(load_settings({"database_url": database, "blob_dir": tmp_path / "blobs"}))
+
+    @app.get("/fails")
+    async def fails() -> None:
+        raise RuntimeError("a secret detail")
+
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        response = test_client.get("/fails")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Internal Server Error",
+        "status": 500,
+        "detail": "the gateway failed to answer; see its log",
+        "instance": "/fails",
+    }
+    assert "secret" not in response.text

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from typer.testing import CliRunner, Result
 from web3 import Web3
 
@@ -111,20 +112,50 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
         node.stop()
 
 
+@dataclass(frozen=True)
+class Gateway:
+    """A `provledger serve` process (one worker: the process itself answers)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    indexed_block: int
+
+    def rss(self) -> int:
+        """The process's resident memory, in bytes."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        kilobytes = next(line.split()[1] for line in status.splitlines() if line[:6] == "VmRSS:")
+        return int(kilobytes) * 1024
+
+    def assert_alive(self) -> None:
+        """The process runs and answers /health."""
+        assert self.process.poll() is None, f"the gateway died ({self.process.returncode})"
+        assert requests.get(f"{self.url}/health", timeout=10).json() == {"status": "ok"}
+
+
 @contextmanager
-def served_gateway(cli: Cli) -> Iterator[tuple[str, int]]:
-    """Index the chain once (finality depth 2) and serve it with `provledger serve`: the URL and
-    the block the index reached."""
+def gateway_process(cli: Cli, **env: str) -> Iterator[Gateway]:
+    """Index the chain once (finality depth 2) and serve it with `provledger serve`, with the
+    settings ``env`` on top of the CLI's."""
     indexed = cli.json("index", "--once", "--no-progress", "--finality-depth", "2")
     port = free_port()
-    env = clean_env(**cli.env, PROVLEDGER_PORT=str(port), PROVLEDGER_FINALITY_DEPTH="2")
+    env = clean_env(
+        **{**cli.env, "PROVLEDGER_PORT": str(port), "PROVLEDGER_FINALITY_DEPTH": "2", **env}
+    )
     server = subprocess.Popen(
         [PROVLEDGER, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/health", server, "the gateway")
-        yield url, int(indexed["indexed_block"])
+        yield Gateway(url, server, int(indexed["indexed_block"]))
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def served_gateway(cli: Cli) -> Iterator[tuple[str, int]]:
+    """:func:`gateway_process` with the CLI's settings: the URL and the block the index
+    reached."""
+    with gateway_process(cli) as gateway:
+        yield gateway.url, gateway.indexed_block

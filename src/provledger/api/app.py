@@ -5,8 +5,10 @@ Handlers are thin: parse, call one service, return its answer. Errors become pro
 
 Handlers that read only the index are ``async`` and query on the event loop: every query is a
 bounded keyed read (a page is at most 1,000 rows), and a worker's throughput is bound by its CPU,
-which a thread hop per request would only spend. Handlers that wait on the node (proofs,
-readiness) are plain functions, run in the thread pool.
+which a thread hop per request would only spend. Work that waits on the node (readiness, the
+relay) or is CPU-heavy (folder manifests, proof bundles) runs on the daemon threads of
+:mod:`provledger.api.heavy`, the heavy kind limited per route; the pages are plain functions,
+run in the thread pool.
 """
 
 from __future__ import annotations
@@ -19,15 +21,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import Engine
 from web3 import Web3
 
 from provledger.api import problems
+from provledger.api.heavy import HeavyWork, WorkPool
 from provledger.api.metrics import GatewayMetrics
 from provledger.api.pages import install_pages
+from provledger.api.params import (
+    EXAMPLE_ASSET,
+    INT64_MAX,
+    AssetIdPath,
+    Cursor,
+    Digits,
+    Limit,
+)
 from provledger.api.security import install_security
 from provledger.api.streams import read_capped, stream_upload
 from provledger.chain.accounts import resolve_signer
@@ -48,7 +58,6 @@ from provledger.services.market import (
 from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
 from provledger.services.provenance import (
     MAX_LINEAGE_DEPTH,
-    MAX_PAGE,
     AppraisalView,
     AssetView,
     BatchView,
@@ -91,8 +100,9 @@ from provledger.store.relay import (
 )
 
 log = logging.getLogger(__name__)
+#: Threads per worker for requests that wait on the node (readiness, the relay).
+NODE_THREADS: Final = 16
 
-EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
 EXAMPLE_HASH: Final = "0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 EXAMPLE_ADDRESS: Final = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 PROOF_EXAMPLE: Final = {
@@ -115,21 +125,6 @@ PROOF_EXAMPLE: Final = {
     },
     "state": {"block_number": 38, "block_hash": EXAMPLE_HASH, "asset": {"status": "APPLIED"}},
 }
-
-AssetIdPath = Annotated[
-    str,
-    Path(
-        description="Asset id: 0x and 64 hex digits, or the decimal uint256.",
-        examples=[EXAMPLE_ASSET],
-    ),
-]
-Cursor = Annotated[
-    str | None, Query(description="The next_cursor of the previous page.", examples=["WzFd"])
-]
-Limit = Annotated[
-    int | None,
-    Query(description=f"Page size, 1 to {MAX_PAGE}.", examples=[100]),
-]
 
 
 @dataclass(frozen=True)
@@ -163,6 +158,8 @@ class Gateway:
         self.verifier = Verifier(self.provenance, BlobStore(settings.blob_dir))
         self.market = Market(engine, self.provenance)
         self.metrics = GatewayMetrics(self.provenance)
+        self.heavy = HeavyWork(settings.heavy_threads, settings.heavy_requests)
+        self.node_work = WorkPool(NODE_THREADS, "node")
         self._deployment: Deployment | None = None
         self._relayer: Relayer | None = None
         self._relay_lock = threading.Lock()
@@ -210,7 +207,10 @@ class Gateway:
             return self._relayer
 
     def close(self) -> None:
-        """Stop the relay's tracking thread and close its records, if it runs."""
+        """Stop the heavy work's threads, and the relay's tracking thread and close its
+        records, if it runs."""
+        self.heavy.close()
+        self.node_work.close()
         if self._relayer is not None:
             self._relayer.stop()
             self._relayer.store.close()
@@ -249,8 +249,8 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
     async def list_assets(
         holder: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
         registrant: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
-        category: Annotated[int | None, Query(ge=0, le=65535, examples=[301])] = None,
-        grade: Annotated[int | None, Query(ge=0, le=255, examples=[1])] = None,
+        category: Annotated[int | None, Digits, Query(ge=0, le=65535, examples=[301])] = None,
+        grade: Annotated[int | None, Digits, Query(ge=0, le=255, examples=[1])] = None,
         status: Annotated[
             str | None,
             Query(
@@ -284,7 +284,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
 
     @router.get("/assets/recent", response_model=list[AssetView], tags=["assets"])
     async def recent_assets(
-        limit: Annotated[int, Query(ge=1, le=100, examples=[10])] = 10,
+        limit: Annotated[int, Digits, Query(ge=1, le=100, examples=[10])] = 10,
     ) -> list[AssetView]:
         """The latest registrations, newest first."""
         return service.recent(limit)
@@ -312,12 +312,14 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
             }
         },
     )
-    def proof(asset_id: AssetIdPath) -> dict[str, Any]:
+    async def proof(asset_id: AssetIdPath) -> dict[str, Any]:
         """A proof bundle: chain id, contract and code hash, transaction, block number and hash,
         log index, the decoded event with its raw topics and data, the Merkle path of a batch
         leaf, and the on-chain state read at a stated block. Check it against any node with
         ``provledger verify-proof``, without this gateway."""
-        return gateway.proof(parse_asset_id(asset_id))
+        number = parse_asset_id(asset_id)
+        async with gateway.heavy.slot("proof"):
+            return await gateway.heavy.run(gateway.proof, number)
 
     @router.get("/assets/{asset_id}/history", response_model=Page[EventView], tags=["history"])
     async def history(asset_id: AssetIdPath, cursor: Cursor = None, limit: Limit = None) -> Any:
@@ -332,8 +334,10 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
     @router.get("/assets/{asset_id}/holder", response_model=HolderAtView, tags=["history"])
     async def holder_at(
         asset_id: AssetIdPath,
-        block: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[120])] = None,
-        time: Annotated[int | None, Query(ge=0, le=2**63 - 1, examples=[1767225600])] = None,
+        block: Annotated[int | None, Digits, Query(ge=0, le=INT64_MAX, examples=[120])] = None,
+        time: Annotated[
+            int | None, Digits, Query(ge=0, le=INT64_MAX, examples=[1767225600])
+        ] = None,
     ) -> HolderAtView:
         """Who held the asset at the end of a block, or at a unix time (give one of them)."""
         return service.holder_at(parse_asset_id(asset_id), block=block, timestamp=time)
@@ -341,7 +345,7 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
     @router.get("/assets/{asset_id}/lineage", response_model=LineageView, tags=["lineage"])
     async def lineage(
         asset_id: AssetIdPath,
-        depth: Annotated[int, Query(ge=1, le=MAX_LINEAGE_DEPTH, examples=[3])] = 3,
+        depth: Annotated[int, Digits, Query(ge=1, le=MAX_LINEAGE_DEPTH, examples=[3])] = 3,
         direction: Annotated[str, Query(pattern="^(up|down|both)$", examples=["both"])] = "both",
     ) -> LineageView:
         """Ancestors and descendants with relation kinds, to a depth, as nodes and edges."""
@@ -352,7 +356,8 @@ def _asset_routes(router: APIRouter, gateway: Gateway) -> None:
         asset_id: AssetIdPath,
         valid_at: Annotated[
             int | None,
-            Query(ge=0, le=2**63 - 1, description="Only licenses valid at this unix time."),
+            Digits,
+            Query(ge=0, le=INT64_MAX, description="Only licenses valid at this unix time."),
         ] = None,
         valid_now: Annotated[
             bool, Query(description="Only licenses valid at the latest indexed block's time.")
@@ -491,13 +496,13 @@ def _market_routes(router: APIRouter, gateway: Gateway) -> None:
         return market.open_offers(where, cursor, gateway.limit(limit))
 
     @router.get("/market/offers/{offer_id}", response_model=OfferView, tags=["market"])
-    async def offer(offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Any:
+    async def offer(offer_id: Annotated[int, Digits, Path(ge=1, le=INT64_MAX)]) -> Any:
         """One offer, whatever its status."""
         return market.offer(offer_id)
 
     @router.get("/market/offers/{offer_id}/bids", response_model=Page[BidView], tags=["market"])
     async def bids(
-        offer_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+        offer_id: Annotated[int, Digits, Path(ge=1, le=INT64_MAX)],
         cursor: Cursor = None,
         limit: Limit = None,
     ) -> Any:
@@ -609,8 +614,9 @@ def _verify_routes(router: APIRouter, gateway: Gateway) -> None:
     async def verify_manifest(request: Request) -> ManifestVerdict:
         """Verify a folder through its manifest: the files must hash to the manifest's root,
         and the root is looked up as a registered dataset."""
-        body = await read_capped(request, gateway.settings.manifest_max_bytes, "manifest")
-        return verifier.verify_manifest(body)
+        async with gateway.heavy.slot("verify_manifest"):
+            body = await read_capped(request, gateway.settings.manifest_max_bytes, "manifest")
+            return await gateway.heavy.run(verifier.verify_manifest, body)
 
 
 def _service_routes(router: APIRouter, gateway: Gateway) -> None:
@@ -625,9 +631,9 @@ def _service_routes(router: APIRouter, gateway: Gateway) -> None:
         tags=["service"],
         responses={503: {"model": Readiness, "description": "Not ready yet."}},
     )
-    def ready() -> Any:
+    async def ready() -> Any:
         """503 until the index is within the configured lag of the head."""
-        readiness = gateway.readiness()
+        readiness = await gateway.node_work.run(gateway.readiness)
         if readiness.ready:
             return readiness
         body = {
@@ -760,9 +766,10 @@ def _relay_routes(router: APIRouter, gateway: Gateway) -> None:
         """Relay EIP-712 signed registrations: checked (signature, nonce, deadline, active
         registrant, content hash not registered, simulation) before any gas is spent, then
         sent with the gateway's relayer key. Follow it at `/relay/requests/{request_id}`."""
-        key = await run_in_threadpool(api_key, authorization)
+        key = await gateway.node_work.run(api_key, authorization)
         body = await read_capped(request, gateway.settings.relay_body_max_bytes, "body")
-        relayed = await run_in_threadpool(gateway.relayer().submit, key, body, idempotency_key)
+        relayer = await gateway.node_work.run(gateway.relayer)
+        relayed = await gateway.node_work.run(relayer.submit, key, body, idempotency_key)
         return RelayStatus.of(relayed)
 
     @router.get(
@@ -771,7 +778,7 @@ def _relay_routes(router: APIRouter, gateway: Gateway) -> None:
         tags=["relay"],
         responses=relay_errors,
     )
-    def relay_request(
+    async def relay_request(
         request_id: Annotated[
             str, Path(max_length=64, examples=["9c0f3e1b2a4d5c6e7f8091a2b3c4d5e6"])
         ],
@@ -779,9 +786,14 @@ def _relay_routes(router: APIRouter, gateway: Gateway) -> None:
     ) -> RelayStatus:
         """A relayed request made with this API key: queued, submitted, mined, confirmed or
         failed (with the decoded revert), its transaction, block and gas."""
-        key = api_key(authorization)
-        found = gateway.relayer().store.get(request_id)
-        if found is None or found.key_id != key.key_id:
+
+        def look_up() -> RelayRequest | None:
+            key = api_key(authorization)
+            found = gateway.relayer().store.get(request_id)
+            return found if found is not None and found.key_id == key.key_id else None
+
+        found = await gateway.node_work.run(look_up)
+        if found is None:
             raise UnknownRelayRequest(request_id)
         return RelayStatus.of(found)
 
@@ -803,7 +815,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if gateway.relays:  # follow what an earlier run sent, without waiting for a request
             try:
-                await run_in_threadpool(gateway.relayer)
+                await gateway.node_work.run(gateway.relayer)
             except ProvledgerError as error:
                 log.warning("relay not started yet: %s", error)
         yield
@@ -838,8 +850,12 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app of ``provledger serve``'s workers: settings from ``PROVLEDGER_*`` variables,
     and the node of ``PROVLEDGER_RPC_URL`` (if set) for readiness and proofs."""
+    from provledger.api.server import quiet_cancellations
     from provledger.chain.connection import rpc_chain
 
+    quiet_cancellations()
     settings = Settings()
-    w3 = None if settings.rpc_url is None else rpc_chain(settings.rpc_url)
+    # Unchecked: a node that is down now answers 503 on the routes that need it, while the
+    # index goes on being served.
+    w3 = None if settings.rpc_url is None else rpc_chain(settings.rpc_url, check=False)
     return create_app(settings, w3=w3)

@@ -17,13 +17,14 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from provledger.api.params import INT64_MAX, Digits
 from provledger.categories import category_name
 from provledger.chain.ids import asset_id
 from provledger.errors import InputError
@@ -43,6 +44,8 @@ HERE: Final = Path(__file__).parent
 MAX_TIMELINE: Final = 1000
 LINEAGE_DEPTH: Final = 3
 GRADES: Final = {1: "general", 2: "important", 3: "core"}
+#: The longest search text read (and shown back in the search box).
+MAX_QUERY: Final = 1000
 
 
 def when(timestamp: int | None) -> str:
@@ -260,7 +263,7 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
 
     @router.get("/search", response_class=HTMLResponse)
     def search(request: Request, q: str = "") -> Response:
-        text = q.strip()
+        text = q.strip()[:MAX_QUERY]
         if not text:
             return RedirectResponse("/", status_code=303)
         if re.fullmatch(r"0x[0-9a-fA-F]{40}", text):
@@ -274,20 +277,26 @@ def install_pages(app: FastAPI, gateway: Any) -> None:
                     continue
                 return RedirectResponse(f"/asset/{found.asset_id}", status_code=303)
             return RedirectResponse(f"/check?hash={key}", status_code=303)
-        if text.isdigit():
-            found = service.asset_of_registration(int(text))
+        if text.isascii() and text.isdigit():  # a registration number (a 64-bit column)
+            fits = len(text) <= len(str(INT64_MAX)) and int(text) <= INT64_MAX
+            found = service.asset_of_registration(int(text)) if fits else None
             if found is not None:
                 return RedirectResponse(f"/asset/{found}", status_code=303)
             return missing(request, "registration", f"no registration number {text}")
         try:
-            words = parse_title(text[:1000])
+            words = parse_title(text)
         except InputError as error:
             return page(request, "search.html", 400, query=text, results=[], error=str(error))
         results = service.assets(AssetFilter(title_words=words), None, 100).items
         return page(request, "search.html", query=text, results=results, error=None)
 
     @router.get("/check", response_class=HTMLResponse)
-    def check(request: Request, hash: str = "", batch: str = "", files: int = 0) -> Response:
+    def check(
+        request: Request,
+        hash: str = "",
+        batch: str = "",
+        files: Annotated[int, Digits, Query(ge=0, le=INT64_MAX)] = 0,
+    ) -> Response:
         blank: dict[str, Any] = {"verdict": None, "batch": None, "batch_query": "", "files": files}
         if not hash:
             return page(request, "check.html", **blank, error=None, query="")

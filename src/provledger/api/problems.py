@@ -11,7 +11,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
+from provledger.api.heavy import GatewayBusy
+from provledger.api.security import HEADERS
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.provenance import (
@@ -22,6 +25,8 @@ from provledger.services.verification import UploadTooLargeError
 from provledger.store.relay import RelayRefusal
 
 PROBLEM_JSON: Final = "application/problem+json"
+#: The longest request path a problem's ``instance`` repeats.
+MAX_INSTANCE: Final = 120
 
 
 @dataclass(frozen=True)
@@ -69,16 +74,29 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     """A problem+json response."""
+    body = problem_document(status, detail, _shortened(request.url.path), invalid)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def problem_document(
+    status: int, detail: str, instance: str, invalid: list[InvalidParam] | None = None
+) -> dict[str, Any]:
+    """The body of a problem+json answer."""
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
-        "instance": request.url.path,
+        "instance": instance,
     }
     if invalid:
         body["invalid_params"] = [{"name": item.name, "reason": item.reason} for item in invalid]
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def _shortened(path: str) -> str:
+    """A request path as an answer repeats it: a bad value in it is cut to a short prefix."""
+    return path if len(path) <= MAX_INSTANCE else path[:MAX_INSTANCE] + "..."
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -118,6 +136,8 @@ def install(app: FastAPI) -> None:
         headers = None
         if isinstance(error, InvalidParameterError):
             invalid = [InvalidParam(error.field, error.reason)]
+        if isinstance(error, GatewayBusy):
+            headers = {"Retry-After": str(error.retry_after)}
         if isinstance(error, RelayRefusal):
             status = error.http_status
             invalid = [InvalidParam(error.field, str(error))]
@@ -129,6 +149,19 @@ def install(app: FastAPI) -> None:
 
     for kind in STATUS_OF:
         app.add_exception_handler(kind, domain_error)
+
+    @app.exception_handler(ClientDisconnect)
+    async def went_away(request: Request, error: ClientDisconnect) -> JSONResponse:
+        # The client closed its connection (or was cut off) before its body arrived: nobody
+        # reads this answer, but the request ends as the client's fault, not as a 500.
+        return problem(request, 400, "the client closed the connection before its body arrived")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Starlette's outermost middleware answers with this, outside the security headers'
+        # middleware: the headers are added here. The error itself goes to the log.
+        headers = {name.decode(): value.decode() for name, value in HEADERS}
+        return problem(request, 500, "the gateway failed to answer; see its log", headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

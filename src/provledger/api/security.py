@@ -9,6 +9,7 @@ scripts, styles and forms. Cross-origin reads are off unless ``cors_origins`` na
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import urlsplit, urlunsplit
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -43,7 +44,10 @@ class SecurityHeaders:
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
+                headers = [
+                    (name, _relative(value) if name == b"location" else value)
+                    for name, value in message.get("headers", [])
+                ]
                 headers.extend(HEADERS)
                 html = any(
                     name == b"content-type" and value.startswith(b"text/html")
@@ -55,6 +59,17 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, sending)
+
+
+def _relative(location: bytes) -> bytes:
+    """A redirect's target without scheme and host: an absolute one was built from the
+    request's ``Host`` header, which the client chooses (the gateway never redirects to
+    another site)."""
+    parts = urlsplit(location)
+    if not (parts.scheme or parts.netloc):
+        return location
+    path = b"/" + parts.path.lstrip(b"/")  # "//host" would name another site again
+    return urlunsplit((b"", b"", path, parts.query, parts.fragment))
 
 
 def install_security(app: FastAPI, cors_origins: list[str]) -> None:

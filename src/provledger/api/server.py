@@ -13,6 +13,8 @@ uvicorn's supervisor still starts, watches and restarts the workers. It hands ea
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 import sys
@@ -23,9 +25,14 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from provledger.api.protocol import HttpLimits
+from provledger.config import Settings
 from provledger.errors import ProvledgerError
 
 APP: Final = "provledger.api.app:app_from_environment"
+#: Seconds the requests in flight at a stop may take before they are cancelled: a stopped
+#: gateway exits within 2 s, whatever its clients are sending.
+STOP_GRACE_SECONDS: Final = 1
 
 
 class CannotListen(ProvledgerError):
@@ -101,26 +108,58 @@ def balanced(workers: int, port: int) -> bool:
     return workers > 1 and port != 0 and sys.platform.startswith("linux")
 
 
+class _CancelledAtStop(logging.Filter):
+    """Drops uvicorn's report of a request it cancelled because the stop's grace ran out (a
+    client still sending its body): an expected end at a stop, not an application error worth
+    a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], asyncio.CancelledError))
+
+
+_CANCELLED_AT_STOP: Final = _CancelledAtStop()
+
+
+def quiet_cancellations() -> None:
+    """Keep the requests cancelled at a stop out of this process's log (once per process)."""
+    logger = logging.getLogger("uvicorn.error")
+    if _CANCELLED_AT_STOP not in logger.filters:
+        logger.addFilter(_CANCELLED_AT_STOP)
+
+
+def options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options every gateway server runs with (``serve``'s workers, the demo's):
+    the HTTP limits of :mod:`provledger.api.protocol`, and a stop that does not wait more than
+    :data:`STOP_GRACE_SECONDS` for requests in flight."""
+    limits = HttpLimits.of(settings)
+    return {
+        "log_level": "warning",
+        "http": limits.protocol(),
+        "timeout_keep_alive": limits.keep_alive_timeout,
+        "timeout_graceful_shutdown": STOP_GRACE_SECONDS,
+    }
+
+
 def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> None:
     """Serve the gateway app (settings from the environment) until stopped; ``announce``
     once the address is known to be free."""
-    options: dict[str, Any] = {
+    config_options: dict[str, Any] = {
         "factory": True,
         "host": host,
         "port": port,
         "workers": workers,
-        "log_level": "warning",
+        **options(Settings()),
     }
     if not balanced(workers, port):
         announce()
-        uvicorn.run(APP, **options)
+        uvicorn.run(APP, **config_options)
         return
     # Refuse an address something listens on: the workers' SO_REUSEPORT sockets would
     # otherwise join another server's (a second gateway started by mistake) and share its
     # traffic unnoticed.
     bound_socket(host, port, shared=False).close()
     announce()
-    config = uvicorn.Config(APP, **options)
+    config = uvicorn.Config(APP, **config_options)
     sockets: list[Any] = [OwnSocket(host, port)]
     supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()

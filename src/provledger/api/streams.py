@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from fastapi import Request
-from python_multipart.exceptions import MultipartParseError
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
 from provledger.services.provenance import InvalidParameterError
@@ -16,6 +16,10 @@ from provledger.services.verification import UploadTooLargeError
 
 #: The metadata part is a small JSON document, kept in memory to hash and compare.
 METADATA_MAX_BYTES: Final = 1 << 20
+#: The longest multipart boundary (RFC 2046).
+MAX_BOUNDARY: Final = 70
+#: What a multipart body may hold beyond the file: the metadata part, boundaries, headers.
+MULTIPART_OVERHEAD: Final = METADATA_MAX_BYTES + (64 << 10)
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,10 @@ async def stream_upload(request: Request, *, cap: int) -> Upload:
 async def _multipart(request: Request, boundary: bytes | None, cap: int) -> Upload:
     if not boundary:
         raise InvalidParameterError("content-type", "multipart/form-data without a boundary")
+    if len(boundary) > MAX_BOUNDARY:
+        raise InvalidParameterError(
+            "content-type", f"a multipart boundary has at most {MAX_BOUNDARY} characters"
+        )
     parts = _Parts(cap)
     callbacks = {
         "on_part_begin": parts.on_part_begin,
@@ -125,10 +133,12 @@ async def _multipart(request: Request, boundary: bytes | None, cap: int) -> Uplo
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
-        async for chunk in request.stream():
+        # The whole body counts, not only the file: the metadata part, part headers and
+        # anything after the closing boundary are read too.
+        async for chunk in capped_chunks(request, cap + MULTIPART_OVERHEAD, "body"):
             parser.write(chunk)
         parser.finalize()
-    except MultipartParseError as error:
+    except FormParserError as error:  # MultipartParseError and the parser's other refusals
         raise InvalidParameterError("body", f"malformed multipart body: {error}") from None
     if parts.files != 1 or parser.state != MultipartState.END:
         raise InvalidParameterError("file", "the multipart body is truncated or has no file part")

@@ -7,14 +7,17 @@ RPC methods both understand: snapshots, mining, and moving the clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Final, cast
 
 import requests
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
-from web3.types import RPCEndpoint
+from web3.types import RPCEndpoint, RPCResponse
 
 from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
+from provledger.config import mask_url
 from provledger.errors import ProvledgerError, ServiceUnavailable
 
 #: eth-tester's chain id.
@@ -39,17 +42,56 @@ def embedded_chain() -> Web3:
     return Web3(EthereumTesterProvider(EthereumTester(backend)))
 
 
-def rpc_chain(url: str, *, timeout: float = 30.0) -> Web3:
-    """A connection to the JSON-RPC node at ``url``; checked with one ``eth_chainId`` call."""
-    w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": timeout}))
+@contextmanager
+def _node_errors(url: str, timeout: float) -> Iterator[None]:
+    """Transport failures of a request to the node at ``url`` as :class:`ChainUnavailable`."""
     try:
-        w3.eth.chain_id  # noqa: B018 - the call is the check
+        yield
     except requests.exceptions.ConnectionError as error:
         raise ChainUnavailable(url, "connection refused or host unreachable") from error
     except requests.exceptions.Timeout as error:
         raise ChainUnavailable(url, f"no answer within {timeout:g} s") from error
-    except Exception as error:  # any other transport or protocol failure
-        raise ChainUnavailable(url, str(error) or type(error).__name__) from error
+    except requests.exceptions.HTTPError as error:
+        status = "?" if error.response is None else error.response.status_code
+        raise ChainUnavailable(url, f"it answered HTTP {status}") from error
+    except requests.exceptions.RequestException as error:
+        raise ChainUnavailable(url, type(error).__name__) from error
+    except ValueError as error:  # the answer is not JSON
+        raise ChainUnavailable(url, f"its answer is not JSON-RPC: {error}") from error
+
+
+class NodeProvider(HTTPProvider):
+    """web3's HTTP provider, its transport failures raised as :class:`ChainUnavailable` (a
+    :class:`ServiceUnavailable`: the gateway's 503, the CLI's exit 3) instead of requests'
+    exceptions."""
+
+    def __init__(self, url: str, *, timeout: float) -> None:
+        super().__init__(url, request_kwargs={"timeout": timeout})
+        self._shown_url = mask_url(url)
+        self._timeout = timeout
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        with _node_errors(self._shown_url, self._timeout):
+            return super().make_request(method, params)
+
+    def make_batch_request(
+        self, batch_requests: list[tuple[RPCEndpoint, Any]]
+    ) -> list[RPCResponse] | RPCResponse:
+        with _node_errors(self._shown_url, self._timeout):
+            return super().make_batch_request(batch_requests)
+
+
+def rpc_chain(url: str, *, timeout: float = 30.0, check: bool = True) -> Web3:
+    """A connection to the JSON-RPC node at ``url``; with ``check``, checked with one
+    ``eth_chainId`` call (:class:`ChainUnavailable` if it fails)."""
+    w3 = Web3(NodeProvider(url, timeout=timeout))
+    if check:
+        try:
+            w3.eth.chain_id  # noqa: B018 - the call is the check
+        except ChainUnavailable:
+            raise
+        except Exception as error:  # an answer that is not an Ethereum node's
+            raise ChainUnavailable(mask_url(url), str(error) or type(error).__name__) from error
     return w3
 
 

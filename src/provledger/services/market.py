@@ -29,6 +29,7 @@ from provledger.services.provenance import (
     _id_key,
     _paged,
     _view,
+    decimal_digits,
     decode_cursor,
 )
 from provledger.store import queries
@@ -142,10 +143,12 @@ def parse_amount(text: str | None, field: str) -> int | None:
     """An amount in the smallest unit: a decimal integer from 0 to 2**128 - 1."""
     if text is None:
         return None
-    value = text.strip()
-    if not value.isdigit() or not value.isascii():
-        raise InvalidParameterError(field, "an amount is a decimal integer in the smallest unit")
-    amount = int(value)
+    try:
+        amount = decimal_digits(text.strip())
+    except ValueError:
+        raise InvalidParameterError(
+            field, "an amount is a decimal integer in the smallest unit"
+        ) from None
     if amount > MAX_AMOUNT:
         raise InvalidParameterError(field, "an amount is at most 2**128 - 1")
     return amount

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -25,6 +26,7 @@ from provledger.chain.ids import asset_id as asset_id_of
 from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.rows import ROW_TYPES
+from provledger.jsondoc import echo
 from provledger.store import queries
 from provledger.store.documents import words_of
 
@@ -33,6 +35,8 @@ T = TypeVar("T")
 MAX_PAGE: Final = 1000
 MAX_LINEAGE_DEPTH: Final = 32
 MAX_SEARCH_WORDS: Final = 8
+#: The longest text part of a cursor (keys are hashes and addresses).
+MAX_CURSOR_TEXT: Final = 130
 _UINT256_MAX: Final = 2**256 - 1
 
 
@@ -58,18 +62,47 @@ class InvalidParameterError(InputError):
 # ------------------------------------------------------------------ parsing input
 
 
-def parse_asset_id(text: str, field: str = "asset_id") -> int:
-    """An asset id from ``0x`` + up to 64 hex digits or a decimal number."""
-    value = text.strip()
+#: The most decimal digits a number may have (a uint256 has 78).
+MAX_DIGITS: Final = 78
+INT64_MAX: Final = 2**63 - 1
+_HEX_NUMBER: Final = re.compile(r"0[xX][0-9a-fA-F]{1,64}")
+
+
+def decimal_digits(text: str) -> int:
+    """The whole number ``text`` writes in ASCII decimal digits (at most :data:`MAX_DIGITS`);
+    ``ValueError`` for anything else. ``int()`` would also take ``+1``, ``1_000``, `` 1`` and
+    other scripts' digits; one number is written one way."""
+    if not (0 < len(text) <= MAX_DIGITS and text.isascii() and text.isdigit()):
+        raise ValueError("not a whole number in ASCII decimal digits")
+    return int(text)
+
+
+def parse_uint(text: str, field: str, high: int = INT64_MAX) -> int:
+    """A whole number from ``0`` to ``high`` in ASCII decimal digits."""
     try:
-        number = int(value, 16) if value[:2].lower() == "0x" else int(value, 10)
+        number = decimal_digits(text)
+    except ValueError as error:
+        raise InvalidParameterError(field, f"{echo(text)} is {error}") from None
+    if number > high:
+        raise InvalidParameterError(field, f"must be at most {high}")
+    return number
+
+
+def parse_asset_id(text: str, field: str = "asset_id") -> int:
+    """An asset id from ``0x`` + 1 to 64 hex digits or a decimal number (ASCII digits);
+    nothing else, not even spaces around it."""
+    value = text
+    if _HEX_NUMBER.fullmatch(value):
+        return int(value, 16)
+    if value[:2].lower() == "0x" and len(value) > 66 and _HEX_NUMBER.fullmatch(value[:66]):
+        raise InvalidParameterError(field, "more than 64 hex digits")
+    try:
+        number = decimal_digits(value)
     except ValueError:
         raise InvalidParameterError(
-            field, f"{text!r} is neither 0x-prefixed hex nor a decimal number"
+            field, f"{echo(text)} is neither 0x-prefixed hex nor a decimal number"
         ) from None
-    if value[:2].lower() == "0x" and len(value) > 66:
-        raise InvalidParameterError(field, "more than 64 hex digits")
-    if not 0 <= number <= _UINT256_MAX:
+    if number > _UINT256_MAX:
         raise InvalidParameterError(field, "outside the uint256 range")
     return number
 
@@ -139,10 +172,20 @@ def decode_cursor(cursor: str | None, shape: Sequence[type]) -> list[Any] | None
     if (
         not isinstance(key, list)
         or len(key) != len(shape)
-        or not all(type(part) is kind for part, kind in zip(key, shape, strict=True))
+        or not all(_fits(part, kind) for part, kind in zip(key, shape, strict=True))
     ):
         raise InvalidParameterError("cursor", "not a cursor of this list")
     return key
+
+
+def _fits(part: object, kind: type) -> bool:
+    """Whether a cursor part is of ``kind`` and fits the column it is compared with (a
+    signed 64-bit integer, a hex key)."""
+    if type(part) is not kind:
+        return False
+    if isinstance(part, int):
+        return -INT64_MAX - 1 <= part <= INT64_MAX
+    return not isinstance(part, str) or len(part) <= MAX_CURSOR_TEXT
 
 
 # ------------------------------------------------------------------ output forms
