@@ -182,7 +182,7 @@ def test_only_one_writer(world: World, new_database: NewDatabase) -> None:
     url = new_database("lock")
     engine = engine_for(url)
     IndexStore(engine).prepare(_scanner(world, url, source_of(world.w3)).identity())
-    with writer_lock(engine, wait=False):
+    with writer_lock(engine):
         with pytest.raises(WriterLockHeld, match="another indexer is writing"):
             _scanner(world, url, source_of(world.w3)).run(once=True, wait_for_lock=False)
         waiting = threading.Event()

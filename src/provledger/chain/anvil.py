@@ -114,26 +114,30 @@ class AnvilNode:
         return command + list(self.extra_args)
 
     def start(self) -> AnvilNode:
-        """Start anvil and wait until it answers ``eth_chainId``."""
-        self.process = subprocess.Popen(
+        """Start anvil and wait until it answers ``eth_chainId``. If it does not, or the wait
+        is interrupted (Ctrl-C), the process is stopped before the error goes on."""
+        process = self.process = subprocess.Popen(
             self.command(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        try:
+            self._wait_until_ready(process)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         probe = Web3(HTTPProvider(self.url, request_kwargs={"timeout": 2}))
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                stderr = (
-                    self.process.stderr.read().decode(errors="replace")
-                    if self.process.stderr
-                    else ""
-                )
-                raise AnvilError(f"anvil exited with {self.process.returncode}: {stderr.strip()}")
+            if process.poll() is not None:
+                stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise AnvilError(f"anvil exited with {process.returncode}: {stderr.strip()}")
             try:
                 if probe.eth.chain_id == ANVIL_CHAIN_ID:
-                    return self
+                    return
             except Exception:  # not listening yet
                 time.sleep(0.05)
-        self.stop()
         raise AnvilError(f"anvil did not answer on {self.url} within {STARTUP_TIMEOUT_SECONDS}s")
 
     def web3(self, timeout: float = 60.0) -> Web3:

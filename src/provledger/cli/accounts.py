@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -192,10 +192,10 @@ def chain_command(
 
     Example: provledger chain --port 8545
     """
-    stopped = threading.Event()
+    stopped: list[int] = []
 
-    def stop(_signal: int, _frame: FrameType | None) -> None:
-        stopped.set()
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        stopped.append(signum)  # no lock here: the main thread may hold one when it runs
 
     # Handled from the start: a Ctrl-C while anvil starts still stops it cleanly.
     signal.signal(signal.SIGTERM, stop)
@@ -212,9 +212,10 @@ def chain_command(
         soft_wrap=True,
     )
     try:
-        while not stopped.wait(0.5):
+        while not stopped:
             if node.process is None or node.process.poll() is not None:
                 raise typer.Exit(3)  # anvil died under us
+            time.sleep(0.2)
     finally:
         out.print("stopping: writing the chain state", highlight=False)
         node.stop()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import Annotated, Final, NoReturn, TypeVar
 
 import typer
@@ -22,6 +25,13 @@ EXIT_OK: Final = 0
 EXIT_NEGATIVE: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_CHAIN: Final = 3
+EXIT_INTERRUPTED: Final = 130
+
+STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
+STOP_GRACE_SECONDS: Final = 1.0
+"""How long a long-running command's work may take to end after a stop signal before the
+command ends without it: every command then exits within 2 s, whatever its node does."""
+_SIGNAL_POLL_SECONDS: Final = 0.1
 
 T = TypeVar("T")
 
@@ -74,12 +84,53 @@ def _root(
 def signals_end_cleanly() -> Iterator[None]:
     """Inside the block, Ctrl-C and SIGTERM only end what handles them (uvicorn stops, then
     raises the signal again for the handler it found): the command then exits 0, not 130."""
-    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in STOP_SIGNALS}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def run_until_signalled(
+    work: Callable[[], T], stop: Callable[[], None], *, grace: float = STOP_GRACE_SECONDS
+) -> T | None:
+    """Run ``work`` in a thread until it returns, or until SIGINT or SIGTERM: then ``stop()``
+    asks it to end, and it has ``grace`` seconds to.
+
+    Returns what ``work`` returned (what it raised is raised here), or None if it had not ended
+    in time: a request to a node that does not answer can outlast any stop request, so the
+    thread is left to end with the process. The handlers only note the signal; ``stop`` runs
+    in this thread, outside any handler, so it may take locks.
+    """
+    received: list[int] = []
+    returned: list[T] = []
+    raised: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            returned.append(work())
+        except BaseException as error:  # raised again in the calling thread
+            raised.append(error)
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in STOP_SIGNALS}
+    try:
+        worker = threading.Thread(target=target, name="provledger-work", daemon=True)
+        worker.start()
+        while worker.is_alive() and not received:
+            worker.join(_SIGNAL_POLL_SECONDS)
+        if received:
+            stop()
+            worker.join(grace)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if raised:
+        raise raised[0]
+    return returned[0] if returned else None
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -111,13 +162,28 @@ def guarded(action: Callable[[], T]) -> T:
 
 
 def main() -> None:
-    """Entry point of the ``provledger`` console script."""
+    """Entry point of the ``provledger`` console script.
 
+    SIGTERM interrupts a command as Ctrl-C does, so that its cleanup runs (a node it started is
+    stopped): "interrupted", exit 130. The long-running commands handle both signals themselves
+    and end cleanly with 0 (``serve``, ``chain``, ``index``, ``demo`` once it serves).
+    """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except SystemExit as ended:
+        if ended.code == EXIT_INTERRUPTED:  # typer's exit for an interrupt inside a command
+            err.print("interrupted")
+        raise
+    finally:
+        # Ending now: a late signal must not raise into the interpreter's shutdown, and that
+        # shutdown need not collect garbage the exit frees anyway (it took ~0.4 s of a stop).
+        for sig in STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        gc.freeze()
 
 
 RpcOption = Annotated[

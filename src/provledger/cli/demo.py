@@ -16,10 +16,17 @@ from web3 import Web3
 from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import connect
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.base import EXIT_OK, app, guarded, out, signals_end_cleanly
+from provledger.cli.base import (
+    EXIT_OK,
+    app,
+    err,
+    guarded,
+    out,
+    signals_end_cleanly,
+)
 from provledger.config import Settings, load_settings
 from provledger.demo import Demo, DemoResult
-from provledger.errors import InputError
+from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import source_for
 from provledger.store.blobs import BlobStore
@@ -101,16 +108,25 @@ def _summary(result: DemoResult, folder: Path) -> None:
     )
 
 
+def _follow(scanner: Scanner) -> None:
+    """Run the demo's indexer until stopped; an error ends it with one line, not a traceback."""
+    try:
+        scanner.run()
+    except ProvledgerError as error:
+        err.print(f"the demo's indexer stopped: {error}", highlight=False, soft_wrap=True)
+
+
 def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -> None:
     """Serve the gateway over the demo's index (following a node's chain) until Ctrl-C."""
     import uvicorn
 
+    from provledger.api import server
     from provledger.api.app import create_app
 
     follower: Scanner | None = None
     if settings.rpc_url is not None:  # a node outlives its transactions: keep the index current
         follower = demo_scanner(settings, w3, result)
-        threading.Thread(target=follower.run, name="demo-indexer", daemon=True).start()
+        threading.Thread(target=_follow, args=(follower,), name="demo-indexer", daemon=True).start()
     url = f"http://127.0.0.1:{settings.port}"
     raw = asset_id_hex(result.assets["raw dataset"])
     product = asset_id_hex(result.assets["air-quality index product"])
@@ -128,8 +144,12 @@ def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -
     ):
         out.print(f"  {example}", highlight=False, soft_wrap=True)
     out.print("\nCtrl-C stops the demo.", highlight=False)
+    server.quiet_cancellations()
     config = uvicorn.Config(
-        create_app(settings, w3=w3), host="127.0.0.1", port=settings.port, log_level="warning"
+        create_app(settings, w3=w3),
+        host="127.0.0.1",
+        port=settings.port,
+        **server.options(settings),
     )
     try:
         with signals_end_cleanly():

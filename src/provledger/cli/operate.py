@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import signal
 import sys
+import threading
+import time
 from pathlib import Path
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -34,6 +34,7 @@ from provledger.cli.base import (
     err,
     guarded,
     out,
+    run_until_signalled,
     settings_from,
     signals_end_cleanly,
 )
@@ -41,7 +42,7 @@ from provledger.config import mask_url
 from provledger.errors import InputError
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
-from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
+from provledger.indexer.scanner import BatchReport, IndexerConfig, RunSummary, Scanner
 from provledger.indexer.source import source_for
 from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import index_documents
@@ -83,6 +84,7 @@ def index_command(
     as_json: JsonOption = False,
 ) -> None:
     """Index the deployment's events from its deployment block, then follow the chain.
+    Ctrl-C or SIGTERM stops it within 2 s, node up or down: it prints its summary, exit 0.
 
     Example: provledger index --rpc-url http://127.0.0.1:8545 --once
     """
@@ -97,22 +99,7 @@ def index_command(
     )
 
     def run() -> None:
-        w3 = connect(settings.rpc_url)
-        deployment = load_deployment(settings.deployments_dir, int(w3.eth.chain_id))
-        if is_embedded(w3):
-            err.print(
-                "note: the embedded chain is empty in a new process; index a node with --rpc-url"
-            )
-        metrics = IndexerMetrics()
-        if metrics_port is not None:
-            metrics.serve(metrics_port)
-        config = IndexerConfig(
-            confirmations=settings.confirmations,
-            finality_depth=settings.finality_depth,
-            initial_range=min(IndexerConfig.initial_range, settings.max_block_range),
-            max_range=settings.max_block_range,
-        )
-        store = IndexStore(create_store_engine(settings.database_url))
+        started = time.monotonic()
         bar = Progress(
             TextColumn("[bold]indexing[/]"),
             BarColumn(),
@@ -126,66 +113,76 @@ def index_command(
         )
         task = bar.add_task("index", total=None, events=0, rate=0.0)
         totals = {"events": 0}
+        scanners: list[Scanner] = []
+        stopping = threading.Event()
 
-        def on_batch(report: BatchReport) -> None:
-            totals["events"] += report.events
-            start = deployment.block_number
-            bar.update(
-                task,
-                total=max(report.head - start + 1, 1),
-                completed=report.end - start + 1,
-                events=totals["events"],
-                rate=metrics.rate,
-            )
-
-        def documents() -> None:
-            titles, batches = index_documents(store.engine, BlobStore(settings.blob_dir))
-            if titles or batches:
+        def index() -> RunSummary:
+            w3 = connect(settings.rpc_url)
+            deployment = load_deployment(settings.deployments_dir, int(w3.eth.chain_id))
+            if is_embedded(w3):
                 err.print(
-                    f"learned from the blob folder: {titles:,} metadata titles, "
-                    f"{batches:,} batch manifests",
-                    highlight=False,
+                    "note: the embedded chain is empty in a new process; "
+                    "index a node with --rpc-url"
+                )
+            metrics = IndexerMetrics()
+            if metrics_port is not None:
+                metrics.serve(metrics_port)
+            config = IndexerConfig(
+                confirmations=settings.confirmations,
+                finality_depth=settings.finality_depth,
+                initial_range=min(IndexerConfig.initial_range, settings.max_block_range),
+                max_range=settings.max_block_range,
+            )
+            store = IndexStore(create_store_engine(settings.database_url))
+
+            def on_batch(report: BatchReport) -> None:
+                totals["events"] += report.events
+                start = deployment.block_number
+                bar.update(
+                    task,
+                    total=max(report.head - start + 1, 1),
+                    completed=report.end - start + 1,
+                    events=totals["events"],
+                    rate=metrics.rate,
                 )
 
-        scanner = Scanner(
-            source_for(settings.rpc_url, w3),
-            store,
-            deployment,
-            config=config,
-            metrics=metrics,
-            on_batch=on_batch,
-            on_note=lambda note: err.print(note, highlight=False),
-            on_prepared=documents,
-        )
+            def documents() -> None:
+                titles, batches = index_documents(store.engine, BlobStore(settings.blob_dir))
+                if titles or batches:
+                    err.print(
+                        f"learned from the blob folder: {titles:,} metadata titles, "
+                        f"{batches:,} batch manifests",
+                        highlight=False,
+                    )
 
-        def interrupt(_signal: int, _frame: FrameType | None) -> None:
-            scanner.stop()
-
-        signal.signal(signal.SIGTERM, interrupt)
-        tune_gc()
-        with bar:
-            summary = scanner.run(once=once)
-        result = {
-            "chain_id": deployment.chain_id,
-            "indexed_block": summary.last_block,
-            "batches": summary.batches,
-            "events": summary.events,
-            "skipped_logs": summary.skipped,
-            "reorgs": summary.reorgs,
-            "rpc_errors": summary.rpc_errors,
-            "seconds": round(summary.seconds, 3),
-            "events_per_second": round(summary.events / summary.seconds) if summary.seconds else 0,
-        }
-        if as_json:
-            out.print_json(json.dumps(result))
-        else:
-            out.print(
-                f"indexed to block {summary.last_block}: {summary.events:,} events in "
-                f"{summary.batches} batches, {summary.seconds:.1f} s "
-                f"({result['events_per_second']:,} events/s); {summary.skipped} logs skipped, "
-                f"{summary.reorgs} reorgs, {summary.rpc_errors} node errors",
-                highlight=False,
+            scanner = Scanner(
+                source_for(settings.rpc_url, w3),
+                store,
+                deployment,
+                config=config,
+                metrics=metrics,
+                on_batch=on_batch,
+                on_note=lambda note: err.print(note, highlight=False),
+                on_prepared=documents,
             )
+            scanners.append(scanner)
+            if stopping.is_set():  # the signal came while connecting
+                scanner.stop()
+            tune_gc()
+            return scanner.run(once=once)
+
+        def stop() -> None:
+            stopping.set()
+            for scanner in scanners:
+                scanner.stop()
+
+        with bar:
+            summary = run_until_signalled(index, stop)
+        if summary is None and scanners:  # a request to the node outlived the stop: so far
+            summary = scanners[0].summary
+            summary.stopped = True
+            summary.seconds = time.monotonic() - started
+        report_index_run(summary, scanners[0].deployment.chain_id if scanners else None, as_json)
 
     guarded(run)
     raise typer.Exit(EXIT_OK)
@@ -297,6 +294,40 @@ def blobs_get_command(
 
     guarded(run)
     raise typer.Exit(EXIT_OK)
+
+
+def report_index_run(summary: RunSummary | None, chain_id: int | None, as_json: bool) -> None:
+    """Print what an index run did in one line (or JSON); ``summary`` None: it was stopped
+    before it began."""
+    if summary is None:
+        if as_json:
+            out.print_json(json.dumps({"stopped": True}))
+        else:
+            out.print("stopped before indexing began", highlight=False)
+        return
+    rate = round(summary.events / summary.seconds) if summary.seconds else 0
+    if as_json:
+        result = {
+            "chain_id": chain_id,
+            "indexed_block": summary.last_block,
+            "batches": summary.batches,
+            "events": summary.events,
+            "skipped_logs": summary.skipped,
+            "reorgs": summary.reorgs,
+            "rpc_errors": summary.rpc_errors,
+            "seconds": round(summary.seconds, 3),
+            "events_per_second": rate,
+            "stopped": summary.stopped,
+        }
+        out.print_json(json.dumps(result))
+        return
+    out.print(
+        f"indexed to block {summary.last_block}{' (stopped)' if summary.stopped else ''}: "
+        f"{summary.events:,} events in {summary.batches} batches, {summary.seconds:.1f} s "
+        f"({rate:,} events/s); {summary.skipped} logs skipped, {summary.reorgs} reorgs, "
+        f"{summary.rpc_errors} node errors",
+        highlight=False,
+    )
 
 
 def read_document(path: Path) -> bytes:

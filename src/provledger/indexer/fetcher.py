@@ -9,7 +9,8 @@ for; malformed replies are retried a few times, then reported with their block r
 During a large catch-up the fetcher runs in a child process (:func:`fetch_in_process`, which
 starts ``python -m provledger.indexer.fetcher``), so that fetching, JSON parsing and decoding
 use the second core while this process projects and writes; records cross the pipe as plain
-tuples, which pickle fast.
+tuples, which pickle fast, one length-prefixed message per range. The parent reads the pipe in
+short waits, so a stop request ends the fetch at once even while the child waits on a node.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import os
 import pickle
+import select
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -26,7 +30,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
-from provledger.errors import LogDecodeError
+from provledger.errors import LogDecodeError, ProvledgerError
 from provledger.indexer.decoding import (
     Decoded,
     LogRecord,
@@ -42,6 +46,15 @@ from provledger.store.records import BlockHeader
 
 MAX_BACKOFF_SECONDS: Final = 30.0
 MALFORMED_ATTEMPTS: Final = 5
+POLL_SECONDS: Final = 0.1
+"""The longest a waiting reader goes without looking at its stop flag."""
+
+
+class StopRequested(ProvledgerError):
+    """The indexer was asked to stop: raised from its waits to end the run at once."""
+
+    def __init__(self) -> None:
+        super().__init__("the indexer was asked to stop")
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,8 @@ class RangeFetcher:
         self.contracts = contracts
         self.policy = policy
         self.sleep = sleep
+        """Waits between retries; it may raise to end them (the scanner's raises
+        :class:`StopRequested` once it is asked to stop)."""
         self.on_error = on_error
         self.on_note = on_note
         self.unreported_errors = 0
@@ -251,6 +266,35 @@ def _unpack(message: tuple[Any, ...]) -> Fetched:
     )
 
 
+_LENGTH: Final = struct.Struct("<Q")
+"""The length of a message's pickle, ahead of it on the pipe."""
+
+
+def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_LENGTH.pack(len(data)))
+    out.write(data)
+    out.flush()
+
+
+def _read(fd: int, size: int, stopped: Callable[[], bool]) -> bytearray | None:
+    """``size`` bytes from pipe ``fd``, or None if it closes first; waits at most
+    :data:`POLL_SECONDS` at a time and raises :class:`StopRequested` once ``stopped()``."""
+    data = bytearray()
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    while len(data) < size:
+        if stopped():
+            raise StopRequested()
+        if not poller.poll(POLL_SECONDS * 1000):
+            continue
+        chunk = os.read(fd, min(size - len(data), 1 << 20))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
 def _run_child(job: ProcessJob, out: BinaryIO) -> None:
     """Fetch ``job`` range by range, writing one pickled message per range to ``out``."""
     fetcher = RangeFetcher(
@@ -260,22 +304,18 @@ def _run_child(job: ProcessJob, out: BinaryIO) -> None:
         job.policy,
     )
     fetcher.range = job.initial_range
-
-    def send(message: tuple[Any, ...]) -> None:
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
-
     try:
         block = job.start
         while block <= job.stop:
             item = fetcher.fetch(block, job.stop, all_headers=False)
-            send(_pack(item))
+            _send(out, _pack(item))
             block = item.end + 1
-        send(("done",))
+        _send(out, ("done",))
     except BrokenPipeError:
         return  # the parent went away
     except RpcError as error:  # reported to the parent, which raises it again
-        send(
+        _send(
+            out,
             (
                 "error",
                 error.method,
@@ -283,16 +323,19 @@ def _run_child(job: ProcessJob, out: BinaryIO) -> None:
                 error.block_range,
                 error.malformed,
                 fetcher.unreported_errors,
-            )
+            ),
         )
     except Exception as error:
-        send(("error", "fetch process", f"{type(error).__name__}: {error}", None, False, 0))
+        _send(out, ("error", "fetch process", f"{type(error).__name__}: {error}", None, False, 0))
 
 
 def main() -> None:
     """``python -m provledger.indexer.fetcher``: read a pickled job on stdin, stream ranges."""
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # The parent ends this process (SIGTERM) when it stops; a Ctrl-C reaches the whole
+    # process group, and would otherwise print a traceback from here too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     job = pickle.load(sys.stdin.buffer)
     _run_child(job, sys.stdout.buffer)
@@ -301,8 +344,9 @@ def main() -> None:
 def fetch_in_process(
     job: ProcessJob, *, stopped: Callable[[], bool], on_error: Callable[[], None]
 ) -> Iterator[Fetched]:
-    """Fetched ranges of ``job`` from a child process, in order. The pipe between the two
-    bounds how far the child runs ahead; the child is stopped when the iteration ends."""
+    """Fetched ranges of ``job`` from a child process, in order; :class:`StopRequested` as soon
+    as ``stopped()``, even while the child waits on the node. The pipe between the two bounds
+    how far the child runs ahead; the child is stopped when the iteration ends."""
     child = subprocess.Popen(
         [sys.executable, "-m", "provledger.indexer.fetcher"],
         stdin=subprocess.PIPE,
@@ -310,16 +354,17 @@ def fetch_in_process(
     )
     assert child.stdin is not None
     assert child.stdout is not None
+    pipe = child.stdout.fileno()  # read with os.read only: the file object's buffer stays empty
     try:
         pickle.dump(job, child.stdin, protocol=pickle.HIGHEST_PROTOCOL)
         child.stdin.close()
-        while not stopped():
-            try:
-                message = pickle.load(child.stdout)
-            except EOFError:
-                raise RpcError(
-                    "eth_getLogs", f"the fetch process exited with {child.wait()}"
-                ) from None
+        while True:
+            length = _read(pipe, _LENGTH.size, stopped)
+            data = None if length is None else _read(pipe, _LENGTH.unpack(length)[0], stopped)
+            if data is None:
+                raise RpcError("eth_getLogs", f"the fetch process exited with {child.wait()}")
+            message = pickle.loads(data)
+            del data
             kind = message[0]
             if kind == "batch":
                 yield _unpack(message)

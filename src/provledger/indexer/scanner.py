@@ -12,6 +12,11 @@ Two modes, by distance from the head:
 
 Every batch is one database transaction with its checkpoint, so a crash at any point resumes
 from the checkpoint with no gap and no duplicate.
+
+:meth:`Scanner.stop` ends a run promptly: every wait (the poll of the head, a retry's backoff,
+standing by for the writer lock, a queue or pipe to the fetcher) is a wait on the stop event,
+and the run returns its summary so far. Only a request already sent to the node runs on to its
+timeout; a caller that must end sooner (the CLI, on a signal) runs the scanner in a thread.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
@@ -28,23 +34,28 @@ from provledger.errors import ProvledgerError
 from provledger.indexer import projector
 from provledger.indexer.decoding import LogRecord
 from provledger.indexer.fetcher import (
+    POLL_SECONDS,
     Fetched,
     ProcessJob,
     RangeFetcher,
     RangePolicy,
     Retry,
+    StopRequested,
     backoff_seconds,
     fetch_in_process,
 )
 from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.source import JsonRpcSource, LogSource, RpcError
 from provledger.store import schema
-from provledger.store.engine import writer_lock
+from provledger.store.engine import WriterLockHeld, writer_lock
 from provledger.store.index import Checkpoint, Identity, IndexStore
 from provledger.store.records import BlockHeader
 from provledger.store.workingset import WorkingSet
 
 T = TypeVar("T")
+
+WRITER_LOCK_POLL_SECONDS: Final = 1.0
+"""How often an indexer on standby asks for the writer lock again."""
 
 
 class ReorgTooDeep(ProvledgerError):
@@ -113,6 +124,8 @@ class RunSummary:
     rpc_errors: int = 0
     last_block: int = -1
     seconds: float = 0.0
+    stopped: bool = False
+    """Whether :meth:`Scanner.stop` ended the run (rather than ``once`` reaching its head)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -130,7 +143,7 @@ class Scanner:
         on_batch: Callable[[BatchReport], None] | None = None,
         on_note: Callable[[str], None] | None = None,
         on_prepared: Callable[[], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -142,6 +155,8 @@ class Scanner:
         self.on_prepared = on_prepared or (lambda: None)
         """Called once the store is checked (and rebuilt if needed), holding the writer lock."""
         self.sleep = sleep
+        """Replaces the waits between polls and retries (tests shorten them); None: waits on
+        the stop event. Either way a wait raises :class:`StopRequested` once stopped."""
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
@@ -155,7 +170,7 @@ class Scanner:
             self.addresses,
             self.contracts,
             self.policy,
-            sleep=self.sleep,
+            sleep=self._wait,
             on_error=self._count_error,
             on_note=self._note,
         )
@@ -174,28 +189,50 @@ class Scanner:
         )
 
     def stop(self) -> None:
-        """Ask a running :meth:`run` to return after the current batch."""
+        """Ask a running :meth:`run` to return: at once from a wait, after the batch it is
+        writing, or when the request it has sent to the node ends. Any thread may call it."""
         self._stop.set()
 
     def run(self, *, once: bool = False, wait_for_lock: bool = True) -> RunSummary:
-        """Index until stopped (or, with ``once``, until the head seen at the start is indexed)."""
+        """Index until stopped (or, with ``once``, until the head seen at the start is indexed).
+
+        Returns the summary; after :meth:`stop`, the summary so far with ``stopped`` set.
+        """
         started = time.monotonic()
-        chain_id = self._retry("eth_chainId", self.source.chain_id)
-        if chain_id != self.deployment.chain_id:
-            raise ChainMismatch(self.deployment.chain_id, chain_id)
-        with writer_lock(
-            self.store.engine,
-            wait=wait_for_lock,
-            on_wait=lambda: self.on_note("standby: another indexer holds the writer lock"),
-        ):
-            if self.store.prepare(self.identity()):
-                self.on_note("schema changed: the index is rebuilt from the deployment block")
-            self._bulk_loading = self.store.in_bulk_load()
-            self.on_prepared()
-            self.summary.last_block = self._next_block() - 1
-            self._loop(once)
+        try:
+            chain_id = self._retry("eth_chainId", self.source.chain_id)
+            if chain_id != self.deployment.chain_id:
+                raise ChainMismatch(self.deployment.chain_id, chain_id)
+            with ExitStack() as held:
+                self._take_writer_lock(held, wait=wait_for_lock)
+                if self.store.prepare(self.identity()):
+                    self.on_note("schema changed: the index is rebuilt from the deployment block")
+                self._bulk_loading = self.store.in_bulk_load()
+                self.on_prepared()
+                self.summary.last_block = self._next_block() - 1
+                self._loop(once)
+        except StopRequested:
+            pass  # every batch written is committed with its checkpoint: nothing to undo
+        self.summary.stopped = self._stop.is_set()
         self.summary.seconds = time.monotonic() - started
         return self.summary
+
+    def _take_writer_lock(self, held: ExitStack, *, wait: bool) -> None:
+        """Hold the store's writer lock in ``held``; while another indexer holds it, stand by
+        (unless not ``wait``), asking again every second until it is free or stop() is asked."""
+        announced = False
+        while True:
+            try:
+                held.enter_context(writer_lock(self.store.engine))
+                return
+            except WriterLockHeld:
+                if not wait:
+                    raise
+            if not announced:
+                self.on_note("standby: another indexer holds the writer lock")
+                announced = True
+            if self._stop.wait(WRITER_LOCK_POLL_SECONDS):
+                raise StopRequested()
 
     # ------------------------------------------------------------ main loop
     def _next_block(self) -> int:
@@ -224,7 +261,7 @@ class Scanner:
                 continue
             if once:
                 return
-            self.sleep(self.config.poll_interval)
+            self._wait(self.config.poll_interval)
 
     # ------------------------------------------------------------ catch-up (final blocks)
     def _catch_up(self, start: int, stop: int, head: int) -> None:
@@ -250,35 +287,48 @@ class Scanner:
         fetched: queue.Queue[Fetched | BaseException | None] = queue.Queue(self.config.queue_depth)
         cancel = threading.Event()
 
+        def offer(item: Fetched | BaseException | None) -> bool:
+            """Queue ``item`` for the writer; False once the writer has gone."""
+            while not cancel.is_set():
+                try:
+                    fetched.put(item, timeout=POLL_SECONDS)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
         def produce() -> None:
             try:
                 block = start
-                while block <= stop and not cancel.is_set() and not self._stop.is_set():
+                while block <= stop:
                     item = self.fetcher.fetch(block, stop, all_headers=False)
-                    while not cancel.is_set():
-                        try:
-                            fetched.put(item, timeout=0.2)
-                            break
-                        except queue.Full:
-                            continue
+                    if not offer(item):
+                        return
                     block = item.end + 1
-                fetched.put(None)
+                offer(None)
             except BaseException as error:  # handed to the consumer, which re-raises it
-                fetched.put(error)
+                offer(error)
 
         worker = threading.Thread(target=produce, name="provledger-fetch", daemon=True)
         worker.start()
         try:
             while True:
-                item = fetched.get()
+                if self._stop.is_set():
+                    raise StopRequested()
+                try:
+                    item = fetched.get(timeout=POLL_SECONDS)
+                except queue.Empty:
+                    continue
                 if item is None:
-                    return
+                    break
                 if isinstance(item, BaseException):
                     raise item
                 self._write(item, head, mode=mode, undo_from_block=None)
         finally:
+            # Ending early, the thread is not waited for: it may be in a request to a node that
+            # does not answer; it drops what it fetched and ends when that request does.
             cancel.set()
-            worker.join(timeout=30)
+        worker.join()  # it has queued its last range: it is ending
 
     def _pipeline_process(self, start: int, stop: int, head: int, mode: str) -> None:
         """Fetch and decode in a child process while this one projects and writes."""
@@ -437,7 +487,17 @@ class Scanner:
                 note = retry.failed(error)
                 if note is not None:
                     self.on_note(note)
-                self.sleep(backoff_seconds(retry.attempts))
+                self._wait(backoff_seconds(retry.attempts))
+
+    def _wait(self, seconds: float) -> None:
+        """Wait between polls and retries; :class:`StopRequested` as soon as stop() is asked."""
+        if not self._stop.is_set():
+            if self.sleep is None:
+                self._stop.wait(seconds)
+            else:
+                self.sleep(seconds)
+        if self._stop.is_set():
+            raise StopRequested()
 
 
 def _project(ws: WorkingSet, records: Sequence[LogRecord]) -> None:

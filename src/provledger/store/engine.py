@@ -187,10 +187,9 @@ def drop_schema(engine: Engine) -> None:
 
 
 @contextmanager
-def writer_lock(
-    engine: Engine, *, wait: bool = True, on_wait: Callable[[], None] | None = None
-) -> Iterator[None]:
-    """Hold the single-writer lock for the duration of the block."""
+def writer_lock(engine: Engine) -> Iterator[None]:
+    """Hold the single-writer lock for the duration of the block; :class:`WriterLockHeld` if
+    another process holds it (a caller that waits asks again, and can be stopped meanwhile)."""
     if is_sqlite(engine):
         database = sqlite_file(engine.url)
         if database is None:
@@ -198,14 +197,16 @@ def writer_lock(
             return
         path = Path(f"{database}.writer.lock")
         with path.open("a") as handle:
-            _acquire(lambda: _try_flock(handle.fileno()), wait, on_wait, str(database))
+            if not _try_flock(handle.fileno()):
+                raise WriterLockHeld(str(database))
             try:
                 yield
             finally:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return
     with engine.connect() as conn:
-        _acquire(lambda: _try_advisory(conn), wait, on_wait, engine.url.render_as_string())
+        if not _try_advisory(conn):
+            raise WriterLockHeld(engine.url.render_as_string())
         try:
             yield
         finally:
@@ -227,19 +228,6 @@ def _try_advisory(conn: Connection) -> bool:
     ).scalar_one()
     conn.commit()
     return bool(acquired)
-
-
-def _acquire(
-    attempt: Callable[[], bool], wait: bool, on_wait: Callable[[], None] | None, where: str
-) -> None:
-    announced = False
-    while not attempt():
-        if not wait:
-            raise WriterLockHeld(where)
-        if on_wait is not None and not announced:
-            on_wait()
-            announced = True
-        time.sleep(1.0)
 
 
 class ReaderRoleError(ConfigurationError):
