@@ -7,17 +7,22 @@ equals a fresh index of the chain as it now is.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import select
 
 from helpers.builders import doc
-from helpers.indexing import differences, index
+from helpers.indexing import differences, index, source_of
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
 from provledger.chain.serialize import asset_hex
+from provledger.indexer.decoding import RawLog
 from provledger.indexer.scanner import IndexerConfig
+from provledger.indexer.source import LogSource
 from provledger.store import schema
+from provledger.store.records import BlockHeader
 
 #: A window deep enough for the deepest reorg tested.
 REORG_CONFIG = IndexerConfig(confirmations=2, finality_depth=32, initial_range=8)
@@ -88,5 +93,71 @@ def test_reorg_is_rolled_back_and_replayed(
         world.carol.address.lower(),
     ]
     fresh = new_database("fresh")
+    index(world.w3, world.deployment, fresh, REORG_CONFIG)
+    assert differences(url, fresh) == {}
+
+
+class StaleParent:
+    """A node that serves block ``number`` once naming ``parent`` as its parent although the
+    block before it is now another, then as it is: a node answering from its old tip for a
+    moment (anvil reverting to a snapshot while its interval miner seals a block, seen in the
+    soak), or an endpoint that balances over two nodes, one of them behind."""
+
+    def __init__(self, inner: LogSource, number: int, parent: str) -> None:
+        self.inner, self.number, self.parent = inner, number, parent
+        self.served = False
+
+    def chain_id(self) -> int:
+        return self.inner.chain_id()
+
+    def head(self) -> int:
+        return self.inner.head()
+
+    def logs(self, addresses: Sequence[str], start: int, end: int) -> list[RawLog]:
+        return self.inner.logs(addresses, start, end)
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        found = self.inner.headers(numbers)
+        if self.number in found and not self.served:
+            found[self.number] = found[self.number]._replace(parent_hash=self.parent)
+            self.served = True
+        return found
+
+
+@pytest.mark.anvil
+def test_a_block_linked_to_an_abandoned_tip_does_not_hide_the_reorg(
+    anvil_world: World, new_database: NewDatabase
+) -> None:
+    """The abandoned branch registered an asset; the new branch registers it again two blocks
+    later, in a block that names the abandoned tip as its parent. The index notices that its
+    tip is no longer the chain's block of that number, rolls back and replays, instead of
+    writing the asset twice (the soak's UNIQUE constraint failure)."""
+    world = anvil_world
+    url = new_database("stale-parent")
+    world.register(world.alice)
+    index(world.w3, world.deployment, url, REORG_CONFIG)
+    fork_base = world.w3.eth.block_number
+    snapshot = world.chain.snapshot()
+    content = b"registered on both branches".ljust(32, b".")
+    again = world.register(world.bob, content_hash=content)
+    _mine_to(world, fork_base + 2)
+    index(world.w3, world.deployment, url, REORG_CONFIG)
+    abandoned_tip = world.w3.eth.get_block(fork_base + 2)["hash"].to_0x_hex()
+
+    world.chain.revert(snapshot)
+    world.chain.mine(2)
+    assert world.register(world.bob, content_hash=content) == again
+    stale = StaleParent(source_of(world.w3), fork_base + 3, abandoned_tip)
+    summary = index(world.w3, world.deployment, url, REORG_CONFIG, source=stale)
+
+    assert summary.reorgs == 1
+    with engine_for(url).connect() as conn:
+        registered = conn.execute(
+            select(schema.assets.c.registered_block).where(
+                schema.assets.c.asset_id == asset_hex(again)
+            )
+        ).scalar_one()
+    assert registered == fork_base + 3
+    fresh = new_database("stale-parent-fresh")
     index(world.w3, world.deployment, fresh, REORG_CONFIG)
     assert differences(url, fresh) == {}

@@ -368,6 +368,14 @@ class Scanner:
             record.block_hash != item.headers[record.block_number].hash for record in item.records
         ):
             return  # logs and headers come from different forks: fetch again
+        stored_tip = self._hash_of(previous)
+        if stored_tip is not None and self._header(previous).hash != stored_tip:
+            # The new blocks link to the stored tip, yet the chain's block of that number is
+            # another: a node that sealed a block on an abandoned tip (anvil reverting while
+            # its interval miner works), or an endpoint that balances over two nodes. The
+            # link alone would have the abandoned branch kept under the new one.
+            self._handle_reorg(previous)
+            return
         head = self._retry("eth_blockNumber", self.source.head)
         self._write(
             item,
