@@ -180,7 +180,7 @@ def config_show_command(as_json: JsonOption = False) -> None:
 
 @app.command("chain")
 def chain_command(
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8545,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8545,
     state: Annotated[
         Path, typer.Option(help="State file: loaded at start if present, written on exit.")
     ] = Path(".provledger/chain/state.json"),

@@ -33,6 +33,7 @@ from provledger.cli.base import (
     out,
 )
 from provledger.cli.session import (
+    MAX_DAYS,
     AssetArgument,
     act_document,
     chain_command,
@@ -290,7 +291,9 @@ def export_permit_command(
     as_json: bool,
     asset: AssetArgument,
     recipient: Annotated[str, typer.Argument(help="The foreign recipient's address.")],
-    days: Annotated[int, typer.Option(min=1, help="Days until the permit expires.")] = 30,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the permit expires.")
+    ] = 30,
 ) -> None:
     """Permit one cross-border transfer of an important or core asset to a recipient.
 

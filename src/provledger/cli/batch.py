@@ -35,6 +35,7 @@ from provledger.cli.registrant import (
     plan_registration,
 )
 from provledger.cli.session import (
+    MAX_DAYS,
     chain_command,
     open_ledger,
     print_json,
@@ -307,11 +308,18 @@ def sign_command(
     metadata_uri: MetadataUriOption = None,
     parent: ParentOption = None,
     hours: Annotated[
-        int, typer.Option("--valid-hours", min=1, help="Hours until the signature expires.")
+        int,
+        typer.Option(
+            "--valid-hours", min=1, max=MAX_DAYS * 24, help="Hours until the signature expires."
+        ),
     ] = 24,
     nonce: Annotated[
         int | None,
-        typer.Option(help="Registry nonce to sign with [default: the account's next one]."),
+        typer.Option(
+            min=0,
+            max=2**256 - 1,
+            help="Registry nonce to sign with [default: the account's next one].",
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the signed registration here.")

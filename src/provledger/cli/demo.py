@@ -176,7 +176,9 @@ def demo_command(
         bool,
         typer.Option("--serve/--no-serve", help="Serve the gateway after the scenario."),
     ] = True,
-    port: Annotated[int, typer.Option(help="Port of the demo gateway on 127.0.0.1.")] = 8000,
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="Port of the demo gateway on 127.0.0.1.")
+    ] = 8000,
 ) -> None:
     """Play the demo scenario (register, certify, derive, license, appraise, sell, export,
     anchor, dispute), index it, and serve the gateway over it until Ctrl-C.

@@ -18,6 +18,7 @@ from provledger.chain.deploy import (
     parse_role_grants,
 )
 from provledger.cli.base import EXIT_OK, JsonOption, RpcOption, app, guarded, out, settings_from
+from provledger.cli.session import MAX_DAYS
 
 
 @app.command("compile")
@@ -64,7 +65,7 @@ def deploy_command(
         typer.Option(help="Hand DEFAULT_ADMIN_ROLE to this address; the deployer renounces it."),
     ] = None,
     notice_period: Annotated[
-        int, typer.Option(help="Public notice period in seconds.")
+        int, typer.Option(min=0, max=MAX_DAYS * 86_400, help="Public notice period in seconds.")
     ] = DEFAULT_NOTICE_PERIOD,
     deployments_dir: Annotated[
         Path | None, typer.Option(help="Where to write <chain-id>.json [default: deployments].")

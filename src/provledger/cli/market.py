@@ -21,6 +21,7 @@ from provledger.chain.types import OfferState
 from provledger.cli.base import EXIT_OK, JsonOption, command_group, guarded, out, settings_from
 from provledger.cli.query import GatewayOption, brief, gateway_pages, require_gateway, when
 from provledger.cli.session import (
+    MAX_DAYS,
     AssetArgument,
     LicenseKindOption,
     TermsOption,
@@ -39,7 +40,6 @@ from provledger.services.market import MAX_AMOUNT, format_amount, parse_amount
 
 DAY: Final = 24 * 3600
 #: The longest offer, bid or license in days: the market's 100-year license limit.
-MAX_DAYS: Final = 100 * 365
 
 market_app = command_group("market", "Sell assets and licenses, bid, buy, and read trades.")
 

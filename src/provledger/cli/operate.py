@@ -76,7 +76,8 @@ def index_command(
         typer.Option(help="Most blocks per eth_getLogs request [env PROVLEDGER_MAX_BLOCK_RANGE]."),
     ] = None,
     metrics_port: Annotated[
-        int | None, typer.Option(help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.")
+        int | None,
+        typer.Option(min=1, max=65535, help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics."),
     ] = None,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Show a progress bar.")
@@ -393,9 +394,14 @@ RelayDatabaseOption = Annotated[
 @apikey_app.command("create")
 def apikey_create_command(
     name: Annotated[str, typer.Argument(help="Who the key is for (shown in the list).")],
-    rate: Annotated[int, typer.Option(help="Requests a minute the key may send.")] = 60,
+    rate: Annotated[
+        int, typer.Option(min=1, max=1_000_000_000, help="Requests a minute the key may send.")
+    ] = 60,
     daily_gas: Annotated[
-        int, typer.Option(help="Gas the key's relayed transactions may use a day (UTC).")
+        int,
+        typer.Option(
+            min=1, max=2**63 - 1, help="Gas the key's relayed transactions may use a day (UTC)."
+        ),
     ] = 50_000_000,
     relay_database_url: RelayDatabaseOption = None,
     as_json: JsonOption = False,

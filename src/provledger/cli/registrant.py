@@ -29,6 +29,7 @@ from provledger.cli.base import (
     out,
 )
 from provledger.cli.session import (
+    MAX_DAYS,
     AssetArgument,
     LicenseKindOption,
     TermsOption,
@@ -417,7 +418,9 @@ def license_grant_command(
     asset: AssetArgument,
     licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
     kind: LicenseKindOption = "processing-use",
-    days: Annotated[int, typer.Option(min=1, help="Days until the license expires.")] = 365,
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the license expires.")
+    ] = 365,
     scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
     terms: TermsOption = None,
 ) -> None:

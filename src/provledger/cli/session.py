@@ -73,6 +73,9 @@ DeploymentsOption = Annotated[
 
 
 AssetArgument = Annotated[str, typer.Argument(help="Asset id.")]
+#: The longest span in days a command gives an expiry (licenses, permits, offers): 100 years,
+#: within the contracts' 40-bit times.
+MAX_DAYS: Final = 100 * 365
 LicenseKindOption = Annotated[str, typer.Option(help="processing-use or product-operation.")]
 TermsOption = Annotated[
     Path | None,
