@@ -12,6 +12,12 @@ relaying on (dev key 11), and this script's load:
   its history and lineage, a verdict by hash, the status;
 * one thread relaying signed registrations (each of 40 registrants signs its next nonce once
   its previous one is confirmed), every tenth one sent twice with the same idempotency key;
+* ``--hostile`` threads sending what an outside probe sent (issue 16) in turn: JSON nested a
+  million levels deep to ``/verify/manifest`` and the relay, a 1 MiB header, 20,000 headers, a
+  head sent slowly, a body that stalls, cursors and numbers past 64 bits, ids in other scripts'
+  digits, a multipart body past its cap, a folder manifest of 20,000 files; their answers are
+  counted apart (``hostile=``), a 503 with ``Retry-After`` from a busy heavy route as *shed*, any
+  other 5xx as an error;
 * one thread registering and transferring directly, and every ``--reorg-every`` seconds a
   reorganisation: ``evm_snapshot`` a few blocks back is not possible on anvil, so the script
   takes a snapshot, lets 1 to 4 blocks be mined, and reverts to it (those blocks, with their
@@ -22,16 +28,23 @@ chain is mined past the finality depth, the indexer catches up, and its store is
 a fresh index of the same chain (every table). Relayed registrations are counted from the chain:
 *lost* is an accepted request whose assets are not registered to their registrants, *duplicated*
 a content hash with more than one registration or a request answered twice with a transaction.
-The last line is ``result requests=<n> errors_5xx=<n> relayed=<n> mined=<n> lost=<n>
+A gateway worker that dies is restarted by the supervisor; the workers' process ids are
+compared before and after (``worker_restarts=``). The last line is ``result requests=<n>
+hostile=<n> shed=<n> errors_5xx=<n> worker_restarts=<n> relayed=<n> mined=<n> lost=<n>
 duplicated=<n> store_equal=true|false``.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import collections
+import contextlib
+import hashlib
+import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +68,7 @@ from provledger.chain.eip712 import signed_to_json
 from provledger.chain.events import AssetRegistered
 from provledger.chain.serialize import asset_hex
 from provledger.chain.types import Registration
+from provledger.hashing import FolderManifest, ManifestEntry
 from provledger.store.engine import create_store_engine
 from provledger.store.index import dump
 from provledger.store.relay import open_relay_store
@@ -79,11 +93,20 @@ class Tally:
     reorgs: int = 0
     direct: int = 0
     sent_again: int = 0
+    hostile: collections.Counter[str] = field(default_factory=collections.Counter)
 
     def saw(self, status: int) -> None:
         with self.lock:
             self.requests += 1
             self.statuses[status] += 1
+
+    def saw_hostile(self, probe: str, status: int | None, busy: bool = False) -> None:
+        """A hostile probe's answer: its status (None: the connection was closed on it)."""
+        outcome = "shed" if busy else "closed" if status is None else str(status)
+        with self.lock:
+            self.hostile[outcome] += 1
+            if status is not None and status >= 500 and not busy:
+                self.hostile[f"5xx {probe}"] += 1
 
 
 def content(rng: random.Random) -> bytes:
@@ -115,6 +138,40 @@ def env_for(folder: Path, rpc_url: str, **extra: str) -> dict[str, str]:
         **extra,
     )
     return env
+
+
+def head_with(header_lines: bytes) -> bytes:
+    """A GET /health request head with ``header_lines`` (CRLF-terminated ones) in it."""
+    if not header_lines.endswith(b"\r\n"):
+        header_lines += b"\r\n"
+    return b"GET /health HTTP/1.1\r\nHost: x\r\n" + header_lines + b"\r\n"
+
+
+def raw_status(port: int, request: bytes) -> int | None:
+    """Send ``request`` on a fresh connection: the status answered, or None if the connection
+    was closed without one (a reset while the refused request was still being sent)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        with contextlib.suppress(OSError):
+            sock.sendall(request)
+        answer = b""
+        with contextlib.suppress(OSError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+    return int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/1.1 ") else None
+
+
+def big_manifest(files: int) -> bytes:
+    """A valid folder manifest of ``files`` files."""
+    entries = [
+        ManifestEntry(f"f-{n:06d}.csv", hashlib.sha256(b"%d" % n).digest(), n) for n in range(files)
+    ]
+    return FolderManifest.from_entries(entries).to_json().encode()
+
+
+def worker_pids(server: subprocess.Popen[bytes]) -> set[int]:
+    """The process ids of a `provledger serve` process's workers (its children)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children")
+    return {int(pid) for pid in children.read_text().split()}
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
@@ -267,6 +324,61 @@ class Soak:
                                 self.tally.idempotent_refused += 1
                 time.sleep(0.05)
 
+    def hostile(self, base: str, seed: int) -> None:
+        """Send the probe's inputs in turn: each is answered or refused, never with a 5xx
+        (but a 503 with Retry-After from a heavy route that is busy: *shed*)."""
+        rng = random.Random(seed)
+        port = int(base.rsplit(":", 1)[1])
+        auth = {"Authorization": f"Bearer {self.api_key}"}
+        deep = b"[" * 1_000_000 + b"]" * 1_000_000
+        relay_deep = b'{"registrations":' + b"[" * 400_000 + b"]" * 400_000 + b"}"
+        cursor = base64.urlsafe_b64encode(json.dumps([2**63]).encode()).decode().rstrip("=")
+        multipart = (
+            b'--x\r\nContent-Disposition: form-data; name="file"\r\n\r\nabc\r\n--x--\r\n'
+            + b"x" * (1 << 20)
+        )
+        posts: dict[str, tuple[str, bytes, dict[str, str]]] = {
+            "manifest": ("/verify/manifest", big_manifest(20_000), {}),
+            "deep-manifest": ("/verify/manifest", deep, {}),
+            "deep-relay": ("/relay/registrations", relay_deep, auth),
+            "multipart": (
+                "/verify",
+                multipart,
+                {"Content-Type": "multipart/form-data; boundary=x"},
+            ),
+        }
+        gets: dict[str, tuple[str, dict[str, str]]] = {
+            "cursor": ("/assets", {"cursor": cursor}),
+            "search": ("/search", {"q": str(2**63)}),
+            "digits": ("/assets/\u0661\u0662", {}),
+            "limit": ("/assets", {"limit": "+1_0"}),
+        }
+        heads: dict[str, bytes] = {
+            "big-header": head_with(b"X-Big: " + b"a" * (1 << 20)),
+            "many-headers": head_with(b"".join(b"X-%d: 1\r\n" % n for n in range(20_000))),
+            "slow-head": b"GET /health HTTP/1.1\r\nHost: x\r\n",
+            "stalled-body": b"POST /verify HTTP/1.1\r\nHost: x\r\nContent-Length: 99\r\n\r\n.",
+        }
+        names = [*posts, *gets, *heads]
+        with httpx.Client(base_url=base, timeout=60) as client:
+            while not self.stop.is_set():
+                name = rng.choice(names)
+                if name in heads:
+                    self.tally.saw_hostile(name, raw_status(port, heads[name]))
+                    continue
+                try:
+                    if name in posts:
+                        path, body, headers = posts[name]
+                        answer = client.post(path, content=body, headers=headers)
+                    else:
+                        path, params = gets[name]
+                        answer = client.get(path, params=params)
+                except httpx.HTTPError:
+                    self.tally.saw_hostile(name, None)
+                    continue
+                busy = answer.status_code == 503 and "retry-after" in answer.headers
+                self.tally.saw_hostile(name, answer.status_code, busy)
+
     def signed(self, account: LocalAccount, nonce: int) -> dict[str, Any]:
         with self.chain_lock:
             now = int(self.w3.eth.get_block("latest")["timestamp"])
@@ -381,6 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the load runs")
     parser.add_argument("--readers", type=int, default=8, help="reader threads")
     parser.add_argument("--reorg-every", type=float, default=30.0, help="seconds between reorgs")
+    parser.add_argument("--hostile", type=int, default=2, help="hostile client threads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="keep the databases and logs in this folder")
     options = parser.parse_args(argv)
@@ -394,7 +507,12 @@ def main(argv: list[str] | None = None) -> int:
                 threading.Thread(target=soak.reader, args=(base, seed), daemon=True)
                 for seed in range(options.readers)
             ]
+            threads += [
+                threading.Thread(target=soak.hostile, args=(base, 1000 + seed), daemon=True)
+                for seed in range(options.hostile)
+            ]
             threads.append(threading.Thread(target=soak.relay, args=(base,), daemon=True))
+            workers_before = worker_pids(soak.processes[1])
             threads.append(threading.Thread(target=soak.chain_activity, daemon=True))
             started = time.monotonic()
             for thread in threads:
@@ -407,6 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.join(timeout=60)
             seconds = time.monotonic() - started
+            restarts = len(workers_before - worker_pids(soak.processes[1]))
             mined, lost, duplicated = soak.settle()
             equal = soak.store_equal()
         finally:
@@ -415,7 +534,10 @@ def main(argv: list[str] | None = None) -> int:
                 soak.stop_services()
             soak.node.stop()
         tally = soak.tally
-        errors_5xx = sum(count for status, count in tally.statuses.items() if status >= 500)
+        hostile_5xx = {probe: n for probe, n in tally.hostile.items() if probe.startswith("5xx")}
+        errors_5xx = sum(n for status, n in tally.statuses.items() if status >= 500)
+        errors_5xx += sum(hostile_5xx.values())
+        hostile = sum(n for outcome, n in tally.hostile.items() if not outcome.startswith("5xx"))
         print(
             f"ran {seconds:.0f} s: {tally.requests:,} requests ({tally.requests / seconds:,.0f}/s)"
         )
@@ -429,11 +551,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"chain: {tally.direct:,} direct transactions, {tally.reorgs} reorganisations")
         print(
-            f"result requests={tally.requests} errors_5xx={errors_5xx} "
+            "hostile: "
+            + ", ".join(f"{outcome}: {n:,}" for outcome, n in sorted(tally.hostile.items()))
+        )
+        print(
+            f"result requests={tally.requests} hostile={hostile} shed={tally.hostile['shed']} "
+            f"errors_5xx={errors_5xx} worker_restarts={restarts} "
             f"relayed={len(tally.relayed)} mined={mined} lost={lost} duplicated={duplicated} "
             f"store_equal={'true' if equal else 'false'}"
         )
-        ok = errors_5xx == 0 and lost == 0 and duplicated == 0 and equal
+        ok = errors_5xx == 0 and restarts == 0 and lost == 0 and duplicated == 0 and equal
         return 0 if ok else 1
 
 
