@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import http.client
 import os
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 import pytest
 import requests
+from fastapi.testclient import TestClient
 from uvicorn.config import STARTUP_FAILURE
 
 from api.conftest import Indexed
 from helpers.processes import PROVLEDGER, clean_env, wait_for_http, wait_until
+from helpers.stores import database
+from provledger.api.app import create_app
 from provledger.chain.anvil import free_port
+from provledger.config import Settings
+from provledger.store.engine import create_schema, create_store_engine, sqlite_path
 
 
 def _serve(indexed: Indexed, port: int) -> subprocess.Popen[bytes]:
@@ -168,3 +176,134 @@ def test_a_worker_that_cannot_bind_exits_with_the_start_up_failure_code() -> Non
         taken.close()
     assert done.returncode == STARTUP_FAILURE
     assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+NOT_BUILT: Final = "the index is not built yet: run provledger index first"
+#: Values for the path parameters of the OpenAPI document's routes, and the query parameters
+#: some require.
+PATH_VALUES: Final = {
+    "asset_id": "0x12",
+    "address": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+    "content_hash": "0x" + "11" * 32,
+    "root": "0x" + "11" * 32,
+    "offer_id": "1",
+    "request_id": "1",
+}
+REQUIRED_QUERY: Final = {"/assets/{asset_id}/holder": "?block=1", "/verify": "?hash=0x" + "11" * 32}
+#: Routes that answer without reading the index: liveness, and those that need a node or a
+#: relayer first (503 for that reason).
+WITHOUT_INDEX: Final = ("/health", "/assets/{asset_id}/proof", "/relay/")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),
+    ]
+)
+def unindexed(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestClient]:
+    """The gateway over a database the indexer never wrote: a SQLite file made by hand, or a
+    new PostgreSQL database."""
+    with database(request.param, tmp_path) as url:
+        path = sqlite_path(url)
+        if path is not None:
+            path.touch()
+        app = create_app(Settings(database_url=url, blob_dir=tmp_path / "blobs"))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client
+        app.state.gateway.engine.dispose()
+
+
+def test_a_database_without_the_index_answers_503_on_every_route(
+    unindexed: TestClient,
+) -> None:
+    """Not a 500 (``no such table: checkpoint``): every route that reads the index says the
+    index is not built yet, in problem+json; the pages say it in a page."""
+    document = unindexed.get("/openapi.json").json()
+    asked = 0
+    for template, operations in document["paths"].items():
+        if "get" not in operations or template.startswith(WITHOUT_INDEX):
+            continue
+        path = template.format(**PATH_VALUES) + REQUIRED_QUERY.get(template, "")
+        answer = unindexed.get(path)
+        assert answer.status_code == 503, (path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.json()["detail"] == NOT_BUILT, path
+        asked += 1
+    assert asked >= 25
+    file = unindexed.post(
+        "/verify", content=b"x", headers={"content-type": "application/octet-stream"}
+    )
+    assert (file.status_code, file.json()["detail"]) == (503, NOT_BUILT)
+    assert unindexed.get("/health").json() == {"status": "ok"}
+    for page in ("/", "/check", "/market", f"/holder/{PATH_VALUES['address']}"):
+        answer = unindexed.get(page)
+        assert answer.status_code == 503, page
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "The index is not built yet: run provledger index first." in answer.text
+
+
+def _serve_one(database_url: str, port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [PROVLEDGER, "serve", "--database-url", database_url, "--port", str(port)],
+        env={**clean_env(), "PROVLEDGER_WORKERS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_serve_refuses_a_sqlite_index_that_is_not_there(tmp_path: Path) -> None:
+    """Opening it would create an empty index.sqlite (and its folder) and serve 500s."""
+    missing = tmp_path / "never-indexed" / "index.sqlite"
+    server = _serve_one(str(missing), free_port())
+    stdout, stderr = server.communicate(timeout=60)
+    assert server.returncode == 2
+    assert stdout == b""  # nothing announced
+    assert stderr.decode() == f"error: no index at {missing}: run provledger index first\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_worker_serves_on_the_port_it_announces(tmp_path: Path) -> None:
+    """``--port 0``: the announced address is the bound one; the worker serves from the socket
+    that serve bound (here over a file made by hand: 503s, not 500s)."""
+    made_by_hand = tmp_path / "index.sqlite"
+    made_by_hand.touch()
+    server = _serve_one(str(made_by_hand), 0)
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline().decode()
+        found = re.fullmatch(
+            r"provledger gateway on (http://127\.0\.0\.1:(\d+)) \(docs at /docs\)\n", line
+        )
+        assert found is not None, line
+        base = found[1]
+        assert int(found[2]) != 0
+        wait_for_http(f"{base}/health", server, "the gateway")
+        status = requests.get(f"{base}/status", timeout=5)
+        assert (status.status_code, status.json()["detail"]) == (503, NOT_BUILT)
+        assert requests.get(f"{base}/docs", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert server.returncode == 0
+
+
+def test_one_worker_refuses_an_address_something_already_listens_on(tmp_path: Path) -> None:
+    """Not "gateway on ..." and then uvicorn's [Errno 98] with exit 3: nothing is announced
+    until the address is bound."""
+    index = tmp_path / "index.sqlite"
+    engine = create_store_engine(str(index))
+    create_schema(engine)
+    engine.dispose()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        server = _serve_one(str(index), port)
+        stdout, stderr = server.communicate(timeout=60)
+    finally:
+        taken.close()
+    assert server.returncode == 2
+    assert stdout == b""
+    assert stderr.decode() == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"

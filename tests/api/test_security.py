@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from provledger.api.app import create_app
-from provledger.api.security import PAGE_POLICY
+from provledger.api.security import PAGE_POLICY, REDOC_POLICY, docs_policy
 from provledger.config import load_settings
 from provledger.store.blobs import BlobHashError, BlobStore
 from provledger.store.engine import create_schema, create_store_engine
@@ -41,10 +41,14 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
     assert "camera=()" in response.headers["permissions-policy"]
 
 
-def test_pages_have_a_content_security_policy_and_the_api_ui_does_not(client: TestClient) -> None:
+def test_pages_have_a_content_security_policy_and_the_api_ui_its_own(client: TestClient) -> None:
     for path in ("/", "/check", "/asset/0xnothex"):
         assert client.get(path).headers["content-security-policy"] == PAGE_POLICY.decode()
-    assert "content-security-policy" not in client.get("/docs").headers
+    # The API's documentation pages: the page policy, plus only what their UIs need.
+    swagger = client.get("/docs")
+    assert swagger.headers["content-security-policy"] == docs_policy(swagger.content).decode()
+    assert docs_policy(swagger.content).startswith(PAGE_POLICY + b"; script-src 'self' 'sha256-")
+    assert client.get("/redoc").headers["content-security-policy"] == REDOC_POLICY.decode()
     assert "content-security-policy" not in client.get("/health").headers
 
 

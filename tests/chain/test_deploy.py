@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from hexbytes import HexBytes
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 from web3 import Web3
 
 from helpers.world import World
@@ -229,3 +230,59 @@ def test_deploy_command_refuses_bad_input(tmp_path: Path) -> None:
     unreachable = runner.invoke(app, ["deploy", "--rpc-url", "http://127.0.0.1:9"])
     assert unreachable.exit_code == 3
     assert "cannot reach the chain at http://127.0.0.1:9" in unreachable.stderr
+
+
+def test_deploy_command_refuses_without_a_node(tmp_path: Path) -> None:
+    """Not a deployment into an embedded chain that ends with the command, recorded under a
+    random chain id."""
+    result = CliRunner().invoke(
+        app,
+        ["deploy", "--dev-account", "0", "--dev-roles", "--deployments-dir", str(tmp_path)],
+        env={"PROVLEDGER_RPC_URL": None, "PROVLEDGER_CONFIG": None},
+    )
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: deploy needs a node: give --rpc-url URL or set PROVLEDGER_RPC_URL "
+        "(`provledger chain` starts a local one)\n"
+    )
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.anvil
+def test_deploy_command_keeps_a_recorded_deployment_unless_replace(tmp_path: Path) -> None:
+    """A second deploy to the same chain does not overwrite its record: it is refused before
+    anything is deployed, or with --replace the old record is kept beside the new one."""
+    record = tmp_path / "31337.json"
+    with AnvilNode() as node:
+
+        def deploy_command(*more: str) -> Result:
+            arguments = ["deploy", "--rpc-url", node.url, "--dev-account", "0"]
+            return CliRunner().invoke(app, [*arguments, "--deployments-dir", str(tmp_path), *more])
+
+        assert deploy_command().exit_code == 0
+        first = record.read_text()
+        recorded = load_deployment(tmp_path, 31337)
+        head = node.web3().eth.block_number
+
+        again = deploy_command()
+        assert again.exit_code == 2, again.output
+        assert again.stderr == (
+            f"error: {record} already records the deployment of chain 31337 "
+            f"(DataAssetRegistry at {recorded.address('DataAssetRegistry')}, from block "
+            f"{recorded.block_number}); give --replace to deploy anew and keep that record "
+            "beside the new one as 31337.json.replaced-<time>\n"
+        )
+        assert node.web3().eth.block_number == head  # nothing sent
+        assert record.read_text() == first
+
+        replaced = deploy_command("--replace")
+        assert replaced.exit_code == 0, replaced.output
+        kept = list(tmp_path.glob("31337.json.replaced-*"))
+        assert len(kept) == 1
+        assert re.fullmatch(r"31337\.json\.replaced-\d{8}T\d{6}Z", kept[0].name)
+        assert kept[0].read_text() == first
+        assert f"the previous record is kept as {kept[0]}" in replaced.stdout
+        new = load_deployment(tmp_path, 31337)
+        assert new.block_number > head
+        assert new.address("DataAssetRegistry") != recorded.address("DataAssetRegistry")

@@ -13,6 +13,7 @@ run in the thread pool.
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -21,7 +22,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import Field
 from sqlalchemy import Engine
 from web3 import Web3
@@ -38,7 +41,7 @@ from provledger.api.params import (
     Digits,
     Limit,
 )
-from provledger.api.security import install_security
+from provledger.api.security import REDOC_POLICY, docs_policy, install_security
 from provledger.api.streams import read_capped, stream_upload
 from provledger.chain.accounts import resolve_signer
 from provledger.chain.client import Provledger
@@ -89,7 +92,7 @@ from provledger.services.verification import (
 from provledger.store import queries
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import MAX_TITLE
-from provledger.store.engine import create_store_engine
+from provledger.store.engine import IndexNotBuilt, create_store_engine
 from provledger.store.queries import OfferFilter
 from provledger.store.relay import (
     ApiKey,
@@ -798,6 +801,79 @@ def _relay_routes(router: APIRouter, gateway: Gateway) -> None:
         return RelayStatus.of(found)
 
 
+#: Where the documentation pages' assets are served: Swagger UI and ReDoc as the pinned
+#: ``fastapi-offline`` package ships them, so the pages work without any other site.
+DOCS_ASSETS: Final = "/docs/static"
+
+
+def _docs_routes(app: FastAPI) -> None:
+    """The API's documentation: Swagger UI at ``/docs`` and ReDoc at ``/redoc``, over
+    ``/openapi.json``, each with the content security policy its UI needs."""
+    app.mount(
+        DOCS_ASSETS, StaticFiles(packages=[("fastapi_offline", "static")]), name="docs-static"
+    )
+    openapi_url = app.openapi_url or "/openapi.json"
+    swagger = bytes(
+        get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} · API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        ).body
+    )
+    swagger_policy = docs_policy(swagger).decode()
+    redoc = bytes(
+        get_redoc_html(
+            openapi_url=openapi_url,
+            title=f"{app.title} · API",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        ).body
+    )
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return HTMLResponse(swagger, headers={"Content-Security-Policy": swagger_policy})
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc_ui() -> HTMLResponse:
+        return HTMLResponse(redoc, headers={"Content-Security-Policy": REDOC_POLICY.decode()})
+
+
+_NOT_BUILT_PAGE: Final = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not ready yet · provledger</title>
+<link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+<header class="top"><a class="brand" href="/">provledger</a></header>
+<main id="main">
+<h1>Not ready yet</h1>
+<p>{detail}.</p>
+<p>This page will answer once the indexer has read the chain.</p>
+</main>
+</body>
+</html>
+"""
+
+
+async def _index_not_built(request: Request, error: Exception) -> Response:
+    """The answer while the database holds no index: a page for the pages (whose routes answer
+    HTML), problem+json for the API; 503 either way, in the same words."""
+    route = request.scope.get("route")
+    kind = getattr(route, "response_class", None)
+    if isinstance(kind, type) and issubclass(kind, HTMLResponse):
+        detail = str(error)
+        sentence = html.escape(detail[:1].upper() + detail[1:])
+        return HTMLResponse(_NOT_BUILT_PAGE.format(detail=sentence), 503)
+    return problems.problem(request, 503, str(error))
+
+
 def create_app(
     settings: Settings | None = None, *, engine: Engine | None = None, w3: Web3 | None = None
 ) -> FastAPI:
@@ -827,7 +903,12 @@ def create_app(
         summary="Provenance of registered data assets: queries, verification, proofs.",
         version="1",
         responses=problems.ERROR_RESPONSES,
+        docs_url=None,  # served by _docs_routes from local assets
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        exception_handlers={IndexNotBuilt: _index_not_built},
     )
+    _docs_routes(app)
     app.state.gateway = gateway
     problems.install(app)
     gateway.metrics.install(app)

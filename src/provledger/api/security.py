@@ -1,13 +1,18 @@
 """Response headers that make the gateway safer to expose, and its CORS policy.
 
 Every response carries ``nosniff``, no framing, no referrer, a same-origin opener policy and
-no camera, microphone or location; HTML pages (not the OpenAPI UI at ``/docs``, which loads its
-scripts from a CDN) also carry a content security policy that allows only the gateway's own
-scripts, styles and forms. Cross-origin reads are off unless ``cors_origins`` names origins.
+no camera, microphone or location; HTML pages also carry a content security policy that allows
+only the gateway's own scripts, styles and forms. The API's documentation pages (``/docs``,
+``/redoc``), whose assets the gateway serves itself, carry policies of their own that allow
+only what their UIs need besides. Cross-origin reads are off unless ``cors_origins`` names
+origins.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,12 +31,29 @@ PAGE_POLICY: Final = (
     b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     b"frame-ancestors 'none'; form-action 'self'"
 )
-#: Paths whose HTML is the OpenAPI UI, which loads its assets from a CDN.
-UNPOLICED: Final = ("/docs", "/redoc")
+_INLINE_SCRIPT: Final = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
+
+
+def docs_policy(html: bytes) -> bytes:
+    """The policy of the Swagger UI page ``html``: the page policy, and its one inline script
+    (the UI's start, which FastAPI writes into the page) allowed by its SHA-256; its styles
+    and scripts are the gateway's own files, its icons ``data:`` images."""
+    hashes = b"".join(
+        b" 'sha256-" + base64.b64encode(hashlib.sha256(script).digest()) + b"'"
+        for script in _INLINE_SCRIPT.findall(html)
+    )
+    return PAGE_POLICY + b"; script-src 'self'" + hashes
+
+
+#: The policy of the ReDoc page: ReDoc writes its styles into the page as it renders
+#: (styled-components), so styles may be inline, and its search runs in a worker made from a
+#: ``blob:``; scripts are still the gateway's own only.
+REDOC_POLICY: Final = PAGE_POLICY + b"; style-src 'self' 'unsafe-inline'; worker-src blob:"
 
 
 class SecurityHeaders:
-    """Plain ASGI middleware adding :data:`HEADERS` (and the page policy to HTML pages)."""
+    """Plain ASGI middleware adding :data:`HEADERS` (and the page policy to HTML pages that
+    do not state a policy of their own)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -40,7 +62,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policed = not str(scope.get("path", "")).startswith(UNPOLICED)
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -53,7 +74,9 @@ class SecurityHeaders:
                     name == b"content-type" and value.startswith(b"text/html")
                     for name, value in headers
                 )
-                if html and policed:
+                # A page that states its own policy (the API's documentation) keeps it.
+                own = any(name == b"content-security-policy" for name, _ in headers)
+                if html and not own:
                     headers.append((b"content-security-policy", PAGE_POLICY))
                 message["headers"] = headers
             await send(message)

@@ -140,27 +140,35 @@ def options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def run(host: str, port: int, workers: int, announce: Callable[[], None]) -> None:
-    """Serve the gateway app (settings from the environment) until stopped; ``announce``
-    once the address is known to be free."""
-    config_options: dict[str, Any] = {
-        "factory": True,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        **options(Settings()),
-    }
-    if not balanced(workers, port):
-        announce()
-        uvicorn.run(APP, **config_options)
+def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
+    """Serve the gateway app (settings from the environment) until stopped; ``announce`` is
+    given the gateway's URL once its address is bound (:class:`CannotListen` before anything
+    is announced if it cannot be).
+
+    Several workers on Linux bind sockets of their own (:func:`balanced`); otherwise the
+    socket is bound here and uvicorn serves from it, in this process or in its workers."""
+    config = uvicorn.Config(
+        APP, factory=True, host=host, port=port, workers=workers, **options(Settings())
+    )
+    sockets: list[Any]
+    if balanced(workers, port):
+        # Refuse an address something listens on: the workers' SO_REUSEPORT sockets would
+        # otherwise join another server's (a second gateway started by mistake) and share its
+        # traffic unnoticed.
+        bound_socket(host, port, shared=False).close()
+        sockets = [OwnSocket(host, port)]
+    else:
+        sock = bound_socket(host, port, shared=False)
+        sock.set_inheritable(True)  # for the workers, if several
+        port = sock.getsockname()[1]  # port 0: the one the system chose
+        sockets = [sock]
+    announce(url(host, port))
+    if workers == 1:
+        server = uvicorn.Server(config)
+        server.run(sockets=sockets)
+        if not server.started:
+            raise WorkerFailed()
         return
-    # Refuse an address something listens on: the workers' SO_REUSEPORT sockets would
-    # otherwise join another server's (a second gateway started by mistake) and share its
-    # traffic unnoticed.
-    bound_socket(host, port, shared=False).close()
-    announce()
-    config = uvicorn.Config(APP, **config_options)
-    sockets: list[Any] = [OwnSocket(host, port)]
     supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
@@ -42,6 +43,31 @@ class DeploymentNotFound(ProvledgerError):
         super().__init__(
             f"no deployment for chain {chain_id} at {path}; run `provledger deploy` first"
         )
+
+
+class DeploymentRecorded(ProvledgerError):
+    """A deployment is recorded for the chain already: writing another would lose it."""
+
+    def __init__(self, path: Path, recorded: Deployment | None) -> None:
+        self.path = path
+        self.recorded = recorded
+        if recorded is None:
+            what = "a file that is not a deployment record"
+        else:
+            registry = recorded.contracts.get(CONTRACT_NAMES[0])
+            where = "" if registry is None else f"{registry.name} at {registry.address}, "
+            what = (
+                f"the deployment of chain {recorded.chain_id} ({where}from block "
+                f"{recorded.block_number})"
+            )
+        super().__init__(
+            f"{path} already records {what}; give --replace to deploy anew and keep that "
+            f"record beside the new one as {path.name}{REPLACED_SUFFIX}<time>"
+        )
+
+
+#: What a record replaced by a new deployment is renamed to end with, before its UTC time.
+REPLACED_SUFFIX: Final = ".replaced-"
 
 
 @dataclass(frozen=True)
@@ -178,6 +204,35 @@ class Deployment:
 def deployment_path(folder: Path, chain_id: int) -> Path:
     """Where the deployment of ``chain_id`` is recorded."""
     return folder / f"{chain_id}.json"
+
+
+def refuse_recorded(folder: Path, chain_id: int) -> None:
+    """:class:`DeploymentRecorded` if ``folder`` records a deployment of ``chain_id``."""
+    path = deployment_path(folder, chain_id)
+    if not path.exists():
+        return
+    try:
+        recorded: Deployment | None = load_deployment(folder, chain_id)
+    except ConfigurationError:
+        recorded = None
+    raise DeploymentRecorded(path, recorded)
+
+
+def set_aside(folder: Path, chain_id: int) -> Path | None:
+    """Rename the record of ``chain_id``, if there is one, to
+    ``<chain-id>.json.replaced-<UTC time>`` beside it (a new deployment replaces it, and the
+    old one is not lost); where it went, or None."""
+    path = deployment_path(folder, chain_id)
+    if not path.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")  # ISO 8601, no colons in a file name
+    kept = path.with_name(f"{path.name}{REPLACED_SUFFIX}{stamp}")
+    count = 1
+    while kept.exists():  # replaced twice within a second
+        count += 1
+        kept = path.with_name(f"{path.name}{REPLACED_SUFFIX}{stamp}-{count}")
+    path.rename(kept)
+    return kept
 
 
 def load_deployment(folder: Path, chain_id: int) -> Deployment:

@@ -10,15 +10,28 @@ import typer
 from rich.table import Table
 
 from provledger.chain.accounts import require_dev_chain, resolve_signer
-from provledger.chain.connection import connect, is_embedded
+from provledger.chain.connection import rpc_chain
 from provledger.chain.deploy import (
     DEFAULT_NOTICE_PERIOD,
     deploy,
     dev_role_grants,
     parse_role_grants,
 )
-from provledger.cli.base import EXIT_OK, JsonOption, RpcOption, app, guarded, out, settings_from
+from provledger.chain.deployments import refuse_recorded, set_aside
+from provledger.cli.base import EXIT_OK, JsonOption, app, guarded, out, settings_from
 from provledger.cli.session import MAX_DAYS
+from provledger.errors import ConfigurationError
+
+
+class NoNodeToDeployTo(ConfigurationError):
+    """``deploy`` was given no node: the embedded chain would end with the command, and the
+    record written would name contracts that no longer exist."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "deploy needs a node: give --rpc-url URL or set PROVLEDGER_RPC_URL "
+            "(`provledger chain` starts a local one)"
+        )
 
 
 @app.command("compile")
@@ -38,7 +51,14 @@ def compile_command(
 
 @app.command("deploy")
 def deploy_command(
-    rpc_url: RpcOption = None,
+    rpc_url: Annotated[
+        str | None,
+        typer.Option(
+            "--rpc-url",
+            help="JSON-RPC URL of the chain to deploy to [env PROVLEDGER_RPC_URL]; required "
+            "(`provledger chain` starts a local one).",
+        ),
+    ] = None,
     keystore: Annotated[
         Path | None, typer.Option(help="Encrypted keystore of the deployer.")
     ] = None,
@@ -70,9 +90,18 @@ def deploy_command(
     deployments_dir: Annotated[
         Path | None, typer.Option(help="Where to write <chain-id>.json [default: deployments].")
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Deploy even though the chain has a record; the old record is kept beside the "
+            "new one as <chain-id>.json.replaced-<time>.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy every contract, wire them, grant roles and write deployments/<chain-id>.json.
+    Refuses (exit 2) without a node, and a chain whose record exists unless --replace.
 
     Example: provledger deploy --rpc-url http://127.0.0.1:8545 --dev-account 0 --dev-roles
     """
@@ -86,11 +115,15 @@ def deploy_command(
 
     def run() -> None:
         grants = parse_role_grants(grant or [])
-        w3 = connect(settings.rpc_url)
+        if settings.rpc_url is None:
+            raise NoNodeToDeployTo()
+        w3 = rpc_chain(settings.rpc_url)
         chain_id = int(w3.eth.chain_id)
+        if not replace:  # before any key is asked for or any gas spent
+            refuse_recorded(settings.deployments_dir, chain_id)
         signer = resolve_signer(
             chain_id=chain_id,
-            embedded=is_embedded(w3),
+            embedded=False,
             keystore=settings.keystore,
             password_file=settings.password_file,
             dev_index=settings.dev_account,
@@ -108,6 +141,7 @@ def deploy_command(
             admin=None if admin is None else w3.to_checksum_address(admin),
             progress=report,
         )
+        kept = set_aside(settings.deployments_dir, chain_id)  # never overwrite a record
         path = deployment.save(settings.deployments_dir)
         if as_json:
             out.print_json(json.dumps(deployment.to_json()))
@@ -116,12 +150,9 @@ def deploy_command(
         for name, item in deployment.contracts.items():
             table.add_row(name, item.address, str(item.block_number))
         out.print(table)
-        out.print(f"deployment written to {path}")
-        if is_embedded(w3):
-            out.print(
-                "note: the embedded chain lives only inside this command; use --rpc-url "
-                "(e.g. a local anvil) for a deployment that lasts"
-            )
+        out.print(f"deployment written to {path}", highlight=False, soft_wrap=True)
+        if kept is not None:
+            out.print(f"the previous record is kept as {kept}", highlight=False, soft_wrap=True)
 
     guarded(run)
     raise typer.Exit(EXIT_OK)

@@ -46,7 +46,12 @@ from provledger.indexer.scanner import BatchReport, IndexerConfig, RunSummary, S
 from provledger.indexer.source import source_for
 from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import index_documents
-from provledger.store.engine import create_reader_role, create_schema, create_store_engine
+from provledger.store.engine import (
+    create_reader_role,
+    create_schema,
+    create_store_engine,
+    sqlite_path,
+)
 from provledger.store.index import IndexStore
 from provledger.store.relay import open_relay_store
 
@@ -202,7 +207,8 @@ def serve_command(
         int | None, typer.Option(help="Worker processes [env PROVLEDGER_WORKERS].")
     ] = None,
 ) -> None:
-    """Serve the gateway (REST API, OpenAPI at /docs) over the index.
+    """Serve the gateway (REST API, OpenAPI at /docs) over the index. Refuses, exit 2, a
+    SQLite index that is not there and an address something listens on.
 
     Example: provledger serve --database-url .provledger/index.sqlite --port 8000 --workers 2
     """
@@ -213,17 +219,22 @@ def serve_command(
     )
 
     def run() -> None:
+        # Opening a SQLite index that is not there would create an empty one and serve it.
+        index = sqlite_path(settings.api_database_url or settings.database_url)
+        if index is not None and not index.exists():
+            raise InputError(f"no index at {index}: run provledger index first")
         # Workers are separate processes: they read their settings from the environment.
         for name, value in settings.model_dump(mode="json", exclude_none=True).items():
             text = value if isinstance(value, str) else json.dumps(value)
             os.environ[f"PROVLEDGER_{name.upper()}"] = text
-        address = server.url(settings.host, settings.port)
         with signals_end_cleanly():
             server.run(
                 settings.host,
                 settings.port,
                 settings.workers,
-                announce=lambda: out.print(f"provledger gateway on {address} (docs at /docs)"),
+                announce=lambda address: out.print(
+                    f"provledger gateway on {address} (docs at /docs)", highlight=False
+                ),
             )
 
     guarded(run)

@@ -37,6 +37,13 @@ class QueryTimeoutError(ServiceUnavailable):
         super().__init__(f"the query ran longer than {seconds * 1000:g} ms and was cancelled")
 
 
+class IndexNotBuilt(ServiceUnavailable):
+    """The database holds no index yet: the indexer has not created its tables."""
+
+    def __init__(self) -> None:
+        super().__init__("the index is not built yet: run provledger index first")
+
+
 class WriterLockHeld(ProvledgerError):
     """Another indexer holds the writer lock."""
 
@@ -62,6 +69,14 @@ def sqlite_file(url: URL) -> str | None:
     """The database file of a SQLite URL; None for an in-memory database."""
     database = url.database
     return None if not database or database == ":memory:" else database
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a database URL or SQLite path names; None for PostgreSQL and in-memory SQLite.
+    Whether it exists tells whether there is an index to serve: opening one creates it."""
+    parsed = make_url(normalise_url(url))
+    database = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+    return None if database is None else Path(database)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
@@ -108,6 +123,7 @@ def create_store_engine(
         event.listen(engine, "connect", _sqlite_pragmas)
         if read_only:
             event.listen(engine, "connect", _sqlite_query_only)
+            event.listen(engine, "handle_error", _index_not_built)
         if query_timeout is not None:
             _limit_sqlite_statements(engine, query_timeout)
         return engine
@@ -124,6 +140,8 @@ def create_store_engine(
         if options:
             extra["connect_args"] = {"options": " ".join(options)}
         engine = create_engine(full, pool_pre_ping=True, **pool, **extra)
+        if read_only:
+            event.listen(engine, "handle_error", _index_not_built)
         if query_timeout is not None:
             event.listen(engine, "handle_error", _timeout_error(query_timeout, _postgres_cancelled))
         return engine
@@ -166,6 +184,15 @@ def _timeout_error(seconds: float, cancelled: Callable[[Any], bool]) -> Callable
             raise QueryTimeoutError(seconds) from context.original_exception
 
     return translate
+
+
+def _index_not_built(context: Any) -> None:
+    """A ``handle_error`` listener of the gateway's engines: a read of a table that is not
+    there (SQLite's "no such table", PostgreSQL's undefined_table) means the indexer has not
+    created the index yet, which :class:`IndexNotBuilt` says instead of a database error."""
+    error = context.original_exception
+    if "no such table" in str(error) or getattr(error, "sqlstate", None) == "42P01":
+        raise IndexNotBuilt() from error
 
 
 def _sqlite_interrupted(error: Any) -> bool:
