@@ -21,8 +21,9 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# make demo PORT=8900: the demo's gateway on another port than 8000.
 demo: deps
-	$(BIN)/provledger demo
+	$(BIN)/provledger demo$(if $(PORT), --port $(PORT))
 
 lint: deps
 	$(BIN)/ruff check .

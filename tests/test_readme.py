@@ -1,15 +1,19 @@
-"""The README's console blocks are run, in order, as one shell session; their output must match.
+"""The README and the reference in ``docs/``: their command blocks run, their reference matches
+the program, their links lead somewhere.
 
-A block is fenced as ``console``. A line ``$ COMMAND`` runs ``COMMAND`` with bash in a fresh
-folder (``export NAME=VALUE`` sets a variable for the later commands; a command ending in
-`` &`` runs in the background until the end, and the session waits until the port it names
-answers). The lines after a command are its expected output, matched in order against what it
-printed (standard output and error, interleaved): ``...`` inside a line stands for any text, a
-line of just ``...`` for any number of lines, and trailing spaces are ignored. The tour's ports
-(8545 for the chain, 8000 for the gateway) are replaced by free ones.
+The ``console`` blocks of a document are run, in order, as one shell session in a fresh folder,
+and their output must match: the README's blocks are its tour; a file of ``docs/`` with
+``console`` blocks is a session of its own. A line ``$ COMMAND`` runs ``COMMAND`` with bash
+(``export NAME=VALUE ...`` sets variables for the later commands; a command ending in `` &`` runs
+in the background until the end, and the session waits until the port it names answers). The
+lines after a command are its expected output, matched in order against what it printed
+(standard output and error, interleaved): ``...`` inside a line stands for any text, a line of
+just ``...`` for any number of lines, and trailing spaces are ignored. The tour's ports (8545
+for the chain, 8000 for the gateway) are replaced by free ones. Every ``python`` block runs as
+a script in a fresh folder.
 
 ``PROVLEDGER_README_RECORD=1`` prints what each command printed instead of checking it, to
-refresh the README with real output.
+refresh the documents with real output.
 """
 
 from __future__ import annotations
@@ -31,17 +35,22 @@ import pytest
 from helpers.processes import clean_env, wait_until
 from provledger.chain.anvil import free_port
 
-pytestmark = pytest.mark.anvil
-
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+DOCUMENTS = (README, *sorted(DOCS.glob("*.md")))
+CLI_REFERENCE = DOCS / "cli.md"
+SETTINGS_REFERENCE = DOCS / "settings.md"
+GATEWAY_REFERENCE = DOCS / "gateway.md"
 RECORD = os.environ.get("PROVLEDGER_README_RECORD") == "1"
 TOUR_PORTS = (8545, 8000)
 COMMAND_TIMEOUT = 180.0
+FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
 
 @dataclass
 class Step:
-    """One ``$ command`` of the README and the output it shows."""
+    """One ``$ command`` of a document and the output it shows."""
 
     block: int
     command: str
@@ -51,13 +60,31 @@ class Step:
 def console_steps(text: str) -> list[Step]:
     """Every command of every ``console`` block, in order."""
     steps: list[Step] = []
-    for number, block in enumerate(re.findall(r"^```console\n(.*?)^```", text, re.S | re.M)):
+    blocks = [body for language, body in FENCED.findall(text) if language == "console"]
+    for number, block in enumerate(blocks):
         for line in block.splitlines():
             if line.startswith("$ "):
                 steps.append(Step(number, line[2:]))
             elif steps and steps[-1].block == number:
                 steps[-1].expected.append(line.rstrip())
     return steps
+
+
+def python_blocks(text: str) -> list[str]:
+    """Every ``python`` block, in order."""
+    return [body for language, body in FENCED.findall(text) if language == "python"]
+
+
+def _name(document: Path) -> str:
+    return str(document.relative_to(ROOT))
+
+
+def _documents_with(blocks: Any) -> list[Any]:
+    return [
+        pytest.param(document, id=_name(document))
+        for document in DOCUMENTS
+        if blocks(document.read_text(encoding="utf-8"))
+    ]
 
 
 def _line_matches(pattern: str, line: str) -> bool:
@@ -80,9 +107,8 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_readme_console_blocks(tmp_path: Path) -> None:
-    steps = console_steps(README.read_text(encoding="utf-8"))
-    assert len(steps) >= 20, "the README's tour has gone missing"
+def run_session(name: str, steps: list[Step], folder: Path) -> None:
+    """Run ``steps`` as one shell session in ``folder``; fail on the first that differs."""
     ports = {tour: free_port() for tour in TOUR_PORTS}
     env = clean_env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
@@ -96,13 +122,14 @@ def test_readme_console_blocks(tmp_path: Path) -> None:
                 command = command.replace(str(tour), str(port))
                 expected = [line.replace(str(tour), str(port)) for line in expected]
             if command.startswith("export "):
-                name, _, value = command[len("export ") :].partition("=")
-                env[name] = shlex.split(value)[0]
+                for assignment in shlex.split(command[len("export ") :]):
+                    variable, _, value = assignment.partition("=")
+                    env[variable] = value
                 continue
             if command.endswith(" &"):
                 process = subprocess.Popen(
                     ["bash", "-c", command[:-2]],
-                    cwd=tmp_path,
+                    cwd=folder,
                     env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -114,7 +141,7 @@ def test_readme_console_blocks(tmp_path: Path) -> None:
                 continue
             done = subprocess.run(
                 ["bash", "-c", command],
-                cwd=tmp_path,
+                cwd=folder,
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,  # interleaved as on a terminal
@@ -124,16 +151,16 @@ def test_readme_console_blocks(tmp_path: Path) -> None:
             )
             actual = done.stdout.splitlines()
             assert done.returncode == 0 or RECORD, (
-                f"README block {step.block}: `{step.command}` exited {done.returncode}:\n"
+                f"{name} block {step.block}: `{step.command}` exited {done.returncode}:\n"
                 + "\n".join(actual)
             )
             if RECORD:
                 print(f"$ {step.command}\n" + "\n".join(actual))
                 continue
             assert output_matches(expected, actual), (
-                f"README block {step.block}: `{step.command}` printed:\n"
+                f"{name} block {step.block}: `{step.command}` printed:\n"
                 + "\n".join(actual)
-                + "\n--- but the README shows:\n"
+                + f"\n--- but {name} shows:\n"
                 + "\n".join(step.expected)
             )
     finally:
@@ -143,6 +170,38 @@ def test_readme_console_blocks(tmp_path: Path) -> None:
             process.wait(timeout=60)
 
 
+def test_the_tour_is_in_the_readme() -> None:
+    assert len(console_steps(README.read_text(encoding="utf-8"))) >= 20, (
+        "the README's tour has gone missing"
+    )
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("document", _documents_with(console_steps))
+def test_console_blocks(document: Path, tmp_path: Path) -> None:
+    run_session(_name(document), console_steps(document.read_text(encoding="utf-8")), tmp_path)
+
+
+@pytest.mark.ethtester
+@pytest.mark.parametrize("document", _documents_with(python_blocks))
+def test_python_blocks(document: Path, tmp_path: Path) -> None:
+    for number, code in enumerate(python_blocks(document.read_text(encoding="utf-8"))):
+        folder = tmp_path / f"block-{number}"
+        folder.mkdir()
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=folder,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+        assert done.returncode == 0, (
+            f"{_name(document)} python block {number} exited {done.returncode}:\n{done.stderr}"
+        )
+
+
 def test_output_matching_rules() -> None:
     assert output_matches(["a ... c"], ["a b c"])
     assert output_matches(["...", "z"], ["x", "y", "z"])
@@ -150,6 +209,20 @@ def test_output_matching_rules() -> None:
     assert not output_matches(["x", "z"], ["x", "y", "z"])
     assert not output_matches(["a ... d"], ["a b c"])
     assert output_matches([], ["anything"])
+
+
+def test_block_kinds() -> None:
+    text = "```console\n$ a\nb\n```\n```python\nx = 1\n```\n```\nplain\n```\n"
+    assert [(step.command, step.expected) for step in console_steps(text)] == [("a", ["b"])]
+    assert python_blocks(text) == ["x = 1\n"]
+
+
+def test_the_readme_opens_with_the_two_commands() -> None:
+    """The README's first lines are the two commands, and CI runs the test one."""
+    first = README.read_text(encoding="utf-8").splitlines()[:2]
+    assert [line.split("#")[0].strip() for line in first] == ["make demo", "make test"]
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ci[-1] == "exec make test"
 
 
 def _options(command: Any) -> set[str]:
@@ -164,24 +237,104 @@ def _options(command: Any) -> set[str]:
 
 
 def test_the_command_synopsis_matches_the_program() -> None:
-    """The README's synopsis names real commands with real options, and every command."""
+    """The synopsis of docs/cli.md names real commands with real options, and every command."""
     import typer
 
     from provledger.cli import app
 
     commands = typer.main.get_group(app).commands
-    section = README.read_text(encoding="utf-8").split("## Command line", 1)[1]
-    synopsis = section.split("```", 2)[1]
+    block = CLI_REFERENCE.read_text(encoding="utf-8").split("```", 2)[1]
+    synopsis = "\n".join(line for line in block.splitlines() if not line.startswith("#"))
     segments = [part for part in re.split(r"\bprovledger ", synopsis) if part.strip()]
     named: set[str] = set()
     for segment in segments:
         words = set(re.findall(r"(?<![\w-])([a-z][a-z-]*)\b", segment))
         mentioned = [commands[word] for word in words if word in commands]
         first = segment.split()[0]
-        assert first in commands, f"the README names `provledger {first}`, which does not exist"
+        assert first in commands, f"docs/cli.md names `provledger {first}`, which does not exist"
         named.update(word for word in words if word in commands)
         known = set().union(*(_options(command) for command in mentioned))
         for flag in re.findall(r"(?<![\w-])(--?[a-z][a-z-]*(?:/--[a-z-]+)?)", segment):
             for name in flag.split("/"):
-                assert name in known, f"`{name}` in the README's `provledger {first} ...`"
-    assert set(commands) <= named, f"not in the README: {sorted(set(commands) - named)}"
+                assert name in known, f"`{name}` in docs/cli.md's `provledger {first} ...`"
+    assert set(commands) <= named, f"not in docs/cli.md: {sorted(set(commands) - named)}"
+
+
+def test_every_setting_is_documented() -> None:
+    """docs/settings.md has a row for every setting, and names no variable nobody reads."""
+    from provledger.config import ENV_PREFIX, Settings
+
+    text = SETTINGS_REFERENCE.read_text(encoding="utf-8")
+    missing = [
+        name for name in Settings.model_fields if f"`{ENV_PREFIX}{name.upper()}`" not in text
+    ]
+    assert not missing, f"settings not in docs/settings.md: {missing}"
+    fields = {f"{ENV_PREFIX}{name.upper()}" for name in Settings.model_fields}
+    sources = "\n".join(
+        path.read_text(encoding="utf-8")
+        for folder in ("src", "scripts")
+        for path in (ROOT / folder).rglob("*.py")
+    ) + (ROOT / "Makefile").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    for variable in re.findall(r"`([A-Z][A-Z_]+)`", "\n".join(rows)):
+        assert variable in fields or variable in sources, f"nothing reads {variable}"
+
+
+def _unnamed(path: str) -> str:
+    """A path with its parameters' names left out: ``/assets/{}``."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_every_route_is_documented(tmp_path: Path) -> None:
+    """docs/gateway.md names every endpoint of the API and every page."""
+    from provledger.api.app import create_app
+    from provledger.config import Settings
+
+    app = create_app(
+        Settings(database_url=f"sqlite:///{tmp_path / 'index.sqlite'}", blob_dir=tmp_path)
+    )
+    text = _unnamed(GATEWAY_REFERENCE.read_text(encoding="utf-8"))
+    missing: list[str] = []
+    for path, operations in app.openapi()["paths"].items():
+        for method in operations:
+            named = f"`{method.upper()} {_unnamed(path)}"
+            if not re.search(re.escape(named) + r"[`?]", text):
+                missing.append(f"{method.upper()} {path}")
+    for route in app.routes:  # the pages and the API's documentation: GET, not in the schema
+        if getattr(route, "include_in_schema", True) or not getattr(route, "methods", None):
+            continue
+        path = getattr(route, "path", "")
+        if not re.search(re.escape(f"`{_unnamed(path)}") + r"[`?]", text):
+            missing.append(path)
+    assert not missing, f"not in docs/gateway.md: {missing}"
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub gives a heading."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def _prose(text: str) -> str:
+    """The text without its fenced blocks (a ``#`` line in a block is no heading)."""
+    return FENCED.sub("", text)
+
+
+def test_links_lead_somewhere() -> None:
+    """Every relative link of the README and docs/ names a file that exists (and a heading of
+    it), and the README links every file of docs/."""
+    for document in DOCUMENTS:
+        for target in re.findall(r"\]\(([^)\s]+)\)", _prose(document.read_text(encoding="utf-8"))):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            linked = (document.parent / file).resolve() if file else document
+            where = f"{_name(document)} links {target}"
+            assert linked.exists(), f"{where}: no such file"
+            if anchor:
+                headings = re.findall(
+                    r"^#+ (.*)$", _prose(linked.read_text(encoding="utf-8")), re.M
+                )
+                assert anchor in {_slug(heading) for heading in headings}, f"{where}: no heading"
+    readme = README.read_text(encoding="utf-8")
+    unlinked = [_name(doc) for doc in DOCUMENTS[1:] if f"]({_name(doc)}" not in readme]
+    assert not unlinked, f"the README does not link {unlinked}"

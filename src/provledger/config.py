@@ -316,13 +316,27 @@ def setting_source(
     return str(path) if name in table else "default"
 
 
+#: A setting's value as JSON shows it: numbers and booleans as themselves, paths and URLs as
+#: text, lists as lists, None when unset.
+SettingValue = str | int | float | bool | list[str] | None
+
+
 @dataclass(frozen=True)
 class SettingRow:
     """One line of ``provledger config show``."""
 
     name: str
-    value: str
+    value: SettingValue
     source: str
+
+    @property
+    def text(self) -> str:
+        """The value in a table cell: ``-`` when unset, a list as JSON."""
+        if self.value is None:
+            return "-"
+        if isinstance(self.value, list):
+            return json.dumps(self.value)
+        return str(self.value)
 
 
 def mask_url(url: str) -> str:
@@ -351,16 +365,22 @@ def describe_settings(
 ) -> list[SettingRow]:
     """Every setting with its effective value (credentials masked) and its source."""
     in_file = read_config_file(config_file())  # once, not once per setting
-    rows = []
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is None:
-            shown = "-"
-        elif name in URL_SETTINGS:
-            shown = mask_url(str(value))
-        elif isinstance(value, tuple):
-            shown = json.dumps(list(value))
-        else:
-            shown = str(value)
-        rows.append(SettingRow(name, shown, setting_source(name, flags, in_file)))
-    return rows
+    return [
+        SettingRow(
+            name,
+            _setting_value(name, getattr(settings, name)),
+            setting_source(name, flags, in_file),
+        )
+        for name in Settings.model_fields
+    ]
+
+
+def _setting_value(name: str, value: object) -> SettingValue:
+    """``value`` of setting ``name`` as JSON shows it, credentials in URLs masked."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if name in URL_SETTINGS:
+        return mask_url(str(value))
+    if isinstance(value, tuple | list):
+        return [str(item) for item in value]
+    return str(value)  # a path, a host

@@ -6,6 +6,7 @@ indexer into SQLite and PostgreSQL; every answer is compared with what the DataM
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -260,8 +261,12 @@ def test_asset_page_shows_offers_and_trades(indexed: Indexed) -> None:
     sold = asset_id_hex(indexed.assets["sold"])
     html = indexed.client.get(f"/asset/{sold}").text
     assert "Trade history" in html
-    assert "5,000 wei" in html
-    assert f"Sold to {indexed.world.bob.address} for 5,000 wei (trade #2)" in html
+    assert '<span class="amount" title="5,000 wei">0.000000000000005 ETH</span>' in html
+    bob = indexed.world.bob.address
+    sold_to = re.search(r"Sold to (.*?) for (.*?) \(trade #2\)", html)
+    assert sold_to is not None
+    assert f'<a href="/participant/{bob}" title="{bob}">' in sold_to[1]
+    assert sold_to[2] == '<span class="amount" title="5,000 wei">0.000000000000005 ETH</span>'
     assert "Offer #5 cancelled" in html
     licensed = asset_id_hex(indexed.assets["licensed"])
     html = indexed.client.get(f"/asset/{licensed}").text

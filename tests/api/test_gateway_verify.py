@@ -26,9 +26,12 @@ def test_a_registered_hash(indexed: Indexed) -> None:
     assert verdict["open_disputes"] == 0
     assert verdict["valid_licenses"] == []
     assert verdict["metadata_matches"] is None
+    block = verdict["asset"]["block_number"]
+    assert indexed.client.get("/status").json()["head_block"] == block  # the last block
     assert verdict["warnings"] == [
         "not certified yet: the registration is applied",
-        "unconfirmed: the latest change is not yet confirmed on chain",  # the last block
+        f"unconfirmed: 0 of 2 confirmations (the latest change is in block {block}; the chain "
+        f"is at block {block})",
     ]
     assert verdict["checked_at"] == indexed.world.now()
     matching = indexed.client.get("/verify", params={"hash": digest, "metadata": METADATA.decode()})

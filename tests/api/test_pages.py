@@ -84,7 +84,7 @@ def test_search_finds_by_every_key(site: Site) -> None:
         assert response.headers["location"] == f"/asset/{raw}"
     holder = dev_account(PARTIES[0].key_index).address
     response = site.client.get("/search", params={"q": holder}, follow_redirects=False)
-    assert response.headers["location"] == f"/holder/{holder}"
+    assert response.headers["location"] == f"/participant/{holder}"
     html = site.get("/search?q=Huangpu+air")
     assert set(_links(html, "/asset/")) == {
         site.asset("raw dataset"),
@@ -136,8 +136,8 @@ def test_asset_page_timeline_and_lineage_match_the_index(site: Site) -> None:
     assert isinstance(lineage, dict)
     nodes = re.findall(r'<a href="/asset/(0x[0-9a-f]{64})" class="node', html)
     assert sorted(nodes) == sorted(node["asset_id"] for node in lineage["nodes"])
-    assert html.count('<g class="edge">') == len(lineage["edges"])
-    assert ">derived from</text>" in html
+    assert html.count('<g class="edge" ') == len(lineage["edges"])
+    assert ">derived into</text>" in html
     assert f"/assets/{raw}/proof" in html
 
 
@@ -150,9 +150,15 @@ def _untold(item: dict[str, object]) -> bool:
     return item["event"] in ("AssetStatusChanged", "AssetRestrictionsChanged")
 
 
-def test_holder_page_lists_held_registered_and_licensed(site: Site) -> None:
+def test_participant_page_lists_held_registered_and_licensed(site: Site) -> None:
     cleaner = dev_account(PARTIES[1].key_index).address
-    html = site.get(f"/holder/{cleaner}")
+    moved = site.client.get(f"/holder/{cleaner.lower()}", follow_redirects=False)
+    assert moved.status_code == 301
+    assert moved.headers["location"] == f"/participant/{cleaner}"
+    html = site.get(f"/participant/{cleaner}")
+    assert f"<h1>{PARTIES[1].name}</h1>" in html
+    assert "<dt>Jurisdiction</dt><dd>CN</dd>" in html
+    assert "<dt>Status</dt><dd>active</dd>" in html
     held = site.api(f"/assets?holder={cleaner}")
     registered = site.api(f"/assets?registrant={cleaner}")
     assert isinstance(held, dict)
@@ -178,6 +184,7 @@ def test_malformed_and_unknown_urls_get_a_friendly_404(site: Site) -> None:
         "/asset/0xnothex",
         f"/asset/{asset_id_hex(12345)}",
         "/holder/0x1234",
+        "/participant/0x1234",
         "/batch/0x12",
         f"/batch/0x{'ab' * 32}",
     ):

@@ -114,10 +114,10 @@ def test_config_show_names_each_source_and_masks_passwords(
         "value": "https://reader:***@gw.example/api?key=***",
         "source": str(config),
     }
-    assert shown["port"] == {"value": "8100", "source": str(config)}
-    assert shown["workers"] == {"value": "2", "source": "env PROVLEDGER_WORKERS"}
+    assert shown["port"] == {"value": 8100, "source": str(config)}
+    assert shown["workers"] == {"value": 2, "source": "env PROVLEDGER_WORKERS"}
     assert shown["rpc_url"] == {"value": cli.node.url, "source": "env PROVLEDGER_RPC_URL"}
-    assert shown["confirmations"] == {"value": "12", "source": "default"}
+    assert shown["confirmations"] == {"value": 12, "source": "default"}
     assert flagged == shown
     assert "hunter2" not in json.dumps(shown)
     assert "abc123" not in json.dumps(shown)

@@ -52,7 +52,7 @@ def test_malformed_arguments(cli: Cli, tmp_path: Path) -> None:
     line = cli.fails(2, "license", "grant", asset, cli.address(BUYER), "--kind", "resale")
     assert line == "error: --kind 'resale' is not one of: processing-use, product-operation"
     line = cli.fails(2, "appraise", asset, "--amount", "12.345", "--currency", "CNY")
-    assert line == "error: --amount '12.345' must be positive with at most two decimals"
+    assert line == "error: --amount '12.345' has too many decimals: CNY takes at most 2 decimals"
     line = cli.fails(2, "appraise", asset, "--amount", "10", "--currency", "yuan")
     assert line == "error: --currency 'yuan' is not a three-letter ISO 4217 code"
     line = cli.fails(2, "register", str(data), "--category", "301", "--parent", "0x1:cousin-of")
@@ -74,16 +74,16 @@ def test_a_revert_is_decoded_into_words(cli: Cli, tmp_path: Path) -> None:
     cli.ok("register", str(data), "--category", "301", *HOLDER_FLAGS)
     content = sha256_file(data)
     line = cli.fails(2, "register", str(data), "--category", "301", *HOLDER_FLAGS)
-    assert line == (
-        "error: the contract refused: reverted with AssetAlreadyRegistered("
-        f"assetId={asset_id_hex(asset_id(content))}, contentHash=0x{content.hex()}, "
-        f"registrant={cli.address(HOLDER)})"
-    )
     asset = asset_id_hex(asset_id(content))
+    assert line == (
+        f"error: the contract refused: this content is already registered, as asset {asset} by "
+        f"you (`provledger verify 0x{content.hex()}` shows it) [AssetAlreadyRegistered]"
+    )
     line = cli.fails(2, "transfer", asset, cli.address(HOLDER), "--dev-account", str(BUYER))
     assert line == (
-        "error: the contract refused: reverted with ERC721InsufficientApproval("
-        f"operator={cli.address(BUYER)}, tokenId={asset})"
+        f"error: the contract refused: you ({cli.address(BUYER)}) do not hold asset {asset}: "
+        f"party {HOLDER} ({cli.address(HOLDER)}) holds it now and has not approved you "
+        "[ERC721InsufficientApproval]"
     )
     line = cli.fails(2, "certify", asset, "--dev-account", str(BUYER))
     assert "AccessControlUnauthorizedAccount" in line

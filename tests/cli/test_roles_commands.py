@@ -212,8 +212,10 @@ def test_licenses_transfers_and_an_export_permit(cli: Cli, tmp_path: Path) -> No
     # cross-border: an important-grade asset goes abroad only under a permit
     line = cli.fails(2, "transfer", asset, cli.address(FOREIGN), "--dev-account", str(HOLDER))
     assert line == (
-        "error: the contract refused: reverted with ExportPermitMissing("
-        f"assetId={asset}, recipient={cli.address(FOREIGN)})"
+        f"error: the contract refused: asset {asset} crosses the border to "
+        f"party {FOREIGN} ({cli.address(FOREIGN)}) only under an export permit: an export approver "
+        "(EXPORT_APPROVER_ROLE) issues one with `provledger export permit "
+        f"{asset} {cli.address(FOREIGN)} --days 30` [ExportPermitMissing]"
     )
     permitted = cli.json(
         "export", "permit", asset, cli.address(FOREIGN), "--days", "7", "--dev-account", EXPORTER

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import shutil
 import subprocess
 import tempfile
@@ -17,18 +18,26 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import select
 from web3 import Web3
 
-from helpers.demo_site import play_demo
+from helpers.demo_site import DemoChain, play_demo
 from helpers.required import unavailable
+from helpers.tokens import HarnessToken
 from provledger.api.app import create_app
+from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.anvil import free_port
 from provledger.chain.client import Provledger
+from provledger.chain.enums import LicenseKind, Relation
 from provledger.chain.events import AssetRegistered
-from provledger.chain.types import Registration
+from provledger.chain.ids import asset_id_hex
+from provledger.chain.types import ParentLink, Registration
+from provledger.config import Settings
 from provledger.demo import DemoResult
 from provledger.merkle import StandardMerkleTree
+from provledger.store import schema
 from provledger.store.blobs import BlobStore
+from provledger.store.engine import create_store_engine
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_LOCK = Path(tempfile.gettempdir()) / "provledger-chromium-install.lock"
@@ -63,27 +72,87 @@ def ensure_chromium() -> Path:
 
 @dataclass
 class Site:
-    """The demo's chain plus two registered files (one frozen), indexed and served."""
+    """The demo's chain plus two registered files (one frozen), a summary of five sources (a
+    wide lineage picture), two open offers (one in ETH, one in a token), indexed and served."""
 
     url: str
     w3: Web3
     result: DemoResult
     files: dict[str, Path] = field(default_factory=dict)
     assets: dict[str, str] = field(default_factory=dict)
+    titles: dict[str, str] = field(default_factory=dict)
+    """The title of every asset whose metadata document the index has, by ``0x`` hex id."""
     batch_root: str = ""
+    token: str = ""
 
 
-def _register_file(ledger: Provledger, blobs: BlobStore, path: Path, title: str) -> str:
-    meta = blobs.put(f'{{"title": "{title}"}}'.encode())
+#: The token offer's price: 12.5 PLT (18 decimals).
+TOKEN_PRICE = 12_500_000_000_000_000_000
+#: The license offer's price: 0.01 ETH.
+LICENSE_PRICE = 10_000_000_000_000_000
+
+
+def _register_file(
+    ledger: Provledger,
+    blobs: BlobStore,
+    path: Path,
+    title: str,
+    parents: tuple[ParentLink, ...] = (),
+) -> str:
+    meta = blobs.put(json.dumps({"title": title}).encode())
     registration = Registration(
         hashlib.sha256(path.read_bytes()).digest(),
         f"sha256:{meta[2:]}",
         bytes.fromhex(meta[2:]),
         305,
         1,
+        parents,
     )
     receipt = ledger.registry.register(registration)
     return f"0x{receipt.event(AssetRegistered).asset_id:064x}"
+
+
+def _sources_and_summary(site: Site, demo: DemoChain, workdir: Path, blobs: BlobStore) -> None:
+    """Four station files and the demo's raw dataset, aggregated into one summary: a parent
+    row five boxes wide."""
+    sources = []
+    for station in range(1, 5):
+        path = workdir / f"station-{station}.csv"
+        path.write_text(f"station {station}\n")
+        title = f"Station {station} hourly readings, Pudong"
+        sources.append(_register_file(demo.holder, blobs, path, title))
+        site.assets[f"station {station}"] = sources[-1]
+    sources.append(asset_id_hex(demo.result.assets["raw dataset"]))
+    summary = workdir / "summary.csv"
+    summary.write_text("district,pm25\nPudong,11.9\n")
+    links = tuple(ParentLink(int(key, 16), Relation.AGGREGATE_OF) for key in sources)
+    title = "Pudong district air quality summary, all stations"
+    site.assets["summary"] = _register_file(demo.holder, blobs, summary, title, links)
+
+
+def _open_offers(site: Site, demo: DemoChain) -> None:
+    """The report for sale at 12.5 PLT (a listed ERC-20), and processing licenses of the raw
+    dataset at 0.01 ETH."""
+    admin_key = dev_account(DEV_ROLES["admin"])
+    token = HarnessToken(demo.w3, admin_key)
+    site.token = token.address
+    admin = demo.holder.as_account(admin_key)
+    admin.market.set_currency_listed(token.address)
+    market = demo.result.deployment.address("DataMarket")
+    until = int(demo.w3.eth.get_block("latest")["timestamp"]) + 30 * 86_400
+    report = int(site.assets["report"], 16)
+    demo.holder.registry.approve(market, report)
+    demo.holder.market.list_asset(report, TOKEN_PRICE, until, currency=token.address)
+    raw = demo.result.assets["raw dataset"]
+    demo.holder.market.offer_license(
+        raw,
+        LicenseKind.PROCESSING_USE,
+        90 * 86_400,
+        b"\x01" * 32,
+        "research",
+        LICENSE_PRICE,
+        until,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -98,6 +167,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         path.write_text(text)
         site.files[name] = path
         site.assets[name] = _register_file(holder, blobs, path, f"{name} file")
+    _sources_and_summary(site, demo, workdir, blobs)
+    _open_offers(site, demo)
     (workdir / "stranger.csv").write_text("nobody registered this\n")
     site.files["stranger"] = workdir / "stranger.csv"
     (workdir / "empty.bin").write_bytes(b"")
@@ -115,6 +186,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     demo.freeze(int(site.assets["frozen"], 16), b"claim")
     port = free_port()
     settings = demo.index(port)
+    site.titles = _titles(blobs, settings)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(settings, w3=demo.w3), host="127.0.0.1", port=port, log_level="warning"
@@ -132,6 +204,23 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def _titles(blobs: BlobStore, settings: Settings) -> dict[str, str]:
+    """The title of every asset whose metadata document is in the blob folder, read from the
+    blobs themselves (not from the index), by asset id."""
+    engine = create_store_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(schema.assets.c.asset_id, schema.assets.c.metadata_hash))
+            found = {}
+            for asset, metadata_hash in rows:
+                document = blobs.get(str(metadata_hash))
+                if document is not None:
+                    found[str(asset)] = str(json.loads(document)["title"])
+            return found
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
+import requests
 
 from provledger.chain.client import Provledger
 from provledger.chain.ids import asset_id_hex
@@ -170,7 +171,7 @@ def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: S
     assert entries.count() >= 4
     for index in range(entries.count()):
         entry = entries.nth(index)
-        tx = entry.locator("code").get_attribute("title")
+        tx = entry.locator("p.when code").get_attribute("title")
         block = int(re.search(r"block (\d+)", entry.inner_text()).group(1))  # type: ignore[union-attr]
         assert site.w3.eth.get_transaction_receipt(tx)["blockNumber"] == block
     events = [entries.nth(i).get_attribute("data-event") for i in range(entries.count())]
@@ -205,6 +206,9 @@ def test_asset_page_matches_the_chain_and_its_graph_navigates(page: Any, site: S
         ("verify", "/check"),
         ("asset-narrow", "/asset/{product}"),
         ("holder", "/holder/{holder}"),
+        ("participant", "/participant/{holder}"),
+        ("asset-wide-lineage", "/asset/{summary}"),
+        ("market-all", "/market"),
         ("batch", "/batch/{root}"),
         ("market", "/market?kind=asset&currency=0x0000000000000000000000000000000000000000"),
         ("not-found", "/asset/0xnothex"),
@@ -219,6 +223,7 @@ def test_pages_are_accessible_and_fit_a_phone(
         product=asset_id_hex(site.result.assets["air-quality index product"]),
         holder=_holder(site),
         root="0x" + site.result.batch_root.hex(),
+        summary=site.assets["summary"],
     )
     for viewport, suffix in (({"width": 1100, "height": 900}, ""), (NARROW, "-375")):
         context = browser.new_context(viewport=viewport)
@@ -244,3 +249,61 @@ def _holder(site: Site) -> str:
     from provledger.demo import PARTIES
 
     return str(dev_account(PARTIES[0].key_index).address)
+
+
+def _offline(page: Any, site: Site) -> list[str]:
+    """Abort every request of ``page`` to anywhere but the gateway, as if offline; the list
+    of such requests, and of the content security policy's refusals, as they come."""
+    refused: list[str] = []
+
+    def only_the_gateway(route: Any) -> None:
+        if route.request.url.startswith(site.url + "/"):
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_gateway)
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+    return refused
+
+
+def _operations(site: Site) -> list[tuple[str, str]]:
+    """Every operation of the gateway's OpenAPI document, as (method, path)."""
+    document = requests.get(f"{site.url}/openapi.json", timeout=10).json()
+    methods = ("get", "put", "post", "delete", "patch")
+    return [(m, path) for path, item in document["paths"].items() for m in item if m in methods]
+
+
+def test_the_api_docs_render_offline(page: Any, site: Site) -> None:
+    """/docs is Swagger UI from the gateway's own files, under a policy that allows nothing
+    else: offline, it lists every operation of the OpenAPI document."""
+    refused = _offline(page, site)
+    page.goto(f"{site.url}/docs")
+    page.wait_for_selector(".opblock")  # drawn by the UI's script from /openapi.json
+    operations = _operations(site)
+    assert len(operations) > 30
+    assert page.locator(".opblock").count() == len(operations)
+    recent = page.locator(".opblock-get", has=page.locator('[data-path="/assets/recent"]'))
+    assert recent.locator(".opblock-summary-description").inner_text() == "Recent Assets"
+    assert recent.is_visible()
+    recent.locator(".opblock-summary-control").click()  # open it: its description shows
+    assert recent.get_by_text("The latest registrations, newest first.").is_visible()
+    assert refused == []
+    screenshot(page, "api-docs")
+
+
+def test_the_redoc_page_renders_offline(page: Any, site: Site) -> None:
+    """/redoc is ReDoc from the gateway's own files: offline, its menu lists every operation."""
+    refused = _offline(page, site)
+    page.goto(f"{site.url}/redoc")
+    menu = page.locator('[role="menuitem"][data-item-id*="operation/"]')
+    menu.first.wait_for(state="attached")  # the menu's groups start folded
+    assert menu.count() == len(_operations(site))
+    assert page.get_by_role("heading", name="Recent Assets").first.is_visible()
+    assert [url for url in refused if "cdn.redoc.ly" not in url] == []

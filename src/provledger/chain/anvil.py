@@ -77,12 +77,17 @@ class AnvilNode:
         port: int | None = None,
         state_file: Path | None = None,
         block_time: float | None = None,
+        mixed_mining: bool = False,
         extra_args: tuple[str, ...] = (),
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
         self.state_file = state_file
+        #: Seconds between blocks mined on an interval; None mines only on transactions.
         self.block_time = block_time
+        #: With ``block_time``: a transaction still mines a block at once (anvil
+        #: ``--mixed-mining``) rather than waiting for the next interval.
+        self.mixed_mining = mixed_mining
         self.extra_args = extra_args
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -110,7 +115,9 @@ class AnvilNode:
         if self.state_file is not None:
             command += ["--state", str(self.state_file)]
         if self.block_time is not None:
-            command += ["--block-time", str(self.block_time)]
+            command += ["--block-time", f"{self.block_time:g}"]
+            if self.mixed_mining:
+                command.append("--mixed-mining")
         return command + list(self.extra_args)
 
     def start(self) -> AnvilNode:

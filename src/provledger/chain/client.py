@@ -16,14 +16,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
-from eth_utils.abi import function_abi_to_4byte_selector, get_abi_input_types
+from eth_utils.abi import (
+    function_abi_to_4byte_selector,
+    get_abi_input_types,
+    get_abi_output_types,
+)
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
-from web3.types import BlockIdentifier
+from web3.providers.base import JSONBaseProvider
+from web3.types import BlockIdentifier, RPCEndpoint
 
 from provledger.chain.artifacts import load_artifact
 from provledger.chain.deployments import Deployment
@@ -284,6 +290,39 @@ class RegistryClient(ContractClient):
     def asset_by_hash(self, content_hash: bytes) -> AssetState | None:
         """The asset registered for ``content_hash``, if any (id computed locally)."""
         return self.asset(asset_id(content_hash))
+
+    def registrants_of(self, content_hashes: Sequence[bytes]) -> list[ChecksumAddress | None]:
+        """Who registered each content hash, None where nobody has.
+
+        The ``assetOf`` calls go to a JSON-RPC node in one batch request, straight to the
+        provider (web3's formatting of each call costs more than the node's answer), so that
+        a list of thousands is checked in moments. A provider without batches (eth-tester), or
+        a batch with an error in it, is asked one call at a time.
+        """
+        encode = self.encoder("assetOf")
+        calls = [HexBytes(encode(asset_id(item))) for item in content_hashes]
+        answers: list[Any] = []
+        provider = self.w3.provider
+        if calls and isinstance(provider, JSONBaseProvider):
+            responses = provider.make_batch_request(
+                [
+                    (
+                        RPCEndpoint("eth_call"),
+                        [{"to": self.address, "data": data.to_0x_hex()}, "latest"],
+                    )
+                    for data in calls
+                ]
+            )
+            if isinstance(responses, list):
+                answers = [response.get("result") for response in responses]
+        if len(answers) != len(calls) or not all(isinstance(item, str) for item in answers):
+            answers = [self.w3.eth.call({"to": self.address, "data": data}) for data in calls]
+        output = get_abi_output_types(self.contract.get_function_by_name("assetOf").abi)
+        found: list[ChecksumAddress | None] = []
+        for answer in answers:
+            ((registrant, _, _, _, status, *_),) = abi_decode(output, bytes(HexBytes(answer)))
+            found.append(None if int(status) == 0 else Web3.to_checksum_address(registrant))
+        return found
 
     def holder_of(self, asset: int) -> ChecksumAddress:
         """The current holder (ERC-721 ownerOf)."""

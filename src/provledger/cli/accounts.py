@@ -163,6 +163,7 @@ def account_list_command(
 @config_app.command("show")
 def config_show_command(as_json: JsonOption = False) -> None:
     """Print the effective settings and where each comes from (passwords in URLs masked).
+    With --json, values keep their types: numbers, lists, null when unset, paths as text.
 
     Example: provledger config show --json
     """
@@ -173,7 +174,7 @@ def config_show_command(as_json: JsonOption = False) -> None:
         raise typer.Exit(EXIT_OK)
     table = Table("setting", "value", "source")
     for row in rows:
-        table.add_row(row.name, row.value, row.source)
+        table.add_row(row.name, row.text, row.source)
     out.print(table)
     raise typer.Exit(EXIT_OK)
 
@@ -185,12 +186,19 @@ def chain_command(
         Path, typer.Option(help="State file: loaded at start if present, written on exit.")
     ] = Path(".provledger/chain/state.json"),
     block_time: Annotated[
-        float | None, typer.Option(help="Mine a block every N seconds (default: on demand).")
-    ] = None,
+        float,
+        typer.Option(
+            min=0,
+            help="Mine a block every N seconds, so that confirmations accrue while nothing "
+            "happens; a transaction still mines at once. 0: mine only on transactions (the "
+            "head then stands still after the last one).",
+        ),
+    ] = 1.0,
 ) -> None:
     """Run a local anvil chain (chain id 31337) whose state survives restarts; Ctrl-C stops it.
+    It mines a block every second, and one for each transaction at once.
 
-    Example: provledger chain --port 8545
+    Example: provledger chain --port 8545 --block-time 1
     """
     stopped: list[int] = []
 
@@ -201,10 +209,19 @@ def chain_command(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     state.parent.mkdir(parents=True, exist_ok=True)
-    node = AnvilNode(port=port, state_file=state, block_time=block_time)
+    node = AnvilNode(port=port, state_file=state, block_time=block_time or None, mixed_mining=True)
     guarded(node.start)
     roles: dict[str, Any] = {name: dev_account(index).address for name, index in DEV_ROLES.items()}
-    out.print(f"anvil at {node.url} (chain 31337), state in {state}", highlight=False)
+    mining = (
+        f"a block every {block_time:g} s and one per transaction"
+        if block_time
+        else "a block per transaction only"
+    )
+    out.print(
+        f"anvil at {node.url} (chain 31337), state in {state}; {mining}",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print(
         f"dev accounts 0-19 of the test mnemonic are funded; `provledger deploy --rpc-url "
         f"{node.url} --dev-account 0 --dev-roles` gives roles to {', '.join(roles)} (accounts 0-4)",

@@ -3,7 +3,6 @@ participants."""
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +36,7 @@ from provledger.cli.session import (
     AssetArgument,
     act_document,
     chain_command,
+    kept_text,
     open_ledger,
     parse_address,
     parse_asset,
@@ -47,6 +47,7 @@ from provledger.cli.session import (
 )
 from provledger.config import Settings
 from provledger.errors import InputError
+from provledger.units import fiat, format_amount, format_time, parse_amount
 
 DAY = 24 * 3600
 
@@ -73,7 +74,7 @@ def review_accept_command(
     ends = ledger.office.notice_ends_at(target)
     show_receipt(
         receipt,
-        f"accepted {asset_id_hex(target)}; public notice until {ends} (unix time)",
+        f"accepted {asset_id_hex(target)}; public notice until {format_time(ends)}",
         as_json,
         notice_ends_at=ends,
     )
@@ -162,16 +163,10 @@ def certify_command(
     )
 
 
-def parse_amount(text: str) -> int:
-    """An amount with at most two decimals, in hundredths (``2500000.00`` -> 250000000)."""
-    try:
-        value = Decimal(text.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise InputError(f"--amount {text!r} is not a number") from None
-    hundredths = value * 100
-    if not value.is_finite() or value <= 0 or hundredths != hundredths.to_integral_value():
-        raise InputError(f"--amount {text!r} must be positive with at most two decimals")
-    return int(hundredths)
+def parse_appraisal(text: str, code: str) -> int:
+    """``--amount`` in hundredths of ``code``: ``2,500,000.00`` or ``2500000 CNY`` ->
+    250000000 (the one amount parser, with the currency's unit optional)."""
+    return parse_amount(text, fiat(code), what="--amount", unit_optional=True)
 
 
 @chain_command(app, "appraise", blobs=True)
@@ -195,11 +190,11 @@ def appraise_command(
     --dev-account 2
     """
     target = parse_asset(asset)
-    value = parse_amount(amount)
-    valuation = parse_choice(ValuationMethod, method, "--method")
     code = currency.strip().upper()
-    if len(code) != 3 or not code.isalpha():
+    if len(code) != 3 or not code.isalpha() or not code.isascii():
         raise InputError(f"--currency {currency!r} is not a three-letter ISO 4217 code")
+    value = parse_appraisal(amount, code)
+    valuation = parse_choice(ValuationMethod, method, "--method")
     ledger = open_ledger(settings)
     report_hash = act_document(
         settings,
@@ -207,7 +202,7 @@ def appraise_command(
         {
             "act": "appraisal",
             "asset_id": asset_id_hex(target),
-            "amount": f"{value / 100:.2f}",
+            "amount": f"{value // 100}.{value % 100:02d}",
             "currency": code,
             "method": valuation.name,
             "appraiser": ledger.address,
@@ -218,7 +213,7 @@ def appraise_command(
     show_receipt(
         receipt,
         f"appraisal #{recorded.appraisal_id}: {asset_id_hex(target)} valued at "
-        f"{code} {value / 100:,.2f} ({valuation.name.lower()} method)",
+        f"{format_amount(value, fiat(code))} ({valuation.name.lower()} method)",
         as_json,
         appraisal_id=recorded.appraisal_id,
     )
@@ -306,7 +301,7 @@ def export_permit_command(
     receipt = ledger.export.issue_permit(target, to, expires)
     show_receipt(
         receipt,
-        f"export of {asset_id_hex(target)} to {to} permitted for {days} days",
+        f"export of {asset_id_hex(target)} to {to} permitted until {format_time(expires)}",
         as_json,
         expires_at=expires,
     )
@@ -409,14 +404,18 @@ def roles_list_command(
     out.print(table)
 
 
-@chain_command(participants_app, "add")
+@chain_command(participants_app, "add", blobs=True)
 def participants_add_command(
     settings: Settings,
     as_json: bool,
     account: AccountArgument,
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166 country code, e.g. CN.")],
     name: Annotated[
-        str | None, typer.Option(help="The participant's name (its SHA-256 is recorded).")
+        str | None,
+        typer.Option(
+            help="The participant's name: its SHA-256 is recorded, the text kept in the blob "
+            "folder for the index and the pages."
+        ),
     ] = None,
 ) -> None:
     """Register an account as an active participant in a jurisdiction (registrar).
@@ -426,7 +425,7 @@ def participants_add_command(
     """
     target = parse_address(account, "account")
     receipt = open_ledger(settings).registry.register_participant(
-        target, jurisdiction.strip().upper(), text_hash(name)
+        target, jurisdiction.strip().upper(), kept_text(settings, name)
     )
     show_receipt(receipt, f"{target} is a participant in {jurisdiction.upper()}", as_json)
 

@@ -16,8 +16,11 @@ from typing import Annotated, Final, NoReturn, TypeVar
 import typer
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from rich.console import Console
+from typer._click import Context, HelpFormatter  # typer's vendored click: its types live here
+from typer.core import TyperGroup
 
-from provledger.chain.reverts import ContractRevert
+from provledger import __version__
+from provledger.chain.reverts import CallLog, ContractRevert, explain
 from provledger.config import CONFIG_ENV, Settings, load_settings, set_config_file
 from provledger.errors import ProvledgerError, ServiceUnavailable
 
@@ -35,9 +38,55 @@ _SIGNAL_POLL_SECONDS: Final = 0.1
 
 T = TypeVar("T")
 
+#: The top-level help's sections, by who runs the commands, and the commands of each in the
+#: order they are listed. A command missing here is listed under "Other".
+HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "Register (data holders)": (
+        "hash", "register", "register-many", "sign", "relay", "anchor", "categories",
+        "metadata", "license", "transfer", "cancel",
+    ),
+    "Authority (registrar, appraiser, arbiter, export approver, admin)": (
+        "participants", "review", "object", "certify", "appraise", "dispute", "export", "roles",
+    ),
+    "Market": ("market",),
+    "Verify": ("verify", "history", "lineage", "proof", "verify-proof", "status"),
+    "Operate": (
+        "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
+        "account", "config",
+    ),
+}  # fmt: skip
+
+
+class RoleSections(TyperGroup):
+    """The root command: its help lists the commands in sections by role
+    (:data:`HELP_SECTIONS`), in the plain layout of the rest of the help."""
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        """Write the commands' one-line help, section by section."""
+        commands = {
+            name: command
+            for name in self.list_commands(ctx)
+            if (command := self.get_command(ctx, name)) is not None and not command.hidden
+        }
+        column = max((len(name) for name in commands), default=0)
+        width = formatter.width - 6 - column
+        placed = {name for names in HELP_SECTIONS.values() for name in names}
+        sections = [*HELP_SECTIONS.items(), ("Other", tuple(sorted(set(commands) - placed)))]
+        for title, names in sections:
+            rows = [  # names padded alike, so that every section lines up
+                (name.ljust(column), commands[name].get_short_help_str(limit=width))
+                for name in names
+                if name in commands
+            ]
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
 app = typer.Typer(
     name="provledger",
     help="A ledger for data asset provenance: contracts, indexer and gateway.",
+    cls=RoleSections,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -57,9 +106,17 @@ err = Console(stderr=True)
 
 
 class State:
-    """Options given before the command."""
+    """Options given before the command, and what the command did that an error explains."""
 
     debug: bool = False
+    #: The calls of the command's chain connection: the call a revert answers.
+    call_log: CallLog | None = None
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"provledger {__version__}", highlight=False)
+        raise typer.Exit(EXIT_OK)
 
 
 @app.callback()
@@ -75,8 +132,15 @@ def _root(
             help="TOML settings file [default: ./provledger.toml if present].",
         ),
     ] = None,
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_show_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     State.debug = debug
+    State.call_log = None
     set_config_file(config)
 
 
@@ -157,8 +221,40 @@ def guarded(action: Callable[[], T]) -> T:
             traceback.print_exc()
         message = str(error)
         if isinstance(error, ContractRevert):
-            message = f"the contract refused: {message}"
+            message = f"the contract refused: {explain_revert(error)}"
         fail(message, exit_code_for(error))
+
+
+def explain_revert(revert: ContractRevert) -> str:
+    """A revert in words, with the call it answers, the chain's clock, the holders and the
+    participants' names (from the blob folder) when known."""
+    log = State.call_log
+    if log is None:
+        return explain(revert)
+    call = log.last  # before the look-ups below, which the log does not note anyway
+    if log.name_text is None:
+        log.name_text = _blob_names()
+    return explain(revert, call, log.chain_time(), log)
+
+
+def _blob_names() -> Callable[[bytes], str | None] | None:
+    """Name hash -> name, from the blob folder of the settings (None if they do not load)."""
+    from provledger.store.blobs import BlobStore
+    from provledger.store.documents import name_of
+
+    try:
+        blobs = BlobStore(load_settings({}).blob_dir)
+    except (ProvledgerError, OSError):
+        return None
+
+    def lookup(name_hash: bytes) -> str | None:
+        try:
+            document = blobs.get("0x" + name_hash.hex())
+        except OSError:
+            return None
+        return None if document is None else name_of(document)
+
+    return lookup
 
 
 def main() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,7 +52,7 @@ def demo_chain(kind: str) -> Iterator[tuple[Web3, str | None]]:
         return
     if kind != "anvil":
         raise InputError(f"--chain {kind!r} is not 'embedded' or 'anvil'")
-    with AnvilNode() as node:
+    with AnvilNode(block_time=1, mixed_mining=True) as node:  # confirmations keep coming
         out.print(f"anvil started at {node.url}", highlight=False)
         yield node.web3(), node.url
 
@@ -108,6 +112,41 @@ def _summary(result: DemoResult, folder: Path) -> None:
     )
 
 
+def venv_to_activate() -> Path | None:
+    """The activate script a new terminal must source before ``provledger`` runs this very
+    program, if any: none when the name on PATH is this program outside an activated virtual
+    environment (an install, pipx); else this program's virtual environment's (`make demo`
+    runs ``.venv/bin/provledger``, which a new shell does not find)."""
+    script = Path(sys.executable).with_name("provledger")
+    found = shutil.which("provledger")
+    if found and Path(found).resolve() == script.resolve() and "VIRTUAL_ENV" not in os.environ:
+        return None
+    activate = Path(sys.prefix) / "bin" / "activate"
+    return activate if sys.prefix != sys.base_prefix and activate.is_file() else None
+
+
+def try_commands(
+    folder: Path, url: str, raw: str, product: str, cwd: Path | None = None
+) -> list[str]:
+    """The lines the demo suggests for another terminal, each runnable in a new shell: going
+    to ``cwd`` when a path is relative to it and activating the virtual environment when
+    ``provledger`` needs it, then commands against the demo's gateway at ``url``."""
+    here = Path.cwd() if cwd is None else cwd
+    setup: list[str] = []
+    activate = venv_to_activate()
+    if activate is not None:
+        shown = activate.relative_to(here) if activate.is_relative_to(here) else activate
+        setup.append(f"source {shlex.quote(str(shown))}")
+    if setup or not folder.is_absolute():  # a relative path, or a new shell's first line
+        setup.insert(0, f"cd {shlex.quote(str(here))}")
+    examples = [
+        f"provledger verify {shlex.quote(str(folder / 'huangpu-air-raw'))} --gateway {url}",
+        f"provledger lineage {product} --depth 3 --gateway {url}",
+        f"provledger history {raw} --gateway {url}",
+    ]
+    return [" && ".join(setup), *examples] if setup else examples
+
+
 def _follow(scanner: Scanner) -> None:
     """Run the demo's indexer until stopped; an error ends it with one line, not a traceback."""
     try:
@@ -137,12 +176,8 @@ def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -
         soft_wrap=True,
     )
     out.print("\ntry, in another terminal:", highlight=False)
-    for example in (
-        f"provledger verify {folder / 'huangpu-air-raw'} --gateway {url}",
-        f"provledger lineage {product} --depth 3 --gateway {url}",
-        f"provledger history {raw} --gateway {url}",
-    ):
-        out.print(f"  {example}", highlight=False, soft_wrap=True)
+    for line in try_commands(folder, url, raw, product):
+        out.print(f"  {line}", highlight=False, soft_wrap=True)
     out.print("\nCtrl-C stops the demo.", highlight=False)
     server.quiet_cancellations()
     config = uvicorn.Config(

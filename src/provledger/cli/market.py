@@ -1,9 +1,11 @@
 """Market commands: list an asset for sale, offer licenses, bid, accept, buy, cancel, withdraw,
 and read offers and trades from a gateway.
 
-Amounts are integers in the currency's smallest unit (wei for the native currency). For an
-ERC-20 currency, ``buy`` and ``bid`` first approve the market for exactly the amount due when
-the allowance falls short, so one command pays.
+Amounts are given and shown with their unit: ``0.005ether``, ``0.005 ETH``, ``1.5 gwei``, or an
+ERC-20's own symbol scaled by its decimals (``12.5 USDT``); with ``--raw``, as integers in the
+currency's smallest unit (wei for ETH). For an ERC-20 currency, ``buy`` and ``bid`` first
+approve the market for exactly the amount due when the allowance falls short, so one command
+pays.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import typer
 from rich.table import Table
 
 from provledger.chain.client import NATIVE, Provledger
+from provledger.chain.connection import rpc_chain
 from provledger.chain.enums import LicenseKind, OfferKind
 from provledger.chain.events import BidPlaced, OfferCreated, ProceedsWithdrawn, TradeSettled
 from provledger.chain.ids import asset_id_hex
@@ -23,6 +26,7 @@ from provledger.cli.query import GatewayOption, brief, gateway_pages, require_ga
 from provledger.cli.session import (
     MAX_DAYS,
     AssetArgument,
+    CurrencyBook,
     LicenseKindOption,
     TermsOption,
     act_document,
@@ -32,11 +36,12 @@ from provledger.cli.session import (
     parse_asset,
     parse_choice,
     print_json,
+    require_node,
     show_receipt,
 )
 from provledger.config import Settings
 from provledger.errors import InputError
-from provledger.services.market import MAX_AMOUNT, format_amount, parse_amount
+from provledger.units import Currency, format_amount, format_time, parse_amount
 
 DAY: Final = 24 * 3600
 #: The longest offer, bid or license in days: the market's 100-year license limit.
@@ -49,17 +54,27 @@ CurrencyOption = Annotated[
 ]
 DaysOption = Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the offer expires.")]
 MinBidOption = Annotated[
-    int,
-    typer.Option(min=0, max=MAX_AMOUNT, help="Smallest counter-bid accepted; 0 takes no bids."),
+    str,
+    typer.Option(help="Smallest counter-bid accepted, e.g. 0.004 ETH; 0 takes no bids."),
+]
+RawOption = Annotated[
+    bool,
+    typer.Option(
+        "--raw",
+        help="Amounts are given and shown as integers in the smallest unit (wei for ETH).",
+    ),
 ]
 
 
-def parse_price(text: str, what: str) -> int:
-    """A positive amount in the smallest unit, at most 2**128 - 1."""
-    amount = parse_amount(text.replace("_", ""), what)
-    if not amount:  # None cannot come back for a str; 0 is refused here
-        raise InputError(f"{what}: must be at least 1")
-    return amount
+def parse_price(text: str, currency: Currency, what: str, raw: bool) -> int:
+    """A positive amount of ``currency`` with its unit (``0.005 ETH``), or with ``raw`` an
+    integer in its smallest unit; at most 2**128 - 1 of that unit."""
+    return parse_amount(text, currency, what=what, raw=raw)
+
+
+def parse_min_bid(text: str, currency: Currency, raw: bool) -> int:
+    """``--min-bid``: like a price, but 0 (no bids) needs no unit."""
+    return parse_amount(text, currency, what="--min-bid", raw=raw, allow_zero=True)
 
 
 def parse_currency(text: str) -> str:
@@ -101,35 +116,49 @@ def pay(ledger: Provledger, currency: str, amount: int) -> int:
     return 0
 
 
+def node_currencies(settings: Settings, currency: str) -> CurrencyBook:
+    """The currencies read through the node of ``settings``, for amounts in ``currency``: a
+    token's symbol and decimals are read from it; ETH's amounts are read with no node call."""
+    return CurrencyBook(rpc_chain(require_node(settings)) if int(currency, 16) else None)
+
+
 @chain_command(market_app, "list")
 def list_command(
     settings: Settings,
     as_json: bool,
     asset: AssetArgument,
-    price: Annotated[str, typer.Argument(help="Price in the currency's smallest unit.")],
+    price: Annotated[
+        str, typer.Argument(help="Price with its unit, e.g. 0.005ether or 12.5 USDT.")
+    ],
     currency: CurrencyOption = "native",
     days: DaysOption = 30,
-    min_bid: MinBidOption = 0,
+    min_bid: MinBidOption = "0",
+    raw: RawOption = False,
 ) -> None:
     """List an asset you hold for sale (the market is approved to move it when it sells).
 
-    Example: provledger market list 0x5f…e1 1000000000000000000 --days 30 --dev-account 5
+    Example: provledger market list 0x5f…e1 0.005ether --days 30 --dev-account 5
     """
-    target, amount = parse_asset(asset), parse_price(price, "price")
-    token = parse_currency(currency)
+    target = parse_asset(asset)
+    address = parse_currency(currency)
+    book = node_currencies(settings, address)
+    token = book(address)
+    amount, floor = parse_price(price, token, "price", raw), parse_min_bid(min_bid, token, raw)
     ledger = open_ledger(settings)
     market = ledger.market.address
     if ledger.registry.approved(target) != market:
         ledger.registry.approve(market, target)
     receipt = ledger.market.list_asset(
-        target, amount, chain_time(ledger) + days * DAY, currency=token, min_bid=min_bid
+        target, amount, chain_time(ledger) + days * DAY, currency=token.address, min_bid=floor
     )
     offer = receipt.event(OfferCreated)
     show_receipt(
         receipt,
-        f"offer #{offer.offer_id}: {asset_id_hex(target)} for {format_amount(amount, token)} "
-        f"until {when(offer.expires_at)}",
+        f"offer #{offer.offer_id}: {asset_id_hex(target)} for "
+        f"{format_amount(amount, token, raw=raw)} until {format_time(offer.expires_at)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         offer_id=offer.offer_id,
     )
 
@@ -139,7 +168,7 @@ def offer_license_command(
     settings: Settings,
     as_json: bool,
     asset: AssetArgument,
-    price: Annotated[str, typer.Argument(help="Price of one license, smallest unit.")],
+    price: Annotated[str, typer.Argument(help="Price of one license with its unit, e.g. 5 USDT.")],
     kind: LicenseKindOption = "processing-use",
     license_days: Annotated[
         int, typer.Option(min=1, max=MAX_DAYS, help="Days each license lasts from its purchase.")
@@ -148,16 +177,20 @@ def offer_license_command(
     terms: TermsOption = None,
     currency: CurrencyOption = "native",
     days: DaysOption = 30,
-    min_bid: MinBidOption = 0,
+    min_bid: MinBidOption = "0",
+    raw: RawOption = False,
 ) -> None:
     """Offer licenses on an asset you hold: every buyer gets a license of its own.
 
-    Example: provledger market offer-license 0x5f…e1 5000 --kind processing-use
+    Example: provledger market offer-license 0x5f…e1 0.005ether --kind processing-use
     --license-days 90 --scope research --dev-account 5
     """
-    target, amount = parse_asset(asset), parse_price(price, "price")
+    target = parse_asset(asset)
     license_kind = parse_choice(LicenseKind, kind, "--kind")
-    token = parse_currency(currency)
+    address = parse_currency(currency)
+    book = node_currencies(settings, address)
+    token = book(address)
+    amount, floor = parse_price(price, token, "price", raw), parse_min_bid(min_bid, token, raw)
     ledger = open_ledger(settings)
     duration = license_days * DAY
     terms_hash = act_document(
@@ -179,15 +212,18 @@ def offer_license_command(
         scope,
         amount,
         chain_time(ledger) + days * DAY,
-        currency=token,
-        min_bid=min_bid,
+        currency=token.address,
+        min_bid=floor,
     )
     offer = receipt.event(OfferCreated)
     show_receipt(
         receipt,
         f"offer #{offer.offer_id}: {license_kind.name.lower().replace('_', '-')} licenses on "
-        f"{asset_id_hex(target)} for {format_amount(amount, token)} each",
+        f"{asset_id_hex(target)} for {format_amount(amount, token, raw=raw)} each until "
+        f"{format_time(offer.expires_at)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         offer_id=offer.offer_id,
     )
 
@@ -197,6 +233,7 @@ def buy_command(
     settings: Settings,
     as_json: bool,
     offer: Annotated[int, typer.Argument(min=1, help="Offer number.")],
+    raw: RawOption = False,
 ) -> None:
     """Buy from an offer at its price; the asset or a license is delivered in the same
     transaction as the payment.
@@ -213,10 +250,14 @@ def buy_command(
         if trade.kind == OfferKind.ASSET
         else f"license #{trade.license_id}"
     )
+    book = CurrencyBook(ledger.w3)
     show_receipt(
         receipt,
-        f"trade #{trade.trade_id}: bought {what} for {format_amount(trade.price, trade.currency)}",
+        f"trade #{trade.trade_id}: bought {what} for "
+        f"{format_amount(trade.price, book(trade.currency), raw=raw)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         trade_id=trade.trade_id,
     )
 
@@ -226,24 +267,33 @@ def bid_command(
     settings: Settings,
     as_json: bool,
     offer: Annotated[int, typer.Argument(min=1, help="Offer number.")],
-    amount: Annotated[str, typer.Argument(help="Bid in the offer's currency, smallest unit.")],
+    amount: Annotated[
+        str, typer.Argument(help="Bid in the offer's currency with its unit, e.g. 0.004 ETH.")
+    ],
     days: Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the bid expires.")] = 7,
+    raw: RawOption = False,
 ) -> None:
     """Make a counter-bid on an offer; the amount is held by the market until the seller
     accepts it or you cancel it.
 
-    Example: provledger market bid 1 800000000000000000 --days 7 --dev-account 6
+    Example: provledger market bid 1 0.004ether --days 7 --dev-account 6
     """
-    bid_amount = parse_price(amount, "amount")
+    reader = open_ledger(settings, sign=False)  # the offer's currency reads the amount
+    state = existing_offer(reader, offer)
+    book = CurrencyBook(reader.w3)
+    currency = book(state.currency)
+    bid_amount = parse_price(amount, currency, "amount", raw)
     ledger = open_ledger(settings)
-    state = existing_offer(ledger, offer)
     value = pay(ledger, state.currency, bid_amount)
     receipt = ledger.market.bid(offer, bid_amount, chain_time(ledger) + days * DAY, value=value)
     placed = receipt.event(BidPlaced)
     show_receipt(
         receipt,
-        f"bid #{placed.bid_id} of {format_amount(bid_amount, state.currency)} on offer #{offer}",
+        f"bid #{placed.bid_id} of {format_amount(bid_amount, currency, raw=raw)} on offer "
+        f"#{offer} until {format_time(placed.expires_at)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         bid_id=placed.bid_id,
     )
 
@@ -253,18 +303,23 @@ def accept_command(
     settings: Settings,
     as_json: bool,
     bid: Annotated[int, typer.Argument(min=1, help="Bid number.")],
+    raw: RawOption = False,
 ) -> None:
     """Accept a counter-bid on your offer: the bid pays, the asset or a license is delivered.
 
     Example: provledger market accept 1 --dev-account 5
     """
-    receipt = open_ledger(settings).market.accept_bid(bid)
+    ledger = open_ledger(settings)
+    receipt = ledger.market.accept_bid(bid)
     trade = receipt.event(TradeSettled)
+    book = CurrencyBook(ledger.w3)
     show_receipt(
         receipt,
         f"trade #{trade.trade_id}: bid #{bid} accepted for "
-        f"{format_amount(trade.price, trade.currency)}",
+        f"{format_amount(trade.price, book(trade.currency), raw=raw)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         trade_id=trade.trade_id,
     )
 
@@ -275,56 +330,91 @@ def cancel_command(
     as_json: bool,
     number: Annotated[int, typer.Argument(min=1, help="Offer number (bid number with --bid).")],
     bid: Annotated[bool, typer.Option("--bid", help="Cancel your bid, not an offer.")] = False,
+    raw: RawOption = False,
 ) -> None:
     """Cancel your offer, or take back your bid (its amount becomes withdrawable).
 
     Example: provledger market cancel 1 --dev-account 5
     """
     ledger = open_ledger(settings)
+    book = CurrencyBook(ledger.w3)
     if bid:
         receipt = ledger.market.cancel_bid(number)
-        show_receipt(receipt, f"bid #{number} cancelled; its amount can be withdrawn", as_json)
+        summary = f"bid #{number} cancelled; its amount can be withdrawn"
     else:
         receipt = ledger.market.cancel_offer(number)
-        show_receipt(receipt, f"offer #{number} cancelled", as_json)
+        summary = f"offer #{number} cancelled"
+    show_receipt(receipt, summary, as_json, currencies=book.of_receipt(receipt), raw=raw)
 
 
 @chain_command(market_app, "withdraw")
 def withdraw_command(
-    settings: Settings, as_json: bool, currency: CurrencyOption = "native"
+    settings: Settings,
+    as_json: bool,
+    currency: CurrencyOption = "native",
+    raw: RawOption = False,
 ) -> None:
     """Withdraw what the market owes you in one currency (proceeds, fees, refunded bids).
 
     Example: provledger market withdraw --dev-account 5
     """
-    receipt = open_ledger(settings).market.withdraw(parse_currency(currency))
+    ledger = open_ledger(settings)
+    receipt = ledger.market.withdraw(parse_currency(currency))
     withdrawn = receipt.event(ProceedsWithdrawn)
+    book = CurrencyBook(ledger.w3)
     show_receipt(
         receipt,
-        f"withdrew {format_amount(withdrawn.amount, withdrawn.currency)}",
+        f"withdrew {format_amount(withdrawn.amount, book(withdrawn.currency), raw=raw)}",
         as_json,
+        currencies=book.of_receipt(receipt),
+        raw=raw,
         amount=str(withdrawn.amount),
     )
 
 
-def _print_rows(items: list[Any], as_json: bool, columns: dict[str, str]) -> None:
+#: Columns of the gateway's market records that are amounts in the record's currency.
+AMOUNT_COLUMNS: Final = frozenset({"price", "min_bid", "fee", "amount", "seller_proceeds"})
+
+
+def _print_rows(
+    items: list[Any], as_json: bool, columns: dict[str, str], book: CurrencyBook, raw: bool
+) -> None:
     if as_json:
         print_json(items)
         raise typer.Exit(EXIT_OK)
     table = Table(*columns)
+    for column in table.columns:
+        column.overflow = "fold"  # times and amounts are read whole, never cut
     for item in items:
-        table.add_row(*(_cell(item, key) for key in columns.values()))
+        table.add_row(*(_cell(item, key, book, raw) for key in columns.values()))
     out.print(table)
     raise typer.Exit(EXIT_OK)
 
 
-def _cell(item: dict[str, Any], key: str) -> str:
+def _cell(item: dict[str, Any], key: str, book: CurrencyBook, raw: bool) -> str:
     value = item.get(key)
+    if value is None:
+        return "-"
     if key == "currency":
         return currency_label(str(value))
+    if key in AMOUNT_COLUMNS:
+        return format_amount(value, book(str(item["currency"])), raw=raw)
     if key in ("expires_at", "settled_at"):
         return when(value)
-    return "-" if value is None else brief(value)
+    return brief(value)
+
+
+def _price_filter(
+    text: str | None, option: str, currency: Currency | None, raw: bool
+) -> str | None:
+    """A price bound for the gateway, which takes integers in the smallest unit."""
+    if text is None:
+        return None
+    if currency is None:
+        raise InputError(
+            f"{option} needs --currency (prices in different currencies do not compare)"
+        )
+    return str(parse_amount(text, currency, what=option, raw=raw, allow_zero=True))
 
 
 @market_app.command("offers")
@@ -333,25 +423,35 @@ def offers_command(
     seller: Annotated[str | None, typer.Option(help="Only offers of this seller.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency, or 'native'.")] = None,
     kind: Annotated[str | None, typer.Option(help="asset or license.")] = None,
-    min_price: Annotated[str | None, typer.Option(help="Lowest price (needs --currency).")] = None,
-    max_price: Annotated[str | None, typer.Option(help="Highest price (needs --currency).")] = None,
+    min_price: Annotated[
+        str | None, typer.Option(help="Lowest price with its unit (needs --currency).")
+    ] = None,
+    max_price: Annotated[
+        str | None, typer.Option(help="Highest price with its unit (needs --currency).")
+    ] = None,
+    raw: RawOption = False,
     gateway: GatewayOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Open offers, from a gateway's index.
+    """Open offers, from a gateway's index. A token's symbol and decimals are read from the
+    node (PROVLEDGER_RPC_URL) when one is set; without one, a token's amounts are raw.
 
-    Example: provledger market offers --currency native --max-price 2000 --gateway http://127.0.0.1:8000
+    Example: provledger market offers --currency native --max-price 0.01ETH --gateway http://127.0.0.1:8000
     """
     settings = settings_from(gateway_url=gateway)
+    book = CurrencyBook.of(settings)
 
     def run() -> list[Any]:
-        query: dict[str, Any] = {"kind": kind, "min_price": min_price, "max_price": max_price}
+        query: dict[str, Any] = {"kind": kind}
         if asset is not None:
             query["asset_id"] = asset_id_hex(parse_asset(asset))
         if seller is not None:
             query["seller"] = parse_address(seller, "seller")
-        if currency is not None:
-            query["currency"] = parse_currency(currency)
+        chosen = None if currency is None else book(parse_currency(currency))
+        if chosen is not None:
+            query["currency"] = chosen.address
+        query["min_price"] = _price_filter(min_price, "--min-price", chosen, raw)
+        query["max_price"] = _price_filter(max_price, "--max-price", chosen, raw)
         wanted = {key: value for key, value in query.items() if value is not None}
         return gateway_pages(require_gateway(settings), "/market/offers", query=wanted)
 
@@ -365,7 +465,7 @@ def offers_command(
         "min bid": "min_bid",
         "expires": "expires_at",
     }
-    _print_rows(guarded(run), as_json, columns)
+    _print_rows(guarded(run), as_json, columns, book, raw)
 
 
 @market_app.command("trades")
@@ -374,14 +474,17 @@ def trades_command(
     account: Annotated[
         str | None, typer.Option(help="The trades this account sold or bought in.")
     ] = None,
+    raw: RawOption = False,
     gateway: GatewayOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Trade history of an asset or of an account, from a gateway's index.
+    """Trade history of an asset or of an account, from a gateway's index (a token's amounts
+    in its symbol when a node is set, as for `market offers`).
 
     Example: provledger market trades --asset 0x5f…e1 --gateway http://127.0.0.1:8000
     """
     settings = settings_from(gateway_url=gateway)
+    book = CurrencyBook.of(settings)
 
     def run() -> list[Any]:
         if (asset is None) == (account is None):
@@ -402,4 +505,4 @@ def trades_command(
         "currency": "currency",
         "settled": "settled_at",
     }
-    _print_rows(guarded(run), as_json, columns)
+    _print_rows(guarded(run), as_json, columns, book, raw)

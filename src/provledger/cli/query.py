@@ -8,15 +8,19 @@ never sent anywhere.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Final
 
 import requests
 import typer
+from eth_utils.address import is_address
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
+from provledger.categories import category_name, grade_words
 from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
@@ -32,15 +36,18 @@ from provledger.cli.base import (
 )
 from provledger.cli.registrant import hash_input
 from provledger.cli.session import (
+    CurrencyBook,
     DeploymentsOption,
     open_ledger,
     parse_asset,
     print_json,
+    readable_args,
 )
 from provledger.config import Settings
 from provledger.errors import InputError, ServiceUnavailable
 from provledger.hashing import parse_hash32
 from provledger.jsondoc import JsonDocumentError, parse_json
+from provledger.units import format_time
 
 GatewayOption = Annotated[
     str | None,
@@ -128,10 +135,11 @@ def brief(value: Any) -> str:
 
 
 def when(timestamp: int | None) -> str:
-    """A unix time as UTC text."""
+    """A unix time for a table: ISO 8601 with the zone and how far away it is,
+    ``2026-12-06T07:30:00+00:00 (in 2 min)``; ``-`` for none. --json keeps the number."""
     if timestamp is None:
         return "-"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return format_time(int(timestamp))
 
 
 # ------------------------------------------------------------------ verify
@@ -203,6 +211,10 @@ def verify_command(
                 require_gateway(settings), "/verify", {"hash": hex_bytes(content)}
             )
             verdict["source"] = f"gateway {settings.gateway_url}"
+            asset = verdict.get("asset") or {}
+            verdict["names"] = party_names(
+                require_gateway(settings), (asset.get("registrant"), asset.get("holder"))
+            )
         elif settings.rpc_url is not None:
             verdict = verify_on_chain(settings, content)
         else:
@@ -211,16 +223,33 @@ def verify_command(
         return verdict
 
     verdict = guarded(run)
+    names = verdict.pop("names", {})
     if as_json:
         print_json(verdict)
     else:
-        show_verdict(verdict)
+        show_verdict(verdict, names)
     known = verdict["registered"] or verdict.get("batch") is not None
     raise typer.Exit(EXIT_OK if known else EXIT_NEGATIVE)
 
 
-def show_verdict(verdict: dict[str, Any]) -> None:
-    """A verdict in words."""
+def party_names(base: str, accounts: Iterable[Any]) -> dict[str, str]:
+    """The names of those of ``accounts`` (addresses; other values are passed over) that the
+    gateway knows as named participants, as ``Name (CN)``, by address."""
+    names: dict[str, str] = {}
+    for address in dict.fromkeys(accounts):
+        if not (isinstance(address, str) and is_address(address)) or int(address, 16) == 0:
+            continue
+        try:
+            party = gateway_get(base, f"/participants/{address}")
+        except GatewayRefused:  # not a participant
+            continue
+        if party.get("name"):
+            names[address] = f"{party['name']} ({party['jurisdiction']})"
+    return names
+
+
+def show_verdict(verdict: dict[str, Any], names: dict[str, str] | None = None) -> None:
+    """A verdict in words; accounts by their ``names`` where given, categories by name."""
     asset = verdict.get("asset")
     batch = verdict.get("batch")
     out.print(f"{verdict['target']}: content hash {verdict['content_hash']}", highlight=False)
@@ -238,9 +267,19 @@ def show_verdict(verdict: dict[str, Any]) -> None:
         table = Table(show_header=False, box=None)
         table.add_column(no_wrap=True)
         table.add_column(overflow="fold")
+        names = names or {}
         for key in ("registrant", "holder", "status", "category", "grade", "registration_number"):
-            if key in asset and asset[key] is not None:
-                table.add_row(key.replace("_", " "), str(asset[key]))
+            value = asset.get(key)
+            if value is None:
+                continue
+            shown = str(value)
+            if key == "category":
+                shown = f"{value} {category_name(int(value))}"
+            elif key == "grade":
+                shown = grade_words(int(value))
+            elif value in names:
+                shown = f"{names[value]} {value}"
+            table.add_row(key.replace("_", " "), shown)
         table.add_row("registered", when(asset.get("registered_at")))
         out.print(table)
     for warning in verdict.get("warnings", []):
@@ -252,10 +291,15 @@ def show_verdict(verdict: dict[str, Any]) -> None:
 @app.command("history")
 def history_command(
     asset: Annotated[str, typer.Argument(help="Asset id.")],
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Amounts as integers in their smallest unit.")
+    ] = False,
     gateway: GatewayOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every event of an asset in chain order, with block, time, transaction and finality.
+    Times are ISO 8601; amounts are in ETH, an appraisal's currency, or a token's symbol when
+    a node is set (PROVLEDGER_RPC_URL) to read it from.
 
     Example: provledger history 0x5f…e1 --gateway http://127.0.0.1:8000
     """
@@ -269,21 +313,35 @@ def history_command(
     if as_json:
         print_json(events)
         raise typer.Exit(EXIT_OK)
-    table = Table("block", "time", "event", "details", "finality")
-    table.columns[3].overflow = "fold"
+    book = CurrencyBook.of(settings)
+    base = require_gateway(settings)
+    names = guarded(
+        lambda: party_names(base, (value for event in events for value in event["args"].values()))
+    )
     for event in events:
+        args = event["args"]
+        token = args.get("currency")
+        if isinstance(token, str) and is_address(token):
+            book(token)
+        shown = readable_args(args, book.known, raw=raw)
         details = ", ".join(
-            f"{key}={brief(value)}" for key, value in event["args"].items() if key != "asset_id"
+            f"{key}={_named(value, names)}" for key, value in shown.items() if key != "asset_id"
         )
-        table.add_row(
-            str(event["block_number"]),
-            when(event["block_time"]),
-            event["event"],
-            details,
-            str(event["finality"]),
+        out.print(
+            f"[bold]{event['event']}[/] · block {event['block_number']} · "
+            f"{when(event['block_time'])} · {event['finality']}",
+            highlight=False,
         )
-    out.print(table)
+        out.print(Padding(Text(details), (0, 0, 0, 2)), highlight=False)
     raise typer.Exit(EXIT_OK)
+
+
+def _named(value: Any, names: dict[str, str]) -> str:
+    """An event argument for people: an account by its name (``Name (CN) 0x9965…A4dc``),
+    long hex shortened (:func:`brief`)."""
+    if isinstance(value, str) and value in names:
+        return f"{names[value]} {value[:6]}…{value[-4:]}"
+    return brief(value)
 
 
 @app.command("lineage")
@@ -388,6 +446,7 @@ def status_command(gateway: GatewayOption = None, as_json: JsonOption = False) -
         raise typer.Exit(EXIT_OK)
     table = Table(show_header=False, box=None)
     for key, value in status.items():
-        table.add_row(key.replace("_", " "), "-" if value is None else str(value))
+        shown = when(value) if key.endswith("_at") else "-" if value is None else str(value)
+        table.add_row(key.replace("_", " "), shown)
     out.print(table)
     raise typer.Exit(EXIT_OK)

@@ -1,9 +1,9 @@
-"""Registrant commands: hash, register, anchor, transfer, license, metadata, cancel."""
+"""Registrant commands: hash, categories, register, anchor, transfer, license, metadata,
+cancel."""
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from provledger.categories import category_name
+from provledger.categories import CATEGORIES, category_name, parse_category, parse_code
 from provledger.chain.enums import LicenseKind, Relation
 from provledger.chain.events import AssetRegistered, BatchAnchored, LicenseGranted
 from provledger.chain.ids import asset_id, asset_id_hex
@@ -46,16 +46,14 @@ from provledger.cli.session import (
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest, folder_manifest, sha256_file
-from provledger.jsondoc import echo
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import BatchManifest
+from provledger.units import format_time
 
 #: Inputs at least this large get a progress bar while they are hashed.
 PROGRESS_BYTES = 64 << 20
-#: The largest category code and grade: the chain keeps them as uint16 and uint8. Which codes
-#: and grades are known is for the contract to say; the CLI only keeps web3 from being handed
-#: a value it cannot encode.
-CATEGORY_MAX: Final = 0xFFFF
+#: The largest grade: the chain keeps it as a uint8. Which grades are known is for the
+#: contract to say; the CLI only keeps web3 from being handed a value it cannot encode.
 GRADE_MAX: Final = 0xFF
 DAY = 24 * 3600
 
@@ -145,6 +143,25 @@ def hash_command(
     raise typer.Exit(EXIT_OK)
 
 
+@app.command("categories")
+def categories_command(as_json: JsonOption = False) -> None:
+    """List the published category codes and names.
+
+    --category (register, sign) and the category column of register-many lists take a code
+    or a name, in any case, whole or the start of only one name.
+
+    Example: provledger categories --json
+    """
+    if as_json:
+        print_json([{"code": code, "name": name} for code, name in sorted(CATEGORIES.items())])
+        raise typer.Exit(EXIT_OK)
+    width = max(len("code"), *(len(str(code)) for code in CATEGORIES))
+    out.print(f"{'code'.ljust(width)}  name", highlight=False)
+    for code, name in sorted(CATEGORIES.items()):
+        out.print(f"{str(code).ljust(width)}  {name}", highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_OK)
+
+
 # ------------------------------------------------------------------ metadata documents
 def metadata_document(
     metadata_file: Path | None, title: str | None, description: str | None, fallback: str
@@ -201,7 +218,7 @@ class RegistrationPlan:
 
 def plan_registration(
     path: Path,
-    category: int,
+    category: int | str,
     grade: int,
     *,
     parents: Sequence[str] = (),
@@ -210,36 +227,14 @@ def plan_registration(
     description: str | None = None,
     metadata_uri: str | None = None,
 ) -> RegistrationPlan:
-    """Check the category, grade and parents (``ID[:relation]``) and build the metadata
-    document (from a file, or from the title and description), before any node is asked or
-    anything hashed."""
-    parse_code(category, "category", CATEGORY_MAX)
+    """Check the category (a code or a published name), grade and parents (``ID[:relation]``)
+    and build the metadata document (from a file, or from the title and description), before
+    any node is asked or anything hashed."""
+    code = parse_category(category)
     parse_code(grade, "grade", GRADE_MAX)
     links = tuple(parse_parent(item) for item in parents)
     document = metadata_document(metadata_file, title, description, path.name)
-    return RegistrationPlan(path, category, grade, links, document, metadata_uri)
-
-
-_DIGITS = re.compile(r"[0-9]+")
-
-
-def parse_code(value: object, what: str, maximum: int) -> int:
-    """A category code or a grade: an integer, or text of ASCII digits (spaces around them
-    aside; no sign, ``_`` or other digits), from 0 to ``maximum``.
-
-    Raises:
-        InputError: anything else; the message repeats at most a short prefix of the value.
-    """
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _DIGITS.fullmatch(digits := value.strip()):
-        # int() of thousands of digits is slow or refused; anything this long is too large
-        number = int(digits) if len(digits.lstrip("0")) <= len(str(maximum)) else maximum + 1
-    else:
-        raise InputError(f"{what} {echo(str(value))} is not a whole number (digits 0-9)")
-    if not 0 <= number <= maximum:
-        raise InputError(f"{what} {echo(str(value))} is outside 0..{maximum}")
-    return number
+    return RegistrationPlan(path, code, grade, links, document, metadata_uri)
 
 
 def parse_parent(text: str) -> ParentLink:
@@ -260,7 +255,14 @@ ParentOption = Annotated[
     list[str] | None,
     typer.Option(help="A parent asset: ID or ID:derived-from|version-of|aggregate-of; repeatable."),
 ]
-CategoryOption = Annotated[int, typer.Option(help="Category code of the published list.")]
+CategoryOption = Annotated[
+    str,
+    typer.Option(
+        metavar="CODE|NAME",
+        help="Category: a code or a published name, any case, or the start of one "
+        "(provledger categories lists them).",
+    ),
+]
 GradeOption = Annotated[int, typer.Option(help="1 general, 2 important, 3 core.")]
 MetadataUriOption = Annotated[
     str | None,
@@ -284,7 +286,8 @@ def register_command(
     """Register a file or folder as a data asset held by the signing account.
 
     The metadata document (from --metadata, or built from --title and --description) is kept
-    in the blob folder and its SHA-256 anchored with the asset.
+    in the blob folder and its SHA-256 anchored with the asset. The category is a code or a
+    published name (provledger categories): --category 301 and --category industrial are one.
 
     Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
     air quality, raw" --dev-account 5
@@ -306,7 +309,7 @@ def register_command(
     show_receipt(
         receipt,
         f"registered {path} as asset {asset_id_hex(registered.asset_id)} "
-        f"({category_name(category)}, grade {grade})",
+        f"({category_name(plan.category)}, grade {grade})",
         as_json,
         asset_id=asset_id_hex(registered.asset_id),
         content_hash=hex_bytes(registration.content_hash),
@@ -451,7 +454,8 @@ def license_grant_command(
     granted = receipt.event(LicenseGranted)
     show_receipt(
         receipt,
-        f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} for {days} days",
+        f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} until "
+        f"{format_time(granted.expires_at)}",
         as_json,
         license_id=granted.license_id,
         expires_at=expires,

@@ -11,7 +11,7 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any, Final, TypeVar, get_type_hints
@@ -21,7 +21,9 @@ import typer
 from eth_account.signers.local import LocalAccount
 from eth_utils.address import is_address, to_checksum_address
 from rich.table import Table
+from web3 import Web3
 
+from provledger.categories import category_name, grade_words
 from provledger.chain.accounts import (
     KEYSTORE_MAX_BYTES,
     load_keystore,
@@ -32,12 +34,14 @@ from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
 from provledger.chain.events import Event
+from provledger.chain.reverts import CallLog
 from provledger.chain.serialize import event_args, hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.cli.base import (
     EXIT_OK,
     BlobDirOption,
     JsonOption,
+    State,
     guarded,
     out,
     settings_from,
@@ -46,6 +50,7 @@ from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.store.blobs import BlobStore
+from provledger.units import NATIVE, Currency, fiat, format_amount, iso_time, read_currency
 
 E = TypeVar("E", bound=IntEnum)
 Action = TypeVar("Action", bound=Callable[..., None])
@@ -156,7 +161,8 @@ def require_node(settings: Settings) -> str:
 
 
 def keystore_file(settings: Settings) -> Path | None:
-    """The keystore file of ``--keystore``: a path, or an address looked up in the folder."""
+    """The keystore file of ``--keystore``: a path, or an address looked up in the folder;
+    checked to be a file before any password is asked for."""
     named = settings.keystore
     if named is None:
         return None
@@ -167,7 +173,16 @@ def keystore_file(settings: Settings) -> Path | None:
             if address == wanted:
                 return path
         raise InputError(f"no keystore of {wanted} in {settings.keystore_dir}")
-    return Path(text)
+    return existing_keystore(Path(text))
+
+
+def existing_keystore(path: Path) -> Path:
+    """``path`` if it is a file; else :class:`InputError`, before a password is prompted for."""
+    if not path.exists():
+        raise InputError(f"keystore {path} does not exist")
+    if not path.is_file():
+        raise InputError(f"keystore {path} is not a file")
+    return path
 
 
 def keystore_accounts(folder: Path) -> list[tuple[Path, str]]:
@@ -195,6 +210,8 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
     w3 = rpc_chain(require_node(settings))
     chain_id = int(w3.eth.chain_id)
     deployment = load_deployment(settings.deployments_dir, chain_id)
+    names = {str(contract.address): name for name, contract in deployment.contracts.items()}
+    State.call_log = CallLog(names).attach(w3)  # a revert is explained by the call it answers
     account: LocalAccount | None = None
     if sign:
         account = resolve_signer(
@@ -210,6 +227,7 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
 
 def unlock(path: Path, password_file: Path | None) -> LocalAccount:
     """Decrypt the keystore at ``path`` with the password of the file, or one prompted for."""
+    existing_keystore(path)
     password = (
         read_password_file(password_file)
         if password_file is not None
@@ -257,6 +275,14 @@ def text_hash(text: str | None) -> bytes:
     return b"\x00" * 32 if not text else hashlib.sha256(text.encode()).digest()
 
 
+def kept_text(settings: Settings, text: str | None) -> bytes:
+    """:func:`text_hash` of ``text``, with the text kept in the blob folder, so that the index
+    and the pages can show what the hash stands for (a participant's name)."""
+    if not text:
+        return text_hash(text)
+    return bytes.fromhex(BlobStore(settings.blob_dir).put(text.encode())[2:])
+
+
 def act_document(settings: Settings, given: Path | None, act: dict[str, Any]) -> bytes:
     """The SHA-256 an act records (terms, certificate, report, ruling), with the document kept
     in the blob folder: the file given, or else a JSON document describing the act."""
@@ -288,13 +314,26 @@ def event_json(event: Event) -> dict[str, Any]:
     return {"event": type(event).__name__, "args": event_args(event)}
 
 
-def show_receipt(receipt: Receipt, summary: str, as_json: bool, **extra: Any) -> None:
-    """Print what a transaction did: a summary line and its events, or JSON with ``extra``."""
+def show_receipt(
+    receipt: Receipt,
+    summary: str,
+    as_json: bool,
+    *,
+    currencies: Mapping[str, Currency] | None = None,
+    raw: bool = False,
+    **extra: Any,
+) -> None:
+    """Print what a transaction did: a summary line and its events, or JSON with ``extra``.
+
+    The events show times in ISO 8601 and amounts in their currency's units (ETH, an
+    appraisal's ISO 4217 code, a token of ``currencies`` by address), or raw with ``raw``;
+    the JSON keeps the events' numbers as they are.
+    """
     if as_json:
         print_json({**extra, **receipt_json(receipt)})
         return
     out.print(summary, highlight=False, soft_wrap=True)
-    show_events(receipt.events)
+    show_events(receipt.events, currencies=currencies, raw=raw)
     out.print(
         f"transaction {hex_bytes(receipt.tx_hash)} in block {receipt.block_number}, "
         f"gas {receipt.gas_used:,}",
@@ -303,14 +342,107 @@ def show_receipt(receipt: Receipt, summary: str, as_json: bool, **extra: Any) ->
     )
 
 
-def show_events(events: Sequence[Event]) -> None:
-    """The events as a table of name and arguments."""
+class CurrencyBook:
+    """The market's currencies by address: ETH for the zero address, a token by the symbol and
+    decimals its contract answers through ``w3``, each read once. Without a node (``w3`` None:
+    a command that asks only a gateway), a token is known by its address alone and its amounts
+    are given and shown in its smallest unit."""
+
+    def __init__(self, w3: Web3 | None) -> None:
+        self.w3 = w3
+        self.known: dict[str, Currency] = {}
+
+    @classmethod
+    def of(cls, settings: Settings) -> CurrencyBook:
+        """The book of a gateway command: tokens read through the configured node, if any."""
+        if settings.rpc_url is None:
+            return cls(None)
+        return cls(rpc_chain(settings.rpc_url, check=False))
+
+    def __call__(self, address: str) -> Currency:
+        """The currency at ``address``."""
+        if int(address, 16) == 0:
+            return NATIVE
+        key = to_checksum_address(address)
+        if key not in self.known:
+            self.known[key] = (
+                read_currency(self.w3, key) if self.w3 is not None else Currency(key, "", 0)
+            )
+        return self.known[key]
+
+    def of_receipt(self, receipt: Receipt) -> dict[str, Currency]:
+        """The currencies the events of ``receipt`` name (for :func:`show_receipt`)."""
+        for event in receipt.events:
+            value = event_args(event).get("currency")
+            if isinstance(value, str) and len(value) == 42 and value.startswith("0x"):
+                self(value)
+        return self.known
+
+
+#: Event arguments that are a jurisdiction's two letters (``bytes2``).
+JURISDICTION_ARGS: Final = frozenset({"jurisdiction", "destination"})
+#: Event arguments that are amounts in the event's ``currency``.
+AMOUNT_ARGS: Final = frozenset({"price", "min_bid", "amount", "fee", "refund"})
+
+
+def readable_args(
+    args: Mapping[str, Any],
+    currencies: Mapping[str, Currency] | None = None,
+    *,
+    raw: bool = False,
+) -> dict[str, Any]:
+    """An event's JSON arguments for people: times (``*_at``) in ISO 8601, categories and
+    grades with their names, jurisdictions as their letters (``HK``), amounts in their
+    currency's units when the currency is known (ETH; an appraisal's ISO 4217 code; a token
+    of ``currencies``), unless ``raw``."""
+    shown = dict(args)
+    for key, value in args.items():
+        if key.endswith("_at") and isinstance(value, int):
+            shown[key] = iso_time(value)
+        elif key == "category" and isinstance(value, int):
+            shown[key] = f"{value} ({category_name(value)})"
+        elif key == "grade" and isinstance(value, int):
+            shown[key] = grade_words(value)
+        elif key in JURISDICTION_ARGS and isinstance(value, str) and len(value) == 6:
+            letters = bytes.fromhex(value[2:]).decode("ascii", errors="replace")
+            shown[key] = letters if letters.isalpha() else value
+    currency = _event_currency(args.get("currency"), currencies or {})
+    if currency is None or raw:
+        return shown
+    if currency.fixed:  # an appraisal's ISO 4217 code, by its letters
+        shown["currency"] = currency.symbol
+    for key in AMOUNT_ARGS & set(args):
+        shown[key] = format_amount(args[key], currency)
+    return shown
+
+
+def _event_currency(value: Any, currencies: Mapping[str, Currency]) -> Currency | None:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        return None
+    if len(value) == 8:  # an appraisal's bytes3 ISO 4217 code
+        code = bytes.fromhex(value[2:]).decode("ascii", errors="replace")
+        return fiat(code) if code.isalpha() and code.isupper() else None
+    if int(value, 16) == 0:
+        return NATIVE
+    return currencies.get(value)
+
+
+def show_events(
+    events: Sequence[Event],
+    *,
+    currencies: Mapping[str, Currency] | None = None,
+    raw: bool = False,
+) -> None:
+    """The events as a table of name and arguments (see :func:`readable_args`)."""
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("event", no_wrap=True)
     table.add_column("arguments", overflow="fold")  # hashes are read in full, never cut
     for event in events:
-        args = ", ".join(f"{key}={value}" for key, value in event_args(event).items())
-        table.add_row(f"[bold]{type(event).__name__}[/]", args)
+        args = readable_args(event_args(event), currencies, raw=raw)
+        table.add_row(
+            f"[bold]{type(event).__name__}[/]",
+            ", ".join(f"{key}={value}" for key, value in args.items()),
+        )
     out.print(table, soft_wrap=True)
 
 

@@ -9,12 +9,13 @@ expired is judged at the time of the latest indexed block, the chain's own clock
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
 from eth_utils.address import to_checksum_address
 from pydantic import Field
 from sqlalchemy import Connection, Engine, RowMapping
 
+from provledger import units
 from provledger.categories import category_name
 from provledger.services.provenance import (
     Address,
@@ -29,14 +30,10 @@ from provledger.services.provenance import (
     _id_key,
     _paged,
     _view,
-    decimal_digits,
     decode_cursor,
 )
 from provledger.store import queries
 from provledger.store.queries import OfferFilter
-
-#: The largest amount a market record can hold (uint128).
-MAX_AMOUNT: Final = 2**128 - 1
 
 Amount = Annotated[str, Field(examples=["1000000000000000000"], pattern=r"^[0-9]+$")]
 
@@ -132,26 +129,16 @@ class MarketStat:
     last_trade_id: int
 
 
-def format_amount(value: int | str, currency: str) -> str:
-    """An amount in its currency's smallest unit, for people: wei for the native currency, else
-    units of the token (a token's decimals are its own business, not the market's)."""
-    number = f"{int(value):,}"
-    return f"{number} wei" if int(currency, 16) == 0 else f"{number} units of token {currency}"
-
-
 def parse_amount(text: str | None, field: str) -> int | None:
-    """An amount in the smallest unit: a decimal integer from 0 to 2**128 - 1."""
+    """A price filter: a whole number in the currency's smallest unit, 0 to 2**128 - 1, in
+    ASCII decimal digits (the HTTP API takes no units; :func:`provledger.units.parse_amount`
+    reads it)."""
     if text is None:
         return None
     try:
-        amount = decimal_digits(text.strip())
-    except ValueError:
-        raise InvalidParameterError(
-            field, "an amount is a decimal integer in the smallest unit"
-        ) from None
-    if amount > MAX_AMOUNT:
-        raise InvalidParameterError(field, "an amount is at most 2**128 - 1")
-    return amount
+        return units.parse_amount(text, None, what=field, allow_zero=True)
+    except units.AmountError as error:
+        raise InvalidParameterError(field, error.detail) from None
 
 
 def parse_kind(text: str | None) -> str | None:

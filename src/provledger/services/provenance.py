@@ -12,7 +12,7 @@ import base64
 import binascii
 import functools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Final, Generic, TypeVar
@@ -22,8 +22,9 @@ from eth_utils.address import to_checksum_address
 from pydantic import Field
 from sqlalchemy import Connection, Engine, RowMapping
 
+from provledger.chain.deploy import AUTHORITY_ROLES
 from provledger.chain.ids import asset_id as asset_id_of
-from provledger.chain.ids import asset_id_hex
+from provledger.chain.ids import asset_id_hex, role_id
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.rows import ROW_TYPES
 from provledger.jsondoc import echo
@@ -34,6 +35,10 @@ T = TypeVar("T")
 
 MAX_PAGE: Final = 1000
 MAX_LINEAGE_DEPTH: Final = 32
+#: The authority roles in words, by their ``0x`` hex role id (``registrar``, ``export approver``).
+ROLE_WORDS: Final = {
+    "0x" + role_id(role).hex(): short.replace("-", " ") for short, role in AUTHORITY_ROLES.items()
+}
 MAX_SEARCH_WORDS: Final = 8
 #: The longest text part of a cursor (keys are hashes and addresses).
 MAX_CURSOR_TEXT: Final = 130
@@ -448,12 +453,34 @@ class ParticipantView:
     account: Address
     jurisdiction: Annotated[str, Field(examples=["CN"])]
     name_hash: Hash
+    name: Annotated[
+        str | None,
+        Field(
+            description="The name whose SHA-256 is name_hash, when the gateway's blob folder "
+            "holds its text; null otherwise.",
+            examples=["Pudong Sensor Networks Co."],
+        ),
+    ]
     status: Annotated[str, Field(examples=["ACTIVE"])]
     registered_block: int
     registered_at: int
     suspension_reason: Hash | None
     block_number: int
     finality: Finality
+
+
+@dataclass(frozen=True)
+class PartyView:
+    """How to name an account: its participant name and jurisdiction, when it has them, and
+    its authority roles. ``status`` is None for an account that is not a registered
+    participant."""
+
+    account: Address
+    name: str | None
+    jurisdiction: str | None
+    status: str | None
+    roles: tuple[str, ...] = ()
+    """The authority roles it holds now, in words (``registrar``, ``export approver``)."""
 
 
 @dataclass(frozen=True)
@@ -682,6 +709,15 @@ class Provenance:
         with self.engine.connect() as conn:
             return queries.metadata_title(conn, metadata_hash)
 
+    def titles(self, asset_ids: Iterable[str]) -> dict[str, str]:
+        """The titles of assets (by ``0x`` hex id) whose current metadata document the index
+        learned; assets without one are left out."""
+        keys = list(dict.fromkeys(asset_ids))
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            return queries.asset_titles(conn, keys)
+
     def recent(self, limit: int) -> list[AssetView]:
         """The latest registrations, newest first."""
         with self.engine.connect() as conn:
@@ -901,6 +937,28 @@ class Provenance:
             finality = self.finality_now(conn)
         items = [_view(ParticipantView, row, finality(row["block_number"])) for row in rows]
         return _paged(items, rows, limit, _id_key("account"))
+
+    def parties(self, accounts: Iterable[str]) -> dict[str, PartyView]:
+        """How to name each of ``accounts`` (addresses, any case), by lowercase address: every
+        account gets a :class:`PartyView`, named if it is a participant whose name the index
+        learned."""
+        keys = list(dict.fromkeys(account.lower() for account in accounts))
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            rows = queries.participants_among(conn, keys)
+            held = queries.roles_among(conn, keys)
+        found = {}
+        for key in keys:
+            row = rows.get(key)
+            found[key] = PartyView(
+                _checksummed(key),
+                None if row is None else row["name"],
+                None if row is None else row["jurisdiction"],
+                None if row is None else row["status"],
+                tuple(ROLE_WORDS[role] for role in held.get(key, ()) if role in ROLE_WORDS),
+            )
+        return found
 
     def batch(self, root: str) -> BatchView:
         """The batch anchored under ``root``."""

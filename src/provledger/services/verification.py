@@ -102,7 +102,44 @@ class ManifestVerdict:
     verdict: Verdict
 
 
-def asset_warnings(asset: AssetView, open_disputes: int) -> list[str]:
+@dataclass(frozen=True)
+class Confirmations:
+    """Where the block of a record stands below the chain's head, as the index last saw it."""
+
+    block: int
+    head: int
+    #: Blocks below the head that make a record safe (the ``confirmations`` setting).
+    needed: int
+
+    @property
+    def count(self) -> int:
+        """Blocks on top of the record's block (0 in the head block itself)."""
+        return max(0, self.head - self.block)
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether the record is at least ``needed`` blocks below the head (safe or final)."""
+        return self.count >= self.needed
+
+    def note(self) -> str:
+        """The "unconfirmed" warning, telling how far it stands and where the chain is."""
+        return (
+            f"unconfirmed: {self.count} of {self.needed} confirmations (the latest change is "
+            f"in block {self.block}; the chain is at block {self.head})"
+        )
+
+
+#: The warning of a record not yet confirmed when the head is not known.
+UNCONFIRMED: Final = "unconfirmed: the latest change is not yet confirmed on chain"
+
+
+def asset_warnings(
+    asset: AssetView, open_disputes: int, confirmations: Confirmations | None = None
+) -> list[str]:
+    """The plain-words warnings about an asset: frozen, objected, cancelled, rejected, not
+    certified, disputed, and unconfirmed while its latest change is pending; with
+    ``confirmations`` (of the asset's latest change) that warning tells how far it stands,
+    and goes once the count reaches the number needed."""
     notes = []
     if asset.frozen:
         notes.append("frozen: an arbiter froze this asset during a dispute")
@@ -116,8 +153,11 @@ def asset_warnings(asset: AssetView, open_disputes: int) -> list[str]:
         notes.append(f"not certified yet: the registration is {asset.status.lower()}")
     if open_disputes and not asset.frozen:
         notes.append(f"disputed: {open_disputes} open dispute(s)")
-    if asset.finality.value == "pending":
-        notes.append("unconfirmed: the latest change is not yet confirmed on chain")
+    if asset.finality is Finality.PENDING:
+        if confirmations is None:
+            notes.append(UNCONFIRMED)
+        elif not confirmations.confirmed:  # else the index moved on since the asset was read
+            notes.append(confirmations.note())
     return notes
 
 
@@ -130,6 +170,15 @@ class Verifier:
         # A manifest never changes (it is named by its hash): its tree is built once, not on
         # every request for one of its leaves.
         self._batch_tree = functools.lru_cache(maxsize=8)(self._load_batch_tree)
+
+    def confirmations(self, block: int) -> Confirmations | None:
+        """How far ``block`` stands below the head the index last saw (None before the
+        first indexed batch)."""
+        with self.provenance.engine.connect() as conn:
+            position = queries.index_position(conn)
+        if position is None:
+            return None
+        return Confirmations(block, position.head_block, self.provenance.confirmations)
 
     def chain_time(self) -> int:
         """The time of the latest indexed block (0 before the first one)."""
@@ -157,6 +206,9 @@ class Verifier:
                 warnings=[] if batch is None else [_ANCHORED_ONLY],
                 checked_at=standing.checked_at,
             )
+        pending = None  # where the latest change stands, read only while it is pending
+        if asset.finality is Finality.PENDING:
+            pending = self.confirmations(asset.block_number)
         matches = None
         if metadata is not None:
             matches = "0x" + hashlib.sha256(metadata).hexdigest() == asset.metadata_hash
@@ -169,7 +221,7 @@ class Verifier:
             open_disputes=standing.open_disputes,
             valid_licenses=standing.valid_licenses,
             metadata_matches=matches,
-            warnings=asset_warnings(asset, standing.open_disputes),
+            warnings=asset_warnings(asset, standing.open_disputes, pending),
             checked_at=standing.checked_at,
         )
 

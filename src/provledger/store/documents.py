@@ -1,4 +1,5 @@
-"""What the index learns from the documents of the blob folder: metadata titles and batches.
+"""What the index learns from the documents of the blob folder: metadata titles, batches and
+names.
 
 * A **metadata document** is a JSON object; its ``title`` (a string) is split into lowercase
   words (Unicode letters and digits), keyed by the document's SHA-256, the metadata hash an
@@ -9,6 +10,13 @@
   content hashes of an anchored batch in leaf order; the index keeps which batch root each
   content hash is a leaf of, so that a file of a batch verifies even if its leaf was never
   promoted to an asset.
+* A **name** is a document of one short line of UTF-8 text (:func:`name_of`): a participant's
+  name, stored by ``provledger participants add`` under its SHA-256, the name hash the chain
+  records. Any such document is kept by its hash; it is shown as a name only where a
+  participant's recorded name hash names it, so the chain vouches for every name shown.
+
+A document is trusted only if its bytes hash to the name it is stored under: a damaged or
+planted file in the folder is skipped (and looked at again on the next run).
 
 Documents come in with ``provledger blobs add``, which indexes them at once; ``provledger
 index`` indexes any document of the folder it has not seen (after a rebuild, all of them).
@@ -16,7 +24,9 @@ index`` indexes any document of the folder it has not seen (after a rebuild, all
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
@@ -32,7 +42,15 @@ from provledger.store.blobs import BlobHashError, BlobStore, normalise_hash
 MAX_WORD: Final = 64
 MAX_TITLE_WORDS: Final = 64
 MAX_TITLE: Final = 1_000
+#: The longest name kept, in characters.
+MAX_NAME: Final = 200
 _WORD: Final = re.compile(r"\w+")
+#: Characters a name may not hold: controls, line breaks, and the marks that reorder text (a
+#: name must read as it is stored), besides unassigned and private code points.
+_NOT_IN_NAMES: Final = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+_BIDI_CONTROLS: Final = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 _CHUNK: Final = 500
 
 
@@ -56,6 +74,24 @@ def title_of(document: bytes) -> str | None:
     if not isinstance(title, str) or not title.strip():
         return None
     return title.strip()[:MAX_TITLE]
+
+
+def name_of(document: bytes) -> str | None:
+    """The text of a document that can be a name, or None: UTF-8, one line of at most
+    :data:`MAX_NAME` characters with something besides spaces, no control or reordering marks.
+    The text is returned as stored (its SHA-256 is the name hash)."""
+    if len(document) > MAX_NAME * 4:
+        return None
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip() or len(text) > MAX_NAME:
+        return None
+    for char in text:
+        if char in _BIDI_CONTROLS or unicodedata.category(char) in _NOT_IN_NAMES:
+            return None
+    return text
 
 
 BATCH_FORMAT: Final = "provledger-batch/1"
@@ -98,7 +134,7 @@ def index_documents(
     engine: Engine, blobs: BlobStore, hashes: Iterable[str] | None = None
 ) -> tuple[int, int]:
     """Index the blobs ``hashes`` (default: every blob) not indexed yet; return how many
-    metadata titles and batch manifests were added."""
+    metadata titles and batch manifests were added (names are learned besides)."""
     pending = list(dict.fromkeys(blobs.hashes() if hashes is None else hashes))
     titles = batches = 0
     for start in range(0, len(pending), _CHUNK):
@@ -117,13 +153,13 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
         known = set(
             conn.execute(select(documents.c.sha256).where(documents.c.sha256.in_(chunk))).scalars()
         )
-        seen, titles, words, manifests, leaves = [], [], [], [], []
+        seen, titles, words, manifests, leaves, names = [], [], [], [], [], []
         for sha256 in chunk:
             if sha256 in known:
                 continue
             document = blobs.get(sha256)
-            if document is None:
-                continue
+            if document is None or "0x" + hashlib.sha256(document).hexdigest() != sha256:
+                continue  # absent, or not the document its name promises
             kind = "other"
             title = title_of(document)
             manifest = None if title is not None else BatchManifest.parse(document)
@@ -142,6 +178,10 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
                     {"leaf": leaf, "root": root, "position": position}
                     for position, leaf in enumerate(dict.fromkeys(manifest.leaves))
                 ]
+            else:
+                name = name_of(document)
+                if name is not None:
+                    names.append({"name_hash": sha256, "name": name})
             seen.append({"sha256": sha256, "kind": kind})
         for table, rows in (
             (documents, seen),
@@ -149,6 +189,7 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
             (schema.title_words, words),
             (schema.batch_manifests, manifests),
             (schema.batch_leaves, leaves),
+            (schema.names, names),
         ):
             if rows:
                 conn.execute(table.insert(), rows)

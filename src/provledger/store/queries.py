@@ -286,6 +286,29 @@ def metadata_title(conn: Connection, metadata_hash: str) -> str | None:
     return None if found is None else str(found)
 
 
+def asset_titles(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
+    """The titles of the current metadata documents of ``asset_ids``, by asset id, for those
+    whose document the blob folder had."""
+    found: dict[str, str] = {}
+    for start in range(0, len(asset_ids), 500):
+        chunk = list(asset_ids[start : start + 500])
+        for asset, title in conn.execute(_TITLES_BY_IDS, {"keys": chunk}):
+            found[str(asset)] = str(title)
+    return found
+
+
+_TITLES_BY_IDS: Final = (
+    select(schema.assets.c.asset_id, schema.metadata_titles.c.title)
+    .select_from(
+        schema.assets.join(
+            schema.metadata_titles,
+            schema.metadata_titles.c.metadata_hash == schema.assets.c.metadata_hash,
+        )
+    )
+    .where(schema.assets.c.asset_id.in_(bindparam("keys", expanding=True)))
+)
+
+
 def recent_assets(conn: Connection, limit: int) -> list[RowMapping]:
     """The latest registrations, newest first."""
     assets = schema.assets
@@ -489,17 +512,58 @@ _OPEN_DISPUTES: Final = select(func.count()).where(
 # ------------------------------------------------------------------ participants and batches
 
 
+def _named_participants() -> Select[Any]:
+    """Participant rows with ``name``: the text whose SHA-256 is the recorded name hash, if the
+    blob folder had it (else NULL)."""
+    participants, names = schema.participants, schema.names
+    return select(participants, names.c.name).select_from(
+        participants.outerjoin(names, names.c.name_hash == participants.c.name_hash)
+    )
+
+
 def get_participant(conn: Connection, account: str) -> RowMapping | None:
-    """The participant row of ``account`` (lowercase address)."""
+    """The participant row of ``account`` (lowercase address), with ``name``."""
     participants = schema.participants
-    query = select(participants).where(participants.c.account == account)
+    query = _named_participants().where(participants.c.account == account)
     return conn.execute(query).mappings().first()
 
 
 def list_participants(conn: Connection, after: str | None, limit: int) -> list[RowMapping]:
-    """Participants by address."""
+    """Participants by address, with ``name``."""
     participants = schema.participants
-    return _all(conn, _page_by(select(participants), participants.c.account, after, limit))
+    return _all(conn, _page_by(_named_participants(), participants.c.account, after, limit))
+
+
+def participants_among(conn: Connection, accounts: Sequence[str]) -> dict[str, RowMapping]:
+    """The participant rows (with ``name``) of those of ``accounts`` (lowercase addresses) that
+    are participants, by account."""
+    participants = schema.participants
+    query = _named_participants().where(
+        participants.c.account.in_(bindparam("keys", expanding=True))
+    )
+    found: dict[str, RowMapping] = {}
+    for start in range(0, len(accounts), 500):
+        chunk = list(accounts[start : start + 500])
+        for row in conn.execute(query, {"keys": chunk}).mappings():
+            found[str(row["account"])] = row
+    return found
+
+
+def roles_among(conn: Connection, accounts: Sequence[str]) -> dict[str, list[str]]:
+    """The roles (``0x`` hex role ids) held now by those of ``accounts`` (lowercase addresses)
+    that hold any, by account."""
+    roles = schema.roles
+    query = (
+        select(roles.c.account, roles.c.role)
+        .where(roles.c.account.in_(bindparam("keys", expanding=True)), roles.c.granted)
+        .order_by(roles.c.account, roles.c.role)
+    )
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(accounts), 500):
+        chunk = list(accounts[start : start + 500])
+        for account, role in conn.execute(query, {"keys": chunk}):
+            found.setdefault(str(account), []).append(str(role))
+    return found
 
 
 def get_batch(conn: Connection, root: str) -> RowMapping | None:

@@ -31,7 +31,7 @@ from sqlalchemy import (
 )
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 7
+SCHEMA_VERSION: Final = 8
 
 metadata = MetaData(
     naming_convention={
@@ -457,9 +457,10 @@ market_currencies = Table(
 
 # ------------------------------------------------------------------ off-chain documents
 # What the index learned from the blob folder (provledger.store.documents): every document seen,
-# the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash) and
-# the leaves of batch manifests. A function of the blobs, not of the chain: not in DERIVED,
-# untouched by batches and rollbacks.
+# the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash), the
+# leaves of batch manifests, and short lines of text that can be names (keyed by their SHA-256,
+# which a participant registration records as its name hash). A function of the blobs, not of
+# the chain: not in DERIVED, untouched by batches and rollbacks.
 
 documents = Table(
     "documents",
@@ -480,6 +481,13 @@ title_words = Table(
     metadata,
     Column("word", String(64), primary_key=True),
     _hash("metadata_hash", primary_key=True),
+)
+
+names = Table(
+    "names",
+    metadata,
+    _hash("name_hash", primary_key=True),  # the SHA-256 of the name's UTF-8 text
+    Column("name", Text, nullable=False),
 )
 
 batch_manifests = Table(
