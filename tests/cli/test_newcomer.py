@@ -231,10 +231,13 @@ def test_make_demo_passes_port_through() -> None:
     if make is None:
         pytest.skip("make is not installed")
     runs = {"PORT=8900": ".venv/bin/provledger demo --port 8900", "": ".venv/bin/provledger demo"}
+    # as from a shell: not as a sub-make of `make test` (which would print its directory)
+    env = {key: value for key, value in os.environ.items() if "MAKE" not in key}
     for args, expected in runs.items():
         shown = subprocess.run(
-            [make, "-n", "demo", *args.split()],
+            [make, "--no-print-directory", "-n", "demo", *args.split()],
             cwd=PROJECT,
+            env=env,
             capture_output=True,
             text=True,
             check=True,
