@@ -54,11 +54,6 @@ def dev_account(index: int) -> LocalAccount:
     return account
 
 
-def dev_accounts(count: int = DEV_ACCOUNT_COUNT) -> tuple[LocalAccount, ...]:
-    """The first ``count`` dev accounts."""
-    return tuple(dev_account(index) for index in range(count))
-
-
 def is_dev_chain(chain_id: int) -> bool:
     """Whether ``chain_id`` belongs to a development chain."""
     return chain_id in DEV_CHAIN_IDS

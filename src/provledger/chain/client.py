@@ -247,12 +247,6 @@ class RegistryClient(ContractClient):
         """Revoke ``role`` from ``account`` (role admin only)."""
         return self._send("revokeRole", role_id(role), Web3.to_checksum_address(account))
 
-    def renounce_role(self, role: str) -> Receipt:
-        """Give up ``role`` held by the sender."""
-        if self.sender is None:
-            raise ConfigurationError("renouncing a role needs a signing account")
-        return self._send("renounceRole", role_id(role), self.sender.address)
-
     def set_modules(self, license_registry: str, export_control: str) -> Receipt:
         """Point the registry at its LicenseRegistry and ExportControl (admin)."""
         return self._send(

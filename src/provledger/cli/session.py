@@ -24,12 +24,7 @@ from rich.table import Table
 from web3 import Web3
 
 from provledger.categories import category_name, grade_words
-from provledger.chain.accounts import (
-    KEYSTORE_MAX_BYTES,
-    load_keystore,
-    read_password_file,
-    resolve_signer,
-)
+from provledger.chain.accounts import KEYSTORE_MAX_BYTES, resolve_signer
 from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
@@ -223,17 +218,6 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
             prompt_password=prompt_secret,
         )
     return Provledger(w3, deployment, account)
-
-
-def unlock(path: Path, password_file: Path | None) -> LocalAccount:
-    """Decrypt the keystore at ``path`` with the password of the file, or one prompted for."""
-    existing_keystore(path)
-    password = (
-        read_password_file(password_file)
-        if password_file is not None
-        else prompt_secret(f"password for {path}")
-    )
-    return load_keystore(path, password)
 
 
 # ------------------------------------------------------------------ parsing arguments

@@ -231,14 +231,6 @@ Address = Annotated[str, Field(examples=["0x70997970C51812dc3A010C7d01b50e0d17dc
 
 
 @dataclass(frozen=True)
-class Anchor:
-    """Where a record was last written on chain and how settled that is."""
-
-    block_number: int
-    finality: Finality
-
-
-@dataclass(frozen=True)
 class AssetView:
     """An asset as indexed: identity, registration, current holder and status."""
 

@@ -335,15 +335,6 @@ def _asset_events_statement(paged: bool) -> Select[Any]:
     return _keyset(query, [events.c.block_number, events.c.log_index], paged)
 
 
-def event_at(conn: Connection, block_number: int, log_index: int) -> RowMapping | None:
-    """The event at a chain position."""
-    events = schema.events
-    query = select(events).where(
-        and_(events.c.block_number == block_number, events.c.log_index == log_index)
-    )
-    return conn.execute(query).mappings().first()
-
-
 def holdings_of(
     conn: Connection, asset_id: str, after: Sequence[int] | None, limit: int
 ) -> list[RowMapping]:
@@ -596,13 +587,6 @@ def list_batches(
     if submitter is not None:
         query = query.where(batches.c.submitter == submitter)
     return _all(conn, _page_by(query, batches.c.root, after, limit))
-
-
-def assets_of_batch(conn: Connection, root: str, limit: int) -> list[RowMapping]:
-    """Assets promoted from the batch ``root``."""
-    assets = schema.assets
-    query = select(assets).where(assets.c.batch_root == root).order_by(assets.c.asset_id)
-    return _all(conn, query.limit(limit))
 
 
 # ------------------------------------------------------------------ market

@@ -129,10 +129,6 @@ class WorkingSet:
         return self._deltas[table.name].get(key)
 
     # -- changing
-    def at_block(self, block: int) -> None:
-        """Changes from now on happen in ``block``."""
-        self.block = block
-
     def put(self, table: Table, row: Row) -> None:
         """Insert or replace a whole row."""
         key = primary_key(table, row)
