@@ -1,0 +1,144 @@
+"""The projector's handler registry: one handler per event row type, declared with what it reads.
+
+A handler is registered with :func:`handles`, which names, beside the handler, the projection
+rows the event will read (``reads``) and, where a later event of the same batch may name them,
+the rows it creates (``creates``). :func:`touched_keys` derives a batch's bulk load from those
+declarations, so adding an event touches one place. Event rows that change no projection are
+declared with :func:`ignores` and a reason; :func:`unhandled_row_types` names any row type that
+is in neither list. The helpers handlers share live here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Table
+
+from provledger.indexer import rows as ev
+from provledger.store import schema
+from provledger.store.records import LogRecord
+from provledger.store.workingset import Key, WorkingSet
+
+Handler = Callable[[WorkingSet, LogRecord, Any], None]
+"""Applies one event: (working set, log record, event row in storage form)."""
+
+Read = tuple[Table, Key]
+"""A projection row by table and primary key."""
+
+RowT = TypeVar("RowT", bound=tuple[Any, ...])
+
+
+def _nothing(row: Any) -> tuple[Read, ...]:
+    return ()
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """A handler with its declarations."""
+
+    handler: Handler
+    reads: Callable[[Any], Iterable[Read]]
+    """The rows the event reads: loaded in bulk before the batch is applied."""
+    creates: Callable[[Any], Iterable[Read]]
+    """Rows the event creates that later events may read: not loaded if created in the batch."""
+
+
+#: Row type -> its handler and declarations, filled by :func:`handles`.
+HANDLERS: Final[dict[type[Any], Registration]] = {}
+#: Row type -> why it changes no projection (it is kept in the events table only), filled by
+#: :func:`ignores`.
+EVENTS_ONLY: Final[dict[type[Any], str]] = {}
+
+
+def handles(
+    kind: type[RowT],
+    *,
+    reads: Callable[[RowT], Iterable[Read]] = _nothing,
+    creates: Callable[[RowT], Iterable[Read]] = _nothing,
+) -> Callable[[Callable[[WorkingSet, LogRecord, RowT], None]], Handler]:
+    """Register the decorated function as the handler of rows of type ``kind``; ``reads`` gives
+    the rows an event of that type reads, ``creates`` those it creates for later events."""
+
+    def register(function: Callable[[WorkingSet, LogRecord, RowT], None]) -> Handler:
+        if kind in HANDLERS or kind in EVENTS_ONLY:
+            raise ValueError(f"{kind.__name__} is declared twice")
+        HANDLERS[kind] = Registration(function, reads, creates)
+        return function
+
+    return register
+
+
+def ignores(kind: type[Any], reason: str) -> None:
+    """Declare that rows of type ``kind`` change no projection, and why."""
+    if kind in HANDLERS or kind in EVENTS_ONLY:
+        raise ValueError(f"{kind.__name__} is declared twice")
+    EVENTS_ONLY[kind] = reason
+
+
+def unhandled_row_types() -> set[str]:
+    """Names of row types with neither a handler nor a place in :data:`EVENTS_ONLY`."""
+    return {
+        kind.__name__ for kind in ev.ROW_TYPES.values() if kind not in (*HANDLERS, *EVENTS_ONLY)
+    }
+
+
+def touched_keys(records: Iterable[LogRecord]) -> dict[str, set[Key]]:
+    """The primary keys a batch of events will read, per table name (for bulk loading): what
+    each handler declares, less the rows an earlier event of the batch created."""
+    keys: dict[str, set[Key]] = {schema.assets.name: set()}
+    created: set[tuple[str, Key]] = set()
+    for record in records:
+        registration = HANDLERS.get(type(record.row))
+        if registration is None:
+            continue
+        for table, key in registration.reads(record.row):
+            if (table.name, key) not in created:
+                keys.setdefault(table.name, set()).add(key)
+        created.update((table.name, key) for table, key in registration.creates(record.row))
+    return keys
+
+
+def asset(asset_id: str) -> Read:
+    """The ``assets`` row of ``asset_id``, for a declaration."""
+    return (schema.assets, (asset_id,))
+
+
+# ---------------------------------------------------------------- helpers of the handlers
+
+
+class ProjectionError(Exception):
+    """An event refers to a record the index does not hold: the index is not contiguous."""
+
+    def __init__(self, what: str, record: LogRecord) -> None:
+        super().__init__(
+            f"{record.event} at block {record.block_number} log {record.log_index} refers to "
+            f"unknown {what}"
+        )
+
+
+def require(row: dict[str, Any] | None, what: str, record: LogRecord) -> dict[str, Any]:
+    """``row``, or :class:`ProjectionError` naming ``what`` if it is absent."""
+    if row is None:
+        raise ProjectionError(what, record)
+    return row
+
+
+def text(hex_value: str) -> str:
+    """ASCII text of a short fixed-bytes value (jurisdiction, currency), NULs stripped."""
+    return bytes.fromhex(hex_value[2:]).rstrip(b"\x00").decode("ascii", "replace")
+
+
+def asset_key(ws: WorkingSet, r: LogRecord, asset_id: str) -> Key:
+    """The key of an asset about to be updated; its existence is checked now, or, in a blind
+    working set, when the update is flushed."""
+    key = (asset_id,)
+    if not ws.blind:
+        require(ws.get(schema.assets, key), f"asset {asset_id}", r)
+    return key
+
+
+def setting(ws: WorkingSet, r: LogRecord, key: str, value: str) -> None:
+    """Set one ``contract_settings`` value."""
+    ws.put(schema.contract_settings, {"key": key, "value": value, "block_number": r.block_number})
