@@ -8,6 +8,7 @@ from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
 from api.conftest import Indexed
+from helpers.indexing import TEST_CONFIG
 from provledger.chain.events import DECODERS
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.serialize import event_args
@@ -49,8 +50,18 @@ def chain_events_of(indexed: Indexed, asset: int) -> list[tuple[int, int, str, d
     return found
 
 
+def finality_at_depth(depth: int) -> str:
+    """The finality of a record ``depth`` blocks below the head, in the test window
+    (confirmations 2, finality depth 8)."""
+    if depth >= TEST_CONFIG.finality_depth:
+        return "final"
+    return "safe" if depth >= TEST_CONFIG.confirmations else "pending"
+
+
 def test_every_asset_matches_the_chain(indexed: Indexed) -> None:
     registry = indexed.world.admin.registry
+    head = indexed.world.w3.eth.block_number  # the head the index was built at: nothing is mined
+    finalities: dict[str, str] = {}
     for label, asset in indexed.assets.items():
         body = get(indexed, f"/assets/{asset_id_hex(asset)}")
         state = registry.asset(asset)
@@ -65,9 +76,25 @@ def test_every_asset_matches_the_chain(indexed: Indexed) -> None:
         assert body["metadata_hash"] == "0x" + state.metadata_hash.hex(), label
         assert body["registered_at"] == state.registered_at, label
         assert (body["category"], body["grade"]) == (state.category, state.grade), label
-        assert body["finality"] in ("pending", "safe", "final"), label
+        # the block the asset's row was last written in is one of its events' blocks
+        assert body["block_number"] in {block for block, *_ in chain_events_of(indexed, asset)}
+        assert body["finality"] == finality_at_depth(head - body["block_number"]), label
+        finalities[label] = body["finality"]
         # the decimal form of the id names the same asset
         assert get(indexed, f"/assets/{asset}") == body
+    # the file was registered in the head block; revised was last given away one block below;
+    # everything else lies 12 or more blocks deep
+    assert finalities == {
+        "raw": "final",
+        "derived": "final",
+        "revised": "pending",
+        "promoted": "final",
+        "objected": "final",
+        "sold": "final",
+        "licensed": "final",
+        "listed": "final",
+        "file": "pending",
+    }
 
 
 def test_asset_by_content_hash(indexed: Indexed) -> None:
