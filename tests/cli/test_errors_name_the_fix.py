@@ -8,9 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from web3.types import RPCEndpoint
 
 from cli.conftest import BUYER, FOREIGN, HOLDER, Cli
 from provledger.chain.accounts import DEV_ROLES
+from provledger.chain.reverts import CallLog
 
 pytestmark = pytest.mark.anvil
 
@@ -106,3 +108,21 @@ def test_a_missing_export_permit_names_the_permit_command(cli: Cli, tmp_path: Pa
     cli.ok("export", "permit", asset, foreign, "--days", "30", "--dev-account", EXPORTER)
     cli.ok(*transfer)
     assert cli.ledger().registry.holder_of(int(asset, 16)) == foreign
+
+
+def test_whether_an_account_held_an_asset_is_read_from_the_deployment_on(
+    cli: Cli, tmp_path: Path
+) -> None:
+    asset = _register(cli, tmp_path, "searched.csv")
+    cli.ok("transfer", asset, cli.address(BUYER), "--dev-account", str(HOLDER))
+    names = {str(item.address): name for name, item in cli.deployment.contracts.items()}
+    first = min(item.block_number for item in cli.deployment.contracts.values())
+    log = CallLog(names, from_block=first).attach(cli.w3)
+    assert log.held(cli.address(HOLDER), int(asset, 16)) is True  # minted to it, then sold
+    assert log.held(cli.address(FOREIGN), int(asset, 16)) is False
+    # the search starts where it is told: nothing in the block after the transfer gave it
+    # to anyone
+    sold_in = cli.w3.eth.block_number
+    cli.w3.provider.make_request(RPCEndpoint("evm_mine"), [])
+    later = CallLog(names, from_block=sold_in + 1).attach(cli.w3)
+    assert later.held(cli.address(HOLDER), int(asset, 16)) is False

@@ -334,15 +334,17 @@ class CallLog:
     (``eth_estimateGas``) and a mined failure is replayed (``eth_call``), so the last such
     request is the call a revert answers. ``contracts`` maps the deployment's addresses to
     contract names; ``name_text``, when set, turns a participant's name hash into its name
-    (the CLI reads the blob folder).
+    (the CLI reads the blob folder); logs are searched from ``from_block`` (the deployment's
+    first block: nothing of it is older).
     """
 
     _METHODS: Final = frozenset({"eth_call", "eth_estimateGas"})
 
-    def __init__(self, contracts: Mapping[str, str]) -> None:
+    def __init__(self, contracts: Mapping[str, str], *, from_block: int = 0) -> None:
         self.contracts: dict[str, str] = {
             str(to_checksum_address(address)): name for address, name in contracts.items()
         }
+        self.from_block = from_block
         self.name_text: Callable[[bytes], str | None] | None = None
         self._request: Mapping[str, Any] | None = None
         self._quiet = False
@@ -405,7 +407,14 @@ class CallLog:
         ]
         logs = self._look_up(
             lambda w3: w3.eth.get_logs(
-                cast(Any, {"address": registry(w3).address, "fromBlock": 0, "topics": topics})
+                cast(
+                    Any,
+                    {
+                        "address": registry(w3).address,
+                        "fromBlock": self.from_block,
+                        "topics": topics,
+                    },
+                )
             )
         )
         return None if logs is None else bool(logs)

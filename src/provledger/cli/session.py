@@ -206,7 +206,9 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
     chain_id = int(w3.eth.chain_id)
     deployment = load_deployment(settings.deployments_dir, chain_id)
     names = {str(contract.address): name for name, contract in deployment.contracts.items()}
-    State.call_log = CallLog(names).attach(w3)  # a revert is explained by the call it answers
+    first = min((contract.block_number for contract in deployment.contracts.values()), default=0)
+    # a revert is explained by the call it answers, and by logs no older than the deployment
+    State.call_log = CallLog(names, from_block=first).attach(w3)
     account: LocalAccount | None = None
     if sign:
         account = resolve_signer(
