@@ -38,6 +38,7 @@ from markupsafe import Markup
 from provledger.api.params import INT64_MAX, Digits
 from provledger.categories import GRADES, category_name
 from provledger.chain.ids import asset_id
+from provledger.chain.serialize import fixed_text
 from provledger.errors import InputError
 from provledger.services.market import parse_amount, parse_kind
 from provledger.services.provenance import (
@@ -123,15 +124,6 @@ def amount(value: int | str, currency: Currency) -> Markup:
     return Markup(
         '<span class="amount">{} smallest units of token <code title="{}">{}</code></span>'
     ).format(number, currency.address, short(currency.address))
-
-
-def _ascii(value: object) -> str:
-    """A short fixed-bytes event field (``0x434e59``) as its ASCII text (``CNY``)."""
-    text = str(value)
-    if text.startswith("0x"):
-        with suppress(ValueError):
-            return bytes.fromhex(text[2:]).rstrip(b"\0").decode("ascii")
-    return text
 
 
 class Labels:
@@ -268,7 +260,7 @@ def describe(event: str, args: dict[str, Any], labels: Labels, when: Clock) -> M
             return say("License #{} revoked").format(args["license_id"])
         case "AppraisalRecorded":
             return say("Appraised at {} ({} method) by {}").format(
-                format_amount(args["amount"], fiat(_ascii(args["currency"]))),
+                format_amount(args["amount"], fiat(fixed_text(args["currency"]))),
                 words(args["method"]),
                 who(args["appraiser"]),
             )
@@ -294,7 +286,7 @@ def describe(event: str, args: dict[str, Any], labels: Labels, when: Clock) -> M
         case "ExportPermitIssued":
             return say("Export permit to {} ({}) until {}, by {}").format(
                 who(args["recipient"]),
-                _ascii(args["destination"]),
+                fixed_text(args["destination"]),
                 when(args["expires_at"]),
                 who(args["approver"]),
             )

@@ -58,3 +58,15 @@ def event_args(event: Event) -> dict[str, Any]:
         name.rstrip("_"): json_value(name, getattr(event, name))
         for name in _field_names(type(event))
     }
+
+
+def fixed_text(value: object) -> str:
+    """A short fixed-bytes field in its JSON form (``0x434e59``: a currency code, a
+    jurisdiction) as the ASCII text it holds (``CNY``); anything else as it is."""
+    text = str(value)
+    if text.startswith("0x"):
+        try:
+            return bytes.fromhex(text[2:]).rstrip(b"\0").decode("ascii")
+        except ValueError:  # not hex, or not ASCII
+            pass
+    return text

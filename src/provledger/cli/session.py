@@ -30,7 +30,7 @@ from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
 from provledger.chain.events import Event
 from provledger.chain.reverts import CallLog
-from provledger.chain.serialize import event_args, hex_bytes
+from provledger.chain.serialize import event_args, fixed_text, hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.cli.base import (
     EXIT_OK,
@@ -390,7 +390,7 @@ def readable_args(
         elif key == "grade" and isinstance(value, int):
             shown[key] = grade_words(value)
         elif key in JURISDICTION_ARGS and isinstance(value, str) and len(value) == 6:
-            letters = bytes.fromhex(value[2:]).decode("ascii", errors="replace")
+            letters = fixed_text(value)
             shown[key] = letters if letters.isalpha() else value
     currency = _event_currency(args.get("currency"), currencies or {})
     if currency is None or raw:
@@ -406,7 +406,7 @@ def _event_currency(value: Any, currencies: Mapping[str, Currency]) -> Currency 
     if not isinstance(value, str) or not value.startswith("0x"):
         return None
     if len(value) == 8:  # an appraisal's bytes3 ISO 4217 code
-        code = bytes.fromhex(value[2:]).decode("ascii", errors="replace")
+        code = fixed_text(value)
         return fiat(code) if code.isalpha() and code.isupper() else None
     if int(value, 16) == 0:
         return NATIVE
