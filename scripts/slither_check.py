@@ -61,7 +61,8 @@ def analyse() -> list[dict[str, Any]]:
     from slither.detectors import all_detectors
     from slither.detectors.abstract_detector import AbstractDetector
 
-    from provledger.toolchain.compiler import RUNTIME, collect_sources, standard_json_input
+    from provledger.toolchain.compiler import RUNTIME
+    from provledger.toolchain.inputs import collect_sources, standard_json_input
     from provledger.toolchain.solc import REPO_ROOT, find_solc
 
     sources = collect_sources(RUNTIME.entry_units(REPO_ROOT), REPO_ROOT, REPO_ROOT / "node_modules")

@@ -1,16 +1,16 @@
 """End to end: the model of the rules, the chain, the index and the gateway agree at every step.
 
-The contracts' state machine (:func:`contracts.test_model.registry_machine`: random actions of
-every role, each checked against the Python model, and every view the model predicts) runs on
-anvil, and after each step the indexer brings a SQLite index up to the head and the gateway,
-reading that index, must answer for every asset and participant what the model says, and the
-index's holding periods must follow the model's changes of holder: after its registration an
-asset changes holder in the index only by a transfer, a ruling or a trade the model made, in the
-same block, and every holding acquired by trade is an asset trade of the index (and back). Every
-fourth step also breaks something on purpose: a reorganisation (blocks with events the model
-never sees are indexed, then reverted away), or an indexer process killed with SIGKILL in the
-middle of its work. At the end of each example the index must equal a fresh index of the same
-chain, table by table.
+The contracts' state machine (:func:`contracts.machine.state_machine.registry_machine`: random
+actions of every role, each checked against the Python model, and every view the model predicts)
+runs on anvil, and after each step the indexer brings a SQLite index up to the head and the
+gateway, reading that index, must answer for every asset and participant what the model says,
+and the index's holding periods must follow the model's changes of holder: after its
+registration an asset changes holder in the index only by a transfer, a ruling or a trade the
+model made, in the same block, and every holding acquired by trade is an asset trade of the
+index (and back). Every fourth step also breaks something on purpose: a reorganisation (blocks
+with events the model never sees are indexed, then reverted away), or an indexer process killed
+with SIGKILL in the middle of its work. At the end of each example the index must equal a fresh
+index of the same chain, table by table.
 
 ``make test`` runs a fixed number of examples with a derandomised seed; ``make test-deep``
 (``PROVLEDGER_TEST_PROFILE=deep``) runs more.
@@ -37,7 +37,9 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
 
-from contracts.test_model import Driver, registry_machine, seed
+from contracts.machine.driver import Driver
+from contracts.machine.seed import seed
+from contracts.machine.state_machine import registry_machine
 from helpers.indexing import TEST_CONFIG, differences, index
 from helpers.processes import PROVLEDGER, clean_env
 from helpers.world import World

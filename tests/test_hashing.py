@@ -37,10 +37,10 @@ from provledger.hashing import (
     normalise_manifest_path,
     parse_hash32,
     sha256_file,
-    to_hex32,
     verify_file_membership,
 )
 from provledger.merkle import FOLDER_LEAF_TYPES, StandardMerkleTree, folder_leaf_hash, verify
+from provledger.params import to_hex32
 
 MIB = 1 << 20
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from provledger.errors import InputError
+from provledger.params import InvalidParameterError
 from provledger.services.market import parse_amount as api_price
-from provledger.services.provenance import InvalidParameterError
 from provledger.units import (
     MAX_AMOUNT,
     NATIVE,

@@ -92,175 +92,138 @@ class _TomlSource(PydanticBaseSettingsSource):
 
 
 class Settings(BaseSettings):
-    """provledger's settings; defaults give the embedded chain."""
+    """provledger's settings; defaults give the embedded chain.
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    Each field's docstring is its description (``use_attribute_docstrings``).
+    """
 
-    rpc_url: str | None = Field(
-        default=None,
-        description="JSON-RPC URL of the chain; unset runs the embedded eth-tester chain.",
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", frozen=True, use_attribute_docstrings=True
     )
-    gateway_url: str | None = Field(
-        default=None,
-        description="URL of a provledger gateway that verifier commands (verify, history, "
-        "lineage, proof) ask.",
-    )
-    deployments_dir: Path = Field(
-        default=Path("deployments"),
-        description="Folder holding deployments/<chain-id>.json records.",
-    )
-    keystore: Path | None = Field(
-        default=None,
-        description="Encrypted keystore file (Web3 Secret Storage) of the signing account.",
-    )
-    keystore_dir: Path = Field(
-        default=Path(".provledger/keystore"),
-        description="Folder of keystore files that `provledger account` creates and lists; "
-        "--keystore may name an account of it by address.",
-    )
-    password_file: Path | None = Field(
-        default=None,
-        description="File holding the keystore password; prompted for when unset.",
-    )
-    database_url: str = Field(
-        default="sqlite:///.provledger/index.sqlite",
-        description="Index database: a SQLite URL or path (default), or a postgresql:// URL.",
-    )
-    api_database_url: str | None = Field(
-        default=None,
-        description="Database URL the gateway reads the index with; unset: database_url. On "
-        "PostgreSQL, name a role that may only read (`provledger db reader` creates one).",
-    )
-    query_timeout_ms: int = Field(
-        default=5_000,
-        ge=1,
-        description="Longest a gateway query may run; a longer one is cancelled and answered "
-        "with 503.",
-    )
-    relay_database_url: str = Field(
-        default="sqlite:///.provledger/relay.sqlite",
-        description="Database of the relay's API keys and relayed requests (the gateway "
-        "writes it; the index stays the indexer's).",
-    )
-    relayer_keystore: Path | None = Field(
-        default=None,
-        description="Keystore file of the account that pays the gas of relayed registrations.",
-    )
-    relayer_password_file: Path | None = Field(
-        default=None, description="File holding the relayer keystore's password."
-    )
-    relayer_dev_account: int | None = Field(
-        default=None,
-        description="Relay with dev key N (0-19) instead of a keystore; development chains only.",
-    )
-    relay_replace_after: float = Field(
-        default=60.0,
-        gt=0,
-        description="Seconds a relayed transaction may wait unmined before it is sent again "
-        "with more fee (a dropped one is sent again at once).",
-    )
-    relay_body_max_bytes: int = Field(
-        default=1 << 20, ge=1, description="Largest body POST /relay/registrations reads."
-    )
-    blob_dir: Path = Field(
-        default=Path(".provledger/blobs"),
-        description="Content-addressed folder of off-chain documents (metadata documents, "
-        "batch manifests), named by their SHA-256.",
-    )
-    confirmations: int = Field(
-        default=12,
-        ge=0,
-        description="Blocks below the head after which an indexed record is reported safe.",
-    )
-    finality_depth: int = Field(
-        default=64,
-        ge=1,
-        description="Blocks below the head after which a record is final; the reorg window.",
-    )
-    max_block_range: int = Field(
-        default=100_000,
-        ge=1,
-        description="Most blocks one eth_getLogs request may span (lower it for nodes that "
-        "limit ranges, e.g. 2000).",
-    )
-    dev_account: int | None = Field(
-        default=None,
-        description="Sign with well-known dev key N (0-19); refused on non-development chains.",
-    )
-    host: str = Field(default="127.0.0.1", description="Address the gateway listens on.")
-    port: int = Field(default=8000, ge=0, le=65535, description="Port the gateway listens on.")
-    workers: int = Field(default=1, ge=1, le=64, description="Gateway worker processes.")
-    upload_max_bytes: int = Field(
-        default=1 << 30,
-        ge=1,
-        description="Largest file POST /verify hashes (streamed, never held in memory).",
-    )
-    manifest_max_bytes: int = Field(
-        default=16 << 20, ge=1, description="Largest folder manifest POST /verify accepts."
-    )
-    ready_max_lag: int = Field(
-        default=10,
-        ge=0,
-        description="/ready answers 503 while the index is more blocks than this behind the head.",
-    )
-    cors_origins: tuple[str, ...] = Field(
-        default=(),
-        description="Origins allowed to call the gateway from a browser (CORS), as a JSON list, "
-        'e.g. ["https://portal.example.org"]; none by default (same origin only).',
-    )
-    heavy_threads: int = Field(
-        default=2,
-        ge=1,
-        le=64,
-        description="Threads per gateway worker for CPU-heavy request work (folder manifests, "
-        "proof bundles), off the event loop.",
-    )
-    heavy_requests: int = Field(
-        default=2,
-        ge=1,
-        description="Requests of one heavy route (POST /verify/manifest, GET "
-        "/assets/{id}/proof) a worker takes at once; one more is answered 503 with "
-        "Retry-After.",
-    )
-    http_max_request_line: int = Field(
-        default=8 << 10,
-        ge=256,
-        description="Longest request target (path and query) the gateway reads, in bytes; "
-        "longer: 414.",
-    )
-    http_max_header_bytes: int = Field(
-        default=32 << 10,
-        ge=1024,
-        description="Largest request head (request line and header fields) the gateway reads, "
-        "in bytes; larger: 431.",
-    )
-    http_max_headers: int = Field(
-        default=100, ge=8, description="Most header fields in one request; more: 431."
-    )
-    http_header_timeout: float = Field(
-        default=10.0,
-        gt=0,
-        description="Seconds a client has to send a request head once it starts (or once it "
-        "connects); later: 408 and the connection closed.",
-    )
-    http_body_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        description="Longest pause, in seconds, in a request body the gateway is reading; "
-        "longer: 408 and the connection closed.",
-    )
-    http_keep_alive_timeout: float = Field(
-        default=5.0, gt=0, description="Seconds an idle keep-alive connection stays open."
-    )
-    http_max_connections: int = Field(
-        default=1000,
-        ge=1,
-        description="Most connections one gateway worker holds; one more is answered 503 with "
-        "Retry-After and closed.",
-    )
-    page_size: int = Field(
-        default=100, ge=1, le=1000, description="Default page size of list endpoints (max 1000)."
-    )
+
+    rpc_url: str | None = None
+    """JSON-RPC URL of the chain; unset runs the embedded eth-tester chain."""
+
+    gateway_url: str | None = None
+    """URL of a provledger gateway that verifier commands (verify, history, lineage, proof) ask."""
+
+    deployments_dir: Path = Path("deployments")
+    """Folder holding deployments/<chain-id>.json records."""
+
+    keystore: Path | None = None
+    """Encrypted keystore file (Web3 Secret Storage) of the signing account."""
+
+    keystore_dir: Path = Path(".provledger/keystore")
+    """Folder of keystore files that `provledger account` creates and lists; --keystore may name
+    an account of it by address."""
+
+    password_file: Path | None = None
+    """File holding the keystore password; prompted for when unset."""
+
+    database_url: str = "sqlite:///.provledger/index.sqlite"
+    """Index database: a SQLite URL or path (default), or a postgresql:// URL."""
+
+    api_database_url: str | None = None
+    """Database URL the gateway reads the index with; unset: database_url. On PostgreSQL, name a
+    role that may only read (`provledger db reader` creates one)."""
+
+    query_timeout_ms: int = Field(default=5_000, ge=1)
+    """Longest a gateway query may run; a longer one is cancelled and answered with 503."""
+
+    relay_database_url: str = "sqlite:///.provledger/relay.sqlite"
+    """Database of the relay's API keys and relayed requests (the gateway writes it; the index
+    stays the indexer's)."""
+
+    relayer_keystore: Path | None = None
+    """Keystore file of the account that pays the gas of relayed registrations."""
+
+    relayer_password_file: Path | None = None
+    """File holding the relayer keystore's password."""
+
+    relayer_dev_account: int | None = None
+    """Relay with dev key N (0-19) instead of a keystore; development chains only."""
+
+    relay_replace_after: float = Field(default=60.0, gt=0)
+    """Seconds a relayed transaction may wait unmined before it is sent again with more fee (a
+    dropped one is sent again at once)."""
+
+    relay_body_max_bytes: int = Field(default=1 << 20, ge=1)
+    """Largest body POST /relay/registrations reads."""
+
+    blob_dir: Path = Path(".provledger/blobs")
+    """Content-addressed folder of off-chain documents (metadata documents, batch manifests),
+    named by their SHA-256."""
+
+    confirmations: int = Field(default=12, ge=0)
+    """Blocks below the head after which an indexed record is reported safe."""
+
+    finality_depth: int = Field(default=64, ge=1)
+    """Blocks below the head after which a record is final; the reorg window."""
+
+    max_block_range: int = Field(default=100_000, ge=1)
+    """Most blocks one eth_getLogs request may span (lower it for nodes that limit ranges, e.g.
+    2000)."""
+
+    dev_account: int | None = None
+    """Sign with well-known dev key N (0-19); refused on non-development chains."""
+
+    host: str = "127.0.0.1"
+    """Address the gateway listens on."""
+
+    port: int = Field(default=8000, ge=0, le=65535)
+    """Port the gateway listens on."""
+
+    workers: int = Field(default=1, ge=1, le=64)
+    """Gateway worker processes."""
+
+    upload_max_bytes: int = Field(default=1 << 30, ge=1)
+    """Largest file POST /verify hashes (streamed, never held in memory)."""
+
+    manifest_max_bytes: int = Field(default=16 << 20, ge=1)
+    """Largest folder manifest POST /verify accepts."""
+
+    ready_max_lag: int = Field(default=10, ge=0)
+    """/ready answers 503 while the index is more blocks than this behind the head."""
+
+    cors_origins: tuple[str, ...] = ()
+    """Origins allowed to call the gateway from a browser (CORS), as a JSON list, e.g.
+    ["https://portal.example.org"]; none by default (same origin only)."""
+
+    heavy_threads: int = Field(default=2, ge=1, le=64)
+    """Threads per gateway worker for CPU-heavy request work (folder manifests, proof bundles),
+    off the event loop."""
+
+    heavy_requests: int = Field(default=2, ge=1)
+    """Requests of one heavy route (POST /verify/manifest, GET /assets/{id}/proof) a worker takes
+    at once; one more is answered 503 with Retry-After."""
+
+    http_max_request_line: int = Field(default=8 << 10, ge=256)
+    """Longest request target (path and query) the gateway reads, in bytes; longer: 414."""
+
+    http_max_header_bytes: int = Field(default=32 << 10, ge=1024)
+    """Largest request head (request line and header fields) the gateway reads, in bytes;
+    larger: 431."""
+
+    http_max_headers: int = Field(default=100, ge=8)
+    """Most header fields in one request; more: 431."""
+
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a client has to send a request head once it starts (or once it connects); later:
+    408 and the connection closed."""
+
+    http_body_timeout: float = Field(default=30.0, gt=0)
+    """Longest pause, in seconds, in a request body the gateway is reading; longer: 408 and the
+    connection closed."""
+
+    http_keep_alive_timeout: float = Field(default=5.0, gt=0)
+    """Seconds an idle keep-alive connection stays open."""
+
+    http_max_connections: int = Field(default=1000, ge=1)
+    """Most connections one gateway worker holds; one more is answered 503 with Retry-After and
+    closed."""
+
+    page_size: int = Field(default=100, ge=1, le=1000)
+    """Default page size of list endpoints (max 1000)."""
 
     @classmethod
     def settings_customise_sources(

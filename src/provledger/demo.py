@@ -43,12 +43,13 @@ from provledger.chain.events import (
     OfferCreated,
 )
 from provledger.chain.ids import asset_id, short_id
-from provledger.chain.reverts import ContractRevert
+from provledger.chain.reverts import ContractRevertError
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import ParentLink, Registration
 from provledger.errors import ProvledgerError
-from provledger.hashing import folder_manifest, sha256_file, to_hex32
+from provledger.hashing import folder_manifest, sha256_file
 from provledger.merkle import StandardMerkleTree
+from provledger.params import to_hex32
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import BatchManifest
 
@@ -295,7 +296,7 @@ class Demo:
 
         try:
             cleaner.registry.transfer(cleaned, pacific.address)
-        except ContractRevert as refusal:
+        except ContractRevertError as refusal:
             self.result.refused_export = refusal.name
             self.say(
                 f"a sale of the cleaned dataset (grade 2) to {PARTIES[3].name} in US: {refusal}"

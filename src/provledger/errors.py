@@ -19,7 +19,7 @@ class ConfigurationError(ProvledgerError):
     """A setting, file or environment needed to proceed is missing or wrong."""
 
 
-class ServiceUnavailable(ProvledgerError):
+class ServiceUnavailableError(ProvledgerError):
     """A node, a gateway or another service cannot be reached or fails on its side."""
 
 

@@ -18,7 +18,7 @@ from helpers.builders import DEFAULT_CATEGORY
 from helpers.indexing import TEST_CONFIG
 from provledger.chain.events import DECODERS, TradeSettled
 from provledger.chain.ids import asset_id_hex
-from provledger.chain.reverts import ContractRevert
+from provledger.chain.reverts import ContractRevertError
 
 PROBLEM = "application/problem+json"
 NATIVE = "0x0000000000000000000000000000000000000000"
@@ -140,7 +140,7 @@ def test_an_offer_that_cannot_fill_is_unavailable(indexed: Indexed) -> None:
         (6, "UNAVAILABLE"),
     ]
     assert get(indexed, "/market/offers", seller=world.carol.address)["items"] == []
-    with pytest.raises(ContractRevert) as refused:
+    with pytest.raises(ContractRevertError) as refused:
         world.dave.market.buy(6, value=3_000)  # refused at estimation: nothing is mined
     assert refused.value.name == "AssetMovedSinceListing"
 

@@ -26,7 +26,7 @@ from provledger.chain.deploy import MODULE_ROLES, creation_code, deploy, parse_r
 from provledger.chain.deployments import (
     CONTRACT_NAMES,
     Deployment,
-    DeploymentNotFound,
+    DeploymentNotFoundError,
     load_deployment,
 )
 from provledger.cli import app
@@ -93,7 +93,7 @@ def test_deployment_record_round_trips(world: World, tmp_path: Path) -> None:
 
 
 def test_missing_and_malformed_deployment_files(tmp_path: Path) -> None:
-    with pytest.raises(DeploymentNotFound, match="run `provledger deploy` first"):
+    with pytest.raises(DeploymentNotFoundError, match="run `provledger deploy` first"):
         load_deployment(tmp_path, 5)
     (tmp_path / "5.json").write_text("{not json")
     with pytest.raises(ConfigurationError, match=r"5\.json is not JSON"):

@@ -15,15 +15,9 @@ import pytest
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
 
-from provledger.chain.reverts import (
-    Call,
-    ContractRevert,
-    KnownFacts,
-    decode_call,
-    decode_revert_data,
-    explain,
-    explained_errors,
-)
+from provledger.chain.calls import Call, KnownFacts, decode_call
+from provledger.chain.explain import explain, explained_errors
+from provledger.chain.reverts import ContractRevertError, decode_revert_data
 
 ALICE = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
 BOB = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
@@ -35,7 +29,7 @@ INTERFACES = Path(__file__).resolve().parents[2] / "contracts" / "interfaces"
 NOW = 1_746_100_800
 
 
-def revert(signature: str, *values: Any) -> ContractRevert:
+def revert(signature: str, *values: Any) -> ContractRevertError:
     """The revert a node reports for ``Name(types)`` with ``values``, decoded."""
     types = signature[signature.index("(") + 1 : -1]
     data = keccak(text=signature)[:4] + abi_encode(types.split(",") if types else [], values)
@@ -234,7 +228,7 @@ def test_a_spent_signature_nonce_names_the_next_one() -> None:
 
 # ------------------------------------------------------------------ what is left as it is
 def test_an_error_without_words_is_shown_as_decoded() -> None:
-    revert_string = ContractRevert("Error", {"message": "nope"}, b"")
+    revert_string = ContractRevertError("Error", {"message": "nope"}, b"")
     assert explain(revert_string) == "reverted with Error(message='nope')"
     unknown = decode_revert_data(bytes.fromhex("deadbeef"))
     assert explain(unknown) == "reverted without a known reason (data 0xdeadbeef)"

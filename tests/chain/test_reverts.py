@@ -1,4 +1,4 @@
-"""Revert decoding: the one place that turns both backends' revert errors into ContractRevert.
+"""Revert decoding: the one place that turns both backends' revert errors into ContractRevertError.
 
 eth-tester raises ``TransactionFailed("execution reverted: b'...'")``; a JSON-RPC node makes web3
 raise ``ContractCustomError`` with ``.data`` as hex. The chain tests below take each path on its
@@ -26,7 +26,7 @@ from provledger.chain.enums import AssetStatus, ParticipantStatus
 from provledger.chain.ids import asset_id
 from provledger.chain.reverts import (
     PANIC_CODES,
-    ContractRevert,
+    ContractRevertError,
     decode_revert_data,
     known_errors,
     revert_from_exception,
@@ -96,7 +96,7 @@ def test_custom_error_decodes_alike_from_estimate_call_and_mined_failure(world: 
     assert world.w3.eth.block_number == block_before + 1  # it was mined, and failed
 
     for error in (estimate_error, call_error, mined_error):
-        assert isinstance(error, ContractRevert)
+        assert isinstance(error, ContractRevertError)
         assert error.name == "NotAssetHolder"
         assert error.args_by_name == expected
         assert error.data == expected_data
@@ -108,7 +108,7 @@ def test_custom_error_decodes_alike_from_estimate_call_and_mined_failure(world: 
 
 def test_enum_and_bytes_arguments_decode_typed_on_both_backends(world: World) -> None:
     core = world.register(world.alice, grade=3)
-    with pytest.raises(ContractRevert) as crossing:
+    with pytest.raises(ContractRevertError) as crossing:
         world.alice.registry.transfer(core, world.dave.address)
     assert crossing.value.name == "CrossBorderTransferProhibited"
     assert crossing.value.args_by_name == {
@@ -120,7 +120,7 @@ def test_enum_and_bytes_arguments_decode_typed_on_both_backends(world: World) ->
     assert type(crossing.value.args_by_name["fromJurisdiction"]) is bytes
 
     world.alice.registry.cancel(core, doc("withdrawn"))
-    with pytest.raises(ContractRevert) as cancelled:
+    with pytest.raises(ContractRevertError) as cancelled:
         world.alice.registry.cancel(core, doc("again"))
     assert cancelled.value.name == "AssetNotModifiable"
     assert cancelled.value.args_by_name == {"assetId": core, "status": AssetStatus.CANCELLED}
@@ -129,7 +129,7 @@ def test_enum_and_bytes_arguments_decode_typed_on_both_backends(world: World) ->
         f"reverted with AssetNotModifiable(assetId={core:#066x}, status=AssetStatus.CANCELLED)"
     )
 
-    with pytest.raises(ContractRevert) as stranger:
+    with pytest.raises(ContractRevertError) as stranger:
         world.stranger.registry.register(registration())
     assert stranger.value.args_by_name == {
         "account": world.stranger.address,
@@ -140,7 +140,7 @@ def test_enum_and_bytes_arguments_decode_typed_on_both_backends(world: World) ->
 
 def test_reverting_view_decodes_alike_through_client_and_raw_call(world: World) -> None:
     unknown = asset_id(doc("never registered"))
-    with pytest.raises(ContractRevert) as through_client:
+    with pytest.raises(ContractRevertError) as through_client:
         world.stranger.registry.holder_of(unknown)
 
     contract = world.stranger.registry.contract
@@ -149,7 +149,7 @@ def test_reverting_view_decodes_alike_through_client_and_raw_call(world: World) 
     by_hand = revert_from_exception(raw)
 
     for error in (through_client.value, by_hand):
-        assert isinstance(error, ContractRevert)
+        assert isinstance(error, ContractRevertError)
         assert error.name == "ERC721NonexistentToken"
         assert error.args_by_name == {"tokenId": unknown}
         assert error.data == error_data("ERC721NonexistentToken(uint256)", ["uint256"], [unknown])
@@ -158,7 +158,7 @@ def test_reverting_view_decodes_alike_through_client_and_raw_call(world: World) 
 
 def test_module_error_with_address_and_bytes32_arguments(world: World) -> None:
     asset = world.register(world.alice)
-    with pytest.raises(ContractRevert) as denied:
+    with pytest.raises(ContractRevertError) as denied:
         world.stranger.court.freeze(1)
     assert denied.value.name == "AccessControlUnauthorizedAccount"
     assert denied.value.args_by_name == {
@@ -166,7 +166,7 @@ def test_module_error_with_address_and_bytes32_arguments(world: World) -> None:
         "neededRole": keccak(text="ARBITER_ROLE"),
     }
     world.bob.court.open(asset, doc("evidence"))  # now the dispute exists: only the role lacks
-    with pytest.raises(ContractRevert) as again:
+    with pytest.raises(ContractRevertError) as again:
         world.stranger.court.freeze(1)
     assert (again.value.name, again.value.args_by_name) == (
         denied.value.name,
@@ -349,4 +349,4 @@ def test_arguments_are_typed_and_rendered() -> None:
         f"reverted with AssetAlreadyRegistered(assetId={9:#066x}, "
         f"contentHash={HexBytes(content).to_0x_hex()}, registrant={ALICE})"
     )
-    assert isinstance(revert, ContractRevert)
+    assert isinstance(revert, ContractRevertError)

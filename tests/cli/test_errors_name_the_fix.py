@@ -12,7 +12,7 @@ from web3.types import RPCEndpoint
 
 from cli.conftest import BUYER, FOREIGN, HOLDER, Cli
 from provledger.chain.accounts import DEV_ROLES
-from provledger.chain.reverts import CallLog
+from provledger.chain.calls import CallLog
 
 pytestmark = pytest.mark.anvil
 

@@ -13,7 +13,7 @@ from provledger.chain.client import Provledger
 from provledger.chain.enums import AssetStatus, LicenseKind, ParticipantStatus
 from provledger.chain.events import LicenseGranted, LicenseRevoked
 from provledger.chain.ids import asset_id
-from provledger.chain.reverts import ContractRevert, revert_from_exception
+from provledger.chain.reverts import ContractRevertError, revert_from_exception
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import LicenseState
 
@@ -51,7 +51,7 @@ def grant_call_at(world: World, block: int, asset: int, expires_at: int) -> int:
 
     A simulated call at a fixed block sees that block's timestamp on every backend, which makes
     the time in ``LicenseExpiryInPast`` exact. Returns the license id the grant would get;
-    a revert raises :class:`ContractRevert`.
+    a revert raises :class:`ContractRevertError`.
     """
     licenses = world.alice.licenses
     data = licenses.encode(
@@ -258,7 +258,7 @@ def test_grant_expiry_must_be_in_the_future(world: World) -> None:
 
     # The same check on a sent transaction: it runs at the next block's time, which the
     # backend chooses (the latest block's second or the one after).
-    with pytest.raises(ContractRevert) as info:
+    with pytest.raises(ContractRevertError) as info:
         world.alice.licenses.grant(
             asset, world.bob.address, LicenseKind.PROCESSING_USE, now - 1, doc("t")
         )

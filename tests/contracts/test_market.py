@@ -135,7 +135,7 @@ def simulate(
     """Call market ``function(*args)`` as ``actor`` at ``block``, whose timestamp it then reads.
 
     A simulated call at a fixed block sees that block's time on every backend, which makes the
-    timestamp of ``ExpiryInPast`` exact. A revert raises :class:`ContractRevert`.
+    timestamp of ``ExpiryInPast`` exact. A revert raises :class:`ContractRevertError`.
     """
     market = actor.market
     try:

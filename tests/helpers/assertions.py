@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from provledger.chain.reverts import ContractRevert
+from provledger.chain.reverts import ContractRevertError
 
 
 @contextmanager
-def reverts(name: str, **arguments: Any) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
+def reverts(name: str, **arguments: Any) -> Iterator[pytest.ExceptionInfo[ContractRevertError]]:
     """Expect a revert with custom error ``name`` and exactly ``arguments`` (by parameter name)."""
-    with pytest.raises(ContractRevert) as info:
+    with pytest.raises(ContractRevertError) as info:
         yield info
     error = info.value
     assert error.name == name, f"expected {name}, got {error}"

@@ -33,7 +33,7 @@ from provledger.indexer.scanner import (
 )
 from provledger.indexer.source import (
     JsonRpcSource,
-    RangeTooLarge,
+    RangeTooLargeError,
     RpcError,
     classify_log_error,
 )
@@ -189,7 +189,7 @@ def test_real_range_refusals_are_range_errors(
     message: str, requested: tuple[int, int], suggested: int | None
 ) -> None:
     error = classify_log_error(message, requested)
-    assert isinstance(error, RangeTooLarge), f"not read as a range refusal: {message!r}"
+    assert isinstance(error, RangeTooLargeError), f"not read as a range refusal: {message!r}"
     assert error.suggested_end == suggested
     assert error.block_range == requested
     assert f"for blocks {requested[0]}-{requested[1]}" in str(error)
@@ -224,7 +224,7 @@ def test_other_node_errors_are_not_range_errors(message: str) -> None:
 def test_a_useless_suggested_range_is_ignored(suggestion: str, why: str) -> None:
     message = f"query returned more than 10000 results. Try with this block range {suggestion}."
     error = classify_log_error(message, (100, 200))
-    assert isinstance(error, RangeTooLarge)
+    assert isinstance(error, RangeTooLargeError)
     assert error.suggested_end is None, why
 
 
@@ -235,7 +235,7 @@ def test_each_nodes_refusal_over_http_is_a_range_error(style: RangeStyle) -> Non
     # The refusal comes from the proxy itself: no node behind it is needed.
     with FaultProxy("http://127.0.0.1:9", plan) as proxy:
         source = JsonRpcSource(proxy.url, timeout=5)
-        with pytest.raises(RangeTooLarge) as raised:
+        with pytest.raises(RangeTooLargeError) as raised:
             source.logs(["0x" + "11" * 20], 1_000, 1_099)
     assert proxy.refusals == {style: 1}
     assert raised.value.block_range == (1_000, 1_099)
@@ -243,7 +243,7 @@ def test_each_nodes_refusal_over_http_is_a_range_error(style: RangeStyle) -> Non
     assert raised.value.suggested_end == (1_000 + RANGE_LIMIT - 1 if suggests else None)
 
 
-class Stuck(AssertionError):
+class StuckError(AssertionError):
     """The scanner kept retrying instead of making progress."""
 
 
@@ -254,7 +254,7 @@ def give_up_after(retries: int) -> Callable[[float], None]:
     def sleep(_: float) -> None:
         calls[0] += 1
         if calls[0] > retries:
-            raise Stuck(f"the scanner backed off {retries} times without getting through")
+            raise StuckError(f"the scanner backed off {retries} times without getting through")
 
     return sleep
 

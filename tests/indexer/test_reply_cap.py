@@ -12,7 +12,7 @@ from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
 from provledger.indexer.scanner import BatchReport, Scanner
-from provledger.indexer.source import JsonRpcSource, RangeTooLarge
+from provledger.indexer.source import JsonRpcSource, RangeTooLargeError
 from provledger.store.index import IndexStore
 
 
@@ -34,7 +34,7 @@ def test_a_reply_over_the_cap_is_refused_as_too_large(anvil_world: World) -> Non
     whole = JsonRpcSource(_rpc_url(anvil_world)).logs(addresses, start, end)
     one_block = JsonRpcSource(_rpc_url(anvil_world)).logs(addresses, start, start)
     capped = JsonRpcSource(_rpc_url(anvil_world), max_log_reply_bytes=2_000)
-    with pytest.raises(RangeTooLarge) as refused:
+    with pytest.raises(RangeTooLargeError) as refused:
         capped.logs(addresses, start, end)
     assert refused.value.block_range == (start, end)
     assert refused.value.suggested_end is None

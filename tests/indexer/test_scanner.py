@@ -23,10 +23,10 @@ from provledger.chain.deployments import Deployment
 from provledger.chain.serialize import asset_hex
 from provledger.indexer.decoding import RawLog
 from provledger.indexer.metrics import IndexerMetrics
-from provledger.indexer.scanner import ChainMismatch, IndexerConfig, Scanner
-from provledger.indexer.source import LogSource, RangeTooLarge
+from provledger.indexer.scanner import ChainMismatchError, IndexerConfig, Scanner
+from provledger.indexer.source import LogSource, RangeTooLargeError
 from provledger.store import schema
-from provledger.store.engine import WriterLockHeld, create_store_engine, writer_lock
+from provledger.store.engine import WriterLockHeldError, create_store_engine, writer_lock
 from provledger.store.index import IndexStore, WalCopier, WrongChainError
 from provledger.store.queries import holder_at
 from provledger.store.records import BlockHeader
@@ -82,7 +82,7 @@ class Refusing(Wrapped):
             self.refusals += 1
             self.log_calls.append((start, end))
             suggested = start + self.limit - 1 if self.suggest else None
-            raise RangeTooLarge(
+            raise RangeTooLargeError(
                 "eth_getLogs", "query returned more than 10000 results", (start, end), suggested
             )
         return super().logs(addresses, start, end)
@@ -142,7 +142,7 @@ def test_another_chain_or_deployment_is_refused(world: World, new_database: NewD
     url = new_database("identity")
     index(world.w3, world.deployment, url)
     other_chain = replace(world.deployment, chain_id=world.deployment.chain_id + 1)
-    with pytest.raises(ChainMismatch, match="the node serves chain"):
+    with pytest.raises(ChainMismatchError, match="the node serves chain"):
         _scanner_for(world, url, other_chain).run(once=True)
     store = IndexStore(engine_for(url))
     with pytest.raises(
@@ -183,7 +183,7 @@ def test_only_one_writer(world: World, new_database: NewDatabase) -> None:
     engine = engine_for(url)
     IndexStore(engine).prepare(_scanner(world, url, source_of(world.w3)).identity())
     with writer_lock(engine):
-        with pytest.raises(WriterLockHeld, match="another indexer is writing"):
+        with pytest.raises(WriterLockHeldError, match="another indexer is writing"):
             _scanner(world, url, source_of(world.w3)).run(once=True, wait_for_lock=False)
         waiting = threading.Event()
         scanner = _scanner(world, url, source_of(world.w3))

@@ -27,7 +27,7 @@ from provledger.indexer.decoding import RawLog
 from provledger.indexer.fetcher import (
     ProcessJob,
     RangePolicy,
-    StopRequested,
+    StopRequestedError,
     fetch_in_process,
 )
 from provledger.indexer.scanner import IndexerConfig, RunSummary, Scanner
@@ -265,5 +265,5 @@ def test_stop_ends_the_fetch_process(node_state: str, request: pytest.FixtureReq
     assert not reader.is_alive()
     assert elapsed < PROMPT_SECONDS
     (raised,) = outcome
-    assert isinstance(raised, StopRequested), raised
+    assert isinstance(raised, StopRequestedError), raised
     assert _children() - before == set()

@@ -40,7 +40,7 @@ from provledger.services.proofs import (
     build_proof_bundle,
     verify_proof_bundle,
 )
-from provledger.services.provenance import NotFoundError
+from provledger.services.reads import NotFoundError
 
 DIRECT_CHECKS: Final = ("chain", "receipt", "block", "event", "contract", "state")
 BATCH_CHECKS: Final = (

@@ -4,8 +4,8 @@ count is reached."""
 
 from __future__ import annotations
 
-from provledger.services.provenance import AssetView, Finality
 from provledger.services.verification import UNCONFIRMED, Confirmations, asset_warnings
+from provledger.services.views import AssetView, Finality
 
 HASH = "0x" + "ab" * 32
 ALICE = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

@@ -18,7 +18,8 @@ from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
 from provledger.chain.events import DECODERS
-from provledger.services.provenance import Finality, Provenance
+from provledger.services.provenance import Provenance
+from provledger.services.views import Finality
 from provledger.store.queries import AssetFilter
 
 CONFIRMATIONS: Final = TEST_CONFIG.confirmations

@@ -13,15 +13,15 @@ import pytest
 from helpers.stores import database
 from provledger.errors import InputError
 from provledger.store.relay import (
-    AlreadyRelaying,
-    ApiKey,
-    GasBudgetExceeded,
-    IdempotencyConflict,
-    RateLimited,
+    AlreadyRelayingError,
+    GasBudgetExceededError,
+    IdempotencyConflictError,
+    RateLimitedError,
     RelayStore,
-    UnknownApiKey,
+    UnknownApiKeyError,
     open_relay_store,
 )
+from provledger.store.relay_schema import ApiKey
 
 DOCUMENT = {"registrant": "0x" + "11" * 20, "nonce": 0}
 ASSET = "0x" + "ab" * 32
@@ -86,7 +86,7 @@ def test_api_keys_authenticate_until_revoked(store: RelayStore) -> None:
     (revoked,) = store.keys()
     assert revoked.revoked_at is not None
     store.revoke_key(key_id)  # revoking twice is no error
-    with pytest.raises(UnknownApiKey, match="no API key nope"):
+    with pytest.raises(UnknownApiKeyError, match="no API key nope"):
         store.revoke_key("nope")
     with pytest.raises(InputError):
         store.create_key("", rate_per_minute=1, daily_gas=1)
@@ -123,30 +123,30 @@ def test_an_admitted_request_is_queued_as_sent(store: RelayStore) -> None:
 def test_refusals_idempotency_claims_rate_and_gas(store: RelayStore) -> None:
     key = _key(store, rate=3, gas=250_000)
     first = _admit(store, key, ("hash:0xaa",), idempotency="one")
-    with pytest.raises(IdempotencyConflict) as reused:
+    with pytest.raises(IdempotencyConflictError) as reused:
         _admit(store, key, ("hash:0xbb",), idempotency="one")
     assert reused.value.request_id == first
-    with pytest.raises(IdempotencyConflict):
+    with pytest.raises(IdempotencyConflictError):
         store.precheck(key, "one")
     store.precheck(key, "two")
-    with pytest.raises(AlreadyRelaying) as taken:
+    with pytest.raises(AlreadyRelayingError) as taken:
         _admit(store, key, ("hash:0xbb", "hash:0xaa"))
     assert taken.value.request_id == first
     # a failed request gives its claims back, and its gas no longer counts
     assert store.update(first, expect="queued", status="failed", error="reverted")
     assert not store.update(first, expect="queued", status="submitted")
     second = _admit(store, key, ("hash:0xaa",), gas=200_000)
-    with pytest.raises(GasBudgetExceeded) as over:
+    with pytest.raises(GasBudgetExceededError) as over:
         _admit(store, key, ("hash:0xcc",), gas=50_001)
     assert 1 <= (over.value.retry_after or 0) <= 86_401
     assert "250,000" in str(over.value)
     assert "200,000 used today" in str(over.value)
     third = _admit(store, key, ("hash:0xcc",), gas=50_000)
     # three requests this minute (the failed one included): the fourth waits
-    with pytest.raises(RateLimited) as limited:
+    with pytest.raises(RateLimitedError) as limited:
         _admit(store, key, ("hash:0xdd",), gas=1)
     assert 1 <= (limited.value.retry_after or 0) <= 61
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimitedError):
         store.precheck(key, None)
     assert [item.request_id for item in store.unsettled()] == [second, third]
     failed = store.get(first)

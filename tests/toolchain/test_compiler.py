@@ -17,18 +17,19 @@ from eth_utils.crypto import keccak
 
 from provledger.errors import CompilationError
 from provledger.toolchain.compiler import (
-    COMPILER_SETTINGS,
     HARNESS,
     RUNTIME,
-    artifact_json,
     build,
     check_artifacts,
-    collect_sources,
     compile_contracts,
+    run_compile,
+)
+from provledger.toolchain.files import artifact_json, write_artifacts
+from provledger.toolchain.inputs import (
+    COMPILER_SETTINGS,
+    collect_sources,
     find_imports,
     resolve_import,
-    run_compile,
-    write_artifacts,
 )
 from provledger.toolchain.solc import REPO_ROOT, SOLC_ENV_VAR, SOLC_VERSION, Solc, SolcSource
 

@@ -17,7 +17,7 @@ from packaging.version import Version
 from solcx.exceptions import SolcError, UnknownOption
 
 from provledger.errors import ConfigurationError, SolcVersionMismatchError
-from provledger.toolchain.compiler import (
+from provledger.toolchain.inputs import (
     COMPILER_SETTINGS,
     collect_sources,
     standard_json_input,

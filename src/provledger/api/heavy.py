@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Final, ParamSpec, TypeVar
 
-from provledger.errors import ServiceUnavailable
+from provledger.errors import ServiceUnavailableError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,7 +32,7 @@ RETRY_AFTER: Final = 1
 _Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop]
 
 
-class GatewayBusy(ServiceUnavailable):
+class GatewayBusyError(ServiceUnavailableError):
     """A route already has as many requests in progress as it may; try again shortly."""
 
     def __init__(self, route: str, limit: int) -> None:
@@ -108,11 +108,11 @@ class HeavyWork(WorkPool):
 
     @asynccontextmanager
     async def slot(self, route: str) -> AsyncIterator[None]:
-        """Hold one of ``route``'s places for the block; :class:`GatewayBusy` if none is
+        """Hold one of ``route``'s places for the block; :class:`GatewayBusyError` if none is
         free. The count is kept on the event loop's thread, so it needs no lock."""
         busy = self._busy.get(route, 0)
         if busy >= self.per_route:
-            raise GatewayBusy(route, self.per_route)
+            raise GatewayBusyError(route, self.per_route)
         self._busy[route] = busy + 1
         try:
             yield

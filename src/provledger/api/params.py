@@ -12,12 +12,11 @@ from typing import Annotated, Final
 from fastapi import Path, Query
 from pydantic import BeforeValidator
 
-from provledger.services.provenance import MAX_PAGE, decimal_digits
+from provledger.api.examples import EXAMPLE_ASSET
+from provledger.params import MAX_PAGE, decimal_digits
 
-EXAMPLE_ASSET: Final = "0x6a2a4d9c1f0e3b7a58c4d2e1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1"
 #: The longest cursor the gateway issues is far shorter.
 MAX_CURSOR: Final = 512
-INT64_MAX: Final = 2**63 - 1
 
 
 def _digits(value: object) -> object:

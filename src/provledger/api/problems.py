@@ -1,28 +1,45 @@
-"""Errors as RFC 9457 problem details (``application/problem+json``), mapped in one place."""
+"""Errors as RFC 9457 problem details (``application/problem+json``), mapped in one place.
+
+Domain errors name the fault and carry no HTTP: :data:`ANSWERS` gives each its status, the
+request field it names (``invalid_params``) and the headers it calls for (``Retry-After``,
+``WWW-Authenticate``).
+"""
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, Final
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from provledger.api.heavy import GatewayBusy
+from provledger.api.heavy import GatewayBusyError
 from provledger.api.security import HEADERS
-from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
+from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
+from provledger.params import InvalidParameterError
 from provledger.services.proofs import ProofUnavailableError
-from provledger.services.provenance import (
-    InvalidParameterError,
-    NotFoundError,
+from provledger.services.reads import NotFoundError
+from provledger.services.relay import (
+    RegistrationRefusedError,
+    UnauthorizedError,
+    UnknownRelayRequestError,
 )
 from provledger.services.verification import UploadTooLargeError
-from provledger.store.relay import RelayRefusal
+from provledger.store.engine import IndexNotBuiltError
+from provledger.store.relay import (
+    AlreadyRelayingError,
+    GasBudgetExceededError,
+    IdempotencyConflictError,
+    RateLimitedError,
+    RelayRefusalError,
+)
 
 PROBLEM_JSON: Final = "application/problem+json"
 #: The longest request path a problem's ``instance`` repeats.
@@ -105,17 +122,60 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or ".".join(str(part) for part in loc)
 
 
-#: The HTTP status of each domain error; a subclass takes its nearest listed ancestor's.
-STATUS_OF: Final[dict[type[Exception], int]] = {
-    UploadTooLargeError: 413,
-    RelayRefusal: 422,
-    InvalidParameterError: 400,
-    NotFoundError: 404,
-    ProofUnavailableError: 503,
-    ServiceUnavailable: 503,
-    InputError: 400,
-    ProvledgerError: 500,
+@dataclass(frozen=True)
+class Answer:
+    """How one kind of domain error is answered."""
+
+    status: int
+    #: The request field at fault, for ``invalid_params``.
+    invalid: Callable[[Any], InvalidParam] | None = None
+    #: The headers the answer carries.
+    headers: Callable[[Any], dict[str, str]] | None = None
+
+
+def _refused(field: str) -> Callable[[Exception], InvalidParam]:
+    """``field`` is at fault, for the reason the error's message gives."""
+    return lambda error: InvalidParam(field, str(error))
+
+
+def _parameter(error: InvalidParameterError) -> InvalidParam:
+    return InvalidParam(error.field, error.reason)
+
+
+def _retry_after(error: Any) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after)}
+
+
+def _bearer(_: Exception) -> dict[str, str]:
+    return {"WWW-Authenticate": "Bearer"}
+
+
+#: The answer to each domain error; a subclass takes its nearest listed ancestor's.
+ANSWERS: Final[dict[type[Exception], Answer]] = {
+    UploadTooLargeError: Answer(413, _parameter),
+    UnauthorizedError: Answer(401, _refused("Authorization"), _bearer),
+    UnknownRelayRequestError: Answer(404, _refused("request_id")),
+    IdempotencyConflictError: Answer(409, _refused("Idempotency-Key")),
+    AlreadyRelayingError: Answer(409, _refused("body")),
+    RateLimitedError: Answer(429, _refused("Authorization"), _retry_after),
+    GasBudgetExceededError: Answer(429, _refused("Authorization"), _retry_after),
+    RegistrationRefusedError: Answer(
+        422, lambda error: InvalidParam(f"registrations[{error.position}]", str(error))
+    ),
+    RelayRefusalError: Answer(422, _refused("body")),
+    InvalidParameterError: Answer(400, _parameter),
+    NotFoundError: Answer(404),
+    ProofUnavailableError: Answer(503),
+    GatewayBusyError: Answer(503, headers=_retry_after),
+    ServiceUnavailableError: Answer(503),
+    InputError: Answer(400),
+    ProvledgerError: Answer(500),
 }
+
+
+def answer_of(error: Exception) -> Answer:
+    """The answer to ``error``: its own class's in :data:`ANSWERS`, or its nearest ancestor's."""
+    return next(ANSWERS[kind] for kind in type(error).__mro__ if kind in ANSWERS)
 
 
 def install(app: FastAPI) -> None:
@@ -131,24 +191,14 @@ def install(app: FastAPI) -> None:
         return problem(request, 422, detail or "invalid request", invalid)
 
     async def domain_error(request: Request, error: Exception) -> JSONResponse:
-        status = next(STATUS_OF[kind] for kind in type(error).__mro__ if kind in STATUS_OF)
-        invalid = None
-        headers = None
-        if isinstance(error, InvalidParameterError):
-            invalid = [InvalidParam(error.field, error.reason)]
-        if isinstance(error, GatewayBusy):
-            headers = {"Retry-After": str(error.retry_after)}
-        if isinstance(error, RelayRefusal):
-            status = error.http_status
-            invalid = [InvalidParam(error.field, str(error))]
-            if status == 401:
-                headers = {"WWW-Authenticate": "Bearer"}
-            elif error.retry_after is not None:
-                headers = {"Retry-After": str(error.retry_after)}
-        return problem(request, status, str(error), invalid, headers)
+        answer = answer_of(error)
+        invalid = None if answer.invalid is None else [answer.invalid(error)]
+        headers = None if answer.headers is None else answer.headers(error)
+        return problem(request, answer.status, str(error), invalid, headers)
 
-    for kind in STATUS_OF:
+    for kind in ANSWERS:
         app.add_exception_handler(kind, domain_error)
+    app.add_exception_handler(IndexNotBuiltError, _index_not_built)
 
     @app.exception_handler(ClientDisconnect)
     async def went_away(request: Request, error: ClientDisconnect) -> JSONResponse:
@@ -167,6 +217,38 @@ def install(app: FastAPI) -> None:
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         headers = dict(error.headers) if error.headers else None
         return problem(request, error.status_code, str(error.detail), headers=headers)
+
+
+_NOT_BUILT_PAGE: Final = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not ready yet · provledger</title>
+<link rel="stylesheet" href="/static/style.css">
+</head>
+<body>
+<header class="top"><a class="brand" href="/">provledger</a></header>
+<main id="main">
+<h1>Not ready yet</h1>
+<p>{detail}.</p>
+<p>This page will answer once the indexer has read the chain.</p>
+</main>
+</body>
+</html>
+"""
+
+
+async def _index_not_built(request: Request, error: Exception) -> Response:
+    """The answer while the database holds no index: a page for the pages (whose routes answer
+    HTML), problem+json for the API; 503 either way, in the same words."""
+    route = request.scope.get("route")
+    kind = getattr(route, "response_class", None)
+    if isinstance(kind, type) and issubclass(kind, HTMLResponse):
+        detail = str(error)
+        sentence = html.escape(detail[:1].upper() + detail[1:])
+        return HTMLResponse(_NOT_BUILT_PAGE.format(detail=sentence), 503)
+    return problem(request, 503, str(error))
 
 
 def add_problem_schema(app: FastAPI) -> None:

@@ -35,6 +35,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from provledger.api.problems import PROBLEM_JSON, problem_document
 from provledger.api.security import HEADERS
 from provledger.config import Settings
+from provledger.errors import ProvledgerError
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class HttpLimits:
         return functools.partial(LimitedHttpProtocol, limits=self)
 
 
-class _Refused(Exception):
+class _RefusedError(ProvledgerError):
     """Raised in a parser callback to stop parsing; the refusal is on the protocol."""
 
 
@@ -149,14 +150,14 @@ class LimitedHttpProtocol(HttpToolsProtocol):
                 414,
                 f"the request target is longer than {self.limits.max_request_line:,} bytes",
             )
-            raise _Refused
+            raise _RefusedError
         super().on_url(url)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._header_count += 1
         if self._header_count > self.limits.max_headers:
             self._refusal = (431, f"more than {self.limits.max_headers} header fields")
-            raise _Refused
+            raise _RefusedError
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:

@@ -35,7 +35,7 @@ APP: Final = "provledger.api.app:app_from_environment"
 STOP_GRACE_SECONDS: Final = 1
 
 
-class CannotListen(ProvledgerError):
+class CannotListenError(ProvledgerError):
     """The gateway's address cannot be bound: something listens on it, or no permission."""
 
     def __init__(self, host: str, port: int, reason: str) -> None:
@@ -57,7 +57,7 @@ def url(host: str, port: int) -> str:
 
 def bound_socket(host: str, port: int, *, shared: bool) -> socket.socket:
     """A socket bound to ``host:port`` (not listening); ``shared``: with ``SO_REUSEPORT``, so
-    that the other workers' sockets may bind the address too. :class:`CannotListen` if the
+    that the other workers' sockets may bind the address too. :class:`CannotListenError` if the
     address cannot be bound; a plain bind fails on any listener, with or without
     ``SO_REUSEPORT``."""
     sock = socket.socket(_family(host), socket.SOCK_STREAM)
@@ -68,7 +68,7 @@ def bound_socket(host: str, port: int, *, shared: bool) -> socket.socket:
         sock.bind((host, port))
     except OSError as error:
         sock.close()
-        raise CannotListen(host, port, error.strerror or str(error)) from None
+        raise CannotListenError(host, port, error.strerror or str(error)) from None
     return sock
 
 
@@ -77,12 +77,12 @@ def worker_socket(host: str, port: int) -> socket.socket:
     uvicorn's start-up failure code, on which the supervisor stops instead of restarting it."""
     try:
         return bound_socket(host, port, shared=True)
-    except CannotListen as error:
+    except CannotListenError as error:
         print(f"error: {error}", file=sys.stderr, flush=True)
         os._exit(STARTUP_FAILURE)
 
 
-class WorkerFailed(ProvledgerError):
+class WorkerFailedError(ProvledgerError):
     """A worker could not start (it said why), so the gateway stopped."""
 
     def __init__(self) -> None:
@@ -142,7 +142,7 @@ def options(settings: Settings) -> dict[str, Any]:
 
 def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
     """Serve the gateway app (settings from the environment) until stopped; ``announce`` is
-    given the gateway's URL once its address is bound (:class:`CannotListen` before anything
+    given the gateway's URL once its address is bound (:class:`CannotListenError` before anything
     is announced if it cannot be).
 
     Several workers on Linux bind sockets of their own (:func:`balanced`); otherwise the
@@ -167,9 +167,9 @@ def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> 
         server = uvicorn.Server(config)
         server.run(sockets=sockets)
         if not server.started:
-            raise WorkerFailed()
+            raise WorkerFailedError()
         return
     supervisor = Multiprocess(config, sockets=sockets)
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
-        raise WorkerFailed()
+        raise WorkerFailedError()

@@ -11,7 +11,7 @@ from fastapi import Request
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 
-from provledger.services.provenance import InvalidParameterError
+from provledger.params import InvalidParameterError
 from provledger.services.verification import UploadTooLargeError
 
 #: The metadata part is a small JSON document, kept in memory to hash and compare.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Final, cast
@@ -98,6 +99,16 @@ def load_artifact(name: str) -> Artifact:
             f"artifact {name}.json in {ARTIFACTS_PACKAGE} is malformed ({error!r}); "
             "regenerate it with scripts/compile.py"
         ) from error
+
+
+def abi_items(kind: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(contract, item)`` for every ABI item of type ``kind`` (``"error"``, ``"function"``,
+    ``"event"``) of every packaged artifact, in artifact name order, then ABI order."""
+    for name in artifact_names():
+        for element in load_artifact(name).abi:
+            item = cast(dict[str, Any], element)
+            if item.get("type") == kind:
+                yield name, item
 
 
 def clear_artifact_cache() -> None:

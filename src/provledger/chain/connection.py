@@ -18,13 +18,13 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
 from provledger.config import mask_url
-from provledger.errors import ProvledgerError, ServiceUnavailable
+from provledger.errors import ProvledgerError, ServiceUnavailableError
 
 #: eth-tester's chain id.
 EMBEDDED_CHAIN_ID: Final = 131277322940537
 
 
-class ChainUnavailable(ServiceUnavailable):
+class ChainUnavailableError(ServiceUnavailableError):
     """The node cannot be reached or does not answer like an Ethereum node."""
 
     def __init__(self, url: str, reason: str) -> None:
@@ -44,25 +44,25 @@ def embedded_chain() -> Web3:
 
 @contextmanager
 def _node_errors(url: str, timeout: float) -> Iterator[None]:
-    """Transport failures of a request to the node at ``url`` as :class:`ChainUnavailable`."""
+    """Transport failures of a request to the node at ``url`` as :class:`ChainUnavailableError`."""
     try:
         yield
     except requests.exceptions.ConnectionError as error:
-        raise ChainUnavailable(url, "connection refused or host unreachable") from error
+        raise ChainUnavailableError(url, "connection refused or host unreachable") from error
     except requests.exceptions.Timeout as error:
-        raise ChainUnavailable(url, f"no answer within {timeout:g} s") from error
+        raise ChainUnavailableError(url, f"no answer within {timeout:g} s") from error
     except requests.exceptions.HTTPError as error:
         status = "?" if error.response is None else error.response.status_code
-        raise ChainUnavailable(url, f"it answered HTTP {status}") from error
+        raise ChainUnavailableError(url, f"it answered HTTP {status}") from error
     except requests.exceptions.RequestException as error:
-        raise ChainUnavailable(url, type(error).__name__) from error
+        raise ChainUnavailableError(url, type(error).__name__) from error
     except ValueError as error:  # the answer is not JSON
-        raise ChainUnavailable(url, f"its answer is not JSON-RPC: {error}") from error
+        raise ChainUnavailableError(url, f"its answer is not JSON-RPC: {error}") from error
 
 
 class NodeProvider(HTTPProvider):
-    """web3's HTTP provider, its transport failures raised as :class:`ChainUnavailable` (a
-    :class:`ServiceUnavailable`: the gateway's 503, the CLI's exit 3) instead of requests'
+    """web3's HTTP provider, its transport failures raised as :class:`ChainUnavailableError` (a
+    :class:`ServiceUnavailableError`: the gateway's 503, the CLI's exit 3) instead of requests'
     exceptions."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
@@ -83,15 +83,17 @@ class NodeProvider(HTTPProvider):
 
 def rpc_chain(url: str, *, timeout: float = 30.0, check: bool = True) -> Web3:
     """A connection to the JSON-RPC node at ``url``; with ``check``, checked with one
-    ``eth_chainId`` call (:class:`ChainUnavailable` if it fails)."""
+    ``eth_chainId`` call (:class:`ChainUnavailableError` if it fails)."""
     w3 = Web3(NodeProvider(url, timeout=timeout))
     if check:
         try:
             w3.eth.chain_id  # noqa: B018 - the call is the check
-        except ChainUnavailable:
+        except ChainUnavailableError:
             raise
         except Exception as error:  # an answer that is not an Ethereum node's
-            raise ChainUnavailable(mask_url(url), str(error) or type(error).__name__) from error
+            raise ChainUnavailableError(
+                mask_url(url), str(error) or type(error).__name__
+            ) from error
     return w3
 
 

@@ -34,7 +34,7 @@ CONTRACT_NAMES: Final = (
 )
 
 
-class DeploymentNotFound(ProvledgerError):
+class DeploymentNotFoundError(ProvledgerError):
     """No deployment file exists for a chain."""
 
     def __init__(self, path: Path, chain_id: int) -> None:
@@ -45,7 +45,7 @@ class DeploymentNotFound(ProvledgerError):
         )
 
 
-class DeploymentRecorded(ProvledgerError):
+class DeploymentRecordedError(ProvledgerError):
     """A deployment is recorded for the chain already: writing another would lose it."""
 
     def __init__(self, path: Path, recorded: Deployment | None) -> None:
@@ -207,7 +207,7 @@ def deployment_path(folder: Path, chain_id: int) -> Path:
 
 
 def refuse_recorded(folder: Path, chain_id: int) -> None:
-    """:class:`DeploymentRecorded` if ``folder`` records a deployment of ``chain_id``."""
+    """:class:`DeploymentRecordedError` if ``folder`` records a deployment of ``chain_id``."""
     path = deployment_path(folder, chain_id)
     if not path.exists():
         return
@@ -215,7 +215,7 @@ def refuse_recorded(folder: Path, chain_id: int) -> None:
         recorded: Deployment | None = load_deployment(folder, chain_id)
     except ConfigurationError:
         recorded = None
-    raise DeploymentRecorded(path, recorded)
+    raise DeploymentRecordedError(path, recorded)
 
 
 def set_aside(folder: Path, chain_id: int) -> Path | None:
@@ -241,7 +241,7 @@ def load_deployment(folder: Path, chain_id: int) -> Deployment:
     try:
         data = read_json_file(path)
     except FileNotFoundError as error:
-        raise DeploymentNotFound(path, chain_id) from error
+        raise DeploymentNotFoundError(path, chain_id) from error
     except JsonDocumentError as error:
         raise ConfigurationError(str(error)) from None
     return Deployment.from_json(data)

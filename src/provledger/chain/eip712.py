@@ -7,10 +7,10 @@ digest as the contract's ``registrationDigest`` view (tested against ``eth_call`
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 from eth_account import Account
-from eth_account.messages import SignableMessage, _hash_eip191_message, encode_typed_data
+from eth_account.messages import _hash_eip191_message, encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils.address import is_address, to_checksum_address
@@ -41,15 +41,18 @@ REGISTRATION_TYPES: Final[dict[str, list[dict[str, str]]]] = {
 }
 
 
-def typed_registration(
-    registration: Registration,
-    *,
-    registrant: ChecksumAddress,
-    nonce: int,
-    deadline: int,
-    chain_id: int,
-    registry: ChecksumAddress,
-) -> dict[str, Any]:
+class SigningTerms(TypedDict):
+    """What a registration's signature binds beside the registration: who signs it, with which
+    of its nonces, until when, and for which registry on which chain."""
+
+    registrant: ChecksumAddress
+    nonce: int
+    deadline: int
+    chain_id: int
+    registry: ChecksumAddress
+
+
+def typed_registration(registration: Registration, **terms: Unpack[SigningTerms]) -> dict[str, Any]:
     """The full EIP-712 message (``eth_signTypedData_v4`` shape) for a registration."""
     return {
         "types": {
@@ -65,11 +68,11 @@ def typed_registration(
         "domain": {
             "name": DOMAIN_NAME,
             "version": DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": registry,
+            "chainId": terms["chain_id"],
+            "verifyingContract": terms["registry"],
         },
         "message": {
-            "registrant": registrant,
+            "registrant": terms["registrant"],
             "contentHash": registration.content_hash,
             "metadataURI": registration.metadata_uri,
             "metadataHash": registration.metadata_hash,
@@ -79,43 +82,15 @@ def typed_registration(
                 {"parentId": parent.parent_id, "relation": int(parent.relation)}
                 for parent in registration.parents
             ],
-            "nonce": nonce,
-            "deadline": deadline,
+            "nonce": terms["nonce"],
+            "deadline": terms["deadline"],
         },
     }
 
 
-def _signable(
-    registration: Registration,
-    registrant: ChecksumAddress,
-    nonce: int,
-    deadline: int,
-    chain_id: int,
-    registry: ChecksumAddress,
-) -> SignableMessage:
-    return encode_typed_data(
-        full_message=typed_registration(
-            registration,
-            registrant=registrant,
-            nonce=nonce,
-            deadline=deadline,
-            chain_id=chain_id,
-            registry=registry,
-        )
-    )
-
-
-def registration_digest(
-    registration: Registration,
-    *,
-    registrant: ChecksumAddress,
-    nonce: int,
-    deadline: int,
-    chain_id: int,
-    registry: ChecksumAddress,
-) -> bytes:
+def registration_digest(registration: Registration, **terms: Unpack[SigningTerms]) -> bytes:
     """The 32-byte EIP-712 digest the registrant signs."""
-    signable = _signable(registration, registrant, nonce, deadline, chain_id, registry)
+    signable = encode_typed_data(full_message=typed_registration(registration, **terms))
     return bytes(_hash_eip191_message(signable))
 
 
@@ -129,8 +104,15 @@ def sign_registration(
     registry: ChecksumAddress,
 ) -> SignedRegistration:
     """Sign ``registration`` with ``signer``'s key; the result can be relayed by anyone."""
-    signable = _signable(registration, signer.address, nonce, deadline, chain_id, registry)
-    signed = Account.sign_message(signable, private_key=signer.key)
+    message = typed_registration(
+        registration,
+        registrant=signer.address,
+        nonce=nonce,
+        deadline=deadline,
+        chain_id=chain_id,
+        registry=registry,
+    )
+    signed = Account.sign_message(encode_typed_data(full_message=message), private_key=signer.key)
     return SignedRegistration(
         registration=registration,
         registrant=signer.address,

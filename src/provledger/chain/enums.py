@@ -1,142 +1,59 @@
 """Python mirrors of the contracts' enums (same names, same order, same values).
 
-A test reads the Solidity interfaces and fails if these drift from them.
+Each is declared as Solidity declares it, by its members in order: the first is 0, the next 1,
+and so on (only :class:`Grade`, which is no Solidity enum, starts at 1). A test reads the
+Solidity interfaces and fails if these drift from them.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Final
 
-
-class AssetStatus(IntEnum):
-    """Where an asset stands in the registration process."""
-
-    NONE = 0
-    APPLIED = 1
-    NOTICED = 2
-    CERTIFIED = 3
-    REJECTED = 4
-    CANCELLED = 5
-
-
-class Relation(IntEnum):
-    """How a derived asset relates to one of its parents."""
-
-    NONE = 0
-    DERIVED_FROM = 1
-    VERSION_OF = 2
-    AGGREGATE_OF = 3
-
-
-class Channel(IntEnum):
-    """How an asset reached the registry."""
-
-    DIRECT = 0
-    SIGNED = 1
-    BATCH = 2
-
-
-class ParticipantStatus(IntEnum):
-    """Whether a participant may act in the registry."""
-
-    NONE = 0
-    ACTIVE = 1
-    SUSPENDED = 2
-
-
-class LicenseKind(IntEnum):
-    """The kinds of usage license."""
-
-    NONE = 0
-    PROCESSING_USE = 1
-    PRODUCT_OPERATION = 2
-
-
-class RegistrationType(IntEnum):
-    """The registration types of the registration-centre rules."""
-
-    NONE = 0
-    INITIAL = 1
-    LICENSE = 2
-    TRANSFER = 3
-    CHANGE = 4
-    CANCELLATION = 5
-    OBJECTION = 6
-
-
-class ValuationMethod(IntEnum):
-    """The valuation methods of asset appraisal practice."""
-
-    NONE = 0
-    COST = 1
-    INCOME = 2
-    MARKET = 3
-
-
-class DisputeStatus(IntEnum):
-    """Where a dispute stands."""
-
-    NONE = 0
-    OPEN = 1
-    FROZEN = 2
-    RULED = 3
-
-
-class Ruling(IntEnum):
-    """The rulings an arbiter can give."""
-
-    NONE = 0
-    DISMISS = 1
-    TRANSFER_TO_CLAIMANT = 2
-    CANCEL_ASSET = 3
-
-
-class OfferKind(IntEnum):
-    """What a market offer sells."""
-
-    NONE = 0
-    ASSET = 1
-    LICENSE = 2
-
-
-class OfferStatus(IntEnum):
-    """Where a market offer stands (expiry is read from its time, not stored)."""
-
-    NONE = 0
-    OPEN = 1
-    CANCELLED = 2
-    FILLED = 3
-
-
-class BidStatus(IntEnum):
-    """Where a counter-bid stands."""
-
-    NONE = 0
-    OPEN = 1
-    CANCELLED = 2
-    ACCEPTED = 3
-
-
-class Grade(IntEnum):
-    """Data-security classification of an asset."""
-
-    GENERAL = 1
-    IMPORTANT = 2
-    CORE = 3
-
+#: Where an asset stands in the registration process.
+AssetStatus = IntEnum("AssetStatus", "NONE APPLIED NOTICED CERTIFIED REJECTED CANCELLED", start=0)
+#: How a derived asset relates to one of its parents.
+Relation = IntEnum("Relation", "NONE DERIVED_FROM VERSION_OF AGGREGATE_OF", start=0)
+#: How an asset reached the registry.
+Channel = IntEnum("Channel", "DIRECT SIGNED BATCH", start=0)
+#: Whether a participant may act in the registry.
+ParticipantStatus = IntEnum("ParticipantStatus", "NONE ACTIVE SUSPENDED", start=0)
+#: The kinds of usage license.
+LicenseKind = IntEnum("LicenseKind", "NONE PROCESSING_USE PRODUCT_OPERATION", start=0)
+#: The registration types of the registration-centre rules.
+RegistrationType = IntEnum(
+    "RegistrationType", "NONE INITIAL LICENSE TRANSFER CHANGE CANCELLATION OBJECTION", start=0
+)
+#: The valuation methods of asset appraisal practice.
+ValuationMethod = IntEnum("ValuationMethod", "NONE COST INCOME MARKET", start=0)
+#: Where a dispute stands.
+DisputeStatus = IntEnum("DisputeStatus", "NONE OPEN FROZEN RULED", start=0)
+#: The rulings an arbiter can give.
+Ruling = IntEnum("Ruling", "NONE DISMISS TRANSFER_TO_CLAIMANT CANCEL_ASSET", start=0)
+#: What a market offer sells.
+OfferKind = IntEnum("OfferKind", "NONE ASSET LICENSE", start=0)
+#: Where a market offer stands (expiry is read from its time, not stored).
+OfferStatus = IntEnum("OfferStatus", "NONE OPEN CANCELLED FILLED", start=0)
+#: Where a counter-bid stands.
+BidStatus = IntEnum("BidStatus", "NONE OPEN CANCELLED ACCEPTED", start=0)
+#: Data-security classification of an asset (not a Solidity enum: grades are 1 to 3).
+Grade = IntEnum("Grade", "GENERAL IMPORTANT CORE", start=1)
 
 #: Solidity enum name -> Python mirror, used by the event code generator and the drift test.
-SOLIDITY_ENUMS: dict[str, type[IntEnum]] = {
-    "AssetStatus": AssetStatus,
-    "Relation": Relation,
-    "Channel": Channel,
-    "ParticipantStatus": ParticipantStatus,
-    "LicenseKind": LicenseKind,
-    "RegistrationType": RegistrationType,
-    "ValuationMethod": ValuationMethod,
-    "DisputeStatus": DisputeStatus,
-    "Ruling": Ruling,
-    "OfferKind": OfferKind,
-    "OfferStatus": OfferStatus,
-    "BidStatus": BidStatus,
+SOLIDITY_ENUMS: Final[dict[str, type[IntEnum]]] = {
+    mirror.__name__: mirror
+    for mirror in (
+        AssetStatus,
+        Relation,
+        Channel,
+        ParticipantStatus,
+        LicenseKind,
+        RegistrationType,
+        ValuationMethod,
+        DisputeStatus,
+        Ruling,
+        OfferKind,
+        OfferStatus,
+        BidStatus,
+    )
 }

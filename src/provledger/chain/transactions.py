@@ -39,7 +39,7 @@ class TransactionFailedError(ProvledgerError):
         super().__init__(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
 
 
-class EventNotFound(ProvledgerError):
+class EventNotFoundError(ProvledgerError):
     """A receipt does not hold exactly the one event asked for."""
 
     def __init__(self, name: str, count: int, tx_hash: bytes) -> None:
@@ -73,10 +73,10 @@ class Receipt:
     logs: tuple[RawLog, ...]
 
     def event(self, kind: type[E]) -> E:
-        """The one event of type ``kind``; :class:`EventNotFound` if there is not exactly one."""
+        """The one event of type ``kind``; :class:`EventNotFoundError` unless there is one."""
         found = self.events_of(kind)
         if len(found) != 1:
-            raise EventNotFound(kind.__name__, len(found), self.tx_hash)
+            raise EventNotFoundError(kind.__name__, len(found), self.tx_hash)
         return found[0]
 
     def events_of(self, kind: type[E]) -> tuple[E, ...]:
@@ -147,7 +147,7 @@ class Sender:
         return {"maxFeePerGas": max_fee, "maxPriorityFeePerGas": priority}
 
     def estimate(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> int:
-        """Gas the call would use; raises :class:`ContractRevert` if it would revert."""
+        """Gas the call would use; raises :class:`ContractRevertError` if it would revert."""
         params: TxParams = {"from": self.address, "data": HexBytes(data), "value": Wei(value)}
         if to is not None:
             params["to"] = to

@@ -11,10 +11,15 @@ from provledger.cli import authority as authority  # registers its commands on t
 from provledger.cli import batch as batch  # registers its commands on the app
 from provledger.cli import demo as demo  # registers its commands on the app
 from provledger.cli import develop as develop  # registers its commands on the app
+from provledger.cli import holder as holder  # registers its commands on the app
 from provledger.cli import market as market  # registers its commands on the app
+from provledger.cli import market_reads as market_reads  # registers its commands on the app
 from provledger.cli import operate as operate  # registers its commands on the app
 from provledger.cli import query as query  # registers its commands on the app
 from provledger.cli import registrant as registrant  # registers its commands on the app
+from provledger.cli import roles as roles  # registers its commands on the app
+from provledger.cli import signed as signed  # registers its commands on the app
+from provledger.cli import stores as stores  # registers its commands on the app
 from provledger.cli import verify as verify  # registers its commands on the app
 from provledger.cli.base import app, main
 

@@ -14,11 +14,20 @@ from typing import Annotated, Any
 import typer
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from rich.table import Table
 
 from provledger.chain.accounts import DEV_ROLES, dev_account, read_password_file
 from provledger.chain.anvil import AnvilNode
-from provledger.cli.base import EXIT_OK, JsonOption, app, command_group, guarded, out, settings_from
+from provledger.cli.base import (
+    EXIT_OK,
+    JsonOption,
+    app,
+    command_group,
+    complete,
+    guarded,
+    out,
+    settings_from,
+)
+from provledger.cli.output import print_table
 from provledger.cli.session import keystore_accounts, print_json, prompt_secret
 from provledger.config import describe_settings
 from provledger.errors import InputError
@@ -91,8 +100,7 @@ def account_new_command(
         path = write_keystore(settings.keystore_dir, account, password)
         _report_account(account, path, as_json)
 
-    guarded(run)
-    raise typer.Exit(EXIT_OK)
+    complete(run)
 
 
 def parse_private_key(text: str) -> LocalAccount:
@@ -135,8 +143,7 @@ def account_import_command(
         path = write_keystore(settings.keystore_dir, account, password)
         _report_account(account, path, as_json)
 
-    guarded(run)
-    raise typer.Exit(EXIT_OK)
+    complete(run)
 
 
 @account_app.command("list")
@@ -169,13 +176,9 @@ def config_show_command(as_json: JsonOption = False) -> None:
     """
     settings = settings_from()
     rows = guarded(lambda: describe_settings(settings))
-    if as_json:
-        print_json({row.name: {"value": row.value, "source": row.source} for row in rows})
-        raise typer.Exit(EXIT_OK)
-    table = Table("setting", "value", "source")
-    for row in rows:
-        table.add_row(row.name, row.text, row.source)
-    out.print(table)
+    value = {row.name: {"value": row.value, "source": row.source} for row in rows}
+    cells = ((row.name, row.text, row.source) for row in rows)
+    print_table(value, as_json, ("setting", "value", "source"), cells)
     raise typer.Exit(EXIT_OK)
 
 

@@ -1,47 +1,31 @@
-"""Authority commands: review, object, certify, appraise, dispute, export permit, roles,
-participants."""
+"""Authority commands: review, object, certify, appraise, dispute, export permit."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from provledger.chain.client import Provledger
-from provledger.chain.deploy import AUTHORITY_ROLES
 from provledger.chain.enums import RegistrationType, Ruling, ValuationMethod
 from provledger.chain.events import (
-    DECODERS,
     AppraisalRecorded,
     CertificateIssued,
     DisputeOpened,
-    Event,
     ObjectionLodged,
-    ParticipantRegistered,
-    ParticipantReinstated,
-    ParticipantSuspended,
-    RoleGranted,
-    RoleRevoked,
 )
-from provledger.chain.ids import asset_id_hex, role_id
-from provledger.cli.base import (
-    app,
-    command_group,
-    out,
-)
+from provledger.chain.ids import asset_id_hex
+from provledger.cli.acts import DAY, asset_act, chain_time, document_option
+from provledger.cli.base import app, command_group
 from provledger.cli.session import (
     MAX_DAYS,
     AssetArgument,
     act_document,
     chain_command,
-    kept_text,
     open_ledger,
     parse_address,
     parse_asset,
     parse_choice,
-    print_json,
     show_receipt,
     text_hash,
 )
@@ -49,13 +33,9 @@ from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import fiat, format_amount, format_time, parse_amount
 
-DAY = 24 * 3600
-
 review_app = command_group("review", "Registrar: accept or reject a registration.")
 dispute_app = command_group("dispute", "Arbiter and parties: disputes.")
 export_app = command_group("export", "Export approver: cross-border permits.")
-roles_app = command_group("roles", "Admin: authority roles.")
-participants_app = command_group("participants", "Registrar: participants.")
 
 
 @chain_command(review_app, "accept")
@@ -129,12 +109,7 @@ def certify_command(
             "--type", help="initial, license, transfer, change, cancellation or objection."
         ),
     ] = "initial",
-    document: Annotated[
-        Path | None,
-        typer.Option(
-            help="The certificate document (its SHA-256 is recorded) [default: a generated one]."
-        ),
-    ] = None,
+    document: Annotated[Path | None, document_option("The certificate document")] = None,
 ) -> None:
     """Issue a certificate with the next registration number.
 
@@ -143,16 +118,8 @@ def certify_command(
     target = parse_asset(asset)
     registration_type = parse_choice(RegistrationType, kind, "--type")
     ledger = open_ledger(settings)
-    certificate = act_document(
-        settings,
-        document,
-        {
-            "act": "certificate",
-            "asset_id": asset_id_hex(target),
-            "type": registration_type.name,
-            "registrar": ledger.address,
-        },
-    )
+    act = {"type": registration_type.name, "registrar": ledger.address}
+    certificate = asset_act(settings, document, "certificate", target, **act)
     receipt = ledger.office.certify(target, certificate, registration_type)
     issued = receipt.event(CertificateIssued)
     show_receipt(
@@ -177,12 +144,7 @@ def appraise_command(
     amount: Annotated[str, typer.Option(help="The value, e.g. 2500000.00.")],
     currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. CNY.")],
     method: Annotated[str, typer.Option(help="cost, income or market.")] = "market",
-    report: Annotated[
-        Path | None,
-        typer.Option(
-            help="The appraisal report (its SHA-256 is recorded) [default: a generated one]."
-        ),
-    ] = None,
+    report: Annotated[Path | None, document_option("The appraisal report")] = None,
 ) -> None:
     """Record a valuation; it supersedes the asset's previous one.
 
@@ -196,17 +158,15 @@ def appraise_command(
     value = parse_appraisal(amount, code)
     valuation = parse_choice(ValuationMethod, method, "--method")
     ledger = open_ledger(settings)
-    report_hash = act_document(
+    report_hash = asset_act(
         settings,
         report,
-        {
-            "act": "appraisal",
-            "asset_id": asset_id_hex(target),
-            "amount": f"{value // 100}.{value % 100:02d}",
-            "currency": code,
-            "method": valuation.name,
-            "appraiser": ledger.address,
-        },
+        "appraisal",
+        target,
+        amount=f"{value // 100}.{value % 100:02d}",
+        currency=code,
+        method=valuation.name,
+        appraiser=ledger.address,
     )
     receipt = ledger.appraisals.appraise(target, value, code, valuation, report_hash)
     recorded = receipt.event(AppraisalRecorded)
@@ -297,7 +257,7 @@ def export_permit_command(
     target = parse_asset(asset)
     to = parse_address(recipient, "recipient")
     ledger = open_ledger(settings)
-    expires = int(ledger.w3.eth.get_block("latest")["timestamp"]) + days * DAY
+    expires = chain_time(ledger) + days * DAY
     receipt = ledger.export.issue_permit(target, to, expires)
     show_receipt(
         receipt,
@@ -305,176 +265,3 @@ def export_permit_command(
         as_json,
         expires_at=expires,
     )
-
-
-# ------------------------------------------------------------------ roles and participants
-def registry_events(ledger: Provledger, *kinds: type[Event]) -> list[Event]:
-    """Every event of ``kinds`` the registry emitted since its deployment, in chain order."""
-    address = ledger.deployment.address("DataAssetRegistry")
-    logs = ledger.w3.eth.get_logs(
-        {
-            "address": address,
-            "fromBlock": ledger.deployment.block_number,
-            "toBlock": "latest",
-            "topics": [["0x" + kind.TOPIC0.hex() for kind in kinds]],
-        }
-    )
-    return [
-        DECODERS[bytes(log["topics"][0])](
-            [bytes(topic) for topic in log["topics"]], bytes(log["data"])
-        )
-        for log in logs
-    ]
-
-
-def role_name(text: str) -> str:
-    """The contract's role name of ``registrar``, ``export-approver``, ``admin``…"""
-    key = text.strip().lower().replace("_", "-")
-    if key not in AUTHORITY_ROLES:
-        raise InputError(f"role {text!r} is not one of: {', '.join(AUTHORITY_ROLES)}")
-    return AUTHORITY_ROLES[key]
-
-
-RoleArgument = Annotated[
-    str, typer.Argument(help="admin, registrar, appraiser, arbiter or export-approver.")
-]
-AccountArgument = Annotated[str, typer.Argument(help="The account's address.")]
-
-
-@chain_command(roles_app, "grant")
-def roles_grant_command(
-    settings: Settings,
-    as_json: bool,
-    role: RoleArgument,
-    account: AccountArgument,
-) -> None:
-    """Grant an authority role (admin only).
-
-    Example: provledger roles grant registrar 0x7099…79C8 --dev-account 0
-    """
-    name, to = role_name(role), parse_address(account, "account")
-    receipt = open_ledger(settings).registry.grant_role(name, to)
-    show_receipt(receipt, f"{name} granted to {to}", as_json)
-
-
-@chain_command(roles_app, "revoke")
-def roles_revoke_command(
-    settings: Settings,
-    as_json: bool,
-    role: RoleArgument,
-    account: AccountArgument,
-) -> None:
-    """Revoke an authority role (admin only).
-
-    Example: provledger roles revoke registrar 0x7099…79C8 --dev-account 0
-    """
-    name, target = role_name(role), parse_address(account, "account")
-    receipt = open_ledger(settings).registry.revoke_role(name, target)
-    show_receipt(receipt, f"{name} revoked from {target}", as_json)
-
-
-@chain_command(roles_app, "list", sign=False)
-def roles_list_command(
-    settings: Settings,
-    as_json: bool,
-) -> None:
-    """List who holds each authority role now (from the registry's role events).
-
-    Example: provledger roles list --json
-    """
-    ledger = open_ledger(settings, sign=False)
-    names = {role_id(name): name for name in AUTHORITY_ROLES.values()}
-    held: dict[str, list[str]] = {name: [] for name in AUTHORITY_ROLES.values()}
-    for event in registry_events(ledger, RoleGranted, RoleRevoked):
-        assert isinstance(event, RoleGranted | RoleRevoked)
-        name = names.get(event.role)
-        if name is None:
-            continue  # a module role (OFFICE_ROLE, …), held by contracts
-        holders = held[name]
-        if isinstance(event, RoleGranted) and event.account not in holders:
-            holders.append(event.account)
-        elif isinstance(event, RoleRevoked) and event.account in holders:
-            holders.remove(event.account)
-    if as_json:
-        print_json(held)
-        return
-    table = Table("role", "holders")
-    for name, holders in held.items():
-        table.add_row(name, "\n".join(holders) or "-")
-    out.print(table)
-
-
-@chain_command(participants_app, "add", blobs=True)
-def participants_add_command(
-    settings: Settings,
-    as_json: bool,
-    account: AccountArgument,
-    jurisdiction: Annotated[str, typer.Option(help="ISO 3166 country code, e.g. CN.")],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            help="The participant's name: its SHA-256 is recorded, the text kept in the blob "
-            "folder for the index and the pages."
-        ),
-    ] = None,
-) -> None:
-    """Register an account as an active participant in a jurisdiction (registrar).
-
-    Example: provledger participants add 0x9965…A4dc --jurisdiction CN --name "Pudong Sensor
-    Networks Co." --dev-account 1
-    """
-    target = parse_address(account, "account")
-    receipt = open_ledger(settings).registry.register_participant(
-        target, jurisdiction.strip().upper(), kept_text(settings, name)
-    )
-    show_receipt(receipt, f"{target} is a participant in {jurisdiction.upper()}", as_json)
-
-
-@chain_command(participants_app, "suspend")
-def participants_suspend_command(
-    settings: Settings,
-    as_json: bool,
-    account: AccountArgument,
-    reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
-) -> None:
-    """Suspend a participant: it can no longer register or receive assets (registrar).
-
-    Example: provledger participants suspend 0x9965…A4dc --reason "licence lapsed" --dev-account 1
-    """
-    target = parse_address(account, "account")
-    receipt = open_ledger(settings).registry.suspend_participant(target, text_hash(reason))
-    show_receipt(receipt, f"{target} suspended", as_json)
-
-
-@chain_command(participants_app, "list", sign=False)
-def participants_list_command(
-    settings: Settings,
-    as_json: bool,
-) -> None:
-    """List every participant with its jurisdiction and status, as the registry holds them.
-
-    Example: provledger participants list --json
-    """
-    ledger = open_ledger(settings, sign=False)
-    accounts: dict[str, None] = {}
-    kinds = (ParticipantRegistered, ParticipantSuspended, ParticipantReinstated)
-    for event in registry_events(ledger, *kinds):
-        assert isinstance(event, kinds)
-        accounts.setdefault(event.account, None)
-    rows: list[dict[str, Any]] = []
-    for account in accounts:
-        state = ledger.registry.participant(account)
-        rows.append(
-            {
-                "account": account,
-                "jurisdiction": state.jurisdiction,
-                "status": state.status.name,
-            }
-        )
-    if as_json:
-        print_json(rows)
-        return
-    table = Table("account", "jurisdiction", "status")
-    for row in rows:
-        table.add_row(row["account"], row["jurisdiction"], row["status"].lower())
-    out.print(table)

@@ -20,9 +20,11 @@ from typer._click import Context, HelpFormatter  # typer's vendored click: its t
 from typer.core import TyperGroup
 
 from provledger import __version__
-from provledger.chain.reverts import CallLog, ContractRevert, explain
+from provledger.chain.calls import CallLog
+from provledger.chain.explain import explain
+from provledger.chain.reverts import ContractRevertError
 from provledger.config import CONFIG_ENV, Settings, load_settings, set_config_file
-from provledger.errors import ProvledgerError, ServiceUnavailable
+from provledger.errors import ProvledgerError, ServiceUnavailableError
 
 EXIT_OK: Final = 0
 EXIT_NEGATIVE: Final = 1
@@ -203,9 +205,15 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     raise typer.Exit(code)
 
 
+def complete(action: Callable[[], object]) -> NoReturn:
+    """Run ``action`` with one-line errors (:func:`guarded`), then end the command: exit 0."""
+    guarded(action)
+    raise typer.Exit(EXIT_OK)
+
+
 def exit_code_for(error: BaseException) -> int:
     """The exit code of an error: 3 for chain and network failures, 2 for everything else."""
-    if isinstance(error, ServiceUnavailable | RequestsConnectionError | ConnectionError):
+    if isinstance(error, ServiceUnavailableError | RequestsConnectionError | ConnectionError):
         return EXIT_CHAIN
     return EXIT_USAGE
 
@@ -220,12 +228,12 @@ def guarded(action: Callable[[], T]) -> T:
         if State.debug:
             traceback.print_exc()
         message = str(error)
-        if isinstance(error, ContractRevert):
+        if isinstance(error, ContractRevertError):
             message = f"the contract refused: {explain_revert(error)}"
         fail(message, exit_code_for(error))
 
 
-def explain_revert(revert: ContractRevert) -> str:
+def explain_revert(revert: ContractRevertError) -> str:
     """A revert in words, with the call it answers, the chain's clock, the holders and the
     participants' names (from the blob folder) when known."""
     log = State.call_log

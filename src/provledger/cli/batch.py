@@ -1,14 +1,12 @@
-"""Many registrations at once: register-many from a CSV or JSONL list; sign and relay."""
+"""Many registrations at once: register-many sends a list's entries in chunks, each refused
+entry taken out with its own reason, with a progress bar."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Annotated, Any, BinaryIO, Final
+from typing import Annotated, Any, Final
 
 import typer
 from rich.progress import (
@@ -23,222 +21,36 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from provledger.categories import parse_category, parse_code
 from provledger.chain.client import Provledger
-from provledger.chain.eip712 import signed_from_json, signed_to_json
 from provledger.chain.events import AssetRegistered
 from provledger.chain.ids import asset_id, asset_id_hex
-from provledger.chain.reverts import ContractRevert
+from provledger.chain.reverts import ContractRevertError
 from provledger.chain.serialize import hex_bytes
-from provledger.chain.types import Registration, SignedRegistration
+from provledger.chain.types import Registration
 from provledger.cli.base import EXIT_USAGE, app, err, explain_revert, out
-from provledger.cli.registrant import (
-    GRADE_MAX,
-    CategoryOption,
-    DescriptionOption,
-    GradeOption,
-    MetadataFileOption,
-    MetadataUriOption,
-    ParentOption,
-    TitleOption,
-    plan_registration,
-)
-from provledger.cli.session import (
-    MAX_DAYS,
-    chain_command,
-    open_ledger,
-    print_json,
-    show_receipt,
-)
+from provledger.cli.batch_list import entry_registration, read_rows
+from provledger.cli.session import chain_command, open_ledger, print_json
 from provledger.config import Settings
-from provledger.errors import InputError, ProvledgerError
-from provledger.jsondoc import JsonDocumentError, echo, parse_json, read_json_file
+from provledger.errors import ProvledgerError
 
-#: Columns of a registration list; ``path`` and ``category`` are required.
-COLUMNS: Final = ("path", "category", "grade", "title", "description", "metadata_uri", "parents")
-HOUR: Final = 3600
-#: The longest line of a JSONL list (1 MiB); a CSV cell is limited by ``csv.field_size_limit()``.
-LINE_MAX_BYTES: Final = 1 << 20
 #: Refusals that concern the signer or the registry, not one entry: the run stops at them.
 RUN_REFUSALS: Final = frozenset({"EnforcedPause", "ParticipantNotActive"})
 #: Failed line numbers the summary names; the rest are counted.
 SUMMARY_LINES: Final = 10
 
 
-@dataclass(frozen=True)
-class Row:
-    """One line of a registration list, parsed."""
-
-    line: int
-    path: Path
-    fields: dict[str, str]
-
-
-def _rows(source: Path, kind: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """``(line, fields)`` for each entry of the list, or ``(line, reason)`` if it is malformed.
-
-    A line that is not UTF-8, not CSV or not JSON fails alone; the others are still read.
-    """
-    try:
-        handle = source.open("rb")
-    except OSError as error:
-        raise InputError(f"cannot read {source}: {error.strerror}") from None
-    with handle:
-        if kind == "csv":
-            text = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
-            yield from _csv_rows(source, text)
-        else:
-            yield from _jsonl_rows(handle)
-
-
-def _is_utf8(text: str) -> bool:
-    """Whether ``text`` was decoded from valid UTF-8 (surrogateescape keeps bad bytes as lone
-    surrogates, which no valid UTF-8 decodes to)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _csv_rows(source: Path, text: IO[str]) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """The entries of a CSV list read with ``surrogateescape``; a bad header fails the list."""
-    reader = csv.DictReader(text)
-    try:
-        names = reader.fieldnames
-    except csv.Error as error:
-        raise InputError(f"{source}: the header is not CSV: {error}") from None
-    if names is not None and not all(_is_utf8(name) for name in names):
-        raise InputError(f"{source}: the header is not valid UTF-8")
-    if names is None or not {"path", "category"} <= set(names):
-        raise InputError(f"{source}: the header must name at least path and category")
-    unknown = sorted(set(names) - set(COLUMNS))
-    if unknown:
-        raise InputError(f"{source}: unknown column {echo(unknown[0])} (known: {COLUMNS})")
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:  # the reader goes on at the next line
-            if str(error).startswith("field larger than field limit"):
-                reason = f"a cell is longer than {csv.field_size_limit():,} characters"
-            else:
-                reason = f"not CSV: {error}"
-            # DictReader.line_num moves on success only; its reader's counts the line read
-            yield reader.reader.line_num, reason
-            continue
-        if None in record:  # more cells than the header names
-            yield reader.line_num, "more cells than the header has columns"
-        elif not all(_is_utf8(value) for value in record.values() if value):
-            yield reader.line_num, "not valid UTF-8"
-        else:
-            yield reader.line_num, {key: value or "" for key, value in record.items()}
-
-
-def _jsonl_rows(handle: BinaryIO) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """The entries of a JSONL list, each line read as bytes, its length bounded."""
-    number = 0
-    while raw := handle.readline(LINE_MAX_BYTES + 1):
-        number += 1
-        if len(raw) - raw.endswith(b"\n") > LINE_MAX_BYTES:
-            while raw and not raw.endswith(b"\n"):  # skip the rest of the line
-                raw = handle.readline(LINE_MAX_BYTES)
-            yield number, f"longer than {LINE_MAX_BYTES:,} bytes"
-            continue
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            yield number, "not valid UTF-8"
-            continue
-        if not line.strip():
-            continue
-        try:
-            parsed = parse_json(line, what="line", max_bytes=LINE_MAX_BYTES)
-        except JsonDocumentError as error:
-            yield number, error.reason
-            continue
-        if not isinstance(parsed, dict):
-            yield number, "not a JSON object"
-        elif unknown := sorted(set(parsed) - set(COLUMNS)):
-            yield number, f"unknown field {echo(unknown[0])}"
-        else:
-            yield number, {key: "" if value is None else value for key, value in parsed.items()}
-
-
-def _entry_path(base: Path, text: str) -> Path:
-    """The file or folder a list entry names: a relative path that stays inside ``base``, the
-    list's folder, once resolved (links included)."""
-    if "\x00" in text:
-        raise InputError(f"path {echo(text)} contains a NUL character")
-    given = Path(text)
-    if given.is_absolute():
-        raise InputError(f"path {echo(text)} is absolute; paths are relative to the list")
-    if ".." in given.parts:
-        raise InputError(f"path {echo(text)} has a '..' segment; paths stay in the list's folder")
-    path = base / given
-    try:
-        folder, resolved = base.resolve(), path.resolve()
-    except (OSError, RuntimeError) as error:  # RuntimeError: a loop of links
-        raise InputError(f"path {echo(text)} cannot be resolved: {error}") from None
-    if resolved == folder:
-        raise InputError(f"path {echo(text)} is the list's own folder; name what is in it")
-    if not resolved.is_relative_to(folder):
-        raise InputError(f"path {echo(text)} leads out of the list's folder")
-    return path
-
-
-def _registration(
-    settings: Settings, base: Path, fields: dict[str, Any], seen: set[bytes]
-) -> Registration:
-    """The registration of one list entry (its file hashed, its metadata kept)."""
-    given = fields.get("path", "")
-    if not isinstance(given, str):
-        raise InputError(f"path must be text, not {type(given).__name__}")
-    path_text = given.strip()
-    if not path_text:
-        raise InputError("path is empty")
-    category = fields.get("category", "")
-    if isinstance(category, str) and not category.strip():
-        raise InputError("category is empty")
-    grade = fields.get("grade", "")
-    if isinstance(grade, str) and not grade.strip():
-        grade = 1
-    path = _entry_path(base, path_text)
-    parents = [item.strip() for item in str(fields.get("parents") or "").split(";")]
-    try:
-        registration = plan_registration(
-            path,
-            parse_category(category),
-            parse_code(grade, "grade", GRADE_MAX),
-            parents=[item for item in parents if item],
-            title=str(fields.get("title") or "") or None,
-            description=str(fields.get("description") or "") or None,
-            metadata_uri=str(fields.get("metadata_uri") or "") or None,
-        ).prepare(settings)
-    except OSError as error:
-        raise InputError(f"cannot read {echo(path_text)}: {error.strerror or error}") from None
-    if registration.content_hash in seen:
-        raise InputError(f"{path_text} has the same content as an earlier entry")
-    seen.add(registration.content_hash)
-    return registration
-
-
 #: Entry: a line number and the registration of that line.
 Entry = tuple[int, Registration]
 
 
-class RegistrationStopped(ProvledgerError):
+class RegistrationStoppedError(ProvledgerError):
     """The registry refused a chunk for a reason no entry can change (it is paused, or the
     signer is not an active participant): nothing more is sent."""
 
-    def __init__(self, refusal: ContractRevert, unsent: int) -> None:
-        self.refusal = refusal
-        self.unsent = unsent
+    def __init__(self, refusal: ContractRevertError, unsent: int) -> None:
         super().__init__(
             f"the contract refused: {explain_revert(refusal)}; stopped with {unsent:,} line(s) "
-            "not sent "
-            "(run again with --skip-registered once it is resolved)"
+            "not sent (run again with --skip-registered once it is resolved)"
         )
 
 
@@ -250,7 +62,7 @@ class RunReport:
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
 
-    def to_json(self, stopped: RegistrationStopped | None) -> dict[str, Any]:
+    def to_json(self, stopped: RegistrationStoppedError | None) -> dict[str, Any]:
         """Every line's outcome, each list in line order."""
         return {
             "registered": sorted(self.registered, key=lambda item: int(item["line"])),
@@ -336,12 +148,12 @@ class _Run:
     def entries(self, settings: Settings, source: Path, kind: str) -> Iterator[Entry]:
         """The entries of the list that hash and read well; the others are reported."""
         seen: set[bytes] = set()
-        for line, fields in _rows(source, kind):
+        for line, fields in read_rows(source, kind):
             if isinstance(fields, str):
                 self.fail(line, fields)
                 continue
             try:
-                yield line, _registration(settings, source.parent, fields, seen)
+                yield line, entry_registration(settings, source.parent, fields, seen)
             except ProvledgerError as error:
                 self.fail(line, str(error))
 
@@ -367,9 +179,9 @@ class _Run:
         while pending:
             try:
                 receipt = self.sender.send(self.registry, self._calldata(pending))
-            except ContractRevert as refusal:
+            except ContractRevertError as refusal:
                 if refusal.name in RUN_REFUSALS:
-                    raise RegistrationStopped(refusal, self.unsent()) from None
+                    raise RegistrationStoppedError(refusal, self.unsent()) from None
                 passing, refusal = self._first_refused(pending, passing, refusal)
                 line, registration = pending.pop(passing)
                 self._refused(line, registration, refusal)
@@ -388,8 +200,8 @@ class _Run:
             return
 
     def _first_refused(
-        self, pending: Sequence[Entry], passing: int, refusal: ContractRevert
-    ) -> tuple[int, ContractRevert]:
+        self, pending: Sequence[Entry], passing: int, refusal: ContractRevertError
+    ) -> tuple[int, ContractRevertError]:
         """The index of the first entry of ``pending`` the registry refuses, and why.
 
         The contract registers in order and stops at the first refusal, so a prefix passes
@@ -409,15 +221,15 @@ class _Run:
     def _calldata(self, part: Sequence[Entry]) -> bytes:
         return self.encode([item.as_tuple() for _, item in part])
 
-    def _refusal(self, part: Sequence[Entry]) -> ContractRevert | None:
+    def _refusal(self, part: Sequence[Entry]) -> ContractRevertError | None:
         """Why the registry would refuse ``registerMany(part)`` from the signer, if it would."""
         try:
             self.sender.estimate(self.registry, self._calldata(part))
-        except ContractRevert as refusal:
+        except ContractRevertError as refusal:
             return refusal
         return None
 
-    def _refused(self, line: int, registration: Registration, refusal: ContractRevert) -> None:
+    def _refused(self, line: int, registration: Registration, refusal: ContractRevertError) -> None:
         # registered since the check (another run of the same list): done, with the flag
         existing = refusal.args_by_name.get("registrant")
         if (
@@ -494,10 +306,10 @@ def register_many_command(
     Example: provledger register-many assets.csv --skip-registered --dev-account 5
     """
     kind = "jsonl" if source.suffix.lower() in (".jsonl", ".ndjson") else "csv"
-    total = sum(1 for _ in _rows(source, kind))  # a first pass, for the bar's total
+    total = sum(1 for _ in read_rows(source, kind))  # a first pass, for the bar's total
     ledger = open_ledger(settings)
     report = RunReport()
-    stopped: RegistrationStopped | None = None
+    stopped: RegistrationStoppedError | None = None
     with _progress(enabled=not as_json and err.is_terminal) as bar:
         run = _Run(ledger, report, bar, skip_registered=skip_registered, total=total, atomic=atomic)
         outbox: list[Entry] = []
@@ -515,7 +327,7 @@ def register_many_command(
             if not (atomic and report.failed):
                 for part in _chunks(outbox, chunk):
                     run.send(part)
-        except RegistrationStopped as error:
+        except RegistrationStoppedError as error:
             stopped = error
     if as_json:
         print_json(report.to_json(stopped))
@@ -527,112 +339,3 @@ def register_many_command(
         raise stopped
     if report.failed:
         raise typer.Exit(EXIT_USAGE)
-
-
-@chain_command(app, "sign", blobs=True)
-def sign_command(
-    settings: Settings,
-    as_json: bool,
-    path: Annotated[Path, typer.Argument(help="The file or folder to register.")],
-    category: CategoryOption,
-    grade: GradeOption = 1,
-    title: TitleOption = None,
-    description: DescriptionOption = None,
-    metadata_file: MetadataFileOption = None,
-    metadata_uri: MetadataUriOption = None,
-    parent: ParentOption = None,
-    hours: Annotated[
-        int,
-        typer.Option(
-            "--valid-hours", min=1, max=MAX_DAYS * 24, help="Hours until the signature expires."
-        ),
-    ] = 24,
-    nonce: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            max=2**256 - 1,
-            help="Registry nonce to sign with [default: the account's next one].",
-        ),
-    ] = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the signed registration here.")
-    ] = None,
-) -> None:
-    """Sign a registration (EIP-712) without sending it: anyone can relay it, the signer
-    stays the registrant and pays no gas.
-
-    Example: provledger sign ./data.csv --category 301 -o signed.json --keystore 0x9965…A4dc
-    """
-    plan = plan_registration(
-        path,
-        category,
-        grade,
-        parents=parent or (),
-        metadata_file=metadata_file,
-        title=title,
-        description=description,
-        metadata_uri=metadata_uri,
-    )
-    ledger = open_ledger(settings)
-    assert ledger.account is not None
-    registration = plan.prepare(settings)
-    deadline = int(ledger.w3.eth.get_block("latest")["timestamp"]) + hours * HOUR
-    signed = ledger.registry.sign(registration, ledger.account, deadline=deadline, nonce=nonce)
-    data = signed_to_json(
-        signed, chain_id=ledger.deployment.chain_id, registry=ledger.registry.address
-    )
-    if output is None:
-        print_json(data)
-        return
-    output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    if as_json:
-        print_json(data)
-    else:
-        out.print(
-            f"signed registration of {path} by {signed.registrant} (nonce {signed.nonce}) "
-            f"written to {output}",
-            highlight=False,
-        )
-
-
-def read_signed(path: Path, ledger: Provledger) -> SignedRegistration:
-    """A signed registration document, checked to be for this chain and registry."""
-    try:
-        data = read_json_file(path)
-    except OSError as error:
-        raise InputError(f"cannot read {path}: {error.strerror}") from None
-    try:
-        signed, chain_id, registry = signed_from_json(data)
-    except InputError as error:
-        raise InputError(f"{path}: {error}") from None
-    if (chain_id, registry) != (ledger.deployment.chain_id, ledger.registry.address):
-        raise InputError(
-            f"{path} is signed for registry {registry} on chain {chain_id}, not this deployment"
-        )
-    return signed
-
-
-@chain_command(app, "relay")
-def relay_command(
-    settings: Settings,
-    as_json: bool,
-    files: Annotated[list[Path], typer.Argument(help="Signed registrations (provledger sign).")],
-) -> None:
-    """Submit signed registrations, paying their gas; each registrant stays the registrant.
-
-    Example: provledger relay signed.json --dev-account 9
-    """
-    ledger = open_ledger(settings)
-    signed = [read_signed(path, ledger) for path in files]
-    if len(signed) == 1:
-        receipt = ledger.registry.register_with_signature(signed[0])
-    else:
-        receipt = ledger.registry.register_many_with_signatures(signed)
-    assets = [asset_id_hex(event.asset_id) for event in receipt.events_of(AssetRegistered)]
-    show_receipt(
-        receipt,
-        f"relayed {len(signed)} signed registration(s): {', '.join(assets)}",
-        as_json,
-        asset_ids=assets,
-    )

@@ -21,10 +21,9 @@ from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import connect
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.base import (
-    EXIT_OK,
     app,
+    complete,
     err,
-    guarded,
     out,
     signals_end_cleanly,
 )
@@ -245,5 +244,4 @@ def demo_command(
             if serve:
                 serve_demo(settings, w3, result, workdir)
 
-    guarded(play)
-    raise typer.Exit(EXIT_OK)
+    complete(play)

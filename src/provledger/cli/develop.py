@@ -18,12 +18,12 @@ from provledger.chain.deploy import (
     parse_role_grants,
 )
 from provledger.chain.deployments import refuse_recorded, set_aside
-from provledger.cli.base import EXIT_OK, JsonOption, app, guarded, out, settings_from
-from provledger.cli.session import MAX_DAYS
+from provledger.cli.base import JsonOption, app, complete, out, settings_from
+from provledger.cli.session import MAX_DAYS, prompt_secret
 from provledger.errors import ConfigurationError
 
 
-class NoNodeToDeployTo(ConfigurationError):
+class NoNodeToDeployToError(ConfigurationError):
     """``deploy`` was given no node: the embedded chain would end with the command, and the
     record written would name contracts that no longer exist."""
 
@@ -116,7 +116,7 @@ def deploy_command(
     def run() -> None:
         grants = parse_role_grants(grant or [])
         if settings.rpc_url is None:
-            raise NoNodeToDeployTo()
+            raise NoNodeToDeployToError()
         w3 = rpc_chain(settings.rpc_url)
         chain_id = int(w3.eth.chain_id)
         if not replace:  # before any key is asked for or any gas spent
@@ -127,7 +127,7 @@ def deploy_command(
             keystore=settings.keystore,
             password_file=settings.password_file,
             dev_index=settings.dev_account,
-            prompt_password=lambda text: str(typer.prompt(text, hide_input=True)),
+            prompt_password=prompt_secret,
         )
         if dev_roles:
             require_dev_chain(chain_id)
@@ -154,5 +154,4 @@ def deploy_command(
         if kept is not None:
             out.print(f"the previous record is kept as {kept}", highlight=False, soft_wrap=True)
 
-    guarded(run)
-    raise typer.Exit(EXIT_OK)
+    complete(run)

@@ -10,41 +10,38 @@ pays.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Final
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from provledger.chain.client import NATIVE, Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.enums import LicenseKind, OfferKind
 from provledger.chain.events import BidPlaced, OfferCreated, ProceedsWithdrawn, TradeSettled
 from provledger.chain.ids import asset_id_hex
+from provledger.chain.transactions import Receipt
 from provledger.chain.types import OfferState
-from provledger.cli.base import EXIT_OK, JsonOption, command_group, guarded, out, settings_from
-from provledger.cli.query import GatewayOption, brief, gateway_pages, require_gateway, when
+from provledger.cli.acts import DAY, asset_act, chain_time
+from provledger.cli.base import command_group
+from provledger.cli.holder import ScopeOption
 from provledger.cli.session import (
     MAX_DAYS,
     AssetArgument,
     CurrencyBook,
     LicenseKindOption,
     TermsOption,
-    act_document,
     chain_command,
     open_ledger,
     parse_address,
     parse_asset,
     parse_choice,
-    print_json,
     require_node,
     show_receipt,
 )
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import Currency, format_amount, format_time, parse_amount
-
-DAY: Final = 24 * 3600
-#: The longest offer, bid or license in days: the market's 100-year license limit.
 
 market_app = command_group("market", "Sell assets and licenses, bid, buy, and read trades.")
 
@@ -64,6 +61,7 @@ RawOption = Annotated[
         help="Amounts are given and shown as integers in the smallest unit (wei for ETH).",
     ),
 ]
+OfferArgument = Annotated[int, typer.Argument(min=1, help="Offer number.")]
 
 
 def parse_price(text: str, currency: Currency, what: str, raw: bool) -> int:
@@ -87,11 +85,6 @@ def parse_currency(text: str) -> str:
 def currency_label(currency: str) -> str:
     """'native' or the token address (a table column of its own)."""
     return "native" if int(currency, 16) == 0 else currency
-
-
-def chain_time(ledger: Provledger) -> int:
-    """The latest block's time: offers expire by the chain's clock."""
-    return int(ledger.w3.eth.get_block("latest")["timestamp"])
 
 
 def existing_offer(ledger: Provledger, offer: int) -> OfferState:
@@ -122,6 +115,59 @@ def node_currencies(settings: Settings, currency: str) -> CurrencyBook:
     return CurrencyBook(rpc_chain(require_node(settings)) if int(currency, 16) else None)
 
 
+@dataclass(frozen=True)
+class Pricing:
+    """What a new offer asks, read in its currency before any transaction is sent."""
+
+    book: CurrencyBook
+    currency: Currency
+    price: int
+    min_bid: int
+
+    @classmethod
+    def read(
+        cls, settings: Settings, price: str, currency: str, min_bid: str, raw: bool
+    ) -> Pricing:
+        """The price and smallest counter-bid of the options, in the currency of ``currency``."""
+        address = parse_currency(currency)
+        book = node_currencies(settings, address)
+        token = book(address)
+        return cls(
+            book, token, parse_price(price, token, "price", raw), parse_min_bid(min_bid, token, raw)
+        )
+
+    def show_offer(
+        self, receipt: Receipt, what: str, as_json: bool, raw: bool, *, each: bool = False
+    ) -> None:
+        """The receipt of a new offer of ``what`` at this price (``each``: of every license)."""
+        offer = receipt.event(OfferCreated)
+        price = format_amount(self.price, self.currency, raw=raw) + (" each" if each else "")
+        summary = f"offer #{offer.offer_id}: {what} for {price}"
+        show_market_receipt(
+            receipt,
+            f"{summary} until {format_time(offer.expires_at)}",
+            as_json,
+            self.book,
+            raw,
+            offer_id=offer.offer_id,
+        )
+
+
+def show_market_receipt(
+    receipt: Receipt, summary: str, as_json: bool, book: CurrencyBook, raw: bool, **extra: Any
+) -> None:
+    """:func:`show_receipt`, with the amounts of the events in their currencies (or ``raw``)."""
+    show_receipt(receipt, summary, as_json, currencies=book.of_receipt(receipt), raw=raw, **extra)
+
+
+def show_trade(receipt: Receipt, book: CurrencyBook, done: str, as_json: bool, raw: bool) -> None:
+    """The receipt of a settled trade: ``trade #N: {done} for {its price}``."""
+    trade = receipt.event(TradeSettled)
+    price = format_amount(trade.price, book(trade.currency), raw=raw)
+    summary = f"trade #{trade.trade_id}: {done} for {price}"
+    show_market_receipt(receipt, summary, as_json, book, raw, trade_id=trade.trade_id)
+
+
 @chain_command(market_app, "list")
 def list_command(
     settings: Settings,
@@ -140,27 +186,19 @@ def list_command(
     Example: provledger market list 0x5f…e1 0.005ether --days 30 --dev-account 5
     """
     target = parse_asset(asset)
-    address = parse_currency(currency)
-    book = node_currencies(settings, address)
-    token = book(address)
-    amount, floor = parse_price(price, token, "price", raw), parse_min_bid(min_bid, token, raw)
+    pricing = Pricing.read(settings, price, currency, min_bid, raw)
     ledger = open_ledger(settings)
     market = ledger.market.address
     if ledger.registry.approved(target) != market:
         ledger.registry.approve(market, target)
     receipt = ledger.market.list_asset(
-        target, amount, chain_time(ledger) + days * DAY, currency=token.address, min_bid=floor
+        target,
+        pricing.price,
+        chain_time(ledger) + days * DAY,
+        currency=pricing.currency.address,
+        min_bid=pricing.min_bid,
     )
-    offer = receipt.event(OfferCreated)
-    show_receipt(
-        receipt,
-        f"offer #{offer.offer_id}: {asset_id_hex(target)} for "
-        f"{format_amount(amount, token, raw=raw)} until {format_time(offer.expires_at)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        offer_id=offer.offer_id,
-    )
+    pricing.show_offer(receipt, asset_id_hex(target), as_json, raw)
 
 
 @chain_command(market_app, "offer-license", blobs=True)
@@ -173,7 +211,7 @@ def offer_license_command(
     license_days: Annotated[
         int, typer.Option(min=1, max=MAX_DAYS, help="Days each license lasts from its purchase.")
     ] = 365,
-    scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
+    scope: ScopeOption = "",
     terms: TermsOption = None,
     currency: CurrencyOption = "native",
     days: DaysOption = 30,
@@ -187,22 +225,17 @@ def offer_license_command(
     """
     target = parse_asset(asset)
     license_kind = parse_choice(LicenseKind, kind, "--kind")
-    address = parse_currency(currency)
-    book = node_currencies(settings, address)
-    token = book(address)
-    amount, floor = parse_price(price, token, "price", raw), parse_min_bid(min_bid, token, raw)
+    pricing = Pricing.read(settings, price, currency, min_bid, raw)
     ledger = open_ledger(settings)
     duration = license_days * DAY
-    terms_hash = act_document(
+    terms_hash = asset_act(
         settings,
         terms,
-        {
-            "act": "license offer terms",
-            "asset_id": asset_id_hex(target),
-            "kind": license_kind.name,
-            "scope": scope,
-            "duration_seconds": duration,
-        },
+        "license offer terms",
+        target,
+        kind=license_kind.name,
+        scope=scope,
+        duration_seconds=duration,
     )
     receipt = ledger.market.offer_license(
         target,
@@ -210,21 +243,14 @@ def offer_license_command(
         duration,
         terms_hash,
         scope,
-        amount,
+        pricing.price,
         chain_time(ledger) + days * DAY,
-        currency=token.address,
-        min_bid=floor,
+        currency=pricing.currency.address,
+        min_bid=pricing.min_bid,
     )
-    offer = receipt.event(OfferCreated)
-    show_receipt(
-        receipt,
-        f"offer #{offer.offer_id}: {license_kind.name.lower().replace('_', '-')} licenses on "
-        f"{asset_id_hex(target)} for {format_amount(amount, token, raw=raw)} each until "
-        f"{format_time(offer.expires_at)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        offer_id=offer.offer_id,
+    kind_name = license_kind.name.lower().replace("_", "-")
+    pricing.show_offer(
+        receipt, f"{kind_name} licenses on {asset_id_hex(target)}", as_json, raw, each=True
     )
 
 
@@ -232,7 +258,7 @@ def offer_license_command(
 def buy_command(
     settings: Settings,
     as_json: bool,
-    offer: Annotated[int, typer.Argument(min=1, help="Offer number.")],
+    offer: OfferArgument,
     raw: RawOption = False,
 ) -> None:
     """Buy from an offer at its price; the asset or a license is delivered in the same
@@ -242,31 +268,21 @@ def buy_command(
     """
     ledger = open_ledger(settings)
     state = existing_offer(ledger, offer)
-    value = pay(ledger, state.currency, state.price)
-    receipt = ledger.market.buy(offer, value=value)
+    receipt = ledger.market.buy(offer, value=pay(ledger, state.currency, state.price))
     trade = receipt.event(TradeSettled)
     what = (
         asset_id_hex(trade.asset_id)
         if trade.kind == OfferKind.ASSET
         else f"license #{trade.license_id}"
     )
-    book = CurrencyBook(ledger.w3)
-    show_receipt(
-        receipt,
-        f"trade #{trade.trade_id}: bought {what} for "
-        f"{format_amount(trade.price, book(trade.currency), raw=raw)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        trade_id=trade.trade_id,
-    )
+    show_trade(receipt, CurrencyBook(ledger.w3), f"bought {what}", as_json, raw)
 
 
 @chain_command(market_app, "bid")
 def bid_command(
     settings: Settings,
     as_json: bool,
-    offer: Annotated[int, typer.Argument(min=1, help="Offer number.")],
+    offer: OfferArgument,
     amount: Annotated[
         str, typer.Argument(help="Bid in the offer's currency with its unit, e.g. 0.004 ETH.")
     ],
@@ -287,15 +303,11 @@ def bid_command(
     value = pay(ledger, state.currency, bid_amount)
     receipt = ledger.market.bid(offer, bid_amount, chain_time(ledger) + days * DAY, value=value)
     placed = receipt.event(BidPlaced)
-    show_receipt(
-        receipt,
+    summary = (
         f"bid #{placed.bid_id} of {format_amount(bid_amount, currency, raw=raw)} on offer "
-        f"#{offer} until {format_time(placed.expires_at)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        bid_id=placed.bid_id,
+        f"#{offer} until {format_time(placed.expires_at)}"
     )
+    show_market_receipt(receipt, summary, as_json, book, raw, bid_id=placed.bid_id)
 
 
 @chain_command(market_app, "accept")
@@ -311,17 +323,7 @@ def accept_command(
     """
     ledger = open_ledger(settings)
     receipt = ledger.market.accept_bid(bid)
-    trade = receipt.event(TradeSettled)
-    book = CurrencyBook(ledger.w3)
-    show_receipt(
-        receipt,
-        f"trade #{trade.trade_id}: bid #{bid} accepted for "
-        f"{format_amount(trade.price, book(trade.currency), raw=raw)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        trade_id=trade.trade_id,
-    )
+    show_trade(receipt, CurrencyBook(ledger.w3), f"bid #{bid} accepted", as_json, raw)
 
 
 @chain_command(market_app, "cancel")
@@ -344,7 +346,7 @@ def cancel_command(
     else:
         receipt = ledger.market.cancel_offer(number)
         summary = f"offer #{number} cancelled"
-    show_receipt(receipt, summary, as_json, currencies=book.of_receipt(receipt), raw=raw)
+    show_market_receipt(receipt, summary, as_json, book, raw)
 
 
 @chain_command(market_app, "withdraw")
@@ -362,147 +364,5 @@ def withdraw_command(
     receipt = ledger.market.withdraw(parse_currency(currency))
     withdrawn = receipt.event(ProceedsWithdrawn)
     book = CurrencyBook(ledger.w3)
-    show_receipt(
-        receipt,
-        f"withdrew {format_amount(withdrawn.amount, book(withdrawn.currency), raw=raw)}",
-        as_json,
-        currencies=book.of_receipt(receipt),
-        raw=raw,
-        amount=str(withdrawn.amount),
-    )
-
-
-#: Columns of the gateway's market records that are amounts in the record's currency.
-AMOUNT_COLUMNS: Final = frozenset({"price", "min_bid", "fee", "amount", "seller_proceeds"})
-
-
-def _print_rows(
-    items: list[Any], as_json: bool, columns: dict[str, str], book: CurrencyBook, raw: bool
-) -> None:
-    if as_json:
-        print_json(items)
-        raise typer.Exit(EXIT_OK)
-    table = Table(*columns)
-    for column in table.columns:
-        column.overflow = "fold"  # times and amounts are read whole, never cut
-    for item in items:
-        table.add_row(*(_cell(item, key, book, raw) for key in columns.values()))
-    out.print(table)
-    raise typer.Exit(EXIT_OK)
-
-
-def _cell(item: dict[str, Any], key: str, book: CurrencyBook, raw: bool) -> str:
-    value = item.get(key)
-    if value is None:
-        return "-"
-    if key == "currency":
-        return currency_label(str(value))
-    if key in AMOUNT_COLUMNS:
-        return format_amount(value, book(str(item["currency"])), raw=raw)
-    if key in ("expires_at", "settled_at"):
-        return when(value)
-    return brief(value)
-
-
-def _price_filter(
-    text: str | None, option: str, currency: Currency | None, raw: bool
-) -> str | None:
-    """A price bound for the gateway, which takes integers in the smallest unit."""
-    if text is None:
-        return None
-    if currency is None:
-        raise InputError(
-            f"{option} needs --currency (prices in different currencies do not compare)"
-        )
-    return str(parse_amount(text, currency, what=option, raw=raw, allow_zero=True))
-
-
-@market_app.command("offers")
-def offers_command(
-    asset: Annotated[str | None, typer.Option(help="Only offers on this asset.")] = None,
-    seller: Annotated[str | None, typer.Option(help="Only offers of this seller.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Only this currency, or 'native'.")] = None,
-    kind: Annotated[str | None, typer.Option(help="asset or license.")] = None,
-    min_price: Annotated[
-        str | None, typer.Option(help="Lowest price with its unit (needs --currency).")
-    ] = None,
-    max_price: Annotated[
-        str | None, typer.Option(help="Highest price with its unit (needs --currency).")
-    ] = None,
-    raw: RawOption = False,
-    gateway: GatewayOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Open offers, from a gateway's index. A token's symbol and decimals are read from the
-    node (PROVLEDGER_RPC_URL) when one is set; without one, a token's amounts are raw.
-
-    Example: provledger market offers --currency native --max-price 0.01ETH --gateway http://127.0.0.1:8000
-    """
-    settings = settings_from(gateway_url=gateway)
-    book = CurrencyBook.of(settings)
-
-    def run() -> list[Any]:
-        query: dict[str, Any] = {"kind": kind}
-        if asset is not None:
-            query["asset_id"] = asset_id_hex(parse_asset(asset))
-        if seller is not None:
-            query["seller"] = parse_address(seller, "seller")
-        chosen = None if currency is None else book(parse_currency(currency))
-        if chosen is not None:
-            query["currency"] = chosen.address
-        query["min_price"] = _price_filter(min_price, "--min-price", chosen, raw)
-        query["max_price"] = _price_filter(max_price, "--max-price", chosen, raw)
-        wanted = {key: value for key, value in query.items() if value is not None}
-        return gateway_pages(require_gateway(settings), "/market/offers", query=wanted)
-
-    columns = {
-        "offer": "offer_id",
-        "asset": "asset_id",
-        "kind": "kind",
-        "seller": "seller",
-        "price": "price",
-        "currency": "currency",
-        "min bid": "min_bid",
-        "expires": "expires_at",
-    }
-    _print_rows(guarded(run), as_json, columns, book, raw)
-
-
-@market_app.command("trades")
-def trades_command(
-    asset: Annotated[str | None, typer.Option(help="The trades of this asset.")] = None,
-    account: Annotated[
-        str | None, typer.Option(help="The trades this account sold or bought in.")
-    ] = None,
-    raw: RawOption = False,
-    gateway: GatewayOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Trade history of an asset or of an account, from a gateway's index (a token's amounts
-    in its symbol when a node is set, as for `market offers`).
-
-    Example: provledger market trades --asset 0x5f…e1 --gateway http://127.0.0.1:8000
-    """
-    settings = settings_from(gateway_url=gateway)
-    book = CurrencyBook.of(settings)
-
-    def run() -> list[Any]:
-        if (asset is None) == (account is None):
-            raise InputError("give exactly one of --asset and --account")
-        base = require_gateway(settings)
-        if asset is not None:
-            return gateway_pages(base, f"/assets/{asset_id_hex(parse_asset(asset))}/trades")
-        return gateway_pages(base, f"/accounts/{parse_address(str(account), 'account')}/trades")
-
-    columns = {
-        "trade": "trade_id",
-        "asset": "asset_id",
-        "kind": "kind",
-        "seller": "seller",
-        "buyer": "buyer",
-        "price": "price",
-        "fee": "fee",
-        "currency": "currency",
-        "settled": "settled_at",
-    }
-    _print_rows(guarded(run), as_json, columns, book, raw)
+    summary = f"withdrew {format_amount(withdrawn.amount, book(withdrawn.currency), raw=raw)}"
+    show_market_receipt(receipt, summary, as_json, book, raw, amount=str(withdrawn.amount))

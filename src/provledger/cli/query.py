@@ -1,18 +1,12 @@
-"""Verifier and operator queries: verify, history, lineage, proof, status.
-
-They ask a gateway (``--gateway`` / ``PROVLEDGER_GATEWAY_URL``); ``verify`` can instead ask a
-node directly (``--rpc-url``), with no gateway involved. A file is always hashed here: it is
-never sent anywhere.
-"""
+"""Queries of a gateway's index: history, lineage, proof, status (``--gateway`` /
+``PROVLEDGER_GATEWAY_URL``)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any
 
-import requests
 import typer
 from eth_utils.address import is_address
 from rich.padding import Padding
@@ -20,274 +14,20 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from provledger.categories import category_name, grade_words
-from provledger.chain.enums import AssetStatus
-from provledger.chain.ids import asset_id, asset_id_hex
-from provledger.chain.serialize import hex_bytes
-from provledger.cli.base import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    JsonOption,
-    RpcOption,
-    app,
-    guarded,
-    out,
-    settings_from,
+from provledger.chain.ids import asset_id_hex
+from provledger.cli.base import EXIT_OK, JsonOption, app, complete, guarded, out, settings_from
+from provledger.cli.gateway import (
+    GatewayOption,
+    gateway_get,
+    gateway_pages,
+    party_names,
+    require_gateway,
 )
-from provledger.cli.registrant import hash_input
-from provledger.cli.session import (
-    CurrencyBook,
-    DeploymentsOption,
-    open_ledger,
-    parse_asset,
-    print_json,
-    readable_args,
-)
-from provledger.config import Settings
-from provledger.errors import InputError, ServiceUnavailable
-from provledger.hashing import parse_hash32
-from provledger.jsondoc import JsonDocumentError, parse_json
-from provledger.units import format_time
-
-GatewayOption = Annotated[
-    str | None,
-    typer.Option("--gateway", help="Gateway URL [env PROVLEDGER_GATEWAY_URL]."),
-]
-#: Pages fetched at most when a command follows cursors (1,000 items each).
-MAX_PAGES: Final = 100
-TIMEOUT_SECONDS: Final = 30.0
-#: The largest answer read from a gateway (a page of 1,000 events is about 2 MiB).
-ANSWER_MAX_BYTES: Final = 64 << 20
+from provledger.cli.output import brief, when
+from provledger.cli.session import CurrencyBook, parse_asset, print_json, readable_args
+from provledger.errors import InputError
 
 
-class GatewayUnavailable(ServiceUnavailable):
-    """The gateway cannot be reached or answered with a server error."""
-
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        super().__init__(f"cannot reach the gateway at {url}: {reason}")
-
-
-class GatewayRefused(InputError):
-    """The gateway answered 4xx; the message is its problem detail."""
-
-
-def require_gateway(settings: Settings) -> str:
-    """The gateway URL, without a trailing slash."""
-    if settings.gateway_url is None:
-        raise InputError(
-            "this command asks a gateway: give --gateway or set PROVLEDGER_GATEWAY_URL"
-        )
-    return settings.gateway_url.rstrip("/")
-
-
-def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> Any:
-    """GET ``path`` of the gateway and return its JSON; 4xx and 5xx become one-line errors."""
-    try:
-        response = requests.get(base + path, params=params, timeout=TIMEOUT_SECONDS)
-    except requests.RequestException as error:
-        reason = (
-            "connection refused or host unreachable"
-            if isinstance(error, requests.ConnectionError)
-            else str(error) or type(error).__name__
-        )
-        raise GatewayUnavailable(base, reason) from None
-    if response.status_code >= 500:
-        raise GatewayUnavailable(base, f"{path} answered {response.status_code}")
-    if response.status_code >= 400:
-        try:
-            problem = parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
-            detail = problem.get("detail") or problem.get("title")
-        except (JsonDocumentError, AttributeError):
-            detail = response.text[:200]
-        raise GatewayRefused(f"the gateway refused {path}: {detail}")
-    try:
-        return parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
-    except JsonDocumentError as error:
-        raise GatewayUnavailable(base, f"its answer to {error}") from None
-
-
-def gateway_pages(
-    base: str, path: str, limit: int = 1000, query: dict[str, Any] | None = None
-) -> list[Any]:
-    """Every item of a paginated list (with the filters of ``query``), following its cursors."""
-    items: list[Any] = []
-    cursor: str | None = None
-    for _ in range(MAX_PAGES):
-        params: dict[str, Any] = {**(query or {}), "limit": limit}
-        if cursor is not None:
-            params["cursor"] = cursor
-        page = gateway_get(base, path, params)
-        items.extend(page["items"])
-        cursor = page.get("next_cursor")
-        if cursor is None:
-            break
-    return items
-
-
-def brief(value: Any) -> str:
-    """A value for a human table: long hex (hashes, ids) as ``0x1234abcd…9f8e``; --json has
-    them whole."""
-    text = str(value)
-    if text.startswith("0x") and len(text) > 42:
-        return f"{text[:10]}…{text[-4:]}"
-    return text
-
-
-def when(timestamp: int | None) -> str:
-    """A unix time for a table: ISO 8601 with the zone and how far away it is,
-    ``2026-12-06T07:30:00+00:00 (in 2 min)``; ``-`` for none. --json keeps the number."""
-    if timestamp is None:
-        return "-"
-    return format_time(int(timestamp))
-
-
-# ------------------------------------------------------------------ verify
-def target_hash(target: str) -> tuple[bytes, str]:
-    """The content hash of ``target`` (a file, a folder or a hash) and what it was."""
-    path = Path(target)
-    if path.exists():
-        content, manifest = hash_input(path)
-        return content, f"folder {path}" if manifest else f"file {path}"
-    if target.startswith("0x") or len(target) == 64:
-        return parse_hash32(target), "hash"
-    raise InputError(f"{target} is neither a file, a folder nor a hash (0x and 64 hex digits)")
-
-
-def verify_on_chain(settings: Settings, content: bytes) -> dict[str, Any]:
-    """The verdict read from the registry on a node: no gateway, no index."""
-    ledger = open_ledger(settings, sign=False)
-    state = ledger.registry.asset_by_hash(content)
-    verdict: dict[str, Any] = {
-        "content_hash": hex_bytes(content),
-        "asset_id": asset_id_hex(asset_id(content)),
-        "registered": state is not None,
-        "source": f"node {settings.rpc_url}",
-        "asset": None,
-        "warnings": [],
-    }
-    if state is None:
-        return verdict
-    verdict["asset"] = {
-        "registrant": state.registrant,
-        "holder": state.holder,
-        "status": state.status.name,
-        "category": state.category,
-        "grade": state.grade,
-        "registered_at": state.registered_at,
-        "frozen": state.frozen,
-        "under_objection": state.under_objection,
-    }
-    if state.frozen:
-        verdict["warnings"].append("frozen: an arbiter froze this asset during a dispute")
-    if state.under_objection:
-        verdict["warnings"].append("objected: an objection is open")
-    if state.status is AssetStatus.CANCELLED:
-        verdict["warnings"].append("cancelled: the registration was cancelled")
-    return verdict
-
-
-@app.command("verify")
-def verify_command(
-    target: Annotated[str, typer.Argument(help="A file, a folder, or a content hash.")],
-    gateway: GatewayOption = None,
-    rpc_url: RpcOption = None,
-    deployments_dir: DeploymentsOption = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Is this file registered, by whom, since when, who holds it, is anything wrong with it?
-    The file is hashed here and never sent. Exit 1 if it is neither registered nor anchored in
-    a batch.
-
-    Example: provledger verify ./huangpu-air-raw --gateway http://127.0.0.1:8000
-    """
-    settings = settings_from(gateway_url=gateway, rpc_url=rpc_url, deployments_dir=deployments_dir)
-
-    def run() -> dict[str, Any]:
-        content, what = target_hash(target)
-        verdict: dict[str, Any]
-        if settings.gateway_url is not None and rpc_url is None:
-            verdict = gateway_get(
-                require_gateway(settings), "/verify", {"hash": hex_bytes(content)}
-            )
-            verdict["source"] = f"gateway {settings.gateway_url}"
-            asset = verdict.get("asset") or {}
-            verdict["names"] = party_names(
-                require_gateway(settings), (asset.get("registrant"), asset.get("holder"))
-            )
-        elif settings.rpc_url is not None:
-            verdict = verify_on_chain(settings, content)
-        else:
-            raise InputError("verify asks a gateway (--gateway) or a node (--rpc-url): give one")
-        verdict["target"] = what
-        return verdict
-
-    verdict = guarded(run)
-    names = verdict.pop("names", {})
-    if as_json:
-        print_json(verdict)
-    else:
-        show_verdict(verdict, names)
-    known = verdict["registered"] or verdict.get("batch") is not None
-    raise typer.Exit(EXIT_OK if known else EXIT_NEGATIVE)
-
-
-def party_names(base: str, accounts: Iterable[Any]) -> dict[str, str]:
-    """The names of those of ``accounts`` (addresses; other values are passed over) that the
-    gateway knows as named participants, as ``Name (CN)``, by address."""
-    names: dict[str, str] = {}
-    for address in dict.fromkeys(accounts):
-        if not (isinstance(address, str) and is_address(address)) or int(address, 16) == 0:
-            continue
-        try:
-            party = gateway_get(base, f"/participants/{address}")
-        except GatewayRefused:  # not a participant
-            continue
-        if party.get("name"):
-            names[address] = f"{party['name']} ({party['jurisdiction']})"
-    return names
-
-
-def show_verdict(verdict: dict[str, Any], names: dict[str, str] | None = None) -> None:
-    """A verdict in words; accounts by their ``names`` where given, categories by name."""
-    asset = verdict.get("asset")
-    batch = verdict.get("batch")
-    out.print(f"{verdict['target']}: content hash {verdict['content_hash']}", highlight=False)
-    if not verdict["registered"] and batch is None:
-        out.print(f"[bold red]not registered[/] (asked the {verdict['source']})", highlight=False)
-        return
-    if asset is None and batch is not None:
-        out.print(
-            f"[bold green]anchored[/] as leaf {batch.get('position')} of batch {batch.get('root')}",
-            highlight=False,
-            soft_wrap=True,
-        )
-    elif asset is not None:
-        out.print(f"[bold green]registered[/] as asset {verdict['asset_id']}", highlight=False)
-        table = Table(show_header=False, box=None)
-        table.add_column(no_wrap=True)
-        table.add_column(overflow="fold")
-        names = names or {}
-        for key in ("registrant", "holder", "status", "category", "grade", "registration_number"):
-            value = asset.get(key)
-            if value is None:
-                continue
-            shown = str(value)
-            if key == "category":
-                shown = f"{value} {category_name(int(value))}"
-            elif key == "grade":
-                shown = grade_words(int(value))
-            elif value in names:
-                shown = f"{names[value]} {value}"
-            table.add_row(key.replace("_", " "), shown)
-        table.add_row("registered", when(asset.get("registered_at")))
-        out.print(table)
-    for warning in verdict.get("warnings", []):
-        out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    out.print(f"(asked the {verdict['source']})", highlight=False)
-
-
-# ------------------------------------------------------------------ history, lineage, proof
 @app.command("history")
 def history_command(
     asset: Annotated[str, typer.Argument(help="Asset id.")],
@@ -429,8 +169,7 @@ def proof_command(
         output.write_text(json.dumps(bundle, indent=2) + "\n", encoding="utf-8")
         out.print(f"proof bundle of {target} written to {output}", highlight=False)
 
-    guarded(run)
-    raise typer.Exit(EXIT_OK)
+    complete(run)
 
 
 @app.command("status")

@@ -1,64 +1,48 @@
-"""Registrant commands: hash, categories, register, anchor, transfer, license, metadata,
-cancel."""
+"""Registrant commands: hash, categories, register, anchor; and the options and plan that
+describe one registration (register, sign)."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, TypeVar, cast, get_type_hints
 
 import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
 from provledger.categories import CATEGORIES, category_name, parse_category, parse_code
-from provledger.chain.enums import LicenseKind, Relation
-from provledger.chain.events import AssetRegistered, BatchAnchored, LicenseGranted
+from provledger.chain.enums import Relation
+from provledger.chain.events import AssetRegistered, BatchAnchored
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.chain.types import ParentLink, Registration
-from provledger.cli.base import (
-    EXIT_OK,
-    JsonOption,
-    app,
-    command_group,
-    err,
-    guarded,
-    out,
-)
+from provledger.cli.base import EXIT_OK, JsonOption, app, complete, err, out
 from provledger.cli.session import (
-    MAX_DAYS,
-    AssetArgument,
-    LicenseKindOption,
-    TermsOption,
-    act_document,
     chain_command,
     open_ledger,
-    parse_address,
     parse_asset,
     parse_choice,
     print_json,
     show_receipt,
-    text_hash,
 )
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest, folder_manifest, sha256_file
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import BatchManifest
-from provledger.units import format_time
 
 #: Inputs at least this large get a progress bar while they are hashed.
 PROGRESS_BYTES = 64 << 20
 #: The largest grade: the chain keeps it as a uint8. Which grades are known is for the
 #: contract to say; the CLI only keeps web3 from being handed a value it cannot encode.
 GRADE_MAX: Final = 0xFF
-DAY = 24 * 3600
 
-license_app = command_group("license", "Grant or revoke licenses on assets you hold.")
-metadata_app = command_group("metadata", "Revise an asset's metadata.")
+Action = TypeVar("Action", bound=Callable[..., None])
 
 
 # ------------------------------------------------------------------ hashing
@@ -139,8 +123,7 @@ def hash_command(
         if manifest is not None and manifest_out is not None:
             out.print(f"manifest written to {manifest_out}", highlight=False)
 
-    guarded(run)
-    raise typer.Exit(EXIT_OK)
+    complete(run)
 
 
 @app.command("categories")
@@ -270,10 +253,7 @@ MetadataUriOption = Annotated[
 ]
 
 
-@chain_command(app, "register", blobs=True)
-def register_command(
-    settings: Settings,
-    as_json: bool,
+def read_plan(
     path: Annotated[Path, typer.Argument(help="The file or folder to register.")],
     category: CategoryOption,
     grade: GradeOption = 1,
@@ -282,17 +262,9 @@ def register_command(
     metadata_file: MetadataFileOption = None,
     metadata_uri: MetadataUriOption = None,
     parent: ParentOption = None,
-) -> None:
-    """Register a file or folder as a data asset held by the signing account.
-
-    The metadata document (from --metadata, or built from --title and --description) is kept
-    in the blob folder and its SHA-256 anchored with the asset. The category is a code or a
-    published name (provledger categories): --category 301 and --category industrial are one.
-
-    Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
-    air quality, raw" --dev-account 5
-    """
-    plan = plan_registration(
+) -> RegistrationPlan:
+    """The plan of the options that describe a registration (:func:`plan_registration`)."""
+    return plan_registration(
         path,
         category,
         grade,
@@ -302,14 +274,51 @@ def register_command(
         description=description,
         metadata_uri=metadata_uri,
     )
+
+
+def registration_options(action: Action) -> Action:
+    """Give ``action(settings, as_json, plan, ...its own options)``, a :func:`chain_command`,
+    the options of :func:`read_plan` in place of ``plan``: the command lists them before its
+    own, and the plan is read from them (checked, nothing hashed yet) before the action runs."""
+    hints = get_type_hints(action, include_extras=True)
+    settings, as_json, _plan, *own = (
+        parameter.replace(annotation=hints[parameter.name])
+        for parameter in inspect.signature(action).parameters.values()
+    )
+    options = inspect.signature(read_plan, eval_str=True).parameters
+
+    @functools.wraps(action)
+    def command(settings: Settings, as_json: bool, **values: Any) -> None:
+        plan = read_plan(**{name: values.pop(name) for name in options})
+        action(settings, as_json, plan, **values)
+
+    signature = inspect.Signature([settings, as_json, *options.values(), *own])
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    del command.__wrapped__  # chain_command must read the signature above, not the action's
+    return cast(Action, command)
+
+
+@chain_command(app, "register", blobs=True)
+@registration_options
+def register_command(settings: Settings, as_json: bool, plan: RegistrationPlan) -> None:
+    """Register a file or folder as a data asset held by the signing account.
+
+    The metadata document (from --metadata, or built from --title and --description) is kept
+    in the blob folder and its SHA-256 anchored with the asset. The category is a code or a
+    published name (provledger categories): --category 301 and --category industrial are one.
+
+    Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
+    air quality, raw" --dev-account 5
+    """
     ledger = open_ledger(settings)
     registration = plan.prepare(settings)
     receipt = ledger.registry.register(registration)
     registered = receipt.event(AssetRegistered)
     show_receipt(
         receipt,
-        f"registered {path} as asset {asset_id_hex(registered.asset_id)} "
-        f"({category_name(plan.category)}, grade {grade})",
+        f"registered {plan.path} as asset {asset_id_hex(registered.asset_id)} "
+        f"({category_name(plan.category)}, grade {plan.grade})",
         as_json,
         asset_id=asset_id_hex(registered.asset_id),
         content_hash=hex_bytes(registration.content_hash),
@@ -350,128 +359,3 @@ def anchor_command(
         leaves=len(leaves),
         manifest_hash=manifest_hash,
     )
-
-
-@chain_command(app, "transfer")
-def transfer_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    to: Annotated[str, typer.Argument(help="The new holder's address.")],
-) -> None:
-    """Transfer an asset you hold (sale, gift, or cross-border under an export permit).
-
-    Example: provledger transfer 0x5f…e1 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --dev-account 6
-    """
-    target, recipient = parse_asset(asset), parse_address(to, "recipient")
-    receipt = open_ledger(settings).registry.transfer(target, recipient)
-    show_receipt(receipt, f"transferred {asset_id_hex(target)} to {recipient}", as_json)
-
-
-@chain_command(app, "cancel")
-def cancel_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
-) -> None:
-    """Cancel the registration of an asset you hold.
-
-    Example: provledger cancel 0x5f…e1 --reason "withdrawn by the holder" --dev-account 5
-    """
-    target = parse_asset(asset)
-    receipt = open_ledger(settings).registry.cancel(target, text_hash(reason))
-    show_receipt(receipt, f"cancelled {asset_id_hex(target)}", as_json)
-
-
-@chain_command(metadata_app, "update", blobs=True)
-def metadata_update_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    title: TitleOption = None,
-    description: DescriptionOption = None,
-    metadata_file: MetadataFileOption = None,
-    metadata_uri: MetadataUriOption = None,
-) -> None:
-    """Anchor a revised metadata document for an asset you hold.
-
-    Example: provledger metadata update 0x5f…e1 --title "Huangpu air quality, v2" --dev-account 5
-    """
-    target = parse_asset(asset)
-    if metadata_file is None and title is None and description is None:
-        raise InputError("give the new metadata: --metadata FILE, or --title/--description")
-    document = metadata_document(metadata_file, title, description, "")
-    ledger = open_ledger(settings)
-    meta_hash, uri = store_metadata(settings, document, metadata_uri)
-    receipt = ledger.registry.update_metadata(target, uri, meta_hash)
-    show_receipt(
-        receipt,
-        f"metadata of {asset_id_hex(target)} is now {hex_bytes(meta_hash)}",
-        as_json,
-        metadata_hash=hex_bytes(meta_hash),
-        metadata_uri=uri,
-    )
-
-
-@chain_command(license_app, "grant", blobs=True)
-def license_grant_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
-    kind: LicenseKindOption = "processing-use",
-    days: Annotated[
-        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the license expires.")
-    ] = 365,
-    scope: Annotated[str, typer.Option(help="What the license covers, in words.")] = "",
-    terms: TermsOption = None,
-) -> None:
-    """Grant a license on an asset you hold.
-
-    Example: provledger license grant 0x5f…e1 0x3C44…93BC --kind processing-use --days 365
-    --scope cleaning --dev-account 5
-    """
-    target = parse_asset(asset)
-    to = parse_address(licensee, "licensee")
-    license_kind = parse_choice(LicenseKind, kind, "--kind")
-    ledger = open_ledger(settings)
-    # Expiry counts from the chain's clock, the one the contract checks against.
-    expires = int(ledger.w3.eth.get_block("latest")["timestamp"]) + days * DAY
-    terms_hash = act_document(
-        settings,
-        terms,
-        {
-            "act": "license terms",
-            "asset_id": asset_id_hex(target),
-            "licensee": to,
-            "kind": license_kind.name,
-            "scope": scope,
-            "expires_at": expires,
-        },
-    )
-    receipt = ledger.licenses.grant(target, to, license_kind, expires, terms_hash, scope)
-    granted = receipt.event(LicenseGranted)
-    show_receipt(
-        receipt,
-        f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} until "
-        f"{format_time(granted.expires_at)}",
-        as_json,
-        license_id=granted.license_id,
-        expires_at=expires,
-    )
-
-
-@chain_command(license_app, "revoke")
-def license_revoke_command(
-    settings: Settings,
-    as_json: bool,
-    license_id: Annotated[int, typer.Argument(help="License number.")],
-    reason: Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")] = None,
-) -> None:
-    """Revoke a license on an asset you hold.
-
-    Example: provledger license revoke 1 --reason "terms breached" --dev-account 5
-    """
-    receipt = open_ledger(settings).licenses.revoke(license_id, text_hash(reason))
-    show_receipt(receipt, f"license #{license_id} revoked", as_json)

@@ -23,13 +23,14 @@ from eth_utils.address import is_address, to_checksum_address
 from rich.table import Table
 from web3 import Web3
 
+from provledger import params
 from provledger.categories import category_name, grade_words
 from provledger.chain.accounts import KEYSTORE_MAX_BYTES, resolve_signer
+from provledger.chain.calls import CallLog
 from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
 from provledger.chain.events import Event
-from provledger.chain.reverts import CallLog
 from provledger.chain.serialize import event_args, fixed_text, hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.cli.base import (
@@ -44,6 +45,7 @@ from provledger.cli.base import (
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.jsondoc import JsonDocumentError, read_json_file
+from provledger.params import InvalidParameterError
 from provledger.store.blobs import BlobStore
 from provledger.units import NATIVE, Currency, fiat, format_amount, iso_time, read_currency
 
@@ -162,13 +164,21 @@ def keystore_file(settings: Settings) -> Path | None:
     if named is None:
         return None
     text = str(named)
-    if is_address(text) and not Path(text).exists():
-        wanted = to_checksum_address(text)
+    if _is_address(text) and not Path(text).exists():
+        wanted = parse_address(text)
         for path, address in keystore_accounts(settings.keystore_dir):
             if address == wanted:
                 return path
         raise InputError(f"no keystore of {wanted} in {settings.keystore_dir}")
     return existing_keystore(Path(text))
+
+
+def _is_address(text: str) -> bool:
+    try:
+        params.parse_address(text, "keystore")
+    except InvalidParameterError:
+        return False
+    return True
 
 
 def existing_keystore(path: Path) -> Path:
@@ -224,25 +234,23 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
 
 # ------------------------------------------------------------------ parsing arguments
 def parse_asset(text: str) -> int:
-    """An asset id: ``0x`` + 64 hex digits (as commands print them) or a decimal number."""
-    value = text.strip().lower()
+    """An asset id (:func:`provledger.params.parse_asset_id`) with all 64 hex digits, as commands
+    print them, or a decimal number."""
     try:
-        if value.startswith("0x") and len(value) == 66:
-            return int(value, 16)
-        if value.isdigit():
-            number = int(value)
-            if number < 2**256:
-                return number
-    except ValueError:
-        pass
-    raise InputError(f"asset {text!r} is not an asset id (0x and 64 hex digits, or a number)")
+        return params.parse_asset_id(text, "asset", exact_width=True)
+    except InvalidParameterError:
+        raise InputError(
+            f"asset {text!r} is not an asset id (0x and 64 hex digits, or a number)"
+        ) from None
 
 
 def parse_address(text: str, what: str = "address") -> str:
-    """A checksummed address, or :class:`InputError` naming ``what``."""
-    if not is_address(text):
-        raise InputError(f"{what} {text!r} is not an address (0x and 40 hex digits)")
-    return str(to_checksum_address(text))
+    """An address (:func:`provledger.params.parse_address`) checksummed, or :class:`InputError`
+    naming ``what``."""
+    try:
+        return params.checksum(params.parse_address(text, what))
+    except InvalidParameterError:
+        raise InputError(f"{what} {text!r} is not an address (0x and 40 hex digits)") from None
 
 
 def parse_choice(kind: type[E], text: str, option: str) -> E:
@@ -349,7 +357,7 @@ class CurrencyBook:
         """The currency at ``address``."""
         if int(address, 16) == 0:
             return NATIVE
-        key = to_checksum_address(address)
+        key = params.checksum(address)
         if key not in self.known:
             self.known[key] = (
                 read_currency(self.w3, key) if self.w3 is not None else Currency(key, "", 0)

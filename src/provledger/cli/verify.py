@@ -1,4 +1,9 @@
-"""Verifier commands: verify-proof."""
+"""Verifier commands: verify (is this file registered?) and verify-proof (does this bundle hold?).
+
+``verify`` asks a gateway (``--gateway`` / ``PROVLEDGER_GATEWAY_URL``) or a node directly
+(``--rpc-url``), with no gateway involved; ``verify-proof`` asks only a node. A file is always
+hashed here: it is never sent anywhere.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from provledger.categories import category_name, grade_words
 from provledger.chain.connection import rpc_chain
+from provledger.chain.enums import AssetStatus
+from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.chain.serialize import hex_bytes
 from provledger.cli.base import (
     EXIT_NEGATIVE,
     EXIT_OK,
@@ -20,7 +29,13 @@ from provledger.cli.base import (
     out,
     settings_from,
 )
+from provledger.cli.gateway import GatewayOption, gateway_get, party_names, require_gateway
+from provledger.cli.output import when
+from provledger.cli.registrant import hash_input
+from provledger.cli.session import DeploymentsOption, open_ledger, print_json
+from provledger.config import Settings
 from provledger.errors import InputError
+from provledger.hashing import parse_hash32
 from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.services.proofs import (
     MalformedProofBundleError,
@@ -28,6 +43,134 @@ from provledger.services.proofs import (
     parse_proof_bundle,
     verify_proof_bundle,
 )
+
+
+def target_hash(target: str) -> tuple[bytes, str]:
+    """The content hash of ``target`` (a file, a folder or a hash) and what it was."""
+    path = Path(target)
+    if path.exists():
+        content, manifest = hash_input(path)
+        return content, f"folder {path}" if manifest else f"file {path}"
+    if target.startswith("0x") or len(target) == 64:
+        return parse_hash32(target), "hash"
+    raise InputError(f"{target} is neither a file, a folder nor a hash (0x and 64 hex digits)")
+
+
+def verify_on_chain(settings: Settings, content: bytes) -> dict[str, Any]:
+    """The verdict read from the registry on a node: no gateway, no index."""
+    ledger = open_ledger(settings, sign=False)
+    state = ledger.registry.asset_by_hash(content)
+    verdict: dict[str, Any] = {
+        "content_hash": hex_bytes(content),
+        "asset_id": asset_id_hex(asset_id(content)),
+        "registered": state is not None,
+        "source": f"node {settings.rpc_url}",
+        "asset": None,
+        "warnings": [],
+    }
+    if state is None:
+        return verdict
+    verdict["asset"] = {
+        "registrant": state.registrant,
+        "holder": state.holder,
+        "status": state.status.name,
+        "category": state.category,
+        "grade": state.grade,
+        "registered_at": state.registered_at,
+        "frozen": state.frozen,
+        "under_objection": state.under_objection,
+    }
+    if state.frozen:
+        verdict["warnings"].append("frozen: an arbiter froze this asset during a dispute")
+    if state.under_objection:
+        verdict["warnings"].append("objected: an objection is open")
+    if state.status is AssetStatus.CANCELLED:
+        verdict["warnings"].append("cancelled: the registration was cancelled")
+    return verdict
+
+
+@app.command("verify")
+def verify_command(
+    target: Annotated[str, typer.Argument(help="A file, a folder, or a content hash.")],
+    gateway: GatewayOption = None,
+    rpc_url: RpcOption = None,
+    deployments_dir: DeploymentsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Is this file registered, by whom, since when, who holds it, is anything wrong with it?
+    The file is hashed here and never sent. Exit 1 if it is neither registered nor anchored in
+    a batch.
+
+    Example: provledger verify ./huangpu-air-raw --gateway http://127.0.0.1:8000
+    """
+    settings = settings_from(gateway_url=gateway, rpc_url=rpc_url, deployments_dir=deployments_dir)
+
+    def run() -> dict[str, Any]:
+        content, what = target_hash(target)
+        verdict: dict[str, Any]
+        if settings.gateway_url is not None and rpc_url is None:
+            verdict = gateway_get(
+                require_gateway(settings), "/verify", {"hash": hex_bytes(content)}
+            )
+            verdict["source"] = f"gateway {settings.gateway_url}"
+            asset = verdict.get("asset") or {}
+            verdict["names"] = party_names(
+                require_gateway(settings), (asset.get("registrant"), asset.get("holder"))
+            )
+        elif settings.rpc_url is not None:
+            verdict = verify_on_chain(settings, content)
+        else:
+            raise InputError("verify asks a gateway (--gateway) or a node (--rpc-url): give one")
+        verdict["target"] = what
+        return verdict
+
+    verdict = guarded(run)
+    names = verdict.pop("names", {})
+    if as_json:
+        print_json(verdict)
+    else:
+        show_verdict(verdict, names)
+    known = verdict["registered"] or verdict.get("batch") is not None
+    raise typer.Exit(EXIT_OK if known else EXIT_NEGATIVE)
+
+
+def show_verdict(verdict: dict[str, Any], names: dict[str, str] | None = None) -> None:
+    """A verdict in words; accounts by their ``names`` where given, categories by name."""
+    asset = verdict.get("asset")
+    batch = verdict.get("batch")
+    out.print(f"{verdict['target']}: content hash {verdict['content_hash']}", highlight=False)
+    if not verdict["registered"] and batch is None:
+        out.print(f"[bold red]not registered[/] (asked the {verdict['source']})", highlight=False)
+        return
+    if asset is None and batch is not None:
+        out.print(
+            f"[bold green]anchored[/] as leaf {batch.get('position')} of batch {batch.get('root')}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    elif asset is not None:
+        out.print(f"[bold green]registered[/] as asset {verdict['asset_id']}", highlight=False)
+        table = Table(show_header=False, box=None)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
+        names = names or {}
+        for key in ("registrant", "holder", "status", "category", "grade", "registration_number"):
+            value = asset.get(key)
+            if value is None:
+                continue
+            shown = str(value)
+            if key == "category":
+                shown = f"{value} {category_name(int(value))}"
+            elif key == "grade":
+                shown = grade_words(int(value))
+            elif value in names:
+                shown = f"{names[value]} {value}"
+            table.add_row(key.replace("_", " "), shown)
+        table.add_row("registered", when(asset.get("registered_at")))
+        out.print(table)
+    for warning in verdict.get("warnings", []):
+        out.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+    out.print(f"(asked the {verdict['source']})", highlight=False)
 
 
 def read_bundle(path: Path) -> Any:

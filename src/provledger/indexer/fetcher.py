@@ -20,13 +20,15 @@ import ctypes
 import gc
 import os
 import pickle
+import queue
 import select
 import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Final
 
@@ -41,7 +43,7 @@ from provledger.indexer.decoding import (
     timestamp_of,
 )
 from provledger.indexer.rows import ROW_TYPES
-from provledger.indexer.source import JsonRpcSource, LogSource, RangeTooLarge, RpcError
+from provledger.indexer.source import JsonRpcSource, LogSource, RangeTooLargeError, RpcError
 from provledger.store.records import BlockHeader
 
 MAX_BACKOFF_SECONDS: Final = 30.0
@@ -50,7 +52,7 @@ POLL_SECONDS: Final = 0.1
 """The longest a waiting reader goes without looking at its stop flag."""
 
 
-class StopRequested(ProvledgerError):
+class StopRequestedError(ProvledgerError):
     """The indexer was asked to stop: raised from its waits to end the run at once."""
 
     def __init__(self) -> None:
@@ -101,6 +103,16 @@ class Retry:
             return f"node error ({error}); retrying"
         return None
 
+    def back_off(
+        self, error: RpcError, note: Callable[[str], None], sleep: Callable[[float], None]
+    ) -> None:
+        """Count ``error`` (:meth:`failed`), pass its note on to ``note`` if it has one, and
+        ``sleep`` the backoff before the next attempt."""
+        message = self.failed(error)
+        if message is not None:
+            note(message)
+        sleep(backoff_seconds(self.attempts))
+
 
 class RangeFetcher:
     """Fetches adaptive ranges from one source; its state (the current range) persists."""
@@ -122,7 +134,7 @@ class RangeFetcher:
         self.policy = policy
         self.sleep = sleep
         """Waits between retries; it may raise to end them (the scanner's raises
-        :class:`StopRequested` once it is asked to stop)."""
+        :class:`StopRequestedError` once it is asked to stop)."""
         self.on_error = on_error
         self.on_note = on_note
         self.unreported_errors = 0
@@ -141,10 +153,10 @@ class RangeFetcher:
                 numbers.update(block_of(log) for log in logs if timestamp_of(log) is None)
                 headers = self.source.headers(sorted(numbers))
                 decoded = self._decode(logs, headers, (start, end))
-            except RangeTooLarge as error:
+            except RangeTooLargeError as error:
                 self._error()
                 if end == start:
-                    self._backoff(error, retry, notes)
+                    retry.back_off(error, self.on_note or notes.append, self.sleep)
                     continue
                 suggested = error.suggested_end
                 new_end = suggested if suggested is not None else start + (end - start) // 2
@@ -152,7 +164,7 @@ class RangeFetcher:
                 continue
             except RpcError as error:
                 self._error()
-                self._backoff(error, retry, notes)
+                retry.back_off(error, self.on_note or notes.append, self.sleep)
                 continue
             found = len(logs)
             del logs  # the raw replies are the bulk of a batch's memory
@@ -187,12 +199,6 @@ class RangeFetcher:
         elif found < target // 2:
             self.range = min(self.policy.max_range, span * 2)
 
-    def _backoff(self, error: RpcError, retry: Retry, notes: list[str]) -> None:
-        note = retry.failed(error)
-        if note is not None:
-            (self.on_note or notes.append)(note)
-        self.sleep(backoff_seconds(retry.attempts))
-
 
 def tune_gc() -> None:
     """Collect cyclic garbage rarely: indexing allocates millions of short-lived, acyclic
@@ -205,6 +211,61 @@ def tune_gc() -> None:
 def backoff_seconds(attempts: int) -> float:
     """The wait before retry number ``attempts``: 0.5 s doubling to 30 s."""
     return float(min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempts, 8)))
+
+
+# ------------------------------------------------------------------ the fetch thread
+
+
+def fetch_in_thread(
+    fetcher: RangeFetcher, start: int, stop: int, *, stopped: Callable[[], bool], depth: int
+) -> Generator[Fetched, None, None]:
+    """Fetched ranges ``start..stop`` from a thread of their own, in order, at most ``depth``
+    ahead of the reader; :class:`StopRequestedError` as soon as ``stopped()``. Close the iterator
+    when leaving it early: the thread then drops what it fetched and ends (it is not waited
+    for: it may be in a request to a node that does not answer, and ends when that does)."""
+    fetched: queue.Queue[Fetched | BaseException | None] = queue.Queue(depth)
+    cancel = threading.Event()
+
+    def offer(item: Fetched | BaseException | None) -> bool:
+        """Queue ``item`` for the reader; False once the reader has gone."""
+        while not cancel.is_set():
+            try:
+                fetched.put(item, timeout=POLL_SECONDS)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            block = start
+            while block <= stop:
+                item = fetcher.fetch(block, stop, all_headers=False)
+                if not offer(item):
+                    return
+                block = item.end + 1
+            offer(None)
+        except BaseException as error:  # handed to the reader, which re-raises it
+            offer(error)
+
+    worker = threading.Thread(target=produce, name="provledger-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            if stopped():
+                raise StopRequestedError()
+            try:
+                item = fetched.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                continue
+            if item is None:
+                break
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        cancel.set()
+    worker.join()  # it has queued its last range: it is ending
 
 
 # ------------------------------------------------------------------ the fetch process
@@ -279,13 +340,13 @@ def _send(out: BinaryIO, message: tuple[Any, ...]) -> None:
 
 def _read(fd: int, size: int, stopped: Callable[[], bool]) -> bytearray | None:
     """``size`` bytes from pipe ``fd``, or None if it closes first; waits at most
-    :data:`POLL_SECONDS` at a time and raises :class:`StopRequested` once ``stopped()``."""
+    :data:`POLL_SECONDS` at a time and raises :class:`StopRequestedError` once ``stopped()``."""
     data = bytearray()
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     while len(data) < size:
         if stopped():
-            raise StopRequested()
+            raise StopRequestedError()
         if not poller.poll(POLL_SECONDS * 1000):
             continue
         chunk = os.read(fd, min(size - len(data), 1 << 20))
@@ -344,7 +405,7 @@ def main() -> None:
 def fetch_in_process(
     job: ProcessJob, *, stopped: Callable[[], bool], on_error: Callable[[], None]
 ) -> Iterator[Fetched]:
-    """Fetched ranges of ``job`` from a child process, in order; :class:`StopRequested` as soon
+    """Fetched ranges of ``job`` from a child process, in order; :class:`StopRequestedError` as soon
     as ``stopped()``, even while the child waits on the node. The pipe between the two bounds
     how far the child runs ahead; the child is stopped when the iteration ends."""
     child = subprocess.Popen(

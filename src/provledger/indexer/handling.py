@@ -5,7 +5,9 @@ rows the event will read (``reads``) and, where a later event of the same batch 
 the rows it creates (``creates``). :func:`touched_keys` derives a batch's bulk load from those
 declarations, so adding an event touches one place. Event rows that change no projection are
 declared with :func:`ignores` and a reason; :func:`unhandled_row_types` names any row type that
-is in neither list. The helpers handlers share live here too.
+is in neither list. The helpers handlers share live here too: :func:`create` and :func:`put`
+write whole rows, from the event's own fields (:func:`fields`) and its block and time
+(:func:`stamp`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Table
 
+from provledger.errors import ProvledgerError
 from provledger.indexer import rows as ev
 from provledger.store import schema
 from provledger.store.records import LogRecord
@@ -108,7 +111,7 @@ def asset(asset_id: str) -> Read:
 # ---------------------------------------------------------------- helpers of the handlers
 
 
-class ProjectionError(Exception):
+class ProjectionError(ProvledgerError):
     """An event refers to a record the index does not hold: the index is not contiguous."""
 
     def __init__(self, what: str, record: LogRecord) -> None:
@@ -139,6 +142,42 @@ def asset_key(ws: WorkingSet, r: LogRecord, asset_id: str) -> Key:
     return key
 
 
+#: Per projection table: NULL in each nullable column, what a new row holds where nothing is
+#: known yet (a license not revoked, a dispute not ruled).
+_UNKNOWN: Final = {
+    table.name: dict.fromkeys(str(column.name) for column in table.columns if column.nullable)
+    for table in schema.PROJECTIONS
+}
+
+
+def _whole_row(table: Table, r: LogRecord, values: dict[str, Any]) -> dict[str, Any]:
+    return {**_UNKNOWN[table.name], **values, "block_number": r.block_number}
+
+
+def create(ws: WorkingSet, table: Table, r: LogRecord, **values: Any) -> None:
+    """Create the row of ``table`` that the event ``r`` makes (:meth:`WorkingSet.create`):
+    ``values``, NULL in the other nullable columns, and ``r``'s block as ``block_number``."""
+    ws.create(table, _whole_row(table, r, values))
+
+
+def put(ws: WorkingSet, table: Table, r: LogRecord, **values: Any) -> None:
+    """Insert or replace a whole row of ``table`` (:meth:`WorkingSet.put`), made up as by
+    :func:`create`."""
+    ws.put(table, _whole_row(table, r, values))
+
+
+def fields(e: tuple[Any, ...], *names: str) -> dict[str, Any]:
+    """The fields ``names`` of the event row ``e``, for the columns of the same names (a column
+    named after an event's field holds that field as it is)."""
+    return {name: getattr(e, name) for name in names}
+
+
+def stamp(r: LogRecord, prefix: str) -> dict[str, int]:
+    """``<prefix>_block`` and ``<prefix>_at``: the block and time of the event ``r``, for the
+    columns that say when a record was made (registered, granted, lodged…)."""
+    return {f"{prefix}_block": r.block_number, f"{prefix}_at": r.block_time}
+
+
 def setting(ws: WorkingSet, r: LogRecord, key: str, value: str) -> None:
     """Set one ``contract_settings`` value."""
-    ws.put(schema.contract_settings, {"key": key, "value": value, "block_number": r.block_number})
+    put(ws, schema.contract_settings, r, key=key, value=value)

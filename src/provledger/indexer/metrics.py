@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
@@ -15,41 +16,26 @@ class IndexerMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
-        self.head_block = Gauge(
-            "provledger_chain_head_block",
-            "Latest block number seen on the node",
-            registry=self.registry,
+        gauge = functools.partial(Gauge, registry=self.registry)
+        counter = functools.partial(Counter, registry=self.registry)
+        self.head_block = gauge(
+            "provledger_chain_head_block", "Latest block number seen on the node"
         )
-        self.indexed_block = Gauge(
-            "provledger_indexed_block", "Last block committed to the index", registry=self.registry
+        self.indexed_block = gauge("provledger_indexed_block", "Last block committed to the index")
+        self.lag_blocks = gauge(
+            "provledger_index_lag_blocks", "Blocks between the head and the index"
         )
-        self.lag_blocks = Gauge(
-            "provledger_index_lag_blocks",
-            "Blocks between the head and the index",
-            registry=self.registry,
-        )
-        self.events_per_second = Gauge(
+        self.events_per_second = gauge(
             "provledger_index_events_per_second",
             "Events indexed per second, averaged over the last batches",
-            registry=self.registry,
         )
-        self.events = Counter(
-            "provledger_indexed_events", "Events written to the index", registry=self.registry
+        self.events = counter("provledger_indexed_events", "Events written to the index")
+        self.skipped = counter(
+            "provledger_skipped_logs", "Logs of unknown events or contracts, skipped"
         )
-        self.skipped = Counter(
-            "provledger_skipped_logs",
-            "Logs of unknown events or contracts, skipped",
-            registry=self.registry,
-        )
-        self.batches = Counter(
-            "provledger_index_batches", "Batches committed", registry=self.registry
-        )
-        self.rpc_errors = Counter(
-            "provledger_rpc_errors", "Failed or refused node requests", registry=self.registry
-        )
-        self.reorgs = Counter(
-            "provledger_reorgs", "Chain reorganisations rolled back", registry=self.registry
-        )
+        self.batches = counter("provledger_index_batches", "Batches committed")
+        self.rpc_errors = counter("provledger_rpc_errors", "Failed or refused node requests")
+        self.reorgs = counter("provledger_reorgs", "Chain reorganisations rolled back")
         self._window: list[tuple[float, int]] = []
         self.rate = 0.0
         """The event rate of the last ten seconds, as the gauge shows it."""

@@ -27,29 +27,44 @@ from provledger.indexer.handling import (
     ProjectionError,
     asset,
     asset_key,
+    create,
+    fields,
     handles,
     ignores,
+    put,
     require,
     setting,
+    stamp,
     text,
     touched_keys,
     unhandled_row_types,
 )
 from provledger.store import schema
 from provledger.store.records import LogRecord
-from provledger.store.workingset import Key, WorkingSet
+from provledger.store.workingset import TABLES, Key, WorkingSet
 
 __all__ = [
     "EVENTS_ONLY",
     "ProjectionError",
     "apply",
     "holding_keys",
+    "project",
     "touched_keys",
     "unhandled_row_types",
 ]
 
 #: The modules whose import registers the rest of the handlers.
 HANDLER_MODULES = (market_handlers, rights_handlers)
+
+
+def project(ws: WorkingSet, records: Sequence[LogRecord]) -> None:
+    """Project ``records`` (in chain order): load the rows they read in bulk, then apply them."""
+    for name, wanted in touched_keys(records).items():
+        if not (ws.blind and name == "assets"):  # blind: assets are only updated, not read
+            ws.prefetch(TABLES[name], wanted)
+    if not ws.blind:
+        ws.prefetch(schema.holdings, holding_keys(ws, records))
+    apply(ws, records)
 
 
 def apply(ws: WorkingSet, records: Sequence[LogRecord]) -> None:
@@ -80,18 +95,14 @@ def holding_keys(ws: WorkingSet, records: Iterable[LogRecord]) -> set[Key]:
 
 @handles(ev.ParticipantRegisteredRow)
 def _participant_registered(ws: WorkingSet, r: LogRecord, e: ev.ParticipantRegisteredRow) -> None:
-    ws.create(
+    create(
+        ws,
         schema.participants,
-        {
-            "account": e.account,
-            "jurisdiction": text(e.jurisdiction),
-            "name_hash": e.name_hash,
-            "status": "ACTIVE",
-            "registered_block": r.block_number,
-            "registered_at": r.block_time,
-            "suspension_reason": None,
-            "block_number": r.block_number,
-        },
+        r,
+        **fields(e, "account", "name_hash"),
+        jurisdiction=text(e.jurisdiction),
+        status="ACTIVE",
+        **stamp(r, "registered"),
     )
 
 
@@ -111,23 +122,11 @@ def _participant_reinstated(ws: WorkingSet, r: LogRecord, e: ev.ParticipantReins
 
 @handles(ev.CategoryListingChangedRow, reads=lambda e: [(schema.categories, (e.category,))])
 def _category(ws: WorkingSet, r: LogRecord, e: ev.CategoryListingChangedRow) -> None:
-    ws.put(
-        schema.categories,
-        {"code": e.category, "listed": e.listed, "block_number": r.block_number},
-    )
+    put(ws, schema.categories, r, code=e.category, listed=e.listed)
 
 
 def _role(ws: WorkingSet, r: LogRecord, role: str, account: str, by: str, granted: bool) -> None:
-    ws.put(
-        schema.roles,
-        {
-            "role": role,
-            "account": account,
-            "granted": granted,
-            "changed_by": by,
-            "block_number": r.block_number,
-        },
-    )
+    put(ws, schema.roles, r, role=role, account=account, granted=granted, changed_by=by)
 
 
 @handles(ev.RoleGrantedRow, reads=lambda e: [(schema.roles, (e.role, e.account))])
@@ -171,34 +170,38 @@ def _modules(ws: WorkingSet, r: LogRecord, e: ev.ModulesUpdatedRow) -> None:
 
 @handles(ev.AssetRegisteredRow, creates=lambda e: [asset(e.asset_id)])
 def _asset_registered(ws: WorkingSet, r: LogRecord, e: ev.AssetRegisteredRow) -> None:
-    ws.create(
+    create(
+        ws,
         schema.assets,
-        {
-            "asset_id": e.asset_id,
-            "content_hash": e.content_hash,
-            "registrant": e.registrant,
-            "holder": e.registrant,
-            "holder_since_block": r.block_number,
-            "holder_since_log": r.log_index,
-            "category": e.category,
-            "grade": e.grade,
-            "status": "APPLIED",
-            "under_objection": False,
-            "frozen": False,
-            "metadata_uri": e.metadata_uri,
-            "metadata_hash": e.metadata_hash,
-            "metadata_version": 1,
-            "channel": Channel(e.channel).name,
-            "submitter": e.submitter,
-            "batch_root": None,
-            "notice_ends_at": None,
-            "registration_number": None,
-            "registered_block": r.block_number,
-            "registered_at": r.block_time,
-            "registered_tx": r.tx_hash,
-            "block_number": r.block_number,
-        },
+        r,
+        **fields(
+            e,
+            "asset_id",
+            "content_hash",
+            "registrant",
+            "category",
+            "grade",
+            "metadata_uri",
+            "metadata_hash",
+            "submitter",
+        ),
+        holder=e.registrant,
+        holder_since_block=r.block_number,
+        holder_since_log=r.log_index,
+        status="APPLIED",
+        under_objection=False,
+        frozen=False,
+        metadata_version=1,
+        channel=Channel(e.channel).name,
+        registered_tx=r.tx_hash,
+        **stamp(r, "registered"),
     )
+
+
+def _bound(r: LogRecord, end: str) -> dict[str, int]:
+    """``<end>_block``, ``<end>_log`` and ``<end>_time``: where a holding period starts
+    (``from``) or ends (``to``), at the event ``r``."""
+    return {f"{end}_block": r.block_number, f"{end}_log": r.log_index, f"{end}_time": r.block_time}
 
 
 @handles(ev.TransferRow, reads=lambda e: [asset(e.token_id)])
@@ -208,7 +211,7 @@ def _transfer(ws: WorkingSet, r: LogRecord, e: ev.TransferRow) -> None:
         via = "REGISTRATION"
     else:
         via = "RULING" if ws.take_marker(("ruling", r.tx_hash, e.token_id)) else "TRANSFER"
-        closing = {"to_block": r.block_number, "to_log": r.log_index, "to_time": r.block_time}
+        closing = _bound(r, "to")
         current = ws.known(schema.assets, key)
         if current is not None and "holder_since_block" in current:
             period = (e.token_id, current["holder_since_block"], current["holder_since_log"])
@@ -217,46 +220,19 @@ def _transfer(ws: WorkingSet, r: LogRecord, e: ev.TransferRow) -> None:
             ws.update(schema.holdings, period, **closing)
         else:  # blind, and the open holding is stored by an earlier batch
             ws.update_where(schema.holdings, {"asset_id": e.token_id, "to_block": None}, **closing)
-    ws.create(
-        schema.holdings,
-        {
-            "asset_id": e.token_id,
-            "from_block": r.block_number,
-            "from_log": r.log_index,
-            "holder": e.to,
-            "from_time": r.block_time,
-            "from_tx": r.tx_hash,
-            "to_block": None,
-            "to_log": None,
-            "to_time": None,
-            "via": via,
-            "block_number": r.block_number,
-        },
-    )
-    ws.update(
-        schema.assets,
-        key,
-        holder=e.to,
-        holder_since_block=r.block_number,
-        holder_since_log=r.log_index,
-    )
+    start = {**_bound(r, "from"), "from_tx": r.tx_hash}
+    create(ws, schema.holdings, r, asset_id=e.token_id, holder=e.to, via=via, **start)
+    since = {"holder_since_block": r.block_number, "holder_since_log": r.log_index}
+    ws.update(schema.assets, key, holder=e.to, **since)
 
 
 @handles(ev.LineageLinkedRow, reads=lambda e: [asset(e.asset_id), asset(e.parent_id)])
 def _lineage(ws: WorkingSet, r: LogRecord, e: ev.LineageLinkedRow) -> None:
     asset_key(ws, r, e.asset_id)
     asset_key(ws, r, e.parent_id)
-    ws.create(
-        schema.lineage,
-        {
-            "child_id": e.asset_id,
-            "parent_id": e.parent_id,
-            "position": r.log_index,
-            "relation": Relation(e.relation).name,
-            "license_id": e.license_id or None,
-            "block_number": r.block_number,
-        },
-    )
+    link = {"child_id": e.asset_id, "parent_id": e.parent_id, "position": r.log_index}
+    relation = Relation(e.relation).name
+    create(ws, schema.lineage, r, **link, relation=relation, license_id=e.license_id or None)
 
 
 @handles(ev.MetadataUpdatedRow, reads=lambda e: [asset(e.asset_id)])
@@ -294,22 +270,13 @@ def _accepted(ws: WorkingSet, r: LogRecord, e: ev.RegistrationAcceptedRow) -> No
 
 @handles(ev.ObjectionLodgedRow, reads=lambda e: [asset(e.asset_id)])
 def _objection_lodged(ws: WorkingSet, r: LogRecord, e: ev.ObjectionLodgedRow) -> None:
-    ws.create(
+    create(
+        ws,
         schema.objections,
-        {
-            "objection_id": e.objection_id,
-            "asset_id": e.asset_id,
-            "objector": e.objector,
-            "grounds_hash": e.grounds_hash,
-            "open": True,
-            "upheld": None,
-            "resolution_hash": None,
-            "resolved_by": None,
-            "lodged_block": r.block_number,
-            "lodged_at": r.block_time,
-            "resolved_block": None,
-            "block_number": r.block_number,
-        },
+        r,
+        **fields(e, "objection_id", "asset_id", "objector", "grounds_hash"),
+        open=True,
+        **stamp(r, "lodged"),
     )
 
 
@@ -333,17 +300,13 @@ def _objection_resolved(ws: WorkingSet, r: LogRecord, e: ev.ObjectionResolvedRow
 
 @handles(ev.CertificateIssuedRow, reads=lambda e: [asset(e.asset_id)])
 def _certificate(ws: WorkingSet, r: LogRecord, e: ev.CertificateIssuedRow) -> None:
-    ws.create(
+    create(
+        ws,
         schema.certificates,
-        {
-            "registration_number": e.registration_number,
-            "asset_id": e.asset_id,
-            "registration_type": RegistrationType(e.registration_type).name,
-            "certificate_hash": e.certificate_hash,
-            "registrar": e.registrar,
-            "issued_at": r.block_time,
-            "block_number": r.block_number,
-        },
+        r,
+        **fields(e, "registration_number", "asset_id", "certificate_hash", "registrar"),
+        registration_type=RegistrationType(e.registration_type).name,
+        issued_at=r.block_time,
     )
     if e.registration_type == RegistrationType.INITIAL:
         key = asset_key(ws, r, e.asset_id)
@@ -355,19 +318,9 @@ def _certificate(ws: WorkingSet, r: LogRecord, e: ev.CertificateIssuedRow) -> No
 
 @handles(ev.BatchAnchoredRow)
 def _batch_anchored(ws: WorkingSet, r: LogRecord, e: ev.BatchAnchoredRow) -> None:
-    ws.create(
-        schema.batches,
-        {
-            "root": e.root,
-            "submitter": e.submitter,
-            "leaf_count": e.leaf_count,
-            "manifest_uri": e.manifest_uri,
-            "anchored_at": r.block_time,
-            "anchored_tx": r.tx_hash,
-            "promoted_count": 0,
-            "block_number": r.block_number,
-        },
-    )
+    batch = fields(e, "root", "submitter", "leaf_count", "manifest_uri")
+    batch.update(anchored_at=r.block_time, anchored_tx=r.tx_hash, promoted_count=0)
+    create(ws, schema.batches, r, **batch)
 
 
 @handles(ev.LeafPromotedRow, reads=lambda e: [(schema.batches, (e.root,)), asset(e.asset_id)])

@@ -1,14 +1,23 @@
-"""Handlers of the registry's modules: licenses, appraisals, disputes and export permits.
-
-Registered with :func:`~provledger.indexer.handling.handles`, each beside what it reads; the
-projector imports this module so that they are registered.
-"""
+"""Handlers of the registry's modules: licenses, appraisals, disputes and export permits,
+declared as :mod:`~provledger.indexer.projector` describes (which imports this module)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from provledger.chain.enums import LicenseKind, Ruling, ValuationMethod
 from provledger.indexer import rows as ev
-from provledger.indexer.handling import Read, asset, handles, require, text
+from provledger.indexer.handling import (
+    Read,
+    asset,
+    create,
+    fields,
+    handles,
+    put,
+    require,
+    stamp,
+    text,
+)
 from provledger.store import schema
 from provledger.store.records import LogRecord
 from provledger.store.workingset import WorkingSet
@@ -18,25 +27,9 @@ from provledger.store.workingset import WorkingSet
 
 @handles(ev.LicenseGrantedRow)
 def _license_granted(ws: WorkingSet, r: LogRecord, e: ev.LicenseGrantedRow) -> None:
-    ws.create(
-        schema.licenses,
-        {
-            "license_id": e.license_id,
-            "asset_id": e.asset_id,
-            "licensor": e.licensor,
-            "licensee": e.licensee,
-            "kind": LicenseKind(e.kind).name,
-            "expires_at": e.expires_at,
-            "terms_hash": e.terms_hash,
-            "scope": e.scope,
-            "granted_block": r.block_number,
-            "granted_at": r.block_time,
-            "revoked_block": None,
-            "revoked_at": None,
-            "revocation_reason": None,
-            "block_number": r.block_number,
-        },
-    )
+    terms = fields(e, "license_id", "asset_id", "licensor", "licensee", "expires_at", "terms_hash")
+    kind = LicenseKind(e.kind).name
+    create(ws, schema.licenses, r, **terms, kind=kind, scope=e.scope, **stamp(r, "granted"))
 
 
 @handles(
@@ -45,13 +38,7 @@ def _license_granted(ws: WorkingSet, r: LogRecord, e: ev.LicenseGrantedRow) -> N
 def _license_revoked(ws: WorkingSet, r: LogRecord, e: ev.LicenseRevokedRow) -> None:
     key = (e.license_id,)
     require(ws.get(schema.licenses, key), f"license {e.license_id}", r)
-    ws.update(
-        schema.licenses,
-        key,
-        revoked_block=r.block_number,
-        revoked_at=r.block_time,
-        revocation_reason=e.reason_hash,
-    )
+    ws.update(schema.licenses, key, **stamp(r, "revoked"), revocation_reason=e.reason_hash)
 
 
 def _appraisal_reads(e: ev.AppraisalRecordedRow) -> list[Read]:
@@ -61,21 +48,16 @@ def _appraisal_reads(e: ev.AppraisalRecordedRow) -> list[Read]:
 
 @handles(ev.AppraisalRecordedRow, reads=_appraisal_reads)
 def _appraisal(ws: WorkingSet, r: LogRecord, e: ev.AppraisalRecordedRow) -> None:
-    ws.create(
+    create(
+        ws,
         schema.appraisals,
-        {
-            "appraisal_id": e.appraisal_id,
-            "asset_id": e.asset_id,
-            "appraiser": e.appraiser,
-            "amount": str(e.amount),
-            "currency": text(e.currency),
-            "method": ValuationMethod(e.method).name,
-            "report_hash": e.report_hash,
-            "supersedes": e.supersedes or None,
-            "superseded_by": None,
-            "appraised_at": r.block_time,
-            "block_number": r.block_number,
-        },
+        r,
+        **fields(e, "appraisal_id", "asset_id", "appraiser", "report_hash"),
+        amount=str(e.amount),
+        currency=text(e.currency),
+        method=ValuationMethod(e.method).name,
+        supersedes=e.supersedes or None,
+        appraised_at=r.block_time,
     )
     if e.supersedes:
         previous = (e.supersedes,)
@@ -88,49 +70,32 @@ def _appraisal(ws: WorkingSet, r: LogRecord, e: ev.AppraisalRecordedRow) -> None
 
 @handles(ev.DisputeOpenedRow, reads=lambda e: [asset(e.asset_id)])
 def _dispute_opened(ws: WorkingSet, r: LogRecord, e: ev.DisputeOpenedRow) -> None:
-    ws.create(
-        schema.disputes,
-        {
-            "dispute_id": e.dispute_id,
-            "asset_id": e.asset_id,
-            "claimant": e.claimant,
-            "evidence_hash": e.evidence_hash,
-            "status": "OPEN",
-            "ruling": None,
-            "ruling_hash": None,
-            "arbiter": None,
-            "opened_block": r.block_number,
-            "opened_at": r.block_time,
-            "frozen_block": None,
-            "ruled_block": None,
-            "block_number": r.block_number,
-        },
-    )
+    claim = fields(e, "dispute_id", "asset_id", "claimant", "evidence_hash")
+    create(ws, schema.disputes, r, **claim, status="OPEN", **stamp(r, "opened"))
 
 
-@handles(
-    ev.DisputeFrozenRow, reads=lambda e: [(schema.disputes, (e.dispute_id,)), asset(e.asset_id)]
-)
+def _dispute_reads(e: ev.DisputeFrozenRow | ev.DisputeRuledRow) -> list[Read]:
+    return [(schema.disputes, (e.dispute_id,)), asset(e.asset_id)]
+
+
+def _dispute(ws: WorkingSet, r: LogRecord, dispute_id: int, **changes: Any) -> None:
+    """Change the dispute ``dispute_id``, which the index must hold."""
+    key = (dispute_id,)
+    require(ws.get(schema.disputes, key), f"dispute {dispute_id}", r)
+    ws.update(schema.disputes, key, **changes)
+
+
+@handles(ev.DisputeFrozenRow, reads=_dispute_reads)
 def _dispute_frozen(ws: WorkingSet, r: LogRecord, e: ev.DisputeFrozenRow) -> None:
-    key = (e.dispute_id,)
-    require(ws.get(schema.disputes, key), f"dispute {e.dispute_id}", r)
-    ws.update(schema.disputes, key, status="FROZEN", frozen_block=r.block_number, arbiter=e.arbiter)
+    _dispute(ws, r, e.dispute_id, status="FROZEN", frozen_block=r.block_number, arbiter=e.arbiter)
 
 
-@handles(
-    ev.DisputeRuledRow, reads=lambda e: [(schema.disputes, (e.dispute_id,)), asset(e.asset_id)]
-)
+@handles(ev.DisputeRuledRow, reads=_dispute_reads)
 def _dispute_ruled(ws: WorkingSet, r: LogRecord, e: ev.DisputeRuledRow) -> None:
-    key = (e.dispute_id,)
-    require(ws.get(schema.disputes, key), f"dispute {e.dispute_id}", r)
-    ws.update(
-        schema.disputes,
-        key,
-        status="RULED",
-        ruling=Ruling(e.ruling).name,
-        ruling_hash=e.ruling_hash,
-        arbiter=e.arbiter,
-        ruled_block=r.block_number,
+    ruling = Ruling(e.ruling).name
+    ruled = fields(e, "ruling_hash", "arbiter")
+    _dispute(
+        ws, r, e.dispute_id, status="RULED", ruling=ruling, **ruled, ruled_block=r.block_number
     )
     if e.ruling == Ruling.TRANSFER_TO_CLAIMANT:
         ws.set_marker(("ruling", r.tx_hash, e.asset_id))
@@ -147,20 +112,9 @@ def _permit_reads(
 
 @handles(ev.ExportPermitIssuedRow, reads=_permit_reads)
 def _permit_issued(ws: WorkingSet, r: LogRecord, e: ev.ExportPermitIssuedRow) -> None:
-    ws.put(
-        schema.export_permits,
-        {
-            "asset_id": e.asset_id,
-            "recipient": e.recipient,
-            "destination": text(e.destination),
-            "expires_at": e.expires_at,
-            "approver": e.approver,
-            "issued_block": r.block_number,
-            "state": "ISSUED",
-            "closed_block": None,
-            "block_number": r.block_number,
-        },
-    )
+    permit = fields(e, "asset_id", "recipient", "expires_at", "approver")
+    permit.update(destination=text(e.destination), issued_block=r.block_number, state="ISSUED")
+    put(ws, schema.export_permits, r, **permit)
 
 
 def _close_permit(ws: WorkingSet, r: LogRecord, asset_id: str, recipient: str, state: str) -> None:

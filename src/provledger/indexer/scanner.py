@@ -21,36 +21,31 @@ timeout; a caller that must end sooner (the CLI, on a signal) runs the scanner i
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import Final, TypeVar
 
 from provledger.chain.deployments import Deployment
 from provledger.errors import ProvledgerError
 from provledger.indexer import projector
-from provledger.indexer.decoding import LogRecord
 from provledger.indexer.fetcher import (
-    POLL_SECONDS,
     Fetched,
     ProcessJob,
     RangeFetcher,
     RangePolicy,
     Retry,
-    StopRequested,
-    backoff_seconds,
+    StopRequestedError,
     fetch_in_process,
+    fetch_in_thread,
 )
 from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.source import JsonRpcSource, LogSource, RpcError
-from provledger.store import schema
-from provledger.store.engine import WriterLockHeld, writer_lock
+from provledger.store.engine import WriterLockHeldError, writer_lock
 from provledger.store.index import Checkpoint, Identity, IndexStore
 from provledger.store.records import BlockHeader
-from provledger.store.workingset import WorkingSet
 
 T = TypeVar("T")
 
@@ -58,7 +53,7 @@ WRITER_LOCK_POLL_SECONDS: Final = 1.0
 """How often an indexer on standby asks for the writer lock again."""
 
 
-class ReorgTooDeep(ProvledgerError):
+class ReorgTooDeepError(ProvledgerError):
     """The chain reorganised below the stored window: the index cannot roll back that far."""
 
     def __init__(self, block: int) -> None:
@@ -68,7 +63,7 @@ class ReorgTooDeep(ProvledgerError):
         )
 
 
-class ChainMismatch(ProvledgerError):
+class ChainMismatchError(ProvledgerError):
     """The node serves another chain than the deployment's."""
 
     def __init__(self, expected: int, actual: int) -> None:
@@ -156,7 +151,7 @@ class Scanner:
         """Called once the store is checked (and rebuilt if needed), holding the writer lock."""
         self.sleep = sleep
         """Replaces the waits between polls and retries (tests shorten them); None: waits on
-        the stop event. Either way a wait raises :class:`StopRequested` once stopped."""
+        the stop event. Either way a wait raises :class:`StopRequestedError` once stopped."""
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
@@ -202,7 +197,7 @@ class Scanner:
         try:
             chain_id = self._retry("eth_chainId", self.source.chain_id)
             if chain_id != self.deployment.chain_id:
-                raise ChainMismatch(self.deployment.chain_id, chain_id)
+                raise ChainMismatchError(self.deployment.chain_id, chain_id)
             with ExitStack() as held:
                 self._take_writer_lock(held, wait=wait_for_lock)
                 if self.store.prepare(self.identity()):
@@ -211,7 +206,7 @@ class Scanner:
                 self.on_prepared()
                 self.summary.last_block = self._next_block() - 1
                 self._loop(once)
-        except StopRequested:
+        except StopRequestedError:
             pass  # every batch written is committed with its checkpoint: nothing to undo
         self.summary.stopped = self._stop.is_set()
         self.summary.seconds = time.monotonic() - started
@@ -225,14 +220,14 @@ class Scanner:
             try:
                 held.enter_context(writer_lock(self.store.engine))
                 return
-            except WriterLockHeld:
+            except WriterLockHeldError:
                 if not wait:
                     raise
             if not announced:
                 self.on_note("standby: another indexer holds the writer lock")
                 announced = True
             if self._stop.wait(WRITER_LOCK_POLL_SECONDS):
-                raise StopRequested()
+                raise StopRequestedError()
 
     # ------------------------------------------------------------ main loop
     def _next_block(self) -> int:
@@ -284,51 +279,11 @@ class Scanner:
 
     def _pipeline(self, start: int, stop: int, head: int, mode: str) -> None:
         """Fetch in a thread while this thread projects and writes."""
-        fetched: queue.Queue[Fetched | BaseException | None] = queue.Queue(self.config.queue_depth)
-        cancel = threading.Event()
-
-        def offer(item: Fetched | BaseException | None) -> bool:
-            """Queue ``item`` for the writer; False once the writer has gone."""
-            while not cancel.is_set():
-                try:
-                    fetched.put(item, timeout=POLL_SECONDS)
-                    return True
-                except queue.Full:
-                    continue
-            return False
-
-        def produce() -> None:
-            try:
-                block = start
-                while block <= stop:
-                    item = self.fetcher.fetch(block, stop, all_headers=False)
-                    if not offer(item):
-                        return
-                    block = item.end + 1
-                offer(None)
-            except BaseException as error:  # handed to the consumer, which re-raises it
-                offer(error)
-
-        worker = threading.Thread(target=produce, name="provledger-fetch", daemon=True)
-        worker.start()
-        try:
-            while True:
-                if self._stop.is_set():
-                    raise StopRequested()
-                try:
-                    item = fetched.get(timeout=POLL_SECONDS)
-                except queue.Empty:
-                    continue
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
+        depth = self.config.queue_depth
+        items = fetch_in_thread(self.fetcher, start, stop, stopped=self._stop.is_set, depth=depth)
+        with closing(items):
+            for item in items:
                 self._write(item, head, mode=mode, undo_from_block=None)
-        finally:
-            # Ending early, the thread is not waited for: it may be in a request to a node that
-            # does not answer; it drops what it fetched and ends when that request does.
-            cancel.set()
-        worker.join()  # it has queued its last range: it is ending
 
     def _pipeline_process(self, start: int, stop: int, head: int, mode: str) -> None:
         """Fetch and decode in a child process while this one projects and writes."""
@@ -431,7 +386,7 @@ class Scanner:
                     f"({restored} row images restored)"
                 )
                 return
-        raise ReorgTooDeep(fork_parent)
+        raise ReorgTooDeepError(fork_parent)
 
     def _header(self, number: int) -> BlockHeader:
         return self._retry("eth_getBlockByNumber", lambda: self.source.headers([number]))[number]
@@ -462,7 +417,7 @@ class Scanner:
         self.store.write_batch(
             records,
             item.event_rows,
-            project=_project,
+            project=projector.project,
             checkpoint=checkpoint,
             headers=store_headers,
             undo_from_block=undo_from_block,
@@ -492,30 +447,14 @@ class Scanner:
                 return action()
             except RpcError as error:
                 self._count_error()
-                note = retry.failed(error)
-                if note is not None:
-                    self.on_note(note)
-                self._wait(backoff_seconds(retry.attempts))
+                retry.back_off(error, self.on_note, self._wait)
 
     def _wait(self, seconds: float) -> None:
-        """Wait between polls and retries; :class:`StopRequested` as soon as stop() is asked."""
+        """Wait between polls and retries; :class:`StopRequestedError` once stop() is asked."""
         if not self._stop.is_set():
             if self.sleep is None:
                 self._stop.wait(seconds)
             else:
                 self.sleep(seconds)
         if self._stop.is_set():
-            raise StopRequested()
-
-
-def _project(ws: WorkingSet, records: Sequence[LogRecord]) -> None:
-    keys = projector.touched_keys(records)
-    for name, wanted in keys.items():
-        if not (ws.blind and name == "assets"):  # blind: assets are only updated, not read
-            ws.prefetch(_TABLE[name], wanted)
-    if not ws.blind:
-        ws.prefetch(schema.holdings, projector.holding_keys(ws, records))
-    projector.apply(ws, records)
-
-
-_TABLE: Final = {table.name: table for table in schema.PROJECTIONS}
+            raise StopRequestedError()

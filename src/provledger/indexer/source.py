@@ -3,7 +3,7 @@
 :class:`JsonRpcSource` speaks raw JSON-RPC over HTTP (one ``requests`` session, batched header
 requests, orjson parsing): the fast path for anvil and real nodes. :class:`Web3Source` goes
 through any web3 provider, including the embedded eth-tester chain. Both raise
-:class:`RpcError` with the node's message, and :class:`RangeTooLarge` (with the node's
+:class:`RpcError` with the node's message, and :class:`RangeTooLargeError` (with the node's
 suggested range when it gives one) for "too many results" style refusals.
 """
 
@@ -56,7 +56,7 @@ class RpcError(ProvledgerError):
         super().__init__(f"{method}{where}: {message}")
 
 
-class RangeTooLarge(RpcError):
+class RangeTooLargeError(RpcError):
     """The node refused a log range as too large; ``suggested_end`` is its hint, if any."""
 
     def __init__(
@@ -78,7 +78,7 @@ def classify_log_error(message: str, block_range: tuple[int, int]) -> RpcError:
             end = int(decimal.group(2)) if decimal else None
         if end is not None and not block_range[0] <= end < block_range[1]:
             end = None
-        return RangeTooLarge("eth_getLogs", message, block_range, end)
+        return RangeTooLargeError("eth_getLogs", message, block_range, end)
     return RpcError("eth_getLogs", message, block_range=block_range)
 
 
@@ -161,16 +161,16 @@ class JsonRpcSource:
                 content = self._read(response, self.max_log_reply_bytes if capped else None)
         except requests.exceptions.Timeout as error:
             if method == "eth_getLogs" and block_range is not None:
-                raise RangeTooLarge(method, "request timed out", block_range, None) from error
+                raise RangeTooLargeError(method, "request timed out", block_range, None) from error
             raise RpcError(method, f"no answer within {self.timeout:g} s") from error
         except requests.exceptions.RequestException as error:
             raise RpcError(method, f"connection failed: {type(error).__name__}") from error
         if content is None:
             assert block_range is not None
             limit = self.max_log_reply_bytes / 2**20
-            raise RangeTooLarge(method, f"reply over {limit:g} MiB", block_range, None)
+            raise RangeTooLargeError(method, f"reply over {limit:g} MiB", block_range, None)
         if response.status_code == 413 and block_range is not None:
-            raise RangeTooLarge(method, "HTTP 413: response too large", block_range, None)
+            raise RangeTooLargeError(method, "HTTP 413: response too large", block_range, None)
         if response.status_code >= 400 and not content.startswith((b"{", b"[")):
             raise RpcError(method, f"HTTP {response.status_code}", block_range=block_range)
         try:

@@ -9,29 +9,17 @@ expired is judged at the time of the latest indexed block, the chain's own clock
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
-from eth_utils.address import to_checksum_address
 from pydantic import Field
 from sqlalchemy import Connection, Engine, RowMapping
 
 from provledger import units
 from provledger.categories import category_name
-from provledger.services.provenance import (
-    Address,
-    Finality,
-    Hash,
-    InvalidParameterError,
-    NotFoundError,
-    Page,
-    Provenance,
-    T,
-    _first,
-    _id_key,
-    _paged,
-    _view,
-    decode_cursor,
-)
+from provledger.params import InvalidParameterError, checksum, decode_cursor
+from provledger.services.provenance import Provenance
+from provledger.services.reads import NotFoundError, first, id_key, paged, require_asset, view
+from provledger.services.views import Address, Finality, Hash, Page, T
 from provledger.store import queries
 from provledger.store.queries import OfferFilter
 
@@ -151,9 +139,17 @@ def parse_kind(text: str | None) -> str | None:
     return kind
 
 
+_BY_TRADE: Final = (("trade_id", int),)
+
+
+def _currency(row: RowMapping) -> dict[str, Any]:
+    """A market view's currency, checksummed (elsewhere a currency is an ISO code)."""
+    return {"currency": checksum(row["currency"])}
+
+
 def _market_view(kind: type[T], row: RowMapping, finality: Finality, **extra: Any) -> T:
-    """:func:`_view` with the currency checksummed (elsewhere a currency is an ISO code)."""
-    return _view(kind, row, finality, currency=to_checksum_address(row["currency"]), **extra)
+    """:func:`~provledger.services.reads.view` with the currency checksummed."""
+    return view(kind, row, finality, **_currency(row), **extra)
 
 
 def _status(row: RowMapping, now: int) -> str:
@@ -191,13 +187,13 @@ class Market:
             and where.min_price > where.max_price
         ):
             raise InvalidParameterError("min_price", "above max_price")
-        after = _first(decode_cursor(cursor, (int,)))
+        after = first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
             now = self._now(conn)
             rows = queries.open_offers(conn, where, now, after, limit)
             finality = self.provenance.finality_now(conn)
         items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
-        return _paged(items, rows, limit, _id_key("offer_id"))
+        return paged(items, rows, limit, id_key("offer_id"))
 
     def offer(self, offer_id: int) -> OfferView:
         """One offer."""
@@ -211,18 +207,18 @@ class Market:
 
     def offers_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[OfferView]:
         """Every offer made on an asset, by id."""
-        after = _first(decode_cursor(cursor, (int,)))
+        after = first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
-            key = self.provenance._require_asset(conn, asset_id)
+            key = require_asset(conn, asset_id)
             rows = queries.offers_of(conn, key, after, limit)
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
         items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
-        return _paged(items, rows, limit, _id_key("offer_id"))
+        return paged(items, rows, limit, id_key("offer_id"))
 
     def bids(self, offer_id: int, cursor: str | None, limit: int) -> Page[BidView]:
         """The bids on an offer, by id."""
-        after = _first(decode_cursor(cursor, (int,)))
+        after = first(decode_cursor(cursor, (int,)))
         with self.engine.connect() as conn:
             if queries.get_offer(conn, offer_id) is None:
                 raise NotFoundError("offer", str(offer_id))
@@ -233,26 +229,23 @@ class Market:
             _market_view(BidView, row, finality(row["block_number"]), status=_status(row, now))
             for row in rows
         ]
-        return _paged(items, rows, limit, _id_key("bid_id"))
+        return paged(items, rows, limit, id_key("bid_id"))
 
     def trades_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[TradeView]:
         """The trades of an asset, by id."""
-        after = _first(decode_cursor(cursor, (int,)))
-        with self.engine.connect() as conn:
-            key = self.provenance._require_asset(conn, asset_id)
-            rows = queries.trades_of(conn, key, after, limit)
-            finality = self.provenance.finality_now(conn)
-        items = [_market_view(TradeView, row, finality(row["block_number"])) for row in rows]
-        return _paged(items, rows, limit, _id_key("trade_id"))
+
+        def read(conn: Connection, after: int | None) -> list[RowMapping]:
+            return queries.trades_of(conn, require_asset(conn, asset_id), after, limit)
+
+        return self.provenance.page(TradeView, _BY_TRADE, cursor, limit, read, extra=_currency)
 
     def trades_by(self, account: str, cursor: str | None, limit: int) -> Page[TradeView]:
         """The trades in which an account sold or bought, by id."""
-        after = _first(decode_cursor(cursor, (int,)))
-        with self.engine.connect() as conn:
-            rows = queries.trades_by(conn, account, after, limit)
-            finality = self.provenance.finality_now(conn)
-        items = [_market_view(TradeView, row, finality(row["block_number"])) for row in rows]
-        return _paged(items, rows, limit, _id_key("trade_id"))
+
+        def read(conn: Connection, after: int | None) -> list[RowMapping]:
+            return queries.trades_by(conn, account, after, limit)
+
+        return self.provenance.page(TradeView, _BY_TRADE, cursor, limit, read, extra=_currency)
 
     def statistics(self) -> list[MarketStat]:
         """Trade count, volume and last price per category, grade and currency."""
@@ -263,7 +256,7 @@ class Market:
                 category=row["category"],
                 category_name=category_name(row["category"]),
                 grade=row["grade"],
-                currency=to_checksum_address(row["currency"]),
+                currency=checksum(row["currency"]),
                 trades=row["trades"],
                 volume=row["volume"],
                 last_price=row["last_price"],

@@ -28,7 +28,7 @@ from web3.exceptions import TransactionNotFound
 from provledger.chain.client import Provledger
 from provledger.chain.eip712 import registration_digest, signed_from_json
 from provledger.chain.ids import asset_id
-from provledger.chain.reverts import ContractRevert
+from provledger.chain.reverts import ContractRevertError
 from provledger.chain.serialize import asset_hex
 from provledger.chain.transactions import (
     GAS_HEADROOM,
@@ -37,10 +37,11 @@ from provledger.chain.transactions import (
     replayed_failure,
 )
 from provledger.chain.types import SignedRegistration
-from provledger.errors import InputError, ServiceUnavailable
+from provledger.errors import InputError, ServiceUnavailableError
 from provledger.jsondoc import JsonDocumentError, parse_json
-from provledger.services.provenance import InvalidParameterError
-from provledger.store.relay import ApiKey, RelayRefusal, RelayRequest, RelayStore
+from provledger.params import InvalidParameterError
+from provledger.store.relay import RelayRefusalError, RelayStore
+from provledger.store.relay_schema import ApiKey, RelayRequest
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +51,33 @@ MAX_REGISTRATIONS: Final = 100
 REPLACEMENT_BUMP: Final = 1.25
 
 
-class RegistrationRefused(RelayRefusal):
-    """A signed registration the chain would refuse; ``error`` names the reason as the
+class RegistrationRefusedError(RelayRefusalError):
+    """A signed registration the chain would refuse: the one at ``position`` in the request
+    (-1 when the chain refuses the batch as a whole); ``error`` names the reason as the
     contract's custom error does."""
 
     def __init__(self, position: int, error: str, detail: str) -> None:
         self.position = position
         self.error = error
-        self.field = f"registrations[{position}]"
         super().__init__(f"registration {position}: {error}: {detail}")
 
 
-class RelayNotConfigured(ServiceUnavailable):
+class UnauthorizedError(RelayRefusalError):
+    """No API key, or one that is unknown, wrong or revoked."""
+
+    def __init__(self) -> None:
+        super().__init__("send a live API key: Authorization: Bearer plk_...")
+
+
+class UnknownRelayRequestError(RelayRefusalError):
+    """No request of that id was made with this API key."""
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        super().__init__(f"no relay request {request_id} made with this API key")
+
+
+class RelayNotConfiguredError(ServiceUnavailableError):
     """The gateway has no node or no relayer key."""
 
     def __init__(self) -> None:
@@ -98,7 +114,7 @@ def parse_body(body: bytes, *, chain_id: int, registry: str) -> Parsed:
         except InputError as error:
             raise InvalidParameterError(f"registrations[{position}]", str(error)) from None
         if item_chain != chain_id or item_registry.lower() != registry.lower():
-            raise RegistrationRefused(
+            raise RegistrationRefusedError(
                 position,
                 "WrongDomain",
                 f"signed for chain {item_chain} registry {item_registry}, "
@@ -132,9 +148,26 @@ class Relayer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    # ------------------------------------------------------------ who asks
+    def authenticate(self, token: str | None) -> ApiKey:
+        """The live API key ``token`` is; :class:`UnauthorizedError` for none, or for an unknown,
+        malformed, wrong or revoked one."""
+        key = None if token is None else self.store.authenticate(token)
+        if key is None:
+            raise UnauthorizedError()
+        return key
+
+    def request(self, key: ApiKey, request_id: str) -> RelayRequest:
+        """The request ``request_id`` if ``key`` made it; :class:`UnknownRelayRequestError` if it
+        does not exist or another key made it (the two are not told apart)."""
+        found = self.store.get(request_id)
+        if found is None or found.key_id != key.key_id:
+            raise UnknownRelayRequestError(request_id)
+        return found
+
     # ------------------------------------------------------------ submitting
     def submit(self, key: ApiKey, body: bytes, idempotency_key: str | None) -> RelayRequest:
-        """Check, admit and send one request; the refusals are :class:`RelayRefusal`s."""
+        """Check, admit and send one request; the refusals are :class:`RelayRefusalError`s."""
         self.store.precheck(key, idempotency_key)  # a retry, or a key over its rate: no node
         parsed = parse_body(body, chain_id=self.chain_id, registry=self.registry)
         self._check(parsed.signed)
@@ -186,13 +219,13 @@ class Relayer:
             except Exception:  # a signature that is no point on the curve recovers nothing
                 recovered = "nobody"
             if recovered != item.registrant:
-                raise RegistrationRefused(
+                raise RegistrationRefusedError(
                     position,
                     "InvalidRegistrationSignature",
                     f"signed by {recovered}, not by the registrant {item.registrant}",
                 )
             if item.deadline < now:
-                raise RegistrationRefused(
+                raise RegistrationRefusedError(
                     position,
                     "SignatureExpired",
                     f"the deadline {item.deadline} is before the chain's time {now}",
@@ -202,7 +235,7 @@ class Relayer:
                 expected[account] = registry.nonce(item.registrant)
             if item.nonce != expected[account]:
                 what = "was used already" if item.nonce < expected[account] else "is ahead"
-                raise RegistrationRefused(
+                raise RegistrationRefusedError(
                     position,
                     "InvalidAccountNonce",
                     f"nonce {item.nonce} {what}; the registrant's next is {expected[account]}",
@@ -210,14 +243,14 @@ class Relayer:
             expected[account] += 1
             participant = registry.participant(item.registrant)
             if participant.status.name != "ACTIVE":
-                raise RegistrationRefused(
+                raise RegistrationRefusedError(
                     position,
                     "ParticipantNotActive",
                     f"{item.registrant} is {participant.status.name}",
                 )
             content = item.registration.content_hash
             if content in seen or registry.asset_by_hash(content) is not None:
-                raise RegistrationRefused(
+                raise RegistrationRefusedError(
                     position,
                     "AssetAlreadyRegistered",
                     f"content hash 0x{content.hex()} is registered already",
@@ -233,10 +266,14 @@ class Relayer:
     def _estimate(self, calldata: bytes, count: int) -> int:
         try:
             gas = self.sender.estimate(self.registry, calldata)
-        except ContractRevert as revert:
-            raise RegistrationRefused(0 if count == 1 else -1, revert.name, str(revert)) from None
+        except ContractRevertError as revert:
+            raise RegistrationRefusedError(
+                0 if count == 1 else -1, revert.name, str(revert)
+            ) from None
         except Exception as error:
-            raise ServiceUnavailable(f"the node could not simulate the request: {error}") from error
+            raise ServiceUnavailableError(
+                f"the node could not simulate the request: {error}"
+            ) from error
         return int(gas * GAS_HEADROOM)
 
     def _fees(self, previous: tuple[int, int] | None = None) -> tuple[int, int]:
@@ -283,9 +320,13 @@ class Relayer:
             self.store.update(
                 request.request_id, status="failed", error=f"not sent: {error}"[:1000]
             )
-            if isinstance(error, ServiceUnavailable):  # already says what failed (RelayStoreBusy)
+            if isinstance(
+                error, ServiceUnavailableError
+            ):  # already says what failed (RelayStoreBusyError)
                 raise
-            raise ServiceUnavailable(f"the node refused the relay transaction: {error}") from None
+            raise ServiceUnavailableError(
+                f"the node refused the relay transaction: {error}"
+            ) from None
 
     # ------------------------------------------------------------ following
     def track(self) -> None:

@@ -20,17 +20,9 @@ from provledger.chain.ids import asset_id_hex
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest
 from provledger.merkle import StandardMerkleTree
-from provledger.services.provenance import (
-    Address,
-    AssetView,
-    Finality,
-    Hash,
-    InvalidParameterError,
-    LicenseView,
-    Provenance,
-    checksum,
-    parse_hash,
-)
+from provledger.params import InvalidParameterError, checksum, parse_hash_bytes, to_hex32
+from provledger.services.provenance import Provenance
+from provledger.services.views import Address, AssetView, Finality, Hash, LicenseView
 from provledger.store import queries
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import BatchManifest
@@ -188,8 +180,8 @@ class Verifier:
     def verify_hash(self, content_hash: str, *, metadata: bytes | None = None) -> Verdict:
         """The verdict for a content hash; ``metadata`` is a document to check against the
         anchored metadata hash."""
-        key = parse_hash(content_hash, "hash")
-        asset_id = asset_id_of(bytes.fromhex(key[2:]))
+        content = parse_hash_bytes(content_hash, "hash")
+        key, asset_id = to_hex32(content), asset_id_of(content)
         standing = self.provenance.standing(asset_id)
         asset = standing.asset
         if asset is None:
@@ -234,16 +226,16 @@ class Verifier:
             finality = self.provenance.finality_now(conn)
         for row in rows:
             tree = self._batch_tree(str(row["manifest"]))
-            if tree is None or "0x" + tree.root.hex() != row["root"]:
+            if tree is None or to_hex32(tree.root) != row["root"]:
                 continue
             position = int(row["position"])
             return BatchLeaf(
                 root=str(row["root"]),
                 position=position,
-                leaf_hash="0x" + tree.leaf_hash_at(position).hex(),
-                proof=["0x" + node.hex() for node in tree.proof(position)],
+                leaf_hash=to_hex32(tree.leaf_hash_at(position)),
+                proof=[to_hex32(node) for node in tree.proof(position)],
                 manifest=str(row["manifest"]),
-                submitter=checksum(str(row["submitter"])) or "",
+                submitter=checksum(str(row["submitter"])),
                 anchored_at=int(row["anchored_at"]),
                 anchored_tx=str(row["anchored_tx"]),
                 block_number=int(row["block_number"]),
@@ -263,7 +255,7 @@ class Verifier:
             manifest = FolderManifest.from_json(text)
         except (InputError, ValueError) as error:
             raise InvalidParameterError("manifest", str(error)) from None
-        root = "0x" + manifest.root.hex()
+        root = to_hex32(manifest.root)
         return ManifestVerdict(
             root, len(manifest.entries), manifest.total_size, self.verify_hash(root)
         )

@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from provledger.errors import InputError
-
-HEX_DIGITS = frozenset("0123456789abcdef")
+from provledger.params import InvalidParameterError, parse_hash
 
 
 class BlobHashError(InputError):
@@ -26,11 +25,12 @@ class BlobHashError(InputError):
 
 
 def normalise_hash(value: str) -> str:
-    """``0x`` + 64 lowercase hex digits, or :class:`BlobHashError`."""
-    digits = value.lower().removeprefix("0x")
-    if len(digits) != 64 or not set(digits) <= HEX_DIGITS:
-        raise BlobHashError(value)
-    return "0x" + digits
+    """A SHA-256 as written by :func:`provledger.params.parse_hash`, in its stored form (``0x`` +
+    64 lowercase hex digits), or :class:`BlobHashError`."""
+    try:
+        return parse_hash(value, "sha256")
+    except InvalidParameterError:
+        raise BlobHashError(value) from None
 
 
 class BlobStore:
@@ -79,5 +79,13 @@ class BlobStore:
                 if not second.is_dir():
                     continue
                 for entry in sorted(second.iterdir()):
-                    if len(entry.name) == 64 and set(entry.name) <= HEX_DIGITS:
+                    if _is_blob_name(entry.name):
                         yield "0x" + entry.name
+
+
+def _is_blob_name(name: str) -> bool:
+    """Whether ``name`` names a blob: a SHA-256 in its stored form, without the ``0x``."""
+    try:
+        return normalise_hash(name) == "0x" + name
+    except BlobHashError:
+        return False

@@ -20,7 +20,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
-from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailable
+from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailableError
 from provledger.store import schema
 
 #: ``pg_advisory_lock`` key of the provledger writer: the first 8 bytes of sha256("provledger").
@@ -29,7 +29,7 @@ WRITER_LOCK_KEY: Final = int.from_bytes(
 )
 
 
-class QueryTimeoutError(ServiceUnavailable):
+class QueryTimeoutError(ServiceUnavailableError):
     """A read ran past the query time limit and was cancelled."""
 
     def __init__(self, seconds: float) -> None:
@@ -37,14 +37,14 @@ class QueryTimeoutError(ServiceUnavailable):
         super().__init__(f"the query ran longer than {seconds * 1000:g} ms and was cancelled")
 
 
-class IndexNotBuilt(ServiceUnavailable):
+class IndexNotBuiltError(ServiceUnavailableError):
     """The database holds no index yet: the indexer has not created its tables."""
 
     def __init__(self) -> None:
         super().__init__("the index is not built yet: run provledger index first")
 
 
-class WriterLockHeld(ProvledgerError):
+class WriterLockHeldError(ProvledgerError):
     """Another indexer holds the writer lock."""
 
     def __init__(self, where: str) -> None:
@@ -189,10 +189,10 @@ def _timeout_error(seconds: float, cancelled: Callable[[Any], bool]) -> Callable
 def _index_not_built(context: Any) -> None:
     """A ``handle_error`` listener of the gateway's engines: a read of a table that is not
     there (SQLite's "no such table", PostgreSQL's undefined_table) means the indexer has not
-    created the index yet, which :class:`IndexNotBuilt` says instead of a database error."""
+    created the index yet, which :class:`IndexNotBuiltError` says instead of a database error."""
     error = context.original_exception
     if "no such table" in str(error) or getattr(error, "sqlstate", None) == "42P01":
-        raise IndexNotBuilt() from error
+        raise IndexNotBuiltError() from error
 
 
 def _sqlite_interrupted(error: Any) -> bool:
@@ -215,7 +215,7 @@ def drop_schema(engine: Engine) -> None:
 
 @contextmanager
 def writer_lock(engine: Engine) -> Iterator[None]:
-    """Hold the single-writer lock for the duration of the block; :class:`WriterLockHeld` if
+    """Hold the single-writer lock for the duration of the block; :class:`WriterLockHeldError` if
     another process holds it (a caller that waits asks again, and can be stopped meanwhile)."""
     if is_sqlite(engine):
         database = sqlite_file(engine.url)
@@ -225,7 +225,7 @@ def writer_lock(engine: Engine) -> Iterator[None]:
         path = Path(f"{database}.writer.lock")
         with path.open("a") as handle:
             if not _try_flock(handle.fileno()):
-                raise WriterLockHeld(str(database))
+                raise WriterLockHeldError(str(database))
             try:
                 yield
             finally:
@@ -233,7 +233,7 @@ def writer_lock(engine: Engine) -> Iterator[None]:
         return
     with engine.connect() as conn:
         if not _try_advisory(conn):
-            raise WriterLockHeld(engine.url.render_as_string())
+            raise WriterLockHeldError(engine.url.render_as_string())
         try:
             yield
         finally:

@@ -17,6 +17,7 @@ import orjson
 from sqlalchemy import Connection, RowMapping, and_, select
 
 from provledger.store import schema
+from provledger.store.records import LogPosition
 
 #: Position of ``root`` in ``BatchAnchored(bytes32 indexed root, address indexed submitter,
 #: uint32 leafCount, string manifestURI)``'s stored args.
@@ -24,18 +25,9 @@ _ANCHORED_ROOT: Final = 0
 
 
 @dataclass(frozen=True)
-class EventRow:
+class EventRow(LogPosition):
     """One row of the ``events`` table."""
 
-    block_number: int
-    log_index: int
-    block_hash: str
-    block_time: int
-    tx_hash: str
-    tx_index: int
-    contract: str
-    """The emitting contract's address, lowercase."""
-    event: str
     asset_id: str | None
     args: tuple[Any, ...]
     """The decoded fields in declaration order (``provledger.indexer.rows`` names them)."""

@@ -1,8 +1,10 @@
 """The records the indexer hands to the store: decoded events with their position, and
-block headers. Plain tuples, cheap to build and to pass between processes."""
+block headers. Plain values, cheap to build; what crosses between processes is the events
+table's rows (:func:`provledger.indexer.decoding.event_row`), not these."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 
@@ -15,8 +17,10 @@ class BlockHeader(NamedTuple):
     timestamp: int
 
 
-class LogRecord(NamedTuple):
-    """A decoded event and where it happened."""
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    """Where a log was emitted, and the name of its event: what the indexer's records and the
+    rows of the ``events`` table (:class:`provledger.store.proofs.EventRow`) both carry."""
 
     block_number: int
     log_index: int
@@ -28,5 +32,11 @@ class LogRecord(NamedTuple):
     """The emitting contract's address, lowercase."""
     event: str
     """The event's name."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord(LogPosition):
+    """A decoded event and where it happened."""
+
     row: tuple[Any, ...]
     """The event's fields in storage form (a row type of :mod:`provledger.indexer.rows`)."""

@@ -5,110 +5,39 @@ They live apart from the index (which the indexer alone writes), in the database
 gateway workers — admitting a request (idempotency, rate, gas budget, claims), taking the
 relayer's next nonce — is made in one transaction that holds the database's write lock
 (``BEGIN IMMEDIATE`` on SQLite, a table lock on PostgreSQL). On SQLite the writers also take
-turns (:class:`_WriteTurns`), so a busy worker cannot keep the lock from a waiting one.
+turns (:class:`~provledger.store.write_turns.WriteTurns`), so a busy worker cannot keep the
+lock from a waiting one.
 
 An API key is ``plk_<key id>_<secret>``; only the SHA-256 of the secret is stored.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    Connection,
-    Engine,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    delete,
-    event,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
 
-from provledger.errors import InputError, ProvledgerError, ServiceUnavailable
-from provledger.store.engine import create_store_engine, is_sqlite, sqlite_file
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
-api_keys = Table(
-    "relay_api_keys",
+from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
+from provledger.store.engine import create_store_engine, is_sqlite
+from provledger.store.relay_schema import (
+    ApiKey,
+    RelayRequest,
+    api_key_of,
+    api_keys,
+    claims,
     metadata,
-    Column("key_id", String(16), primary_key=True),
-    Column("name", String(100), nullable=False),
-    Column("secret_sha256", String(64), nullable=False),
-    Column("rate_per_minute", Integer, nullable=False),
-    Column("daily_gas", BigInteger, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
-    Column("revoked_at", BigInteger, nullable=True),
+    relayer_nonces,
+    request_of,
+    requests,
 )
-
-requests = Table(
-    "relay_requests",
-    metadata,
-    Column("request_id", String(32), primary_key=True),
-    Column("key_id", String(16), nullable=False),
-    Column("idempotency_key", String(200), nullable=True),
-    Column("body_sha256", String(64), nullable=False),
-    Column("status", String(16), nullable=False),  # queued|submitted|mined|confirmed|failed
-    Column("documents", Text, nullable=False),  # the signed registrations, JSON
-    Column("asset_ids", Text, nullable=False),  # JSON list of 0x ids, in document order
-    Column("gas_estimate", BigInteger, nullable=False),
-    Column("nonce", BigInteger, nullable=True),
-    Column("tx_hash", String(66), nullable=True),
-    Column("max_fee", BigInteger, nullable=True),
-    Column("priority_fee", BigInteger, nullable=True),
-    Column("replacements", Integer, nullable=False, default=0),
-    Column("block_number", BigInteger, nullable=True),
-    Column("gas_used", BigInteger, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("created_at", BigInteger, nullable=False),  # milliseconds
-    Column("updated_at", BigInteger, nullable=False),
-    UniqueConstraint("key_id", "idempotency_key"),
-    Index(None, "status"),
-    Index(None, "key_id", "created_at"),
-)
-
-claims = Table(
-    "relay_claims",
-    metadata,
-    # "hash:<content hash>" or "nonce:<registrant>:<nonce>", held until the request fails
-    Column("claim", String(120), primary_key=True),
-    Column("request_id", String(32), nullable=False),
-)
-
-relayer_nonces = Table(
-    "relay_nonces",
-    metadata,
-    Column("address", String(42), primary_key=True),
-    Column("next_nonce", BigInteger, nullable=False),
-)
+from provledger.store.write_turns import WriteTurns, lock_file
 
 KEY_PREFIX: Final = "plk_"
 _LOCKED: Final = "provledger_relay_locked"
@@ -117,47 +46,27 @@ DAY_MS: Final = 86_400_000
 SETTLED: Final = frozenset({"confirmed", "failed"})
 
 
-class RelayStoreBusy(ServiceUnavailable):
+class RelayStoreBusyError(ServiceUnavailableError):
     """The relay's database stayed locked by another writer past the busy timeout."""
 
     def __init__(self) -> None:
         super().__init__("the relay's records stayed locked by another writer; retry the request")
 
 
-class RelayRefusal(ProvledgerError):
-    """A relay request refused before any transaction: its HTTP status, the request field at
-    fault, and for 429 the seconds to wait (``retry_after``)."""
-
-    http_status = 422
-    field = "body"
-    retry_after: int | None = None
+class RelayRefusalError(ProvledgerError):
+    """A relay request refused before any transaction is sent."""
 
 
-class Unauthorized(RelayRefusal):
-    """No API key, or one that is unknown, wrong or revoked."""
-
-    http_status = 401
-    field = "Authorization"
-
-    def __init__(self) -> None:
-        super().__init__("send a live API key: Authorization: Bearer plk_...")
-
-
-class IdempotencyConflict(RelayRefusal):
+class IdempotencyConflictError(RelayRefusalError):
     """The idempotency key was used before by this API key."""
-
-    http_status = 409
-    field = "Idempotency-Key"
 
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id
         super().__init__(f"this idempotency key was already used, by request {request_id}")
 
 
-class AlreadyRelaying(RelayRefusal):
+class AlreadyRelayingError(RelayRefusalError):
     """Another request not yet failed relays the same content hash or registrant nonce."""
-
-    http_status = 409
 
     def __init__(self, claim: str, request_id: str) -> None:
         self.request_id = request_id
@@ -165,11 +74,9 @@ class AlreadyRelaying(RelayRefusal):
         super().__init__(f"{what} is already being relayed by request {request_id}")
 
 
-class RateLimited(RelayRefusal):
-    """The API key sent more requests in the last minute than its rate allows."""
-
-    http_status = 429
-    field = "Authorization"
+class RateLimitedError(RelayRefusalError):
+    """The API key sent more requests in the last minute than its rate allows; ``retry_after``
+    is the seconds until it may send again."""
 
     def __init__(self, rate: int, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -178,11 +85,9 @@ class RateLimited(RelayRefusal):
         )
 
 
-class GasBudgetExceeded(RelayRefusal):
-    """The request would take the API key over its gas budget for the day (UTC)."""
-
-    http_status = 429
-    field = "Authorization"
+class GasBudgetExceededError(RelayRefusalError):
+    """The request would take the API key over its gas budget for the day (UTC);
+    ``retry_after`` is the seconds until the next day begins."""
 
     def __init__(self, budget: int, used: int, wanted: int, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -192,55 +97,11 @@ class GasBudgetExceeded(RelayRefusal):
         )
 
 
-class UnknownRelayRequest(RelayRefusal):
-    """No request of that id was made with this API key."""
-
-    http_status = 404
-    field = "request_id"
-
-    def __init__(self, request_id: str) -> None:
-        super().__init__(f"no relay request {request_id} made with this API key")
-
-
-class UnknownApiKey(InputError):
+class UnknownApiKeyError(InputError):
     """``provledger apikey revoke`` named a key that does not exist."""
 
     def __init__(self, key_id: str) -> None:
         super().__init__(f"no API key {key_id}")
-
-
-@dataclass(frozen=True)
-class ApiKey:
-    """An API key as stored (never its secret)."""
-
-    key_id: str
-    name: str
-    rate_per_minute: int
-    daily_gas: int
-    created_at: int
-    revoked_at: int | None
-
-
-@dataclass(frozen=True)
-class RelayRequest:
-    """One relayed request and where it stands."""
-
-    request_id: str
-    key_id: str
-    status: str
-    documents: list[dict[str, Any]]
-    asset_ids: list[str]
-    gas_estimate: int
-    nonce: int | None
-    tx_hash: str | None
-    max_fee: int | None
-    priority_fee: int | None
-    replacements: int
-    block_number: int | None
-    gas_used: int | None
-    error: str | None
-    created_at: int
-    updated_at: int
 
 
 def now_ms() -> int:
@@ -252,27 +113,12 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _api_key(row: Any) -> ApiKey:
-    return ApiKey(
-        row.key_id, row.name, row.rate_per_minute, row.daily_gas, row.created_at, row.revoked_at
-    )
-
-
-def _request(row: Any) -> RelayRequest:
-    values = dict(row._mapping)
-    values["documents"] = json.loads(values["documents"])
-    values["asset_ids"] = json.loads(values["asset_ids"])
-    values.pop("idempotency_key")
-    values.pop("body_sha256")
-    return RelayRequest(**values)
-
-
 class RelayStore:
     """The relay's records in one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._turns = _WriteTurns(_lock_file(engine)) if is_sqlite(engine) else None
+        self._turns = WriteTurns(lock_file(engine)) if is_sqlite(engine) else None
         metadata.create_all(engine)
 
     @classmethod
@@ -358,13 +204,13 @@ class RelayStore:
                     select(api_keys.c.key_id).where(api_keys.c.key_id == key_id)
                 ).first()
             ):
-                raise UnknownApiKey(key_id)
+                raise UnknownApiKeyError(key_id)
 
     def keys(self) -> list[ApiKey]:
         """Every API key, oldest first."""
         with self.engine.connect() as conn:
             rows = conn.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id))
-            return [_api_key(row) for row in rows]
+            return [api_key_of(row) for row in rows]
 
     def authenticate(self, token: str) -> ApiKey | None:
         """The live key ``token`` is, or None (unknown, malformed, wrong secret or revoked)."""
@@ -377,7 +223,7 @@ class RelayStore:
             return None
         if not hmac.compare_digest(row.secret_sha256, _secret_hash(secret)):
             return None
-        return _api_key(row)
+        return api_key_of(row)
 
     # ------------------------------------------------------------ requests
     def admit(
@@ -406,14 +252,14 @@ class RelayStore:
                 )
             ).scalar_one()
             if used + gas_estimate > key.daily_gas:
-                raise GasBudgetExceeded(
+                raise GasBudgetExceededError(
                     key.daily_gas, int(used), gas_estimate, (day_start + DAY_MS - now) // 1000 + 1
                 )
             taken = conn.execute(
                 select(claims.c.claim, claims.c.request_id).where(claims.c.claim.in_(claimed))
             ).first()
             if taken is not None:
-                raise AlreadyRelaying(taken.claim, taken.request_id)
+                raise AlreadyRelayingError(taken.claim, taken.request_id)
             request_id = secrets.token_hex(16)
             conn.execute(
                 insert(requests).values(
@@ -452,7 +298,7 @@ class RelayStore:
         )
         if len(times) >= key.rate_per_minute:
             oldest = times[-key.rate_per_minute]
-            raise RateLimited(key.rate_per_minute, max(1, (oldest + 60_000 - now) // 1000 + 1))
+            raise RateLimitedError(key.rate_per_minute, max(1, (oldest + 60_000 - now) // 1000 + 1))
 
     def _refuse_reuse(self, conn: Connection, key: ApiKey, idempotency_key: str | None) -> None:
         if idempotency_key is None:
@@ -463,13 +309,13 @@ class RelayStore:
             )
         ).scalar_one_or_none()
         if earlier is not None:
-            raise IdempotencyConflict(earlier)
+            raise IdempotencyConflictError(earlier)
 
     def get(self, request_id: str) -> RelayRequest | None:
         """The request ``request_id``, or None."""
         with self.engine.connect() as conn:
             row = conn.execute(select(requests).where(requests.c.request_id == request_id)).first()
-        return None if row is None else _request(row)
+        return None if row is None else request_of(row)
 
     def unsettled(self) -> list[RelayRequest]:
         """Requests whose transaction is not yet confirmed or failed, oldest first."""
@@ -479,7 +325,7 @@ class RelayStore:
                 .where(requests.c.status.in_(("queued", "submitted", "mined")))
                 .order_by(requests.c.created_at)
             )
-            return [_request(row) for row in rows]
+            return [request_of(row) for row in rows]
 
     def update(self, request_id: str, *, expect: str | None = None, **values: Any) -> bool:
         """Change a request (only if its status is ``expect``, when given); False if it was not.
@@ -575,52 +421,8 @@ def open_relay_store(url: str) -> Iterator[RelayStore]:
         store.close()
 
 
-class _WriteTurns:
-    """Whose turn it is to write a SQLite relay store: one thread of this process at a time (a
-    lock) and one process at a time (``flock`` on a file beside the database).
-
-    SQLite's own busy handler polls with sleeps of up to 100 ms, so a worker whose threads
-    write back to back can hold the write lock for many seconds while another worker waits,
-    and that one gives up with "database is locked". The kernel wakes a process blocked in
-    ``flock`` as soon as the lock is let go.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self._path = path
-        self._thread_turn = threading.Lock()
-        self._fd: int | None = None
-        self._pid = 0
-
-    @contextmanager
-    def take(self) -> Iterator[None]:
-        """This thread's and this process's turn, until the block ends."""
-        with self._thread_turn:
-            if self._path is None:  # an in-memory database: one process only
-                yield
-                return
-            if self._fd is None or self._pid != os.getpid():  # not the parent's descriptor
-                self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600)
-                self._pid = os.getpid()
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-
-    def close(self) -> None:
-        """Close the lock file's descriptor."""
-        with self._thread_turn:
-            if self._fd is not None and self._pid == os.getpid():
-                os.close(self._fd)
-            self._fd = None
-
-
-def _lock_file(engine: Engine) -> Path | None:
-    database = sqlite_file(engine.url)
-    return None if database is None else Path(database + ".lock")
-
-
 def _busy_error(context: Any) -> None:
-    """A ``handle_error`` listener: SQLite's "database is locked" is :class:`RelayStoreBusy`."""
+    """A ``handle_error`` listener: SQLite's "database is locked" becomes
+    :class:`RelayStoreBusyError`."""
     if "database is locked" in str(context.original_exception):
-        raise RelayStoreBusy() from context.original_exception
+        raise RelayStoreBusyError() from context.original_exception

@@ -16,19 +16,10 @@ rollback). ``events`` is the append-only log of every decoded event.
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from typing import Any, Final
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
 SCHEMA_VERSION: Final = 8
@@ -54,6 +45,29 @@ def _address(name: str, **kwargs: bool) -> Column[str]:
 
 def _block(name: str = "block_number", **kwargs: bool) -> Column[int]:
     return Column(name, BigInteger, **kwargs)  # type: ignore[arg-type]
+
+
+def _when(prefix: str, *, nullable: bool = False) -> tuple[Column[int], Column[int]]:
+    """``<prefix>_block`` and ``<prefix>_at``: the block and unix time of the event that made
+    a record (registered, granted, lodged…) or changed it (revoked)."""
+    return _block(f"{prefix}_block", nullable=nullable), _block(f"{prefix}_at", nullable=nullable)
+
+
+def _of_asset(id_column: str) -> tuple[Column[int], Column[str]]:
+    """A record numbered by the contract (``id_column``, the primary key) about one asset."""
+    return Column(id_column, BigInteger, primary_key=True), _hash("asset_id", nullable=False)
+
+
+def _projection(name: str, *columns: Column[Any], indexes: Sequence[Sequence[str]] = ()) -> Table:
+    """A projection table: ``columns``, then ``block_number``, the block of the row's latest
+    change, and an index on each list of column names in ``indexes``."""
+    return Table(
+        name,
+        metadata,
+        *columns,
+        _block(nullable=False),
+        *(Index(None, *names) for names in indexes),
+    )
 
 
 # ------------------------------------------------------------------ bookkeeping
@@ -116,48 +130,38 @@ events = Table(
 
 # ------------------------------------------------------------------ projections
 
-participants = Table(
+participants = _projection(
     "participants",
-    metadata,
     _address("account", primary_key=True),
     Column("jurisdiction", String(2), nullable=False),
     _hash("name_hash", nullable=False),
     Column("status", String(16), nullable=False),  # ACTIVE | SUSPENDED
-    Column("registered_block", BigInteger, nullable=False),
-    Column("registered_at", BigInteger, nullable=False),
+    *_when("registered"),
     _hash("suspension_reason", nullable=True),
-    _block(nullable=False),
 )
 
-categories = Table(
+categories = _projection(
     "categories",
-    metadata,
     Column("code", Integer, primary_key=True),
     Column("listed", Boolean, nullable=False),
-    _block(nullable=False),
 )
 
-roles = Table(
+roles = _projection(
     "roles",
-    metadata,
     _hash("role", primary_key=True),
     _address("account", primary_key=True),
     Column("granted", Boolean, nullable=False),
     _address("changed_by", nullable=False),
-    _block(nullable=False),
 )
 
-contract_settings = Table(
+contract_settings = _projection(
     "contract_settings",
-    metadata,
     Column("key", String(64), primary_key=True),  # paused, base_uri, notice_period, modules
     Column("value", Text, nullable=False),
-    _block(nullable=False),
 )
 
-assets = Table(
+assets = _projection(
     "assets",
-    metadata,
     _hash("asset_id", primary_key=True),
     _hash("content_hash", nullable=False),
     _address("registrant", nullable=False),
@@ -177,23 +181,22 @@ assets = Table(
     _hash("batch_root", nullable=True),
     Column("notice_ends_at", BigInteger, nullable=True),
     Column("registration_number", BigInteger, nullable=True),
-    Column("registered_block", BigInteger, nullable=False),
-    Column("registered_at", BigInteger, nullable=False),
+    *_when("registered"),
     _hash("registered_tx", nullable=False),
-    _block(nullable=False),
     # No index on content_hash: the asset id is derived from it (provledger.chain.ids).
-    Index(None, "holder", "asset_id"),
-    Index(None, "registrant", "asset_id"),
-    Index(None, "category", "grade", "asset_id"),
-    Index(None, "status", "asset_id"),
-    Index(None, "registered_block", "asset_id"),
-    Index(None, "metadata_hash", "asset_id"),
-    Index(None, "batch_root", "asset_id"),
+    indexes=[
+        ("holder", "asset_id"),
+        ("registrant", "asset_id"),
+        ("category", "grade", "asset_id"),
+        ("status", "asset_id"),
+        ("registered_block", "asset_id"),
+        ("metadata_hash", "asset_id"),
+        ("batch_root", "asset_id"),
+    ],
 )
 
-holdings = Table(
+holdings = _projection(
     "holdings",
-    metadata,
     _hash("asset_id", primary_key=True),
     Column("from_block", BigInteger, primary_key=True),
     Column("from_log", Integer, primary_key=True),
@@ -204,48 +207,37 @@ holdings = Table(
     Column("to_log", Integer, nullable=True),
     Column("to_time", BigInteger, nullable=True),
     Column("via", String(16), nullable=False),  # REGISTRATION | TRANSFER | TRADE | RULING
-    _block(nullable=False),
-    Index(None, "holder", "from_block"),
+    indexes=[("holder", "from_block")],
 )
 
-lineage = Table(
+lineage = _projection(
     "lineage",
-    metadata,
     _hash("child_id", primary_key=True),
     _hash("parent_id", primary_key=True),
     Column("position", Integer, nullable=False),
     Column("relation", String(16), nullable=False),
     Column("license_id", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "parent_id", "child_id"),
+    indexes=[("parent_id", "child_id")],
 )
 
-licenses = Table(
+licenses = _projection(
     "licenses",
-    metadata,
-    Column("license_id", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("license_id"),
     _address("licensor", nullable=False),
     _address("licensee", nullable=False),
     Column("kind", String(24), nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     _hash("terms_hash", nullable=False),
     Column("scope", Text, nullable=False),
-    Column("granted_block", BigInteger, nullable=False),
-    Column("granted_at", BigInteger, nullable=False),
-    Column("revoked_block", BigInteger, nullable=True),
-    Column("revoked_at", BigInteger, nullable=True),
+    *_when("granted"),
+    *_when("revoked", nullable=True),
     _hash("revocation_reason", nullable=True),
-    _block(nullable=False),
-    Index(None, "asset_id", "license_id"),
-    Index(None, "licensee", "license_id"),
+    indexes=[("asset_id", "license_id"), ("licensee", "license_id")],
 )
 
-appraisals = Table(
+appraisals = _projection(
     "appraisals",
-    metadata,
-    Column("appraisal_id", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("appraisal_id"),
     _address("appraiser", nullable=False),
     Column("amount", Text, nullable=False),  # decimal uint256, minor units
     Column("currency", String(3), nullable=False),
@@ -254,63 +246,50 @@ appraisals = Table(
     Column("supersedes", BigInteger, nullable=True),
     Column("superseded_by", BigInteger, nullable=True),
     Column("appraised_at", BigInteger, nullable=False),
-    _block(nullable=False),
-    Index(None, "asset_id", "appraisal_id"),
+    indexes=[("asset_id", "appraisal_id")],
 )
 
-objections = Table(
+objections = _projection(
     "objections",
-    metadata,
-    Column("objection_id", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("objection_id"),
     _address("objector", nullable=False),
     _hash("grounds_hash", nullable=False),
     Column("open", Boolean, nullable=False),
     Column("upheld", Boolean, nullable=True),
     _hash("resolution_hash", nullable=True),
     _address("resolved_by", nullable=True),
-    Column("lodged_block", BigInteger, nullable=False),
-    Column("lodged_at", BigInteger, nullable=False),
+    *_when("lodged"),
     Column("resolved_block", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "asset_id", "objection_id"),
+    indexes=[("asset_id", "objection_id")],
 )
 
-certificates = Table(
+certificates = _projection(
     "certificates",
-    metadata,
-    Column("registration_number", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("registration_number"),
     Column("registration_type", String(16), nullable=False),
     _hash("certificate_hash", nullable=False),
     _address("registrar", nullable=False),
     Column("issued_at", BigInteger, nullable=False),
-    _block(nullable=False),
-    Index(None, "asset_id", "registration_number"),
+    indexes=[("asset_id", "registration_number")],
 )
 
-disputes = Table(
+disputes = _projection(
     "disputes",
-    metadata,
-    Column("dispute_id", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("dispute_id"),
     _address("claimant", nullable=False),
     _hash("evidence_hash", nullable=False),
     Column("status", String(16), nullable=False),  # OPEN | FROZEN | RULED
     Column("ruling", String(24), nullable=True),
     _hash("ruling_hash", nullable=True),
     _address("arbiter", nullable=True),
-    Column("opened_block", BigInteger, nullable=False),
-    Column("opened_at", BigInteger, nullable=False),
+    *_when("opened"),
     Column("frozen_block", BigInteger, nullable=True),
     Column("ruled_block", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "asset_id", "dispute_id"),
+    indexes=[("asset_id", "dispute_id")],
 )
 
-export_permits = Table(
+export_permits = _projection(
     "export_permits",
-    metadata,
     _hash("asset_id", primary_key=True),
     _address("recipient", primary_key=True),
     Column("destination", String(2), nullable=False),
@@ -319,13 +298,11 @@ export_permits = Table(
     Column("issued_block", BigInteger, nullable=False),
     Column("state", String(16), nullable=False),  # ISSUED | USED | REVOKED
     Column("closed_block", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "recipient", "asset_id"),
+    indexes=[("recipient", "asset_id")],
 )
 
-batches = Table(
+batches = _projection(
     "batches",
-    metadata,
     _hash("root", primary_key=True),
     _address("submitter", nullable=False),
     Column("leaf_count", BigInteger, nullable=False),
@@ -333,8 +310,7 @@ batches = Table(
     Column("anchored_at", BigInteger, nullable=False),
     _hash("anchored_tx", nullable=False),
     Column("promoted_count", BigInteger, nullable=False),
-    _block(nullable=False),
-    Index(None, "submitter", "block_number"),
+    indexes=[("submitter", "block_number")],
 )
 
 # ------------------------------------------------------------------ market
@@ -350,11 +326,9 @@ def price_key(price: int) -> str:
     return f"{price:0{PRICE_DIGITS}d}"
 
 
-offers = Table(
+offers = _projection(
     "offers",
-    metadata,
-    Column("offer_id", BigInteger, primary_key=True),
-    _hash("asset_id", nullable=False),
+    *_of_asset("offer_id"),
     _address("seller", nullable=False),
     Column("kind", String(8), nullable=False),  # ASSET | LICENSE
     _address("currency", nullable=False),  # the zero address for the native currency
@@ -368,18 +342,13 @@ offers = Table(
     _hash("terms_hash", nullable=True),
     Column("scope", Text, nullable=True),
     Column("status", String(16), nullable=False),  # OPEN | CANCELLED | FILLED
-    Column("created_block", BigInteger, nullable=False),
-    Column("created_at", BigInteger, nullable=False),
+    *_when("created"),
     Column("closed_block", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "asset_id", "offer_id"),
-    Index(None, "seller", "offer_id"),
-    Index(None, "status", "currency", "price_key"),
+    indexes=[("asset_id", "offer_id"), ("seller", "offer_id"), ("status", "currency", "price_key")],
 )
 
-bids = Table(
+bids = _projection(
     "bids",
-    metadata,
     Column("bid_id", BigInteger, primary_key=True),
     Column("offer_id", BigInteger, nullable=False),
     _hash("asset_id", nullable=False),
@@ -388,17 +357,13 @@ bids = Table(
     Column("amount", Text, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("status", String(16), nullable=False),  # OPEN | CANCELLED | ACCEPTED
-    Column("placed_block", BigInteger, nullable=False),
-    Column("placed_at", BigInteger, nullable=False),
+    *_when("placed"),
     Column("closed_block", BigInteger, nullable=True),
-    _block(nullable=False),
-    Index(None, "offer_id", "bid_id"),
-    Index(None, "bidder", "bid_id"),
+    indexes=[("offer_id", "bid_id"), ("bidder", "bid_id")],
 )
 
-trades = Table(
+trades = _projection(
     "trades",
-    metadata,
     Column("trade_id", BigInteger, primary_key=True),
     Column("offer_id", BigInteger, nullable=False),
     Column("bid_id", BigInteger, nullable=True),  # NULL: bought at the offer's price
@@ -415,28 +380,22 @@ trades = Table(
     _hash("tx_hash", nullable=False),
     Column("log_index", Integer, nullable=False),
     Column("settled_at", BigInteger, nullable=False),
-    _block(nullable=False),
-    Index(None, "asset_id", "trade_id"),
-    Index(None, "seller", "trade_id"),
-    Index(None, "buyer", "trade_id"),
+    indexes=[("asset_id", "trade_id"), ("seller", "trade_id"), ("buyer", "trade_id")],
 )
 
-withdrawals = Table(
+withdrawals = _projection(
     "withdrawals",
-    metadata,
     Column("withdrawn_block", BigInteger, primary_key=True),
     Column("log_index", Integer, primary_key=True),
     _address("account", nullable=False),
     _address("currency", nullable=False),
     Column("amount", Text, nullable=False),
     Column("withdrawn_at", BigInteger, nullable=False),
-    _block(nullable=False),
-    Index(None, "account", "withdrawn_block"),
+    indexes=[("account", "withdrawn_block")],
 )
 
-market_stats = Table(
+market_stats = _projection(
     "market_stats",
-    metadata,
     Column("category", Integer, primary_key=True),
     Column("grade", Integer, primary_key=True),
     _address("currency", primary_key=True),
@@ -444,15 +403,12 @@ market_stats = Table(
     Column("volume", Text, nullable=False),  # the sum of the trades' prices, decimal
     Column("last_price", Text, nullable=False),
     Column("last_trade_id", BigInteger, nullable=False),
-    _block(nullable=False),
 )
 
-market_currencies = Table(
+market_currencies = _projection(
     "market_currencies",
-    metadata,
     _address("currency", primary_key=True),
     Column("listed", Boolean, nullable=False),
-    _block(nullable=False),
 )
 
 # ------------------------------------------------------------------ off-chain documents

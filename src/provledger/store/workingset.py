@@ -21,6 +21,7 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, tuple_
 
+from provledger.errors import ProvledgerError
 from provledger.store import schema
 
 Key = tuple[Any, ...]
@@ -270,7 +271,7 @@ class WorkingSet:
         return written
 
 
-class StoreConsistencyError(Exception):
+class StoreConsistencyError(ProvledgerError):
     """A blind update did not find the row it was meant for: the index is not contiguous."""
 
     def __init__(self, table: str, where: Row, matched: int) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from eth_utils.crypto import keccak
 
@@ -84,6 +84,76 @@ class EventSpec:
     def topic0(self) -> bytes:
         return keccak(text=self.signature)
 
+    @property
+    def topic_count(self) -> int:
+        """Topics of a log of this event: topic0 and one per indexed field."""
+        return 1 + sum(field.indexed for field in self.fields)
+
+    @property
+    def data_words(self) -> int:
+        """32-byte words in the head of the log's data: one per field that is not indexed."""
+        return sum(not field.indexed for field in self.fields)
+
+    def slots(self) -> list[tuple[FieldSpec, int | None, int]]:
+        """Where each field sits in a log, in order: ``(field, topic, word)``.
+
+        An indexed field has its topic index and word 0; any other field has topic None and
+        the index of its word in the head of the data.
+        """
+        slots: list[tuple[FieldSpec, int | None, int]] = []
+        topic, word = 1, 0
+        for field in self.fields:
+            if field.indexed:
+                slots.append((field, topic, 0))
+                topic += 1
+            else:
+                slots.append((field, None, word))
+                word += 1
+        return slots
+
+
+@dataclass(frozen=True)
+class DecoderStyle:
+    """How one generated module writes its decoder functions, all but the field values."""
+
+    prefix: str
+    """The decoder of event ``AssetRegistered`` is ``<prefix>asset_registered``."""
+    raw: str
+    """The type of each topic and of the data the decoder takes: ``bytes``, or ``str`` (hex)."""
+    check: str
+    """The shape check the decoder calls first: ``(event, topics, data, topics, data size)``."""
+    doc: str
+    """The decoder's docstring; ``{name}`` stands for the event's name."""
+
+    def function(self, event_name: str) -> str:
+        """The name of the decoder of the event named ``event_name``."""
+        return f"{self.prefix}{snake_case(event_name)}"
+
+    def lines(
+        self, event: EventSpec, result: str, data_size: int, arguments: Sequence[str]
+    ) -> list[str]:
+        """The decoder of ``event``, after two blank lines: the check, then ``result(...)``.
+
+        ``data_size`` is the least size of the data the check accepts; ``arguments`` are the
+        expressions of the fields, one a line (``result()`` when there is none).
+        """
+        raw, name = self.raw, event.name
+        lines = [
+            "",
+            "",
+            f"def {self.function(name)}(topics: Sequence[{raw}], data: {raw}) -> {result}:",
+            f'    """{self.doc.format(name=name)}"""',
+            f'    {self.check}("{name}", topics, data, {event.topic_count}, {data_size})',
+        ]
+        if not arguments:
+            return [*lines, f"    return {result}()"]
+        return [
+            *lines,
+            f"    return {result}(",
+            *(f"        {item}," for item in arguments),
+            "    )",
+        ]
+
 
 def snake_case(name: str) -> str:
     """``metadataURI`` -> ``metadata_uri``, ``assetId`` -> ``asset_id``."""
@@ -134,40 +204,35 @@ def collect_events(artifacts: Mapping[str, Mapping[str, Any]]) -> list[EventSpec
     return [found[name] for name in sorted(found)]
 
 
+_DECODER: Final = DecoderStyle(
+    "decode_", "bytes", "_abi.check_shape", "Decode a raw ``{name}`` log."
+)
+
+
 def _decode_expression(event: EventSpec, field: FieldSpec, topic: int | None, offset: int) -> str:
-    if topic is not None:
-        source = f"topics[{topic}]"
-        if field.abi_type == "address":
-            value = f"_abi.address({source})"
-        elif field.abi_type == "bool":
-            value = f"_abi.boolean({source})"
-        elif field.abi_type.startswith(("uint", "int")):
-            value = f"_abi.uint({source})"
-        else:  # bytesN, or the hash of an indexed string/bytes
-            size = _fixed_size(field.abi_type)
-            value = f"bytes({source}[:{size}])" if size else f"bytes({source})"
-    else:
-        word = f"data[{offset}:{offset + 32}]"
-        if field.abi_type == "string":
-            value = f'_abi.text("{event.name}", data, {offset})'
-        elif field.abi_type == "bytes":
-            value = f'_abi.dynamic("{event.name}", data, {offset})'
-        elif field.abi_type == "address":
-            value = f"_abi.address({word})"
-        elif field.abi_type == "bool":
-            value = f"_abi.boolean({word})"
-        elif field.abi_type.startswith(("uint", "int")):
-            if field.abi_type.startswith("int"):
-                raise CodegenError(f"signed integers are not supported ({event.signature})")
-            value = f"_abi.uint({word})"
-        elif field.abi_type.startswith("bytes"):
-            value = f"data[{offset}:{offset + _fixed_size(field.abi_type)}]"
-        else:
-            raise CodegenError(f"unsupported event field type {field.abi_type}")
+    # A topic and a head word of the data are both one 32-byte word: the value types decode
+    # the same from either.
+    word = f"topics[{topic}]" if topic is not None else f"data[{offset}:{offset + 32}]"
     if field.enum:
-        word = f"topics[{topic}]" if topic is not None else f"data[{offset}:{offset + 32}]"
         return f'_abi.member({field.enum}, {word}, "{event.name}")'
-    return value
+    if field.abi_type == "address":
+        return f"_abi.address({word})"
+    if field.abi_type == "bool":
+        return f"_abi.boolean({word})"
+    if field.abi_type.startswith(("uint", "int")):
+        if topic is None and field.abi_type.startswith("int"):
+            raise CodegenError(f"signed integers are not supported ({event.signature})")
+        return f"_abi.uint({word})"
+    if topic is not None:  # bytesN, or the hash of an indexed string/bytes
+        size = _fixed_size(field.abi_type)
+        return f"bytes({word}[:{size}])" if size else f"bytes({word})"
+    if field.abi_type == "string":
+        return f'_abi.text("{event.name}", data, {offset})'
+    if field.abi_type == "bytes":
+        return f'_abi.dynamic("{event.name}", data, {offset})'
+    if field.abi_type.startswith("bytes"):
+        return f"data[{offset}:{offset + _fixed_size(field.abi_type)}]"
+    raise CodegenError(f"unsupported event field type {field.abi_type}")
 
 
 def _fixed_size(abi_type: str) -> int:
@@ -195,50 +260,45 @@ def _render_event(event: EventSpec) -> str:
     if event.fields:
         lines.append("")
     lines.extend(f"    {field.python_name}: {field.annotation}" for field in event.fields)
-
-    topic_count = 1 + sum(field.indexed for field in event.fields)
-    head_size = 32 * sum(not field.indexed for field in event.fields)
-    function = f"decode_{snake_case(event.name)}"
-    lines += [
-        "",
-        "",
-        f"def {function}(topics: Sequence[bytes], data: bytes) -> {event.name}:",
-        f'    """Decode a raw ``{event.name}`` log."""',
-        f'    _abi.check_shape("{event.name}", topics, data, {topic_count}, {head_size})',
+    arguments = [
+        f"{field.python_name}={_decode_expression(event, field, topic, 32 * word)}"
+        for field, topic, word in event.slots()
     ]
-    if not event.fields:
-        lines.append(f"    return {event.name}()")
-        return "\n".join(lines)
-    lines.append(f"    return {event.name}(")
-    topic, offset = 1, 0
-    for field in event.fields:
-        if field.indexed:
-            expression = _decode_expression(event, field, topic, 0)
-            topic += 1
-        else:
-            expression = _decode_expression(event, field, None, offset)
-            offset += 32
-        lines.append(f"        {field.python_name}={expression},")
-    lines.append("    )")
+    lines += _DECODER.lines(event, event.name, 32 * event.data_words, arguments)
     return "\n".join(lines)
+
+
+def module_start(
+    header: str, events: Sequence[EventSpec], render_event: Callable[[EventSpec], str]
+) -> list[str]:
+    """A generated module's first parts: ``header`` and each event as ``render_event`` writes it.
+
+    ``header`` names the enums it imports as ``{enums}``; they are the enums the events use.
+    """
+    enums = sorted({field.enum for event in events for field in event.fields if field.enum})
+    return [header.format(enums=", ".join(enums)).rstrip("\n"), *map(render_event, events)]
+
+
+def type_union(comment: str, alias: str, names: Sequence[str]) -> str:
+    """A documented ``TypeAlias`` of the union of ``names``, one name a line."""
+    body = "".join(f"    | {name}\n" for name in names[1:])
+    return f"#: {comment}\n{alias}: TypeAlias = (\n    {names[0]}\n{body})"
 
 
 def render_events_module(artifacts: Mapping[str, Mapping[str, Any]]) -> str:
     """The source of :mod:`provledger.chain.events` for ``artifacts`` (name -> artifact JSON)."""
     events = collect_events(artifacts)
-    enums = sorted({field.enum for event in events for field in event.fields if field.enum})
-    parts = [HEADER.format(enums=", ".join(enums)).rstrip("\n")]
-    parts.extend(_render_event(event) for event in events)
+    parts = module_start(HEADER, events, _render_event)
     names = [event.name for event in events]
     parts.append(
         "\n\n"
-        + _union("Event", names)
+        + type_union("Any provledger event.", "Event", names)
         + "\n\n#: Every event type, by name.\n"
         + "EVENT_TYPES: Final[dict[str, type[Event]]] = {\n"
         + "".join(f"    {name!r}: {name},\n" for name in names)
         + "}\n\n#: topic0 -> decoder, for every event.\n"
         + "DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {\n"
-        + "".join(f"    {name}.TOPIC0: decode_{snake_case(name)},\n" for name in names)
+        + "".join(f"    {name}.TOPIC0: {_DECODER.function(name)},\n" for name in names)
         + "}\n\n#: contract name -> the names of the events it can emit.\n"
         + "CONTRACT_EVENTS: Final[dict[str, tuple[str, ...]]] = {\n"
         + "".join(
@@ -253,8 +313,3 @@ def render_events_module(artifacts: Mapping[str, Mapping[str, Any]]) -> str:
 def names_of(events: Iterable[EventSpec], contract: str) -> list[str]:
     """Names of the events ``contract`` emits."""
     return [event.name for event in events if contract in event.contracts]
-
-
-def _union(alias: str, names: list[str]) -> str:
-    body = "".join(f"    | {name}\n" for name in names[1:])
-    return f"#: Any provledger event.\n{alias}: TypeAlias = (\n    {names[0]}\n{body})"

@@ -10,14 +10,16 @@ by ``provledger compile``; covered by the artifacts drift test.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from provledger.toolchain.codegen import (
     CodegenError,
+    DecoderStyle,
     EventSpec,
     FieldSpec,
     collect_events,
-    snake_case,
+    module_start,
+    type_union,
 )
 
 #: uint256 fields that hold asset ids: stored as 0x + 64 hex digits.
@@ -44,6 +46,10 @@ from provledger.indexer import rowcodec as _c
 from provledger.chain.enums import {enums}
 '''
 
+_DECODER: Final = DecoderStyle(
+    "row_", "str", "_c.check_shape", "Decode a ``{name}`` log from JSON-RPC hex."
+)
+
 
 def _annotation(field: FieldSpec) -> str:
     if field.enum or (field.abi_type.startswith("uint") and field.name not in ASSET_ID_FIELDS):
@@ -54,26 +60,14 @@ def _annotation(field: FieldSpec) -> str:
 
 
 def _expression(event: EventSpec, field: FieldSpec, topic: int | None, word: int) -> str:
-    name = event.name
     if topic is not None:
-        source = f"topics[{topic}]"
-        if field.abi_type == "address":
-            return f"_c.topic_address({source})"
-        if field.abi_type == "bool":
-            return f"{source}[-1] != '0'"
-        if field.abi_type.startswith("uint"):
-            if field.name in ASSET_ID_FIELDS:
-                return f"_c.hex_text({source})"
-            if field.enum:
-                return f'_c.enum_value({field.enum}, int({source}, 16), "{name}")'
-            return f"int({source}, 16)"
-        if field.abi_type.startswith("bytes") or field.abi_type == "string":
-            digits = field.abi_type.removeprefix("bytes")
-            if digits.isdigit() and int(digits) < 32:
-                return f"_c.hex_text({source})[: 2 + {2 * int(digits)}]"
-            return f"_c.hex_text({source})"
-        raise CodegenError(f"unsupported indexed type {field.abi_type} in {name}")
-    start = 2 + 64 * word
+        return _topic_expression(event, field, f"topics[{topic}]")
+    return _data_expression(event, field, 2 + 64 * word)
+
+
+def _data_expression(event: EventSpec, field: FieldSpec, start: int) -> str:
+    # ``start`` is the index in the data's hex text of the field's word in the head.
+    name = event.name
     slice_ = f"data[{start}:{start + 64}]"
     if field.abi_type == "address":
         return f"'0x' + data[{start + 24}:{start + 64}].lower()"
@@ -82,9 +76,7 @@ def _expression(event: EventSpec, field: FieldSpec, topic: int | None, word: int
     if field.abi_type.startswith("uint"):
         if field.name in ASSET_ID_FIELDS:
             return f"'0x' + {slice_}.lower()"
-        if field.enum:
-            return f'_c.enum_value({field.enum}, int({slice_}, 16), "{name}")'
-        return f"int({slice_}, 16)"
+        return _number(event, field, slice_)
     if field.abi_type == "string":
         return f'_c.text(data, {start}, "{name}")'
     if field.abi_type == "bytes":
@@ -93,6 +85,29 @@ def _expression(event: EventSpec, field: FieldSpec, topic: int | None, word: int
         size = int(field.abi_type.removeprefix("bytes"))
         return f"'0x' + data[{start}:{start + 2 * size}].lower()"
     raise CodegenError(f"unsupported type {field.abi_type} in {name}")
+
+
+def _topic_expression(event: EventSpec, field: FieldSpec, source: str) -> str:
+    kind = field.abi_type
+    if kind == "address":
+        return f"_c.topic_address({source})"
+    if kind == "bool":
+        return f"{source}[-1] != '0'"
+    if kind.startswith("uint") and field.name not in ASSET_ID_FIELDS:
+        return _number(event, field, source)
+    size = kind.removeprefix("bytes")
+    if size.isdigit() and int(size) < 32:
+        return f"_c.hex_text({source})[: 2 + {2 * int(size)}]"
+    if kind.startswith(("uint", "bytes")) or kind == "string":
+        # An asset id, a bytes32, or the hash of an indexed string or bytes: the whole topic.
+        return f"_c.hex_text({source})"
+    raise CodegenError(f"unsupported indexed type {kind} in {event.name}")
+
+
+def _number(event: EventSpec, field: FieldSpec, digits: str) -> str:
+    # A uint word of 64 hex digits: an int, or the member of the field's enum.
+    number = f"int({digits}, 16)"
+    return f'_c.enum_value({field.enum}, {number}, "{event.name}")' if field.enum else number
 
 
 def _render(event: EventSpec) -> str:
@@ -107,46 +122,22 @@ def _render(event: EventSpec) -> str:
     if not event.fields:
         lines.append("    pass")
     lines.extend(f"    {field.python_name}: {_annotation(field)}" for field in event.fields)
-    topics = 1 + sum(field.indexed for field in event.fields)
-    words = sum(not field.indexed for field in event.fields)
-    lines += [
-        "",
-        "",
-        f"def row_{snake_case(event.name)}(topics: Sequence[str], data: str) -> {row}:",
-        f'    """Decode a ``{event.name}`` log from JSON-RPC hex."""',
-        f'    _c.check_shape("{event.name}", topics, data, {topics}, {2 + 64 * words})',
-    ]
-    if not event.fields:
-        lines.append(f"    return {row}()")
-        return "\n".join(lines)
-    lines.append(f"    return {row}(")
-    topic, word = 1, 0
-    for field in event.fields:
-        if field.indexed:
-            lines.append(f"        {_expression(event, field, topic, 0)},")
-            topic += 1
-        else:
-            lines.append(f"        {_expression(event, field, None, word)},")
-            word += 1
-    lines.append("    )")
+    arguments = [_expression(event, field, topic, word) for field, topic, word in event.slots()]
+    lines += _DECODER.lines(event, row, 2 + 64 * event.data_words, arguments)
     return "\n".join(lines)
 
 
 def render_rows_module(artifacts: Mapping[str, Mapping[str, Any]]) -> str:
     """The source of :mod:`provledger.indexer.rows` for ``artifacts``."""
     events = collect_events(artifacts)
-    enums = sorted({field.enum for event in events for field in event.fields if field.enum})
-    parts = [HEADER.format(enums=", ".join(enums)).rstrip("\n")]
-    parts.extend(_render(event) for event in events)
-    names = [event.name for event in events]
-    union = "".join(f"    | {name}Row\n" for name in names[1:])
+    parts = module_start(HEADER, events, _render)
     parts.append(
-        "\n\n#: Any provledger event row.\n"
-        + f"Row: TypeAlias = (\n    {names[0]}Row\n{union})"
+        "\n\n"
+        + type_union("Any provledger event row.", "Row", [f"{event.name}Row" for event in events])
         + "\n\n#: topic0 (0x-prefixed lowercase hex) -> (event name, decoder).\n"
         + "ROW_DECODERS: Final[dict[str, tuple[str, Callable[[Sequence[str], str], Row]]]] = {\n"
         + "".join(
-            f"    '0x{event.topic0.hex()}': ({event.name!r}, row_{snake_case(event.name)}),\n"
+            f"    '0x{event.topic0.hex()}': ({event.name!r}, {_DECODER.function(event.name)}),\n"
             for event in events
         )
         + "}\n\n#: event name -> its row type.\n"

@@ -99,8 +99,14 @@ def solc_version_of(executable: Path) -> str | None:
     return "".join(match.groups()) if match else None
 
 
-def _base_version(full_version: str) -> str:
-    return full_version.split("+", 1)[0]
+def _is_pinned(version: str) -> bool:
+    return version.split("+", 1)[0] == SOLC_VERSION
+
+
+def _require_pinned(version: str, where: str, hint: str) -> None:
+    # ``where`` names the executable as its user gave or installed it.
+    if not _is_pinned(version):
+        raise SolcVersionMismatchError(path=where, found=version, expected=SOLC_VERSION, hint=hint)
 
 
 def _from_env(value: str) -> Solc:
@@ -119,13 +125,8 @@ def _from_env(value: str) -> Solc:
             f"{SOLC_ENV_VAR}={value} did not print a solc version for `--version`; "
             f"it must be a solc {SOLC_VERSION} executable"
         )
-    if _base_version(version) != SOLC_VERSION:
-        raise SolcVersionMismatchError(
-            path=f"{SOLC_ENV_VAR}={value}",
-            found=version,
-            expected=SOLC_VERSION,
-            hint=f"point {SOLC_ENV_VAR} at a solc {SOLC_VERSION}, or unset it to use the npm one",
-        )
+    hint = f"point {SOLC_ENV_VAR} at a solc {SOLC_VERSION}, or unset it to use the npm one"
+    _require_pinned(version, f"{SOLC_ENV_VAR}={value}", hint)
     return Solc(path=candidate, version=version, source=SolcSource.ENV)
 
 
@@ -134,7 +135,7 @@ def _from_path() -> Solc | None:
     if found is None:
         return None
     version = solc_version_of(Path(found))
-    if version is None or _base_version(version) != SOLC_VERSION:
+    if version is None or not _is_pinned(version):
         return None
     return Solc(path=Path(found), version=version, source=SolcSource.PATH)
 
@@ -153,7 +154,7 @@ def _from_solcx() -> Solc | None:
     except (OSError, InvalidVersion, solcx.exceptions.SolcNotInstalled):
         return None
     version = solc_version_of(executable)
-    if version is None or _base_version(version) != SOLC_VERSION:
+    if version is None or not _is_pinned(version):
         return None
     return Solc(path=executable, version=version, source=SolcSource.SOLCX)
 
@@ -186,13 +187,8 @@ def npm_solc(repo_root: Path = REPO_ROOT) -> Solc:
     version = solc_version_of(wrapper)
     if version is None:
         raise ConfigurationError(f"`{wrapper} --version` failed; {fix}")
-    if _base_version(version) != SOLC_VERSION:
-        raise SolcVersionMismatchError(
-            path=f"{node_modules / 'solc'} (run by {wrapper.name})",
-            found=version,
-            expected=SOLC_VERSION,
-            hint=f"package-lock.json pins {SOLC_VERSION}; {fix}",
-        )
+    where = f"{node_modules / 'solc'} (run by {wrapper.name})"
+    _require_pinned(version, where, f"package-lock.json pins {SOLC_VERSION}; {fix}")
     return Solc(path=wrapper, version=version, source=SolcSource.NPM)
 
 

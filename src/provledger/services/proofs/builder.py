@@ -31,7 +31,7 @@ from provledger.services.proofs.node import (
     decode_log,
     raw_log,
 )
-from provledger.services.provenance import NotFoundError
+from provledger.services.reads import NotFoundError
 from provledger.store import proofs as proof_rows
 from provledger.store.proofs import EventRow, RegistrationTrail
 

@@ -15,7 +15,7 @@ from web3.types import TxReceipt
 from provledger.chain.events import AssetRegistered, BatchAnchored, Event, LeafPromoted
 from provledger.chain.ids import asset_id as asset_id_of
 from provledger.chain.serialize import asset_hex, event_args
-from provledger.errors import ProvledgerError, ServiceUnavailable
+from provledger.errors import ProvledgerError, ServiceUnavailableError
 from provledger.merkle import batch_leaf_hash, process_proof
 from provledger.services.proofs.format import BatchClaim, LogClaim, ProofBundle, parse_proof_bundle
 from provledger.services.proofs.node import (
@@ -86,7 +86,7 @@ class ProofReport:
         }
 
 
-class _Failed(Exception):
+class _FailedError(ProvledgerError):
     """A check found a claim the node (or arithmetic) contradicts; the message says which."""
 
 
@@ -101,7 +101,9 @@ def _tx(claim: LogClaim) -> str:
 def _check_chain(proof: ProofBundle, node: ProofNode) -> str:
     actual = node.chain_id()
     if actual != proof.chain_id:
-        raise _Failed(f"the node serves chain {actual}, the bundle names chain {proof.chain_id}")
+        raise _FailedError(
+            f"the node serves chain {actual}, the bundle names chain {proof.chain_id}"
+        )
     return f"the node serves chain {actual}"
 
 
@@ -109,7 +111,7 @@ def _receipt_of(node: ProofNode, claim: LogClaim) -> TxReceipt:
     try:
         return node.receipt(claim.tx_hash)
     except TransactionNotFound:
-        raise _Failed(f"{claim.where}: {_tx(claim)} is unknown to the node") from None
+        raise _FailedError(f"{claim.where}: {_tx(claim)} is unknown to the node") from None
 
 
 def _check_receipt(proof: ProofBundle, node: ProofNode) -> str:
@@ -117,21 +119,21 @@ def _check_receipt(proof: ProofBundle, node: ProofNode) -> str:
     for claim in proof.logs:
         receipt = _receipt_of(node, claim)
         if int(receipt["status"]) != 1:
-            raise _Failed(f"{claim.where}: {_tx(claim)} reverted")
+            raise _FailedError(f"{claim.where}: {_tx(claim)} reverted")
         if int(receipt["transactionIndex"]) != claim.tx_index:
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: {_tx(claim)} has index {receipt['transactionIndex']} in its "
                 f"block, the bundle says {claim.tx_index}"
             )
         indices = [int(log["logIndex"]) for log in receipt["logs"]]
         if claim.log_index not in indices:
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: {_tx(claim)} has no log {claim.log_index} "
                 f"(its logs: {', '.join(map(str, indices)) or 'none'})"
             )
         log = receipt["logs"][indices.index(claim.log_index)]
         if raw_log(log) != (claim.topics, claim.data):
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: log {claim.log_index} of {_tx(claim)} has other topics or data "
                 "than the bundle states"
             )
@@ -145,13 +147,13 @@ def _check_block(proof: ProofBundle, node: ProofNode) -> str:
         receipt = _receipt_of(node, claim)
         number = int(receipt["blockNumber"])
         if number != claim.block_number:
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: {_tx(claim)} is in block {number}, "
                 f"the bundle says {claim.block_number}"
             )
         actual = node.block_hash(number)
         if actual != claim.block_hash or bytes(receipt["blockHash"]) != claim.block_hash:
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: block {number} is {_hexs(actual)} on the node, "
                 f"the bundle says {_hexs(claim.block_hash)}"
             )
@@ -184,21 +186,21 @@ def _decoded(claim: LogClaim, kind: type[E]) -> E:
     try:
         event = decode_log(claim.topics, claim.data)
     except (ValueError, ProvledgerError) as error:
-        raise _Failed(f"{claim.where}: the log does not decode: {error}") from None
+        raise _FailedError(f"{claim.where}: the log does not decode: {error}") from None
     if not isinstance(event, kind) or claim.event != kind.NAME:
-        raise _Failed(
+        raise _FailedError(
             f"{claim.where}: the log is {type(event).NAME}, the bundle says {claim.event} "
             f"(expected {kind.NAME})"
         )
     difference = _args_difference(claim.args, event_args(event))
     if difference is not None:
-        raise _Failed(f"{claim.where}: {difference}")
+        raise _FailedError(f"{claim.where}: {difference}")
     return event
 
 
 def _tie(condition: bool, reason: str) -> None:
     if not condition:
-        raise _Failed(reason)
+        raise _FailedError(reason)
 
 
 def _check_event(proof: ProofBundle, node: ProofNode) -> str:
@@ -232,9 +234,9 @@ def _check_contract(proof: ProofBundle, node: ProofNode) -> str:
         _receipt_of(node, claim)  # an unknown transaction, said as such
         emitter = node.emitter(claim)
         if emitter is None:
-            raise _Failed(f"{claim.where}: {_tx(claim)} holds no log with the stated contents")
+            raise _FailedError(f"{claim.where}: {_tx(claim)} holds no log with the stated contents")
         if emitter != stated:
-            raise _Failed(
+            raise _FailedError(
                 f"{claim.where}: the log was emitted by {emitter}, "
                 f"not by {claim.contract} at {stated}"
             )
@@ -243,7 +245,7 @@ def _check_contract(proof: ProofBundle, node: ProofNode) -> str:
         actual = node.code_hash(contract.address, proof.state_block)
         if actual != contract.code_hash:
             have = "no code" if actual is None else f"code hash {_hexs(actual)}"
-            raise _Failed(
+            raise _FailedError(
                 f"{name} at {contract.address} has {have} at block {proof.state_block}, "
                 f"the bundle says {_hexs(contract.code_hash)}"
             )
@@ -266,7 +268,9 @@ def _subject(proof: ProofBundle) -> tuple[int, bytes]:
 
 def _batch(proof: ProofBundle) -> BatchClaim:
     if proof.batch is None:
-        raise _Failed("the asset was registered from a batch, but the bundle has no batch section")
+        raise _FailedError(
+            "the asset was registered from a batch, but the bundle has no batch section"
+        )
     return proof.batch
 
 
@@ -275,13 +279,13 @@ def _check_merkle(proof: ProofBundle, node: ProofNode) -> str:
     _, content_hash = _subject(proof)
     leaf = batch_leaf_hash(content_hash)
     if leaf != batch.leaf:
-        raise _Failed(
+        raise _FailedError(
             f"the leaf of content hash {_hexs(content_hash)} is {_hexs(leaf)}, "
             f"the bundle says {_hexs(batch.leaf)}"
         )
     reached = process_proof(leaf, batch.proof)
     if reached != batch.root:
-        raise _Failed(
+        raise _FailedError(
             f"the path of {len(batch.proof)} sibling(s) leads to {_hexs(reached)}, "
             f"not to root {_hexs(batch.root)}"
         )
@@ -308,10 +312,10 @@ def _check_anchor(proof: ProofBundle, node: ProofNode) -> str:
     )
     actual = batch_record(node.w3, anchor, batch.root, proof.state_block)
     if actual is None:
-        raise _Failed(f"root {_hexs(batch.root)} is not anchored at block {proof.state_block}")
+        raise _FailedError(f"root {_hexs(batch.root)} is not anchored at block {proof.state_block}")
     difference = _difference("state.batch", proof.batch_record or {}, actual)
     if difference is not None:
-        raise _Failed(difference)
+        raise _FailedError(difference)
     return (
         f"root {_hexs(batch.root)} anchored by {actual['submitter']} "
         f"({actual['leaf_count']} leaves), read at block {proof.state_block}"
@@ -323,9 +327,9 @@ def _check_state(proof: ProofBundle, node: ProofNode) -> str:
     try:
         actual_hash = node.block_hash(block)
     except Web3Exception:
-        raise _Failed(f"the node has no block {block}") from None
+        raise _FailedError(f"the node has no block {block}") from None
     if actual_hash != proof.state_block_hash:
-        raise _Failed(
+        raise _FailedError(
             f"block {block} is {_hexs(actual_hash)} on the node, "
             f"the bundle says {_hexs(proof.state_block_hash)}"
         )
@@ -337,12 +341,14 @@ def _check_state(proof: ProofBundle, node: ProofNode) -> str:
     if actual is None and proof.asset_record is None:
         return f"the asset is not registered at block {block}, as stated"
     if actual is None:
-        raise _Failed(f"the asset is not registered at block {block}; the bundle states a record")
+        raise _FailedError(
+            f"the asset is not registered at block {block}; the bundle states a record"
+        )
     if proof.asset_record is None:
-        raise _Failed(f"the asset is registered at block {block}; the bundle states no record")
+        raise _FailedError(f"the asset is registered at block {block}; the bundle states no record")
     difference = _difference("state.asset", proof.asset_record, actual)
     if difference is not None:
-        raise _Failed(difference)
+        raise _FailedError(difference)
     return f"at block {block}: held by {actual['holder']}, status {actual['status']}"
 
 
@@ -361,9 +367,9 @@ _CHECKERS: Final[dict[str, Callable[[ProofBundle, ProofNode], str]]] = {
 def _run(name: str, proof: ProofBundle, node: ProofNode) -> Check:
     try:
         return Check(name, CHECKS[name], True, _CHECKERS[name](proof, node))
-    except _Failed as failure:
+    except _FailedError as failure:
         return Check(name, CHECKS[name], False, str(failure))
-    except ServiceUnavailable:
+    except ServiceUnavailableError:
         raise  # a node that cannot be reached gives no verdict
     except (Web3Exception, ProvledgerError) as error:
         # The node refused a read (unknown block, a call that reverted): the claim that needed
@@ -377,7 +383,7 @@ def verify_proof_bundle(bundle: Mapping[str, Any], w3: Web3) -> ProofReport:
 
     Raises:
         MalformedProofBundleError: the bundle is not well formed (see :func:`parse_proof_bundle`).
-        ChainUnavailable: the node cannot be reached.
+        ChainUnavailableError: the node cannot be reached.
     """
     proof = parse_proof_bundle(bundle)
     node = ProofNode(w3)

@@ -22,6 +22,7 @@ from eth_utils.address import to_checksum_address
 
 from provledger.chain.serialize import asset_hex, hex_bytes
 from provledger.errors import InputError, ProvledgerError
+from provledger.params import MalformedHexError, parse_hex
 
 #: The ``version`` field of every bundle this package builds and accepts.
 BUNDLE_VERSION: Final = "provledger-proof/1"
@@ -89,6 +90,7 @@ class ContractClaim:
 
     address: ChecksumAddress
     code_hash: bytes
+    """keccak256 of its runtime code at the state block."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ class BatchClaim:
 
     root: bytes
     leaf: bytes
+    """The Merkle leaf of the content hash, ``keccak(keccak(content_hash))``."""
     proof: tuple[bytes, ...]
+    """The sibling hashes from the leaf to the root, as the promote transaction carried them."""
     promotion: LogClaim
     anchor: LogClaim
 
@@ -111,6 +115,7 @@ class ProofBundle:
     content_hash: bytes
     channel: str
     contracts: Mapping[str, ContractClaim]
+    """The contracts that emitted the logs, by name."""
     registration: LogClaim
     batch: BatchClaim | None
     state_block: int
@@ -268,15 +273,20 @@ class _Fields:
 
 
 def _hex(value: object, where: str, size: int | None) -> bytes:
-    if not isinstance(value, str) or value[:2] not in ("0x", "0X"):
-        raise MalformedProofBundleError(where, f"must be 0x-prefixed hex, got {_render(value)}")
+    """Hex as the format writes it (:func:`provledger.params.parse_hex`: ``0x`` and hex digits,
+    nothing around them), refused in the bundle's words."""
     try:
-        raw = bytes.fromhex(value[2:])
-    except ValueError:
-        raise MalformedProofBundleError(where, f"is not hexadecimal: {_render(value)}") from None
-    if size is not None and len(raw) != size:
-        raise MalformedProofBundleError(where, f"must be {size} bytes, got {len(raw)}")
-    return raw
+        if not isinstance(value, str):
+            raise MalformedHexError(where, "prefix")
+        return parse_hex(value, where, size)
+    except MalformedHexError as error:
+        if error.flaw == "prefix":
+            reason = f"must be 0x-prefixed hex, got {_render(value)}"
+        elif error.flaw == "length" and error.size is not None and error.digits % 2 == 0:
+            reason = f"must be {error.size} bytes, got {error.digits // 2}"
+        else:
+            reason = f"is not hexadecimal: {_render(value)}"
+        raise MalformedProofBundleError(where, reason) from None
 
 
 def _log_claim(data: _Fields, contracts: Mapping[str, ContractClaim]) -> LogClaim:

@@ -9,26 +9,9 @@ An asset is identified by its content hash:
   alone (:func:`file_membership_proof`, :func:`verify_file_membership`), on-chain with
   OpenZeppelin ``MerkleProof`` or off-chain with the JS ``@openzeppelin/merkle-tree``.
 
-Folder policy (what a folder's hash covers):
-
-* **every regular file at any depth**, hidden ones (``.name``) included: a dataset is its
-  bytes, and a hash that skipped some of them could not vouch for the folder;
-* **paths** are relative to the folder, ``/``-separated on every OS, each name normalised to
-  Unicode NFC (macOS hands out NFD names; the same folder must hash the same everywhere), and
-  entries are sorted by path (code point order, which is UTF-8 byte order). A name that is
-  not valid UTF-8, or two names equal after NFC normalisation, are refused
-  (:class:`~provledger.errors.UnsupportedPathError`);
-* **symbolic links** inside the folder are refused
-  (:class:`~provledger.errors.SymlinkNotAllowedError`), whether they point at a file or a
-  folder, inside or outside: following them would hash bytes that are not in the dataset or
-  hash the same bytes twice, and skipping them would silently drop content. The folder or file
-  passed in by the caller may itself be a link; it is followed, as any command-line tool would;
-* **other special files** (devices, sockets, pipes) are refused;
-* **empty sub-folders** are not represented (a folder's hash covers file bytes and paths
-  only), and a folder with no file at any depth has no content hash
-  (:class:`~provledger.errors.EmptyFolderError`);
-* permissions, owners and times are not part of the hash; nor is each file's ``size`` in a
-  manifest, which is informational (the root commits to paths and SHA-256 digests only).
+What a folder's hash covers and refuses is written down in :mod:`provledger.hashing.folders`;
+manifest paths in :mod:`provledger.hashing.paths`. 32-byte hex is parsed and written by
+:mod:`provledger.params`, the one rule of provledger for hashes.
 
 Every file is checked unchanged while it is hashed, so that a hash is never of bytes that were
 on disk at no moment (a "torn read" of a file another process rewrites): its size, modification
@@ -45,16 +28,11 @@ from __future__ import annotations
 
 import bisect
 import functools
-import hashlib
-import io
 import itertools
 import json
 import os
-import re
-import stat
 import time
-import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Final
@@ -67,11 +45,18 @@ from provledger.errors import (
     MalformedManifestError,
     ManifestRootMismatchError,
     PathAccessError,
-    SymlinkNotAllowedError,
     UnsupportedPathError,
 )
+from provledger.hashing.paths import normalise_manifest_path, path_problem
+from provledger.hashing.reading import ProgressCallback, open_regular, read_digest
 from provledger.jsondoc import JsonDocumentError, parse_json
-from provledger.merkle import StandardMerkleTree, folder_leaf_hash, verify
+from provledger.merkle import StandardMerkleTree
+from provledger.params import (
+    InvalidParameterError,
+    MalformedHexError,
+    parse_hash_bytes,
+    to_hex32,
+)
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -88,12 +73,8 @@ __all__ = [
     "normalise_manifest_path",
     "parse_hash32",
     "sha256_file",
-    "to_hex32",
     "verify_file_membership",
 ]
-
-ProgressCallback = Callable[[int], None]
-"""Called after each chunk is hashed with the number of bytes in that chunk."""
 
 DEFAULT_CHUNK_SIZE: Final = 1 << 20
 """Bytes read per chunk when hashing a file (1 MiB)."""
@@ -113,103 +94,32 @@ million files. Services that take manifests from the network cap their bodies lo
 # ticks are milliseconds; FAT and some network file systems count in seconds.
 _RECENT_CHANGE_NS: Final = 2_000_000_000
 
-_HEX_DIGITS = re.compile(r"[0-9a-fA-F]*")
-_NON_HEX = re.compile(r"[^0-9a-fA-F]")
-
-# Open without blocking (a FIFO would otherwise hang before we can see it is one), never
-# inherit the descriptor, and read binary on Windows.
-_OPEN_FLAGS: Final = (
-    os.O_RDONLY
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-    | getattr(os, "O_BINARY", 0)
-)
-_NOFOLLOW: Final = getattr(os, "O_NOFOLLOW", 0)
-
 
 # --- hex ------------------------------------------------------------------------------------
 
 
-def to_hex32(value: bytes) -> str:
-    """Return a 32-byte hash as ``"0x"`` followed by 64 lowercase hex digits.
-
-    Raises:
-        InvalidHashError: ``value`` is not exactly 32 bytes.
-    """
-    if not isinstance(value, bytes | bytearray | memoryview):
-        raise InvalidHashError(repr(value), f"expected 32 bytes, got {type(value).__name__}")
-    raw = bytes(value)
-    if len(raw) != 32:
-        raise InvalidHashError("0x" + raw.hex(), f"expected 32 bytes, got {len(raw)}")
-    return "0x" + raw.hex()
-
-
 def parse_hash32(text: str) -> bytes:
-    """Parse a 32-byte hash written as 64 hex digits, with or without ``0x``, in any case.
+    """Parse a 32-byte hash written as 64 hex digits, with or without ``0x``, in any case
+    (:func:`provledger.params.parse_hash_bytes`, the one rule for hashes), refusing with a
+    message that quotes the text.
 
     Surrounding whitespace (a pasted newline) is ignored; anything else is refused.
 
     Raises:
         InvalidHashError: ``text`` is not 64 hex digits; the message quotes it.
     """
-    if not isinstance(text, str):
-        raise InvalidHashError(repr(text), f"expected text, got {type(text).__name__}")
-    body = text.strip()
-    if body[:2] in ("0x", "0X"):
-        body = body[2:]
-    if not _HEX_DIGITS.fullmatch(body):
-        bad = _NON_HEX.search(body)
-        assert bad is not None
-        raise InvalidHashError(text, f"{bad.group()!r} is not a hex digit")
-    if len(body) != 64:
-        raise InvalidHashError(text, f"expected 64 hex digits, got {len(body)}")
-    return bytes.fromhex(body)
+    try:
+        return parse_hash_bytes(text)
+    except MalformedHexError as error:
+        reason = (
+            error.reason if error.flaw == "digit" else f"expected 64 hex digits, got {error.digits}"
+        )
+        raise InvalidHashError(text, reason) from None
+    except InvalidParameterError as error:  # not text at all
+        raise InvalidHashError(repr(text), error.reason) from None
 
 
 # --- files ----------------------------------------------------------------------------------
-
-
-def _open_regular(path: str, *, follow_symlinks: bool, shown: str) -> tuple[int, os.stat_result]:
-    flags = _OPEN_FLAGS if follow_symlinks else _OPEN_FLAGS | _NOFOLLOW
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if not follow_symlinks and os.path.islink(path):
-            raise SymlinkNotAllowedError(shown, _readlink(path)) from exc
-        raise PathAccessError(shown, exc.strerror or str(exc)) from exc
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise UnsupportedPathError(
-                shown, "it is a folder; use folder_manifest() or content_hash() for folders"
-            )
-        if not stat.S_ISREG(info.st_mode):
-            raise UnsupportedPathError(shown, "it is not a regular file (a device, socket or pipe)")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd, info
-
-
-def _digest(
-    stream: io.RawIOBase, chunk_size: int, progress: ProgressCallback | None
-) -> tuple[bytes, int]:
-    """The SHA-256 of ``stream`` from where it stands to its end, and the bytes read."""
-    digest = hashlib.sha256()
-    buffer = bytearray(chunk_size)
-    view = memoryview(buffer)
-    size = 0
-    while True:
-        count = stream.readinto(view)
-        if not count:
-            break
-        digest.update(view[:count])
-        size += count
-        if progress is not None:
-            progress(count)
-    return digest.digest(), size
 
 
 def _what_changed(before: os.stat_result, after: os.stat_result) -> str | None:
@@ -223,7 +133,7 @@ def _what_changed(before: os.stat_result, after: os.stat_result) -> str | None:
     return None
 
 
-def _hash_file(
+def hash_regular_file(
     path: str,
     *,
     follow_symlinks: bool,
@@ -231,16 +141,17 @@ def _hash_file(
     progress: ProgressCallback | None,
 ) -> tuple[bytes, os.stat_result]:
     """The SHA-256 of the regular file at ``path`` and its status, checked unchanged while it
-    was read (see the module documentation); ``progress`` hears the first read only."""
-    fd, before = _open_regular(path, follow_symlinks=follow_symlinks, shown=path)
+    was read (see the module documentation); ``progress`` hears the first read only.
+    ``follow_symlinks`` False refuses a link (:class:`SymlinkNotAllowedError`)."""
+    fd, before = open_regular(path, follow_symlinks=follow_symlinks, shown=path)
     recent = time.time_ns() - max(before.st_mtime_ns, before.st_ctime_ns) < _RECENT_CHANGE_NS
     again: bytes | None = None
     try:
         with open(fd, "rb", buffering=0, closefd=True) as stream:
-            digest, size = _digest(stream, chunk_size, progress)
+            digest, size = read_digest(stream, chunk_size, progress)
             if before.st_size <= SECOND_PASS_MAX_BYTES or recent:
                 stream.seek(0)
-                again = _digest(stream, chunk_size, None)[0]
+                again = read_digest(stream, chunk_size, None)[0]
             after = os.fstat(stream.fileno())
         at_path = os.stat(path, follow_symlinks=follow_symlinks)
     except FileNotFoundError:
@@ -258,7 +169,22 @@ def _hash_file(
     return digest, after
 
 
-def _check_chunk_size(chunk_size: int) -> None:
+def check_unchanged(path: str, state: os.stat_result) -> None:
+    """Refuse the file at ``path`` if it changed since its status was ``state`` (read when it
+    was hashed): :class:`ChangedWhileHashingError` saying how."""
+    try:
+        current = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        raise ChangedWhileHashingError(path, "it was removed or renamed") from None
+    except OSError as exc:
+        raise PathAccessError(path, exc.strerror or str(exc)) from exc
+    reason = _what_changed(state, current)
+    if reason is not None:
+        raise ChangedWhileHashingError(path, reason)
+
+
+def check_chunk_size(chunk_size: int) -> None:
+    """Refuse (``ValueError``) a chunk size that is not a positive number of bytes."""
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size <= 0:
         raise ValueError(f"chunk_size must be a positive number of bytes, got {chunk_size!r}")
 
@@ -282,54 +208,11 @@ def sha256_file(
         ChangedWhileHashingError: the file changed, was replaced or removed while it was read.
         ValueError: ``chunk_size`` is not a positive integer.
     """
-    _check_chunk_size(chunk_size)
+    check_chunk_size(chunk_size)
     shown = os.fspath(path)
-    return _hash_file(shown, follow_symlinks=True, chunk_size=chunk_size, progress=progress)[0]
-
-
-# --- manifest paths --------------------------------------------------------------------------
-
-
-def _path_problem(path: str) -> str | None:
-    if not path:
-        return "it is empty"
-    if "\x00" in path:
-        return "it contains a NUL character"
-    if path.startswith("/"):
-        return "it is absolute; manifest paths are relative to the folder"
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            return f"it has an empty, '.' or '..' segment ({part!r}); use a normalised '/' path"
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return "it is not valid UTF-8"
-    if not unicodedata.is_normalized("NFC", path):
-        return "it is not in Unicode NFC form"
-    return None
-
-
-def normalise_manifest_path(path: str | PurePath) -> str:
-    """Return ``path`` as a manifest path: relative, ``/``-separated, Unicode NFC.
-
-    A :class:`~pathlib.PurePath` is converted with ``as_posix()``; in a string, only ``/``
-    separates folders.
-
-    Raises:
-        UnsupportedPathError: the path is empty, absolute, has ``.``/``..``/empty segments,
-            or is not valid Unicode.
-    """
-    text = path.as_posix() if isinstance(path, PurePath) else path
-    if not isinstance(text, str):
-        raise UnsupportedPathError(repr(text), "a manifest path must be text")
-    try:
-        normalised = unicodedata.normalize("NFC", text)
-    except UnicodeError as exc:  # pragma: no cover - normalize does not fail on str today
-        raise UnsupportedPathError(text, str(exc)) from exc
-    problem = _path_problem(normalised)
-    if problem is not None:
-        raise UnsupportedPathError(text, problem)
-    return normalised
+    return hash_regular_file(shown, follow_symlinks=True, chunk_size=chunk_size, progress=progress)[
+        0
+    ]
 
 
 # --- manifests --------------------------------------------------------------------------------
@@ -350,7 +233,7 @@ class ManifestEntry:
     size: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.path, str) or (problem := _path_problem(self.path)) is not None:
+        if not isinstance(self.path, str) or (problem := path_problem(self.path)) is not None:
             reason = "it is not text" if not isinstance(self.path, str) else problem
             raise UnsupportedPathError(repr(self.path), f"not a manifest path: {reason}")
         if not isinstance(self.sha256, bytes) or len(self.sha256) != 32:
@@ -507,7 +390,7 @@ def _manifest_entry(i: int, item: Any) -> ManifestEntry:
     path, size = item.get("path"), item.get("size")
     if not isinstance(path, str):
         raise MalformedManifestError(f"files[{i}].path must be text, got {path!r:.80}")
-    problem = _path_problem(path)
+    problem = path_problem(path)
     if problem is not None:
         raise MalformedManifestError(f"files[{i}].path {path!r} is not a manifest path: {problem}")
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -517,180 +400,10 @@ def _manifest_entry(i: int, item: Any) -> ManifestEntry:
     return ManifestEntry(path, _manifest_hash(item.get("sha256"), f"files[{i}].sha256"), size)
 
 
-# --- folders --------------------------------------------------------------------------------
-
-
-def _readlink(path: str) -> str:
-    try:
-        return os.readlink(path)
-    except OSError:
-        return "?"
-
-
-def _name(raw: str, parent: str, full: str) -> str:
-    try:
-        raw.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UnsupportedPathError(
-            full, "its name is not valid UTF-8, so it has no portable manifest path"
-        ) from None
-    name = unicodedata.normalize("NFC", raw)
-    return f"{parent}/{name}" if parent else name
-
-
-def _walk(folder: str) -> list[tuple[str, str]]:
-    """Return ``(manifest path, filesystem path)`` of every regular file under ``folder``."""
-    files: list[tuple[str, str]] = []
-    seen: dict[str, str] = {}
-    pending: list[tuple[str, str]] = [(folder, "")]
-    while pending:
-        directory, prefix = pending.pop()
-        try:
-            with os.scandir(directory) as scan:
-                children = list(scan)
-        except OSError as exc:
-            raise PathAccessError(directory, exc.strerror or str(exc)) from exc
-        for child in children:
-            relative = _name(child.name, prefix, child.path)
-            if relative in seen:
-                raise UnsupportedPathError(
-                    child.path,
-                    f"its name and that of {seen[relative]!r} are the same after Unicode NFC "
-                    f"normalisation ({relative!r})",
-                )
-            seen[relative] = child.path
-            try:
-                if child.is_symlink():
-                    raise SymlinkNotAllowedError(child.path, _readlink(child.path))
-                if child.is_dir(follow_symlinks=False):
-                    pending.append((child.path, relative))
-                elif child.is_file(follow_symlinks=False):
-                    files.append((relative, child.path))
-                else:
-                    raise UnsupportedPathError(
-                        child.path, "it is not a regular file or folder (a device, socket or pipe)"
-                    )
-            except OSError as exc:
-                raise PathAccessError(child.path, exc.strerror or str(exc)) from exc
-    files.sort()
-    return files
-
-
-def folder_manifest(
-    path: str | os.PathLike[str],
-    *,
-    progress: ProgressCallback | None = None,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-) -> FolderManifest:
-    """Hash every file under the folder ``path`` and return its manifest (root included).
-
-    See the module documentation for what is covered and refused. ``progress``, if given, is
-    called after each chunk of each file with the chunk's length.
-
-    Raises:
-        PathAccessError: the folder or a file under it cannot be read.
-        UnsupportedPathError: ``path`` is not a folder, or holds a special file or a name
-            that is not valid UTF-8 or collides with another after NFC normalisation.
-        SymlinkNotAllowedError: the folder holds a symbolic link.
-        EmptyFolderError: the folder holds no file at any depth.
-        ChangedWhileHashingError: a file changed after it was read, or a file was added to or
-            removed from the folder, before the last file was hashed.
-    """
-    _check_chunk_size(chunk_size)
-    folder = os.fspath(path)
-    try:
-        mode = os.stat(folder).st_mode
-    except OSError as exc:
-        raise PathAccessError(folder, exc.strerror or str(exc)) from exc
-    if not stat.S_ISDIR(mode):
-        raise UnsupportedPathError(folder, "it is not a folder")
-    files = _walk(folder)
-    if not files:
-        raise EmptyFolderError(folder)
-    entries, states = [], []
-    for relative, full in files:
-        try:
-            digest, state = _hash_file(
-                full, follow_symlinks=False, chunk_size=chunk_size, progress=progress
-            )
-        except PathAccessError:
-            if not os.path.lexists(full):
-                raise ChangedWhileHashingError(folder, f"{relative!r} was removed") from None
-            raise
-        entries.append(ManifestEntry(relative, digest, state.st_size))
-        states.append(state)
-    _check_folder_unchanged(folder, files, states)
-    return FolderManifest.from_entries(entries)
-
-
-def _check_folder_unchanged(
-    folder: str, files: list[tuple[str, str]], states: list[os.stat_result]
-) -> None:
-    """Refuse a folder whose files changed after they were read, or whose listing changed while
-    they were: the manifest must be of one state the folder was in."""
-    for (_, full), state in zip(files, states, strict=True):
-        try:
-            current = os.stat(full, follow_symlinks=False)
-        except FileNotFoundError:
-            raise ChangedWhileHashingError(full, "it was removed or renamed") from None
-        except OSError as exc:
-            raise PathAccessError(full, exc.strerror or str(exc)) from exc
-        reason = _what_changed(state, current)
-        if reason is not None:
-            raise ChangedWhileHashingError(full, reason)
-    listing = _walk(folder)
-    if listing != files:
-        then, now = {path for path, _ in files}, {path for path, _ in listing}
-        if added := sorted(now - then):
-            raise ChangedWhileHashingError(folder, f"{added[0]!r} was added")
-        if removed := sorted(then - now):
-            raise ChangedWhileHashingError(folder, f"{removed[0]!r} was removed")
-        raise ChangedWhileHashingError(folder, "a file was renamed")
-
-
-def content_hash(
-    path: str | os.PathLike[str], *, progress: ProgressCallback | None = None
-) -> bytes:
-    """Return the content hash of a file (its SHA-256) or of a folder (its manifest root).
-
-    Raises:
-        PathAccessError: ``path`` does not exist or cannot be read.
-        UnsupportedPathError: ``path`` is a special file, or see :func:`folder_manifest`.
-    """
-    shown = os.fspath(path)
-    try:
-        mode = os.stat(shown).st_mode
-    except OSError as exc:
-        raise PathAccessError(shown, exc.strerror or str(exc)) from exc
-    if stat.S_ISDIR(mode):
-        return folder_manifest(shown, progress=progress).root
-    return sha256_file(shown, progress=progress)
-
-
-# --- proving one file --------------------------------------------------------------------------
-
-
-def file_membership_proof(manifest: FolderManifest, path: str | PurePath) -> tuple[bytes, ...]:
-    """Return the Merkle proof that the file ``path`` is part of the folder ``manifest``.
-
-    With the file's SHA-256 and path, the proof re-derives the manifest root
-    (:func:`verify_file_membership`, or ``MerkleProof.verify`` on-chain with the leaf
-    :func:`~provledger.merkle.folder_leaf_hash`) without the other files.
-
-    Raises:
-        FileNotInManifestError: no file of the manifest has that path.
-        ManifestRootMismatchError: the manifest's entries do not hash to its root.
-    """
-    entry = manifest.entry(path)
-    tree = manifest.tree
-    if tree.root != manifest.root:
-        raise ManifestRootMismatchError(manifest.root, tree.root)
-    return tree.proof_for((entry.path, entry.sha256))
-
-
-def verify_file_membership(root: bytes, path: str, sha256: bytes, proof: Sequence[bytes]) -> bool:
-    """Return whether ``proof`` shows a file ``(path, sha256)`` is in the folder with ``root``.
-
-    ``path`` is normalised as :func:`normalise_manifest_path` does.
-    """
-    return verify(root, folder_leaf_hash(normalise_manifest_path(path), sha256), proof)
+# The folder side builds on the file hashes and the manifests above.
+from provledger.hashing.folders import (  # noqa: E402
+    content_hash,
+    file_membership_proof,
+    folder_manifest,
+    verify_file_membership,
+)

@@ -1,0 +1,163 @@
+"""What the holder of an asset does with it: transfer it, cancel it, revise its metadata, grant
+and revoke licenses on it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from provledger.chain.enums import LicenseKind
+from provledger.chain.events import LicenseGranted
+from provledger.chain.ids import asset_id_hex
+from provledger.chain.serialize import hex_bytes
+from provledger.cli.acts import DAY, ReasonOption, asset_act, chain_time
+from provledger.cli.base import app, command_group
+from provledger.cli.registrant import (
+    DescriptionOption,
+    MetadataFileOption,
+    MetadataUriOption,
+    TitleOption,
+    metadata_document,
+    store_metadata,
+)
+from provledger.cli.session import (
+    MAX_DAYS,
+    AssetArgument,
+    LicenseKindOption,
+    TermsOption,
+    chain_command,
+    open_ledger,
+    parse_address,
+    parse_asset,
+    parse_choice,
+    show_receipt,
+    text_hash,
+)
+from provledger.config import Settings
+from provledger.errors import InputError
+from provledger.units import format_time
+
+license_app = command_group("license", "Grant or revoke licenses on assets you hold.")
+metadata_app = command_group("metadata", "Revise an asset's metadata.")
+
+ScopeOption = Annotated[str, typer.Option(help="What the license covers, in words.")]
+
+
+@chain_command(app, "transfer")
+def transfer_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    to: Annotated[str, typer.Argument(help="The new holder's address.")],
+) -> None:
+    """Transfer an asset you hold (sale, gift, or cross-border under an export permit).
+
+    Example: provledger transfer 0x5f…e1 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --dev-account 6
+    """
+    target, recipient = parse_asset(asset), parse_address(to, "recipient")
+    receipt = open_ledger(settings).registry.transfer(target, recipient)
+    show_receipt(receipt, f"transferred {asset_id_hex(target)} to {recipient}", as_json)
+
+
+@chain_command(app, "cancel")
+def cancel_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    reason: ReasonOption = None,
+) -> None:
+    """Cancel the registration of an asset you hold.
+
+    Example: provledger cancel 0x5f…e1 --reason "withdrawn by the holder" --dev-account 5
+    """
+    target = parse_asset(asset)
+    receipt = open_ledger(settings).registry.cancel(target, text_hash(reason))
+    show_receipt(receipt, f"cancelled {asset_id_hex(target)}", as_json)
+
+
+@chain_command(metadata_app, "update", blobs=True)
+def metadata_update_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    title: TitleOption = None,
+    description: DescriptionOption = None,
+    metadata_file: MetadataFileOption = None,
+    metadata_uri: MetadataUriOption = None,
+) -> None:
+    """Anchor a revised metadata document for an asset you hold.
+
+    Example: provledger metadata update 0x5f…e1 --title "Huangpu air quality, v2" --dev-account 5
+    """
+    target = parse_asset(asset)
+    if metadata_file is None and title is None and description is None:
+        raise InputError("give the new metadata: --metadata FILE, or --title/--description")
+    document = metadata_document(metadata_file, title, description, "")
+    ledger = open_ledger(settings)
+    meta_hash, uri = store_metadata(settings, document, metadata_uri)
+    receipt = ledger.registry.update_metadata(target, uri, meta_hash)
+    show_receipt(
+        receipt,
+        f"metadata of {asset_id_hex(target)} is now {hex_bytes(meta_hash)}",
+        as_json,
+        metadata_hash=hex_bytes(meta_hash),
+        metadata_uri=uri,
+    )
+
+
+@chain_command(license_app, "grant", blobs=True)
+def license_grant_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
+    kind: LicenseKindOption = "processing-use",
+    days: Annotated[
+        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the license expires.")
+    ] = 365,
+    scope: ScopeOption = "",
+    terms: TermsOption = None,
+) -> None:
+    """Grant a license on an asset you hold.
+
+    Example: provledger license grant 0x5f…e1 0x3C44…93BC --kind processing-use --days 365
+    --scope cleaning --dev-account 5
+    """
+    target = parse_asset(asset)
+    to = parse_address(licensee, "licensee")
+    license_kind = parse_choice(LicenseKind, kind, "--kind")
+    ledger = open_ledger(settings)
+    expires = chain_time(ledger) + days * DAY
+    terms_hash = asset_act(
+        settings,
+        terms,
+        "license terms",
+        target,
+        licensee=to,
+        kind=license_kind.name,
+        scope=scope,
+        expires_at=expires,
+    )
+    receipt = ledger.licenses.grant(target, to, license_kind, expires, terms_hash, scope)
+    granted = receipt.event(LicenseGranted)
+    summary = (
+        f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} until "
+        f"{format_time(granted.expires_at)}"
+    )
+    show_receipt(receipt, summary, as_json, license_id=granted.license_id, expires_at=expires)
+
+
+@chain_command(license_app, "revoke")
+def license_revoke_command(
+    settings: Settings,
+    as_json: bool,
+    license_id: Annotated[int, typer.Argument(help="License number.")],
+    reason: ReasonOption = None,
+) -> None:
+    """Revoke a license on an asset you hold.
+
+    Example: provledger license revoke 1 --reason "terms breached" --dev-account 5
+    """
+    receipt = open_ledger(settings).licenses.revoke(license_id, text_hash(reason))
+    show_receipt(receipt, f"license #{license_id} revoked", as_json)

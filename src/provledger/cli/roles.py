@@ -1,0 +1,215 @@
+"""Admin and registrar commands: who holds the authority roles, and the participants."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from provledger.chain.client import Provledger
+from provledger.chain.deploy import AUTHORITY_ROLES
+from provledger.chain.events import (
+    DECODERS,
+    Event,
+    ParticipantRegistered,
+    ParticipantReinstated,
+    ParticipantSuspended,
+    RoleGranted,
+    RoleRevoked,
+)
+from provledger.chain.ids import role_id
+from provledger.cli.acts import ReasonOption
+from provledger.cli.base import command_group
+from provledger.cli.output import print_table
+from provledger.cli.session import (
+    chain_command,
+    kept_text,
+    open_ledger,
+    parse_address,
+    show_receipt,
+    text_hash,
+)
+from provledger.config import Settings
+from provledger.errors import InputError
+
+roles_app = command_group("roles", "Admin: authority roles.")
+participants_app = command_group("participants", "Registrar: participants.")
+
+
+def registry_events(ledger: Provledger, *kinds: type[Event]) -> list[Event]:
+    """Every event of ``kinds`` the registry emitted since its deployment, in chain order."""
+    address = ledger.deployment.address("DataAssetRegistry")
+    logs = ledger.w3.eth.get_logs(
+        {
+            "address": address,
+            "fromBlock": ledger.deployment.block_number,
+            "toBlock": "latest",
+            "topics": [["0x" + kind.TOPIC0.hex() for kind in kinds]],
+        }
+    )
+    return [
+        DECODERS[bytes(log["topics"][0])](
+            [bytes(topic) for topic in log["topics"]], bytes(log["data"])
+        )
+        for log in logs
+    ]
+
+
+def role_name(text: str) -> str:
+    """The contract's role name of ``registrar``, ``export-approver``, ``admin``…"""
+    key = text.strip().lower().replace("_", "-")
+    if key not in AUTHORITY_ROLES:
+        raise InputError(f"role {text!r} is not one of: {', '.join(AUTHORITY_ROLES)}")
+    return AUTHORITY_ROLES[key]
+
+
+RoleArgument = Annotated[
+    str, typer.Argument(help="admin, registrar, appraiser, arbiter or export-approver.")
+]
+AccountArgument = Annotated[str, typer.Argument(help="The account's address.")]
+
+
+def change_role(settings: Settings, as_json: bool, role: str, account: str, *, grant: bool) -> None:
+    """Grant ``role`` to ``account``, or revoke it (admin only)."""
+    name, target = role_name(role), parse_address(account, "account")
+    registry = open_ledger(settings).registry
+    if grant:
+        receipt, done = registry.grant_role(name, target), "granted to"
+    else:
+        receipt, done = registry.revoke_role(name, target), "revoked from"
+    show_receipt(receipt, f"{name} {done} {target}", as_json)
+
+
+def role_holders(ledger: Provledger) -> dict[str, list[str]]:
+    """Who holds each authority role now, by the registry's role events."""
+    names = {role_id(name): name for name in AUTHORITY_ROLES.values()}
+    held: dict[str, list[str]] = {name: [] for name in AUTHORITY_ROLES.values()}
+    for event in registry_events(ledger, RoleGranted, RoleRevoked):
+        assert isinstance(event, RoleGranted | RoleRevoked)
+        name = names.get(event.role)
+        if name is None:
+            continue  # a module role (OFFICE_ROLE, …), held by contracts
+        holders = held[name]
+        if isinstance(event, RoleGranted) and event.account not in holders:
+            holders.append(event.account)
+        elif isinstance(event, RoleRevoked) and event.account in holders:
+            holders.remove(event.account)
+    return held
+
+
+@chain_command(roles_app, "grant")
+def roles_grant_command(
+    settings: Settings,
+    as_json: bool,
+    role: RoleArgument,
+    account: AccountArgument,
+) -> None:
+    """Grant an authority role (admin only).
+
+    Example: provledger roles grant registrar 0x7099…79C8 --dev-account 0
+    """
+    change_role(settings, as_json, role, account, grant=True)
+
+
+@chain_command(roles_app, "revoke")
+def roles_revoke_command(
+    settings: Settings,
+    as_json: bool,
+    role: RoleArgument,
+    account: AccountArgument,
+) -> None:
+    """Revoke an authority role (admin only).
+
+    Example: provledger roles revoke registrar 0x7099…79C8 --dev-account 0
+    """
+    change_role(settings, as_json, role, account, grant=False)
+
+
+@chain_command(roles_app, "list", sign=False)
+def roles_list_command(
+    settings: Settings,
+    as_json: bool,
+) -> None:
+    """List who holds each authority role now (from the registry's role events).
+
+    Example: provledger roles list --json
+    """
+    held = role_holders(open_ledger(settings, sign=False))
+    rows = ((name, "\n".join(holders) or "-") for name, holders in held.items())
+    print_table(held, as_json, ("role", "holders"), rows)
+
+
+@chain_command(participants_app, "add", blobs=True)
+def participants_add_command(
+    settings: Settings,
+    as_json: bool,
+    account: AccountArgument,
+    jurisdiction: Annotated[str, typer.Option(help="ISO 3166 country code, e.g. CN.")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The participant's name: its SHA-256 is recorded, the text kept in the blob "
+            "folder for the index and the pages."
+        ),
+    ] = None,
+) -> None:
+    """Register an account as an active participant in a jurisdiction (registrar).
+
+    Example: provledger participants add 0x9965…A4dc --jurisdiction CN --name "Pudong Sensor
+    Networks Co." --dev-account 1
+    """
+    target = parse_address(account, "account")
+    receipt = open_ledger(settings).registry.register_participant(
+        target, jurisdiction.strip().upper(), kept_text(settings, name)
+    )
+    show_receipt(receipt, f"{target} is a participant in {jurisdiction.upper()}", as_json)
+
+
+@chain_command(participants_app, "suspend")
+def participants_suspend_command(
+    settings: Settings,
+    as_json: bool,
+    account: AccountArgument,
+    reason: ReasonOption = None,
+) -> None:
+    """Suspend a participant: it can no longer register or receive assets (registrar).
+
+    Example: provledger participants suspend 0x9965…A4dc --reason "licence lapsed" --dev-account 1
+    """
+    target = parse_address(account, "account")
+    receipt = open_ledger(settings).registry.suspend_participant(target, text_hash(reason))
+    show_receipt(receipt, f"{target} suspended", as_json)
+
+
+def participant_rows(ledger: Provledger) -> list[dict[str, Any]]:
+    """Every participant the registry's events name, with its jurisdiction and status now."""
+    accounts: dict[str, None] = {}
+    kinds = (ParticipantRegistered, ParticipantSuspended, ParticipantReinstated)
+    for event in registry_events(ledger, *kinds):
+        assert isinstance(event, kinds)
+        accounts.setdefault(event.account, None)
+    rows: list[dict[str, Any]] = []
+    for account in accounts:
+        state = ledger.registry.participant(account)
+        rows.append(
+            {
+                "account": account,
+                "jurisdiction": state.jurisdiction,
+                "status": state.status.name,
+            }
+        )
+    return rows
+
+
+@chain_command(participants_app, "list", sign=False)
+def participants_list_command(
+    settings: Settings,
+    as_json: bool,
+) -> None:
+    """List every participant with its jurisdiction and status, as the registry holds them.
+
+    Example: provledger participants list --json
+    """
+    rows = participant_rows(open_ledger(settings, sign=False))
+    cells = ((row["account"], row["jurisdiction"], row["status"].lower()) for row in rows)
+    print_table(rows, as_json, ("account", "jurisdiction", "status"), cells)

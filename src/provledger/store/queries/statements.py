@@ -1,0 +1,138 @@
+"""How the read queries run: the driver-level statement of the hottest reads, keyset paging,
+and lookups of many keys in chunks. The query modules beside this one build on these."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    CursorResult,
+    Integer,
+    RowMapping,
+    Select,
+    bindparam,
+    tuple_,
+)
+
+#: Keys bound into one ``IN (…)`` lookup (:func:`by_chunks`).
+CHUNK: Final = 500
+
+
+class DriverStatement:
+    """A read on the gateway's hottest paths, run on the driver's own cursor.
+
+    SQLAlchemy's execution path (compiled-cache lookup, parameter processing, the result
+    proxy) costs about three times what SQLite spends on a lookup by key. A read of a few rows
+    through an index needs none of it: the statement is compiled once per driver, and the only
+    type processing its columns need is SQLite's 0/1 booleans. The engine's cursor listeners
+    still run before it (the SQLite statement deadline) and driver errors are handled as
+    SQLAlchemy handles them (a cancelled statement becomes QueryTimeoutError).
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        columns = list(statement.selected_columns)
+        self.names = tuple(str(column.key) for column in columns)
+        self.booleans = tuple(
+            number for number, column in enumerate(columns) if isinstance(column.type, Boolean)
+        )
+        self._compiled: dict[tuple[str, str], tuple[str, Sequence[str] | None, dict[str, Any]]] = {}
+
+    def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None, dict[str, Any]]:
+        """The SQL text, the order of its positional parameters (None: named) and the values
+        of the parameters the statement binds itself (literals such as the 1 of ``x + 1``)."""
+        dialect = conn.dialect
+        found = self._compiled.get((dialect.name, dialect.driver))
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect)
+            own = {key: bind.value for key, bind in compiled.binds.items() if not bind.required}
+            found = (compiled.string, compiled.positiontup, own)
+            self._compiled[(dialect.name, dialect.driver)] = found
+        return found
+
+    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Every row, as a dict by column name."""
+        sql, order, own = self._sql(conn)
+        bound = {**own, **params}
+        args = bound if order is None else [bound[name] for name in order]
+        cursor = conn.connection.cursor()
+        try:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, args, None, False)
+            cursor.execute(sql, args)
+            found = cursor.fetchall()
+        except conn.dialect.loaded_dbapi.Error as error:
+            # SQLAlchemy's own handling: the engine's handle_error listeners and its wrapping
+            conn._handle_dbapi_exception(error, sql, args, cursor, None)
+        finally:
+            with contextlib.suppress(conn.dialect.loaded_dbapi.Error):  # a lost connection
+                cursor.close()
+        names, booleans = self.names, self.booleans
+        if not booleans:
+            return [dict(zip(names, row, strict=True)) for row in found]
+        rows = []
+        for row in found:
+            values = list(row)
+            for number in booleans:
+                if values[number] is not None:
+                    values[number] = bool(values[number])
+            rows.append(dict(zip(names, values, strict=True)))
+        return rows
+
+    def first(self, conn: Connection, params: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The first row, or None."""
+        rows = self.rows(conn, params)
+        return rows[0] if rows else None
+
+
+def page(
+    query: Select[Any], key: Sequence[Column[Any]], after: Sequence[Any] | None, limit: int
+) -> Select[Any]:
+    """``query`` ordered by ``key``, starting after the key ``after``, at most ``limit`` rows
+    (:func:`keyset` with the values bound)."""
+    return keyset(query, key, after is not None).params(keyset_params(after, limit))
+
+
+def page_by(query: Select[Any], column: Column[Any], after: Any | None, limit: int) -> Select[Any]:
+    """:func:`page` for a key of one column."""
+    return page(query, [column], None if after is None else [after], limit)
+
+
+def fetch_all(conn: Connection, query: Select[Any]) -> list[RowMapping]:
+    """Every row of ``query``, as mappings."""
+    return list(conn.execute(query).mappings())
+
+
+def by_chunks(
+    conn: Connection, query: Select[Any], keys: Sequence[Any]
+) -> Iterator[CursorResult[Any]]:
+    """The results of ``query`` (which binds the expanding parameter ``keys``) for ``keys``,
+    :data:`CHUNK` keys a statement; read each before taking the next."""
+    for start in range(0, len(keys), CHUNK):
+        yield conn.execute(query, {"keys": list(keys[start : start + CHUNK])})
+
+
+# The hottest reads (verification, history) use statements built once per shape, with bound
+# parameters: building a statement costs more than executing it from the compiled cache.
+
+
+def keyset(query: Select[Any], key: Sequence[Column[Any]], paged: bool) -> Select[Any]:
+    """``query`` ordered by ``key``, after the key in parameters ``after_0``… (when ``paged``),
+    at most ``limit`` (a parameter) rows."""
+    if paged:
+        after: list[Any] = [bindparam(f"after_{number}") for number in range(len(key))]
+        query = query.where(tuple_(*key) > tuple_(*after))
+    return query.order_by(*key).limit(bindparam("limit", type_=Integer))
+
+
+def keyset_params(after: Sequence[Any] | None, limit: int, **params: Any) -> dict[str, Any]:
+    """The parameters of a :func:`keyset` statement: ``limit``, the key ``after`` (if any) and
+    ``params``."""
+    params["limit"] = limit
+    for number, value in enumerate(after or ()):
+        params[f"after_{number}"] = value
+    return params
