@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from eth_account import Account
@@ -17,18 +17,9 @@ from eth_account.signers.local import LocalAccount
 
 from provledger.chain.accounts import DEV_ROLES, dev_account, read_password_file
 from provledger.chain.anvil import AnvilNode
-from provledger.cli.base import (
-    EXIT_OK,
-    JsonOption,
-    app,
-    command_group,
-    complete,
-    guarded,
-    out,
-    settings_from,
-)
-from provledger.cli.output import print_table
-from provledger.cli.session import keystore_accounts, print_json, prompt_secret
+from provledger.cli.base import JsonOption, app, command_group, complete, out, settings_from
+from provledger.cli.output import print_json, print_table
+from provledger.cli.session import keystore_accounts, prompt_secret
 from provledger.config import describe_settings
 from provledger.errors import InputError
 
@@ -156,15 +147,18 @@ def account_list_command(
     Example: provledger account list --json
     """
     settings = settings_from(keystore_dir=keystore_dir)
-    found = keystore_accounts(settings.keystore_dir)
-    if as_json:
-        print_json([{"address": address, "keystore": str(path)} for path, address in found])
-        raise typer.Exit(EXIT_OK)
-    if not found:
-        out.print(f"no keystore files in {settings.keystore_dir}", highlight=False)
-    for path, address in found:
-        out.print(f"{address}  {path}", highlight=False)
-    raise typer.Exit(EXIT_OK)
+
+    def run() -> None:
+        found = keystore_accounts(settings.keystore_dir)
+        if as_json:
+            print_json([{"address": address, "keystore": str(path)} for path, address in found])
+            return
+        if not found:
+            out.print(f"no keystore files in {settings.keystore_dir}", highlight=False)
+        for path, address in found:
+            out.print(f"{address}  {path}", highlight=False)
+
+    complete(run)
 
 
 @config_app.command("show")
@@ -175,11 +169,14 @@ def config_show_command(as_json: JsonOption = False) -> None:
     Example: provledger config show --json
     """
     settings = settings_from()
-    rows = guarded(lambda: describe_settings(settings))
-    value = {row.name: {"value": row.value, "source": row.source} for row in rows}
-    cells = ((row.name, row.text, row.source) for row in rows)
-    print_table(value, as_json, ("setting", "value", "source"), cells)
-    raise typer.Exit(EXIT_OK)
+
+    def run() -> None:
+        rows = describe_settings(settings)
+        value = {row.name: {"value": row.value, "source": row.source} for row in rows}
+        cells = ((row.name, row.text, row.source) for row in rows)
+        print_table(value, as_json, ("setting", "value", "source"), cells)
+
+    complete(run)
 
 
 @app.command("chain")
@@ -213,30 +210,34 @@ def chain_command(
     signal.signal(signal.SIGINT, stop)
     state.parent.mkdir(parents=True, exist_ok=True)
     node = AnvilNode(port=port, state_file=state, block_time=block_time or None, mixed_mining=True)
-    guarded(node.start)
-    roles: dict[str, Any] = {name: dev_account(index).address for name, index in DEV_ROLES.items()}
-    mining = (
-        f"a block every {block_time:g} s and one per transaction"
-        if block_time
-        else "a block per transaction only"
-    )
-    out.print(
-        f"anvil at {node.url} (chain 31337), state in {state}; {mining}",
-        highlight=False,
-        soft_wrap=True,
-    )
-    out.print(
-        f"dev accounts 0-19 of the test mnemonic are funded; `provledger deploy --rpc-url "
-        f"{node.url} --dev-account 0 --dev-roles` gives roles to {', '.join(roles)} (accounts 0-4)",
-        highlight=False,
-        soft_wrap=True,
-    )
-    try:
-        while not stopped:
-            if node.process is None or node.process.poll() is not None:
-                raise typer.Exit(3)  # anvil died under us
-            time.sleep(0.2)
-    finally:
-        out.print("stopping: writing the chain state", highlight=False)
-        node.stop()
-    raise typer.Exit(EXIT_OK)
+
+    def run() -> None:
+        node.start()
+        roles = {name: dev_account(index).address for name, index in DEV_ROLES.items()}
+        mining = (
+            f"a block every {block_time:g} s and one per transaction"
+            if block_time
+            else "a block per transaction only"
+        )
+        out.print(
+            f"anvil at {node.url} (chain 31337), state in {state}; {mining}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        out.print(
+            f"dev accounts 0-19 of the test mnemonic are funded; `provledger deploy --rpc-url "
+            f"{node.url} --dev-account 0 --dev-roles` gives roles to {', '.join(roles)} "
+            "(accounts 0-4)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        try:
+            while not stopped:
+                if node.process is None or node.process.poll() is not None:
+                    raise typer.Exit(3)  # anvil died under us
+                time.sleep(0.2)
+        finally:
+            out.print("stopping: writing the chain state", highlight=False)
+            node.stop()
+
+    complete(run)

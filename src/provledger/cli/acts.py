@@ -1,16 +1,20 @@
-"""What the commands that record an act share: the chain's clock, and the act's document."""
+"""What the commands that record an act share: the chain's clock, the act's document, and the
+hashes of the texts (reasons, grounds, names) an act records."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated, Any, Final
 
+import orjson
 import typer
 
 from provledger.chain.client import Provledger
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.session import act_document
 from provledger.config import Settings
+from provledger.errors import InputError
+from provledger.store.blobs import BlobStore
 
 HOUR: Final = 3600
 DAY: Final = 24 * HOUR
@@ -23,6 +27,32 @@ def document_option(document: str) -> Any:
     """The option naming the file of an act's ``document`` (``The certificate document``):
     its SHA-256 is recorded, the file kept; without it, a document of the act is generated."""
     return typer.Option(help=f"{document} (its SHA-256 is recorded) [default: a generated one].")
+
+
+def text_hash(text: str | None) -> bytes:
+    """The SHA-256 of a reason, grounds or evidence text (32 zero bytes for none)."""
+    return b"\x00" * 32 if not text else hashlib.sha256(text.encode()).digest()
+
+
+def kept_text(settings: Settings, text: str | None) -> bytes:
+    """:func:`text_hash` of ``text``, with the text kept in the blob folder, so that the index
+    and the pages can show what the hash stands for (a participant's name)."""
+    if not text:
+        return text_hash(text)
+    return bytes.fromhex(BlobStore(settings.blob_dir).put(text.encode())[2:])
+
+
+def act_document(settings: Settings, given: Path | None, act: dict[str, Any]) -> bytes:
+    """The SHA-256 an act records (terms, certificate, report, ruling), with the document kept
+    in the blob folder: the file given, or else a JSON document describing the act."""
+    if given is not None:
+        try:
+            data = given.read_bytes()
+        except OSError as error:
+            raise InputError(f"cannot read {given}: {error.strerror}") from None
+    else:
+        data = orjson.dumps({"generated_by": "provledger", **act}, option=orjson.OPT_SORT_KEYS)
+    return bytes.fromhex(BlobStore(settings.blob_dir).put(data)[2:])
 
 
 def chain_time(ledger: Provledger) -> int:

@@ -7,28 +7,14 @@ from typing import Annotated
 
 import typer
 
+from provledger.chain import events
 from provledger.chain.enums import RegistrationType, Ruling, ValuationMethod
-from provledger.chain.events import (
-    AppraisalRecorded,
-    CertificateIssued,
-    DisputeOpened,
-    ObjectionLodged,
-)
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.acts import DAY, asset_act, chain_time, document_option
+from provledger.cli.acts import DAY, act_document, asset_act, chain_time, document_option, text_hash
+from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
-from provledger.cli.session import (
-    MAX_DAYS,
-    AssetArgument,
-    act_document,
-    chain_command,
-    open_ledger,
-    parse_address,
-    parse_asset,
-    parse_choice,
-    show_receipt,
-    text_hash,
-)
+from provledger.cli.output import show_receipt
+from provledger.cli.session import address_argument, chain_command, days_option, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import fiat, format_amount, format_time, parse_amount
@@ -89,7 +75,7 @@ def object_command(
     """
     target = parse_asset(asset)
     receipt = open_ledger(settings).office.object(target, text_hash(grounds))
-    lodged = receipt.event(ObjectionLodged)
+    lodged = receipt.event(events.ObjectionLodged)
     show_receipt(
         receipt,
         f"objection #{lodged.objection_id} lodged against {asset_id_hex(target)}",
@@ -121,7 +107,7 @@ def certify_command(
     act = {"type": registration_type.name, "registrar": ledger.address}
     certificate = asset_act(settings, document, "certificate", target, **act)
     receipt = ledger.office.certify(target, certificate, registration_type)
-    issued = receipt.event(CertificateIssued)
+    issued = receipt.event(events.CertificateIssued)
     show_receipt(
         receipt,
         f"certified {asset_id_hex(target)}: registration no. {issued.registration_number}",
@@ -169,7 +155,7 @@ def appraise_command(
         appraiser=ledger.address,
     )
     receipt = ledger.appraisals.appraise(target, value, code, valuation, report_hash)
-    recorded = receipt.event(AppraisalRecorded)
+    recorded = receipt.event(events.AppraisalRecorded)
     show_receipt(
         receipt,
         f"appraisal #{recorded.appraisal_id}: {asset_id_hex(target)} valued at "
@@ -192,7 +178,7 @@ def dispute_open_command(
     """
     target = parse_asset(asset)
     receipt = open_ledger(settings).court.open(target, text_hash(evidence))
-    opened = receipt.event(DisputeOpened)
+    opened = receipt.event(events.DisputeOpened)
     show_receipt(
         receipt,
         f"dispute #{opened.dispute_id} opened over {asset_id_hex(target)}",
@@ -245,10 +231,8 @@ def export_permit_command(
     settings: Settings,
     as_json: bool,
     asset: AssetArgument,
-    recipient: Annotated[str, typer.Argument(help="The foreign recipient's address.")],
-    days: Annotated[
-        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the permit expires.")
-    ] = 30,
+    recipient: Annotated[str, address_argument("foreign recipient")],
+    days: Annotated[int, days_option("Days until the permit expires.")] = 30,
 ) -> None:
     """Permit one cross-border transfer of an important or core asset to a recipient.
 

@@ -29,7 +29,8 @@ from provledger.chain.serialize import hex_bytes
 from provledger.chain.types import Registration
 from provledger.cli.base import EXIT_USAGE, app, err, explain_revert, out
 from provledger.cli.batch_list import entry_registration, read_rows
-from provledger.cli.session import chain_command, open_ledger, print_json
+from provledger.cli.output import print_json
+from provledger.cli.session import chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import ProvledgerError
 

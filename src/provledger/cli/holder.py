@@ -3,6 +3,7 @@ and revoke licenses on it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,8 +12,10 @@ from provledger.chain.enums import LicenseKind
 from provledger.chain.events import LicenseGranted
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.serialize import hex_bytes
-from provledger.cli.acts import DAY, ReasonOption, asset_act, chain_time
+from provledger.cli.acts import DAY, ReasonOption, asset_act, chain_time, document_option, text_hash
+from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
+from provledger.cli.output import show_receipt
 from provledger.cli.registrant import (
     DescriptionOption,
     MetadataFileOption,
@@ -21,19 +24,7 @@ from provledger.cli.registrant import (
     metadata_document,
     store_metadata,
 )
-from provledger.cli.session import (
-    MAX_DAYS,
-    AssetArgument,
-    LicenseKindOption,
-    TermsOption,
-    chain_command,
-    open_ledger,
-    parse_address,
-    parse_asset,
-    parse_choice,
-    show_receipt,
-    text_hash,
-)
+from provledger.cli.session import address_argument, chain_command, days_option, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import format_time
@@ -41,7 +32,9 @@ from provledger.units import format_time
 license_app = command_group("license", "Grant or revoke licenses on assets you hold.")
 metadata_app = command_group("metadata", "Revise an asset's metadata.")
 
+LicenseKindOption = Annotated[str, typer.Option(help="processing-use or product-operation.")]
 ScopeOption = Annotated[str, typer.Option(help="What the license covers, in words.")]
+TermsOption = Annotated[Path | None, document_option("The terms document")]
 
 
 @chain_command(app, "transfer")
@@ -49,7 +42,7 @@ def transfer_command(
     settings: Settings,
     as_json: bool,
     asset: AssetArgument,
-    to: Annotated[str, typer.Argument(help="The new holder's address.")],
+    to: Annotated[str, address_argument("new holder")],
 ) -> None:
     """Transfer an asset you hold (sale, gift, or cross-border under an export permit).
 
@@ -111,11 +104,9 @@ def license_grant_command(
     settings: Settings,
     as_json: bool,
     asset: AssetArgument,
-    licensee: Annotated[str, typer.Argument(help="The licensee's address.")],
+    licensee: Annotated[str, address_argument("licensee")],
     kind: LicenseKindOption = "processing-use",
-    days: Annotated[
-        int, typer.Option(min=1, max=MAX_DAYS, help="Days until the license expires.")
-    ] = 365,
+    days: Annotated[int, days_option("Days until the license expires.")] = 365,
     scope: ScopeOption = "",
     terms: TermsOption = None,
 ) -> None:

@@ -23,22 +23,11 @@ from provledger.chain.ids import asset_id_hex
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import OfferState
 from provledger.cli.acts import DAY, asset_act, chain_time
+from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import command_group
-from provledger.cli.holder import ScopeOption
-from provledger.cli.session import (
-    MAX_DAYS,
-    AssetArgument,
-    CurrencyBook,
-    LicenseKindOption,
-    TermsOption,
-    chain_command,
-    open_ledger,
-    parse_address,
-    parse_asset,
-    parse_choice,
-    require_node,
-    show_receipt,
-)
+from provledger.cli.holder import LicenseKindOption, ScopeOption, TermsOption
+from provledger.cli.output import CurrencyBook, show_receipt
+from provledger.cli.session import chain_command, days_option, open_ledger, require_node
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import Currency, format_amount, format_time, parse_amount
@@ -49,7 +38,7 @@ CurrencyOption = Annotated[
     str,
     typer.Option(help="An ERC-20 token address (listed by the admin), or 'native'."),
 ]
-DaysOption = Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the offer expires.")]
+DaysOption = Annotated[int, days_option("Days until the offer expires.")]
 MinBidOption = Annotated[
     str,
     typer.Option(help="Smallest counter-bid accepted, e.g. 0.004 ETH; 0 takes no bids."),
@@ -208,9 +197,7 @@ def offer_license_command(
     asset: AssetArgument,
     price: Annotated[str, typer.Argument(help="Price of one license with its unit, e.g. 5 USDT.")],
     kind: LicenseKindOption = "processing-use",
-    license_days: Annotated[
-        int, typer.Option(min=1, max=MAX_DAYS, help="Days each license lasts from its purchase.")
-    ] = 365,
+    license_days: Annotated[int, days_option("Days each license lasts from its purchase.")] = 365,
     scope: ScopeOption = "",
     terms: TermsOption = None,
     currency: CurrencyOption = "native",
@@ -286,7 +273,7 @@ def bid_command(
     amount: Annotated[
         str, typer.Argument(help="Bid in the offer's currency with its unit, e.g. 0.004 ETH.")
     ],
-    days: Annotated[int, typer.Option(min=1, max=MAX_DAYS, help="Days until the bid expires.")] = 7,
+    days: Annotated[int, days_option("Days until the bid expires.")] = 7,
     raw: RawOption = False,
 ) -> None:
     """Make a counter-bid on an offer; the amount is held by the market until the seller

@@ -8,11 +8,11 @@ import typer
 from rich.table import Table
 
 from provledger.chain.ids import asset_id_hex
+from provledger.cli.arguments import parse_address, parse_asset
 from provledger.cli.base import EXIT_OK, JsonOption, guarded, out, settings_from
 from provledger.cli.gateway import GatewayOption, gateway_pages, require_gateway
 from provledger.cli.market import RawOption, currency_label, market_app, parse_currency
-from provledger.cli.output import brief, when
-from provledger.cli.session import CurrencyBook, parse_address, parse_asset, print_json
+from provledger.cli.output import CurrencyBook, brief, print_json, when
 from provledger.errors import InputError
 from provledger.units import Currency, format_amount, parse_amount
 

@@ -15,6 +15,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from provledger.chain.ids import asset_id_hex
+from provledger.cli.arguments import AssetArgument, parse_asset
 from provledger.cli.base import EXIT_OK, JsonOption, app, complete, guarded, out, settings_from
 from provledger.cli.gateway import (
     GatewayOption,
@@ -23,14 +24,13 @@ from provledger.cli.gateway import (
     party_names,
     require_gateway,
 )
-from provledger.cli.output import brief, when
-from provledger.cli.session import CurrencyBook, parse_asset, print_json, readable_args
+from provledger.cli.output import CurrencyBook, brief, print_json, readable_args, when
 from provledger.errors import InputError
 
 
 @app.command("history")
 def history_command(
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     raw: Annotated[
         bool, typer.Option("--raw", help="Amounts as integers in their smallest unit.")
     ] = False,
@@ -86,7 +86,7 @@ def _named(value: Any, names: dict[str, str]) -> str:
 
 @app.command("lineage")
 def lineage_command(
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     depth: Annotated[int, typer.Option(min=1, max=32, help="How many generations.")] = 3,
     direction: Annotated[str, typer.Option(help="up (ancestors), down or both.")] = "both",
     gateway: GatewayOption = None,
@@ -151,7 +151,7 @@ def lineage_tree(view: dict[str, Any]) -> Tree:
 
 @app.command("proof")
 def proof_command(
-    asset: Annotated[str, typer.Argument(help="Asset id.")],
+    asset: AssetArgument,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the proof bundle (JSON).")
     ] = Path("proof.json"),

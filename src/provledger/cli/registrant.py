@@ -21,15 +21,10 @@ from provledger.chain.events import AssetRegistered, BatchAnchored
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.chain.types import ParentLink, Registration
+from provledger.cli.arguments import parse_asset, parse_choice
 from provledger.cli.base import EXIT_OK, JsonOption, app, complete, err, out
-from provledger.cli.session import (
-    chain_command,
-    open_ledger,
-    parse_asset,
-    parse_choice,
-    print_json,
-    show_receipt,
-)
+from provledger.cli.output import print_json, show_receipt
+from provledger.cli.session import chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest, folder_manifest, sha256_file

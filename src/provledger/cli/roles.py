@@ -6,29 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
+from provledger.chain import events
 from provledger.chain.client import Provledger
 from provledger.chain.deploy import AUTHORITY_ROLES
-from provledger.chain.events import (
-    DECODERS,
-    Event,
-    ParticipantRegistered,
-    ParticipantReinstated,
-    ParticipantSuspended,
-    RoleGranted,
-    RoleRevoked,
-)
 from provledger.chain.ids import role_id
-from provledger.cli.acts import ReasonOption
+from provledger.cli.acts import ReasonOption, kept_text, text_hash
+from provledger.cli.arguments import parse_address
 from provledger.cli.base import command_group
-from provledger.cli.output import print_table
-from provledger.cli.session import (
-    chain_command,
-    kept_text,
-    open_ledger,
-    parse_address,
-    show_receipt,
-    text_hash,
-)
+from provledger.cli.output import print_table, show_receipt
+from provledger.cli.session import address_argument, chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 
@@ -36,7 +22,7 @@ roles_app = command_group("roles", "Admin: authority roles.")
 participants_app = command_group("participants", "Registrar: participants.")
 
 
-def registry_events(ledger: Provledger, *kinds: type[Event]) -> list[Event]:
+def registry_events(ledger: Provledger, *kinds: type[events.Event]) -> list[events.Event]:
     """Every event of ``kinds`` the registry emitted since its deployment, in chain order."""
     address = ledger.deployment.address("DataAssetRegistry")
     logs = ledger.w3.eth.get_logs(
@@ -48,7 +34,7 @@ def registry_events(ledger: Provledger, *kinds: type[Event]) -> list[Event]:
         }
     )
     return [
-        DECODERS[bytes(log["topics"][0])](
+        events.DECODERS[bytes(log["topics"][0])](
             [bytes(topic) for topic in log["topics"]], bytes(log["data"])
         )
         for log in logs
@@ -66,7 +52,7 @@ def role_name(text: str) -> str:
 RoleArgument = Annotated[
     str, typer.Argument(help="admin, registrar, appraiser, arbiter or export-approver.")
 ]
-AccountArgument = Annotated[str, typer.Argument(help="The account's address.")]
+AccountArgument = Annotated[str, address_argument("account")]
 
 
 def change_role(settings: Settings, as_json: bool, role: str, account: str, *, grant: bool) -> None:
@@ -84,15 +70,15 @@ def role_holders(ledger: Provledger) -> dict[str, list[str]]:
     """Who holds each authority role now, by the registry's role events."""
     names = {role_id(name): name for name in AUTHORITY_ROLES.values()}
     held: dict[str, list[str]] = {name: [] for name in AUTHORITY_ROLES.values()}
-    for event in registry_events(ledger, RoleGranted, RoleRevoked):
-        assert isinstance(event, RoleGranted | RoleRevoked)
+    for event in registry_events(ledger, events.RoleGranted, events.RoleRevoked):
+        assert isinstance(event, events.RoleGranted | events.RoleRevoked)
         name = names.get(event.role)
         if name is None:
             continue  # a module role (OFFICE_ROLE, …), held by contracts
         holders = held[name]
-        if isinstance(event, RoleGranted) and event.account not in holders:
+        if isinstance(event, events.RoleGranted) and event.account not in holders:
             holders.append(event.account)
-        elif isinstance(event, RoleRevoked) and event.account in holders:
+        elif isinstance(event, events.RoleRevoked) and event.account in holders:
             holders.remove(event.account)
     return held
 
@@ -126,10 +112,7 @@ def roles_revoke_command(
 
 
 @chain_command(roles_app, "list", sign=False)
-def roles_list_command(
-    settings: Settings,
-    as_json: bool,
-) -> None:
+def roles_list_command(settings: Settings, as_json: bool) -> None:
     """List who holds each authority role now (from the registry's role events).
 
     Example: provledger roles list --json
@@ -184,7 +167,11 @@ def participants_suspend_command(
 def participant_rows(ledger: Provledger) -> list[dict[str, Any]]:
     """Every participant the registry's events name, with its jurisdiction and status now."""
     accounts: dict[str, None] = {}
-    kinds = (ParticipantRegistered, ParticipantSuspended, ParticipantReinstated)
+    kinds = (
+        events.ParticipantRegistered,
+        events.ParticipantSuspended,
+        events.ParticipantReinstated,
+    )
     for event in registry_events(ledger, *kinds):
         assert isinstance(event, kinds)
         accounts.setdefault(event.account, None)
@@ -202,10 +189,7 @@ def participant_rows(ledger: Provledger) -> list[dict[str, Any]]:
 
 
 @chain_command(participants_app, "list", sign=False)
-def participants_list_command(
-    settings: Settings,
-    as_json: bool,
-) -> None:
+def participants_list_command(settings: Settings, as_json: bool) -> None:
     """List every participant with its jurisdiction and status, as the registry holds them.
 
     Example: provledger participants list --json

@@ -15,8 +15,9 @@ from provledger.chain.ids import asset_id_hex
 from provledger.chain.types import SignedRegistration
 from provledger.cli.acts import HOUR, chain_time
 from provledger.cli.base import app, out
+from provledger.cli.output import print_json, show_receipt
 from provledger.cli.registrant import RegistrationPlan, registration_options
-from provledger.cli.session import MAX_DAYS, chain_command, open_ledger, print_json, show_receipt
+from provledger.cli.session import MAX_DAYS, chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.jsondoc import read_json_file

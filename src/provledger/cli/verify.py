@@ -30,9 +30,9 @@ from provledger.cli.base import (
     settings_from,
 )
 from provledger.cli.gateway import GatewayOption, gateway_get, party_names, require_gateway
-from provledger.cli.output import when
+from provledger.cli.output import print_json, when
 from provledger.cli.registrant import hash_input
-from provledger.cli.session import DeploymentsOption, open_ledger, print_json
+from provledger.cli.session import DeploymentsOption, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import parse_hash32
