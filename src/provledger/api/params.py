@@ -12,7 +12,7 @@ from typing import Annotated, Final
 from fastapi import Path, Query
 from pydantic import BeforeValidator
 
-from provledger.api.examples import EXAMPLE_ASSET
+from provledger.api.examples import EXAMPLE_ADDRESS, EXAMPLE_ASSET
 from provledger.params import MAX_PAGE, decimal_digits
 
 #: The longest cursor the gateway issues is far shorter.
@@ -47,3 +47,7 @@ Limit = Annotated[
     Digits,
     Query(description=f"Page size, 1 to {MAX_PAGE}.", examples=[100]),
 ]
+#: An account named in a query (a filter): ``0x`` and 40 hex digits.
+AddressQuery = Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])]
+#: An account named in a path.
+AddressPath = Annotated[str, Path(examples=[EXAMPLE_ADDRESS])]

@@ -7,20 +7,13 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query
 
-from provledger.api.examples import EXAMPLE_ADDRESS, EXAMPLE_HASH, PROOF_RESPONSES
+from provledger.api.examples import EXAMPLE_HASH, PROOF_RESPONSES
 from provledger.api.gateway import Gateway
-from provledger.api.params import AssetIdPath, Cursor, Digits, Limit
+from provledger.api.params import AddressQuery, AssetIdPath, Cursor, Digits, Limit
 from provledger.api.routes.paged import add_asset_page
 from provledger.params import INT64_MAX, parse_address, parse_asset_id
+from provledger.services import views
 from provledger.services.provenance import MAX_LINEAGE_DEPTH, parse_title
-from provledger.services.views import (
-    AssetView,
-    EventView,
-    HolderAtView,
-    HoldingView,
-    LineageView,
-    Page,
-)
 from provledger.store import queries
 from provledger.store.documents import MAX_TITLE
 
@@ -29,10 +22,10 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
     """The asset routes, on ``router``."""
     service = gateway.provenance
 
-    @router.get("/assets", response_model=Page[AssetView], tags=["assets"])
+    @router.get("/assets", response_model=views.Page[views.AssetView], tags=["assets"])
     async def list_assets(
-        holder: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
-        registrant: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        holder: AddressQuery = None,
+        registrant: AddressQuery = None,
         category: Annotated[int | None, Digits, Query(ge=0, le=65535, examples=[301])] = None,
         grade: Annotated[int | None, Digits, Query(ge=0, le=255, examples=[1])] = None,
         status: Annotated[
@@ -53,7 +46,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         ] = None,
         cursor: Cursor = None,
         limit: Limit = None,
-    ) -> Page[AssetView]:
+    ) -> views.Page[views.AssetView]:
         """Assets by holder, registrant, category and grade, status, or metadata title words,
         in asset id order."""
         where = queries.AssetFilter(
@@ -66,22 +59,22 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         )
         return service.assets(where, cursor, gateway.limit(limit))
 
-    @router.get("/assets/recent", response_model=list[AssetView], tags=["assets"])
+    @router.get("/assets/recent", response_model=list[views.AssetView], tags=["assets"])
     async def recent_assets(
         limit: Annotated[int, Digits, Query(ge=1, le=100, examples=[10])] = 10,
-    ) -> list[AssetView]:
+    ) -> list[views.AssetView]:
         """The latest registrations, newest first."""
         return service.recent(limit)
 
-    @router.get("/assets/by-hash/{content_hash}", response_model=AssetView, tags=["assets"])
+    @router.get("/assets/by-hash/{content_hash}", response_model=views.AssetView, tags=["assets"])
     async def asset_by_hash(
         content_hash: Annotated[str, Path(examples=[EXAMPLE_HASH])],
-    ) -> AssetView:
+    ) -> views.AssetView:
         """The asset registered for a content hash (a file's SHA-256 or a folder's root)."""
         return service.asset_by_content(content_hash)
 
-    @router.get("/assets/{asset_id}", response_model=AssetView, tags=["assets"])
-    async def get_asset(asset_id: AssetIdPath) -> AssetView:
+    @router.get("/assets/{asset_id}", response_model=views.AssetView, tags=["assets"])
+    async def get_asset(asset_id: AssetIdPath) -> views.AssetView:
         """An asset: registration, current holder, status, grade and category, finality."""
         return service.asset(parse_asset_id(asset_id))
 
@@ -101,28 +94,28 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             return await gateway.heavy.run(gateway.proof, number)
 
     for segment, read, model in (
-        ("history", service.history, Page[EventView]),
-        ("holders", service.holders, Page[HoldingView]),
+        ("history", service.history, views.Page[views.EventView]),
+        ("holders", service.holders, views.Page[views.HoldingView]),
     ):
         add_asset_page(router, gateway, segment, read, model, "history", HISTORY_PAGES[segment])
 
-    @router.get("/assets/{asset_id}/holder", response_model=HolderAtView, tags=["history"])
+    @router.get("/assets/{asset_id}/holder", response_model=views.HolderAtView, tags=["history"])
     async def holder_at(
         asset_id: AssetIdPath,
         block: Annotated[int | None, Digits, Query(ge=0, le=INT64_MAX, examples=[120])] = None,
         time: Annotated[
             int | None, Digits, Query(ge=0, le=INT64_MAX, examples=[1767225600])
         ] = None,
-    ) -> HolderAtView:
+    ) -> views.HolderAtView:
         """Who held the asset at the end of a block, or at a unix time (give one of them)."""
         return service.holder_at(parse_asset_id(asset_id), block=block, timestamp=time)
 
-    @router.get("/assets/{asset_id}/lineage", response_model=LineageView, tags=["lineage"])
+    @router.get("/assets/{asset_id}/lineage", response_model=views.LineageView, tags=["lineage"])
     async def lineage(
         asset_id: AssetIdPath,
         depth: Annotated[int, Digits, Query(ge=1, le=MAX_LINEAGE_DEPTH, examples=[3])] = 3,
         direction: Annotated[str, Query(pattern="^(up|down|both)$", examples=["both"])] = "both",
-    ) -> LineageView:
+    ) -> views.LineageView:
         """Ancestors and descendants with relation kinds, to a depth, as nodes and edges."""
         return service.lineage(parse_asset_id(asset_id), depth=depth, direction=direction)
 

@@ -7,9 +7,9 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query
 
-from provledger.api.examples import EXAMPLE_ADDRESS, EXAMPLE_ASSET
+from provledger.api.examples import EXAMPLE_ASSET
 from provledger.api.gateway import Gateway
-from provledger.api.params import Cursor, Digits, Limit
+from provledger.api.params import AddressPath, AddressQuery, Cursor, Digits, Limit
 from provledger.api.routes.paged import add_asset_page
 from provledger.chain.ids import asset_id_hex
 from provledger.params import INT64_MAX, parse_address, parse_asset_id
@@ -40,7 +40,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
     @router.get("/market/offers", response_model=Page[OfferView], tags=["market"])
     async def open_offers(
         asset_id: Annotated[str | None, Query(examples=[EXAMPLE_ASSET])] = None,
-        seller: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        seller: AddressQuery = None,
         currency: Annotated[
             str | None,
             Query(
@@ -93,7 +93,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
 
     @router.get("/accounts/{address}/trades", response_model=Page[TradeView], tags=["market"])
     async def trades_by(
-        address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])],
+        address: AddressPath,
         cursor: Cursor = None,
         limit: Limit = None,
     ) -> Any:

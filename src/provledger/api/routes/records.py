@@ -7,29 +7,22 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Path, Query
 
-from provledger.api.examples import EXAMPLE_ADDRESS, EXAMPLE_HASH
+from provledger.api.examples import EXAMPLE_HASH
 from provledger.api.gateway import Gateway
-from provledger.api.params import AssetIdPath, Cursor, Digits, Limit
+from provledger.api.params import AddressPath, AddressQuery, AssetIdPath, Cursor, Digits, Limit
 from provledger.api.routes.paged import add_asset_page
 from provledger.params import INT64_MAX, parse_address, parse_asset_id, parse_hash
-from provledger.services.views import (
-    AppraisalView,
-    BatchView,
-    CertificateView,
-    DisputeView,
-    ExportPermitView,
-    LicenseView,
-    ObjectionView,
-    Page,
-    ParticipantView,
-)
+from provledger.services import views
+
+#: A page of licenses: an asset's, or an account's.
+LicensePage = views.Page[views.LicenseView]
 
 
 def add_routes(router: APIRouter, gateway: Gateway) -> None:
     """The record routes, on ``router``."""
     service = gateway.provenance
 
-    @router.get("/assets/{asset_id}/licenses", response_model=Page[LicenseView], tags=["records"])
+    @router.get("/assets/{asset_id}/licenses", response_model=LicensePage, tags=["records"])
     async def licenses(
         asset_id: AssetIdPath,
         valid_at: Annotated[
@@ -50,25 +43,25 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         )
 
     for segment, read, model in (
-        ("appraisals", service.appraisals, Page[AppraisalView]),
-        ("objections", service.objections, Page[ObjectionView]),
-        ("disputes", service.disputes, Page[DisputeView]),
-        ("certificates", service.certificates, Page[CertificateView]),
+        ("appraisals", service.appraisals, views.Page[views.AppraisalView]),
+        ("objections", service.objections, views.Page[views.ObjectionView]),
+        ("disputes", service.disputes, views.Page[views.DisputeView]),
+        ("certificates", service.certificates, views.Page[views.CertificateView]),
     ):
         add_asset_page(router, gateway, segment, read, model, "records", RECORD_PAGES[segment])
 
     @router.get(
         "/assets/{asset_id}/export-permits",
-        response_model=list[ExportPermitView],
+        response_model=list[views.ExportPermitView],
         tags=["records"],
     )
     async def export_permits(asset_id: AssetIdPath) -> Any:
         """Export permits for the asset: issued, used or revoked."""
         return service.export_permits(parse_asset_id(asset_id))
 
-    @router.get("/accounts/{address}/licenses", response_model=Page[LicenseView], tags=["records"])
+    @router.get("/accounts/{address}/licenses", response_model=LicensePage, tags=["records"])
     async def licenses_held(
-        address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])],
+        address: AddressPath,
         cursor: Cursor = None,
         limit: Limit = None,
     ) -> Any:
@@ -77,19 +70,23 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             parse_address(address, "address"), cursor, gateway.limit(limit)
         )
 
-    @router.get("/participants", response_model=Page[ParticipantView], tags=["participants"])
+    @router.get(
+        "/participants", response_model=views.Page[views.ParticipantView], tags=["participants"]
+    )
     async def participants(cursor: Cursor = None, limit: Limit = None) -> Any:
         """Registered participants with their jurisdictions, by address."""
         return service.participants(cursor, gateway.limit(limit))
 
-    @router.get("/participants/{address}", response_model=ParticipantView, tags=["participants"])
-    async def participant(address: Annotated[str, Path(examples=[EXAMPLE_ADDRESS])]) -> Any:
+    @router.get(
+        "/participants/{address}", response_model=views.ParticipantView, tags=["participants"]
+    )
+    async def participant(address: AddressPath) -> Any:
         """One participant."""
         return service.participant(parse_address(address, "address"))
 
-    @router.get("/batches", response_model=Page[BatchView], tags=["batches"])
+    @router.get("/batches", response_model=views.Page[views.BatchView], tags=["batches"])
     async def batches(
-        submitter: Annotated[str | None, Query(examples=[EXAMPLE_ADDRESS])] = None,
+        submitter: AddressQuery = None,
         cursor: Cursor = None,
         limit: Limit = None,
     ) -> Any:
@@ -97,7 +94,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         who = None if submitter is None else parse_address(submitter, "submitter")
         return service.batches(who, cursor, gateway.limit(limit))
 
-    @router.get("/batches/{root}", response_model=BatchView, tags=["batches"])
+    @router.get("/batches/{root}", response_model=views.BatchView, tags=["batches"])
     async def batch(root: Annotated[str, Path(examples=[EXAMPLE_HASH])]) -> Any:
         """One batch anchor."""
         return service.batch(parse_hash(root, "root"))
