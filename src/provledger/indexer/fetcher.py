@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, BinaryIO, Final
 
 from provledger.errors import LogDecodeError, ProvledgerError
@@ -64,8 +64,11 @@ class RangePolicy:
     """How block ranges adapt."""
 
     initial_range: int = 1
+    """Blocks in the first request; ranges double from there while results are sparse."""
     max_range: int = 100_000
+    """Blocks in one request at most."""
     target_logs: int = 10_000
+    """Aimed-for logs per batch (ranges grow or shrink toward it); bounds memory."""
 
 
 @dataclass
@@ -114,32 +117,29 @@ class Retry:
         sleep(backoff_seconds(self.attempts))
 
 
+@dataclass(eq=False)
 class RangeFetcher:
     """Fetches adaptive ranges from one source; its state (the current range) persists."""
 
-    def __init__(
-        self,
-        source: LogSource,
-        addresses: list[str],
-        contracts: dict[str, str],
-        policy: RangePolicy,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        on_error: Callable[[], None] | None = None,
-        on_note: Callable[[str], None] | None = None,
-    ) -> None:
-        self.source = source
-        self.addresses = addresses
-        self.contracts = contracts
-        self.policy = policy
-        self.sleep = sleep
-        """Waits between retries; it may raise to end them (the scanner's raises
-        :class:`StopRequestedError` once it is asked to stop)."""
-        self.on_error = on_error
-        self.on_note = on_note
-        self.unreported_errors = 0
-        """Errors met since the last :class:`Fetched` (when no ``on_error`` takes them)."""
-        self.range = max(1, min(policy.initial_range, policy.max_range))
+    source: LogSource
+    addresses: list[str]
+    contracts: dict[str, str]
+    policy: RangePolicy
+    _: KW_ONLY
+    sleep: Callable[[float], None] = time.sleep
+    """Waits between retries; it may raise to end them (the scanner's raises
+    :class:`StopRequestedError` once it is asked to stop)."""
+    on_error: Callable[[], None] | None = None
+    """Told of each node error as it is met; None: they are counted in ``unreported_errors``."""
+    on_note: Callable[[str], None] | None = None
+    """Takes the retry notes as they come; None: they go in the :class:`Fetched` range."""
+    unreported_errors: int = field(default=0, init=False)
+    """Errors met since the last :class:`Fetched` (when no ``on_error`` takes them)."""
+    range: int = field(init=False)
+    """Blocks in the next request."""
+
+    def __post_init__(self) -> None:
+        self.range = max(1, min(self.policy.initial_range, self.policy.max_range))
 
     def fetch(self, start: int, stop: int, *, all_headers: bool) -> Fetched:
         """Fetch and decode ``start..`` up to at most ``stop``; the range size adapts."""

@@ -7,7 +7,7 @@ declarations, so adding an event touches one place. Event rows that change no pr
 declared with :func:`ignores` and a reason; :func:`unhandled_row_types` names any row type that
 is in neither list. The helpers handlers share live here too: :func:`create` and :func:`put`
 write whole rows, from the event's own fields (:func:`fields`) and its block and time
-(:func:`stamp`).
+(:func:`stamp`); :func:`change` updates a row the index must hold.
 """
 
 from __future__ import annotations
@@ -126,6 +126,15 @@ def require(row: dict[str, Any] | None, what: str, record: LogRecord) -> dict[st
     if row is None:
         raise ProjectionError(what, record)
     return row
+
+
+def change(
+    ws: WorkingSet, table: Table, r: LogRecord, key: Key, what: str, /, **changes: Any
+) -> None:
+    """Apply ``changes`` to the row ``key`` of ``table`` for the event ``r``; the index must hold
+    the row (:class:`ProjectionError` naming ``what`` if it does not)."""
+    require(ws.get(table, key), what, r)
+    ws.update(table, key, **changes)
 
 
 def text(hex_value: str) -> str:

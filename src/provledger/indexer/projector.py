@@ -27,6 +27,7 @@ from provledger.indexer.handling import (
     ProjectionError,
     asset,
     asset_key,
+    change,
     create,
     fields,
     handles,
@@ -108,16 +109,14 @@ def _participant_registered(ws: WorkingSet, r: LogRecord, e: ev.ParticipantRegis
 
 @handles(ev.ParticipantSuspendedRow, reads=lambda e: [(schema.participants, (e.account,))])
 def _participant_suspended(ws: WorkingSet, r: LogRecord, e: ev.ParticipantSuspendedRow) -> None:
-    key = (e.account,)
-    require(ws.get(schema.participants, key), "participant", r)
-    ws.update(schema.participants, key, status="SUSPENDED", suspension_reason=e.reason_hash)
+    suspended = {"status": "SUSPENDED", "suspension_reason": e.reason_hash}
+    change(ws, schema.participants, r, (e.account,), "participant", **suspended)
 
 
 @handles(ev.ParticipantReinstatedRow, reads=lambda e: [(schema.participants, (e.account,))])
 def _participant_reinstated(ws: WorkingSet, r: LogRecord, e: ev.ParticipantReinstatedRow) -> None:
     key = (e.account,)
-    require(ws.get(schema.participants, key), "participant", r)
-    ws.update(schema.participants, key, status="ACTIVE", suspension_reason=None)
+    change(ws, schema.participants, r, key, "participant", status="ACTIVE", suspension_reason=None)
 
 
 @handles(ev.CategoryListingChangedRow, reads=lambda e: [(schema.categories, (e.category,))])
@@ -285,11 +284,12 @@ def _objection_lodged(ws: WorkingSet, r: LogRecord, e: ev.ObjectionLodgedRow) ->
     reads=lambda e: [(schema.objections, (e.objection_id,)), asset(e.asset_id)],
 )
 def _objection_resolved(ws: WorkingSet, r: LogRecord, e: ev.ObjectionResolvedRow) -> None:
-    key = (e.objection_id,)
-    require(ws.get(schema.objections, key), f"objection {e.objection_id}", r)
-    ws.update(
+    change(
+        ws,
         schema.objections,
-        key,
+        r,
+        (e.objection_id,),
+        f"objection {e.objection_id}",
         open=False,
         upheld=e.upheld,
         resolution_hash=e.reason_hash,

@@ -10,11 +10,11 @@ from provledger.indexer import rows as ev
 from provledger.indexer.handling import (
     Read,
     asset,
+    change,
     create,
     fields,
     handles,
     put,
-    require,
     stamp,
     text,
 )
@@ -36,9 +36,10 @@ def _license_granted(ws: WorkingSet, r: LogRecord, e: ev.LicenseGrantedRow) -> N
     ev.LicenseRevokedRow, reads=lambda e: [(schema.licenses, (e.license_id,)), asset(e.asset_id)]
 )
 def _license_revoked(ws: WorkingSet, r: LogRecord, e: ev.LicenseRevokedRow) -> None:
-    key = (e.license_id,)
-    require(ws.get(schema.licenses, key), f"license {e.license_id}", r)
-    ws.update(schema.licenses, key, **stamp(r, "revoked"), revocation_reason=e.reason_hash)
+    key, what = (e.license_id,), f"license {e.license_id}"
+    change(
+        ws, schema.licenses, r, key, what, **stamp(r, "revoked"), revocation_reason=e.reason_hash
+    )
 
 
 def _appraisal_reads(e: ev.AppraisalRecordedRow) -> list[Read]:
@@ -60,9 +61,8 @@ def _appraisal(ws: WorkingSet, r: LogRecord, e: ev.AppraisalRecordedRow) -> None
         appraised_at=r.block_time,
     )
     if e.supersedes:
-        previous = (e.supersedes,)
-        require(ws.get(schema.appraisals, previous), f"appraisal {e.supersedes}", r)
-        ws.update(schema.appraisals, previous, superseded_by=e.appraisal_id)
+        previous, what = (e.supersedes,), f"appraisal {e.supersedes}"
+        change(ws, schema.appraisals, r, previous, what, superseded_by=e.appraisal_id)
 
 
 # ---------------------------------------------------------------- disputes
@@ -80,9 +80,7 @@ def _dispute_reads(e: ev.DisputeFrozenRow | ev.DisputeRuledRow) -> list[Read]:
 
 def _dispute(ws: WorkingSet, r: LogRecord, dispute_id: int, **changes: Any) -> None:
     """Change the dispute ``dispute_id``, which the index must hold."""
-    key = (dispute_id,)
-    require(ws.get(schema.disputes, key), f"dispute {dispute_id}", r)
-    ws.update(schema.disputes, key, **changes)
+    change(ws, schema.disputes, r, (dispute_id,), f"dispute {dispute_id}", **changes)
 
 
 @handles(ev.DisputeFrozenRow, reads=_dispute_reads)
@@ -119,8 +117,8 @@ def _permit_issued(ws: WorkingSet, r: LogRecord, e: ev.ExportPermitIssuedRow) ->
 
 def _close_permit(ws: WorkingSet, r: LogRecord, asset_id: str, recipient: str, state: str) -> None:
     key = (asset_id, recipient)
-    require(ws.get(schema.export_permits, key), f"export permit {key}", r)
-    ws.update(schema.export_permits, key, state=state, closed_block=r.block_number)
+    what = f"export permit {key}"
+    change(ws, schema.export_permits, r, key, what, state=state, closed_block=r.block_number)
 
 
 @handles(ev.ExportPermitRevokedRow, reads=_permit_reads)

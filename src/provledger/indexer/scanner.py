@@ -73,20 +73,18 @@ class ChainMismatchError(ProvledgerError):
 
 
 @dataclass(frozen=True)
-class IndexerConfig:
-    """How the scanner walks the chain."""
+class IndexerConfig(RangePolicy):
+    """How the scanner walks the chain: its block ranges adapt as :class:`RangePolicy` says,
+    and the rest is below."""
 
     confirmations: int = 12
     """Blocks below the head after which a record is *safe*."""
     finality_depth: int = 64
     """Blocks below the head after which a record is *final*; also the reorg window."""
-    initial_range: int = 1
-    """Blocks in the first request; ranges double from there while results are sparse."""
-    max_range: int = 100_000
-    target_logs: int = 10_000
-    """Aimed-for logs per batch (ranges grow or shrink toward it); bounds memory."""
     poll_interval: float = 1.0
+    """Seconds between looks at the head once caught up (unless the run is ``once``)."""
     queue_depth: int = 2
+    """Fetched ranges a fetch thread may hold ahead of the writer; bounds memory."""
     bulk_load_blocks: int = 100_000
     """A catch-up longer than this (or the first one) drops the secondary indexes and
     rebuilds them once caught up with the head."""
@@ -155,6 +153,8 @@ class Scanner:
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
+        # The config's range settings as a plain RangePolicy: the fetch process unpickles it
+        # without importing this module.
         self.policy = RangePolicy(
             initial_range=self.config.initial_range,
             max_range=self.config.max_range,

@@ -4,9 +4,9 @@ Everything here is derived from the chain and can be rebuilt from the deployment
 
 Conventions: asset ids, hashes and roots are ``0x`` + lowercase hex text (asset ids are 64 hex
 digits, the uint256 written as bytes32); addresses are lowercase hex text (checksummed on
-output); uint256 amounts are decimal text; block numbers and unix times are integers. Every
-projection row names the block of its latest change (``block_number``) so readers can tell
-pending, safe and final records apart.
+output); uint256 amounts are decimal text; block numbers and unix times are integers. Columns
+are NOT NULL unless declared ``nullable=True``. Every projection row names the block of its
+latest change (``block_number``) so readers can tell pending, safe and final records apart.
 
 Bookkeeping tables: ``meta`` (schema version, chain id, deployment), ``checkpoint`` (the last
 indexed block and its hash), ``blocks`` (hashes of the unfinalized window, for reorg
@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+
+from provledger.store.columns import address, amount, block, column, hex_hash, unix_time, when
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
 SCHEMA_VERSION: Final = 8
@@ -35,29 +37,6 @@ metadata = MetaData(
 )
 
 
-def _hash(name: str, **kwargs: bool) -> Column[str]:
-    return Column(name, String(66), **kwargs)  # type: ignore[arg-type]
-
-
-def _address(name: str, **kwargs: bool) -> Column[str]:
-    return Column(name, String(42), **kwargs)  # type: ignore[arg-type]
-
-
-def _block(name: str = "block_number", **kwargs: bool) -> Column[int]:
-    return Column(name, BigInteger, **kwargs)  # type: ignore[arg-type]
-
-
-def _when(prefix: str, *, nullable: bool = False) -> tuple[Column[int], Column[int]]:
-    """``<prefix>_block`` and ``<prefix>_at``: the block and unix time of the event that made
-    a record (registered, granted, lodged…) or changed it (revoked)."""
-    return _block(f"{prefix}_block", nullable=nullable), _block(f"{prefix}_at", nullable=nullable)
-
-
-def _of_asset(id_column: str) -> tuple[Column[int], Column[str]]:
-    """A record numbered by the contract (``id_column``, the primary key) about one asset."""
-    return Column(id_column, BigInteger, primary_key=True), _hash("asset_id", nullable=False)
-
-
 def _projection(name: str, *columns: Column[Any], indexes: Sequence[Sequence[str]] = ()) -> Table:
     """A projection table: ``columns``, then ``block_number``, the block of the row's latest
     change, and an index on each list of column names in ``indexes``."""
@@ -65,8 +44,23 @@ def _projection(name: str, *columns: Column[Any], indexes: Sequence[Sequence[str
         name,
         metadata,
         *columns,
-        _block(nullable=False),
+        block(),
         *(Index(None, *names) for names in indexes),
+    )
+
+
+def _asset_record(
+    name: str, id_column: str, *columns: Column[Any], indexes: Sequence[Sequence[str]] = ()
+) -> Table:
+    """A projection table of records about one asset each, numbered by the contract: the number
+    (``id_column``, the primary key), ``asset_id``, then ``columns``; indexed to list an asset's
+    records in number order, and by ``indexes``."""
+    return _projection(
+        name,
+        column(id_column, BigInteger, primary_key=True),
+        hex_hash("asset_id"),
+        *columns,
+        indexes=[("asset_id", id_column), *indexes],
     )
 
 
@@ -75,27 +69,27 @@ def _projection(name: str, *columns: Column[Any], indexes: Sequence[Sequence[str
 meta = Table(
     "meta",
     metadata,
-    Column("key", String(64), primary_key=True),
-    Column("value", Text, nullable=False),
+    column("key", String(64), primary_key=True),
+    column("value", Text),
 )
 
 checkpoint = Table(
     "checkpoint",
     metadata,
-    Column("id", Integer, primary_key=True),  # always 1
-    _block(nullable=False),
-    _hash("block_hash", nullable=False),
-    Column("head_block", BigInteger, nullable=False),
-    Column("updated_at", BigInteger, nullable=False),
+    column("id", Integer, primary_key=True),  # always 1
+    block(),
+    hex_hash("block_hash"),
+    block("head_block"),
+    unix_time("updated_at"),
 )
 
 blocks = Table(
     "blocks",
     metadata,
-    _block(primary_key=True),
-    _hash("block_hash", nullable=False),
-    _hash("parent_hash", nullable=False),
-    Column("timestamp", BigInteger, nullable=False),
+    block(primary_key=True),
+    hex_hash("block_hash"),
+    hex_hash("parent_hash"),
+    unix_time("timestamp"),
 )
 
 undo = Table(
@@ -104,27 +98,27 @@ undo = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    _block(nullable=False),
-    Column("table_name", String(64), nullable=False),
-    Column("row_key", Text, nullable=False),
-    Column("image", Text, nullable=True),  # JSON of the row before the change; NULL: absent
+    block(),
+    column("table_name", String(64)),
+    column("row_key", Text),
+    column("image", Text, nullable=True),  # JSON of the row before the change; NULL: absent
     Index(None, "block_number"),
 )
 
 events = Table(
     "events",
     metadata,
-    _block(primary_key=True),
-    Column("log_index", Integer, primary_key=True),
-    _hash("block_hash", nullable=False),
-    Column("block_time", BigInteger, nullable=False),
-    _hash("tx_hash", nullable=False),
-    Column("tx_index", Integer, nullable=False),
-    _address("contract", nullable=False),
-    Column("event", String(64), nullable=False),
-    Column("asset_id", String(66), nullable=True),  # the asset the event concerns, if any
+    block(primary_key=True),
+    column("log_index", Integer, primary_key=True),
+    hex_hash("block_hash"),
+    unix_time("block_time"),
+    hex_hash("tx_hash"),
+    column("tx_index", Integer),
+    address("contract"),
+    column("event", String(64)),
+    column("asset_id", String(66), nullable=True),  # the asset the event concerns, if any
     # JSON array of the decoded fields in declaration order (provledger.indexer.rows names them)
-    Column("args", Text, nullable=False),
+    column("args", Text),
     Index(None, "asset_id", "block_number", "log_index"),
 )
 
@@ -132,57 +126,57 @@ events = Table(
 
 participants = _projection(
     "participants",
-    _address("account", primary_key=True),
-    Column("jurisdiction", String(2), nullable=False),
-    _hash("name_hash", nullable=False),
-    Column("status", String(16), nullable=False),  # ACTIVE | SUSPENDED
-    *_when("registered"),
-    _hash("suspension_reason", nullable=True),
+    address("account", primary_key=True),
+    column("jurisdiction", String(2)),
+    hex_hash("name_hash"),
+    column("status", String(16)),  # ACTIVE | SUSPENDED
+    *when("registered"),
+    hex_hash("suspension_reason", nullable=True),
 )
 
 categories = _projection(
     "categories",
-    Column("code", Integer, primary_key=True),
-    Column("listed", Boolean, nullable=False),
+    column("code", Integer, primary_key=True),
+    column("listed", Boolean),
 )
 
 roles = _projection(
     "roles",
-    _hash("role", primary_key=True),
-    _address("account", primary_key=True),
-    Column("granted", Boolean, nullable=False),
-    _address("changed_by", nullable=False),
+    hex_hash("role", primary_key=True),
+    address("account", primary_key=True),
+    column("granted", Boolean),
+    address("changed_by"),
 )
 
 contract_settings = _projection(
     "contract_settings",
-    Column("key", String(64), primary_key=True),  # paused, base_uri, notice_period, modules
-    Column("value", Text, nullable=False),
+    column("key", String(64), primary_key=True),  # paused, base_uri, notice_period, modules
+    column("value", Text),
 )
 
 assets = _projection(
     "assets",
-    _hash("asset_id", primary_key=True),
-    _hash("content_hash", nullable=False),
-    _address("registrant", nullable=False),
-    _address("holder", nullable=False),
-    Column("holder_since_block", BigInteger, nullable=False),
-    Column("holder_since_log", Integer, nullable=False),
-    Column("category", Integer, nullable=False),
-    Column("grade", Integer, nullable=False),
-    Column("status", String(16), nullable=False),  # APPLIED | NOTICED | CERTIFIED | …
-    Column("under_objection", Boolean, nullable=False),
-    Column("frozen", Boolean, nullable=False),
-    Column("metadata_uri", Text, nullable=False),
-    _hash("metadata_hash", nullable=False),
-    Column("metadata_version", Integer, nullable=False),
-    Column("channel", String(16), nullable=False),  # DIRECT | SIGNED | BATCH
-    _address("submitter", nullable=False),
-    _hash("batch_root", nullable=True),
-    Column("notice_ends_at", BigInteger, nullable=True),
-    Column("registration_number", BigInteger, nullable=True),
-    *_when("registered"),
-    _hash("registered_tx", nullable=False),
+    hex_hash("asset_id", primary_key=True),
+    hex_hash("content_hash"),
+    address("registrant"),
+    address("holder"),
+    block("holder_since_block"),
+    column("holder_since_log", Integer),
+    column("category", Integer),
+    column("grade", Integer),
+    column("status", String(16)),  # APPLIED | NOTICED | CERTIFIED | …
+    column("under_objection", Boolean),
+    column("frozen", Boolean),
+    column("metadata_uri", Text),
+    hex_hash("metadata_hash"),
+    column("metadata_version", Integer),
+    column("channel", String(16)),  # DIRECT | SIGNED | BATCH
+    address("submitter"),
+    hex_hash("batch_root", nullable=True),
+    unix_time("notice_ends_at", nullable=True),
+    column("registration_number", BigInteger, nullable=True),
+    *when("registered"),
+    hex_hash("registered_tx"),
     # No index on content_hash: the asset id is derived from it (provledger.chain.ids).
     indexes=[
         ("holder", "asset_id"),
@@ -197,119 +191,115 @@ assets = _projection(
 
 holdings = _projection(
     "holdings",
-    _hash("asset_id", primary_key=True),
-    Column("from_block", BigInteger, primary_key=True),
-    Column("from_log", Integer, primary_key=True),
-    _address("holder", nullable=False),
-    Column("from_time", BigInteger, nullable=False),
-    _hash("from_tx", nullable=False),
-    Column("to_block", BigInteger, nullable=True),  # NULL while held
-    Column("to_log", Integer, nullable=True),
-    Column("to_time", BigInteger, nullable=True),
-    Column("via", String(16), nullable=False),  # REGISTRATION | TRANSFER | TRADE | RULING
+    hex_hash("asset_id", primary_key=True),
+    block("from_block", primary_key=True),
+    column("from_log", Integer, primary_key=True),
+    address("holder"),
+    unix_time("from_time"),
+    hex_hash("from_tx"),
+    block("to_block", nullable=True),  # NULL while held
+    column("to_log", Integer, nullable=True),
+    unix_time("to_time", nullable=True),
+    column("via", String(16)),  # REGISTRATION | TRANSFER | TRADE | RULING
     indexes=[("holder", "from_block")],
 )
 
 lineage = _projection(
     "lineage",
-    _hash("child_id", primary_key=True),
-    _hash("parent_id", primary_key=True),
-    Column("position", Integer, nullable=False),
-    Column("relation", String(16), nullable=False),
-    Column("license_id", BigInteger, nullable=True),
-    indexes=[("parent_id", "child_id")],
+    hex_hash("child_id", primary_key=True),
+    hex_hash("parent_id", primary_key=True),
+    column("position", Integer),
+    column("relation", String(16)),  # DERIVED_FROM | VERSION_OF | AGGREGATE_OF
+    column("license_id", BigInteger, nullable=True),
+    indexes=[("parent_id", "child_id")],  # a parent's children
 )
 
-licenses = _projection(
+licenses = _asset_record(
     "licenses",
-    *_of_asset("license_id"),
-    _address("licensor", nullable=False),
-    _address("licensee", nullable=False),
-    Column("kind", String(24), nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
-    _hash("terms_hash", nullable=False),
-    Column("scope", Text, nullable=False),
-    *_when("granted"),
-    *_when("revoked", nullable=True),
-    _hash("revocation_reason", nullable=True),
-    indexes=[("asset_id", "license_id"), ("licensee", "license_id")],
+    "license_id",
+    address("licensor"),
+    address("licensee"),
+    column("kind", String(24)),  # PROCESSING_USE | PRODUCT_OPERATION
+    unix_time("expires_at"),
+    hex_hash("terms_hash"),
+    column("scope", Text),
+    *when("granted"),
+    *when("revoked", nullable=True),
+    hex_hash("revocation_reason", nullable=True),
+    indexes=[("licensee", "license_id")],
 )
 
-appraisals = _projection(
+appraisals = _asset_record(
     "appraisals",
-    *_of_asset("appraisal_id"),
-    _address("appraiser", nullable=False),
-    Column("amount", Text, nullable=False),  # decimal uint256, minor units
-    Column("currency", String(3), nullable=False),
-    Column("method", String(16), nullable=False),
-    _hash("report_hash", nullable=False),
-    Column("supersedes", BigInteger, nullable=True),
-    Column("superseded_by", BigInteger, nullable=True),
-    Column("appraised_at", BigInteger, nullable=False),
-    indexes=[("asset_id", "appraisal_id")],
+    "appraisal_id",
+    address("appraiser"),
+    amount("amount"),
+    column("currency", String(3)),
+    column("method", String(16)),  # COST | INCOME | MARKET
+    hex_hash("report_hash"),
+    column("supersedes", BigInteger, nullable=True),
+    column("superseded_by", BigInteger, nullable=True),
+    unix_time("appraised_at"),
 )
 
-objections = _projection(
+objections = _asset_record(
     "objections",
-    *_of_asset("objection_id"),
-    _address("objector", nullable=False),
-    _hash("grounds_hash", nullable=False),
-    Column("open", Boolean, nullable=False),
-    Column("upheld", Boolean, nullable=True),
-    _hash("resolution_hash", nullable=True),
-    _address("resolved_by", nullable=True),
-    *_when("lodged"),
-    Column("resolved_block", BigInteger, nullable=True),
-    indexes=[("asset_id", "objection_id")],
+    "objection_id",
+    address("objector"),
+    hex_hash("grounds_hash"),
+    column("open", Boolean),
+    column("upheld", Boolean, nullable=True),
+    hex_hash("resolution_hash", nullable=True),
+    address("resolved_by", nullable=True),
+    *when("lodged"),
+    block("resolved_block", nullable=True),
 )
 
-certificates = _projection(
+certificates = _asset_record(
     "certificates",
-    *_of_asset("registration_number"),
-    Column("registration_type", String(16), nullable=False),
-    _hash("certificate_hash", nullable=False),
-    _address("registrar", nullable=False),
-    Column("issued_at", BigInteger, nullable=False),
-    indexes=[("asset_id", "registration_number")],
+    "registration_number",
+    column("registration_type", String(16)),  # INITIAL | LICENSE | TRANSFER | …
+    hex_hash("certificate_hash"),
+    address("registrar"),
+    unix_time("issued_at"),
 )
 
-disputes = _projection(
+disputes = _asset_record(
     "disputes",
-    *_of_asset("dispute_id"),
-    _address("claimant", nullable=False),
-    _hash("evidence_hash", nullable=False),
-    Column("status", String(16), nullable=False),  # OPEN | FROZEN | RULED
-    Column("ruling", String(24), nullable=True),
-    _hash("ruling_hash", nullable=True),
-    _address("arbiter", nullable=True),
-    *_when("opened"),
-    Column("frozen_block", BigInteger, nullable=True),
-    Column("ruled_block", BigInteger, nullable=True),
-    indexes=[("asset_id", "dispute_id")],
+    "dispute_id",
+    address("claimant"),
+    hex_hash("evidence_hash"),
+    column("status", String(16)),  # OPEN | FROZEN | RULED
+    column("ruling", String(24), nullable=True),  # DISMISS | TRANSFER_TO_CLAIMANT | CANCEL_ASSET
+    hex_hash("ruling_hash", nullable=True),
+    address("arbiter", nullable=True),
+    *when("opened"),
+    block("frozen_block", nullable=True),
+    block("ruled_block", nullable=True),
 )
 
 export_permits = _projection(
     "export_permits",
-    _hash("asset_id", primary_key=True),
-    _address("recipient", primary_key=True),
-    Column("destination", String(2), nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
-    _address("approver", nullable=False),
-    Column("issued_block", BigInteger, nullable=False),
-    Column("state", String(16), nullable=False),  # ISSUED | USED | REVOKED
-    Column("closed_block", BigInteger, nullable=True),
+    hex_hash("asset_id", primary_key=True),
+    address("recipient", primary_key=True),
+    column("destination", String(2)),
+    unix_time("expires_at"),
+    address("approver"),
+    block("issued_block"),
+    column("state", String(16)),  # ISSUED | USED | REVOKED
+    block("closed_block", nullable=True),
     indexes=[("recipient", "asset_id")],
 )
 
 batches = _projection(
     "batches",
-    _hash("root", primary_key=True),
-    _address("submitter", nullable=False),
-    Column("leaf_count", BigInteger, nullable=False),
-    Column("manifest_uri", Text, nullable=False),
-    Column("anchored_at", BigInteger, nullable=False),
-    _hash("anchored_tx", nullable=False),
-    Column("promoted_count", BigInteger, nullable=False),
+    hex_hash("root", primary_key=True),
+    address("submitter"),
+    column("leaf_count", BigInteger),
+    column("manifest_uri", Text),
+    unix_time("anchored_at"),
+    hex_hash("anchored_tx"),
+    column("promoted_count", BigInteger),
     indexes=[("submitter", "block_number")],
 )
 
@@ -326,89 +316,89 @@ def price_key(price: int) -> str:
     return f"{price:0{PRICE_DIGITS}d}"
 
 
-offers = _projection(
+offers = _asset_record(
     "offers",
-    *_of_asset("offer_id"),
-    _address("seller", nullable=False),
-    Column("kind", String(8), nullable=False),  # ASSET | LICENSE
-    _address("currency", nullable=False),  # the zero address for the native currency
-    Column("price", Text, nullable=False),
-    Column("price_key", String(39), nullable=False),
-    Column("min_bid", Text, nullable=False),  # "0": no counter-bids
-    Column("expires_at", BigInteger, nullable=False),
-    Column("fee_bps", Integer, nullable=False),
-    Column("license_kind", String(24), nullable=True),
-    Column("license_duration", BigInteger, nullable=True),
-    _hash("terms_hash", nullable=True),
-    Column("scope", Text, nullable=True),
-    Column("status", String(16), nullable=False),  # OPEN | CANCELLED | FILLED
-    *_when("created"),
-    Column("closed_block", BigInteger, nullable=True),
-    indexes=[("asset_id", "offer_id"), ("seller", "offer_id"), ("status", "currency", "price_key")],
+    "offer_id",
+    address("seller"),
+    column("kind", String(8)),  # ASSET | LICENSE
+    address("currency"),  # the zero address for the native currency
+    amount("price"),
+    column("price_key", String(39)),
+    amount("min_bid"),  # "0": no counter-bids
+    unix_time("expires_at"),
+    column("fee_bps", Integer),
+    column("license_kind", String(24), nullable=True),
+    column("license_duration", BigInteger, nullable=True),
+    hex_hash("terms_hash", nullable=True),
+    column("scope", Text, nullable=True),
+    column("status", String(16)),  # OPEN | CANCELLED | FILLED
+    *when("created"),
+    block("closed_block", nullable=True),
+    indexes=[("seller", "offer_id"), ("status", "currency", "price_key")],
 )
 
 bids = _projection(
     "bids",
-    Column("bid_id", BigInteger, primary_key=True),
-    Column("offer_id", BigInteger, nullable=False),
-    _hash("asset_id", nullable=False),
-    _address("bidder", nullable=False),
-    _address("currency", nullable=False),
-    Column("amount", Text, nullable=False),
-    Column("expires_at", BigInteger, nullable=False),
-    Column("status", String(16), nullable=False),  # OPEN | CANCELLED | ACCEPTED
-    *_when("placed"),
-    Column("closed_block", BigInteger, nullable=True),
+    column("bid_id", BigInteger, primary_key=True),
+    column("offer_id", BigInteger),
+    hex_hash("asset_id"),
+    address("bidder"),
+    address("currency"),
+    amount("amount"),
+    unix_time("expires_at"),
+    column("status", String(16)),  # OPEN | CANCELLED | ACCEPTED
+    *when("placed"),
+    block("closed_block", nullable=True),
     indexes=[("offer_id", "bid_id"), ("bidder", "bid_id")],
 )
 
 trades = _projection(
     "trades",
-    Column("trade_id", BigInteger, primary_key=True),
-    Column("offer_id", BigInteger, nullable=False),
-    Column("bid_id", BigInteger, nullable=True),  # NULL: bought at the offer's price
-    _hash("asset_id", nullable=False),
-    Column("kind", String(8), nullable=False),  # ASSET | LICENSE
-    _address("seller", nullable=False),
-    _address("buyer", nullable=False),
-    _address("currency", nullable=False),
-    Column("price", Text, nullable=False),
-    Column("fee", Text, nullable=False),
-    _address("fee_recipient", nullable=True),
-    Column("seller_proceeds", Text, nullable=False),
-    Column("license_id", BigInteger, nullable=True),
-    _hash("tx_hash", nullable=False),
-    Column("log_index", Integer, nullable=False),
-    Column("settled_at", BigInteger, nullable=False),
+    column("trade_id", BigInteger, primary_key=True),
+    column("offer_id", BigInteger),
+    column("bid_id", BigInteger, nullable=True),  # NULL: bought at the offer's price
+    hex_hash("asset_id"),
+    column("kind", String(8)),  # ASSET | LICENSE
+    address("seller"),
+    address("buyer"),
+    address("currency"),
+    amount("price"),
+    amount("fee"),
+    address("fee_recipient", nullable=True),
+    amount("seller_proceeds"),
+    column("license_id", BigInteger, nullable=True),
+    hex_hash("tx_hash"),
+    column("log_index", Integer),
+    unix_time("settled_at"),
     indexes=[("asset_id", "trade_id"), ("seller", "trade_id"), ("buyer", "trade_id")],
 )
 
 withdrawals = _projection(
     "withdrawals",
-    Column("withdrawn_block", BigInteger, primary_key=True),
-    Column("log_index", Integer, primary_key=True),
-    _address("account", nullable=False),
-    _address("currency", nullable=False),
-    Column("amount", Text, nullable=False),
-    Column("withdrawn_at", BigInteger, nullable=False),
+    block("withdrawn_block", primary_key=True),
+    column("log_index", Integer, primary_key=True),
+    address("account"),
+    address("currency"),
+    amount("amount"),
+    unix_time("withdrawn_at"),
     indexes=[("account", "withdrawn_block")],
 )
 
 market_stats = _projection(
     "market_stats",
-    Column("category", Integer, primary_key=True),
-    Column("grade", Integer, primary_key=True),
-    _address("currency", primary_key=True),
-    Column("trades", BigInteger, nullable=False),
-    Column("volume", Text, nullable=False),  # the sum of the trades' prices, decimal
-    Column("last_price", Text, nullable=False),
-    Column("last_trade_id", BigInteger, nullable=False),
+    column("category", Integer, primary_key=True),
+    column("grade", Integer, primary_key=True),
+    address("currency", primary_key=True),
+    column("trades", BigInteger),
+    amount("volume"),  # the sum of the trades' prices
+    amount("last_price"),
+    column("last_trade_id", BigInteger),
 )
 
 market_currencies = _projection(
     "market_currencies",
-    _address("currency", primary_key=True),
-    Column("listed", Boolean, nullable=False),
+    address("currency", primary_key=True),
+    column("listed", Boolean),
 )
 
 # ------------------------------------------------------------------ off-chain documents
@@ -421,44 +411,44 @@ market_currencies = _projection(
 documents = Table(
     "documents",
     metadata,
-    _hash("sha256", primary_key=True),
-    Column("kind", String(16), nullable=False),  # metadata | batch | other
+    hex_hash("sha256", primary_key=True),
+    column("kind", String(16)),  # metadata | batch | other
 )
 
 metadata_titles = Table(
     "metadata_titles",
     metadata,
-    _hash("metadata_hash", primary_key=True),
-    Column("title", Text, nullable=False),
+    hex_hash("metadata_hash", primary_key=True),
+    column("title", Text),
 )
 
 title_words = Table(
     "title_words",
     metadata,
-    Column("word", String(64), primary_key=True),
-    _hash("metadata_hash", primary_key=True),
+    column("word", String(64), primary_key=True),
+    hex_hash("metadata_hash", primary_key=True),
 )
 
 names = Table(
     "names",
     metadata,
-    _hash("name_hash", primary_key=True),  # the SHA-256 of the name's UTF-8 text
-    Column("name", Text, nullable=False),
+    hex_hash("name_hash", primary_key=True),  # the SHA-256 of the name's UTF-8 text
+    column("name", Text),
 )
 
 batch_manifests = Table(
     "batch_manifests",
     metadata,
-    _hash("root", primary_key=True),
-    _hash("sha256", primary_key=True),
+    hex_hash("root", primary_key=True),
+    hex_hash("sha256", primary_key=True),
 )
 
 batch_leaves = Table(
     "batch_leaves",
     metadata,
-    _hash("leaf", primary_key=True),  # a content hash
-    _hash("root", primary_key=True),
-    Column("position", Integer, nullable=False),
+    hex_hash("leaf", primary_key=True),  # a content hash
+    hex_hash("root", primary_key=True),
+    column("position", Integer),
 )
 
 #: Projection tables, in the order a rebuild clears them.
