@@ -46,6 +46,8 @@ UINT256_MAX: Final = 2**256 - 1
 MAX_PAGE: Final = 1000
 #: The longest text part of a cursor (keys are hashes and addresses).
 MAX_CURSOR_TEXT: Final = 130
+#: The reason :func:`parse_address` gives for a mixed-case address whose EIP-55 checksum fails.
+BAD_CHECKSUM: Final = "the mixed-case checksum does not match"
 
 _HEX_NUMBER: Final = re.compile(r"0[xX][0-9a-fA-F]{1,64}")
 _NON_HEX: Final = re.compile(r"[^0-9a-fA-F]")
@@ -201,7 +203,7 @@ def parse_address(text: str, field: str) -> str:
         raise (wrong if error.flaw == "length" else error) from None
     mixed = digits not in (digits.lower(), digits.upper())
     if mixed and _checksummed("0x" + digits.lower())[2:] != digits:
-        raise InvalidParameterError(field, "the mixed-case checksum does not match")
+        raise InvalidParameterError(field, BAD_CHECKSUM)
     return "0x" + digits.lower()
 
 

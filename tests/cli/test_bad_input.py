@@ -49,6 +49,12 @@ def test_malformed_arguments(cli: Cli, tmp_path: Path) -> None:
     asset = asset_id_hex(asset_id(sha256_file(data)))
     line = cli.fails(2, "transfer", asset, "0xnope", *HOLDER_FLAGS)
     assert line == "error: recipient '0xnope' is not an address (0x and 40 hex digits)"
+    typo = "0x70997970c51812dc3A010C7d01b50e0d17dc79C8"  # one letter's case off
+    line = cli.fails(2, "transfer", asset, typo, *HOLDER_FLAGS)
+    assert line == (
+        f"error: recipient '{typo}' does not match its mixed-case (EIP-55) checksum: "
+        "check it for a typo"
+    )
     line = cli.fails(2, "license", "grant", asset, cli.address(BUYER), "--kind", "resale")
     assert line == "error: --kind 'resale' is not one of: processing-use, product-operation"
     line = cli.fails(2, "appraise", asset, "--amount", "12.345", "--currency", "CNY")

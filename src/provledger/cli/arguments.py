@@ -33,7 +33,12 @@ def parse_address(text: str, what: str = "address") -> str:
     naming ``what``."""
     try:
         return params.checksum(params.parse_address(text, what))
-    except InvalidParameterError:
+    except InvalidParameterError as error:
+        if error.reason == params.BAD_CHECKSUM:
+            raise InputError(
+                f"{what} {text!r} does not match its mixed-case (EIP-55) checksum: "
+                "check it for a typo"
+            ) from None
         raise InputError(f"{what} {text!r} is not an address (0x and 40 hex digits)") from None
 
 
