@@ -182,11 +182,46 @@ def _reverted_detail(error: BaseException) -> str | None:
     return message.removeprefix(_REVERTED_PREFIX).removeprefix(":").strip()
 
 
+#: Keys under which a node nests the revert data when ``error.data`` is an object: Ganache's
+#: ``{"result": "0x…", "programCounter": …}``, Hardhat 2's ``{"message": …, "data": "0x…"}``.
+NESTED_DATA_KEYS: Final = ("result", "data")
+#: Older Nethermind writes ``"data": "Reverted 0x…"``.
+_NETHERMIND_PREFIX: Final = "Reverted "
+
+
+def revert_bytes(value: object) -> bytes | None:
+    """The revert data a node's ``error.data`` carries, whatever its shape: bytes, ``0x`` hex,
+    ``Reverted 0x…``, or an object holding one of those under :data:`NESTED_DATA_KEYS`. None
+    for anything else (a reason in words, web3's ``"no data"``, hex that does not parse)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, Mapping):
+        for key in NESTED_DATA_KEYS:
+            found = revert_bytes(value.get(key))
+            if found is not None:
+                return found
+        return None
+    if not isinstance(value, str):
+        return None
+    text = value.removeprefix(_NETHERMIND_PREFIX)
+    if not text.startswith("0x"):
+        return None
+    try:
+        return bytes.fromhex(text[2:])
+    except ValueError:
+        return None
+
+
 def _data_attribute(error: BaseException) -> bytes | None:
-    data = getattr(error, "data", None)
-    if isinstance(data, str) and data.startswith("0x"):
-        return bytes.fromhex(data[2:])
-    return data if isinstance(data, bytes) else None
+    return revert_bytes(getattr(error, "data", None))
+
+
+def _rpc_response(error: BaseException) -> bytes | None:
+    """web3's ``Web3RPCError`` (a refused ``eth_sendRawTransaction``, say) keeps the node's
+    whole answer; its ``error.data`` may hold the revert."""
+    response = getattr(error, "rpc_response", None)
+    body = response.get("error") if isinstance(response, Mapping) else None
+    return revert_bytes(body.get("data")) if isinstance(body, Mapping) else None
 
 
 def _bytes_argument(error: BaseException) -> bytes | None:
@@ -203,19 +238,17 @@ def _data_in_message(error: BaseException) -> bytes | None:
             raw = None
         if isinstance(raw, bytes):
             return raw
-    if detail.startswith("0x"):
-        try:
-            return bytes.fromhex(detail[2:])
-        except ValueError:
-            pass
-    return None
+    return revert_bytes(detail)
 
 
 #: Where an exception may carry the raw revert data, tried in order; the first to find bytes
 #: decides. A backend that puts it elsewhere is one more entry here.
 REVERT_DATA_FINDERS: Final[tuple[Callable[[BaseException], bytes | None], ...]] = (
-    # web3's ContractCustomError / ContractLogicError (JSON-RPC nodes): ``.data``, hex or bytes
+    # web3's ContractCustomError / ContractLogicError (JSON-RPC nodes): ``.data``, in any of
+    # the shapes revert_bytes reads
     _data_attribute,
+    # web3's Web3RPCError: the node's answer, kept whole
+    _rpc_response,
     # the bytes themselves as the exception's argument
     _bytes_argument,
     # eth-tester: "execution reverted: b'...'" (a Python bytes literal) or "...: 0x..."
