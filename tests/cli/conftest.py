@@ -87,7 +87,11 @@ class Cli:
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """A deployed chain with the authority roles on dev accounts 0-4 and four participants."""
-    node = start_anvil()
+    yield from deployed_cli(start_anvil(), tmp_path_factory)
+
+
+def deployed_cli(node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """:func:`cli`'s set-up on ``node`` (a started anvil), which it stops at the end."""
     try:
         home = tmp_path_factory.mktemp("cli-home")
         env = {

@@ -19,9 +19,10 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def start_anvil() -> AnvilNode:
-    """A started anvil node on a free loopback port (stop it with ``node.stop()``)."""
+def start_anvil(*extra_args: str) -> AnvilNode:
+    """A started anvil node on a free loopback port, given ``extra_args`` (stop it with
+    ``node.stop()``)."""
     try:
-        return AnvilNode().start()
+        return AnvilNode(extra_args=extra_args).start()
     except ConfigurationError as error:
         unavailable(f"anvil is not installed: {error}")

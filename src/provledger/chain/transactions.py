@@ -27,6 +27,9 @@ E = TypeVar("E", bound=Event)
 
 #: Added on top of the estimate: state may move between estimate and inclusion.
 GAS_HEADROOM: Final = 1.25
+#: The most gas one transaction may use where EIP-7825 holds (2**24, since the Osaka upgrade);
+#: nodes refuse a transaction whose gas limit is above it.
+TX_GAS_CAP: Final = 16_777_216
 PRIORITY_FEE_WEI: Final = 10**9
 RECEIPT_TIMEOUT_SECONDS: Final = 120.0
 
@@ -110,6 +113,39 @@ def decode_receipt(
     )
 
 
+class GasCapExceededError(ProvledgerError):
+    """A transaction would need more gas than one transaction may use on the chain."""
+
+    def __init__(self, needed: int | None, cap: int) -> None:
+        self.needed, self.cap = needed, cap
+        amount = "more gas" if needed is None else f"{needed:,} gas"
+        super().__init__(
+            f"the transaction needs {amount}, more than one transaction may use on this "
+            f"chain ({cap:,}: the per-transaction cap of EIP-7825, or the block gas limit if "
+            "lower); send less in one transaction"
+        )
+
+
+#: How nodes say that an estimate ran past the gas a transaction may have: geth and anvil
+#: ("gas required exceeds allowance"), nodes enforcing EIP-7825 ("transaction gas cap"), and
+#: block gas limit refusals.
+_OVER_THE_CAP: Final = ("exceeds allowance", "gas cap", "exceeds block gas limit")
+
+
+def over_the_gas_cap(error: BaseException) -> bool:
+    """Whether a node refused an estimate or a transaction for needing too much gas."""
+    text = str(error).lower()
+    return any(words in text for words in _OVER_THE_CAP)
+
+
+def capped_gas(estimate: int, cap: int) -> int:
+    """The gas limit to send with: the estimate and its headroom, the headroom cut to ``cap``;
+    :class:`GasCapExceededError` (before anything is sent) if the estimate alone exceeds it."""
+    if estimate > cap:
+        raise GasCapExceededError(estimate, cap)
+    return min(int(estimate * GAS_HEADROOM), cap)
+
+
 class Sender:
     """Sends transactions signed by one account, one at a time (thread-safe).
 
@@ -124,6 +160,7 @@ class Sender:
         self.account = account
         self.decode_addresses = frozenset(decode_addresses)
         self._chain_id: int | None = None
+        self._gas_cap: int | None = None
         self._lock = threading.Lock()
 
     @property
@@ -137,6 +174,19 @@ class Sender:
         if self._chain_id is None:
             self._chain_id = int(self.w3.eth.chain_id)
         return self._chain_id
+
+    @property
+    def gas_cap(self) -> int:
+        """The most gas one transaction may use here: :data:`TX_GAS_CAP`, or the block gas
+        limit the node reports if that is lower (asked once)."""
+        if self._gas_cap is None:
+            block_limit = int(self.w3.eth.get_block("latest")["gasLimit"])
+            self._gas_cap = min(TX_GAS_CAP, block_limit)
+        return self._gas_cap
+
+    def gas_limit(self, to: ChecksumAddress | None, data: bytes, value: int = 0) -> int:
+        """The gas limit to send ``data`` with (:func:`capped_gas` of its estimate)."""
+        return capped_gas(self.estimate(to, data, value), self.gas_cap)
 
     def _fees(self) -> dict[str, int]:
         block = self.w3.eth.get_block("latest")
@@ -155,9 +205,11 @@ class Sender:
             return int(self.w3.eth.estimate_gas(params))
         except Exception as error:
             revert = revert_from_exception(error)
-            if revert is None:
-                raise
-            raise revert from error
+            if revert is not None:
+                raise revert from error
+            if over_the_gas_cap(error):
+                raise GasCapExceededError(None, self.gas_cap) from error
+            raise
 
     def send(
         self,
@@ -170,7 +222,7 @@ class Sender:
         """Sign and send a transaction to ``to`` (None deploys) and wait for its receipt."""
         with self._lock:
             if gas is None:
-                gas = int(self.estimate(to, data, value) * GAS_HEADROOM)
+                gas = self.gas_limit(to, data, value)
             nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
             transaction: dict[str, Any] = {
                 "chainId": self.chain_id,

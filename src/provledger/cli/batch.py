@@ -26,6 +26,7 @@ from provledger.chain.events import AssetRegistered
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.reverts import ContractRevertError
 from provledger.chain.serialize import hex_bytes
+from provledger.chain.transactions import GasCapExceededError
 from provledger.chain.types import Registration
 from provledger.cli.base import EXIT_USAGE, app, err, explain_revert, out
 from provledger.cli.batch_list import entry_registration, read_rows
@@ -62,6 +63,9 @@ class RunReport:
     registered: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    #: Chunks split because they needed more gas than one transaction may use, and that cap.
+    splits: int = 0
+    gas_cap: int = 0
 
     def to_json(self, stopped: RegistrationStoppedError | None) -> dict[str, Any]:
         """Every line's outcome, each list in line order."""
@@ -87,6 +91,16 @@ class RunReport:
             else f"{len(self.registered):,} registered"
         )
         return f"{registered}, {failed}, {len(self.skipped):,} skipped"
+
+    def split_note(self) -> str | None:
+        """Why there were more transactions than chunks, if there were."""
+        if not self.splits:
+            return None
+        chunks = "chunk" if self.splits == 1 else "chunks"
+        return (
+            f"note: {self.splits:,} {chunks} needed more than the {self.gas_cap:,} gas one "
+            "transaction may use on this chain, so they were sent as smaller transactions"
+        )
 
 
 class _RateColumn(ProgressColumn):
@@ -180,10 +194,17 @@ class _Run:
         while pending:
             try:
                 receipt = self.sender.send(self.registry, self._calldata(pending))
+            except GasCapExceededError as too_big:
+                self._split(pending, too_big)
+                return
             except ContractRevertError as refusal:
                 if refusal.name in RUN_REFUSALS:
                     raise RegistrationStoppedError(refusal, self.unsent()) from None
-                passing, refusal = self._first_refused(pending, passing, refusal)
+                try:
+                    passing, refusal = self._first_refused(pending, passing, refusal)
+                except GasCapExceededError as too_big:  # a passing prefix that cannot fit
+                    self._split(pending, too_big)
+                    return
                 line, registration = pending.pop(passing)
                 self._refused(line, registration, refusal)
                 continue
@@ -199,6 +220,18 @@ class _Run:
                 )
             self._advance(len(pending))
             return
+
+    def _split(self, pending: Sequence[Entry], too_big: GasCapExceededError) -> None:
+        """Send ``pending`` as two transactions, as it needs more gas than one may use (one
+        registration that cannot fit alone fails with the reason)."""
+        if len(pending) == 1:
+            self.fail(pending[0][0], str(too_big))
+            return
+        self.report.splits += 1
+        self.report.gas_cap = too_big.cap
+        half = len(pending) // 2
+        self.send(pending[:half])
+        self.send(pending[half:])
 
     def _first_refused(
         self, pending: Sequence[Entry], passing: int, refusal: ContractRevertError
@@ -301,8 +334,10 @@ def register_many_command(
     folder and stay inside it; category is a code (0..65535) or a published name (provledger
     categories), grade 0..255 in digits. A bad entry
     fails alone, with its line number and reason (a chunk the contract refuses is sent again
-    without the entries it refuses), and the others are registered, unless --atomic. Prints a
-    summary (--json: every line's outcome); exit 2 if any entry failed.
+    without the entries it refuses), and the others are registered, unless --atomic. A chunk
+    that needs more gas than one transaction may use (16,777,216 under EIP-7825, or the block
+    gas limit) is sent as smaller transactions, with a note. Prints a summary (--json: every
+    line's outcome); exit 2 if any entry failed.
 
     Example: provledger register-many assets.csv --skip-registered --dev-account 5
     """
@@ -335,6 +370,9 @@ def register_many_command(
     else:
         for line, reason in sorted(report.failed):
             err.print(f"{source}:{line}: {reason}", markup=False, highlight=False, soft_wrap=True)
+        note = report.split_note()
+        if note is not None:
+            err.print(note, markup=False, highlight=False, soft_wrap=True)
         out.print(report.summary(atomic=atomic), markup=False, highlight=False)
     if stopped is not None:
         raise stopped

@@ -31,8 +31,9 @@ from provledger.chain.ids import asset_id
 from provledger.chain.reverts import ContractRevertError
 from provledger.chain.serialize import asset_hex
 from provledger.chain.transactions import (
-    GAS_HEADROOM,
+    GasCapExceededError,
     Sender,
+    capped_gas,
     dynamic_fees,
     replayed_failure,
 )
@@ -274,7 +275,10 @@ class Relayer:
             raise ServiceUnavailableError(
                 f"the node could not simulate the request: {error}"
             ) from error
-        return int(gas * GAS_HEADROOM)
+        try:
+            return capped_gas(gas, self.sender.gas_cap)
+        except GasCapExceededError as error:
+            raise RegistrationRefusedError(-1, "GasCapExceeded", str(error)) from None
 
     def _fees(self, previous: tuple[int, int] | None = None) -> tuple[int, int]:
         base = int(self.w3.eth.get_block("latest").get("baseFeePerGas") or 0)
