@@ -4,6 +4,7 @@ checks every class, whatever its bases are called)."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import pkgutil
@@ -12,14 +13,16 @@ import provledger
 from provledger.errors import ProvledgerError
 
 
-def _exception_classes() -> list[type[BaseException]]:
+@functools.cache
+def _exception_classes() -> tuple[type[BaseException], ...]:
+    """provledger's exception classes, by qualified name (the package is walked once)."""
     found: dict[str, type[BaseException]] = {}
     for info in pkgutil.walk_packages(provledger.__path__, "provledger."):
         module = importlib.import_module(info.name)
         for _, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, BaseException) and value.__module__.startswith("provledger."):
                 found[f"{value.__module__}.{value.__qualname__}"] = value
-    return [found[name] for name in sorted(found)]
+    return tuple(found[name] for name in sorted(found))
 
 
 def test_the_package_defines_exceptions() -> None:

@@ -154,12 +154,12 @@ class Demo:
     def metadata(self, title: str, **more: object) -> bytes:
         """Keep a metadata document in the blob folder; return the hash a registration anchors."""
         document = orjson.dumps({"title": title, **more}, option=orjson.OPT_SORT_KEYS)
-        return bytes.fromhex(self.blobs.put(document)[2:])
+        return self.blobs.keep(document)
 
     def name(self, text: str) -> bytes:
         """Keep a participant's name in the blob folder, as ``participants add`` does; return
         its SHA-256, the name hash the chain records (the pages show the name it stands for)."""
-        return bytes.fromhex(self.blobs.put(text.encode())[2:])
+        return self.blobs.keep(text.encode())
 
     def track(self, receipt: Receipt) -> Receipt:
         """Count a transaction's gas and events."""

@@ -95,17 +95,6 @@ def decimal_digits(text: str) -> int:
     return int(text)
 
 
-def parse_uint(text: str, field: str, high: int = INT64_MAX) -> int:
-    """A whole number from ``0`` to ``high`` in ASCII decimal digits."""
-    try:
-        number = decimal_digits(text)
-    except ValueError as error:
-        raise InvalidParameterError(field, f"{echo(text)} is {error}") from None
-    if number > high:
-        raise InvalidParameterError(field, f"must be at most {high}")
-    return number
-
-
 def parse_asset_id(text: str, field: str = "asset_id", *, exact_width: bool = False) -> int:
     """An asset id from ``0x`` + 1 to 64 hex digits (all 64 with ``exact_width``: the width
     commands print) or a decimal number (ASCII digits); nothing else, not even spaces around

@@ -31,11 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from eth_abi.abi import encode as abi_encode
-from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.providers import HTTPProvider
 
+from helpers.assertions import error_data, failure_of
 from provledger.chain.reverts import ContractRevertError, revert_bytes, revert_from_exception
 
 ASSET = 0x5A17
@@ -46,14 +45,15 @@ REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 #: NotAssetHolder(assetId, caller, holder): what every shape carries.
 DATA = (
     "0x"
-    + (
-        keccak(text="NotAssetHolder(uint256,address,address)")[:4]
-        + abi_encode(["uint256", "address", "address"], [ASSET, CALLER, HOLDER])
+    + error_data(
+        "NotAssetHolder(uint256,address,address)",
+        ["uint256", "address", "address"],
+        [ASSET, CALLER, HOLDER],
     ).hex()
 )
 EXPECTED = {"assetId": ASSET, "caller": CALLER, "holder": HOLDER}
 #: Error(string) "not yours": a revert with a reason.
-REASON = "0x" + (keccak(text="Error(string)")[:4] + abi_encode(["string"], ["not yours"])).hex()
+REASON = "0x" + error_data("Error(string)", ["string"], ["not yours"]).hex()
 
 SHAPES: dict[str, dict[str, Any]] = {
     "geth": {"code": 3, "message": "execution reverted", "data": DATA},
@@ -130,16 +130,11 @@ def _raised(node: ThreadingHTTPServer, answer: dict[str, Any], method: str) -> B
     host, port = node.server_address[:2]
     w3 = Web3(HTTPProvider(f"http://{host!s}:{port}", request_kwargs={"timeout": 10}))
     call = {"from": CALLER, "to": REGISTRY, "data": "0x12345678"}
-    try:
-        if method == "eth_call":
-            w3.eth.call(call)  # type: ignore[arg-type]
-        elif method == "eth_estimateGas":
-            w3.eth.estimate_gas(call)  # type: ignore[arg-type]
-        else:
-            w3.eth.send_raw_transaction(b"\x02" + b"\x00" * 40)
-    except Exception as error:
-        return error
-    raise AssertionError("the node's error was not raised")
+    if method == "eth_call":
+        return failure_of(lambda: w3.eth.call(call))  # type: ignore[arg-type]
+    if method == "eth_estimateGas":
+        return failure_of(lambda: w3.eth.estimate_gas(call))  # type: ignore[arg-type]
+    return failure_of(lambda: w3.eth.send_raw_transaction(b"\x02" + b"\x00" * 40))
 
 
 @pytest.mark.parametrize("method", ["eth_call", "eth_estimateGas"])

@@ -9,9 +9,6 @@ form :func:`revert_from_exception` and :func:`decode_revert_data` accept.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from eth_abi.abi import encode as abi_encode
 from eth_tester.exceptions import TransactionFailed
@@ -19,6 +16,7 @@ from eth_utils.crypto import keccak
 from hexbytes import HexBytes
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 
+from helpers.assertions import error_data, failure_of
 from helpers.builders import doc, registration
 from helpers.world import World
 from provledger.chain.connection import is_embedded
@@ -34,25 +32,6 @@ from provledger.chain.reverts import (
 
 ALICE = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
 BOB = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
-
-
-def selector(signature: str) -> bytes:
-    """The four-byte selector of an error signature."""
-    return keccak(text=signature)[:4]
-
-
-def error_data(signature: str, types: list[str], values: list[Any]) -> bytes:
-    """Revert data of ``signature`` with ``values``."""
-    return selector(signature) + abi_encode(types, values)
-
-
-def failure_of(action: Callable[[], object]) -> BaseException:
-    """The exception ``action`` raises; fails the test if it returns."""
-    try:
-        action()
-    except Exception as error:
-        return error
-    raise AssertionError("expected the call to revert")
 
 
 def raw_error_type(world: World) -> type[Exception]:

@@ -25,7 +25,7 @@ Hypothesis' statistics (``--hypothesis-show-statistics``) list how often each ou
 
 Reading ~100 views one by one after every step would dominate the run (web3 and eth-tester
 spend milliseconds per call), so the invariant reads them in one ``eth_call`` through a small
-Solidity harness (``tests/contracts/harness/ModelViews.sol``), compiled by the test.
+Solidity harness (``contracts/test/ModelViews.sol``, compiled into tests/artifacts).
 
 The parts: the model (:mod:`contracts.model`: the rules in plain Python), the driver and its
 view harness, the strategies, the starting state and the state machine

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
@@ -22,16 +24,21 @@ def harness_artifact(name: str) -> dict[str, Any]:
     return data
 
 
+def deploy_artifact(sender: Sender, artifact: Mapping[str, Any]) -> ChecksumAddress:
+    """Deploy the creation code of ``artifact`` from ``sender``; return the new address."""
+    receipt = sender.send(None, bytes(HexBytes(artifact["bytecode"])))
+    created = sender.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))["contractAddress"]
+    assert created is not None
+    return Web3.to_checksum_address(created)
+
+
 class HarnessToken:
     """A deployed harness token; anyone may mint it."""
 
     def __init__(self, w3: Web3, deployer: LocalAccount, name: str = "TestToken") -> None:
         artifact = harness_artifact(name)
         self.w3 = w3
-        receipt = Sender(w3, deployer).send(None, bytes(HexBytes(artifact["bytecode"])))
-        created = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))["contractAddress"]
-        assert created is not None
-        self.address = Web3.to_checksum_address(created)
+        self.address = deploy_artifact(Sender(w3, deployer), artifact)
         self.contract: Contract = w3.eth.contract(address=self.address, abi=artifact["abi"])
 
     def send(self, account: LocalAccount, function: str, *args: Any) -> Receipt:

@@ -14,12 +14,11 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeAlias
 
-from eth_utils.crypto import keccak
-
 from provledger.chain.artifacts import abi_items
 from provledger.chain.calls import Call, Facts, KnownFacts
 from provledger.chain.deploy import AUTHORITY_ROLES
 from provledger.chain.enums import AssetStatus, ParticipantStatus
+from provledger.chain.ids import role_id
 from provledger.chain.reverts import ContractRevertError, render_value
 from provledger.chain.wording import Words, code_text, status_name
 
@@ -52,6 +51,10 @@ def explained_errors() -> frozenset[str]:
     return frozenset(EXPLANATIONS)
 
 
+#: The roles an admin grants with `provledger roles grant`: role name -> the command's word.
+_ROLE_WORDS: Final = {name: word for word, name in AUTHORITY_ROLES.items()}
+
+
 @functools.cache
 def known_roles() -> dict[bytes, str]:
     """Role id -> name, over every ``*_ROLE`` constant of the packaged artifacts."""
@@ -59,7 +62,7 @@ def known_roles() -> dict[bytes, str]:
     for _, item in abi_items("function"):
         name = str(item.get("name", ""))
         if name.endswith("_ROLE") and not item["inputs"]:
-            roles[b"\x00" * 32 if name == "DEFAULT_ADMIN_ROLE" else keccak(text=name)] = name
+            roles[role_id(name)] = name
     return roles
 
 
@@ -69,17 +72,15 @@ def _role(w: Words, args: Mapping[str, Any]) -> str:
     lack = f"{w.who(account)} {w.verb(account, 'lack', 'lacks')}"
     if role is None:
         return f"{lack} role {render_value(args['neededRole'])}"
-    keys = {name: key for key, name in AUTHORITY_ROLES.items()}
-    if role not in keys:
+    if role not in _ROLE_WORDS:
         return (
             f"{lack} {role}, which only the deployment's own contracts hold "
             "(`provledger deploy` grants it)"
         )
     # The contracts never set another admin role: DEFAULT_ADMIN_ROLE administers every role.
     granter = "an admin" if role == "DEFAULT_ADMIN_ROLE" else "an admin (DEFAULT_ADMIN_ROLE)"
-    return (
-        f"{lack} {role}: {granter} grants it with `provledger roles grant {keys[role]} {account}`"
-    )
+    command = f"provledger roles grant {_ROLE_WORDS[role]} {account}"
+    return f"{lack} {role}: {granter} grants it with `{command}`"
 
 
 def _not_holder(

@@ -39,7 +39,7 @@ def kept_text(settings: Settings, text: str | None) -> bytes:
     and the pages can show what the hash stands for (a participant's name)."""
     if not text:
         return text_hash(text)
-    return bytes.fromhex(BlobStore(settings.blob_dir).put(text.encode())[2:])
+    return BlobStore(settings.blob_dir).keep(text.encode())
 
 
 def act_document(settings: Settings, given: Path | None, act: dict[str, Any]) -> bytes:
@@ -52,7 +52,7 @@ def act_document(settings: Settings, given: Path | None, act: dict[str, Any]) ->
             raise InputError(f"cannot read {given}: {error.strerror}") from None
     else:
         data = orjson.dumps({"generated_by": "provledger", **act}, option=orjson.OPT_SORT_KEYS)
-    return bytes.fromhex(BlobStore(settings.blob_dir).put(data)[2:])
+    return BlobStore(settings.blob_dir).keep(data)
 
 
 def chain_time(ledger: Provledger) -> int:

@@ -385,7 +385,7 @@ class Provenance:
         with self.engine.connect() as conn:
             row = queries.get_participant(conn, account)
             if row is None:
-                raise NotFoundError("participant", checksum(account) or account)
+                raise NotFoundError("participant", checksum(account))
             return view(ParticipantView, row, self.finality_now(conn)(row["block_number"]))
 
     def participants(self, cursor: str | None, limit: int) -> Page[ParticipantView]:

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Final
 
 from provledger.errors import InputError
 from provledger.params import InvalidParameterError, parse_hash
+
+#: A blob's file name: its SHA-256 in the stored form (64 lowercase hex digits), no ``0x``.
+_BLOB_NAME: Final = re.compile(r"[0-9a-f]{64}")
 
 
 class BlobHashError(InputError):
@@ -43,6 +48,10 @@ class BlobStore:
         """Where the blob of ``sha256`` lives (whether or not it exists)."""
         digits = normalise_hash(sha256)[2:]
         return self.root / digits[:2] / digits[2:4] / digits
+
+    def keep(self, data: bytes) -> bytes:
+        """Store ``data``; return its SHA-256 as the bytes32 the chain records for it."""
+        return bytes.fromhex(self.put(data)[2:])
 
     def put(self, data: bytes) -> str:
         """Store ``data``; return its SHA-256 (``0x`` hex)."""
@@ -85,7 +94,4 @@ class BlobStore:
 
 def _is_blob_name(name: str) -> bool:
     """Whether ``name`` names a blob: a SHA-256 in its stored form, without the ``0x``."""
-    try:
-        return normalise_hash(name) == "0x" + name
-    except BlobHashError:
-        return False
+    return _BLOB_NAME.fullmatch(name) is not None

@@ -2,20 +2,16 @@
 
 Reading ~100 views one by one after every step would dominate the run (web3 and eth-tester
 spend milliseconds per call), so the invariant reads them in one ``eth_call``: ``ModelViews``
-(``tests/contracts/harness/ModelViews.sol``) makes every call with STATICCALL and returns all
-the answers, and reads the accounts' native balances along with them. The test compiles it
-with the project's pinned compiler, once per source text: the artifact is cached under
-``.pytest_cache``, keyed by the compiler version and the sources' hash.
+(``contracts/test/ModelViews.sol``) makes every call with STATICCALL and returns all the
+answers, and reads the accounts' native balances along with them. It is compiled with the other
+harnesses into ``tests/artifacts`` (``provledger compile``, checked for drift).
 """
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
@@ -26,37 +22,12 @@ from eth_utils.abi import (
     get_abi_output_types,
 )
 from eth_utils.crypto import keccak
-from hexbytes import HexBytes
-from web3 import Web3
 
+from helpers.tokens import deploy_artifact, harness_artifact
 from helpers.world import World
 from provledger.chain.artifacts import load_artifact
 from provledger.chain.deployments import Deployment
 from provledger.chain.reverts import decode_revert_data, revert_from_exception
-from provledger.toolchain.compiler import Target, compile_contracts
-from provledger.toolchain.files import write_artifacts
-from provledger.toolchain.inputs import collect_sources, source_hash
-from provledger.toolchain.solc import SOLC_VERSION
-
-ROOT: Final = Path(__file__).resolve().parents[3]
-#: The harness build: ``tests/contracts/harness/*.sol``, its artifacts in a cache folder (one
-#: subfolder per compiler version and source hash).
-HARNESS: Final = Target(
-    "model views", "tests/contracts/harness", ".pytest_cache/provledger-model-harness"
-)
-
-
-@functools.cache
-def harness_artifact(name: str = "ModelViews") -> dict[str, Any]:
-    """The artifact of harness contract ``name``, compiled on the first use of its sources."""
-    node_modules = ROOT / "node_modules"
-    sources = collect_sources(HARNESS.entry_units(ROOT), ROOT, node_modules)
-    folder = ROOT / HARNESS.artifacts_dir / f"{SOLC_VERSION}-{source_hash(sources)[2:18]}"
-    if not (folder / f"{name}.json").is_file():
-        artifacts = compile_contracts(ROOT, target=HARNESS, node_modules=node_modules)
-        write_artifacts(artifacts, folder)
-    artifact: dict[str, Any] = json.loads((folder / f"{name}.json").read_text(encoding="utf-8"))
-    return artifact
 
 
 @dataclass(frozen=True)
@@ -116,23 +87,15 @@ class Views:
         )
 
 
-def deploy_code(world: World, creation: bytes) -> ChecksumAddress:
-    """Deploy ``creation`` from the admin; return the new contract's address."""
-    sender = world.admin.sender
-    assert sender is not None
-    receipt = sender.send(None, creation)
-    raw = world.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
-    assert raw["contractAddress"] is not None
-    return Web3.to_checksum_address(raw["contractAddress"])
-
-
 class Aggregator:
     """The deployed ``ModelViews``: many view calls in one ``eth_call``, and the native
     balances of many accounts as one more call among them (the harness calls itself)."""
 
     def __init__(self, world: World) -> None:
-        artifact = harness_artifact()
-        self.address = deploy_code(world, bytes(HexBytes(artifact["bytecode"])))
+        artifact = harness_artifact("ModelViews")
+        sender = world.admin.sender
+        assert sender is not None
+        self.address = deploy_artifact(sender, artifact)
         self.read_views = Function.of(artifact["abi"], "read")
         self.balances_of = Function.of(artifact["abi"], "balancesOf")
         self.view_reverted = keccak(text="ViewReverted(uint256,bytes)")[:4]

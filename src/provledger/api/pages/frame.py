@@ -43,7 +43,7 @@ class Frame:
             return NATIVE
         if key in self._currencies:
             return self._currencies[key]
-        plain = Currency(checksum(key) or address, "", 0)
+        plain = Currency(checksum(key), "", 0)
         if self.gateway.w3 is None:
             return plain
         try:

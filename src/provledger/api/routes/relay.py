@@ -104,9 +104,9 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         """Relay EIP-712 signed registrations: checked (signature, nonce, deadline, active
         registrant, content hash not registered, simulation) before any gas is spent, then
         sent with the gateway's relayer key. Follow it at `/relay/requests/{request_id}`."""
-        key = await gateway.node_work.run(api_key, authorization)
-        body = await read_capped(request, gateway.settings.relay_body_max_bytes, "body")
         relayer = await gateway.node_work.run(gateway.relayer)
+        key = await gateway.node_work.run(relayer.authenticate, bearer_token(authorization))
+        body = await read_capped(request, gateway.settings.relay_body_max_bytes, "body")
         relayed = await gateway.node_work.run(relayer.submit, key, body, idempotency_key)
         return RelayStatus.of(relayed)
 

@@ -5,7 +5,7 @@ pragma solidity 0.8.37;
  * @title ModelViews
  * @notice The model-based test's reader (tests/contracts/test_model.py): after every step it
  * reads ~100 view functions of the deployment, and the native balances of the accounts, in one
- * `eth_call` instead of one each. Compiled by the test itself with the project's pinned solc;
+ * `eth_call` instead of one each. Compiled with the other harnesses into tests/artifacts;
  * never deployed outside a test chain.
  */
 contract ModelViews {
