@@ -1,18 +1,61 @@
 """The provledger exception family.
 
-Every error the library raises on purpose derives from :class:`ProvledgerError`. Subclasses
-build their message in ``__init__`` from the values that caused them, so a caller can both
-print the error as one line and read the values back from attributes.
+Every error the library raises on purpose derives from :class:`ProvledgerError`. Most errors
+declare the values that caused them as fields and their message as a template over those
+fields, so a caller can both print the error as one line and read the values back from
+attributes::
+
+    class PathAccessError(InputError):
+        template = "Cannot read {path!r}: {reason}"
+        path: str
+        reason: str
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, cast, dataclass_transform
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 
+@dataclass_transform(eq_default=False)
 class ProvledgerError(Exception):
-    """Root of every error provledger raises on purpose."""
+    """Root of every error provledger raises on purpose.
+
+    A subclass without fields takes its message as text: ``InputError("…")``. A subclass that
+    declares fields (annotated class attributes) is a dataclass: it takes the fields as
+    arguments, in order or by name, keeps them as attributes, and its message is
+    :attr:`template` filled with them (``str.format`` syntax, so ``{amount:,}`` and
+    ``{path!r}`` work). A class whose message needs more than a template overrides
+    :meth:`_message`; one whose arguments are not its fields writes its own ``__init__``.
+    """
+
+    template: ClassVar[str] = ""
+    """The message, with ``{field}`` for each field's value."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not (inspect.get_annotations(cls) or is_dataclass(cls)):
+            return
+        own_init = "__init__" in cls.__dict__
+        record = cast("type[DataclassInstance]", dataclass(eq=False, repr=False)(cls))
+        if not fields(record):  # only ClassVars: still a plain error, as type checkers see it
+            if not own_init:
+                delattr(cls, "__init__")
+        elif not cls.template and cls._message is ProvledgerError._message:
+            raise TypeError(f"{cls.__name__} declares fields but no template")
+
+    def __post_init__(self) -> None:
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        """This error's one-line message: :attr:`template` filled with the error's fields."""
+        return self.template.format_map(vars(self))
 
 
 class ConfigurationError(ProvledgerError):
@@ -30,11 +73,11 @@ class InputError(ProvledgerError):
 class SolcVersionMismatchError(ConfigurationError):
     """A Solidity compiler was named or found, but it is not the version provledger pins."""
 
-    def __init__(self, path: str, found: str, expected: str, hint: str) -> None:
-        self.path = path
-        self.found = found
-        self.expected = expected
-        super().__init__(f"{path} is solc {found}, but provledger pins solc {expected}; {hint}")
+    template = "{path} is solc {found}, but provledger pins solc {expected}; {hint}"
+    path: str
+    found: str
+    expected: str
+    hint: str
 
 
 class CompilationError(ProvledgerError):
@@ -70,97 +113,94 @@ class UnknownArtifactError(ProvledgerError):
 class EmptyMerkleTreeError(InputError):
     """A Merkle tree was asked for over no leaves at all."""
 
-    def __init__(self, what: str = "values") -> None:
-        self.what = what
-        super().__init__(f"A Merkle tree needs at least one leaf, but no {what} were given")
+    template = "A Merkle tree needs at least one leaf, but no {what} were given"
+    what: str = "values"
 
 
 class InvalidLeafError(InputError):
     """A leaf value does not fit the tree's leaf encoding (its ABI types)."""
 
-    def __init__(self, value: str, types: Sequence[str], reason: str) -> None:
-        self.value = value
-        self.types = tuple(types)
-        self.reason = reason
-        super().__init__(f"Leaf {value} cannot be encoded as ({','.join(self.types)}): {reason}")
+    value: str
+    types: tuple[str, ...]
+    reason: str
+
+    def _message(self) -> str:
+        encoding = ",".join(self.types)
+        return f"Leaf {self.value} cannot be encoded as ({encoding}): {self.reason}"
 
 
 class UnsupportedLeafTypeError(InputError):
     """A Merkle leaf encoding names an ABI type that is malformed or not supported."""
 
-    def __init__(self, type_str: str, reason: str) -> None:
-        self.type_str = type_str
-        self.reason = reason
-        super().__init__(f"Leaf type {type_str!r} cannot be used: {reason}")
+    template = "Leaf type {type_str!r} cannot be used: {reason}"
+    type_str: str
+    reason: str
 
 
 class LeafIndexError(InputError):
     """A leaf was asked for by an index the tree does not have."""
 
-    def __init__(self, index: object, leaf_count: int) -> None:
-        self.index = index
-        self.leaf_count = leaf_count
-        super().__init__(
-            f"Leaf index {index!r} is out of range: the tree has {leaf_count} leaves "
-            f"(valid indices are 0..{leaf_count - 1})"
+    index: object
+    leaf_count: int
+
+    def _message(self) -> str:
+        return (
+            f"Leaf index {self.index!r} is out of range: the tree has {self.leaf_count} leaves "
+            f"(valid indices are 0..{self.leaf_count - 1})"
         )
 
 
 class LeafNotInTreeError(InputError):
     """A leaf value was asked for that is not one of the tree's leaves."""
 
-    def __init__(self, value: str, root: str) -> None:
-        self.value = value
-        self.root = root
-        super().__init__(f"Leaf {value} is not in the Merkle tree with root {root}")
+    template = "Leaf {value} is not in the Merkle tree with root {root}"
+    value: str
+    root: str
 
 
 class MalformedProofError(InputError):
     """A Merkle proof, leaf or root is not made of 32-byte nodes."""
 
-    def __init__(self, what: str, value: str) -> None:
-        self.what = what
-        self.value = value
-        super().__init__(f"{what} must be exactly 32 bytes, got {value}")
+    template = "{what} must be exactly 32 bytes, got {value}"
+    what: str
+    value: str
 
 
 class MalformedTreeDumpError(InputError):
     """A Merkle tree dump (the JS library's "standard-v1" JSON) is malformed or inconsistent."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"Malformed Merkle tree dump: {reason}")
+    template = "Malformed Merkle tree dump: {reason}"
+    reason: str
 
 
 class InvalidHashError(InputError):
     """Text given as a 32-byte hash is not 64 hex digits (with or without 0x)."""
 
-    def __init__(self, text: str, reason: str) -> None:
-        self.text = text
-        self.reason = reason
-        super().__init__(f"{text!r} is not a 32-byte hash: {reason}")
+    template = "{text!r} is not a 32-byte hash: {reason}"
+    text: str
+    reason: str
 
 
 class PathAccessError(InputError):
     """A file or folder to be hashed cannot be opened or read."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"Cannot read {path!r}: {reason}")
+    template = "Cannot read {path!r}: {reason}"
+    path: str
+    reason: str
 
 
 class UnsupportedPathError(InputError):
     """A path cannot be part of a content hash (special file, undecodable or colliding name)."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(f"Cannot hash {path!r}: {reason}")
+    template = "Cannot hash {path!r}: {reason}"
+    path: str
+    reason: str
 
 
 class SymlinkNotAllowedError(UnsupportedPathError):
     """A dataset folder contains a symbolic link; folder hashes refuse links."""
+
+    target: str
 
     def __init__(self, path: str, target: str) -> None:
         self.target = target
@@ -174,24 +214,25 @@ class SymlinkNotAllowedError(UnsupportedPathError):
 class EmptyFolderError(InputError):
     """A folder to be hashed holds no regular file at any depth."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        super().__init__(
-            f"Folder {path!r} holds no files (empty sub-folders do not count); "
-            "an empty folder has no content hash"
-        )
+    template = (
+        "Folder {path!r} holds no files (empty sub-folders do not count); "
+        "an empty folder has no content hash"
+    )
+    path: str
 
 
 class MalformedManifestError(InputError):
     """A folder manifest's JSON is malformed or does not follow the manifest format."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(f"Malformed folder manifest: {reason}")
+    template = "Malformed folder manifest: {reason}"
+    reason: str
 
 
 class ManifestRootMismatchError(MalformedManifestError):
     """A folder manifest's files do not hash to the root it claims."""
+
+    claimed: bytes
+    computed: bytes
 
     def __init__(self, claimed: bytes, computed: bytes) -> None:
         self.claimed = claimed
@@ -204,29 +245,37 @@ class ManifestRootMismatchError(MalformedManifestError):
 class FileNotInManifestError(InputError):
     """A path was asked for that is not one of a folder manifest's files."""
 
-    def __init__(self, path: str, root: bytes) -> None:
-        self.path = path
-        self.root = root
-        super().__init__(f"File {path!r} is not in the folder manifest with root 0x{root.hex()}")
+    path: str
+    root: bytes
+
+    def _message(self) -> str:
+        return f"File {self.path!r} is not in the folder manifest with root 0x{self.root.hex()}"
 
 
 class ChangedWhileHashingError(InputError):
     """A file or folder changed while it was being hashed, so the hash read may match neither
     its old nor its new content."""
 
-    def __init__(self, path: str, reason: str) -> None:
-        self.path = path
-        self.reason = reason
-        super().__init__(
-            f"{path!r} changed while it was being hashed ({reason}); "
-            "hash it again once nothing is writing to it"
-        )
+    template = (
+        "{path!r} changed while it was being hashed ({reason}); "
+        "hash it again once nothing is writing to it"
+    )
+    path: str
+    reason: str
 
 
 class LogDecodeError(ProvledgerError):
     """A log does not have the shape its event declares."""
 
-    def __init__(self, event: str, reason: str) -> None:
-        self.event = event
-        self.reason = reason
-        super().__init__(f"cannot decode {event} log: {reason}")
+    template = "cannot decode {event} log: {reason}"
+    event: str
+    reason: str
+
+
+class RecordShapeError(ProvledgerError):
+    """A record read from the chain was given more or fewer values than it has fields."""
+
+    template = "cannot build {record} from {given} values: it has {expected} fields"
+    record: str
+    expected: int
+    given: int

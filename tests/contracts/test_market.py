@@ -1244,14 +1244,14 @@ def test_grant_for_needs_the_market_role(world: World) -> None:
         with reverts(
             "AccessControlUnauthorizedAccount", account=actor.address, neededRole=MARKET_ROLE
         ):
-            actor.licenses.grant_for(
+            actor.licenses.grant(
                 asset,
-                world.alice.address,
                 world.bob.address,
                 LicenseKind.PROCESSING_USE,
                 expires_at,
                 TERMS,
                 SCOPE,
+                licensor=world.alice.address,
             )
     assert world.alice.licenses.license_count() == 0
 

@@ -72,8 +72,12 @@ class Receipt:
     block_hash: bytes
     gas_used: int
     sender: ChecksumAddress
+    """The account that signed and sent it."""
     events: tuple[Event, ...]
+    """The logs that decode to a provledger event, of the contracts its :class:`Sender` decodes
+    (a client's sender: the deployment's)."""
     logs: tuple[RawLog, ...]
+    """Every log of the transaction, undecoded, whichever contract emitted it."""
 
     def event(self, kind: type[E]) -> E:
         """The one event of type ``kind``; :class:`EventNotFoundError` unless there is one."""

@@ -1,15 +1,16 @@
 """Frozen dataclasses for the contracts' structs, with their ABI tuple forms.
 
 Inputs (:class:`Registration`, :class:`ParentLink`) know how to become the tuples web3 encodes;
-outputs (:class:`AssetState`, :class:`LicenseState` …) are built from the tuples view functions
-return. Hashes are ``bytes`` of length 32 inside the library; addresses are checksummed.
+outputs (:class:`AssetState`, :class:`LicenseState` …) are records (:class:`ViewRecord`), built
+from the tuples view functions return by one ``from_abi`` that reads each value as its field's type
+says. Hashes are ``bytes`` of length 32 inside the library; addresses are checksummed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import Annotated, Any, Self, TypeAlias, get_origin, get_type_hints
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
@@ -27,7 +28,7 @@ from provledger.chain.enums import (
     Ruling,
     ValuationMethod,
 )
-from provledger.errors import InputError
+from provledger.errors import InputError, RecordShapeError
 
 
 @dataclass(frozen=True)
@@ -86,316 +87,9 @@ class SignedRegistration:
         )
 
 
-@dataclass(frozen=True)
-class AssetState:
-    """An asset as the registry stores it (``assetOf``), plus its holder and metadata hash."""
-
-    asset_id: int
-    registrant: ChecksumAddress
-    registered_at: int
-    category: int
-    grade: int
-    status: AssetStatus
-    under_objection: bool
-    frozen: bool
-    metadata_version: int
-    holder: ChecksumAddress
-    metadata_hash: bytes
-
-    @classmethod
-    def from_abi(
-        cls, asset_id: int, raw: Sequence[Any], holder: str, metadata_hash: bytes
-    ) -> AssetState:
-        """Build from the ``assetOf`` tuple."""
-        return cls(
-            asset_id=asset_id,
-            registrant=to_checksum_address(raw[0]),
-            registered_at=int(raw[1]),
-            category=int(raw[2]),
-            grade=int(raw[3]),
-            status=AssetStatus(raw[4]),
-            under_objection=bool(raw[5]),
-            frozen=bool(raw[6]),
-            metadata_version=int(raw[7]),
-            holder=to_checksum_address(holder),
-            metadata_hash=bytes(metadata_hash),
-        )
-
-
-@dataclass(frozen=True)
-class ParticipantState:
-    """A participant record (``participant``)."""
-
-    account: ChecksumAddress
-    jurisdiction: str
-    status: ParticipantStatus
-    registered_at: int
-    name_hash: bytes
-
-    @classmethod
-    def from_abi(cls, account: str, raw: Sequence[Any]) -> ParticipantState:
-        """Build from the ``participant`` tuple."""
-        return cls(
-            account=to_checksum_address(account),
-            jurisdiction=jurisdiction_text(raw[0]),
-            status=ParticipantStatus(raw[1]),
-            registered_at=int(raw[2]),
-            name_hash=bytes(raw[3]),
-        )
-
-
-@dataclass(frozen=True)
-class LicenseState:
-    """A stored license (``licenseOf``)."""
-
-    license_id: int
-    asset_id: int
-    licensor: ChecksumAddress
-    granted_at: int
-    expires_at: int
-    revoked_at: int
-    kind: LicenseKind
-    licensee: ChecksumAddress
-    terms_hash: bytes
-
-    @classmethod
-    def from_abi(cls, license_id: int, raw: Sequence[Any]) -> LicenseState:
-        """Build from the ``licenseOf`` tuple."""
-        return cls(
-            license_id=license_id,
-            asset_id=int(raw[0]),
-            licensor=to_checksum_address(raw[1]),
-            granted_at=int(raw[2]),
-            expires_at=int(raw[3]),
-            revoked_at=int(raw[4]),
-            kind=LicenseKind(raw[5]),
-            licensee=to_checksum_address(raw[6]),
-            terms_hash=bytes(raw[7]),
-        )
-
-
-@dataclass(frozen=True)
-class OfferState:
-    """A stored market offer (``offerOf``). ``currency`` is the zero address for native."""
-
-    offer_id: int
-    seller: ChecksumAddress
-    expires_at: int
-    kind: OfferKind
-    status: OfferStatus
-    license_kind: LicenseKind
-    fee_bps: int
-    asset_id: int
-    currency: ChecksumAddress
-    license_duration: int
-    price: int
-    min_bid: int
-    terms_hash: bytes
-    scope: str
-
-    @classmethod
-    def from_abi(cls, offer_id: int, raw: Sequence[Any]) -> OfferState:
-        """Build from the ``offerOf`` tuple."""
-        return cls(
-            offer_id=offer_id,
-            seller=to_checksum_address(raw[0]),
-            expires_at=int(raw[1]),
-            kind=OfferKind(raw[2]),
-            status=OfferStatus(raw[3]),
-            license_kind=LicenseKind(raw[4]),
-            fee_bps=int(raw[5]),
-            asset_id=int(raw[6]),
-            currency=to_checksum_address(raw[7]),
-            license_duration=int(raw[8]),
-            price=int(raw[9]),
-            min_bid=int(raw[10]),
-            terms_hash=bytes(raw[11]),
-            scope=str(raw[12]),
-        )
-
-
-@dataclass(frozen=True)
-class BidState:
-    """A stored counter-bid (``bidOf``); its currency is its offer's."""
-
-    bid_id: int
-    offer_id: int
-    bidder: ChecksumAddress
-    expires_at: int
-    status: BidStatus
-    amount: int
-
-    @classmethod
-    def from_abi(cls, bid_id: int, raw: Sequence[Any]) -> BidState:
-        """Build from the ``bidOf`` tuple."""
-        return cls(
-            bid_id=bid_id,
-            offer_id=int(raw[0]),
-            bidder=to_checksum_address(raw[1]),
-            expires_at=int(raw[2]),
-            status=BidStatus(raw[3]),
-            amount=int(raw[4]),
-        )
-
-
-@dataclass(frozen=True)
-class ExportPermitState:
-    """A stored export permit (``permitOf``)."""
-
-    destination: str
-    issued_at: int
-    expires_at: int
-    used: bool
-    revoked: bool
-    approver: ChecksumAddress
-
-    @classmethod
-    def from_abi(cls, raw: Sequence[Any]) -> ExportPermitState:
-        """Build from the ``permitOf`` tuple."""
-        return cls(
-            destination=jurisdiction_text(raw[0]),
-            issued_at=int(raw[1]),
-            expires_at=int(raw[2]),
-            used=bool(raw[3]),
-            revoked=bool(raw[4]),
-            approver=to_checksum_address(raw[5]),
-        )
-
-
-@dataclass(frozen=True)
-class ObjectionState:
-    """A stored objection (``objectionOf``)."""
-
-    objection_id: int
-    asset_id: int
-    objector: ChecksumAddress
-    lodged_at: int
-    open: bool
-    upheld: bool
-    grounds_hash: bytes
-
-    @classmethod
-    def from_abi(cls, objection_id: int, raw: Sequence[Any]) -> ObjectionState:
-        """Build from the ``objectionOf`` tuple."""
-        return cls(
-            objection_id=objection_id,
-            asset_id=int(raw[0]),
-            objector=to_checksum_address(raw[1]),
-            lodged_at=int(raw[2]),
-            open=bool(raw[3]),
-            upheld=bool(raw[4]),
-            grounds_hash=bytes(raw[5]),
-        )
-
-
-@dataclass(frozen=True)
-class CertificateState:
-    """A stored certificate (``certificateOf``)."""
-
-    registration_number: int
-    asset_id: int
-    registration_type: RegistrationType
-    issued_at: int
-    registrar: ChecksumAddress
-    certificate_hash: bytes
-
-    @classmethod
-    def from_abi(cls, registration_number: int, raw: Sequence[Any]) -> CertificateState:
-        """Build from the ``certificateOf`` tuple."""
-        return cls(
-            registration_number=registration_number,
-            asset_id=int(raw[0]),
-            registration_type=RegistrationType(raw[1]),
-            issued_at=int(raw[2]),
-            registrar=to_checksum_address(raw[3]),
-            certificate_hash=bytes(raw[4]),
-        )
-
-
-@dataclass(frozen=True)
-class AppraisalState:
-    """A stored appraisal (``appraisalOf``)."""
-
-    appraisal_id: int
-    asset_id: int
-    amount: int
-    currency: str
-    method: ValuationMethod
-    appraised_at: int
-    appraiser: ChecksumAddress
-    supersedes: int
-    report_hash: bytes
-
-    @classmethod
-    def from_abi(cls, appraisal_id: int, raw: Sequence[Any]) -> AppraisalState:
-        """Build from the ``appraisalOf`` tuple."""
-        return cls(
-            appraisal_id=appraisal_id,
-            asset_id=int(raw[0]),
-            amount=int(raw[1]),
-            currency=bytes(raw[2]).decode("ascii", errors="replace"),
-            method=ValuationMethod(raw[3]),
-            appraised_at=int(raw[4]),
-            appraiser=to_checksum_address(raw[5]),
-            supersedes=int(raw[6]),
-            report_hash=bytes(raw[7]),
-        )
-
-
-@dataclass(frozen=True)
-class DisputeState:
-    """A stored dispute (``disputeOf``)."""
-
-    dispute_id: int
-    asset_id: int
-    claimant: ChecksumAddress
-    opened_at: int
-    status: DisputeStatus
-    ruling: Ruling
-    evidence_hash: bytes
-    ruling_hash: bytes
-
-    @classmethod
-    def from_abi(cls, dispute_id: int, raw: Sequence[Any]) -> DisputeState:
-        """Build from the ``disputeOf`` tuple."""
-        return cls(
-            dispute_id=dispute_id,
-            asset_id=int(raw[0]),
-            claimant=to_checksum_address(raw[1]),
-            opened_at=int(raw[2]),
-            status=DisputeStatus(raw[3]),
-            ruling=Ruling(raw[4]),
-            evidence_hash=bytes(raw[5]),
-            ruling_hash=bytes(raw[6]),
-        )
-
-
-@dataclass(frozen=True)
-class BatchState:
-    """A stored batch anchor (``batchOf``)."""
-
-    root: bytes
-    submitter: ChecksumAddress
-    leaf_count: int
-    anchored_at: int
-
-    @classmethod
-    def from_abi(cls, root: bytes, raw: Sequence[Any]) -> BatchState:
-        """Build from the ``batchOf`` tuple."""
-        return cls(
-            root=root,
-            submitter=to_checksum_address(raw[0]),
-            leaf_count=int(raw[1]),
-            anchored_at=int(raw[2]),
-        )
-
-
 def jurisdiction_bytes(code: str) -> bytes:
     """The ``bytes2`` form of an ISO 3166-1 alpha-2 code such as ``"CN"``."""
-    raw = code.encode("ascii")
-    if len(raw) != 2:
-        raise InputError(f"jurisdiction {code!r} is not a two-letter ISO 3166-1 code")
-    return raw
+    return _code_bytes(code, 2, "jurisdiction", "two-letter ISO 3166-1")
 
 
 def jurisdiction_text(raw: bytes) -> str:
@@ -405,7 +99,226 @@ def jurisdiction_text(raw: bytes) -> str:
 
 def currency_bytes(code: str) -> bytes:
     """The ``bytes3`` form of an ISO 4217 alphabetic code such as ``"CNY"``."""
-    raw = code.encode("ascii")
-    if len(raw) != 3:
-        raise InputError(f"currency {code!r} is not a three-letter ISO 4217 code")
-    return raw
+    return _code_bytes(code, 3, "currency", "three-letter ISO 4217")
+
+
+def currency_text(raw: bytes) -> str:
+    """The text form of a ``bytes3`` currency code."""
+    return bytes(raw).decode("ascii", errors="replace")
+
+
+def _code_bytes(code: str, size: int, what: str, standard: str) -> bytes:
+    if not (code.isascii() and len(code) == size):
+        raise InputError(f"{what} {code!r} is not a {standard} code")
+    return code.encode("ascii")
+
+
+#: An address field: the value read is checksummed.
+Address: TypeAlias = Annotated[ChecksumAddress, to_checksum_address]
+#: A ``bytes2`` jurisdiction code field, read as text (``"CN"``).
+Jurisdiction: TypeAlias = Annotated[str, jurisdiction_text]
+#: A ``bytes3`` currency code field, read as text (``"CNY"``).
+Currency: TypeAlias = Annotated[str, currency_text]
+
+
+@dataclass(frozen=True)
+class ViewRecord:
+    """A record read from the chain: a subclass's fields are, in order, the keys the view
+    function was called with, the members of the struct it returns, and any values read
+    alongside (:class:`AssetState` adds the holder and the metadata hash)."""
+
+    @classmethod
+    def from_abi(cls, *values: Any) -> Self:
+        """Build from the values of the fields in order, the struct a view returns given as
+        one tuple among them: ``LicenseState.from_abi(license_id, raw)``.
+
+        Each value is read as its field's type says: ``int``, ``bool``, ``bytes``, ``str`` and
+        enums by calling the type, :data:`Address`, :data:`Jurisdiction` and :data:`Currency`
+        by their reader.
+
+        Raises:
+            RecordShapeError: the values are more or fewer than the fields.
+        """
+        flat = [
+            item
+            for value in values
+            for item in (value if isinstance(value, tuple | list) else (value,))
+        ]
+        readers = _readers(cls)
+        if len(flat) != len(readers):
+            raise RecordShapeError(cls.__name__, len(readers), len(flat))
+        build: Callable[..., Self] = cls
+        pairs = zip(readers, flat, strict=True)
+        return build(**{name: read(item) for (name, read), item in pairs})
+
+
+_Readers: TypeAlias = tuple[tuple[str, Callable[[Any], Any]], ...]
+_READERS: dict[type[ViewRecord], _Readers] = {}
+
+
+def _readers(record: type[ViewRecord]) -> _Readers:
+    """Each field of ``record`` and the function that reads its value from the ABI."""
+    known = _READERS.get(record)
+    if known is None:
+        hints = get_type_hints(record, include_extras=True)
+        known = tuple((item.name, _reader(hints[item.name])) for item in fields(record))
+        _READERS[record] = known
+    return known
+
+
+def _reader(hint: Any) -> Callable[[Any], Any]:
+    """How a field typed ``hint`` reads its ABI value: an ``Annotated`` type by its reader, any
+    other (``int``, ``bool``, ``bytes``, ``str``, an enum) by calling the type."""
+    reader: Callable[[Any], Any] = hint.__metadata__[0] if get_origin(hint) is Annotated else hint
+    return reader
+
+
+@dataclass(frozen=True)
+class AssetState(ViewRecord):
+    """An asset as the registry stores it (``assetOf``), plus its holder and metadata hash."""
+
+    asset_id: int
+    registrant: Address
+    registered_at: int
+    category: int
+    grade: int
+    status: AssetStatus
+    under_objection: bool
+    frozen: bool
+    metadata_version: int
+    holder: Address
+    metadata_hash: bytes
+
+
+@dataclass(frozen=True)
+class ParticipantState(ViewRecord):
+    """A participant record (``participant``)."""
+
+    account: Address
+    jurisdiction: Jurisdiction
+    status: ParticipantStatus
+    registered_at: int
+    name_hash: bytes
+
+
+@dataclass(frozen=True)
+class LicenseState(ViewRecord):
+    """A stored license (``licenseOf``)."""
+
+    license_id: int
+    asset_id: int
+    licensor: Address
+    granted_at: int
+    expires_at: int
+    revoked_at: int
+    kind: LicenseKind
+    licensee: Address
+    terms_hash: bytes
+
+
+@dataclass(frozen=True)
+class OfferState(ViewRecord):
+    """A stored market offer (``offerOf``). ``currency`` is the zero address for native."""
+
+    offer_id: int
+    seller: Address
+    expires_at: int
+    kind: OfferKind
+    status: OfferStatus
+    license_kind: LicenseKind
+    fee_bps: int
+    asset_id: int
+    currency: Address
+    license_duration: int
+    price: int
+    min_bid: int
+    terms_hash: bytes
+    scope: str
+
+
+@dataclass(frozen=True)
+class BidState(ViewRecord):
+    """A stored counter-bid (``bidOf``); its currency is its offer's."""
+
+    bid_id: int
+    offer_id: int
+    bidder: Address
+    expires_at: int
+    status: BidStatus
+    amount: int
+
+
+@dataclass(frozen=True)
+class ExportPermitState(ViewRecord):
+    """A stored export permit (``permitOf``)."""
+
+    destination: Jurisdiction
+    issued_at: int
+    expires_at: int
+    used: bool
+    revoked: bool
+    approver: Address
+
+
+@dataclass(frozen=True)
+class ObjectionState(ViewRecord):
+    """A stored objection (``objectionOf``)."""
+
+    objection_id: int
+    asset_id: int
+    objector: Address
+    lodged_at: int
+    open: bool
+    upheld: bool
+    grounds_hash: bytes
+
+
+@dataclass(frozen=True)
+class CertificateState(ViewRecord):
+    """A stored certificate (``certificateOf``)."""
+
+    registration_number: int
+    asset_id: int
+    registration_type: RegistrationType
+    issued_at: int
+    registrar: Address
+    certificate_hash: bytes
+
+
+@dataclass(frozen=True)
+class AppraisalState(ViewRecord):
+    """A stored appraisal (``appraisalOf``)."""
+
+    appraisal_id: int
+    asset_id: int
+    amount: int
+    currency: Currency
+    method: ValuationMethod
+    appraised_at: int
+    appraiser: Address
+    supersedes: int
+    report_hash: bytes
+
+
+@dataclass(frozen=True)
+class DisputeState(ViewRecord):
+    """A stored dispute (``disputeOf``)."""
+
+    dispute_id: int
+    asset_id: int
+    claimant: Address
+    opened_at: int
+    status: DisputeStatus
+    ruling: Ruling
+    evidence_hash: bytes
+    ruling_hash: bytes
+
+
+@dataclass(frozen=True)
+class BatchState(ViewRecord):
+    """A stored batch anchor (``batchOf``)."""
+
+    root: bytes
+    submitter: Address
+    leaf_count: int
+    anchored_at: int

@@ -23,6 +23,8 @@ review_app = command_group("review", "Registrar: accept or reject a registration
 dispute_app = command_group("dispute", "Arbiter and parties: disputes.")
 export_app = command_group("export", "Export approver: cross-border permits.")
 
+DisputeArgument = Annotated[int, typer.Argument(help="Dispute number.")]
+
 
 @chain_command(review_app, "accept")
 def review_accept_command(
@@ -191,7 +193,7 @@ def dispute_open_command(
 def dispute_freeze_command(
     settings: Settings,
     as_json: bool,
-    dispute: Annotated[int, typer.Argument(help="Dispute number.")],
+    dispute: DisputeArgument,
 ) -> None:
     """Freeze the disputed asset until the ruling.
 
@@ -205,7 +207,7 @@ def dispute_freeze_command(
 def dispute_rule_command(
     settings: Settings,
     as_json: bool,
-    dispute: Annotated[int, typer.Argument(help="Dispute number.")],
+    dispute: DisputeArgument,
     ruling: Annotated[str, typer.Option(help="dismiss, transfer-to-claimant or cancel-asset.")],
     reason: Annotated[str, typer.Option(help="The grounds of the ruling, in words.")] = "",
     document: Annotated[

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
 from provledger.chain import events
-from provledger.chain.client import Provledger
+from provledger.chain.client import Provledger, RegistryClient
 from provledger.chain.deploy import AUTHORITY_ROLES
 from provledger.chain.ids import role_id
+from provledger.chain.transactions import Receipt
 from provledger.cli.acts import ReasonOption, kept_text, text_hash
 from provledger.cli.arguments import parse_address
 from provledger.cli.base import command_group
@@ -55,17 +57,6 @@ RoleArgument = Annotated[
 AccountArgument = Annotated[str, address_argument("account")]
 
 
-def change_role(settings: Settings, as_json: bool, role: str, account: str, *, grant: bool) -> None:
-    """Grant ``role`` to ``account``, or revoke it (admin only)."""
-    name, target = role_name(role), parse_address(account, "account")
-    registry = open_ledger(settings).registry
-    if grant:
-        receipt, done = registry.grant_role(name, target), "granted to"
-    else:
-        receipt, done = registry.revoke_role(name, target), "revoked from"
-    show_receipt(receipt, f"{name} {done} {target}", as_json)
-
-
 def role_holders(ledger: Provledger) -> dict[str, list[str]]:
     """Who holds each authority role now, by the registry's role events."""
     names = {role_id(name): name for name in AUTHORITY_ROLES.values()}
@@ -83,32 +74,29 @@ def role_holders(ledger: Provledger) -> dict[str, list[str]]:
     return held
 
 
-@chain_command(roles_app, "grant")
-def roles_grant_command(
-    settings: Settings,
-    as_json: bool,
-    role: RoleArgument,
-    account: AccountArgument,
+def role_change_command(
+    verb: str, change: Callable[[RegistryClient, str, str], Receipt], done: str
 ) -> None:
-    """Grant an authority role (admin only).
+    """Register ``roles VERB``, the twin of grant and revoke: ``change`` an account's authority
+    role (admin only), then say the role was ``done`` (``granted to``) the account."""
 
-    Example: provledger roles grant registrar 0x7099…79C8 --dev-account 0
-    """
-    change_role(settings, as_json, role, account, grant=True)
+    def command(
+        settings: Settings, as_json: bool, role: RoleArgument, account: AccountArgument
+    ) -> None:
+        name, target = role_name(role), parse_address(account, "account")
+        receipt = change(open_ledger(settings).registry, name, target)
+        show_receipt(receipt, f"{name} {done} {target}", as_json)
+
+    command.__name__ = command.__qualname__ = f"roles_{verb}_command"
+    command.__doc__ = (
+        f"{verb.capitalize()} an authority role (admin only).\n\n"
+        f"Example: provledger roles {verb} registrar 0x7099…79C8 --dev-account 0"
+    )
+    chain_command(roles_app, verb)(command)
 
 
-@chain_command(roles_app, "revoke")
-def roles_revoke_command(
-    settings: Settings,
-    as_json: bool,
-    role: RoleArgument,
-    account: AccountArgument,
-) -> None:
-    """Revoke an authority role (admin only).
-
-    Example: provledger roles revoke registrar 0x7099…79C8 --dev-account 0
-    """
-    change_role(settings, as_json, role, account, grant=False)
+role_change_command("grant", RegistryClient.grant_role, "granted to")
+role_change_command("revoke", RegistryClient.revoke_role, "revoked from")
 
 
 @chain_command(roles_app, "list", sign=False)

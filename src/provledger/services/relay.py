@@ -57,10 +57,10 @@ class RegistrationRefusedError(RelayRefusalError):
     (-1 when the chain refuses the batch as a whole); ``error`` names the reason as the
     contract's custom error does."""
 
-    def __init__(self, position: int, error: str, detail: str) -> None:
-        self.position = position
-        self.error = error
-        super().__init__(f"registration {position}: {error}: {detail}")
+    template = "registration {position}: {error}: {detail}"
+    position: int
+    error: str
+    detail: str
 
 
 class UnauthorizedError(RelayRefusalError):
@@ -73,9 +73,8 @@ class UnauthorizedError(RelayRefusalError):
 class UnknownRelayRequestError(RelayRefusalError):
     """No request of that id was made with this API key."""
 
-    def __init__(self, request_id: str) -> None:
-        self.request_id = request_id
-        super().__init__(f"no relay request {request_id} made with this API key")
+    template = "no relay request {request_id} made with this API key"
+    request_id: str
 
 
 class RelayNotConfiguredError(ServiceUnavailableError):

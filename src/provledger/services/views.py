@@ -1,6 +1,9 @@
 """The answers of the read side: each a frozen dataclass in output form (checksummed addresses,
 ``0x`` hex, decimal text for amounts) that the gateway returns as it is and the command line
 prints, with the finality of the record it shows.
+
+Where a view has ``block_number``, it is the block of the record's latest change, and
+``finality`` says how settled that block is.
 """
 
 from __future__ import annotations
@@ -203,9 +206,12 @@ class DisputeView:
     claimant: Address
     evidence_hash: Hash
     status: Annotated[str, Field(examples=["FROZEN"])]
+    """``OPEN``, then ``FROZEN`` once an arbiter froze the asset, then ``RULED``."""
     ruling: str | None
+    """``DISMISS``, ``TRANSFER_TO_CLAIMANT`` or ``CANCEL_ASSET``; None until ruled."""
     ruling_hash: Hash | None
     arbiter: Address | None
+    """The arbiter who froze the asset, then the one who ruled; None while open."""
     opened_block: int
     opened_at: int
     frozen_block: int | None
@@ -221,9 +227,12 @@ class CertificateView:
     registration_number: int
     asset_id: Hash
     registration_type: Annotated[str, Field(examples=["INITIAL"])]
+    """What was registered: ``INITIAL``, ``LICENSE``, ``TRANSFER``, ``CHANGE``,
+    ``CANCELLATION`` or ``OBJECTION``."""
     certificate_hash: Hash
     registrar: Address
     issued_at: int
+    """The unix time of the block that issued it."""
     block_number: int
     finality: Finality
 
@@ -235,11 +244,14 @@ class ExportPermitView:
     asset_id: Hash
     recipient: Address
     destination: Annotated[str, Field(examples=["HK"])]
+    """The recipient's jurisdiction when the permit was issued, two letters."""
     expires_at: int
     approver: Address
     issued_block: int
     state: Annotated[str, Field(examples=["ISSUED"])]
+    """``ISSUED``, then ``USED`` by the transfer it allowed or ``REVOKED``."""
     closed_block: int | None
+    """The block that used or revoked it; None while issued."""
     block_number: int
     finality: Finality
 

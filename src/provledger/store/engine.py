@@ -32,9 +32,10 @@ WRITER_LOCK_KEY: Final = int.from_bytes(
 class QueryTimeoutError(ServiceUnavailableError):
     """A read ran past the query time limit and was cancelled."""
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        super().__init__(f"the query ran longer than {seconds * 1000:g} ms and was cancelled")
+    seconds: float
+
+    def _message(self) -> str:
+        return f"the query ran longer than {self.seconds * 1000:g} ms and was cancelled"
 
 
 class IndexNotBuiltError(ServiceUnavailableError):
@@ -47,8 +48,8 @@ class IndexNotBuiltError(ServiceUnavailableError):
 class WriterLockHeldError(ProvledgerError):
     """Another indexer holds the writer lock."""
 
-    def __init__(self, where: str) -> None:
-        super().__init__(f"another indexer is writing to {where}")
+    template = "another indexer is writing to {where}"
+    where: str
 
 
 def normalise_url(url: str) -> str:

@@ -48,6 +48,8 @@ class Checkpoint:
     block_number: int
     block_hash: str
     head_block: int
+    """The chain's head the indexer saw when it wrote the checkpoint: readers reckon each
+    record's finality from it, and the index's lag when they ask no node."""
 
 
 @dataclass(frozen=True)

@@ -60,48 +60,49 @@ class RelayRefusalError(ProvledgerError):
 class IdempotencyConflictError(RelayRefusalError):
     """The idempotency key was used before by this API key."""
 
-    def __init__(self, request_id: str) -> None:
-        self.request_id = request_id
-        super().__init__(f"this idempotency key was already used, by request {request_id}")
+    template = "this idempotency key was already used, by request {request_id}"
+    request_id: str
 
 
 class AlreadyRelayingError(RelayRefusalError):
     """Another request not yet failed relays the same content hash or registrant nonce."""
 
-    def __init__(self, claim: str, request_id: str) -> None:
-        self.request_id = request_id
-        what = claim.split(":", 1)[1].replace(":", " nonce ")
-        super().__init__(f"{what} is already being relayed by request {request_id}")
+    claim: str
+    request_id: str
+
+    def _message(self) -> str:
+        what = self.claim.split(":", 1)[1].replace(":", " nonce ")
+        return f"{what} is already being relayed by request {self.request_id}"
 
 
 class RateLimitedError(RelayRefusalError):
     """The API key sent more requests in the last minute than its rate allows; ``retry_after``
     is the seconds until it may send again."""
 
-    def __init__(self, rate: int, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            f"this API key may send {rate} requests a minute; retry in {retry_after} s"
-        )
+    template = "this API key may send {rate} requests a minute; retry in {retry_after} s"
+    rate: int
+    retry_after: int
 
 
 class GasBudgetExceededError(RelayRefusalError):
     """The request would take the API key over its gas budget for the day (UTC);
     ``retry_after`` is the seconds until the next day begins."""
 
-    def __init__(self, budget: int, used: int, wanted: int, retry_after: int) -> None:
-        self.retry_after = retry_after
-        super().__init__(
-            f"this API key's daily gas budget is {budget:,}; {used:,} used today, "
-            f"this request needs {wanted:,}"
-        )
+    template = (
+        "this API key's daily gas budget is {budget:,}; {used:,} used today, "
+        "this request needs {wanted:,}"
+    )
+    budget: int
+    used: int
+    wanted: int
+    retry_after: int
 
 
 class UnknownApiKeyError(InputError):
     """``provledger apikey revoke`` named a key that does not exist."""
 
-    def __init__(self, key_id: str) -> None:
-        super().__init__(f"no API key {key_id}")
+    template = "no API key {key_id}"
+    key_id: str
 
 
 def now_ms() -> int:

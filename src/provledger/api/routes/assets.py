@@ -11,11 +11,15 @@ from provledger.api.examples import EXAMPLE_HASH, PROOF_RESPONSES
 from provledger.api.gateway import Gateway
 from provledger.api.params import AddressQuery, AssetIdPath, Cursor, Digits, Limit
 from provledger.api.routes.paged import add_asset_page
+from provledger.chain.enums import AssetStatus
 from provledger.params import INT64_MAX, parse_address, parse_asset_id
 from provledger.services import views
 from provledger.services.provenance import MAX_LINEAGE_DEPTH, parse_title
 from provledger.store import queries
 from provledger.store.documents import MAX_TITLE
+
+#: The statuses an asset filter may name: every :data:`AssetStatus` but ``NONE``.
+STATUS_PATTERN: Final = f"^({'|'.join(s.name for s in AssetStatus if s != AssetStatus.NONE)})$"
 
 
 def add_routes(router: APIRouter, gateway: Gateway) -> None:
@@ -28,13 +32,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         registrant: AddressQuery = None,
         category: Annotated[int | None, Digits, Query(ge=0, le=65535, examples=[301])] = None,
         grade: Annotated[int | None, Digits, Query(ge=0, le=255, examples=[1])] = None,
-        status: Annotated[
-            str | None,
-            Query(
-                pattern="^(APPLIED|NOTICED|CERTIFIED|REJECTED|CANCELLED)$",
-                examples=["CERTIFIED"],
-            ),
-        ] = None,
+        status: Annotated[str | None, Query(pattern=STATUS_PATTERN, examples=["CERTIFIED"])] = None,
         title: Annotated[
             str | None,
             Query(

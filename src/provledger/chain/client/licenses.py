@@ -23,23 +23,14 @@ class LicenseClient(ContractClient):
         expires_at: int,
         terms_hash: bytes,
         scope: str = "",
+        *,
+        licensor: str | None = None,
     ) -> Receipt:
-        """Grant a license on an asset the sender holds."""
+        """Grant a license on an asset the sender holds, or, given ``licensor``, for that
+        holder (``grantFor``: the sender needs MARKET_ROLE)."""
         terms = _terms(licensee, kind, expires_at, terms_hash, scope)
-        return self._send("grant", asset, *terms)
-
-    def grant_for(
-        self,
-        asset: int,
-        licensor: str,
-        licensee: str,
-        kind: LicenseKind | int,
-        expires_at: int,
-        terms_hash: bytes,
-        scope: str = "",
-    ) -> Receipt:
-        """Grant a license for ``licensor``, the holder (the sender needs MARKET_ROLE)."""
-        terms = _terms(licensee, kind, expires_at, terms_hash, scope)
+        if licensor is None:
+            return self._send("grant", asset, *terms)
         return self._send("grantFor", asset, Web3.to_checksum_address(licensor), *terms)
 
     def revoke(self, license_id: int, reason_hash: bytes = ZERO_HASH) -> Receipt:

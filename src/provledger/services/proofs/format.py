@@ -73,6 +73,7 @@ class LogClaim:
     where: str
     """Its place in the bundle: ``registration``, ``batch.promotion`` or ``batch.anchor``."""
     contract: str
+    """The name of the emitting contract: a key of :attr:`ProofBundle.contracts`."""
     event: str
     tx_hash: bytes
     tx_index: int
@@ -82,6 +83,8 @@ class LogClaim:
     topics: tuple[bytes, ...]
     data: bytes
     args: Mapping[str, Any]
+    """The decoded fields, in declaration order, as JSON values (a check decodes ``topics``
+    and ``data`` again and compares)."""
 
 
 @dataclass(frozen=True)
@@ -114,11 +117,14 @@ class ProofBundle:
     asset_id: int
     content_hash: bytes
     channel: str
+    """How the asset was registered: ``DIRECT``, ``SIGNED`` (a relayed signature) or ``BATCH``
+    (promoted from a batch leaf)."""
     contracts: Mapping[str, ContractClaim]
     """The contracts that emitted the logs, by name."""
     registration: LogClaim
     batch: BatchClaim | None
     state_block: int
+    """The block the state records were read at (the head when the bundle was built)."""
     state_block_hash: bytes
     asset_record: Mapping[str, Any] | None
     """The asset's record at the state block (``state.asset``); None: not registered there."""
