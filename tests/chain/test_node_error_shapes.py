@@ -3,9 +3,9 @@
 A node that refuses a call answers a JSON-RPC error whose ``data`` carries the revert, but not
 the same way everywhere. Each vector below is one client's shape (from the client's own issue
 trackers and documentation; only anvil and eth-tester run here). A loopback JSON-RPC server
-answers it, web3's own HTTP provider and response formatters turn it into an exception as they
-would for that node, and :func:`revert_from_exception` must recover the custom error's name and
-every argument from it.
+(:mod:`helpers.rpcserver`) answers it, web3's own HTTP provider and response formatters turn it
+into an exception as they would for that node, and :func:`revert_from_exception` must recover
+the custom error's name and every argument from it.
 
 | shape | where ``data`` is | client |
 |---|---|---|
@@ -24,10 +24,7 @@ every argument from it.
 from __future__ import annotations
 
 import contextlib
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -35,6 +32,7 @@ from web3 import Web3
 from web3.providers import HTTPProvider
 
 from helpers.assertions import error_data, failure_of
+from helpers.rpcserver import CHAIN_ID, Answer, RpcServer
 from provledger.chain.reverts import ContractRevertError, revert_bytes, revert_from_exception
 
 ASSET = 0x5A17
@@ -91,44 +89,15 @@ SHAPES: dict[str, dict[str, Any]] = {
 }
 
 
-class _Node(BaseHTTPRequestHandler):
-    """Answers every JSON-RPC request with the error in ``server.answer`` (a chain id for
-    ``eth_chainId``)."""
-
-    def do_POST(self) -> None:
-        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if request["method"] == "eth_chainId":
-            body: dict[str, Any] = {"jsonrpc": "2.0", "id": request["id"], "result": "0x7a69"}
-        else:
-            error = self.server.answer  # type: ignore[attr-defined]
-            body = {"jsonrpc": "2.0", "id": request["id"], "error": error}
-        raw = json.dumps(body).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-
 @pytest.fixture(scope="module")
-def node() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Node)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def node() -> Iterator[RpcServer]:
+    with RpcServer() as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
-def _raised(node: ThreadingHTTPServer, answer: dict[str, Any], method: str) -> BaseException:
-    node.answer = answer  # type: ignore[attr-defined]
-    host, port = node.server_address[:2]
-    w3 = Web3(HTTPProvider(f"http://{host!s}:{port}", request_kwargs={"timeout": 10}))
+def _raised(node: RpcServer, answer: dict[str, Any], method: str) -> BaseException:
+    node.answer = Answer(error=answer, results={"eth_chainId": hex(CHAIN_ID)})
+    w3 = Web3(HTTPProvider(node.url, request_kwargs={"timeout": 10}))
     call = {"from": CALLER, "to": REGISTRY, "data": "0x12345678"}
     if method == "eth_call":
         return failure_of(lambda: w3.eth.call(call))  # type: ignore[arg-type]
@@ -139,9 +108,7 @@ def _raised(node: ThreadingHTTPServer, answer: dict[str, Any], method: str) -> B
 
 @pytest.mark.parametrize("method", ["eth_call", "eth_estimateGas"])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
-def test_each_shape_decodes_to_the_custom_error(
-    node: ThreadingHTTPServer, shape: str, method: str
-) -> None:
+def test_each_shape_decodes_to_the_custom_error(node: RpcServer, shape: str, method: str) -> None:
     # web3 tries to read "Reverted 0x…" as a reason string and warns that it is not UTF-8
     older = shape == "nethermind-older"
     with pytest.warns(RuntimeWarning, match="UTF-8") if older else contextlib.nullcontext():
@@ -153,7 +120,7 @@ def test_each_shape_decodes_to_the_custom_error(
     assert revert.data.hex() == DATA[2:]
 
 
-def test_a_refused_send_keeps_the_revert_in_the_node_s_answer(node: ThreadingHTTPServer) -> None:
+def test_a_refused_send_keeps_the_revert_in_the_node_s_answer(node: RpcServer) -> None:
     raised = _raised(node, SHAPES["geth"], "eth_sendRawTransaction")
     revert = revert_from_exception(raised)
     assert isinstance(revert, ContractRevertError), (type(raised), raised)

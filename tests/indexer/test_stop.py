@@ -4,6 +4,8 @@ Every wait of a run (the poll of the head, a retry's backoff, standing by for th
 the queue or pipe to the fetcher) must end as soon as stop() is asked, and the run must return
 its summary with ``stopped`` set. The node here is a fake that answers, fails, or never
 answers; the fetch process is a real child process against a dead or a silent loopback port.
+A run that fails (its write raises) ends its fetch process too (issue 19, item 5): that test
+runs on anvil behind a fault proxy.
 """
 
 from __future__ import annotations
@@ -16,13 +18,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_utils.address import to_checksum_address
+from sqlalchemy import Engine
 
+from helpers.faultproxy import FaultKind, FaultPlan, FaultProxy
+from helpers.required import start_anvil
 from helpers.stores import database, engine_for
+from helpers.workload import deploy_ledger
 from provledger.chain.anvil import free_port
 from provledger.chain.deployments import CONTRACT_NAMES, ContractDeployment, Deployment
+from provledger.errors import ProvledgerError
 from provledger.indexer.decoding import RawLog
 from provledger.indexer.fetcher import (
     ProcessJob,
@@ -31,7 +39,7 @@ from provledger.indexer.fetcher import (
     fetch_in_process,
 )
 from provledger.indexer.scanner import IndexerConfig, RunSummary, Scanner
-from provledger.indexer.source import RpcError
+from provledger.indexer.source import JsonRpcSource, RpcError
 from provledger.store.engine import writer_lock
 from provledger.store.index import IndexStore
 from provledger.store.records import BlockHeader
@@ -267,3 +275,53 @@ def test_stop_ends_the_fetch_process(node_state: str, request: pytest.FixtureReq
     (raised,) = outcome
     assert isinstance(raised, StopRequestedError), raised
     assert _children() - before == set()
+
+
+class DiskFullError(ProvledgerError):
+    """What the store below raises on every write."""
+
+    def __init__(self) -> None:
+        super().__init__("the disk is full")
+
+
+class FailingStore(IndexStore):
+    """A store whose batch writes fail, once ``ready()`` holds (or after 10 s)."""
+
+    def __init__(self, engine: Engine, ready: Callable[[], bool]) -> None:
+        super().__init__(engine)
+        self.ready = ready
+
+    def write_batch(self, *args: Any, **kwargs: Any) -> int:
+        deadline = time.monotonic() + 10
+        while not self.ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raise DiskFullError()
+
+
+@pytest.mark.anvil
+def test_a_failed_write_ends_the_fetch_process(tmp_path: Path) -> None:
+    """The first range reaches the writer, whose write fails, while the child waits on the node
+    for the next one (held unanswered): the run raises the error, and the child is ended and
+    reaped before it returns, not when the generator that started it is collected (the
+    traceback keeps it alive here)."""
+    node = start_anvil()
+    try:
+        deployment = deploy_ledger(node.web3())
+        plan = FaultPlan(
+            delay=60.0, methods=frozenset({"eth_getLogs"}), script=(None, FaultKind.TIMEOUT)
+        )
+        with FaultProxy(node.url, plan) as proxy, database("sqlite", tmp_path) as url:
+            scanner = Scanner(
+                JsonRpcSource(proxy.url),
+                FailingStore(engine_for(url), lambda: proxy.methods["eth_getLogs"] == 2),
+                deployment,
+                config=IndexerConfig(finality_depth=0, initial_range=1, max_range=1),
+            )
+            before = _children()
+            with pytest.raises(DiskFullError) as raised:
+                scanner.run(once=True, wait_for_lock=False)
+            assert proxy.methods["eth_getLogs"] == 2  # the child was waiting on the second
+            assert _children() - before == set()
+            assert raised.traceback  # held until here: the generator was not collected
+    finally:
+        node.stop()

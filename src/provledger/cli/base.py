@@ -14,16 +14,28 @@ from types import FrameType
 from typing import Annotated, Final, NoReturn, TypeVar
 
 import typer
-from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import RequestException
 from rich.console import Console
+from rich.markup import escape
 from typer._click import Context, HelpFormatter  # typer's vendored click: its types live here
 from typer.core import TyperGroup
+from web3.exceptions import (
+    BadFunctionCallOutput,
+    BadResponseFormat,
+    BlockNumberOutOfRange,
+    ContractLogicError,
+    MultipleFailedRequests,
+    ProviderConnectionError,
+    TimeExhausted,
+    TooManyRequests,
+    Web3RPCError,
+)
 
 from provledger import __version__
 from provledger.chain.calls import CallLog
 from provledger.chain.explain import explain
-from provledger.chain.reverts import ContractRevertError
-from provledger.config import CONFIG_ENV, Settings, load_settings, set_config_file
+from provledger.chain.reverts import ContractRevertError, revert_from_exception
+from provledger.config import CONFIG_ENV, Settings, load_settings, mask_url, set_config_file
 from provledger.errors import ProvledgerError, ServiceUnavailableError
 
 EXIT_OK: Final = 0
@@ -62,6 +74,12 @@ HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
 class RoleSections(TyperGroup):
     """The root command: its help lists the commands in sections by role
     (:data:`HELP_SECTIONS`), in the plain layout of the rest of the help."""
+
+    def invoke(self, ctx: Context) -> object:
+        """Run the command with one-line errors (:func:`guarded`): whatever a command lets
+        through, a node's or the network's failure included, ends in one line, not a
+        traceback."""
+        return guarded(lambda: super(RoleSections, self).invoke(ctx))
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         """Write the commands' one-line help, section by section."""
@@ -113,6 +131,8 @@ class State:
     debug: bool = False
     #: The calls of the command's chain connection: the call a revert answers.
     call_log: CallLog | None = None
+    #: The node of the command's settings (its password masked): the node an error names.
+    node_url: str | None = None
 
 
 def _show_version(value: bool) -> None:
@@ -143,6 +163,7 @@ def _root(
 ) -> None:
     State.debug = debug
     State.call_log = None
+    State.node_url = None
     set_config_file(config)
 
 
@@ -201,7 +222,7 @@ def run_until_signalled(
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """Print one error line and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -211,26 +232,82 @@ def complete(action: Callable[[], object]) -> NoReturn:
     raise typer.Exit(EXIT_OK)
 
 
+#: What web3 raises when a node answers with an error, an answer that is not JSON-RPC, or
+#: nothing in time: a failure of the node, not of the command's input (a revert among them is
+#: told apart by :func:`revert_from_exception`).
+NODE_FAILURES: Final = (
+    Web3RPCError,  # a JSON-RPC error object; BlockNotFound, TransactionNotFound, MethodUnavailable
+    ContractLogicError,  # web3 raises it for any error answered to eth_call or eth_estimateGas
+    BadResponseFormat,
+    BadFunctionCallOutput,  # a call answered with no data: no contract there on this chain
+    BlockNumberOutOfRange,
+    MultipleFailedRequests,
+    ProviderConnectionError,
+    TimeExhausted,  # no receipt in time
+    TooManyRequests,
+    RequestException,  # HTTP errors, timeouts, refused and reset connections (requests)
+    ConnectionError,
+)
+#: The longest node message an error line quotes.
+NODE_MESSAGE_MAX: Final = 200
+
+
 def exit_code_for(error: BaseException) -> int:
-    """The exit code of an error: 3 for chain and network failures, 2 for everything else."""
-    if isinstance(error, ServiceUnavailableError | RequestsConnectionError | ConnectionError):
+    """The exit code of an error: 3 for chain and network failures, 2 for everything else
+    (a contract's refusal included)."""
+    if isinstance(error, ContractRevertError):
+        return EXIT_USAGE
+    if isinstance(error, ServiceUnavailableError):
         return EXIT_CHAIN
+    if isinstance(error, NODE_FAILURES):
+        return EXIT_USAGE if revert_from_exception(error) is not None else EXIT_CHAIN
     return EXIT_USAGE
 
 
+def one_line(text: str, limit: int = NODE_MESSAGE_MAX) -> str:
+    """``text`` on one line (runs of white space as one space), cut to ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def node_answer(error: BaseException) -> str:
+    """What the node answered, in its own words, on one line: a JSON-RPC error's message and
+    code, else the exception's message."""
+    response = getattr(error, "rpc_response", None)
+    answered = response.get("error") if isinstance(response, dict) else None
+    if isinstance(answered, dict) and isinstance(answered.get("message"), str):
+        code = answered.get("code")
+        return one_line(answered["message"]) + ("" if code is None else f" (code {code})")
+    if isinstance(error, RequestException | ConnectionError):
+        return one_line(f"{type(error).__name__}: {error}")
+    return one_line(str(error) or type(error).__name__)
+
+
+def error_message(error: BaseException) -> str:
+    """The one line an error prints: a revert in words, a node's failure with the node's URL
+    and its answer, else the error's own message."""
+    revert = error if isinstance(error, ContractRevertError) else None
+    if revert is None and isinstance(error, NODE_FAILURES):
+        revert = revert_from_exception(error)
+        if revert is None:
+            node = "the node" if State.node_url is None else f"the node at {State.node_url}"
+            return f"{node} failed: {node_answer(error)}"
+    if revert is not None:
+        return f"the contract refused: {explain_revert(revert)}"
+    return str(error)
+
+
 def guarded(action: Callable[[], T]) -> T:
-    """Run ``action``; turn provledger and network errors into one line and an exit code."""
+    """Run ``action``; turn provledger errors and a node's or the network's failures into one
+    line and an exit code (:func:`exit_code_for`); ``--debug`` prints the traceback first."""
     try:
         return action()
     except typer.Exit:
         raise
-    except (ProvledgerError, RequestsConnectionError, ConnectionError, OSError) as error:
+    except (ProvledgerError, OSError, *NODE_FAILURES) as error:
         if State.debug:
             traceback.print_exc()
-        message = str(error)
-        if isinstance(error, ContractRevertError):
-            message = f"the contract refused: {explain_revert(error)}"
-        fail(message, exit_code_for(error))
+        fail(error_message(error), exit_code_for(error))
 
 
 def explain_revert(revert: ContractRevertError) -> str:
@@ -309,4 +386,7 @@ def settings_from(**overrides: object) -> Settings:
 
     A bad value exits with one line naming the setting and where it came from.
     """
-    return guarded(lambda: load_settings(overrides))
+    settings = guarded(lambda: load_settings(overrides))
+    if settings.rpc_url is not None:
+        State.node_url = mask_url(settings.rpc_url)
+    return settings

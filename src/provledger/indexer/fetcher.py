@@ -11,6 +11,8 @@ starts ``python -m provledger.indexer.fetcher``), so that fetching, JSON parsing
 use the second core while this process projects and writes; records cross the pipe as plain
 tuples, which pickle fast, one length-prefixed message per range. The parent reads the pipe in
 short waits, so a stop request ends the fetch at once even while the child waits on a node.
+The child runs in a process group of its own: a terminal's Ctrl-C (sent to the foreground
+group) reaches only the parent, which ends the child itself, even while it is still starting.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, BinaryIO, Final
 
@@ -50,6 +52,8 @@ MAX_BACKOFF_SECONDS: Final = 30.0
 MALFORMED_ATTEMPTS: Final = 5
 POLL_SECONDS: Final = 0.1
 """The longest a waiting reader goes without looking at its stop flag."""
+CHILD_EXIT_SECONDS: Final = 0.5
+"""How long the fetch process may take to end on SIGTERM before it is killed."""
 
 
 class StopRequestedError(ProvledgerError):
@@ -394,8 +398,8 @@ def main() -> None:
     """``python -m provledger.indexer.fetcher``: read a pickled job on stdin, stream ranges."""
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    # The parent ends this process (SIGTERM) when it stops; a Ctrl-C reaches the whole
-    # process group, and would otherwise print a traceback from here too.
+    # The parent ends this process (SIGTERM) when it stops; a SIGINT sent to its process group
+    # (its own, see fetch_in_process) would otherwise print a traceback from here too.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     tune_gc()
     job = pickle.load(sys.stdin.buffer)
@@ -404,14 +408,19 @@ def main() -> None:
 
 def fetch_in_process(
     job: ProcessJob, *, stopped: Callable[[], bool], on_error: Callable[[], None]
-) -> Iterator[Fetched]:
+) -> Generator[Fetched, None, None]:
     """Fetched ranges of ``job`` from a child process, in order; :class:`StopRequestedError` as soon
     as ``stopped()``, even while the child waits on the node. The pipe between the two bounds
-    how far the child runs ahead; the child is stopped when the iteration ends."""
+    how far the child runs ahead; the child is stopped when the iteration ends: close the
+    generator when leaving it early (an error while writing), or it runs until collected."""
     child = subprocess.Popen(
         [sys.executable, "-m", "provledger.indexer.fetcher"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        # Not in the caller's process group: a Ctrl-C there would reach the child too, and
+        # kill it with a traceback while it imports (before it ignores SIGINT). The parent
+        # ends it (terminate below, or PR_SET_PDEATHSIG when the parent dies).
+        process_group=0,
     )
     assert child.stdin is not None
     assert child.stdout is not None
@@ -437,9 +446,19 @@ def fetch_in_process(
             else:
                 return
     finally:
-        if child.poll() is None:
-            child.terminate()
-        child.wait(timeout=10)
+        _end(child)
+
+
+def _end(child: subprocess.Popen[bytes]) -> None:
+    """End the fetch process (SIGTERM, then SIGKILL if it lingers) and reap it."""
+    if child.poll() is None:
+        child.terminate()
+    try:
+        child.wait(timeout=CHILD_EXIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
+    if child.stdout is not None:
         child.stdout.close()
 
 

@@ -300,8 +300,10 @@ class Scanner:
             stop=stop,
             initial_range=self.fetcher.range,
         )
-        for item in fetch_in_process(job, stopped=self._stop.is_set, on_error=self._count_error):
-            self._write(item, head, mode=mode, undo_from_block=None)
+        items = fetch_in_process(job, stopped=self._stop.is_set, on_error=self._count_error)
+        with closing(items):  # a failed write ends the child now, not when garbage is collected
+            for item in items:
+                self._write(item, head, mode=mode, undo_from_block=None)
 
     # ------------------------------------------------------------ near head (unfinalized)
     def _near_head(self, start: int, stop: int) -> None:

@@ -384,9 +384,11 @@ def verify_proof_bundle(bundle: Mapping[str, Any], w3: Web3) -> ProofReport:
     Raises:
         MalformedProofBundleError: the bundle is not well formed (see :func:`parse_proof_bundle`).
         ChainUnavailableError: the node cannot be reached.
+        Web3Exception: the node answers its latest block with an error.
     """
     proof = parse_proof_bundle(bundle)
     node = ProofNode(w3)
+    node.head()  # a node failing at its head gives no verdict: that is raised, not reported
     names = [name for name in CHECKS if proof.is_batch_leaf or name not in BATCH_CHECKS]
     return ProofReport(
         asset_id=asset_hex(proof.asset_id),

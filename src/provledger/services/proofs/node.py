@@ -50,6 +50,12 @@ class ProofNode:
         """The chain the node serves."""
         return int(self.w3.eth.chain_id)
 
+    def head(self) -> int:
+        """The node's latest block number. A node that fails to tell it gives no verdict on
+        anything: its error is raised (the CLI's exit 3), where one that answers its head and
+        then refuses a read has answered that read (a failed check)."""
+        return int(self.w3.eth.block_number)
+
     def receipt(self, tx_hash: bytes) -> TxReceipt:
         """The receipt of a transaction (``TransactionNotFound`` if the node has none)."""
         if tx_hash not in self._receipts:
