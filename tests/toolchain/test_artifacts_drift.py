@@ -1,18 +1,25 @@
-"""The committed artifacts are exactly what the committed contracts compile to."""
+"""The committed artifacts, the older-EVM set included, are exactly what the committed contracts
+compile to."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from provledger.toolchain.compiler import HARNESS, MAX_RUNTIME_SIZE, RUNTIME, check_artifacts
+from provledger.toolchain.compiler import (
+    HARNESS,
+    MAX_RUNTIME_SIZE,
+    RUNTIME,
+    RUNTIME_OLDER,
+    check_artifacts,
+)
 from provledger.toolchain.solc import REPO_ROOT, Solc
 
 
 def committed_artifacts() -> list[Path]:
     return sorted(
         path
-        for folder in (RUNTIME.artifacts_dir, HARNESS.artifacts_dir)
+        for folder in (RUNTIME.artifacts_dir, HARNESS.artifacts_dir, RUNTIME_OLDER.artifacts_dir)
         for path in (REPO_ROOT / folder).glob("*.json")
     )
 

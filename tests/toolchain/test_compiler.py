@@ -19,6 +19,7 @@ from provledger.errors import CompilationError
 from provledger.toolchain.compiler import (
     HARNESS,
     RUNTIME,
+    RUNTIME_OLDER,
     build,
     check_artifacts,
     compile_contracts,
@@ -252,6 +253,15 @@ def test_build_is_deterministic_and_independent_of_the_checkout_path(
     size = len(read_artifact(elsewhere, "Token")["deployedBytecode"]) // 2 - 1
     assert re.fullmatch(rf"src/provledger/artifacts/Token\.json +runtime +{size:,} bytes", lines[1])
     assert re.fullmatch(r"tests/artifacts/TokenHarness\.json +runtime +[\d,]+ bytes", lines[2])
+    assert re.fullmatch(
+        r"src/provledger/artifacts/shanghai/Token\.json +runtime +[\d,]+ bytes", lines[3]
+    )
+    assert (
+        read_artifact(elsewhere, "Token", RUNTIME_OLDER.artifacts_dir)["compiler"]["settings"][
+            "evmVersion"
+        ]
+        == "shanghai"
+    )
 
 
 def test_fresh_build_has_no_drift(token_project: Path, node_modules: Path, solc: Solc) -> None:

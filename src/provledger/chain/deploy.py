@@ -22,7 +22,7 @@ from web3 import Web3
 
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import DEV_ROLES, dev_account
-from provledger.chain.artifacts import load_artifact
+from provledger.chain.artifacts import DEFAULT_EVM_VERSION, load_artifact
 from provledger.chain.deployments import (
     CONTRACT_NAMES,
     ContractDeployment,
@@ -60,9 +60,10 @@ def _quiet(_: str) -> None:
     return None
 
 
-def creation_code(name: str, *args: object) -> bytes:
-    """The creation code of artifact ``name`` with ABI-encoded constructor ``args``."""
-    artifact = load_artifact(name)
+def creation_code(name: str, *args: object, evm_version: str = DEFAULT_EVM_VERSION) -> bytes:
+    """The creation code of artifact ``name`` in the ``evm_version`` set with ABI-encoded
+    constructor ``args``."""
+    artifact = load_artifact(name, evm_version)
     items = [cast(dict[str, Any], element) for element in artifact.abi]
     constructor = next((item for item in items if item.get("type") == "constructor"), {})
     types = [str(arg["type"]) for arg in constructor.get("inputs", [])]
@@ -106,14 +107,16 @@ def deploy(
     grants: Sequence[tuple[str, ChecksumAddress]] = (),
     admin: ChecksumAddress | None = None,
     progress: Progress = _quiet,
+    evm_version: str = DEFAULT_EVM_VERSION,
 ) -> Deployment:
-    """Deploy and wire every contract; return the deployment record (not yet saved)."""
+    """Deploy and wire every contract of the ``evm_version`` artifact set; return the
+    deployment record (not yet saved)."""
     chain_id = int(w3.eth.chain_id)
     sender = Sender(w3, deployer)
     contracts: dict[str, ContractDeployment] = {}
 
     def create(name: str, *args: object) -> ChecksumAddress:
-        receipt = sender.send(None, creation_code(name, *args))
+        receipt = sender.send(None, creation_code(name, *args, evm_version=evm_version))
         raw = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
         created = raw["contractAddress"]
         if created is None:
@@ -124,7 +127,7 @@ def deploy(
             address=address,
             tx_hash=receipt.tx_hash,
             block_number=receipt.block_number,
-            deployed_bytecode_hash=load_artifact(name).deployed_bytecode_hash,
+            deployed_bytecode_hash=load_artifact(name, evm_version).deployed_bytecode_hash,
         )
         progress(f"deployed {name} at {address} (gas {receipt.gas_used:,})")
         return address
@@ -139,7 +142,7 @@ def deploy(
             create(name, registry)
 
     registry_contract = w3.eth.contract(
-        address=registry, abi=list(load_artifact("DataAssetRegistry").abi)
+        address=registry, abi=list(load_artifact("DataAssetRegistry", evm_version).abi)
     )
 
     def call(function: str, *args: object) -> Receipt:
@@ -174,7 +177,7 @@ def deploy(
         progress(f"deployer renounced DEFAULT_ADMIN_ROLE in favour of {final_admin}")
 
     first = contracts["DataAssetRegistry"]
-    registry_artifact = load_artifact("DataAssetRegistry")
+    registry_artifact = load_artifact("DataAssetRegistry", evm_version)
     return Deployment(
         chain_id=chain_id,
         deployer=sender.address,
@@ -186,4 +189,5 @@ def deploy(
         compiler_version=registry_artifact.compiler_version,
         source_hash=registry_artifact.source_hash,
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        evm_version=evm_version,
     )

@@ -1,7 +1,9 @@
 """The record of a deployment: ``deployments/<chain-id>.json``.
 
 It names every contract's address, the block and transaction that created it and the hash of
-the artifact deployed, so the indexer knows where to start and a verifier can check the code.
+the artifact deployed, so the indexer knows where to start and a verifier can check the code,
+and the EVM version of the artifact set deployed (``compiler.evmVersion``; a record written
+before it was kept is of the default set, cancun).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 from hexbytes import HexBytes
 
+from provledger.chain.artifacts import DEFAULT_EVM_VERSION
 from provledger.errors import ConfigurationError, ProvledgerError
 from provledger.jsondoc import JsonDocumentError, read_json_file
 
@@ -37,20 +40,19 @@ CONTRACT_NAMES: Final = (
 class DeploymentNotFoundError(ProvledgerError):
     """No deployment file exists for a chain."""
 
-    def __init__(self, path: Path, chain_id: int) -> None:
-        self.path = path
-        self.chain_id = chain_id
-        super().__init__(
-            f"no deployment for chain {chain_id} at {path}; run `provledger deploy` first"
-        )
+    template = "no deployment for chain {chain_id} at {path}; run `provledger deploy` first"
+    path: Path
+    chain_id: int
 
 
 class DeploymentRecordedError(ProvledgerError):
     """A deployment is recorded for the chain already: writing another would lose it."""
 
-    def __init__(self, path: Path, recorded: Deployment | None) -> None:
-        self.path = path
-        self.recorded = recorded
+    path: Path
+    recorded: Deployment | None
+
+    def _message(self) -> str:
+        recorded = self.recorded
         if recorded is None:
             what = "a file that is not a deployment record"
         else:
@@ -60,9 +62,9 @@ class DeploymentRecordedError(ProvledgerError):
                 f"the deployment of chain {recorded.chain_id} ({where}from block "
                 f"{recorded.block_number})"
             )
-        super().__init__(
-            f"{path} already records {what}; give --replace to deploy anew and keep that "
-            f"record beside the new one as {path.name}{REPLACED_SUFFIX}<time>"
+        return (
+            f"{self.path} already records {what}; give --replace to deploy anew and keep that "
+            f"record beside the new one as {self.path.name}{REPLACED_SUFFIX}<time>"
         )
 
 
@@ -105,6 +107,9 @@ class Deployment:
     categories: tuple[int, ...] = ()
     compiler_version: str = ""
     source_hash: str = ""
+    evm_version: str = DEFAULT_EVM_VERSION
+    """The artifact set deployed (:data:`~provledger.chain.artifacts.EVM_VERSIONS`): its code is
+    what the contracts' ``deployed_bytecode_hash`` name."""
     created_at: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -131,7 +136,11 @@ class Deployment:
             "admin": self.admin,
             "blockNumber": self.block_number,
             "createdAt": self.created_at,
-            "compiler": {"version": self.compiler_version, "sourceHash": self.source_hash},
+            "compiler": {
+                "version": self.compiler_version,
+                "sourceHash": self.source_hash,
+                "evmVersion": self.evm_version,
+            },
             "contracts": {
                 name: {
                     "address": item.address,
@@ -169,6 +178,7 @@ class Deployment:
                 created_at=str(data.get("createdAt", "")),
                 compiler_version=str(data["compiler"]["version"]),
                 source_hash=str(data["compiler"]["sourceHash"]),
+                evm_version=str(data["compiler"].get("evmVersion", DEFAULT_EVM_VERSION)),
                 contracts={
                     name: ContractDeployment(
                         name=name,

@@ -10,6 +10,11 @@ import typer
 from rich.table import Table
 
 from provledger.chain.accounts import require_dev_chain, resolve_signer
+from provledger.chain.artifacts import (
+    DEFAULT_EVM_VERSION,
+    EVM_VERSIONS,
+    check_evm_version,
+)
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deploy import (
     DEFAULT_NOTICE_PERIOD,
@@ -18,8 +23,10 @@ from provledger.chain.deploy import (
     parse_role_grants,
 )
 from provledger.chain.deployments import refuse_recorded, set_aside
-from provledger.cli.base import JsonOption, app, complete, out, settings_from
+from provledger.chain.probe import choose_evm_version
+from provledger.cli.base import JsonOption, app, complete, err, out, settings_from
 from provledger.cli.session import MAX_DAYS, prompt_secret
+from provledger.config import mask_url
 from provledger.errors import ConfigurationError
 
 
@@ -98,10 +105,19 @@ def deploy_command(
             "new one as <chain-id>.json.replaced-<time>.",
         ),
     ] = False,
+    evm_version: Annotated[
+        str,
+        typer.Option(
+            "--evm-version",
+            help=f"Which build to deploy: {', '.join(EVM_VERSIONS)} (for nodes without cancun), "
+            "or auto: the newest the node runs. The node is probed first either way.",
+        ),
+    ] = DEFAULT_EVM_VERSION,
     as_json: JsonOption = False,
 ) -> None:
     """Deploy every contract, wire them, grant roles and write deployments/<chain-id>.json.
-    Refuses (exit 2) without a node, and a chain whose record exists unless --replace.
+    Refuses (exit 2) without a node, a node whose EVM lacks what the build needs, and a chain
+    whose record exists unless --replace.
 
     Example: provledger deploy --rpc-url http://127.0.0.1:8545 --dev-account 0 --dev-roles
     """
@@ -115,12 +131,16 @@ def deploy_command(
 
     def run() -> None:
         grants = parse_role_grants(grant or [])
+        requested = evm_version if evm_version == "auto" else check_evm_version(evm_version)
         if settings.rpc_url is None:
             raise NoNodeToDeployToError()
         w3 = rpc_chain(settings.rpc_url)
         chain_id = int(w3.eth.chain_id)
         if not replace:  # before any key is asked for or any gas spent
             refuse_recorded(settings.deployments_dir, chain_id)
+        chosen = choose_evm_version(w3, mask_url(settings.rpc_url), requested)
+        if requested == "auto":
+            err.print(f"the node runs {chosen}: deploying the {chosen} build", highlight=False)
         signer = resolve_signer(
             chain_id=chain_id,
             embedded=False,
@@ -140,6 +160,7 @@ def deploy_command(
             grants=grants,
             admin=None if admin is None else w3.to_checksum_address(admin),
             progress=report,
+            evm_version=chosen,
         )
         kept = set_aside(settings.deployments_dir, chain_id)  # never overwrite a record
         path = deployment.save(settings.deployments_dir)

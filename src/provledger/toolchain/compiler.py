@@ -1,12 +1,15 @@
 """Compile ``contracts/`` into the committed JSON artifacts, and detect drift from them.
 
-Two build targets share one pipeline:
+Three build targets share one pipeline:
 
 * **runtime**: every top-level ``contracts/*.sol`` (``contracts/interfaces/`` and OpenZeppelin
   come in as imports) into ``src/provledger/artifacts/<Contract>.json``, which the installed
   package loads through :mod:`provledger.chain.artifacts`;
 * **harness**: every ``contracts/test/*.sol`` into ``tests/artifacts/<Contract>.json``, so the
-  runtime package never ships test harnesses.
+  runtime package never ships test harnesses;
+* **runtime-shanghai**: the runtime again for the older EVM target
+  (:data:`~provledger.toolchain.inputs.OLDER_EVM_VERSION`) into
+  ``src/provledger/artifacts/shanghai/``, for nodes that lack cancun's opcodes.
 
 The pipeline is split so that other steps can hook in between: :mod:`provledger.toolchain.inputs`
 builds the standard-JSON input; :func:`compile_contracts` returns ``{name: artifact}`` dicts;
@@ -26,6 +29,7 @@ from typing import Any, Final, TextIO
 from eth_utils.crypto import keccak
 
 from provledger.errors import CompilationError, ConfigurationError, ProvledgerError
+from provledger.toolchain.evm_compat import sources_for
 from provledger.toolchain.files import (
     artifact_drift,
     generated_modules_drift,
@@ -33,6 +37,8 @@ from provledger.toolchain.files import (
     write_generated_modules,
 )
 from provledger.toolchain.inputs import (
+    EVM_VERSION,
+    OLDER_EVM_VERSION,
     collect_sources,
     compiler_settings,
     source_hash,
@@ -60,6 +66,8 @@ class Target:
     """Repository-relative folder whose ``*.sol`` files (not subfolders) are entry points."""
     artifacts_dir: str
     """Repository-relative folder the artifacts are written to."""
+    evm_version: str = EVM_VERSION
+    """solc's ``evmVersion`` for this build."""
 
     def entry_units(self, root: Path) -> list[str]:
         """Source unit names of this target's entry files under ``root``, sorted."""
@@ -73,7 +81,13 @@ class Target:
 
 RUNTIME: Final = Target("runtime", "contracts", "src/provledger/artifacts")
 HARNESS: Final = Target("harness", "contracts/test", "tests/artifacts")
-TARGETS: Final = (RUNTIME, HARNESS)
+RUNTIME_OLDER: Final = Target(
+    f"runtime-{OLDER_EVM_VERSION}",
+    "contracts",
+    f"src/provledger/artifacts/{OLDER_EVM_VERSION}",
+    OLDER_EVM_VERSION,
+)
+TARGETS: Final = (RUNTIME, HARNESS, RUNTIME_OLDER)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,7 +131,12 @@ def _hex(code: str) -> str:
 
 
 def _build_artifact(
-    name: str, unit: str, contract: Mapping[str, Any], version: str, sources_digest: str
+    name: str,
+    unit: str,
+    contract: Mapping[str, Any],
+    version: str,
+    sources_digest: str,
+    evm_version: str,
 ) -> dict[str, Any]:
     evm = contract["evm"]
     bytecode = _hex(evm["bytecode"]["object"])
@@ -138,7 +157,7 @@ def _build_artifact(
         "immutableReferences": evm["deployedBytecode"].get("immutableReferences", {}),
         "metadata": contract["metadata"],
         "storageLayout": contract.get("storageLayout", {}),
-        "compiler": {"version": version, "settings": compiler_settings()},
+        "compiler": {"version": version, "settings": compiler_settings(evm_version)},
         "sourceHash": sources_digest,
         "deployedBytecodeHash": "0x" + keccak(hexstr=deployed).hex(),
     }
@@ -159,7 +178,7 @@ def compile_contracts(
 
     Args:
         root: the project root holding ``contracts/`` (the real repository by default).
-        target: :data:`RUNTIME` or :data:`HARNESS`.
+        target: :data:`RUNTIME`, :data:`HARNESS` or :data:`RUNTIME_OLDER`.
         node_modules: where ``@openzeppelin/...`` resolves; ``root / "node_modules"`` by default.
         solc: the compiler; :func:`~provledger.toolchain.solc.find_solc` by default (only
             called when there is something to compile).
@@ -173,9 +192,9 @@ def compile_contracts(
     if not entry_units:
         return {}
     modules = node_modules if node_modules is not None else root / "node_modules"
-    sources = collect_sources(entry_units, root, modules)
+    sources = sources_for(collect_sources(entry_units, root, modules), target.evm_version)
     compiler = solc if solc is not None else find_solc()
-    output = _run_solc(standard_json_input(sources), compiler, on_warning)
+    output = _run_solc(standard_json_input(sources, target.evm_version), compiler, on_warning)
     digest = source_hash(sources)
 
     artifacts: dict[str, dict[str, Any]] = {}
@@ -189,7 +208,9 @@ def compile_contracts(
                 )
             contract = compiled[name]
             version = json.loads(contract["metadata"])["compiler"]["version"]
-            artifacts[name] = _build_artifact(name, unit, contract, version, digest)
+            artifacts[name] = _build_artifact(
+                name, unit, contract, version, digest, target.evm_version
+            )
     return dict(sorted(artifacts.items()))
 
 
@@ -218,8 +239,8 @@ def check_artifacts(
 ) -> list[str]:
     """Recompile every target in memory and describe how the files on disk differ.
 
-    An empty list means no drift. Covers ``src/provledger/artifacts`` and, when harnesses
-    exist or their artifacts do, ``tests/artifacts``.
+    An empty list means no drift. Covers ``src/provledger/artifacts`` (and its older-EVM
+    subfolder) and, when harnesses exist or their artifacts do, ``tests/artifacts``.
     """
     drift: list[str] = []
     on_warning = _once(on_warning)

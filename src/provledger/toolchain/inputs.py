@@ -19,7 +19,14 @@ from typing import Any, Final
 from provledger.errors import CompilationError
 
 EVM_VERSION: Final = "cancun"
-"""OpenZeppelin 5.x Strings/Bytes use MCOPY, so Cancun is the floor; eth-tester and anvil run it."""
+"""The default target. Solidity 0.8.25+ copies memory with MCOPY for cancun, and eth-tester and
+anvil run it; nodes that do not get the :data:`OLDER_EVM_VERSION` build."""
+
+OLDER_EVM_VERSION: Final = "shanghai"
+"""The older target, for nodes without cancun. No target before cancun compiles the sources as
+they are (OpenZeppelin's ``Bytes.sol``, which ``Strings.sol`` imports, has ``mcopy`` in inline
+assembly); :mod:`provledger.toolchain.evm_compat` rewrites those copies for it. Shanghai keeps
+PUSH0; paris compiles the same way, but no current node runs paris and not shanghai."""
 
 OPTIMIZER_RUNS: Final = 200
 
@@ -45,9 +52,11 @@ COMPILER_SETTINGS: Final[Mapping[str, Any]] = {
 """The standard-JSON ``settings``, recorded verbatim in every artifact."""
 
 
-def compiler_settings() -> dict[str, Any]:
-    """A fresh deep copy of :data:`COMPILER_SETTINGS` as plain JSON values (lists, dicts)."""
+def compiler_settings(evm_version: str = EVM_VERSION) -> dict[str, Any]:
+    """A fresh deep copy of :data:`COMPILER_SETTINGS` as plain JSON values (lists, dicts),
+    targeting ``evm_version``."""
     settings: dict[str, Any] = json.loads(json.dumps(COMPILER_SETTINGS))
+    settings["evmVersion"] = evm_version
     return settings
 
 
@@ -156,12 +165,15 @@ def _canonical_json(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def standard_json_input(sources: Mapping[str, str]) -> dict[str, Any]:
-    """The standard-JSON compiler input for ``sources`` with :data:`COMPILER_SETTINGS`."""
+def standard_json_input(
+    sources: Mapping[str, str], evm_version: str = EVM_VERSION
+) -> dict[str, Any]:
+    """The standard-JSON compiler input for ``sources`` with :data:`COMPILER_SETTINGS`,
+    targeting ``evm_version``."""
     return {
         "language": "Solidity",
         "sources": {unit: {"content": sources[unit]} for unit in sorted(sources)},
-        "settings": compiler_settings(),
+        "settings": compiler_settings(evm_version),
     }
 
 
