@@ -2,7 +2,9 @@
 
 Every contract test takes ``world`` and runs once per backend: the embedded eth-tester chain
 (marker ``ethtester``) and an anvil node started here (marker ``anvil``). Select with
-``-m ethtester`` or ``-m anvil``; ``make test`` runs both.
+``-m ethtester`` or ``-m anvil``; ``make test`` runs both. A few suites (the README tour, the
+indexer's equivalence and reorgs, register-many under the gas cap) also run on a Hardhat node
+(marker ``hardhat``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine
 from web3 import Web3
 
-from helpers.required import start_anvil
+from helpers.required import start_anvil, start_hardhat
 from helpers.stores import database, engine_for
 from helpers.world import World, build_world
 from provledger.chain.connection import embedded_chain
@@ -83,6 +85,27 @@ def anvil_world(anvil_session_world: World) -> Iterator[World]:
         yield anvil_session_world
     finally:
         anvil_session_world.chain.revert(snapshot)
+
+
+@pytest.fixture(scope="session")
+def hardhat_session_world() -> Iterator[World]:
+    """A World on a Hardhat node (EDR) of its own: the second node implementation, for the
+    tests that run on it too (marker ``hardhat``)."""
+    node = start_hardhat()
+    try:
+        yield build_world(node.web3())
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def hardhat_world(hardhat_session_world: World) -> Iterator[World]:
+    """The Hardhat World, reset after the test."""
+    snapshot = hardhat_session_world.chain.snapshot()
+    try:
+        yield hardhat_session_world
+    finally:
+        hardhat_session_world.chain.revert(snapshot)
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,10 @@ just ``...`` for any number of lines, and trailing spaces are ignored. The tour'
 for the chain, 8000 for the gateway) are replaced by free ones. Every ``python`` block runs as
 a script in a fresh folder.
 
+The tour also runs on other nodes (:data:`TOUR_NODES`): a node started here takes the place of
+the ``provledger chain`` step, and ``provledger deploy`` gets the variant's extra arguments; the
+README's output must hold there too, bad inputs included.
+
 ``PROVLEDGER_README_RECORD=1`` prints what each command printed instead of checking it, to
 refresh the documents with real output.
 """
@@ -25,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -33,7 +38,8 @@ from typing import Any
 import pytest
 
 from helpers.processes import clean_env, wait_until
-from provledger.chain.anvil import free_port
+from helpers.required import start_anvil, start_hardhat
+from provledger.chain.anvil import AnvilNode, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -44,6 +50,7 @@ SETTINGS_REFERENCE = DOCS / "settings.md"
 GATEWAY_REFERENCE = DOCS / "gateway.md"
 RECORD = os.environ.get("PROVLEDGER_README_RECORD") == "1"
 TOUR_PORTS = (8545, 8000)
+CHAIN_PORT = 8545
 COMMAND_TIMEOUT = 180.0
 FENCED = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 
@@ -107,9 +114,51 @@ def _port_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def run_session(name: str, steps: list[Step], folder: Path) -> None:
-    """Run ``steps`` as one shell session in ``folder``; fail on the first that differs."""
+@dataclass(frozen=True)
+class TourNode:
+    """A node the README tour runs on instead of the one `provledger chain` starts."""
+
+    #: Starts the node (a block every second and one per transaction, as `provledger chain`).
+    start: Callable[[], AnvilNode]
+    #: Arguments added to the tour's `provledger deploy`.
+    deploy_args: tuple[str, ...] = ()
+    #: Patterns of the README's output that differ here for a known reason: they match anything.
+    varies: tuple[str, ...] = ()
+
+
+def _every_second(start: Callable[..., AnvilNode], *args: str) -> Callable[[], AnvilNode]:
+    return partial(start, *args, block_time=1.0, mixed_mining=True)
+
+
+#: The other nodes of the tour. Hardhat 3's node (EDR) enforces the EIP-7825 gas cap; an anvil
+#: on the shanghai hardfork lacks MCOPY and needs the artifacts compiled for shanghai.
+TOUR_NODES = [
+    pytest.param(TourNode(_every_second(start_hardhat)), marks=pytest.mark.hardhat, id="hardhat"),
+    pytest.param(
+        TourNode(
+            _every_second(start_anvil, "--hardfork", "shanghai"),
+            deploy_args=("--evm-version", "shanghai"),
+            varies=(r"(?<=\(gas )[\d,]+(?=\))",),  # other bytecode: other deployment gas
+        ),
+        marks=pytest.mark.anvil,
+        id="anvil-shanghai",
+    ),
+]
+
+
+def run_session(
+    name: str,
+    steps: list[Step],
+    folder: Path,
+    chain: AnvilNode | None = None,
+    deploy_args: tuple[str, ...] = (),
+) -> None:
+    """Run ``steps`` as one shell session in ``folder``; fail on the first that differs. With
+    a started ``chain``, the session uses it instead of running `provledger chain`, and its
+    `provledger deploy` gets ``deploy_args`` too."""
     ports = {tour: free_port() for tour in TOUR_PORTS}
+    if chain is not None:
+        ports[CHAIN_PORT] = chain.port
     env = clean_env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["COLUMNS"] = "100"  # rich lays tables out to this width when not on a terminal
@@ -121,6 +170,10 @@ def run_session(name: str, steps: list[Step], folder: Path) -> None:
             for tour, port in ports.items():
                 command = command.replace(str(tour), str(port))
                 expected = [line.replace(str(tour), str(port)) for line in expected]
+            if chain is not None and command.startswith("provledger chain "):
+                continue
+            if deploy_args and command.startswith("provledger deploy "):
+                command = shlex.join([*shlex.split(command), *deploy_args])
             if command.startswith("export "):
                 for assignment in shlex.split(command[len("export ") :]):
                     variable, _, value = assignment.partition("=")
@@ -182,6 +235,25 @@ def test_console_blocks(document: Path, tmp_path: Path) -> None:
     run_session(_name(document), console_steps(document.read_text(encoding="utf-8")), tmp_path)
 
 
+@pytest.mark.parametrize("node", TOUR_NODES)
+def test_the_tour_on_another_node(node: TourNode, tmp_path: Path) -> None:
+    from provledger.cli import app
+
+    deploy = _command(app, "deploy")
+    for option in (arg for arg in node.deploy_args if arg.startswith("--")):
+        if option not in _options(deploy):
+            pytest.skip(f"deploy {option} is not there yet")
+    steps = console_steps(README.read_text(encoding="utf-8"))
+    for step in steps:
+        for pattern in node.varies:
+            step.expected = [re.sub(pattern, "...", line) for line in step.expected]
+    chain = node.start()
+    try:
+        run_session(_name(README), steps, tmp_path, chain, node.deploy_args)
+    finally:
+        chain.stop()
+
+
 @pytest.mark.ethtester
 @pytest.mark.parametrize("document", _documents_with(python_blocks))
 def test_python_blocks(document: Path, tmp_path: Path) -> None:
@@ -234,6 +306,13 @@ def _options(command: Any) -> set[str]:
     for sub in getattr(command, "commands", {}).values():
         names |= _options(sub)
     return names
+
+
+def _command(app: Any, name: str) -> Any:
+    """The click command ``provledger NAME``."""
+    import typer
+
+    return typer.main.get_group(app).commands[name]
 
 
 def test_the_command_synopsis_matches_the_program() -> None:

@@ -8,6 +8,7 @@ from typing import NoReturn
 
 import pytest
 
+from helpers.hardhat import HardhatNode
 from provledger.chain.anvil import AnvilNode
 from provledger.errors import ConfigurationError
 
@@ -19,10 +20,22 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def start_anvil(*extra_args: str) -> AnvilNode:
+def start_anvil(
+    *extra_args: str, block_time: float | None = None, mixed_mining: bool = False
+) -> AnvilNode:
     """A started anvil node on a free loopback port, given ``extra_args`` (stop it with
-    ``node.stop()``)."""
+    ``node.stop()``); ``block_time`` and ``mixed_mining`` as :class:`AnvilNode` takes them."""
     try:
-        return AnvilNode(extra_args=extra_args).start()
+        node = AnvilNode(extra_args=extra_args, block_time=block_time, mixed_mining=mixed_mining)
+        return node.start()
     except ConfigurationError as error:
         unavailable(f"anvil is not installed: {error}")
+
+
+def start_hardhat(*, block_time: float | None = None, mixed_mining: bool = False) -> HardhatNode:
+    """A started Hardhat node (EDR) on a free loopback port (stop it with ``node.stop()``)."""
+    try:
+        node = HardhatNode(block_time=block_time, mixed_mining=mixed_mining)
+        return node.start()
+    except ConfigurationError as error:
+        unavailable(f"the Hardhat node is not installed: {error}")

@@ -1,11 +1,13 @@
 """An index built step by step equals a fresh index of the same chain, and equals the chain.
 
-Runs on both chain backends and both store backends. The small test window (finality depth 8)
-puts the later steps in the unfinalized window, so undo images are written there too.
+Runs on both chain backends and both store backends, and on Hardhat's node (EDR) too. The
+small test window (finality depth 8) puts the later steps in the unfinalized window, so undo
+images are written there too.
 """
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from helpers.indexing import differences, index
@@ -21,6 +23,19 @@ from provledger.store.index import IndexStore
 def test_incremental_index_equals_fresh_index_and_the_chain(
     world: World, new_database: NewDatabase
 ) -> None:
+    _check_the_incremental_index(world, new_database)
+
+
+@pytest.mark.hardhat
+def test_incremental_index_equals_fresh_index_and_the_chain_on_hardhat(
+    hardhat_world: World, new_database: NewDatabase
+) -> None:
+    _check_the_incremental_index(hardhat_world, new_database)
+
+
+def _check_the_incremental_index(world: World, new_database: NewDatabase) -> None:
+    """Index after each step of the provenance scenario, then compare with a fresh index and
+    with the chain."""
     incremental = new_database("incremental")
     steps = 0
 

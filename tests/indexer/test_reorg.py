@@ -1,4 +1,5 @@
-"""Reorgs on anvil: the index follows the new branch exactly, whatever the abandoned one did.
+"""Reorgs on anvil and on Hardhat's node: the index follows the new branch exactly, whatever
+the abandoned one did.
 
 Snapshot, mine ``depth`` blocks with events (among them a transfer that only the abandoned
 branch has), index, revert to the snapshot, mine a different branch, index again: the store
@@ -49,18 +50,30 @@ def _holders_in_index(url: str, asset: int) -> list[str]:
         ]
 
 
+NODES = [
+    pytest.param("anvil", marks=pytest.mark.anvil, id="anvil"),
+    pytest.param("hardhat", marks=pytest.mark.hardhat, id="hardhat"),
+]
+
+
+@pytest.fixture(params=NODES)
+def node_world(request: pytest.FixtureRequest) -> World:
+    """The World of a node that can reorg (snapshot and revert): anvil, then Hardhat."""
+    world: World = request.getfixturevalue(f"{request.param}_world")
+    return world
+
+
 def _mine_to(world: World, target: int) -> None:
     head = world.w3.eth.block_number
     if target > head:
         world.chain.mine(target - head)
 
 
-@pytest.mark.anvil
 @pytest.mark.parametrize(("depth", "new_length"), [(1, 2), (5, 7), (20, 22), (5, 3), (4, 4)])
 def test_reorg_is_rolled_back_and_replayed(
-    anvil_world: World, new_database: NewDatabase, depth: int, new_length: int
+    node_world: World, new_database: NewDatabase, depth: int, new_length: int
 ) -> None:
-    world = anvil_world
+    world = node_world
     url = new_database("reorg")
     moved = world.register(world.alice)
     index(world.w3, world.deployment, url, REORG_CONFIG)
@@ -124,15 +137,14 @@ class StaleParent:
         return found
 
 
-@pytest.mark.anvil
 def test_a_block_linked_to_an_abandoned_tip_does_not_hide_the_reorg(
-    anvil_world: World, new_database: NewDatabase
+    node_world: World, new_database: NewDatabase
 ) -> None:
     """The abandoned branch registered an asset; the new branch registers it again two blocks
     later, in a block that names the abandoned tip as its parent. The index notices that its
     tip is no longer the chain's block of that number, rolls back and replays, instead of
     writing the asset twice (the soak's UNIQUE constraint failure)."""
-    world = anvil_world
+    world = node_world
     url = new_database("stale-parent")
     world.register(world.alice)
     index(world.w3, world.deployment, url, REORG_CONFIG)

@@ -71,6 +71,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class AnvilNode:
     """An anvil process on ``127.0.0.1``; use as a context manager or call :meth:`stop`."""
 
+    #: What the node is called in errors, and how long it may take to answer once started.
+    name: str = "anvil"
+    startup_timeout: float = STARTUP_TIMEOUT_SECONDS
+
     def __init__(
         self,
         *,
@@ -134,18 +138,18 @@ class AnvilNode:
         return self
 
     def _wait_until_ready(self, process: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        deadline = time.monotonic() + self.startup_timeout
         probe = Web3(HTTPProvider(self.url, request_kwargs={"timeout": 2}))
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise AnvilError(f"anvil exited with {process.returncode}: {stderr.strip()}")
+                raise AnvilError(f"{self.name} exited with {process.returncode}: {stderr.strip()}")
             try:
                 if probe.eth.chain_id == ANVIL_CHAIN_ID:
                     return
             except Exception:  # not listening yet
                 time.sleep(0.05)
-        raise AnvilError(f"anvil did not answer on {self.url} within {STARTUP_TIMEOUT_SECONDS}s")
+        raise AnvilError(f"{self.name} did not answer on {self.url} within {self.startup_timeout}s")
 
     def web3(self, timeout: float = 60.0) -> Web3:
         """A web3 connection to this node."""

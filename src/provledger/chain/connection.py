@@ -14,6 +14,7 @@ from typing import Any, Final, cast
 import requests
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.exceptions import Web3RPCError
+from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, RPCResponse
 
 from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
@@ -66,7 +67,16 @@ class NodeProvider(HTTPProvider):
     exceptions."""
 
     def __init__(self, url: str, *, timeout: float) -> None:
-        super().__init__(url, request_kwargs={"timeout": timeout})
+        # web3 retries an HTTP error, a dropped connection and a timeout 5 times by default: a
+        # node that never answers then took five timeouts (155 s for 30 s) to report. Only the
+        # quick failures are retried.
+        super().__init__(
+            url,
+            request_kwargs={"timeout": timeout},
+            exception_retry_configuration=ExceptionRetryConfiguration(
+                errors=(ConnectionError, requests.exceptions.HTTPError)
+            ),
+        )
         self._shown_url = mask_url(url)
         self._timeout = timeout
 
@@ -133,7 +143,11 @@ class DevChain:
         if self._embedded:
             self._request("evm_mine", [blocks])
         else:
-            self._request("anvil_mine", [hex(blocks)])
+            # One evm_mine per block, which every dev node knows: Hardhat has no anvil_mine,
+            # and its hardhat_mine of more than a few blocks serves placeholder blocks whose
+            # parentHash is zero, a chain that does not link.
+            for _ in range(blocks):
+                self._request("evm_mine", [])
 
     def timestamp(self) -> int:
         """The timestamp of the latest block."""
