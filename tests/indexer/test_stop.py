@@ -210,6 +210,42 @@ def test_stop_ends_the_standby_for_the_writer_lock(node: FakeNode, index_url: st
     assert "eth_blockNumber" not in node.calls  # it never began
 
 
+@dataclass
+class UnlinkedNode(FakeNode):
+    """A node whose blocks from ``UNLINKED`` on name a parent that is not the block before:
+    blocks that never link, as a node serving placeholder blocks does."""
+
+    def headers(self, numbers: Sequence[int]) -> dict[int, BlockHeader]:
+        headers = super().headers(numbers)
+        return {
+            number: header if number < UNLINKED else header._replace(parent_hash="0x" + "00" * 32)
+            for number, header in headers.items()
+        }
+
+
+UNLINKED = HEAD - 10
+
+
+def test_blocks_that_never_link_are_read_again_each_poll_not_in_a_loop(index_url: str) -> None:
+    """The first read whose blocks do not link is read again at once (the chain moved); from
+    the second on, a read waits the poll interval (60 s here) and a note says why."""
+    node = UnlinkedNode()
+    running = _run(node, index_url)
+    running.wait_for(lambda: any("do not agree" in note for note in running.notes), "a note")
+    reads = node.calls["eth_getBlockByNumber"]
+    time.sleep(0.5)
+    assert node.calls["eth_getBlockByNumber"] == reads  # waiting out the poll, not reading
+    (note,) = running.notes[-1:]
+    assert note == (
+        f"the node's blocks near the head do not agree (block {UNLINKED} does not link to its "
+        "parent); reading again"
+    )
+    elapsed, summary = running.stop()
+    assert elapsed < PROMPT_SECONDS
+    assert summary.stopped
+    assert summary.last_block < UNLINKED
+
+
 # ---------------------------------------------------------------- the fetch process
 
 

@@ -170,6 +170,8 @@ class Scanner:
             on_note=self._note,
         )
         self._stop = threading.Event()
+        self._unsettled = 0
+        """Reads near the head in a row whose blocks did not agree (see :meth:`_read_again`)."""
         self._bulk_loading = False
         """Whether the secondary indexes are dropped: from a large catch-up until caught up
         with the head (the blocks near the head are written without them too)."""
@@ -319,12 +321,16 @@ class Scanner:
                 if header.number == item.start:
                     self._handle_reorg(header.number - 1)
                     return
-                return  # the chain moved while we were reading: fetch again
+                # the chain moved while we were reading: fetch again
+                self._read_again(f"block {header.number} does not link to its parent")
+                return
             expected_parent = header.hash
         if any(
             record.block_hash != item.headers[record.block_number].hash for record in item.records
         ):
-            return  # logs and headers come from different forks: fetch again
+            self._read_again("its logs and block headers come from different forks")
+            return
+        self._unsettled = 0
         stored_tip = self._hash_of(previous)
         if stored_tip is not None and self._header(previous).hash != stored_tip:
             # The new blocks link to the stored tip, yet the chain's block of that number is
@@ -437,6 +443,18 @@ class Scanner:
     # ------------------------------------------------------------ retries
     def _note(self, note: str) -> None:
         self.on_note(note)
+
+    def _read_again(self, why: str) -> None:
+        """A read near the head whose blocks did not agree: the chain moved while it was read,
+        and the next read settles it. The first is read again at once; a node that keeps
+        answering so (one serving blocks that never link) is read again each poll interval,
+        with a note on the 2nd, 5th and every 20th time, instead of in a tight loop."""
+        self._unsettled += 1
+        if self._unsettled == 1:
+            return
+        if self._unsettled in (2, 5) or self._unsettled % 20 == 0:
+            self._note(f"the node's blocks near the head do not agree ({why}); reading again")
+        self._wait(self.config.poll_interval)
 
     def _count_error(self) -> None:
         self.summary.rpc_errors += 1
