@@ -36,6 +36,8 @@ CONFIG_ENV: Final = "PROVLEDGER_CONFIG"
 DEFAULT_CONFIG_FILE: Final = Path("provledger.toml")
 #: The table of the TOML file that holds the settings.
 CONFIG_TABLE: Final = "provledger"
+#: Seconds a request to the node may go unanswered unless ``rpc_timeout`` says otherwise.
+RPC_TIMEOUT_SECONDS: Final = 30.0
 
 _config_file: ContextVar[Path | None] = ContextVar("provledger_config_file", default=None)
 
@@ -103,6 +105,10 @@ class Settings(BaseSettings):
 
     rpc_url: str | None = None
     """JSON-RPC URL of the chain; unset runs the embedded eth-tester chain."""
+
+    rpc_timeout: float = Field(default=RPC_TIMEOUT_SECONDS, gt=0)
+    """Seconds a request to the node may go unanswered: then a command ends with exit 3, the
+    gateway answers 503, the indexer retries."""
 
     gateway_url: str | None = None
     """URL of a provledger gateway that verifier commands (verify, history, lineage, proof) ask."""

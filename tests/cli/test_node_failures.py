@@ -9,9 +9,10 @@ shapes as their gateway. A command in none of the lists fails
 node may answer: HTTP 429, a missing block, another chain (a usage error: exit 2), and the
 failures no loopback answer brings about here (no receipt in time), through the mapping itself.
 
-Time: web3's HTTP provider tries a request 5 times when the connection is refused, the answer
-is an HTTP error or it times out (1.9 s of back-off in all), so those shapes run on one command
-of each way of connecting (:data:`CONNECTION_PATHS`), not on all of them.
+Time: web3's HTTP provider tries a request 5 times when the connection drops or the answer is an
+HTTP error (1.9 s of back-off in all), so the slow shapes run on one command of each way of
+connecting (:data:`CONNECTION_PATHS`), not on all of them; the node's timeout is shortened
+through ``PROVLEDGER_RPC_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from web3.exceptions import BadResponseFormat, ContractLogicError, TimeExhausted
 
 from helpers.builders import registration
 from helpers.rpcserver import CHAIN_ID, CHAIN_ID_ONLY, INTERNAL_ERROR, Answer, RpcServer
-from provledger.chain import connection
 from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
 from provledger.chain.deployments import CONTRACT_NAMES, ContractDeployment, Deployment
@@ -128,7 +128,7 @@ SHAPES: Final[dict[str, tuple[Answer | None, str]]] = {
     ),
     "chain-id-only": (CHAIN_ID_ONLY, "internal error"),
     "nothing-listening": (None, "refused"),
-    "no-answer": (Answer(hang=True), "no answer"),
+    "no-answer": (Answer(hang=True), f"no answer within {SHORT_TIMEOUT:g} s"),
 }
 #: Shapes every command meets; the others meet :data:`CONNECTION_PATHS` only (see above).
 EVERY_COMMAND_SHAPES: Final = ("rpc-error", "not-json", "chain-id-only")
@@ -205,9 +205,10 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
 
 @pytest.fixture
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No setting gives the node's request timeout (30 s): the tests shorten the default."""
-    assert connection.rpc_chain.__kwdefaults__ is not None
-    monkeypatch.setitem(connection.rpc_chain.__kwdefaults__, "timeout", SHORT_TIMEOUT)
+    """The node's requests time out after PROVLEDGER_RPC_TIMEOUT (30 s by default; the tests
+    shorten it through the setting); the gateway's have no setting: the tests shorten its
+    constant."""
+    monkeypatch.setenv("PROVLEDGER_RPC_TIMEOUT", str(SHORT_TIMEOUT))
     monkeypatch.setattr(gateway, "TIMEOUT_SECONDS", SHORT_TIMEOUT)
 
 

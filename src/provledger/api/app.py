@@ -104,5 +104,9 @@ def app_from_environment() -> FastAPI:
     settings = Settings()
     # Unchecked: a node that is down now answers 503 on the routes that need it, while the
     # index goes on being served.
-    w3 = None if settings.rpc_url is None else rpc_chain(settings.rpc_url, check=False)
+    w3 = (
+        None
+        if settings.rpc_url is None
+        else rpc_chain(settings.rpc_url, timeout=settings.rpc_timeout, check=False)
+    )
     return create_app(settings, w3=w3)

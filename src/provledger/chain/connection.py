@@ -18,7 +18,7 @@ from web3.providers.rpc.utils import ExceptionRetryConfiguration
 from web3.types import RPCEndpoint, RPCResponse
 
 from provledger.chain.accounts import DEV_ACCOUNT_COUNT, DEV_HD_PATH, DEV_MNEMONIC
-from provledger.config import mask_url
+from provledger.config import RPC_TIMEOUT_SECONDS, mask_url
 from provledger.errors import ProvledgerError, ServiceUnavailableError
 
 #: eth-tester's chain id.
@@ -91,7 +91,7 @@ class NodeProvider(HTTPProvider):
             return super().make_batch_request(batch_requests)
 
 
-def rpc_chain(url: str, *, timeout: float = 30.0, check: bool = True) -> Web3:
+def rpc_chain(url: str, *, timeout: float = RPC_TIMEOUT_SECONDS, check: bool = True) -> Web3:
     """A connection to the JSON-RPC node at ``url``; with ``check``, checked with one
     ``eth_chainId`` call (:class:`ChainUnavailableError` if it fails)."""
     w3 = Web3(NodeProvider(url, timeout=timeout))
@@ -107,9 +107,9 @@ def rpc_chain(url: str, *, timeout: float = 30.0, check: bool = True) -> Web3:
     return w3
 
 
-def connect(rpc_url: str | None) -> Web3:
+def connect(rpc_url: str | None, *, timeout: float = RPC_TIMEOUT_SECONDS) -> Web3:
     """The embedded chain when ``rpc_url`` is None, else the node at ``rpc_url``."""
-    return embedded_chain() if rpc_url is None else rpc_chain(rpc_url)
+    return embedded_chain() if rpc_url is None else rpc_chain(rpc_url, timeout=timeout)
 
 
 def is_embedded(w3: Web3) -> bool:

@@ -134,7 +134,7 @@ def deploy_command(
         requested = evm_version if evm_version == "auto" else check_evm_version(evm_version)
         if settings.rpc_url is None:
             raise NoNodeToDeployToError()
-        w3 = rpc_chain(settings.rpc_url)
+        w3 = rpc_chain(settings.rpc_url, timeout=settings.rpc_timeout)
         chain_id = int(w3.eth.chain_id)
         if not replace:  # before any key is asked for or any gas spent
             refuse_recorded(settings.deployments_dir, chain_id)

@@ -101,7 +101,11 @@ def pay(ledger: Provledger, currency: str, amount: int) -> int:
 def node_currencies(settings: Settings, currency: str) -> CurrencyBook:
     """The currencies read through the node of ``settings``, for amounts in ``currency``: a
     token's symbol and decimals are read from it; ETH's amounts are read with no node call."""
-    return CurrencyBook(rpc_chain(require_node(settings)) if int(currency, 16) else None)
+    return CurrencyBook(
+        rpc_chain(require_node(settings), timeout=settings.rpc_timeout)
+        if int(currency, 16)
+        else None
+    )
 
 
 @dataclass(frozen=True)

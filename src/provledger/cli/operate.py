@@ -114,7 +114,7 @@ def index_command(
         stopping = threading.Event()
 
         def index() -> RunSummary:
-            w3 = connect(settings.rpc_url)
+            w3 = connect(settings.rpc_url, timeout=settings.rpc_timeout)
             deployment = load_deployment(settings.deployments_dir, int(w3.eth.chain_id))
             if is_embedded(w3):
                 err.print(
@@ -153,7 +153,7 @@ def index_command(
                     )
 
             scanner = Scanner(
-                source_for(settings.rpc_url, w3),
+                source_for(settings.rpc_url, w3, timeout=settings.rpc_timeout),
                 store,
                 deployment,
                 config=config,

@@ -119,7 +119,7 @@ class CurrencyBook:
         """The book of a gateway command: tokens read through the configured node, if any."""
         if settings.rpc_url is None:
             return cls(None)
-        return cls(rpc_chain(settings.rpc_url, check=False))
+        return cls(rpc_chain(settings.rpc_url, timeout=settings.rpc_timeout, check=False))
 
     def __call__(self, address: str) -> Currency:
         """The currency at ``address``."""

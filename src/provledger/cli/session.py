@@ -197,7 +197,7 @@ def prompt_secret(text: str) -> str:
 
 def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
     """The deployment on the node of ``settings``, signing as the configured account."""
-    w3 = rpc_chain(require_node(settings))
+    w3 = rpc_chain(require_node(settings), timeout=settings.rpc_timeout)
     chain_id = int(w3.eth.chain_id)
     deployment = load_deployment(settings.deployments_dir, chain_id)
     names = {str(contract.address): name for name, contract in deployment.contracts.items()}

@@ -224,7 +224,7 @@ def verify_proof_command(
         url = settings.rpc_url
         if url is None:  # the embedded chain is empty in a new process: nothing to check against
             raise InputError("verify-proof needs a node: give --rpc-url or set PROVLEDGER_RPC_URL")
-        return verify_proof_bundle(data, rpc_chain(url))
+        return verify_proof_bundle(data, rpc_chain(url, timeout=settings.rpc_timeout))
 
     report = guarded(run)
     if as_json:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import orjson
 import requests
 
+from provledger.config import RPC_TIMEOUT_SECONDS
 from provledger.errors import ProvledgerError
 
 if TYPE_CHECKING:
@@ -140,7 +141,11 @@ class JsonRpcSource:
     blocks can reach dense ones; this bounds the memory of one batch whatever the density."""
 
     def __init__(
-        self, url: str, *, timeout: float = 30.0, max_log_reply_bytes: int = MAX_LOG_REPLY_BYTES
+        self,
+        url: str,
+        *,
+        timeout: float = RPC_TIMEOUT_SECONDS,
+        max_log_reply_bytes: int = MAX_LOG_REPLY_BYTES,
     ) -> None:
         self.url = url
         self.timeout = timeout
@@ -350,10 +355,12 @@ def _json_log(item: Any) -> RawLog:
     return log
 
 
-def source_for(rpc_url: str | None, w3: Web3 | None) -> LogSource:
-    """The fast JSON-RPC source for a URL, else a web3 source."""
+def source_for(
+    rpc_url: str | None, w3: Web3 | None, *, timeout: float = RPC_TIMEOUT_SECONDS
+) -> LogSource:
+    """The fast JSON-RPC source for a URL (``timeout`` seconds a request), else a web3 source."""
     if rpc_url is not None:
-        return JsonRpcSource(rpc_url)
+        return JsonRpcSource(rpc_url, timeout=timeout)
     if w3 is None:
         raise ProvledgerError("an RPC URL or a web3 connection is needed")
     return Web3Source(w3)
