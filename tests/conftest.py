@@ -10,7 +10,7 @@ indexer's equivalence and reorgs, register-many under the gas cap) also run on a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from web3 import Web3
 from helpers.required import start_anvil, start_hardhat
 from helpers.stores import database, engine_for
 from helpers.world import World, build_world
+from provledger.chain.anvil import AnvilNode
 from provledger.chain.connection import embedded_chain
 from provledger.store.engine import create_schema
 
@@ -53,12 +54,22 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def _anvil() -> Iterator[Web3]:
-    node = start_anvil()
+def _node(start: Callable[[], AnvilNode] = start_anvil) -> Iterator[Web3]:
+    """A started node (anvil unless ``start`` says otherwise) for as long as it is used."""
+    node = start()
     try:
         yield node.web3()
     finally:
         node.stop()
+
+
+def _reset_after(world: World) -> Iterator[World]:
+    """``world`` for one test, then back to its state before it (snapshot and revert)."""
+    snapshot = world.chain.snapshot()
+    try:
+        yield world
+    finally:
+        world.chain.revert(snapshot)
 
 
 @pytest.fixture(scope="session")
@@ -67,45 +78,34 @@ def chain_w3(backend: str) -> Iterator[Web3]:
     if backend == "ethtester":
         yield embedded_chain()
         return
-    yield from _anvil()
+    yield from _node()
 
 
 @pytest.fixture(scope="session")
 def anvil_session_world() -> Iterator[World]:
     """A World on an anvil node of its own, for tests that only anvil can run (reorgs)."""
-    for w3 in _anvil():
+    for w3 in _node():
         yield build_world(w3)
 
 
 @pytest.fixture
 def anvil_world(anvil_session_world: World) -> Iterator[World]:
     """The anvil-only World, reset after the test."""
-    snapshot = anvil_session_world.chain.snapshot()
-    try:
-        yield anvil_session_world
-    finally:
-        anvil_session_world.chain.revert(snapshot)
+    yield from _reset_after(anvil_session_world)
 
 
 @pytest.fixture(scope="session")
 def hardhat_session_world() -> Iterator[World]:
     """A World on a Hardhat node (EDR) of its own: the second node implementation, for the
     tests that run on it too (marker ``hardhat``)."""
-    node = start_hardhat()
-    try:
-        yield build_world(node.web3())
-    finally:
-        node.stop()
+    for w3 in _node(start_hardhat):
+        yield build_world(w3)
 
 
 @pytest.fixture
 def hardhat_world(hardhat_session_world: World) -> Iterator[World]:
     """The Hardhat World, reset after the test."""
-    snapshot = hardhat_session_world.chain.snapshot()
-    try:
-        yield hardhat_session_world
-    finally:
-        hardhat_session_world.chain.revert(snapshot)
+    yield from _reset_after(hardhat_session_world)
 
 
 @pytest.fixture(scope="session")
@@ -117,11 +117,7 @@ def session_world(chain_w3: Web3) -> World:
 @pytest.fixture
 def world(session_world: World) -> Iterator[World]:
     """The World, reset to its starting state after the test (snapshot and revert)."""
-    snapshot = session_world.chain.snapshot()
-    try:
-        yield session_world
-    finally:
-        session_world.chain.revert(snapshot)
+    yield from _reset_after(session_world)
 
 
 @pytest.fixture(

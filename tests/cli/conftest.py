@@ -6,6 +6,7 @@ as a user's shell would hold them; the tests then read the chain to check what h
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 import requests
+from hexbytes import HexBytes
 from typer.testing import CliRunner, Result
 from web3 import Web3
 
@@ -26,6 +28,7 @@ from provledger.chain.anvil import AnvilNode, free_port
 from provledger.chain.client import Provledger
 from provledger.chain.connection import DevChain
 from provledger.chain.deployments import Deployment, load_deployment
+from provledger.chain.events import AssetRegistered
 from provledger.cli import app
 
 #: Public notice of the test deployment: short, so that certification needs little time travel.
@@ -57,6 +60,42 @@ class Cli:
     def run(self, *args: str, input: str | None = None) -> Result:
         """Run ``provledger ARGS`` with this home's settings."""
         return CliRunner().invoke(app, list(args), env=self.env, input=input)
+
+    @staticmethod
+    def listing(folder: Path, count: int, label: str) -> tuple[Path, set[bytes]]:
+        """A `register-many` listing of ``count`` new files in ``folder`` (category 301), and
+        their SHA-256 content hashes."""
+        rows = ["path,category"]
+        hashes = set()
+        for number in range(count):
+            content = f"{label} row {number}\n".encode()
+            (folder / f"{label}-{number}.txt").write_bytes(content)
+            hashes.add(hashlib.sha256(content).digest())
+            rows.append(f"{label}-{number}.txt,301")
+        listing = folder / f"{label}.csv"
+        listing.write_text("\n".join(rows) + "\n")
+        return listing, hashes
+
+    def registrations_since(self, block: int) -> list[tuple[bytes, HexBytes]]:
+        """Each registration from ``block`` on: its content hash and its transaction."""
+        logs = self.w3.eth.get_logs(
+            {
+                "address": self.ledger().registry.address,
+                "fromBlock": block,
+                "toBlock": "latest",
+                "topics": ["0x" + AssetRegistered.TOPIC0.hex()],
+            }
+        )
+        return [(bytes(log["topics"][3]), HexBytes(log["transactionHash"])) for log in logs]
+
+    def assert_mined_within(self, transactions: set[HexBytes], gas: int) -> None:
+        """Each transaction succeeded, with a gas limit of at most ``gas`` (from the receipts)."""
+        for tx_hash in transactions:
+            sent = self.w3.eth.get_transaction(tx_hash)
+            mined = self.w3.eth.get_transaction_receipt(tx_hash)
+            assert mined["status"] == 1
+            assert sent["gas"] <= gas
+            assert mined["gasUsed"] <= sent["gas"]
 
     def ok(self, *args: str, input: str | None = None) -> str:
         """Run a command that must succeed; its standard output."""

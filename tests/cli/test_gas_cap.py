@@ -9,16 +9,13 @@ so.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hexbytes import HexBytes
 
 from cli.conftest import HOLDER, Cli, deployed_cli
 from helpers.required import start_anvil
-from provledger.chain.events import AssetRegistered
 from provledger.chain.transactions import (
     GAS_HEADROOM,
     TX_GAS_CAP,
@@ -41,15 +38,7 @@ def test_a_chunk_above_the_cap_is_sent_as_smaller_transactions(
     small_blocks: Cli, tmp_path: Path
 ) -> None:
     cli = small_blocks
-    rows = ["path,category"]
-    hashes = set()
-    for number in range(ROWS):
-        content = f"gas cap row {number}\n".encode()
-        (tmp_path / f"g{number}.txt").write_bytes(content)
-        hashes.add(hashlib.sha256(content).digest())
-        rows.append(f"g{number}.txt,301")
-    listing = tmp_path / "assets.csv"
-    listing.write_text("\n".join(rows) + "\n")
+    listing, hashes = cli.listing(tmp_path, ROWS, "gas-cap")
     start = cli.w3.eth.block_number + 1
 
     result = cli.run("register-many", str(listing), "--chunk", "200", "--dev-account", str(HOLDER))
@@ -63,23 +52,11 @@ def test_a_chunk_above_the_cap_is_sent_as_smaller_transactions(
         f"needed more than the {BLOCK_GAS_LIMIT:,} gas one transaction may use on this chain, "
         "so they were sent as smaller transactions"
     )
-    logs = cli.w3.eth.get_logs(
-        {
-            "address": cli.ledger().registry.address,
-            "fromBlock": start,
-            "toBlock": "latest",
-            "topics": ["0x" + AssetRegistered.TOPIC0.hex()],
-        }
-    )
-    assert {bytes(log["topics"][3]) for log in logs} == hashes
-    transactions = {HexBytes(log["transactionHash"]) for log in logs}
+    registered = cli.registrations_since(start)
+    assert {content for content, _ in registered} == hashes
+    transactions = {tx_hash for _, tx_hash in registered}
     assert len(transactions) > 1
-    for tx_hash in transactions:
-        sent = cli.w3.eth.get_transaction(tx_hash)
-        mined = cli.w3.eth.get_transaction_receipt(tx_hash)
-        assert sent["gas"] <= BLOCK_GAS_LIMIT
-        assert mined["status"] == 1
-        assert mined["gasUsed"] <= sent["gas"]
+    cli.assert_mined_within(transactions, BLOCK_GAS_LIMIT)
 
 
 def test_the_headroom_is_cut_to_the_cap_and_an_estimate_above_it_is_refused() -> None:

@@ -5,18 +5,15 @@ asked for, or used, more than 16,777,216 gas (read from the transactions and the
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
-from hexbytes import HexBytes
 
 from cli.conftest import HOLDER, Cli, deployed_cli
 from helpers.required import start_hardhat
-from provledger.chain.events import AssetRegistered
 from provledger.chain.transactions import TX_GAS_CAP
 from provledger.cli import app
 
@@ -41,36 +38,16 @@ def test_a_thousand_entries_register_with_every_transaction_under_the_cap(
     hardhat_cli: Cli, tmp_path: Path
 ) -> None:
     cli = hardhat_cli
-    rows = ["path,category"]
-    hashes = set()
-    for number in range(ENTRIES):
-        content = f"hardhat row {number}\n".encode()
-        (tmp_path / f"h{number}.txt").write_bytes(content)
-        hashes.add(hashlib.sha256(content).digest())
-        rows.append(f"h{number}.txt,301")
-    listing = tmp_path / "assets.csv"
-    listing.write_text("\n".join(rows) + "\n")
+    listing, hashes = cli.listing(tmp_path, ENTRIES, "hardhat")
     start = cli.w3.eth.block_number + 1
 
     result = cli.run("register-many", str(listing), "--dev-account", str(HOLDER))
 
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "1,000 registered, 0 failed, 0 skipped"
-    logs = cli.w3.eth.get_logs(
-        {
-            "address": cli.ledger().registry.address,
-            "fromBlock": start,
-            "toBlock": "latest",
-            "topics": ["0x" + AssetRegistered.TOPIC0.hex()],
-        }
-    )
-    assert len(logs) == ENTRIES
-    assert {bytes(log["topics"][3]) for log in logs} == hashes
-    transactions = {HexBytes(log["transactionHash"]) for log in logs}
+    registered = cli.registrations_since(start)
+    assert len(registered) == ENTRIES
+    assert {content for content, _ in registered} == hashes
+    transactions = {tx_hash for _, tx_hash in registered}
     assert len(transactions) >= math.ceil(ENTRIES / _default_chunk())
-    for tx_hash in transactions:
-        sent = cli.w3.eth.get_transaction(tx_hash)
-        mined = cli.w3.eth.get_transaction_receipt(tx_hash)
-        assert mined["status"] == 1
-        assert sent["gas"] <= TX_GAS_CAP
-        assert mined["gasUsed"] <= sent["gas"]
+    cli.assert_mined_within(transactions, TX_GAS_CAP)

@@ -17,14 +17,11 @@ ping; the fix is in the supervisor (``api/server.py``), not here.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,19 +29,16 @@ import requests
 from web3 import Web3
 
 from helpers.indexing import differences, index
-from helpers.processes import PROVLEDGER, clean_env, wait_for_http, wait_until
-from helpers.required import start_anvil
+from helpers.processes import wait_for_http, wait_until
+from helpers.signalled import Command, Ended, assert_stopped, descendants
 from helpers.stores import database, engine_for
-from helpers.workload import Mix, deploy_ledger, generate
-from provledger.chain.anvil import AnvilNode, free_port
-from provledger.chain.deployments import Deployment
+from helpers.workload import DeployedNode, Mix, deployed_anvil, generate
+from provledger.chain.anvil import free_port
 from provledger.indexer.source import JsonRpcSource
 from provledger.store.index import IndexStore
 
 pytestmark = pytest.mark.anvil
 
-#: The acceptance: from the signal to the process's exit.
-STOP_SECONDS = 2.0
 EVENTS = 3_000
 #: About 40 events a block, so that the events span some 75 blocks.
 SPARSE = Mix(batches=1, registrations=4, transfers=4, licenses=2, metadata=2, appraisals=1)
@@ -60,48 +54,17 @@ SUMMARY = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Chain:
-    node: AnvilNode
-    w3: Web3
-    deployment: Deployment
-    deployments: Path
+Chain = DeployedNode
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    node = start_anvil()
-    try:
-        w3 = node.web3()
-        deployment = deploy_ledger(w3)
-        deployments = tmp_path_factory.mktemp("deployments")
-        deployment.save(deployments)
-        generate(node.url, deployment, EVENTS, mix=SPARSE)
-        yield Chain(node, w3, deployment, deployments)
-    finally:
-        node.stop()
+    with deployed_anvil(tmp_path_factory.mktemp("deployments")) as deployed:
+        generate(deployed.node.url, deployed.deployment, EVENTS, mix=SPARSE)
+        yield deployed
 
 
 # ------------------------------------------------------------------ a job in its own group
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes ``pid`` started, and theirs."""
-    children: set[int] = set()
-    with suppress(OSError):  # it has exited
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            with suppress(OSError):  # a thread that has just ended
-                children |= {int(child) for child in (task / "children").read_text().split()}
-    return children.union(*(_descendants(child) for child in children))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (an exited one waiting to be reaped is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def _catches_sigterm(pid: int) -> bool:
@@ -113,81 +76,12 @@ def _catches_sigterm(pid: int) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class Ended:
-    seconds: float
-    code: int
-    stdout: str
-    stderr: str
-    left_running: set[int]
-
-
-@dataclass
-class Job:
-    """A ``provledger`` process leading a process group of its own, as a shell's job."""
-
-    process: subprocess.Popen[bytes]
-    folder: Path
-
-    @classmethod
-    def start(cls, folder: Path, *args: str) -> Job:
-        with (folder / "stdout.txt").open("wb") as out, (folder / "stderr.txt").open("wb") as err:
-            process = subprocess.Popen(
-                [PROVLEDGER, *args],
-                env=clean_env(),
-                stdout=out,
-                stderr=err,
-                cwd=folder,
-                process_group=0,
-            )
-        return cls(process, folder)
-
-    def output(self, name: str) -> str:
-        return (self.folder / f"{name}.txt").read_text(errors="replace")
-
-    def interrupt(self, *, group: bool) -> Ended:
-        """SIGINT to the job's process group (a terminal's Ctrl-C) or to its pid only; wait for
-        the exit (the acceptance is 2 s; this waits up to 30 s)."""
-        started = _descendants(self.process.pid)
-        asked = time.monotonic()
-        if group:
-            os.killpg(self.process.pid, signal.SIGINT)
-        else:
-            self.process.send_signal(signal.SIGINT)
-        while self.process.poll() is None and time.monotonic() - asked < 30:
-            time.sleep(0.005)
-        seconds = time.monotonic() - asked
-        self.kill()
-        code = self.process.wait()
-        deadline = time.monotonic() + 2  # an orphan ends with its parent: a moment to go
-        while {pid for pid in started if _running(pid)} and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = {pid for pid in started if _running(pid)}
-        return Ended(seconds, code, self.output("stdout"), self.output("stderr"), left)
-
-    def kill(self) -> None:
-        """End the job's group, if it still runs (a test that failed before stopping it)."""
-        if self.process.poll() is None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
 @pytest.fixture
-def jobs() -> Iterator[list[Job]]:
-    started: list[Job] = []
+def jobs() -> Iterator[list[Command]]:
+    started: list[Command] = []
     yield started
     for job in started:
         job.kill()
-
-
-def assert_stopped(ended: Ended, code: int = 0) -> None:
-    """Exited within 2 s with ``code``, no traceback, nothing it started left running."""
-    print(f"exited {ended.seconds:.3f} s after SIGINT, code {ended.code}")  # the figure
-    assert ended.seconds < STOP_SECONDS, f"exited {ended.seconds:.2f} s after the signal"
-    assert ended.code == code, ended.stderr[-2000:]
-    assert "Traceback" not in ended.stderr + ended.stdout, ended.stderr[-2000:]
-    assert ended.left_running == set(), "processes the command started are still running"
 
 
 # ------------------------------------------------------------------ index
@@ -225,8 +119,8 @@ def assert_consistent(chain: Chain, url: str, folder: Path) -> int:
     return checkpoint.block_number
 
 
-def _index(jobs: list[Job], chain: Chain, folder: Path, url: str) -> Job:
-    job = Job.start(
+def _index(jobs: list[Command], chain: Chain, folder: Path, url: str) -> Command:
+    job = Command.start(
         folder,
         "index",
         "--rpc-url",
@@ -240,6 +134,7 @@ def _index(jobs: list[Job], chain: Chain, folder: Path, url: str) -> Job:
         "--max-range",
         str(MAX_RANGE),
         "--no-progress",
+        group=True,
     )
     jobs.append(job)
     return job
@@ -254,12 +149,12 @@ def _indexed(url: str) -> int:
     return -1 if checkpoint is None else checkpoint.block_number
 
 
-def _wait_for_block(job: Job, url: str, block: int) -> None:
+def _wait_for_block(job: Command, url: str, block: int) -> None:
     """Wait until the index at ``url`` has written ``block``, looking often: a catch-up
     goes fast."""
     deadline = time.monotonic() + 90
     while _indexed(url) < block:
-        assert job.process.poll() is None, job.output("stderr")[-2000:]
+        assert job.process.poll() is None, job.stderr()[-2000:]
         assert time.monotonic() < deadline, f"block {block} not indexed within 90 s"
         time.sleep(0.01)
 
@@ -279,27 +174,29 @@ def _stopped_at(ended: Ended) -> int:
     ],
 )
 def test_ctrl_c_during_catch_up(
-    chain: Chain, tmp_path: Path, jobs: list[Job], store: str, group: bool
+    chain: Chain, tmp_path: Path, jobs: list[Command], store: str, group: bool
 ) -> None:
     """Catching up (a fetch process of its own), past the first round of events."""
     head = chain.w3.eth.block_number
     with database(store, tmp_path) as url:
         job = _index(jobs, chain, tmp_path, url)
         _wait_for_block(job, url, chain.deployment.block_number + BEFORE_SIGINT)
-        assert _descendants(job.process.pid), "no fetch process"
-        ended = job.interrupt(group=group)
+        assert descendants(job.process.pid), "no fetch process"
+        ended = job.stop(signal.SIGINT, to_group=group)
         assert_stopped(ended)
         block = assert_consistent(chain, url, tmp_path)
         assert _stopped_at(ended) == block < head - FINALITY_DEPTH  # stopped mid-catch-up
 
 
-def test_ctrl_c_as_the_fetch_process_starts(chain: Chain, tmp_path: Path, jobs: list[Job]) -> None:
+def test_ctrl_c_as_the_fetch_process_starts(
+    chain: Chain, tmp_path: Path, jobs: list[Command]
+) -> None:
     """The fetch process is still importing Python modules: a SIGINT that reached it would
     kill it with a traceback, and the index would end with an error."""
     with database("sqlite", tmp_path) as url:
         job = _index(jobs, chain, tmp_path, url)
-        wait_until(lambda: bool(_descendants(job.process.pid)), job.process, "a fetch process")
-        ended = job.interrupt(group=True)
+        wait_until(lambda: bool(descendants(job.process.pid)), job.process, "a fetch process")
+        ended = job.stop(signal.SIGINT, to_group=True)
         assert_stopped(ended)
         assert ended.stdout.startswith("indexed to block "), ended.stdout
 
@@ -308,14 +205,14 @@ def test_ctrl_c_as_the_fetch_process_starts(chain: Chain, tmp_path: Path, jobs: 
     "store", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
 def test_ctrl_c_while_following_the_head(
-    chain: Chain, tmp_path: Path, jobs: list[Job], store: str
+    chain: Chain, tmp_path: Path, jobs: list[Command], store: str
 ) -> None:
     head = chain.w3.eth.block_number
     with database(store, tmp_path) as url:
         job = _index(jobs, chain, tmp_path, url)
         wait_until(lambda: _indexed(url) == head, job.process, "caught up", 120)
         time.sleep(0.3)  # polling the head
-        ended = job.interrupt(group=True)
+        ended = job.stop(signal.SIGINT, to_group=True)
         assert_stopped(ended)
         assert _stopped_at(ended) == assert_consistent(chain, url, tmp_path) == head
 
@@ -323,12 +220,14 @@ def test_ctrl_c_while_following_the_head(
 # ------------------------------------------------------------------ serve and chain
 
 
-def test_ctrl_c_ends_serve_and_its_workers(chain: Chain, tmp_path: Path, jobs: list[Job]) -> None:
+def test_ctrl_c_ends_serve_and_its_workers(
+    chain: Chain, tmp_path: Path, jobs: list[Command]
+) -> None:
     """Two worker processes (spawned in the job's group): each gets the SIGINT too."""
     with database("sqlite", tmp_path) as url:
         index(chain.w3, chain.deployment, url)
         port = free_port()
-        job = Job.start(
+        job = Command.start(
             tmp_path,
             "serve",
             "--port",
@@ -339,6 +238,7 @@ def test_ctrl_c_ends_serve_and_its_workers(chain: Chain, tmp_path: Path, jobs: l
             chain.node.url,
             "--database-url",
             url.removeprefix("sqlite:///"),
+            group=True,
         )
         jobs.append(job)
         wait_for_http(f"http://127.0.0.1:{port}/health", job.process, "the gateway")
@@ -346,23 +246,23 @@ def test_ctrl_c_ends_serve_and_its_workers(chain: Chain, tmp_path: Path, jobs: l
         def serving() -> bool:
             """Both workers have put in their server's signal handlers (one still starting
             is another case: see the module's docstring)."""
-            return sum(map(_catches_sigterm, _descendants(job.process.pid))) == 2
+            return sum(map(_catches_sigterm, descendants(job.process.pid))) == 2
 
         wait_until(serving, job.process, "2 workers serving")
         assert requests.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200
-        ended = job.interrupt(group=True)
+        ended = job.stop(signal.SIGINT, to_group=True)
     assert_stopped(ended)
 
 
-def test_ctrl_c_ends_chain_and_keeps_its_state(tmp_path: Path, jobs: list[Job]) -> None:
+def test_ctrl_c_ends_chain_and_keeps_its_state(tmp_path: Path, jobs: list[Command]) -> None:
     """anvil runs in the job's group: it gets the SIGINT too, and the state is still written."""
     port = free_port()
     state = tmp_path / "state.json"
-    job = Job.start(tmp_path, "chain", "--port", str(port), "--state", str(state))
+    job = Command.start(tmp_path, "chain", "--port", str(port), "--state", str(state), group=True)
     jobs.append(job)
     w3 = Web3(Web3.HTTPProvider(f"http://127.0.0.1:{port}", request_kwargs={"timeout": 5}))
     wait_until(lambda: w3.is_connected() and w3.eth.block_number >= 1, job.process, "anvil")
-    ended = job.interrupt(group=True)
+    ended = job.stop(signal.SIGINT, to_group=True)
     assert_stopped(ended)
     assert "stopping: writing the chain state" in ended.stdout
     assert state.stat().st_size > 0

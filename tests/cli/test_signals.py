@@ -13,137 +13,30 @@ Exit codes: ``index``, ``serve``, ``chain`` and ``demo`` (once it serves) end cl
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
-from web3 import Web3
 
 from helpers.faultproxy import FaultKind, FaultPlan, FaultProxy
-from helpers.processes import PROVLEDGER, clean_env, wait_for_http, wait_until
-from helpers.required import start_anvil
-from helpers.workload import deploy_ledger
-from provledger.chain.anvil import AnvilNode, free_port
+from helpers.processes import wait_for_http, wait_until
+from helpers.signalled import Command, assert_stopped, descendants
+from helpers.workload import DeployedNode, deployed_anvil
+from provledger.chain.anvil import free_port
 from provledger.store.engine import create_schema, create_store_engine
 
 pytestmark = pytest.mark.anvil
 
-#: The acceptance: from the signal to the process's exit.
-STOP_SECONDS = 2.0
 SIGNALS = [
     pytest.param(signal.SIGINT, id="SIGINT"),
     pytest.param(signal.SIGTERM, id="SIGTERM"),
 ]
-
-
-def _descendants(pid: int) -> set[int]:
-    """The processes ``pid`` started, and theirs."""
-    children: set[int] = set()
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:  # it has exited
-        return children
-    for task in tasks:
-        with suppress(OSError):  # a thread that has just ended
-            children |= {int(child) for child in (task / "children").read_text().split()}
-    return children.union(*(_descendants(child) for child in children))
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` is a live process (an exited one waiting to be reaped is not)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-@dataclass(frozen=True)
-class Ended:
-    """How a process ended after a signal."""
-
-    seconds: float
-    code: int
-    stdout: str
-    stderr: str
-    left_running: set[int]
-
-
-@dataclass
-class Command:
-    """A ``provledger`` process writing its output to files."""
-
-    process: subprocess.Popen[bytes]
-    out: Path
-    err: Path
-
-    @classmethod
-    def start(cls, folder: Path, *args: str) -> Command:
-        out, err = folder / "stdout.txt", folder / "stderr.txt"
-        with out.open("wb") as stdout, err.open("wb") as stderr:
-            process = subprocess.Popen(
-                [PROVLEDGER, *args], env=clean_env(), stdout=stdout, stderr=stderr, cwd=folder
-            )
-        return cls(process, out, err)
-
-    def stdout(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def stderr(self) -> str:
-        return self.err.read_text(errors="replace")
-
-    def wait_for_output(self, text: str, timeout: float = 60) -> None:
-        """Wait until ``text`` appears on standard output or error."""
-        wait_until(
-            lambda: text in self.stdout() or text in self.stderr(),
-            self.process,
-            f"{text!r} (stderr: {self.stderr()[-500:]!r})",
-            timeout,
-        )
-
-    def stop(self, sig: signal.Signals) -> Ended:
-        """Send ``sig``; wait for the exit (the acceptance is 2 s; this waits up to 60 s)."""
-        started = _descendants(self.process.pid)
-        asked = time.monotonic()
-        self.process.send_signal(sig)
-        while self.process.poll() is None and time.monotonic() - asked < 60:
-            time.sleep(0.005)
-        seconds = time.monotonic() - asked
-        if self.process.poll() is None:
-            self.process.kill()
-        code = self.process.wait()
-        deadline = time.monotonic() + 2  # an orphan killed with its parent: a moment to go
-        while {pid for pid in started if _running(pid)} and time.monotonic() < deadline:
-            time.sleep(0.05)
-        left = {pid for pid in started if _running(pid)}
-        return Ended(seconds, code, self.stdout(), self.stderr(), left)
-
-    def kill(self) -> None:
-        """End the process and what it started, if a test failed before stopping it."""
-        if self.process.poll() is None:
-            for pid in _descendants(self.process.pid):
-                with suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            self.process.kill()
-            self.process.wait()
-
-
-def assert_stopped(ended: Ended, code: int) -> None:
-    """The property: exited within 2 s with ``code``, no traceback, nothing left running."""
-    print(f"exited {ended.seconds:.3f} s after the signal, code {ended.code}")  # the figure
-    assert ended.seconds < STOP_SECONDS, f"exited {ended.seconds:.2f} s after the signal"
-    assert ended.code == code, ended.stderr
-    assert "Traceback" not in ended.stderr + ended.stdout, ended.stderr
-    assert ended.left_running == set(), "processes the command started are still running"
 
 
 @pytest.fixture
@@ -164,25 +57,13 @@ def _start(started: list[Command], folder: Path, *args: str) -> Command:
 # ------------------------------------------------------------------ nodes
 
 
-@dataclass(frozen=True)
-class Chain:
-    """An anvil node with the contracts deployed and their record in ``deployments``."""
-
-    node: AnvilNode
-    w3: Web3
-    deployments: Path
+Chain = DeployedNode
 
 
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
-    node = start_anvil()
-    try:
-        w3 = node.web3()
-        deployments = tmp_path_factory.mktemp("deployments")
-        deploy_ledger(w3).save(deployments)
-        yield Chain(node, w3, deployments)
-    finally:
-        node.stop()
+    with deployed_anvil(tmp_path_factory.mktemp("deployments")) as deployed:
+        yield deployed
 
 
 @pytest.fixture
@@ -311,7 +192,7 @@ def test_index_stops_while_catching_up(
     index = _index(command, tmp_path, proxy.url, chain.deployments, "--json")
     wanted = 2 if node_state == "failing" else 1  # failing: retried, so backing off
     wait_until(lambda: proxy.methods["eth_getLogs"] >= wanted, index.process, "eth_getLogs")
-    assert _descendants(index.process.pid), "no fetch process"
+    assert descendants(index.process.pid), "no fetch process"
     ended = index.stop(sig)
     assert_stopped(ended, 0)
     summary = json.loads(ended.stdout)

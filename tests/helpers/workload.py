@@ -20,15 +20,19 @@ import hashlib
 import itertools
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from eth_typing import ChecksumAddress
 from web3 import HTTPProvider, Web3
 
+from helpers.required import start_anvil
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import DEV_ROLES, dev_account
+from provledger.chain.anvil import AnvilNode
 from provledger.chain.client import CallEncoder, Provledger
 from provledger.chain.deploy import deploy, dev_role_grants
 from provledger.chain.deployments import Deployment
@@ -144,6 +148,30 @@ def deploy_ledger(w3: Web3) -> Deployment:
     return deploy(
         w3, dev_account(DEV_ROLES["admin"]), notice_period=NOTICE_PERIOD, grants=dev_role_grants()
     )
+
+
+@dataclass(frozen=True)
+class DeployedNode:
+    """An anvil node with the contracts deployed and their record in ``deployments``."""
+
+    node: AnvilNode
+    w3: Web3
+    deployment: Deployment
+    deployments: Path
+
+
+@contextmanager
+def deployed_anvil(deployments: Path) -> Iterator[DeployedNode]:
+    """A started anvil with the contracts deployed (:func:`deploy_ledger`) and their record
+    saved in ``deployments``; stopped after the block."""
+    node = start_anvil()
+    try:
+        w3 = node.web3()
+        deployment = deploy_ledger(w3)
+        deployment.save(deployments)
+        yield DeployedNode(node, w3, deployment, deployments)
+    finally:
+        node.stop()
 
 
 Item = tuple[int, int]

@@ -46,9 +46,8 @@ import pytest
 from sqlalchemy import inspect, select
 
 from helpers.indexing import differences
-from helpers.required import start_anvil
 from helpers.stores import engine_for
-from helpers.workload import deploy_ledger, generate
+from helpers.workload import deployed_anvil, generate
 from indexer.conftest import NewDatabase
 from provledger.chain.anvil import free_port
 from provledger.chain.deployments import Deployment
@@ -120,16 +119,11 @@ class Chain:
 @pytest.fixture(scope="module")
 def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
     """Anvil, the contracts and a mixed workload of about 12,000 events."""
-    node = start_anvil()
-    try:
-        w3 = node.web3()
-        deployment = deploy_ledger(w3)
-        folder = tmp_path_factory.mktemp("deployments")
-        deployment.save(folder)
-        summary = generate(node.url, deployment, WORKLOAD_EVENTS, seed=SEED)
-        yield Chain(node.url, deployment, folder, int(w3.eth.block_number), summary.events)
-    finally:
-        node.stop()
+    with deployed_anvil(tmp_path_factory.mktemp("deployments")) as deployed:
+        url, deployment = deployed.node.url, deployed.deployment
+        summary = generate(url, deployment, WORKLOAD_EVENTS, seed=SEED)
+        head = int(deployed.w3.eth.block_number)
+        yield Chain(url, deployment, deployed.deployments, head, summary.events)
 
 
 def cli_command() -> list[str]:
