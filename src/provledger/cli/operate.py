@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 from rich.progress import (
@@ -34,15 +34,33 @@ from provledger.cli.base import (
     settings_from,
     signals_end_cleanly,
 )
-from provledger.errors import InputError
+from provledger.config import mask_url
+from provledger.errors import InputError, ServiceUnavailableError
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.scanner import BatchReport, IndexerConfig, RunSummary, Scanner
-from provledger.indexer.source import source_for
+from provledger.indexer.source import RpcError, source_for
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import index_documents
 from provledger.store.engine import create_store_engine, sqlite_path
 from provledger.store.index import IndexStore
+
+#: Failed attempts of one request after which ``index --once`` gives up (7.5 s of backoff);
+#: a following index retries until it is stopped.
+ONCE_ATTEMPTS: Final = 5
+
+
+class IndexGaveUpError(ServiceUnavailableError):
+    """``index --once`` met the same node error :data:`ONCE_ATTEMPTS` times in a row."""
+
+    template = (
+        "the node at {url} failed {attempts} times in a row ({error}); index --once gives up "
+        "(a following index keeps retrying)"
+    )
+    url: str
+    attempts: int
+    error: str
+
 
 DatabaseOption = Annotated[
     str | None,
@@ -129,6 +147,7 @@ def index_command(
                 finality_depth=settings.finality_depth,
                 initial_range=min(IndexerConfig.initial_range, settings.max_block_range),
                 max_range=settings.max_block_range,
+                give_up_after=ONCE_ATTEMPTS if once else 0,
             )
             store = IndexStore(create_store_engine(settings.database_url))
 
@@ -166,7 +185,13 @@ def index_command(
             if stopping.is_set():  # the signal came while connecting
                 scanner.stop()
             tune_gc()
-            return scanner.run(once=once)
+            try:
+                return scanner.run(once=once)
+            except RpcError as error:
+                if not once:
+                    raise
+                url = "the embedded chain" if settings.rpc_url is None else settings.rpc_url
+                raise IndexGaveUpError(mask_url(url), ONCE_ATTEMPTS, str(error)) from error
 
         def stop() -> None:
             stopping.set()

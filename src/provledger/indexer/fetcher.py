@@ -73,6 +73,9 @@ class RangePolicy:
     """Blocks in one request at most."""
     target_logs: int = 10_000
     """Aimed-for logs per batch (ranges grow or shrink toward it); bounds memory."""
+    give_up_after: int = 0
+    """Failed attempts of one request after which its error is raised instead of retried
+    (``index --once``); 0: retry until stopped (a following index rides out a node's outage)."""
 
 
 @dataclass
@@ -95,13 +98,18 @@ class Fetched:
 class Retry:
     """The retries of one request: node errors met, malformed replies among them."""
 
+    give_up_after: int = 0
+    """Attempts after which the error is raised (0: never; see :class:`RangePolicy`)."""
     attempts: int = 0
     malformed: int = 0
 
     def failed(self, error: RpcError) -> str | None:
-        """Count ``error``; re-raise it once malformed replies reach :data:`MALFORMED_ATTEMPTS`.
-        Returns a note on the 1st, 5th and every 20th attempt, to report rather than flood."""
+        """Count ``error``; re-raise it once malformed replies reach :data:`MALFORMED_ATTEMPTS`
+        or the attempts :attr:`give_up_after`. Returns a note on the 1st, 5th and every 20th
+        attempt, to report rather than flood."""
         self.attempts += 1
+        if self.attempts == self.give_up_after:
+            raise error
         if error.malformed:
             self.malformed += 1
             if self.malformed >= MALFORMED_ATTEMPTS:
@@ -147,7 +155,7 @@ class RangeFetcher:
 
     def fetch(self, start: int, stop: int, *, all_headers: bool) -> Fetched:
         """Fetch and decode ``start..`` up to at most ``stop``; the range size adapts."""
-        retry = Retry()
+        retry = Retry(self.policy.give_up_after)
         notes: list[str] = []
         while True:
             end = min(stop, start + self.range - 1)

@@ -159,6 +159,7 @@ class Scanner:
             initial_range=self.config.initial_range,
             max_range=self.config.max_range,
             target_logs=self.config.target_logs,
+            give_up_after=self.config.give_up_after,
         )
         self.fetcher = RangeFetcher(
             source,
@@ -461,7 +462,7 @@ class Scanner:
         self.metrics.rpc_errors.inc()
 
     def _retry(self, method: str, action: Callable[[], T]) -> T:
-        retry = Retry()
+        retry = Retry(self.config.give_up_after)
         while True:
             try:
                 return action()
