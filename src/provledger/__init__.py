@@ -14,3 +14,15 @@ import py_ecc  # noqa: E402, F401
 
 _sys.setrecursionlimit(min(_limit, 1000) if _limit >= 100_000 else _limit)
 del _limit
+
+
+def main() -> None:
+    """Entry point of the ``provledger`` console script: the command line
+    (:func:`provledger.cli.main`), imported here so that a Ctrl-C during its imports (about 2 s)
+    ends as one during a command does, "interrupted" and exit 130, not in a traceback."""
+    try:
+        from provledger.cli import main as command_line
+    except KeyboardInterrupt:
+        _sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None  # provledger.cli.base.EXIT_INTERRUPTED, not imported
+    command_line()

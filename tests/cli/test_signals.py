@@ -351,6 +351,18 @@ def test_register_many_is_interrupted_while_it_waits_on_the_node(
     assert ended.stderr.strip() == "interrupted"
 
 
+def test_a_command_is_interrupted_while_it_starts(
+    silent_node: SilentNode, tmp_path: Path, command: list[Command]
+) -> None:
+    """Ctrl-C 0.2 s after the start, while the command line is still being imported (about
+    2 s): "interrupted", 130, as later; before the entry point caught it, a traceback."""
+    roles = _start(command, tmp_path, "roles", "list", "--rpc-url", silent_node.url)
+    time.sleep(0.2)
+    ended = roles.stop(signal.SIGINT)
+    assert_stopped(ended, 130)
+    assert ended.stderr.strip() == "interrupted"
+
+
 def test_the_silent_node_fixture_never_answers(silent_node: SilentNode) -> None:
     """What the tests above call a node that does not answer: connected, the request sent,
     no reply within the client's timeout."""
