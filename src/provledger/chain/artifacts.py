@@ -61,10 +61,11 @@ class Artifact:
 class UnknownEvmVersionError(ConfigurationError):
     """No artifact set is packaged for an EVM version."""
 
-    def __init__(self, evm_version: str) -> None:
-        self.evm_version = evm_version
-        super().__init__(
-            f"no artifacts are built for EVM version {evm_version!r}; "
+    evm_version: str
+
+    def _message(self) -> str:
+        return (
+            f"no artifacts are built for EVM version {self.evm_version!r}; "
             f"choose one of {', '.join(EVM_VERSIONS)}"
         )
 

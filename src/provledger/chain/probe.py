@@ -10,7 +10,7 @@ chain failure, raised by the provider as
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -59,33 +59,33 @@ REQUIREMENTS: Final[Mapping[str, tuple[Opcode, ...]]] = {
 class EvmProbeFailedError(ServiceUnavailableError):
     """The node refuses even the control probe, so what it lacks cannot be told."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        self.reason = reason
-        super().__init__(
-            f"the node at {url} does not run a read-only creation call (eth_call without "
-            f"'to'), so its EVM version cannot be checked: {reason}"
-        )
+    template = (
+        "the node at {url} does not run a read-only creation call (eth_call without 'to'), so "
+        "its EVM version cannot be checked: {reason}"
+    )
+    url: str
+    reason: str
 
 
 class NodeEvmTooOldError(ConfigurationError):
     """The node lacks opcodes the chosen artifact set needs: deploying would leave contracts
     that fail in some calls."""
 
-    def __init__(self, url: str, evm_version: str, missing: Sequence[Opcode]) -> None:
-        self.url = url
-        self.evm_version = evm_version
-        self.missing = tuple(missing)
+    url: str
+    evm_version: str
+    missing: tuple[Opcode, ...]
+
+    def _message(self) -> str:
         names = ", and ".join(opcode.describe() for opcode in self.missing)
         verb = "is" if len(self.missing) == 1 else "are"
-        older = [version for version in EVM_VERSIONS if _older(version, evm_version)]
+        older = [version for version in EVM_VERSIONS if _older(version, self.evm_version)]
         if older:
             fix = f"deploy the {older[0]} build with --evm-version {older[0]}"
         else:
-            fix = f"provledger has no build for an EVM older than {evm_version}"
-        super().__init__(
-            f"the node at {url} runs an EVM older than {evm_version} ({names}, {verb} missing): "
-            f"these contracts need {evm_version}; {fix}"
+            fix = f"provledger has no build for an EVM older than {self.evm_version}"
+        return (
+            f"the node at {self.url} runs an EVM older than {self.evm_version} ({names}, {verb} "
+            f"missing): these contracts need {self.evm_version}; {fix}"
         )
 
 

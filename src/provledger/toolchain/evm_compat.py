@@ -66,7 +66,8 @@ def _call_arguments(text: str, start: int) -> tuple[list[str], int]:
 
 
 def without_mcopy(source: str) -> str:
-    """``source`` with every ``mcopy(dst, src, len)`` replaced by an identity-precompile copy."""
+    """``source`` with every ``mcopy(dst, src, len)`` replaced by the same copy as a Yul loop
+    (:data:`COPY`)."""
     parts: list[str] = []
     position = 0
     for match in _MCOPY.finditer(source):
