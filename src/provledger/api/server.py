@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -140,6 +142,31 @@ def options(settings: Settings) -> dict[str, Any]:
     }
 
 
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor of several workers, stoppable at once while they start.
+
+    A terminal's Ctrl-C reaches the workers too: one still importing (its first second or two)
+    died of it with a KeyboardInterrupt traceback, so workers start with SIGINT ignored (the
+    disposition survives their exec; each worker's server puts in its own handlers once it
+    serves), and the supervisor ends them. And a health ping of a worker still importing
+    blocks the supervisor, with its handling of the stop signal, for up to
+    ``timeout_worker_healthcheck`` (5 s): a worker is not pinged during that long after the
+    start.
+    """
+
+    def init_processes(self) -> None:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().init_processes()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.started_at = time.monotonic()
+
+    def keep_subprocess_alive(self) -> None:
+        if time.monotonic() - self.started_at >= self.config.timeout_worker_healthcheck:
+            super().keep_subprocess_alive()
+
+
 def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> None:
     """Serve the gateway app (settings from the environment) until stopped; ``announce`` is
     given the gateway's URL once its address is bound (:class:`CannotListenError` before anything
@@ -169,7 +196,7 @@ def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> 
         if not server.started:
             raise WorkerFailedError()
         return
-    supervisor = Multiprocess(config, sockets=sockets)
+    supervisor = Supervisor(config, sockets=sockets)
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         raise WorkerFailedError()
