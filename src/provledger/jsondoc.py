@@ -31,9 +31,9 @@ ECHO_MAX: Final = 40
 class JsonDocumentError(InputError):
     """A JSON document that is too large, too deep or not JSON; names the document."""
 
-    def __init__(self, what: str, reason: str) -> None:
-        self.what, self.reason = what, reason
-        super().__init__(f"{what} is {reason}")
+    template = "{what} is {reason}"
+    what: str
+    reason: str
 
 
 def _depth_and_floats(value: Any, max_depth: int, what: str) -> bool:

@@ -58,9 +58,9 @@ Flaw = Literal["prefix", "digit", "length"]
 class InvalidParameterError(InputError):
     """A parameter that does not parse; names the parameter and the reason."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field, self.reason = field, reason
-        super().__init__(f"{field}: {reason}")
+    template = "{field}: {reason}"
+    field: str
+    reason: str
 
 
 class MalformedHexError(InvalidParameterError):

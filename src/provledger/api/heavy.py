@@ -19,7 +19,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import Any, ClassVar, Final, ParamSpec, TypeVar
 
 from provledger.errors import ServiceUnavailableError
 
@@ -35,12 +35,14 @@ _Job = tuple[Callable[[], Any], "asyncio.Future[Any]", asyncio.AbstractEventLoop
 class GatewayBusyError(ServiceUnavailableError):
     """A route already has as many requests in progress as it may; try again shortly."""
 
-    def __init__(self, route: str, limit: int) -> None:
-        self.route, self.limit = route, limit
-        self.retry_after = RETRY_AFTER
-        super().__init__(
-            f"{route} already has {limit} requests in progress in this worker; "
-            f"try again in {RETRY_AFTER} s"
+    retry_after: ClassVar[int] = RETRY_AFTER
+    route: str
+    limit: int
+
+    def _message(self) -> str:
+        return (
+            f"{self.route} already has {self.limit} requests in progress in this worker; "
+            f"try again in {self.retry_after} s"
         )
 
 

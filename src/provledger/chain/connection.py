@@ -28,9 +28,9 @@ EMBEDDED_CHAIN_ID: Final = 131277322940537
 class ChainUnavailableError(ServiceUnavailableError):
     """The node cannot be reached or does not answer like an Ethereum node."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        super().__init__(f"cannot reach the chain at {url}: {reason}")
+    template = "cannot reach the chain at {url}: {reason}"
+    url: str
+    reason: str
 
 
 def embedded_chain() -> Web3:

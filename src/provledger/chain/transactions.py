@@ -37,19 +37,23 @@ RECEIPT_TIMEOUT_SECONDS: Final = 120.0
 class TransactionFailedError(ProvledgerError):
     """A mined transaction reverted (status 0) and the reason could not be recovered."""
 
-    def __init__(self, tx_hash: bytes) -> None:
-        self.tx_hash = tx_hash
-        super().__init__(f"transaction {HexBytes(tx_hash).to_0x_hex()} reverted")
+    tx_hash: bytes
+
+    def _message(self) -> str:
+        return f"transaction {HexBytes(self.tx_hash).to_0x_hex()} reverted"
 
 
 class EventNotFoundError(ProvledgerError):
     """A receipt does not hold exactly the one event asked for."""
 
-    def __init__(self, name: str, count: int, tx_hash: bytes) -> None:
-        self.name = name
-        self.count = count
-        super().__init__(
-            f"expected one {name} event in {HexBytes(tx_hash).to_0x_hex()}, found {count}"
+    name: str
+    count: int
+    tx_hash: bytes
+
+    def _message(self) -> str:
+        return (
+            f"expected one {self.name} event in {HexBytes(self.tx_hash).to_0x_hex()}, "
+            f"found {self.count}"
         )
 
 
@@ -120,13 +124,15 @@ def decode_receipt(
 class GasCapExceededError(ProvledgerError):
     """A transaction would need more gas than one transaction may use on the chain."""
 
-    def __init__(self, needed: int | None, cap: int) -> None:
-        self.needed, self.cap = needed, cap
-        amount = "more gas" if needed is None else f"{needed:,} gas"
-        super().__init__(
+    needed: int | None
+    cap: int
+
+    def _message(self) -> str:
+        amount = "more gas" if self.needed is None else f"{self.needed:,} gas"
+        return (
             f"the transaction needs {amount}, more than one transaction may use on this "
-            f"chain ({cap:,}: the per-transaction cap of EIP-7825, or the block gas limit if "
-            "lower); send less in one transaction"
+            f"chain ({self.cap:,}: the per-transaction cap of EIP-7825, or the block gas limit "
+            "if lower); send less in one transaction"
         )
 
 

@@ -49,10 +49,14 @@ class RegistrationStoppedError(ProvledgerError):
     """The registry refused a chunk for a reason no entry can change (it is paused, or the
     signer is not an active participant): nothing more is sent."""
 
-    def __init__(self, refusal: ContractRevertError, unsent: int) -> None:
-        super().__init__(
-            f"the contract refused: {explain_revert(refusal)}; stopped with {unsent:,} line(s) "
-            "not sent (run again with --skip-registered once it is resolved)"
+    refusal: ContractRevertError
+    unsent: int
+
+    def _message(self) -> str:
+        return (
+            f"the contract refused: {explain_revert(self.refusal)}; stopped with "
+            f"{self.unsent:,} line(s) not sent (run again with --skip-registered once it is "
+            "resolved)"
         )
 
 

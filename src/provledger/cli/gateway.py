@@ -31,9 +31,9 @@ ANSWER_MAX_BYTES: Final = 64 << 20
 class GatewayUnavailableError(ServiceUnavailableError):
     """The gateway cannot be reached or answered with a server error."""
 
-    def __init__(self, url: str, reason: str) -> None:
-        self.url = url
-        super().__init__(f"cannot reach the gateway at {url}: {reason}")
+    template = "cannot reach the gateway at {url}: {reason}"
+    url: str
+    reason: str
 
 
 class GatewayRefusedError(InputError):

@@ -114,10 +114,14 @@ def asset(asset_id: str) -> Read:
 class ProjectionError(ProvledgerError):
     """An event refers to a record the index does not hold: the index is not contiguous."""
 
-    def __init__(self, what: str, record: LogRecord) -> None:
-        super().__init__(
+    what: str
+    record: LogRecord
+
+    def _message(self) -> str:
+        record = self.record
+        return (
             f"{record.event} at block {record.block_number} log {record.log_index} refers to "
-            f"unknown {what}"
+            f"unknown {self.what}"
         )
 
 

@@ -56,20 +56,19 @@ WRITER_LOCK_POLL_SECONDS: Final = 1.0
 class ReorgTooDeepError(ProvledgerError):
     """The chain reorganised below the stored window: the index cannot roll back that far."""
 
-    def __init__(self, block: int) -> None:
-        super().__init__(
-            f"the chain reorganised below block {block}, deeper than the finality depth; "
-            "rebuild the index (delete the database) or raise --finality-depth"
-        )
+    template = (
+        "the chain reorganised below block {block}, deeper than the finality depth; "
+        "rebuild the index (delete the database) or raise --finality-depth"
+    )
+    block: int
 
 
 class ChainMismatchError(ProvledgerError):
     """The node serves another chain than the deployment's."""
 
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(
-            f"the deployment is on chain {expected}, but the node serves chain {actual}"
-        )
+    template = "the deployment is on chain {expected}, but the node serves chain {actual}"
+    expected: int
+    actual: int
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,9 @@ from provledger.store import queries
 class NotFoundError(ProvledgerError):
     """A record that the index does not hold."""
 
-    def __init__(self, what: str, key: str) -> None:
-        self.what, self.key = what, key
-        super().__init__(f"no {what} {key} in the index")
+    template = "no {what} {key} in the index"
+    what: str
+    key: str
 
 
 #: The fields of a view that hold an account, shown checksummed.

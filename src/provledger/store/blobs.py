@@ -25,8 +25,8 @@ _BLOB_NAME: Final = re.compile(r"[0-9a-f]{64}")
 class BlobHashError(InputError):
     """A blob name that is not a SHA-256."""
 
-    def __init__(self, value: str) -> None:
-        super().__init__(f"not a SHA-256 (0x and 64 hex digits): {value!r}")
+    template = "not a SHA-256 (0x and 64 hex digits): {value!r}"
+    value: str
 
 
 def normalise_hash(value: str) -> str:

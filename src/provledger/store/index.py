@@ -34,11 +34,13 @@ META_BULK: Final = "bulk_load"
 class WrongChainError(ProvledgerError):
     """The database was built for another chain or deployment."""
 
-    def __init__(self, what: str, stored: str, given: str) -> None:
-        super().__init__(
-            f"this database indexes {what} {stored}, not {given}: use another database URL "
-            "or start from an empty one"
-        )
+    template = (
+        "this database indexes {what} {stored}, not {given}: use another database URL "
+        "or start from an empty one"
+    )
+    what: str
+    stored: str
+    given: str
 
 
 @dataclass(frozen=True)

@@ -274,8 +274,10 @@ class WorkingSet:
 class StoreConsistencyError(ProvledgerError):
     """A blind update did not find the row it was meant for: the index is not contiguous."""
 
-    def __init__(self, table: str, where: Row, matched: int) -> None:
-        super().__init__(f"update of {table} {where} matched {matched} rows")
+    template = "update of {table} {where} matched {matched} rows"
+    table: str
+    where: Row
+    matched: int
 
 
 def insert_tuples(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:

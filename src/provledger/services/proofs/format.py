@@ -46,21 +46,21 @@ def bundle_schema() -> dict[str, Any]:
 class MalformedProofBundleError(InputError):
     """A proof bundle that is not JSON, lacks a field, or holds a value of the wrong form."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        where = f"{field} " if field else ""
-        super().__init__(f"malformed proof bundle: {where}{reason}")
+    field: str
+    reason: str
+
+    def _message(self) -> str:
+        where = f"{self.field} " if self.field else ""
+        return f"malformed proof bundle: {where}{self.reason}"
 
 
 class ProofUnavailableError(ProvledgerError):
     """A proof cannot be built: the node does not hold what the index says, or a Merkle path
     cannot be recovered."""
 
-    def __init__(self, asset_id: str, reason: str) -> None:
-        self.asset_id = asset_id
-        self.reason = reason
-        super().__init__(f"cannot build a proof of asset {asset_id}: {reason}")
+    template = "cannot build a proof of asset {asset_id}: {reason}"
+    asset_id: str
+    reason: str
 
 
 # ------------------------------------------------------------------ the model
