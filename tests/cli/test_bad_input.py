@@ -1,13 +1,19 @@
-"""Bad input gets one line naming what to fix and the documented exit code; nothing is sent."""
+"""Bad input gets one line naming what to fix and the documented exit code; nothing is sent.
+
+Every case runs on anvil and on Hardhat 3's node (EDR), with the same expected lines: a node's
+way of answering a refusal must not change what the user reads (issue 19).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli.conftest import BUYER, HOLDER, Cli
+from cli.conftest import BUYER, HOLDER, Cli, deployed_cli
+from helpers.required import start_anvil, start_hardhat
 from helpers.writers import MIB, ConcurrentWriter, settled_file
 from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
@@ -16,6 +22,17 @@ from provledger.cli import registrant
 from provledger.hashing import FolderManifest, ProgressCallback, folder_manifest, sha256_file
 
 pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param("anvil"), pytest.param("hardhat", marks=pytest.mark.hardhat)],
+)
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """The deployed chain of :func:`cli.conftest.deployed_cli`, on anvil and on Hardhat."""
+    start = start_hardhat if request.param == "hardhat" else start_anvil
+    yield from deployed_cli(start(), tmp_path_factory)
+
 
 HOLDER_FLAGS = ("--dev-account", str(HOLDER))
 
