@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 class ProvledgerError(Exception):
     """Root of every error provledger raises on purpose.
 
-    A subclass without fields takes its message as text: ``InputError("…")``. A subclass that
+    A subclass without fields takes its message as text: ``InputError("…")``, or, given none,
+    its :attr:`template` as it stands (an error that always says the same). A subclass that
     declares fields (annotated class attributes) is a dataclass: it takes the fields as
     arguments, in order or by name, keeps them as attributes, and its message is
     :attr:`template` filled with them (``str.format`` syntax, so ``{amount:,}`` and
@@ -37,6 +38,12 @@ class ProvledgerError(Exception):
 
     template: ClassVar[str] = ""
     """The message, with ``{field}`` for each field's value."""
+
+    def __init__(self, *args: object) -> None:
+        """A fieldless error: the message given, else its template."""
+        if not args and self.template:
+            args = (self.template,)
+        super().__init__(*args)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -87,8 +87,7 @@ def worker_socket(host: str, port: int) -> socket.socket:
 class WorkerFailedError(ProvledgerError):
     """A worker could not start (it said why), so the gateway stopped."""
 
-    def __init__(self) -> None:
-        super().__init__("a gateway worker could not start; the gateway stopped")
+    template = "a gateway worker could not start; the gateway stopped"
 
 
 class OwnSocket:

@@ -34,11 +34,10 @@ class NoNodeToDeployToError(ConfigurationError):
     """``deploy`` was given no node: the embedded chain would end with the command, and the
     record written would name contracts that no longer exist."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "deploy needs a node: give --rpc-url URL or set PROVLEDGER_RPC_URL "
-            "(`provledger chain` starts a local one)"
-        )
+    template = (
+        "deploy needs a node: give --rpc-url URL or set PROVLEDGER_RPC_URL "
+        "(`provledger chain` starts a local one)"
+    )
 
 
 @app.command("compile")

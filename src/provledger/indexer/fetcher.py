@@ -59,8 +59,7 @@ CHILD_EXIT_SECONDS: Final = 0.5
 class StopRequestedError(ProvledgerError):
     """The indexer was asked to stop: raised from its waits to end the run at once."""
 
-    def __init__(self) -> None:
-        super().__init__("the indexer was asked to stop")
+    template = "the indexer was asked to stop"
 
 
 @dataclass(frozen=True)

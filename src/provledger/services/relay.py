@@ -66,8 +66,7 @@ class RegistrationRefusedError(RelayRefusalError):
 class UnauthorizedError(RelayRefusalError):
     """No API key, or one that is unknown, wrong or revoked."""
 
-    def __init__(self) -> None:
-        super().__init__("send a live API key: Authorization: Bearer plk_...")
+    template = "send a live API key: Authorization: Bearer plk_..."
 
 
 class UnknownRelayRequestError(RelayRefusalError):
@@ -80,12 +79,11 @@ class UnknownRelayRequestError(RelayRefusalError):
 class RelayNotConfiguredError(ServiceUnavailableError):
     """The gateway has no node or no relayer key."""
 
-    def __init__(self) -> None:
-        super().__init__(
-            "this gateway does not relay: it needs PROVLEDGER_RPC_URL and a relayer key "
-            "(PROVLEDGER_RELAYER_KEYSTORE with PROVLEDGER_RELAYER_PASSWORD_FILE, or "
-            "PROVLEDGER_RELAYER_DEV_ACCOUNT on a development chain)"
-        )
+    template = (
+        "this gateway does not relay: it needs PROVLEDGER_RPC_URL and a relayer key "
+        "(PROVLEDGER_RELAYER_KEYSTORE with PROVLEDGER_RELAYER_PASSWORD_FILE, or "
+        "PROVLEDGER_RELAYER_DEV_ACCOUNT on a development chain)"
+    )
 
 
 @dataclass(frozen=True)

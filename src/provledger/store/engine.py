@@ -41,8 +41,7 @@ class QueryTimeoutError(ServiceUnavailableError):
 class IndexNotBuiltError(ServiceUnavailableError):
     """The database holds no index yet: the indexer has not created its tables."""
 
-    def __init__(self) -> None:
-        super().__init__("the index is not built yet: run provledger index first")
+    template = "the index is not built yet: run provledger index first"
 
 
 class WriterLockHeldError(ProvledgerError):

@@ -49,8 +49,7 @@ SETTLED: Final = frozenset({"confirmed", "failed"})
 class RelayStoreBusyError(ServiceUnavailableError):
     """The relay's database stayed locked by another writer past the busy timeout."""
 
-    def __init__(self) -> None:
-        super().__init__("the relay's records stayed locked by another writer; retry the request")
+    template = "the relay's records stayed locked by another writer; retry the request"
 
 
 class RelayRefusalError(ProvledgerError):
