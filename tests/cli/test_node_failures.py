@@ -37,7 +37,7 @@ from provledger.chain.anvil import free_port
 from provledger.chain.deployments import CONTRACT_NAMES, ContractDeployment, Deployment
 from provledger.chain.eip712 import sign_registration, signed_to_json
 from provledger.cli import app, gateway
-from provledger.cli.base import error_message, exit_code_for
+from provledger.cli.base import error_line
 
 ASSET: Final = "0x" + "5a" * 32
 ACCOUNT: Final = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
@@ -361,5 +361,6 @@ def test_what_else_a_node_answers(
 def test_each_failure_web3_raises_has_its_exit_code(error: Exception, code: int, line: str) -> None:
     """The failures no loopback answer here brings about (a receipt that never comes, an EVM
     that lacks an opcode): the mapping itself."""
-    assert exit_code_for(error) == code
-    assert line in error_message(error)
+    message, exit_code = error_line(error)
+    assert exit_code == code
+    assert line in message

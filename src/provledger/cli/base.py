@@ -252,18 +252,6 @@ NODE_FAILURES: Final = (
 NODE_MESSAGE_MAX: Final = 200
 
 
-def exit_code_for(error: BaseException) -> int:
-    """The exit code of an error: 3 for chain and network failures, 2 for everything else
-    (a contract's refusal included)."""
-    if isinstance(error, ContractRevertError):
-        return EXIT_USAGE
-    if isinstance(error, ServiceUnavailableError):
-        return EXIT_CHAIN
-    if isinstance(error, NODE_FAILURES):
-        return EXIT_USAGE if revert_from_exception(error) is not None else EXIT_CHAIN
-    return EXIT_USAGE
-
-
 def one_line(text: str, limit: int = NODE_MESSAGE_MAX) -> str:
     """``text`` on one line (runs of white space as one space), cut to ``limit`` characters."""
     line = " ".join(text.split())
@@ -283,23 +271,24 @@ def node_answer(error: BaseException) -> str:
     return one_line(str(error) or type(error).__name__)
 
 
-def error_message(error: BaseException) -> str:
-    """The one line an error prints: a revert in words, a node's failure with the node's URL
-    and its answer, else the error's own message."""
+def error_line(error: BaseException) -> tuple[str, int]:
+    """The one line an error prints and its exit code: a revert in words (2), a node's
+    failure with the node's URL and its answer (3), else the error's own message (3 for a
+    chain or network failure, 2 for everything else). A node's error is decoded once."""
     revert = error if isinstance(error, ContractRevertError) else None
     if revert is None and isinstance(error, NODE_FAILURES):
         revert = revert_from_exception(error)
         if revert is None:
             node = "the node" if State.node_url is None else f"the node at {State.node_url}"
-            return f"{node} failed: {node_answer(error)}"
+            return f"{node} failed: {node_answer(error)}", EXIT_CHAIN
     if revert is not None:
-        return f"the contract refused: {explain_revert(revert)}"
-    return str(error)
+        return f"the contract refused: {explain_revert(revert)}", EXIT_USAGE
+    return str(error), EXIT_CHAIN if isinstance(error, ServiceUnavailableError) else EXIT_USAGE
 
 
 def guarded(action: Callable[[], T]) -> T:
     """Run ``action``; turn provledger errors and a node's or the network's failures into one
-    line and an exit code (:func:`exit_code_for`); ``--debug`` prints the traceback first."""
+    line and an exit code (:func:`error_line`); ``--debug`` prints the traceback first."""
     try:
         return action()
     except typer.Exit:
@@ -307,7 +296,7 @@ def guarded(action: Callable[[], T]) -> T:
     except (ProvledgerError, OSError, *NODE_FAILURES) as error:
         if State.debug:
             traceback.print_exc()
-        fail(error_message(error), exit_code_for(error))
+        fail(*error_line(error))
 
 
 def explain_revert(revert: ContractRevertError) -> str:

@@ -199,7 +199,11 @@ def index_command(
                 scanner.stop()
 
         with bar:
-            summary = run_until_signalled(index, stop)
+            try:
+                summary = run_until_signalled(index, stop)
+            except BaseException:
+                bar.update(task, visible=False)  # the error's line stands alone, no empty bar
+                raise
         if summary is None and scanners:  # a request to the node outlived the stop: so far
             summary = scanners[0].summary
             summary.stopped = True
