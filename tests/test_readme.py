@@ -237,12 +237,6 @@ def test_console_blocks(document: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("node", TOUR_NODES)
 def test_the_tour_on_another_node(node: TourNode, tmp_path: Path) -> None:
-    from provledger.cli import app
-
-    deploy = _command(app, "deploy")
-    for option in (arg for arg in node.deploy_args if arg.startswith("--")):
-        if option not in _options(deploy):
-            pytest.skip(f"deploy {option} is not there yet")
     steps = console_steps(README.read_text(encoding="utf-8"))
     for step in steps:
         for pattern in node.varies:
@@ -306,13 +300,6 @@ def _options(command: Any) -> set[str]:
     for sub in getattr(command, "commands", {}).values():
         names |= _options(sub)
     return names
-
-
-def _command(app: Any, name: str) -> Any:
-    """The click command ``provledger NAME``."""
-    import typer
-
-    return typer.main.get_group(app).commands[name]
 
 
 def test_the_command_synopsis_matches_the_program() -> None:

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from web3.types import RPCEndpoint
 
+from helpers.signalled import descendants
 from provledger.chain.anvil import AnvilError, AnvilNode
 from provledger.errors import ConfigurationError
 
@@ -88,19 +89,8 @@ class HardhatNode(AnvilNode):
         """Stop the process this object started, and any children it has, by their ids,
         waiting for it to end."""
         process = self.process
-        children = _children(process.pid) if process is not None else []
+        children = descendants(process.pid) if process is not None else set()
         super().stop()
         for child in children:
             with contextlib.suppress(ProcessLookupError):  # it ended with its parent
                 os.kill(child, signal.SIGTERM)
-
-
-def _children(pid: int) -> list[int]:
-    """The ids of the processes ``pid`` started (Linux ``/proc``), none once it has ended."""
-    found: list[int] = []
-    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found += [int(child) for child in listing.read_text().split()]
-        except OSError:
-            continue
-    return found
