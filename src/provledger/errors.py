@@ -188,20 +188,22 @@ class InvalidHashError(InputError):
     reason: str
 
 
-class PathAccessError(InputError):
-    """A file or folder to be hashed cannot be opened or read."""
-
-    template = "Cannot read {path!r}: {reason}"
-    path: str
-    reason: str
-
-
-class UnsupportedPathError(InputError):
-    """A path cannot be part of a content hash (special file, undecodable or colliding name)."""
+class HashedPathError(InputError):
+    """A file or folder to be hashed, at ``path``, cannot be, for a ``reason``."""
 
     template = "Cannot hash {path!r}: {reason}"
     path: str
     reason: str
+
+
+class PathAccessError(HashedPathError):
+    """A file or folder to be hashed cannot be opened or read."""
+
+    template = "Cannot read {path!r}: {reason}"
+
+
+class UnsupportedPathError(HashedPathError):
+    """A path cannot be part of a content hash (special file, undecodable or colliding name)."""
 
 
 class SymlinkNotAllowedError(UnsupportedPathError):
@@ -259,7 +261,7 @@ class FileNotInManifestError(InputError):
         return f"File {self.path!r} is not in the folder manifest with root 0x{self.root.hex()}"
 
 
-class ChangedWhileHashingError(InputError):
+class ChangedWhileHashingError(HashedPathError):
     """A file or folder changed while it was being hashed, so the hash read may match neither
     its old nor its new content."""
 
@@ -267,8 +269,6 @@ class ChangedWhileHashingError(InputError):
         "{path!r} changed while it was being hashed ({reason}); "
         "hash it again once nothing is writing to it"
     )
-    path: str
-    reason: str
 
 
 class LogDecodeError(ProvledgerError):

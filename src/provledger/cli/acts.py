@@ -4,6 +4,8 @@ hashes of the texts (reasons, grounds, names) an act records."""
 from __future__ import annotations
 
 import hashlib
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -11,7 +13,12 @@ import orjson
 import typer
 
 from provledger.chain.client import Provledger
+from provledger.chain.events import Event
 from provledger.chain.ids import asset_id_hex
+from provledger.chain.transactions import Receipt
+from provledger.cli.arguments import AssetArgument, parse_asset
+from provledger.cli.output import show_receipt
+from provledger.cli.session import chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.store.blobs import BlobStore
@@ -20,7 +27,9 @@ HOUR: Final = 3600
 DAY: Final = 24 * HOUR
 
 #: Why an act was done, in words: its SHA-256 is recorded (32 zero bytes when not given).
-ReasonOption = Annotated[str | None, typer.Option(help="Why (its SHA-256 is recorded).")]
+ReasonOption = Annotated[
+    str | None, typer.Option("--reason", help="Why (its SHA-256 is recorded).")
+]
 
 
 def document_option(document: str) -> Any:
@@ -65,3 +74,46 @@ def asset_act(settings: Settings, given: Path | None, act: str, asset: int, **fi
     """The SHA-256 of the document of ``act`` on ``asset`` (:func:`act_document`): the file
     given, or else a JSON document of the act's ``fields``."""
     return act_document(settings, given, {"act": act, "asset_id": asset_id_hex(asset), **fields})
+
+
+def text_act_command(
+    group: typer.Typer,
+    name: str,
+    text: Any,
+    send: Callable[[Provledger], Callable[[int, bytes], Receipt]],
+    done: str,
+    doc: str,
+    *,
+    optional: bool = False,
+    counted: tuple[type[Event], str] | None = None,
+) -> None:
+    """Register command ``name`` of ``group``, documented by ``doc``: an asset and a ``text``
+    option (a reason, grounds, evidence: its type names its flag), required unless ``optional``,
+    whose SHA-256 one contract call of the ledger, ``send``, records against the asset.
+
+    It says ``done`` with the ``{asset}`` filled in; ``counted`` names the event that numbers
+    the record the call made and the number's field, which ``done`` and the JSON then show.
+    """
+
+    def command(settings: Settings, as_json: bool, asset: AssetArgument, text: str | None) -> None:
+        target = parse_asset(asset)
+        receipt = send(open_ledger(settings))(target, text_hash(text))
+        numbers = (
+            {} if counted is None else {counted[1]: getattr(receipt.event(counted[0]), counted[1])}
+        )
+        show_receipt(
+            receipt, done.format(asset=asset_id_hex(target), **numbers), as_json, **numbers
+        )
+
+    signature = inspect.signature(command, eval_str=True)
+    given = inspect.Parameter(
+        "text",
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        default=None if optional else inspect.Parameter.empty,
+        annotation=text,
+    )
+    own = [parameter for parameter in signature.parameters.values() if parameter.name != "text"]
+    command.__signature__ = signature.replace(parameters=[*own, given])  # type: ignore[attr-defined]
+    command.__name__ = command.__qualname__ = f"{name.replace('-', '_')}_command"
+    command.__doc__ = doc
+    chain_command(group, name)(command)

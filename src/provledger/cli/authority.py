@@ -10,7 +10,14 @@ import typer
 from provledger.chain import events
 from provledger.chain.enums import RegistrationType, Ruling, ValuationMethod
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.acts import DAY, act_document, asset_act, chain_time, document_option, text_hash
+from provledger.cli.acts import (
+    DAY,
+    act_document,
+    asset_act,
+    chain_time,
+    document_option,
+    text_act_command,
+)
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
 from provledger.cli.output import show_receipt
@@ -48,42 +55,29 @@ def review_accept_command(
     )
 
 
-@chain_command(review_app, "reject")
-def review_reject_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    reason: Annotated[str, typer.Option(help="Why (its SHA-256 is recorded).")],
-) -> None:
+text_act_command(
+    review_app,
+    "reject",
+    Annotated[str, typer.Option("--reason", help="Why (its SHA-256 is recorded).")],
+    lambda ledger: ledger.office.reject,
+    "rejected {asset}",
     """Reject a registration.
 
     Example: provledger review reject 0x5f…e1 --reason "sample data only" --dev-account 1
-    """
-    target = parse_asset(asset)
-    receipt = open_ledger(settings).office.reject(target, text_hash(reason))
-    show_receipt(receipt, f"rejected {asset_id_hex(target)}", as_json)
-
-
-@chain_command(app, "object")
-def object_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    grounds: Annotated[str, typer.Option(help="The grounds (their SHA-256 is recorded).")],
-) -> None:
+    """,
+)
+text_act_command(
+    app,
+    "object",
+    Annotated[str, typer.Option("--grounds", help="The grounds (their SHA-256 is recorded).")],
+    lambda ledger: ledger.office.object,
+    "objection #{objection_id} lodged against {asset}",
     """Lodge an objection against a registration during its public notice.
 
     Example: provledger object 0x5f…e1 --grounds "collected by us in 2025" --dev-account 7
-    """
-    target = parse_asset(asset)
-    receipt = open_ledger(settings).office.object(target, text_hash(grounds))
-    lodged = receipt.event(events.ObjectionLodged)
-    show_receipt(
-        receipt,
-        f"objection #{lodged.objection_id} lodged against {asset_id_hex(target)}",
-        as_json,
-        objection_id=lodged.objection_id,
-    )
+    """,
+    counted=(events.ObjectionLodged, "objection_id"),
+)
 
 
 @chain_command(app, "certify", blobs=True)
@@ -167,26 +161,18 @@ def appraise_command(
     )
 
 
-@chain_command(dispute_app, "open")
-def dispute_open_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    evidence: Annotated[str, typer.Option(help="The claim (its SHA-256 is recorded).")],
-) -> None:
+text_act_command(
+    dispute_app,
+    "open",
+    Annotated[str, typer.Option("--evidence", help="The claim (its SHA-256 is recorded).")],
+    lambda ledger: ledger.court.open,
+    "dispute #{dispute_id} opened over {asset}",
     """Open a dispute over an asset.
 
     Example: provledger dispute open 0x5f…e1 --evidence "prior collection" --dev-account 7
-    """
-    target = parse_asset(asset)
-    receipt = open_ledger(settings).court.open(target, text_hash(evidence))
-    opened = receipt.event(events.DisputeOpened)
-    show_receipt(
-        receipt,
-        f"dispute #{opened.dispute_id} opened over {asset_id_hex(target)}",
-        as_json,
-        dispute_id=opened.dispute_id,
-    )
+    """,
+    counted=(events.DisputeOpened, "dispute_id"),
+)
 
 
 @chain_command(dispute_app, "freeze")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import gc
+import inspect
 import signal
 import sys
 import threading
@@ -11,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Final, NoReturn, TypeVar
+from typing import Annotated, Any, Final, NoReturn, TypeVar
 
 import typer
 from requests.exceptions import RequestException
@@ -51,19 +53,22 @@ command ends without it: every command then exits within 2 s, whatever its node 
 _SIGNAL_POLL_SECONDS: Final = 0.1
 
 T = TypeVar("T")
+Action = TypeVar("Action", bound=Callable[..., None])
 
 #: The top-level help's sections, by who runs the commands, and the commands of each in the
 #: order they are listed. A command missing here is listed under "Other".
 HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Register (data holders)": (
         "hash", "register", "register-many", "sign", "relay", "anchor", "categories",
-        "metadata", "license", "transfer", "cancel",
+        "metadata", "license", "transfer", "cancel", "data",
     ),
     "Authority (registrar, appraiser, arbiter, export approver, admin)": (
         "participants", "review", "object", "certify", "appraise", "dispute", "export", "roles",
     ),
     "Market": ("market",),
-    "Verify": ("verify", "history", "lineage", "proof", "verify-proof", "status"),
+    "Verify": (
+        "verify", "history", "lineage", "proof", "verify-proof", "verify-receipt", "status",
+    ),
     "Operate": (
         "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
         "account", "config",
@@ -379,3 +384,44 @@ def settings_from(**overrides: object) -> Settings:
     if settings.rpc_url is not None:
         State.node_url = mask_url(settings.rpc_url)
     return settings
+
+
+def settings_command(group: typer.Typer, name: str, **options: Any) -> Callable[[Action], Action]:
+    """Register ``action(settings, [as_json,] ...its own parameters)`` as command ``name``.
+
+    The command takes the action's own arguments and options, then an option for each setting
+    of ``options`` (the setting's name: its option's type, ``blob_dir=BlobDirOption``), then
+    ``--json`` if the action takes ``as_json``; it builds the settings from those options (an
+    option left out keeps the environment's or the file's value), runs the action with one-line
+    errors (:func:`guarded`), and exits 0.
+    """
+
+    def register(action: Action) -> Action:
+        given = inspect.signature(action, eval_str=True).parameters
+        own = [parameter for key, parameter in given.items() if key not in ("settings", "as_json")]
+        types = {**options, **({"as_json": JsonOption} if "as_json" in given else {})}
+        added = [
+            inspect.Parameter(
+                option,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=False if option == "as_json" else None,
+                annotation=annotation,
+            )
+            for option, annotation in types.items()
+        ]
+
+        @functools.wraps(action)
+        def command(**values: Any) -> None:
+            settings = settings_from(**{option: values.pop(option) for option in options})
+            if "as_json" in given:
+                values["as_json"] = bool(values.pop("as_json"))
+            complete(lambda: action(settings, **values))
+
+        signature = inspect.Signature([*own, *added])
+        command.__signature__ = signature  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+        del command.__wrapped__  # typer must read the signature above, not the action's
+        group.command(name)(command)
+        return action
+
+    return register

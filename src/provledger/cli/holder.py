@@ -12,7 +12,15 @@ from provledger.chain.enums import LicenseKind
 from provledger.chain.events import LicenseGranted
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.serialize import hex_bytes
-from provledger.cli.acts import DAY, ReasonOption, asset_act, chain_time, document_option, text_hash
+from provledger.cli.acts import (
+    DAY,
+    ReasonOption,
+    asset_act,
+    chain_time,
+    document_option,
+    text_act_command,
+    text_hash,
+)
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
 from provledger.cli.output import show_receipt
@@ -53,20 +61,18 @@ def transfer_command(
     show_receipt(receipt, f"transferred {asset_id_hex(target)} to {recipient}", as_json)
 
 
-@chain_command(app, "cancel")
-def cancel_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    reason: ReasonOption = None,
-) -> None:
+text_act_command(
+    app,
+    "cancel",
+    ReasonOption,
+    lambda ledger: ledger.registry.cancel,
+    "cancelled {asset}",
     """Cancel the registration of an asset you hold.
 
     Example: provledger cancel 0x5f…e1 --reason "withdrawn by the holder" --dev-account 5
-    """
-    target = parse_asset(asset)
-    receipt = open_ledger(settings).registry.cancel(target, text_hash(reason))
-    show_receipt(receipt, f"cancelled {asset_id_hex(target)}", as_json)
+    """,
+    optional=True,
+)
 
 
 @chain_command(metadata_app, "update", blobs=True)

@@ -9,10 +9,11 @@ from rich.table import Table
 
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.arguments import parse_address, parse_asset
-from provledger.cli.base import EXIT_OK, JsonOption, guarded, out, settings_from
+from provledger.cli.base import EXIT_OK, out, settings_command
 from provledger.cli.gateway import GatewayOption, gateway_pages, require_gateway
 from provledger.cli.market import RawOption, currency_label, market_app, parse_currency
 from provledger.cli.output import CurrencyBook, brief, print_json, when
+from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import Currency, format_amount, parse_amount
 
@@ -61,43 +62,41 @@ def _price_filter(
     return str(parse_amount(text, currency, what=option, raw=raw, allow_zero=True))
 
 
-@market_app.command("offers")
+def price_bound_option(bound: str) -> Any:
+    """The option of a ``bound`` (``Lowest``) price a listing filters offers by."""
+    return typer.Option(help=f"{bound} price with its unit (needs --currency).")
+
+
+@settings_command(market_app, "offers", gateway_url=GatewayOption)
 def offers_command(
+    settings: Settings,
+    as_json: bool,
     asset: Annotated[str | None, typer.Option(help="Only offers on this asset.")] = None,
     seller: Annotated[str | None, typer.Option(help="Only offers of this seller.")] = None,
     currency: Annotated[str | None, typer.Option(help="Only this currency, or 'native'.")] = None,
     kind: Annotated[str | None, typer.Option(help="asset or license.")] = None,
-    min_price: Annotated[
-        str | None, typer.Option(help="Lowest price with its unit (needs --currency).")
-    ] = None,
-    max_price: Annotated[
-        str | None, typer.Option(help="Highest price with its unit (needs --currency).")
-    ] = None,
+    min_price: Annotated[str | None, price_bound_option("Lowest")] = None,
+    max_price: Annotated[str | None, price_bound_option("Highest")] = None,
     raw: RawOption = False,
-    gateway: GatewayOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Open offers, from a gateway's index. A token's symbol and decimals are read from the
     node (PROVLEDGER_RPC_URL) when one is set; without one, a token's amounts are raw.
 
     Example: provledger market offers --currency native --max-price 0.01ETH --gateway http://127.0.0.1:8000
     """
-    settings = settings_from(gateway_url=gateway)
     book = CurrencyBook.of(settings)
-
-    def run() -> list[Any]:
-        query: dict[str, Any] = {"kind": kind}
-        if asset is not None:
-            query["asset_id"] = asset_id_hex(parse_asset(asset))
-        if seller is not None:
-            query["seller"] = parse_address(seller, "seller")
-        chosen = None if currency is None else book(parse_currency(currency))
-        if chosen is not None:
-            query["currency"] = chosen.address
-        query["min_price"] = _price_filter(min_price, "--min-price", chosen, raw)
-        query["max_price"] = _price_filter(max_price, "--max-price", chosen, raw)
-        wanted = {key: value for key, value in query.items() if value is not None}
-        return gateway_pages(require_gateway(settings), "/market/offers", query=wanted)
+    query: dict[str, Any] = {"kind": kind}
+    if asset is not None:
+        query["asset_id"] = asset_id_hex(parse_asset(asset))
+    if seller is not None:
+        query["seller"] = parse_address(seller, "seller")
+    chosen = None if currency is None else book(parse_currency(currency))
+    if chosen is not None:
+        query["currency"] = chosen.address
+    query["min_price"] = _price_filter(min_price, "--min-price", chosen, raw)
+    query["max_price"] = _price_filter(max_price, "--max-price", chosen, raw)
+    wanted = {key: value for key, value in query.items() if value is not None}
+    offers = gateway_pages(require_gateway(settings), "/market/offers", query=wanted)
 
     columns = {
         "offer": "offer_id",
@@ -109,34 +108,32 @@ def offers_command(
         "min bid": "min_bid",
         "expires": "expires_at",
     }
-    _print_rows(guarded(run), as_json, columns, book, raw)
+    _print_rows(offers, as_json, columns, book, raw)
 
 
-@market_app.command("trades")
+@settings_command(market_app, "trades", gateway_url=GatewayOption)
 def trades_command(
+    settings: Settings,
+    as_json: bool,
     asset: Annotated[str | None, typer.Option(help="The trades of this asset.")] = None,
     account: Annotated[
         str | None, typer.Option(help="The trades this account sold or bought in.")
     ] = None,
     raw: RawOption = False,
-    gateway: GatewayOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Trade history of an asset or of an account, from a gateway's index (a token's amounts
     in its symbol when a node is set, as for `market offers`).
 
     Example: provledger market trades --asset 0x5f…e1 --gateway http://127.0.0.1:8000
     """
-    settings = settings_from(gateway_url=gateway)
+    if (asset is None) == (account is None):
+        raise InputError("give exactly one of --asset and --account")
     book = CurrencyBook.of(settings)
-
-    def run() -> list[Any]:
-        if (asset is None) == (account is None):
-            raise InputError("give exactly one of --asset and --account")
-        base = require_gateway(settings)
-        if asset is not None:
-            return gateway_pages(base, f"/assets/{asset_id_hex(parse_asset(asset))}/trades")
-        return gateway_pages(base, f"/accounts/{parse_address(str(account), 'account')}/trades")
+    base = require_gateway(settings)
+    if asset is not None:
+        trades = gateway_pages(base, f"/assets/{asset_id_hex(parse_asset(asset))}/trades")
+    else:
+        trades = gateway_pages(base, f"/accounts/{parse_address(str(account), 'account')}/trades")
 
     columns = {
         "trade": "trade_id",
@@ -149,4 +146,4 @@ def trades_command(
         "currency": "currency",
         "settled": "settled_at",
     }
-    _print_rows(guarded(run), as_json, columns, book, raw)
+    _print_rows(trades, as_json, columns, book, raw)

@@ -7,11 +7,9 @@ to write, a signing key: a keystore file or an account of the keystore folder by
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Final, TypeVar, get_type_hints
+from typing import Annotated, Any, Final
 
 import typer
 from eth_account.signers.local import LocalAccount
@@ -24,13 +22,11 @@ from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
 from provledger.cli.arguments import parse_address
-from provledger.cli.base import EXIT_OK, BlobDirOption, JsonOption, State, guarded, settings_from
+from provledger.cli.base import Action, BlobDirOption, State, settings_command
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.params import InvalidParameterError
-
-Action = TypeVar("Action", bound=Callable[..., None])
 
 KeystoreOption = Annotated[
     str | None,
@@ -83,53 +79,17 @@ _OPTION_TYPES: Final[dict[str, Any]] = {
     "dev_account": DevAccountOption,
     "deployments_dir": DeploymentsOption,
     "blob_dir": BlobDirOption,
-    "as_json": JsonOption,
 }
 
 
 def chain_command(
     group: typer.Typer, name: str, *, sign: bool = True, blobs: bool = False
 ) -> Callable[[Action], Action]:
-    """Register ``action(settings, as_json, ...its own parameters)`` as command ``name``.
-
-    The command takes the action's own arguments and options, then the node and deployment
-    options, the signer's (``sign``) and the blob folder (``blobs``), and ``--json``; it builds
-    the settings from them, runs the action with one-line errors, and exits 0.
-    """
-
-    def register(action: Action) -> Action:
-        hints = get_type_hints(action, include_extras=True)
-        own = [
-            parameter.replace(annotation=hints[parameter.name])
-            for parameter in inspect.signature(action).parameters.values()
-            if parameter.name not in ("settings", "as_json")
-        ]
-        shared = [*(_SIGN_OPTIONS if sign else _READ_OPTIONS), *(["blob_dir"] if blobs else [])]
-        added = [
-            inspect.Parameter(
-                option,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=False if option == "as_json" else None,
-                annotation=_OPTION_TYPES[option],
-            )
-            for option in (*shared, "as_json")
-        ]
-
-        @functools.wraps(action)
-        def command(**values: Any) -> None:
-            settings = settings_from(**{option: values.pop(option) for option in shared})
-            as_json = bool(values.pop("as_json"))
-            guarded(lambda: action(settings, as_json, **values))
-            raise typer.Exit(EXIT_OK)
-
-        signature = inspect.Signature([*own, *added])
-        command.__signature__ = signature  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
-        del command.__wrapped__  # typer must read the signature above, not the action's
-        group.command(name)(command)
-        return action
-
-    return register
+    """Register ``action(settings, as_json, ...its own parameters)`` as command ``name``
+    (:func:`settings_command`): after its own arguments and options, it takes the node and
+    deployment options, the signer's (``sign``), the blob folder (``blobs``) and ``--json``."""
+    shared = [*(_SIGN_OPTIONS if sign else _READ_OPTIONS), *(["blob_dir"] if blobs else [])]
+    return settings_command(group, name, **{option: _OPTION_TYPES[option] for option in shared})
 
 
 def require_node(settings: Settings) -> str:

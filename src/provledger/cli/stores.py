@@ -14,13 +14,13 @@ import typer
 from provledger.chain.accounts import read_password_file
 from provledger.cli.base import (
     BlobDirOption,
-    JsonOption,
     command_group,
     complete,
     out,
+    settings_command,
     settings_from,
 )
-from provledger.config import mask_url
+from provledger.config import Settings, mask_url
 from provledger.errors import InputError
 from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import index_documents
@@ -32,65 +32,57 @@ blobs_app = command_group(
 )
 
 
-@blobs_app.command("add")
+TitlesDatabaseOption = Annotated[
+    str | None,
+    typer.Option(help="Index database whose title search learns the documents' titles."),
+]
+
+
+@settings_command(blobs_app, "add", blob_dir=BlobDirOption, database_url=TitlesDatabaseOption)
 def blobs_add_command(
+    settings: Settings,
+    as_json: bool,
     files: Annotated[list[Path], typer.Argument(help="Documents to store.")],
-    blob_dir: BlobDirOption = None,
-    database_url: Annotated[
-        str | None,
-        typer.Option(help="Index database whose title search learns the documents' titles."),
-    ] = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Store documents in the blob folder under their SHA-256 (the hash the chain anchors);
     index metadata titles for search and batch manifests for verifying batch files.
 
     Example: provledger blobs add meta.json manifest.json
     """
-    settings = settings_from(blob_dir=blob_dir, database_url=database_url)
-
-    def run() -> None:
-        blobs = BlobStore(settings.blob_dir)
-        stored = {str(path): blobs.put(read_document(path)) for path in files}
-        engine = create_store_engine(settings.database_url)
-        create_schema(engine)
-        titles, batches = index_documents(engine, blobs, stored.values())
-        engine.dispose()
-        if as_json:
-            report = {"stored": stored, "metadata_titles": titles, "batch_manifests": batches}
-            out.print_json(json.dumps(report))
-            return
-        for path, sha256 in stored.items():
-            out.print(f"{sha256}  {path}", highlight=False, soft_wrap=True)
-        out.print(
-            f"{len(stored)} stored in {settings.blob_dir}; learned {titles} metadata titles, "
-            f"{batches} batch manifests",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-    complete(run)
+    blobs = BlobStore(settings.blob_dir)
+    stored = {str(path): blobs.put(read_document(path)) for path in files}
+    engine = create_store_engine(settings.database_url)
+    create_schema(engine)
+    titles, batches = index_documents(engine, blobs, stored.values())
+    engine.dispose()
+    if as_json:
+        report = {"stored": stored, "metadata_titles": titles, "batch_manifests": batches}
+        out.print_json(json.dumps(report))
+        return
+    for path, sha256 in stored.items():
+        out.print(f"{sha256}  {path}", highlight=False, soft_wrap=True)
+    out.print(
+        f"{len(stored)} stored in {settings.blob_dir}; learned {titles} metadata titles, "
+        f"{batches} batch manifests",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
-@blobs_app.command("get")
+@settings_command(blobs_app, "get", blob_dir=BlobDirOption)
 def blobs_get_command(
+    settings: Settings,
     sha256: Annotated[str, typer.Argument(help="The document's SHA-256 (0x and 64 hex digits).")],
-    blob_dir: BlobDirOption = None,
 ) -> None:
     """Write a stored document to standard output.
 
     Example: provledger blobs get 0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
     """
-    settings = settings_from(blob_dir=blob_dir)
-
-    def run() -> None:
-        data = BlobStore(settings.blob_dir).get(normalise_hash(sha256))
-        if data is None:
-            raise InputError(f"no document {sha256} in {settings.blob_dir}")
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-
-    complete(run)
+    data = BlobStore(settings.blob_dir).get(normalise_hash(sha256))
+    if data is None:
+        raise InputError(f"no document {sha256} in {settings.blob_dir}")
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
 
 
 def read_document(path: Path) -> bytes:
@@ -152,8 +144,10 @@ RelayDatabaseOption = Annotated[
 ]
 
 
-@apikey_app.command("create")
+@settings_command(apikey_app, "create", relay_database_url=RelayDatabaseOption)
 def apikey_create_command(
+    settings: Settings,
+    as_json: bool,
     name: Annotated[str, typer.Argument(help="Who the key is for (shown in the list).")],
     rate: Annotated[
         int, typer.Option(min=1, max=1_000_000_000, help="Requests a minute the key may send.")
@@ -164,71 +158,52 @@ def apikey_create_command(
             min=1, max=2**63 - 1, help="Gas the key's relayed transactions may use a day (UTC)."
         ),
     ] = 50_000_000,
-    relay_database_url: RelayDatabaseOption = None,
-    as_json: JsonOption = False,
 ) -> None:
     """Create an API key for the relay; the key is printed once (only its hash is kept).
 
     Example: provledger apikey create "data exchange A" --rate 120 --daily-gas 100000000
     """
-    settings = settings_from(relay_database_url=relay_database_url)
-
-    def run() -> None:
-        with open_relay_store(settings.relay_database_url) as store:
-            key_id, token = store.create_key(name, rate_per_minute=rate, daily_gas=daily_gas)
-        if as_json:
-            out.print_json(json.dumps({"key_id": key_id, "api_key": token, "name": name}))
-            return
-        out.print(f"API key {key_id} for {name}: {token}", highlight=False, soft_wrap=True)
-        out.print("keep it now: only its hash is stored", highlight=False)
-
-    complete(run)
+    with open_relay_store(settings.relay_database_url) as store:
+        key_id, token = store.create_key(name, rate_per_minute=rate, daily_gas=daily_gas)
+    if as_json:
+        out.print_json(json.dumps({"key_id": key_id, "api_key": token, "name": name}))
+        return
+    out.print(f"API key {key_id} for {name}: {token}", highlight=False, soft_wrap=True)
+    out.print("keep it now: only its hash is stored", highlight=False)
 
 
-@apikey_app.command("revoke")
+@settings_command(apikey_app, "revoke", relay_database_url=RelayDatabaseOption)
 def apikey_revoke_command(
+    settings: Settings,
     key_id: Annotated[str, typer.Argument(help="The key's id (as `apikey list` shows).")],
-    relay_database_url: RelayDatabaseOption = None,
 ) -> None:
     """Revoke an API key: requests with it are refused from now on (401).
 
     Example: provledger apikey revoke 3f9a1c2b7d4e
     """
-    settings = settings_from(relay_database_url=relay_database_url)
-
-    def run() -> None:
-        with open_relay_store(settings.relay_database_url) as store:
-            store.revoke_key(key_id)
-        out.print(f"API key {key_id} revoked", highlight=False)
-
-    complete(run)
+    with open_relay_store(settings.relay_database_url) as store:
+        store.revoke_key(key_id)
+    out.print(f"API key {key_id} revoked", highlight=False)
 
 
-@apikey_app.command("list")
-def apikey_list_command(
-    relay_database_url: RelayDatabaseOption = None, as_json: JsonOption = False
-) -> None:
+@settings_command(apikey_app, "list", relay_database_url=RelayDatabaseOption)
+def apikey_list_command(settings: Settings, as_json: bool) -> None:
     """List the relay's API keys (ids, names, limits, revocation; never the secrets).
 
     Example: provledger apikey list --json
     """
-    settings = settings_from(relay_database_url=relay_database_url)
-
-    def run() -> None:
-        with open_relay_store(settings.relay_database_url) as store:
-            keys = store.keys()
-        if as_json:
-            out.print_json(json.dumps([dataclasses.asdict(key) for key in keys]))
-            return
-        for key in keys:
-            state = "revoked" if key.revoked_at is not None else "live"
-            out.print(
-                f"{key.key_id}  {state:7}  {key.rate_per_minute}/min  "
-                f"{key.daily_gas:,} gas/day  {key.name}",
-                highlight=False,
-                soft_wrap=True,
-            )
-        if not keys:
-            out.print("no API keys", highlight=False)
-
-    complete(run)
+    with open_relay_store(settings.relay_database_url) as store:
+        keys = store.keys()
+    if as_json:
+        out.print_json(json.dumps([dataclasses.asdict(key) for key in keys]))
+        return
+    for key in keys:
+        state = "revoked" if key.revoked_at is not None else "live"
+        out.print(
+            f"{key.key_id}  {state:7}  {key.rate_per_minute}/min  "
+            f"{key.daily_gas:,} gas/day  {key.name}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if not keys:
+        out.print("no API keys", highlight=False)
