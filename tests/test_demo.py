@@ -41,6 +41,18 @@ def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
     assert result.refused_export == "ExportPermitMissing"
     assert (tmp_path / "huangpu-air-raw.manifest.json").is_file()
     assert any("exported the cleaned dataset" in line for line in lines)
+    # the data room: the buyer got the product it bought, the licensee the raw dataset, byte
+    # for byte; the party without a licence was refused; the four requests were anchored
+    bought = tmp_path / "bought" / "huangpu-aqi-daily.csv"
+    assert bought.read_bytes() == (tmp_path / "huangpu-aqi-daily.csv").read_bytes()
+    raw = tmp_path / "huangpu-air-raw"
+    for source in raw.rglob("*"):
+        if source.is_file():
+            copy = tmp_path / "licensed" / "huangpu-air-raw" / source.relative_to(raw)
+            assert copy.read_bytes() == source.read_bytes()
+    assert not (tmp_path / "refused").exists()
+    assert result.refused_delivery == "no-licence"
+    assert any("Victoria Harbour Analytics downloaded what it bought" in line for line in lines)
 
 
 def test_demo_command_rejects_an_unknown_chain(tmp_path: Path) -> None:
@@ -55,7 +67,7 @@ def demo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Tes
     workdir = tmp_path_factory.mktemp("demo")
     outcome = CliRunner().invoke(app, ["demo", "--no-serve", "--workdir", str(workdir)])
     assert outcome.exit_code == 0, outcome.output
-    assert "indexed 62 events" in outcome.stdout
+    assert "indexed 63 events" in outcome.stdout
     settings = load_settings(
         {"database_url": str(workdir / "index.sqlite"), "blob_dir": workdir / "blobs"}
     )
@@ -150,8 +162,11 @@ def test_every_demo_step_shows_through_the_gateway(
     assert raw["frozen"] is False
 
     # 1,000 files anchored in one transaction; one of them verifies with its proof
-    (batch,) = _get(client, "/batches")["items"]
-    assert (batch["leaf_count"], batch["submitter"]) == (1000, _party(0))
+    # (and the data room's access log, anchored by the sensor company at the end)
+    batches = _get(client, "/batches")["items"]
+    assert len(batches) == 2
+    (batch,) = [item for item in batches if item["leaf_count"] == 1000]
+    assert batch["submitter"] == _party(0)
     leaf = hashlib.sha256(b"provledger demo document: daily file 417").digest()
     verdict = _get(client, "/verify", hash="0x" + leaf.hex())
     assert verdict["registered"] is False  # anchored in a batch, not promoted to an asset
@@ -171,7 +186,7 @@ def test_demo_serves_the_gateway_until_ctrl_c(tmp_path: Path) -> None:
     )
     try:
         status = wait_for_http(f"http://127.0.0.1:{port}/status", demo, "the demo", timeout=120)
-        assert status.json()["events"] == 62
+        assert status.json()["events"] == 63
     finally:
         demo.send_signal(signal.SIGINT)
         out, err = demo.communicate(timeout=60)

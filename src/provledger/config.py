@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -155,6 +155,43 @@ class Settings(BaseSettings):
 
     relay_body_max_bytes: int = Field(default=1 << 20, ge=1)
     """Largest body POST /relay/registrations reads."""
+
+    data_room: bool = False
+    """Serve the data room (/data routes): holders upload an asset's bytes, kept encrypted, and
+    the gateway streams them to whom the chain allows. Needs a node and a master key."""
+
+    data_room_storage: str = ".provledger/dataroom"
+    """Where the data room keeps its encrypted objects: a folder, or an object store URL
+    (s3://bucket/prefix, gs://…, az://…; credentials from the store's usual environment)."""
+
+    data_room_database_url: str = "sqlite:///.provledger/dataroom.sqlite"
+    """Database of the data room: wrapped data keys, what is stored, used request nonces, and
+    the access log with its anchored batches."""
+
+    data_room_master_key_file: Path | None = None
+    """File holding the master key(s) that wrap the data keys: base64url 32-byte keys, one a
+    line, the first current (`provledger data keygen` makes one). Kept apart from the database
+    and the storage. PROVLEDGER_DATA_ROOM_MASTER_KEY may hold the same text instead."""
+
+    data_room_master_key: SecretStr | None = None
+    """The master key text itself (as in data_room_master_key_file), for the environment."""
+
+    data_room_anchor_keystore: Path | None = None
+    """Keystore file of the account that anchors the access log's batches (an active
+    participant)."""
+
+    data_room_anchor_password_file: Path | None = None
+    """File holding that keystore's password."""
+
+    data_room_anchor_dev_account: int | None = None
+    """Anchor the access log with dev key N (0-19) instead of a keystore; development chains."""
+
+    data_room_anchor_interval: float = Field(default=300.0, gt=0)
+    """Seconds between two anchorings of the access log's new records (none when nothing is
+    new)."""
+
+    data_room_max_bytes: int = Field(default=64 << 30, ge=1)
+    """Largest upload the data room takes (a file, or a dataset folder's tar stream)."""
 
     blob_dir: Path = Path(".provledger/blobs")
     """Content-addressed folder of off-chain documents (metadata documents, batch manifests),

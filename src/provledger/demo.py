@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import random
+import shutil
+import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,12 +52,23 @@ from provledger.chain.types import ParentLink, Registration
 from provledger.errors import ProvledgerError
 from provledger.hashing import folder_manifest, sha256_file
 from provledger.merkle import StandardMerkleTree
-from provledger.params import to_hex32
+from provledger.params import parse_hash_bytes, to_hex32
+from provledger.services.delivery.envelope import MasterKeyRing, generate_master_key
+from provledger.services.delivery.errors import DeliveryRefusedError
+from provledger.services.delivery.requests import Domain, sign_access, sign_upload
+from provledger.services.delivery.service import DataRoom
+from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
+from provledger.store.dataroom import DataRoomStore
 from provledger.store.documents import BatchManifest
+from provledger.store.objects import ObjectStorage
 
 NOTICE_PERIOD: Final = 10 * 24 * 3600
 DAY: Final = 24 * 3600
+#: The demo's data room, in its work folder.
+ROOM_DATABASE: Final = "dataroom.sqlite"
+ROOM_STORAGE: Final = "dataroom"
+ROOM_KEY: Final = "dataroom.key"
 #: What the harbour analytics firm pays for the product: 2.5 of the native currency, in wei.
 PRODUCT_PRICE: Final = 2_500_000_000_000_000_000
 
@@ -94,6 +108,8 @@ class DemoResult:
     batch_root: bytes = b""
     dispute_id: int = 0
     license_id: int = 0
+    refused_delivery: str = ""
+    access_records: int = 0
 
 
 def _doc(label: str) -> bytes:
@@ -129,6 +145,19 @@ def write_sensor_dataset(folder: Path, *, days: int = 7, sensors: int = 12, seed
     return folder
 
 
+def write_product(path: Path, *, days: int = 30, seed: int = 11) -> Path:
+    """Generate the product: a daily air-quality index along the river, one row a day."""
+    rng = random.Random(seed)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date", "aqi", "category"])
+        for day in range(days):
+            aqi = rng.randint(20, 160)
+            band = "good" if aqi <= 50 else "moderate" if aqi <= 100 else "unhealthy"
+            writer.writerow([f"2026-11-{day + 1:02d}", aqi, band])
+    return path
+
+
 class Demo:
     """Plays the scenario on a chain, reporting each step through ``say``."""
 
@@ -150,6 +179,83 @@ class Demo:
         self.exporter = admin.as_account(dev_account(DEV_ROLES["export_approver"]))
         self.parties = [admin.as_account(dev_account(party.key_index)) for party in PARTIES]
         self.blobs = BlobStore(workdir / "blobs")
+
+    def open_room(self) -> DataRoom:
+        """The demo's data room: storage, records and a new master key in the work folder (the
+        key file beside them only because this is a demo: keep it elsewhere in earnest)."""
+        for old in (ROOM_DATABASE, ROOM_KEY):
+            (self.workdir / old).unlink(missing_ok=True)
+        shutil.rmtree(self.workdir / ROOM_STORAGE, ignore_errors=True)
+        key_file = self.workdir / ROOM_KEY
+        key_file.write_text(generate_master_key() + "\n")
+        key_file.chmod(0o600)
+        database = f"sqlite:///{self.workdir / ROOM_DATABASE}"
+        anchoring = self.parties[0].as_account(dev_account(PARTIES[0].key_index))
+        return DataRoom(
+            anchoring,
+            DataRoomStore.open(database),
+            AccessLogStore.open(database),
+            ObjectStorage.open(str(self.workdir / ROOM_STORAGE)),
+            MasterKeyRing.from_file(key_file),
+            max_bytes=1 << 30,
+            blobs=self.blobs,
+        )
+
+    def _domain(self) -> Domain:
+        deployment = self.result.deployment
+        return Domain(deployment.chain_id, deployment.address("DataAssetRegistry"))
+
+    def put(self, room: DataRoom, holder: Provledger, asset: int, path: Path) -> None:
+        """The holder puts an asset's bytes (a file, or a folder as a tar stream) in the room."""
+        assert holder.account is not None
+        content = sha256_file(path) if path.is_file() else folder_manifest(path).root
+        deadline = self.chain.timestamp() + 300
+        header = sign_upload(holder.account, self._domain(), asset, content, deadline=deadline)
+        ticket = room.authorise_upload(header, asset)
+        if path.is_file():
+            stored = room.store_upload(ticket, [path.read_bytes()], folder=False)
+        else:
+            body = io.BytesIO()
+            with tarfile.open(fileobj=body, mode="w") as archive:
+                for entry in folder_manifest(path).entries:
+                    archive.add(path / entry.path, arcname=entry.path)
+            stored = room.store_upload(ticket, [body.getvalue()], folder=True)
+        name = PARTIES[self.parties.index(holder)].name
+        self.say(
+            f"{name} put asset {short_id(asset)} in the data room: {stored.size:,} bytes in "
+            f"{stored.file_count} file{'s' if stored.file_count != 1 else ''}, encrypted"
+        )
+
+    def get(self, room: DataRoom, who: Provledger, asset: int, target: Path) -> int:
+        """``who`` gets an asset's bytes from the room into ``target``, each file checked; the
+        bytes received."""
+        assert who.account is not None
+
+        def signed() -> str:
+            assert who.account is not None
+            deadline = self.chain.timestamp() + 300
+            return sign_access(who.account, self._domain(), asset, "demo", deadline=deadline)
+
+        stored = room.store.object_of(asset)
+        if stored is None or stored.kind == "file":
+            files = [("", b"" if stored is None else stored.content_hash, target)]
+        else:
+            listing = room.authorise_access(signed(), asset, listing=True)
+            files = [
+                (path, parse_hash_bytes(str(item["sha256"])), target / path)
+                for item in room.manifest(listing)
+                if (path := str(item["path"]))
+            ]
+        received = 0
+        for path, expected, destination in files:
+            grant = room.authorise_access(signed(), asset, path=path)
+            data = b"".join(room.stream(grant, None))
+            if hashlib.sha256(data).digest() != expected:
+                raise ProvledgerError(f"the data room sent other bytes for {path or target.name}")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(data)
+            received += len(data)
+        return received
 
     def metadata(self, title: str, **more: object) -> bytes:
         """Keep a metadata document in the blob folder; return the hash a registration anchors."""
@@ -258,11 +364,12 @@ class Demo:
                 1,
             ),
         )
+        product_file = write_product(self.workdir / "huangpu-aqi-daily.csv")
         product = self.register(
             cleaner,
             "air-quality index product",
             Registration(
-                _doc("product content"),
+                sha256_file(product_file),
                 "ipfs://demo/aqi-product.json",
                 self.metadata("Huangpu air-quality index, daily product"),
                 301,
@@ -280,6 +387,8 @@ class Demo:
             )
         )
         self.say("appraised the product at CNY 2,500,000.00 (market method)")
+        room = self.open_room()
+        self.put(room, cleaner, product, product_file)
         market = self.result.deployment.address("DataMarket")
         self.track(cleaner.registry.approve(market, product))
         listed = self.track(
@@ -292,6 +401,11 @@ class Demo:
             f"sold the product (grade 1) to {PARTIES[2].name} in HK through the market for "
             f"{PRODUCT_PRICE:,} wei: paid and delivered in one transaction, no permit needed; "
             "the seller withdrew the proceeds"
+        )
+        got = self.get(room, harbour, product, self.workdir / "bought" / product_file.name)
+        self.say(
+            f"{PARTIES[2].name} downloaded what it bought from the data room: "
+            f"{got:,} bytes, checked against the registered content hash"
         )
 
         try:
@@ -337,6 +451,26 @@ class Demo:
         )
         self.result.verified_file = f"readings/2026-11-03.csv in the raw dataset: {proven}"
         self.say(f"verified one file of the registered folder alone: {proven}")
+        self.put(room, sensor, raw, raw_folder)
+        fetched = self.get(room, cleaner, raw, self.workdir / "licensed" / raw_folder.name)
+        self.say(
+            f"{PARTIES[1].name} downloaded the raw dataset under licence #{license_id}: "
+            f"{len(manifest.entries)} files, {fetched:,} bytes, each checked against the root"
+        )
+        try:
+            self.get(room, pacific, raw, self.workdir / "refused" / raw_folder.name)
+        except DeliveryRefusedError as refusal:
+            self.result.refused_delivery = refusal.refusal
+            self.say(f"{PARTIES[3].name} asked for the raw dataset: refused ({refusal})")
+        else:
+            raise ProvledgerError("the data room delivered to a party without a licence")
+        anchored = room.anchor()
+        self.result.access_records = 0 if anchored is None else anchored.batch.leaf_count
+        self.say(
+            f"the data room anchored its access log ({self.result.access_records} requests) "
+            "on chain: each requester can get a receipt"
+        )
+        room.close()
         state = sensor.registry.asset(asset_id(manifest.root))
         if state is None or state.status is not AssetStatus.CERTIFIED:
             raise ProvledgerError("the demo's raw dataset did not end certified")

@@ -195,9 +195,9 @@ PATH_VALUES: Final = {
     "request_id": "1",
 }
 REQUIRED_QUERY: Final = {"/assets/{asset_id}/holder": "?block=1", "/verify": "?hash=0x" + "11" * 32}
-#: Routes that answer without reading the index: liveness, and those that need a node or a
-#: relayer first (503 for that reason).
-WITHOUT_INDEX: Final = ("/health", "/assets/{asset_id}/proof", "/relay/")
+#: Routes that answer without reading the index: liveness, the access manifests (blob folder),
+#: and those that need a node or a relayer first (503 for that reason).
+WITHOUT_INDEX: Final = ("/health", "/assets/{asset_id}/proof", "/relay/", "/access-manifests/")
 
 
 @pytest.fixture(

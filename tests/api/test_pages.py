@@ -112,9 +112,8 @@ def test_a_frozen_asset_shows_its_warning(site: Site) -> None:
     html = site.get(f"/asset/{product}")
     assert "frozen: an arbiter froze this asset during a dispute" in html
     assert "frozen</dd>" in html or ", frozen" in html
-    verdict = site.api(
-        f"/verify?hash=0x{hashlib.sha256(b'provledger demo document: product content').hexdigest()}"
-    )
+    content = (site.workdir / "huangpu-aqi-daily.csv").read_bytes()  # the demo's product
+    verdict = site.api(f"/verify?hash=0x{hashlib.sha256(content).hexdigest()}")
     assert isinstance(verdict, dict)
     assert verdict["asset"]["frozen"] is True
 

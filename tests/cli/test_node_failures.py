@@ -17,6 +17,7 @@ through ``PROVLEDGER_RPC_TIMEOUT``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
 from provledger.chain.deployments import CONTRACT_NAMES, ContractDeployment, Deployment
 from provledger.chain.eip712 import sign_registration, signed_to_json
+from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.cli import app, gateway
 from provledger.cli.base import error_line
 
@@ -43,6 +45,10 @@ ASSET: Final = "0x" + "5a" * 32
 ACCOUNT: Final = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
 #: The request timeout the "no answer" shape gives the CLI (its default is 30 s).
 SHORT_TIMEOUT: Final = 0.3
+#: The asset of the home's data.csv (``data put`` checks the file is the asset's first).
+DATA_ASSET: Final = asset_id_hex(asset_id(hashlib.sha256(b"a,b\n1,2\n").digest()))
+#: A gateway URL nothing answers at: the data commands fail on the node before they ask it.
+NO_GATEWAY: Final = "http://127.0.0.1:9"
 
 #: Every command that talks to a node, with the arguments that take it to its first request
 #: (``{home}`` is the test's folder of inputs). Settings come from the environment.
@@ -83,6 +89,12 @@ NODE_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
     "index": ("--once", "--no-progress"),
     "verify": ("{home}/data.csv",),
     "verify-proof": ("{home}/proof.json",),
+    # the data room's commands ask the node before the gateway (a gateway nobody answers at)
+    "data put": (DATA_ASSET, "{home}/data.csv", "--gateway", NO_GATEWAY),
+    "data get": (DATA_ASSET, "-o", "{home}/got.csv", "--gateway", NO_GATEWAY),
+    "data log": (DATA_ASSET, "--gateway", NO_GATEWAY),
+    "data anchor": (),
+    "verify-receipt": ("{home}/receipt.json",),
 }
 #: Commands that ask a gateway, not a node: its failures are network failures too.
 GATEWAY_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
@@ -92,6 +104,7 @@ GATEWAY_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
     "status": (),
     "market offers": (),
     "market trades": ("--asset", ASSET),
+    "data receipt": ("0" * 32,),
 }
 #: Commands that talk to no node given to them, and why.
 NO_NODE: Final[dict[str, str]] = {
@@ -111,6 +124,8 @@ NO_NODE: Final[dict[str, str]] = {
     "apikey create": "the index database only",
     "apikey revoke": "the index database only",
     "apikey list": "the index database only",
+    "data keygen": "writes a key file",
+    "data rotate-keys": "the key file and the data room's database only",
 }
 #: One command of each way a command connects to its node: the chain commands' session, a
 #: read-only session, deploy, the indexer, verify and verify-proof.
@@ -177,6 +192,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
     (path / "list.csv").write_text("path,category\ndata.csv,1\n")
     bundle = Path(__file__).parents[1] / "services" / "data" / "proof-bundle-direct.json"
     (path / "proof.json").write_text(bundle.read_text(encoding="utf-8"))
+    (path / "receipt.json").write_text("{}")
     contracts = {
         name: ContractDeployment(
             name, to_checksum_address(f"0x{0x1000 + index:040x}"), b"\x01" * 32, 1, "0x00"

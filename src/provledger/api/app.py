@@ -27,7 +27,7 @@ from provledger.api import problems
 from provledger.api.docs import add_docs_routes
 from provledger.api.gateway import Gateway
 from provledger.api.pages import install_pages
-from provledger.api.routes import assets, market, records, relay, service, verify
+from provledger.api.routes import access, assets, data, market, records, relay, service, verify
 from provledger.api.security import install_security
 from provledger.config import Settings
 from provledger.errors import ProvledgerError
@@ -45,6 +45,8 @@ ROUTES: Final = (
     market.add_routes,
     verify.add_routes,
     relay.add_routes,
+    data.add_routes,
+    access.add_routes,
 )
 
 
@@ -68,6 +70,7 @@ def create_app(
                 await gateway.node_work.run(gateway.relayer)
             except ProvledgerError as error:
                 log.warning("relay not started yet: %s", error)
+        gateway.start_upkeep()
         yield
         gateway.close()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
+from pathlib import Path
 from typing import Any, Final
 
+from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
 from web3 import Web3
 
@@ -15,16 +18,24 @@ from provledger.chain.client import Provledger
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
 from provledger.config import Settings
-from provledger.errors import ConfigurationError
+from provledger.errors import ConfigurationError, ProvledgerError
 from provledger.params import page_limit
+from provledger.services.delivery.envelope import MasterKeyRing
+from provledger.services.delivery.errors import DataRoomNotConfiguredError
+from provledger.services.delivery.service import DataRoom
 from provledger.services.market import Market
 from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
 from provledger.services.provenance import Provenance
 from provledger.services.relay import Relayer, RelayNotConfiguredError
 from provledger.services.status import Readiness, readiness
 from provledger.services.verification import Verifier
+from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
+from provledger.store.dataroom import DataRoomStore
+from provledger.store.objects import ObjectStorage
 from provledger.store.relay import RelayStore
+
+log = logging.getLogger(__name__)
 
 #: Threads per worker for requests that wait on the node (readiness, the relay).
 NODE_THREADS: Final = 16
@@ -48,6 +59,9 @@ class Gateway:
         self._deployment: Deployment | None = None
         self._relayer: Relayer | None = None
         self._relay_lock = threading.Lock()
+        self._room: DataRoom | None = None
+        self._room_lock = threading.Lock()
+        self._upkeep_stop = threading.Event()
 
     def deployment(self, w3: Web3) -> Deployment:
         """The deployment record of the node's chain."""
@@ -72,13 +86,11 @@ class Gateway:
                 assert self.w3 is not None
                 settings = self.settings
                 deployment = self.deployment(self.w3)
-                account = resolve_signer(
-                    chain_id=deployment.chain_id,
-                    embedded=False,
-                    keystore=settings.relayer_keystore,
-                    password_file=settings.relayer_password_file,
-                    dev_index=settings.relayer_dev_account,
-                    prompt_password=_no_prompt,
+                account = service_account(
+                    deployment.chain_id,
+                    settings.relayer_keystore,
+                    settings.relayer_password_file,
+                    settings.relayer_dev_account,
                 )
                 relayer = Relayer(
                     RelayStore.open(settings.relay_database_url),
@@ -91,14 +103,37 @@ class Gateway:
                 self._relayer = relayer
             return self._relayer
 
+    def data_room(self) -> DataRoom:
+        """The data room, made on first use."""
+        with self._room_lock:
+            if self._room is None:
+                self._room = open_data_room(self.settings, self.w3)
+            return self._room
+
+    def start_upkeep(self) -> None:
+        """With the data room on, shred cancelled assets' data and anchor the access log every
+        ``data_room_anchor_interval`` seconds, on a thread of its own."""
+        if self.settings.data_room:
+            threading.Thread(target=self._upkeep, name="data-room-upkeep", daemon=True).start()
+
+    def _upkeep(self) -> None:
+        while not self._upkeep_stop.wait(self.settings.data_room_anchor_interval):
+            try:
+                self.data_room().upkeep()
+            except ProvledgerError as error:
+                log.warning("data room upkeep: %s", error)
+
     def close(self) -> None:
         """Stop the heavy work's threads, and the relay's tracking thread and close its
         records, if it runs."""
+        self._upkeep_stop.set()
         self.heavy.close()
         self.node_work.close()
         if self._relayer is not None:
             self._relayer.stop()
             self._relayer.store.close()
+        if self._room is not None:
+            self._room.close()
 
     def proof(self, asset_id: int) -> dict[str, Any]:
         """The proof bundle of an asset, built from the index and the node."""
@@ -126,3 +161,56 @@ class Gateway:
 
 def _no_prompt(question: str) -> str:
     raise ConfigurationError(f"the gateway cannot ask for a {question}: set the password file")
+
+
+def service_account(
+    chain_id: int, keystore: Path | None, password_file: Path | None, dev_index: int | None
+) -> LocalAccount:
+    """An account the gateway signs with on its own (the relayer, the access log's anchoring):
+    a keystore and its password file, or a dev key; never a prompt."""
+    return resolve_signer(
+        chain_id=chain_id,
+        embedded=False,
+        keystore=keystore,
+        password_file=password_file,
+        dev_index=dev_index,
+        prompt_password=_no_prompt,
+    )
+
+
+def master_keys(settings: Settings) -> MasterKeyRing:
+    """The data room's master keys: the key file's, or ``PROVLEDGER_DATA_ROOM_MASTER_KEY``'s."""
+    if settings.data_room_master_key_file is not None:
+        return MasterKeyRing.from_file(settings.data_room_master_key_file)
+    if settings.data_room_master_key is not None:
+        return MasterKeyRing.load(settings.data_room_master_key.get_secret_value())
+    raise DataRoomNotConfiguredError(
+        "no master key: set PROVLEDGER_DATA_ROOM_MASTER_KEY_FILE (`provledger data keygen` "
+        "writes one) or PROVLEDGER_DATA_ROOM_MASTER_KEY"
+    )
+
+
+def open_data_room(settings: Settings, w3: Web3 | None) -> DataRoom:
+    """The data room ``settings`` describe, on the node ``w3``."""
+    if w3 is None:
+        raise DataRoomNotConfiguredError(
+            "it reads the chain: start the gateway with PROVLEDGER_RPC_URL set"
+        )
+    keys = master_keys(settings)
+    deployment = load_deployment(settings.deployments_dir, int(w3.eth.chain_id))
+    ledger = Provledger(w3, deployment)
+    keystore, dev_index = settings.data_room_anchor_keystore, settings.data_room_anchor_dev_account
+    if keystore is not None or dev_index is not None:
+        password_file = settings.data_room_anchor_password_file
+        ledger = ledger.as_account(
+            service_account(deployment.chain_id, keystore, password_file, dev_index)
+        )
+    return DataRoom(
+        ledger,
+        DataRoomStore.open(settings.data_room_database_url),
+        AccessLogStore.open(settings.data_room_database_url),
+        ObjectStorage.open(settings.data_room_storage),
+        keys,
+        max_bytes=settings.data_room_max_bytes,
+        blobs=BlobStore(settings.blob_dir),
+    )

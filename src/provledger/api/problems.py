@@ -24,6 +24,27 @@ from provledger.api.heavy import GatewayBusyError
 from provledger.api.security import HEADERS
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
 from provledger.params import InvalidParameterError
+from provledger.services.delivery.accesslog import (
+    AccessLogAlteredError,
+    ReceiptNotReadyError,
+    UnknownAccessRecordError,
+)
+from provledger.services.delivery.envelope import MasterKeyError
+from provledger.services.delivery.errors import (
+    BadUploadError,
+    ContentMismatchError,
+    DataRoomNotConfiguredError,
+    DeliveryRefusedError,
+    FolderNotFileError,
+    NoStoredDataError,
+    NoStoredFileError,
+    RangeNotSatisfiableError,
+    SignedForOtherDataError,
+)
+from provledger.services.delivery.requests import (
+    MalformedSignedRequestError,
+    SignatureRejectedError,
+)
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.reads import NotFoundError
 from provledger.services.relay import (
@@ -89,18 +110,23 @@ def problem(
     detail: str,
     invalid: list[InvalidParam] | None = None,
     headers: dict[str, str] | None = None,
+    kind: str = "about:blank",
 ) -> JSONResponse:
-    """A problem+json response."""
-    body = problem_document(status, detail, _shortened(request.url.path), invalid)
+    """A problem+json response (``kind`` is its ``type``)."""
+    body = problem_document(status, detail, _shortened(request.url.path), invalid, kind)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def problem_document(
-    status: int, detail: str, instance: str, invalid: list[InvalidParam] | None = None
+    status: int,
+    detail: str,
+    instance: str,
+    invalid: list[InvalidParam] | None = None,
+    kind: str = "about:blank",
 ) -> dict[str, Any]:
     """The body of a problem+json answer."""
     body: dict[str, Any] = {
-        "type": "about:blank",
+        "type": kind,
         "title": HTTPStatus(status).phrase,
         "status": status,
         "detail": detail,
@@ -126,11 +152,14 @@ def _location(loc: tuple[Any, ...]) -> str:
 class Answer:
     """How one kind of domain error is answered."""
 
-    status: int
+    #: The status, or how the error gives it.
+    status: int | Callable[[Any], int]
     #: The request field at fault, for ``invalid_params``.
     invalid: Callable[[Any], InvalidParam] | None = None
     #: The headers the answer carries.
     headers: Callable[[Any], dict[str, str]] | None = None
+    #: The problem's ``type``, where it names a rule (``urn:provledger:problem:<rule>``).
+    kind: Callable[[Any], str] | None = None
 
 
 def _refused(field: str) -> Callable[[Exception], InvalidParam]:
@@ -150,6 +179,53 @@ def _bearer(_: Exception) -> dict[str, str]:
     return {"WWW-Authenticate": "Bearer"}
 
 
+#: The ``type`` of a problem that names a rule of the data room.
+PROBLEM_TYPE: Final = "urn:provledger:problem:"
+
+#: The status of each data-room refusal (the rule a
+#: :class:`~provledger.services.delivery.rules.Refusal` names): 451 where the law or an export
+#: rule stands in the way, 403 where the requester has no right, 410 where the data is gone.
+REFUSAL_STATUS: Final[dict[str, int]] = {
+    "unknown-asset": 404,
+    "asset-cancelled": 410,
+    "not-holder": 403,
+    "requester-suspended": 403,
+    "holder-suspended": 403,
+    "no-licence": 403,
+    "licence-expired": 403,
+    "licence-revoked": 403,
+    "asset-rejected": 451,
+    "asset-frozen": 451,
+    "asset-under-objection": 451,
+    "core-data-abroad": 451,
+    "export-permit-missing": 451,
+}
+
+
+def _rule(name: str) -> Callable[[Any], str]:
+    return lambda _: PROBLEM_TYPE + name
+
+
+def _refusal_type(error: DeliveryRefusedError) -> str:
+    return PROBLEM_TYPE + error.refusal
+
+
+def _signature_type(error: SignatureRejectedError) -> str:
+    return f"{PROBLEM_TYPE}signature-{error.rule}"
+
+
+def _record_header(error: DeliveryRefusedError) -> dict[str, str]:
+    return {"Provledger-Access-Record": error.record_id} if error.record_id else {}
+
+
+def _content_range(error: RangeNotSatisfiableError) -> dict[str, str]:
+    return {"Content-Range": f"bytes */{error.size}"}
+
+
+def _refusal_status(error: DeliveryRefusedError) -> int:
+    return REFUSAL_STATUS.get(error.refusal, 403)
+
+
 #: The answer to each domain error; a subclass takes its nearest listed ancestor's.
 ANSWERS: Final[dict[type[Exception], Answer]] = {
     UploadTooLargeError: Answer(413, _parameter),
@@ -163,6 +239,27 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
         422, lambda error: InvalidParam(f"registrations[{error.position}]", str(error))
     ),
     RelayRefusalError: Answer(422, _refused("body")),
+    DeliveryRefusedError: Answer(_refusal_status, headers=_record_header, kind=_refusal_type),
+    SignatureRejectedError: Answer(401, _refused("Provledger-Signature"), kind=_signature_type),
+    MalformedSignedRequestError: Answer(
+        400, _refused("Provledger-Signature"), kind=_rule("malformed-signature")
+    ),
+    SignedForOtherDataError: Answer(
+        401, _refused("Provledger-Signature"), kind=_rule("signature-other-request")
+    ),
+    ContentMismatchError: Answer(422, _refused("body"), kind=_rule("content-mismatch")),
+    BadUploadError: Answer(422, _refused("body"), kind=_rule("bad-upload")),
+    RangeNotSatisfiableError: Answer(416, _refused("Range"), _content_range),
+    NoStoredDataError: Answer(404, kind=_rule("no-stored-data")),
+    NoStoredFileError: Answer(404, kind=_rule("no-stored-file")),
+    FolderNotFileError: Answer(409, kind=_rule("folder-not-file")),
+    DataRoomNotConfiguredError: Answer(503),
+    UnknownAccessRecordError: Answer(
+        404, _refused("record_id"), kind=_rule("unknown-access-record")
+    ),
+    ReceiptNotReadyError: Answer(409, _refused("record_id"), kind=_rule("receipt-not-ready")),
+    AccessLogAlteredError: Answer(500, kind=_rule("access-log-altered")),
+    MasterKeyError: Answer(503),
     InvalidParameterError: Answer(400, _parameter),
     NotFoundError: Answer(404),
     ProofUnavailableError: Answer(503),
@@ -194,7 +291,9 @@ def install(app: FastAPI) -> None:
         answer = answer_of(error)
         invalid = None if answer.invalid is None else [answer.invalid(error)]
         headers = None if answer.headers is None else answer.headers(error)
-        return problem(request, answer.status, str(error), invalid, headers)
+        status = answer.status if isinstance(answer.status, int) else answer.status(error)
+        kind = "about:blank" if answer.kind is None else answer.kind(error)
+        return problem(request, status, str(error), invalid, headers, kind)
 
     for kind in ANSWERS:
         app.add_exception_handler(kind, domain_error)

@@ -28,7 +28,7 @@ from provledger.cli.base import (
     signals_end_cleanly,
 )
 from provledger.config import Settings, load_settings
-from provledger.demo import Demo, DemoResult
+from provledger.demo import ROOM_DATABASE, ROOM_KEY, ROOM_STORAGE, Demo, DemoResult
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import source_for
@@ -67,6 +67,10 @@ def demo_settings(folder: Path, rpc_url: str | None, port: int) -> Settings:
             "confirmations": DEMO_CONFIRMATIONS,
             "finality_depth": DEMO_FINALITY,
             "port": port,
+            "data_room": True,
+            "data_room_storage": str(folder / ROOM_STORAGE),
+            "data_room_database_url": f"sqlite:///{folder / ROOM_DATABASE}",
+            "data_room_master_key_file": folder / ROOM_KEY,
         }
     )
 
@@ -85,6 +89,7 @@ def demo_scanner(settings: Settings, w3: Web3, result: DemoResult) -> Scanner:
         result.deployment,
         config=config,
         on_prepared=documents,
+        blobs=BlobStore(settings.blob_dir),
     )
 
 

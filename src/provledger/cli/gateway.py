@@ -6,7 +6,7 @@ the gateway's problem detail (exit 2).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Final
 
 import requests
@@ -49,10 +49,30 @@ def require_gateway(settings: Settings) -> str:
     return settings.gateway_url.rstrip("/")
 
 
-def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> Any:
-    """GET ``path`` of the gateway and return its JSON; 4xx and 5xx become one-line errors."""
+def problem_detail(response: requests.Response, path: str) -> str:
+    """What a refusal or a server error says: its problem's detail, else its first words."""
     try:
-        response = requests.get(base + path, params=params, timeout=TIMEOUT_SECONDS)
+        problem = parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
+        detail = problem.get("detail") or problem.get("title")
+    except (JsonDocumentError, AttributeError):
+        detail = None
+    text = str(detail) if detail else response.text[:200] or response.reason or "no detail"
+    return " ".join(text.split())
+
+
+def gateway_request(
+    method: str,
+    base: str,
+    path: str,
+    *,
+    refused: Callable[[int, str], Exception] | None = None,
+    timeout: float = TIMEOUT_SECONDS,
+    **options: Any,
+) -> requests.Response:
+    """``method`` on ``path`` of the gateway; no answer or a 5xx is a network failure (exit
+    3), a 4xx ``refused(status, detail)`` (exit 2, by default :class:`GatewayRefusedError`)."""
+    try:
+        response = requests.request(method, base + path, timeout=timeout, **options)
     except requests.RequestException as error:
         reason = (
             "connection refused or host unreachable"
@@ -60,15 +80,20 @@ def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> A
             else str(error) or type(error).__name__
         )
         raise GatewayUnavailableError(base, reason) from None
-    if response.status_code >= 500:
-        raise GatewayUnavailableError(base, f"{path} answered {response.status_code}")
     if response.status_code >= 400:
-        try:
-            problem = parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
-            detail = problem.get("detail") or problem.get("title")
-        except (JsonDocumentError, AttributeError):
-            detail = response.text[:200]
+        detail = problem_detail(response, path)
+        response.close()
+        if response.status_code >= 500:
+            raise GatewayUnavailableError(base, f"{path} answered {response.status_code}: {detail}")
+        if refused is not None:
+            raise refused(response.status_code, detail)
         raise GatewayRefusedError(f"the gateway refused {path}: {detail}")
+    return response
+
+
+def gateway_get(base: str, path: str, params: dict[str, Any] | None = None) -> Any:
+    """GET ``path`` of the gateway and return its JSON; 4xx and 5xx become one-line errors."""
+    response = gateway_request("GET", base, path, params=params)
     try:
         return parse_json(response.content, what=path, max_bytes=ANSWER_MAX_BYTES)
     except JsonDocumentError as error:

@@ -180,6 +180,7 @@ def index_command(
                 on_batch=on_batch,
                 on_note=lambda note: err.print(note, highlight=False),
                 on_prepared=documents,
+                blobs=BlobStore(settings.blob_dir),
             )
             scanners.append(scanner)
             if stopping.is_set():  # the signal came while connecting

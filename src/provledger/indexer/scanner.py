@@ -42,10 +42,13 @@ from provledger.indexer.fetcher import (
     fetch_in_thread,
 )
 from provledger.indexer.metrics import IndexerMetrics
+from provledger.indexer.rows import BatchAnchoredRow
 from provledger.indexer.source import JsonRpcSource, LogSource, RpcError
+from provledger.store.blobs import BlobStore
+from provledger.store.documents import index_documents, named_manifest
 from provledger.store.engine import WriterLockHeldError, writer_lock
 from provledger.store.index import Checkpoint, Identity, IndexStore
-from provledger.store.records import BlockHeader
+from provledger.store.records import BlockHeader, LogRecord
 
 T = TypeVar("T")
 
@@ -136,6 +139,7 @@ class Scanner:
         on_note: Callable[[str], None] | None = None,
         on_prepared: Callable[[], None] | None = None,
         sleep: Callable[[float], None] | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -149,6 +153,10 @@ class Scanner:
         self.sleep = sleep
         """Replaces the waits between polls and retries (tests shorten them); None: waits on
         the stop event. Either way a wait raises :class:`StopRequestedError` once stopped."""
+        self.blobs = blobs
+        """The blob folder: a batch's manifest (registration or access log) that its manifest
+        URI names is indexed from it as the batch is written, if the folder holds it (one
+        stored later is indexed by ``provledger blobs add``, or when the indexer starts)."""
         self.addresses = [address.lower() for address in deployment.addresses]
         self.contracts = {item.address.lower(): name for name, item in deployment.contracts.items()}
         self.summary = RunSummary()
@@ -432,6 +440,7 @@ class Scanner:
             prune_below=head - self.config.finality_depth - 1,
             bulk=self._bulk_loading,
         )
+        self._learn_manifests(records)
         seconds = time.monotonic() - began
         self.summary.batches += 1
         self.summary.events += len(records)
@@ -439,6 +448,24 @@ class Scanner:
         self.summary.last_block = item.end
         self.metrics.record_batch(item.end, head, len(records), skipped, seconds)
         self.on_batch(BatchReport(item.start, item.end, head, len(records), skipped, seconds, mode))
+
+    def _learn_manifests(self, records: Sequence[LogRecord]) -> None:
+        """Index the manifests that the batches anchored in ``records`` name, from the blob
+        folder: the reader links a batch to its manifest once both are in the index."""
+        if self.blobs is None:
+            return
+        named = (
+            named_manifest(record.row.manifest_uri)
+            for record in records
+            if isinstance(record.row, BatchAnchoredRow)
+        )
+        hashes = [sha256 for sha256 in named if sha256 is not None]
+        if not hashes:
+            return
+        try:
+            index_documents(self.store.engine, self.blobs, hashes)
+        except OSError as error:  # the folder is unreadable: the batch stays, unlinked for now
+            self.on_note(f"batch manifests not indexed from the blob folder: {error}")
 
     # ------------------------------------------------------------ retries
     def _note(self, note: str) -> None:

@@ -10,6 +10,13 @@ names.
   content hashes of an anchored batch in leaf order; the index keeps which batch root each
   content hash is a leaf of, so that a file of a batch verifies even if its leaf was never
   promoted to an asset.
+* An **access batch manifest** (:class:`AccessBatchManifest`, ``"format":
+  "provledger-access-batch/1"``) says which assets an anchored batch of a data room's access
+  records covers: the batch's root, its leaf count and, per asset, how many of its records are
+  of that asset (no requester, no purpose). The batch's manifest URI names the document by its
+  SHA-256 (:func:`access_log_uri`), so the chain vouches for it: the index keeps which assets
+  the document lists, and a reader links them to the batch only where an anchored batch's root,
+  leaf count and manifest URI are the document's.
 * A **name** is a document of one short line of UTF-8 text (:func:`name_of`): a participant's
   name, stored by ``provledger participants add`` under its SHA-256, the name hash the chain
   records. Any such document is kept by its hash; it is shown as a name only where a
@@ -19,7 +26,8 @@ A document is trusted only if its bytes hash to the name it is stored under: a d
 planted file in the folder is skipped (and looked at again on the next run).
 
 Documents come in with ``provledger blobs add``, which indexes them at once; ``provledger
-index`` indexes any document of the folder it has not seen (after a rebuild, all of them).
+index`` indexes any document of the folder it has not seen (after a rebuild, all of them), and
+the manifest a batch's URI names (:func:`named_manifest`) as it indexes the batch.
 """
 
 from __future__ import annotations
@@ -27,9 +35,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import orjson
 from sqlalchemy import Engine, select
@@ -130,11 +139,111 @@ class BatchManifest:
             return None
 
 
+ACCESS_BATCH_FORMAT: Final = "provledger-access-batch/1"
+#: The manifest URI of an access-log batch: this, then its manifest's SHA-256 (64 hex digits).
+ACCESS_LOG_URI: Final = "provledger:access-log:v1:sha256:"
+#: The manifest URI of a registration batch (``provledger anchor``): this, then the SHA-256.
+BATCH_URI: Final = "sha256:"
+
+
+def access_log_uri(sha256: str) -> str:
+    """The manifest URI of an access-log batch whose manifest has SHA-256 ``sha256``."""
+    return ACCESS_LOG_URI + normalise_hash(sha256)[2:]
+
+
+def named_manifest(manifest_uri: str) -> str | None:
+    """The SHA-256 (``0x`` hex) of the manifest a batch's manifest URI names, registration
+    (``sha256:<hex>``) or access log (:func:`access_log_uri`); None if it names none."""
+    for prefix in (ACCESS_LOG_URI, BATCH_URI):
+        if manifest_uri.startswith(prefix):
+            try:
+                return normalise_hash("0x" + manifest_uri.removeprefix(prefix))
+            except BlobHashError:
+                return None
+    return None
+
+
+@dataclass(frozen=True)
+class AccessBatchManifest:
+    """What an anchored batch of access records covers, without its records: the batch's root,
+    its leaf count and, per asset, how many of its records are of the asset."""
+
+    root: str
+    """``0x`` and 64 lowercase hex digits."""
+    leaf_count: int
+    assets: tuple[tuple[str, int], ...]
+    """``(asset id, records)``, by asset id (``0x`` and 64 lowercase hex digits); the records
+    add up to :attr:`leaf_count`."""
+
+    @classmethod
+    def of(cls, root: str, asset_ids: Iterable[str]) -> AccessBatchManifest:
+        """The manifest of the batch ``root`` whose records are of ``asset_ids`` (one per
+        record)."""
+        counts = Counter(asset_ids)
+        return cls(normalise_hash(root), counts.total(), tuple(sorted(counts.items())))
+
+    def to_json(self) -> bytes:
+        """The manifest document: canonical JSON (keys sorted, no spaces), so that the same
+        batch always gives the same document and SHA-256."""
+        assets = [{"asset_id": asset, "records": records} for asset, records in self.assets]
+        document = {
+            "format": ACCESS_BATCH_FORMAT,
+            "root": self.root,
+            "leaf_count": self.leaf_count,
+            "assets": assets,
+        }
+        return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def parse(cls, document: bytes) -> AccessBatchManifest | None:
+        """The manifest in ``document``, or None if it is not a well-formed one (assets distinct
+        and in order, each with at least one record, adding up to the leaf count)."""
+        try:
+            parsed = orjson.loads(document)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(parsed, dict) or parsed.get("format") != ACCESS_BATCH_FORMAT:
+            return None
+        try:
+            manifest = cls(
+                normalise_hash(str(parsed.get("root"))),
+                _count(parsed.get("leaf_count")),
+                tuple(_covered(item) for item in _list(parsed.get("assets"))),
+            )
+        except (BlobHashError, ValueError):
+            return None
+        ids = [asset for asset, _ in manifest.assets]
+        in_order = ids == sorted(set(ids))
+        adds_up = sum(records for _, records in manifest.assets) == manifest.leaf_count
+        return manifest if ids and in_order and adds_up else None
+
+
+def _count(value: Any) -> int:
+    """A positive whole number of a parsed document, or ValueError."""
+    if type(value) is not int or value < 1:
+        raise ValueError(value)
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(value)
+    return value
+
+
+def _covered(item: Any) -> tuple[str, int]:
+    """An ``{"asset_id", "records"}`` entry of an access batch manifest, or ValueError."""
+    if not isinstance(item, dict) or item.keys() != {"asset_id", "records"}:
+        raise ValueError(item)
+    return normalise_hash(str(item["asset_id"])), _count(item["records"])
+
+
 def index_documents(
     engine: Engine, blobs: BlobStore, hashes: Iterable[str] | None = None
 ) -> tuple[int, int]:
     """Index the blobs ``hashes`` (default: every blob) not indexed yet; return how many
-    metadata titles and batch manifests were added (names are learned besides)."""
+    metadata titles and batch manifests (of registration and of access-log batches) were added
+    (names are learned besides)."""
     pending = list(dict.fromkeys(blobs.hashes() if hashes is None else hashes))
     titles = batches = 0
     for start in range(0, len(pending), _CHUNK):
@@ -154,6 +263,8 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
             conn.execute(select(documents.c.sha256).where(documents.c.sha256.in_(chunk))).scalars()
         )
         seen, titles, words, manifests, leaves, names = [], [], [], [], [], []
+        access: list[dict[str, Any]] = []
+        covered: list[dict[str, Any]] = []
         for sha256 in chunk:
             if sha256 in known:
                 continue
@@ -178,6 +289,21 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
                     {"leaf": leaf, "root": root, "position": position}
                     for position, leaf in enumerate(dict.fromkeys(manifest.leaves))
                 ]
+            elif (logged := AccessBatchManifest.parse(document)) is not None:
+                kind = "access-batch"
+                uri = access_log_uri(sha256)
+                access.append(
+                    {
+                        "sha256": sha256,
+                        "root": logged.root,
+                        "leaf_count": logged.leaf_count,
+                        "manifest_uri": uri,
+                    }
+                )
+                covered += [
+                    {"asset_id": asset, "sha256": sha256, "records": records}
+                    for asset, records in logged.assets
+                ]
             else:
                 name = name_of(document)
                 if name is not None:
@@ -189,8 +315,10 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
             (schema.title_words, words),
             (schema.batch_manifests, manifests),
             (schema.batch_leaves, leaves),
+            (schema.access_manifests, access),
+            (schema.access_batch_assets, covered),
             (schema.names, names),
         ):
             if rows:
                 conn.execute(table.insert(), rows)
-        return len(titles), len(manifests)
+        return len(titles), len(manifests) + len(access)

@@ -19,7 +19,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
@@ -37,7 +37,7 @@ from provledger.store.relay_schema import (
     request_of,
     requests,
 )
-from provledger.store.write_turns import WriteTurns, lock_file
+from provledger.store.write_turns import TurnTakingStore
 
 KEY_PREFIX: Final = "plk_"
 _LOCKED: Final = "provledger_relay_locked"
@@ -113,13 +113,11 @@ def _secret_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class RelayStore:
+class RelayStore(TurnTakingStore):
     """The relay's records in one database."""
 
     def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._turns = WriteTurns(lock_file(engine)) if is_sqlite(engine) else None
-        metadata.create_all(engine)
+        super().__init__(engine, metadata)
 
     @classmethod
     def open(cls, url: str) -> RelayStore:
@@ -153,21 +151,6 @@ class RelayStore:
             if not is_sqlite(self.engine):
                 conn.exec_driver_sql("LOCK TABLE relay_nonces IN SHARE ROW EXCLUSIVE MODE")
             yield conn
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A plain write transaction, in this writer's turn."""
-        with self._writing(), self.engine.begin() as conn:
-            yield conn
-
-    def _writing(self) -> AbstractContextManager[None]:
-        return nullcontext() if self._turns is None else self._turns.take()
-
-    def close(self) -> None:
-        """Close the store's connections and its lock file."""
-        self.engine.dispose()
-        if self._turns is not None:
-            self._turns.close()
 
     # ------------------------------------------------------------ API keys
     def create_key(self, name: str, *, rate_per_minute: int, daily_gas: int) -> tuple[str, str]:

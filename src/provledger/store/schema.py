@@ -24,7 +24,7 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, St
 from provledger.store.columns import address, amount, block, column, hex_hash, unix_time, when
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 8
+SCHEMA_VERSION: Final = 9
 
 metadata = MetaData(
     naming_convention={
@@ -404,15 +404,16 @@ market_currencies = _projection(
 # ------------------------------------------------------------------ off-chain documents
 # What the index learned from the blob folder (provledger.store.documents): every document seen,
 # the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash), the
-# leaves of batch manifests, and short lines of text that can be names (keyed by their SHA-256,
-# which a participant registration records as its name hash). A function of the blobs, not of
-# the chain: not in DERIVED, untouched by batches and rollbacks.
+# leaves of batch manifests, the assets access-log batch manifests cover, and short lines of text
+# that can be names (keyed by their SHA-256, which a participant registration records as its name
+# hash). A function of the blobs, not of the chain: not in DERIVED, untouched by batches and
+# rollbacks.
 
 documents = Table(
     "documents",
     metadata,
     hex_hash("sha256", primary_key=True),
-    column("kind", String(16)),  # metadata | batch | other
+    column("kind", String(16)),  # metadata | batch | access-batch | other
 )
 
 metadata_titles = Table(
@@ -449,6 +450,27 @@ batch_leaves = Table(
     hex_hash("leaf", primary_key=True),  # a content hash
     hex_hash("root", primary_key=True),
     column("position", Integer),
+)
+
+# An access-log batch manifest (provledger.store.documents.AccessBatchManifest): the batch it
+# describes, and the URI that names it (a batch is linked to the manifest only if the batch's
+# anchored manifest URI, root and leaf count are these).
+access_manifests = Table(
+    "access_manifests",
+    metadata,
+    hex_hash("sha256", primary_key=True),
+    hex_hash("root"),
+    column("leaf_count", BigInteger),
+    column("manifest_uri", Text),
+)
+
+# The assets an access-log batch manifest covers, and how many of the batch's records are each's.
+access_batch_assets = Table(
+    "access_batch_assets",
+    metadata,
+    hex_hash("asset_id", primary_key=True),
+    hex_hash("sha256", primary_key=True),  # the manifest's
+    column("records", BigInteger),
 )
 
 #: Projection tables, in the order a rebuild clears them.

@@ -6,12 +6,13 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Self
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, MetaData
 
-from provledger.store.engine import sqlite_file
+from provledger.store.engine import is_sqlite, sqlite_file
 
 
 class WriteTurns:
@@ -58,3 +59,34 @@ def lock_file(engine: Engine) -> Path | None:
     """The lock file beside the SQLite database of ``engine`` (None for an in-memory one)."""
     database = sqlite_file(engine.url)
     return None if database is None else Path(database + ".lock")
+
+
+class TurnTakingStore:
+    """Tables of one database (created on open) whose SQLite writers take turns: the base of the
+    gateway's own stores (the relay's, the data room's, the access log)."""
+
+    def __init__(self, engine: Engine, metadata: MetaData) -> None:
+        self.engine = engine
+        self._turns = WriteTurns(lock_file(engine)) if is_sqlite(engine) else None
+        metadata.create_all(engine)
+
+    def close(self) -> None:
+        """Close the store's connections and its lock file."""
+        self.engine.dispose()
+        if self._turns is not None:
+            self._turns.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction, in this writer's turn."""
+        with self._writing(), self.engine.begin() as conn:
+            yield conn
+
+    def _writing(self) -> AbstractContextManager[None]:
+        return nullcontext() if self._turns is None else self._turns.take()

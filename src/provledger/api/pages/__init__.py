@@ -22,7 +22,9 @@ The parts: :mod:`~provledger.api.pages.routes` (the routes, :func:`install_pages
 :mod:`~provledger.api.pages.frame` (templates and what every page shows),
 :mod:`~provledger.api.pages.labels` (words for values, names for accounts and assets),
 :mod:`~provledger.api.pages.asset`, :mod:`~provledger.api.pages.timeline` and
-:mod:`~provledger.api.pages.lineage` (the asset page, its timeline and its lineage picture).
+:mod:`~provledger.api.pages.lineage` (the asset page, its timeline and its lineage picture),
+:mod:`~provledger.api.pages.dataroom` (with the gateway's data room on: what it holds of an
+asset and to whom the chain gives it; the access requests on a holder's page).
 """
 
 from provledger.api.pages.routes import install_pages

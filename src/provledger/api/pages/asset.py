@@ -1,11 +1,12 @@
 """The asset page's content: the record, its standing and warnings, the timeline, the lineage
 picture, holders, certificates, the current appraisal, offers and trades, every account and
-asset they name looked up at once."""
+asset they name looked up at once, and what the gateway's data room holds of it."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from provledger.api.pages.dataroom import data_section
 from provledger.api.pages.frame import Frame
 from provledger.api.pages.lineage import layout
 from provledger.api.pages.timeline import named_accounts, named_assets, timeline
@@ -19,8 +20,9 @@ MAX_TIMELINE: Final = 1000
 LINEAGE_DEPTH: Final = 3
 
 
-def asset_context(frame: Frame, number: int, asset: AssetView) -> dict[str, Any]:
-    """What ``asset.html`` shows of ``asset`` (its id as a number: ``number``)."""
+def asset_context(frame: Frame, number: int, asset: AssetView, gateway_url: str) -> dict[str, Any]:
+    """What ``asset.html`` shows of ``asset`` (its id as a number: ``number``) on the gateway
+    served at ``gateway_url``."""
     service, market = frame.service, frame.gateway.market
     standing = service.standing(number)
     history = service.history(number, None, MAX_TIMELINE).items
@@ -70,4 +72,5 @@ def asset_context(frame: Frame, number: int, asset: AssetView) -> dict[str, Any]
         "trades": trades,
         "standing_warnings": asset_warnings(asset, standing.open_disputes),
         "proof_available": frame.gateway.w3 is not None,
+        "data": data_section(frame.gateway, asset, labels, gateway_url),
     }

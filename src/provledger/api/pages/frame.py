@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from provledger.api.gateway import Gateway
-from provledger.api.pages.labels import Clock, Labels, short, words
+from provledger.api.pages.labels import Clock, Labels, short, size, words
 from provledger.categories import GRADES, category_name
 from provledger.params import checksum
 from provledger.services.status import is_ready
@@ -30,7 +30,7 @@ class Frame:
         self.service = gateway.provenance
         self.templates = Jinja2Templates(directory=FILES / "templates")
         self.templates.env.globals.update(
-            short=short, category_name=category_name, grades=GRADES, words=words
+            short=short, category_name=category_name, grades=GRADES, words=words, size=size
         )
         self._currencies: dict[str, Currency] = {}
 

@@ -1,10 +1,11 @@
-"""Words for values on the pages: times, shortened hex, enum names, market amounts, and the
-names of the accounts and the titles of the assets a page shows (:class:`Labels`)."""
+"""Words for values on the pages: times, shortened hex, enum names, sizes, market amounts, and
+the names of the accounts and the titles of the assets a page shows (:class:`Labels`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from markupsafe import Markup
 
@@ -45,6 +46,27 @@ def tiny(value: str) -> str:
 def words(value: object) -> str:
     """An enum name in words: ``PROCESSING_USE`` -> ``processing use``."""
     return str(value).lower().replace("_", " ")
+
+
+#: The binary units of sizes after bytes (IEC 80000-13).
+SIZE_UNITS: Final = ("KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+
+
+def byte_size(count: int) -> str:
+    """A number of bytes in binary units, to one decimal: ``1.2 MiB``; under 1 KiB in bytes."""
+    if count < 1024:
+        return f"{count:,} byte{'' if count == 1 else 's'}"
+    value, unit = count / 1024, SIZE_UNITS[0]
+    for larger in SIZE_UNITS[1:]:
+        if round(value, 1) < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{value:,.1f} {unit}"
+
+
+def size(count: int) -> Markup:
+    """A number of bytes in binary units, the exact count in a tooltip."""
+    return Markup('<span class="size" title="{:,} bytes">{}</span>').format(count, byte_size(count))
 
 
 def amount(value: int | str, currency: Currency) -> Markup:

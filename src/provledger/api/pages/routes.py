@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from provledger.api.gateway import Gateway
 from provledger.api.pages.asset import asset_context
+from provledger.api.pages.dataroom import access_requests
 from provledger.api.pages.frame import FILES, Frame
 from provledger.api.params import Digits
 from provledger.chain.ids import asset_id
@@ -119,7 +120,8 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
             asset = service.asset(number)
         except (InputError, NotFoundError) as error:
             return missing(request, "asset", str(error))
-        return page(request, "asset.html", **asset_context(frame, number, asset))
+        base = str(request.base_url).rstrip("/")
+        return page(request, "asset.html", **asset_context(frame, number, asset, base))
 
     @router.get("/market", response_class=HTMLResponse)
     def market_page(
@@ -165,7 +167,7 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
     @router.get("/participant/{address}", response_class=HTMLResponse)
     def participant_page(request: Request, address: str) -> Response:
         """An account: as a participant if it is one, its roles, what it holds, registered
-        and is licensed to use."""
+        and is licensed to use, and (with the data room on) the requests for its assets' data."""
         try:
             key = parse_address(address, "address")
         except InputError as error:
@@ -192,6 +194,7 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
             held=held,
             registered=registered,
             licensed=licensed,
+            requests=access_requests(frame.gateway, held, labels),
         )
 
     @router.get("/holder/{address}", response_class=HTMLResponse)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from provledger.chain.client.base import ContractClient
 from provledger.chain.transactions import Receipt
@@ -22,7 +23,9 @@ class ExportClient(ContractClient):
         """Withdraw an unused permit (EXPORT_APPROVER_ROLE)."""
         return self._send("revokePermit", asset, Web3.to_checksum_address(recipient))
 
-    def permit(self, asset: int, recipient: str) -> ExportPermitState | None:
+    def permit(
+        self, asset: int, recipient: str, *, block: BlockIdentifier = "latest"
+    ) -> ExportPermitState | None:
         """The permit for ``asset`` and ``recipient``, or None."""
-        raw = self._call("permitOf", asset, Web3.to_checksum_address(recipient))
+        raw = self._call("permitOf", asset, Web3.to_checksum_address(recipient), block=block)
         return None if int(raw[1]) == 0 else ExportPermitState.from_abi(raw)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from web3 import Web3
+from web3.types import BlockIdentifier
 
 from provledger.chain.client.base import ZERO_HASH, ContractClient
 from provledger.chain.enums import LicenseKind
@@ -37,29 +38,38 @@ class LicenseClient(ContractClient):
         """Revoke a license on an asset the sender holds."""
         return self._send("revoke", license_id, reason_hash)
 
-    def license(self, license_id: int) -> LicenseState:
+    def license(self, license_id: int, *, block: BlockIdentifier = "latest") -> LicenseState:
         """A stored license."""
-        return LicenseState.from_abi(license_id, self._call("licenseOf", license_id))
+        return LicenseState.from_abi(license_id, self._call("licenseOf", license_id, block=block))
 
-    def is_valid_at(self, license_id: int, timestamp: int) -> bool:
+    def is_valid_at(
+        self, license_id: int, timestamp: int, *, block: BlockIdentifier = "latest"
+    ) -> bool:
         """Whether the license is valid at ``timestamp``."""
-        return bool(self._call("isValidAt", license_id, timestamp))
+        return bool(self._call("isValidAt", license_id, timestamp, block=block))
 
     def valid_license_of(
-        self, asset: int, licensee: str, kind: LicenseKind | int, timestamp: int
+        self,
+        asset: int,
+        licensee: str,
+        kind: LicenseKind | int,
+        timestamp: int,
+        *,
+        block: BlockIdentifier = "latest",
     ) -> int:
         """A valid license of ``kind`` held by ``licensee`` at ``timestamp``, or 0."""
+        checksummed = Web3.to_checksum_address(licensee)
         return int(
-            self._call(
-                "validLicenseOf", asset, Web3.to_checksum_address(licensee), int(kind), timestamp
-            )
+            self._call("validLicenseOf", asset, checksummed, int(kind), timestamp, block=block)
         )
 
-    def licenses_of(self, asset: int, licensee: str) -> tuple[int, ...]:
+    def licenses_of(
+        self, asset: int, licensee: str, *, block: BlockIdentifier = "latest"
+    ) -> tuple[int, ...]:
         """Every license granted on ``asset`` to ``licensee``."""
+        checksummed = Web3.to_checksum_address(licensee)
         return tuple(
-            int(item)
-            for item in self._call("licensesOf", asset, Web3.to_checksum_address(licensee))
+            int(item) for item in self._call("licensesOf", asset, checksummed, block=block)
         )
 
     def license_count(self) -> int:

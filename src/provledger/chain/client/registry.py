@@ -214,9 +214,9 @@ class RegistryClient(ContractClient):
             found.append(None if int(status) == 0 else Web3.to_checksum_address(registrant))
         return found
 
-    def holder_of(self, asset: int) -> ChecksumAddress:
+    def holder_of(self, asset: int, *, block: BlockIdentifier = "latest") -> ChecksumAddress:
         """The current holder (ERC-721 ownerOf)."""
-        return Web3.to_checksum_address(self._call("ownerOf", asset))
+        return Web3.to_checksum_address(self._call("ownerOf", asset, block=block))
 
     def approved(self, asset: int) -> ChecksumAddress:
         """The account approved to move ``asset`` (ERC-721 ``getApproved``), zero if none."""
@@ -233,10 +233,11 @@ class RegistryClient(ContractClient):
             for parent, relation in self._call("parentsOf", asset)
         )
 
-    def participant(self, account: str) -> ParticipantState:
+    def participant(self, account: str, *, block: BlockIdentifier = "latest") -> ParticipantState:
         """The participant record of ``account`` (status NONE if unknown)."""
         checksummed = Web3.to_checksum_address(account)
-        return ParticipantState.from_abi(checksummed, self._call("participant", checksummed))
+        raw = self._call("participant", checksummed, block=block)
+        return ParticipantState.from_abi(checksummed, raw)
 
     def is_category_listed(self, category: int) -> bool:
         """Whether ``category`` is on the published list."""

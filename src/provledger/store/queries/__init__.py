@@ -53,6 +53,7 @@ from provledger.store.queries.market import (
     trades_of,
 )
 from provledger.store.queries.participants import (
+    access_batches_of,
     batches_holding,
     get_batch,
     get_participant,
@@ -75,6 +76,7 @@ __all__ = [
     "DriverStatement",
     "IndexPosition",
     "OfferFilter",
+    "access_batches_of",
     "appraisals_of",
     "asset_events",
     "asset_of_registration",

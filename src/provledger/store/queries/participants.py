@@ -1,14 +1,15 @@
-"""Participants (with their names and roles) and anchored batches."""
+"""Participants (with their names and roles) and anchored batches (with the assets access-log
+batches cover)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Select, bindparam, select
+from sqlalchemy import Connection, RowMapping, Select, and_, bindparam, select
 
 from provledger.store import schema
-from provledger.store.queries.statements import by_chunks, fetch_all, page_by
+from provledger.store.queries.statements import by_chunks, fetch_all, page, page_by
 
 
 def _named_participants() -> Select[Any]:
@@ -90,3 +91,30 @@ def list_batches(
     if submitter is not None:
         query = query.where(batches.c.submitter == submitter)
     return fetch_all(conn, page_by(query, batches.c.root, after, limit))
+
+
+def access_batches_of(
+    conn: Connection, asset_id: str, after: Sequence[Any] | None, limit: int
+) -> list[RowMapping]:
+    """The anchored access-log batches whose manifest lists the asset ``asset_id``: each batch
+    row with the asset's ``records`` in it and the manifest's SHA-256 (``manifest``), by
+    ``(anchored_at, root)`` after the key ``after``. A batch counts only if its anchored root,
+    leaf count and manifest URI are the manifest's: the URI names the manifest's SHA-256."""
+    batches, manifests, covered = (
+        schema.batches,
+        schema.access_manifests,
+        schema.access_batch_assets,
+    )
+    anchored = and_(
+        batches.c.root == manifests.c.root,
+        batches.c.manifest_uri == manifests.c.manifest_uri,
+        batches.c.leaf_count == manifests.c.leaf_count,
+    )
+    query = (
+        select(batches, covered.c.records, manifests.c.sha256.label("manifest"))
+        .select_from(covered)
+        .join(manifests, manifests.c.sha256 == covered.c.sha256)
+        .join(batches, anchored)
+        .where(covered.c.asset_id == asset_id)
+    )
+    return fetch_all(conn, page(query, [batches.c.anchored_at, batches.c.root], after, limit))

@@ -1,0 +1,665 @@
+"""``provledger data``: put an asset's bytes in a gateway's data room, get what the chain allows
+you, read your assets' access log, and check access receipts.
+
+Every request to the room is signed here with the command's account (EIP-712, valid five
+minutes of chain time); a download is checked against the asset's content hash, which the asset
+id commits to, before it is renamed into place, and an interrupted one resumes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+import threading
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
+from pathlib import Path
+from typing import IO, Annotated, Any, Final
+
+import requests
+import typer
+from eth_account.signers.local import LocalAccount
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.table import Table
+
+from provledger.api.gateway import master_keys
+from provledger.api.routes.data import TAR
+from provledger.chain.client import Provledger
+from provledger.chain.enums import ParticipantStatus
+from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.chain.types import AssetState
+from provledger.cli.arguments import AssetArgument, parse_asset
+from provledger.cli.base import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    JsonOption,
+    app,
+    command_group,
+    err,
+    guarded,
+    out,
+    settings_from,
+)
+from provledger.cli.gateway import (
+    GatewayOption,
+    gateway_get,
+    gateway_request,
+    require_gateway,
+)
+from provledger.cli.output import print_table
+from provledger.cli.registrant import hash_input
+from provledger.cli.session import chain_command, open_ledger
+from provledger.config import Settings
+from provledger.errors import InputError, ServiceUnavailableError
+from provledger.hashing import sha256_file
+from provledger.hashing.folders import verify_file_membership
+from provledger.jsondoc import read_json_file
+from provledger.params import parse_hash_bytes, to_hex32
+from provledger.services.delivery.accesslog import (
+    ReceiptVerdict,
+    anchor_pending,
+    verify_receipt,
+)
+from provledger.services.delivery.envelope import (
+    MasterKeyRing,
+    generate_master_key,
+)
+from provledger.services.delivery.requests import (
+    SIGNATURE_HEADER,
+    Domain,
+    sign_access,
+    sign_log_read,
+    sign_upload,
+)
+from provledger.services.delivery.service import rotate_keys
+from provledger.store.access_log import open_access_log
+from provledger.store.blobs import BlobStore
+from provledger.store.dataroom import DataRoomStore
+
+data_app = command_group(
+    "data", "The data room: put an asset's bytes in a gateway, get what the chain allows you."
+)
+
+#: How long a signed request stays valid, in seconds of chain time (the room takes ten minutes
+#: at the most).
+SIGNATURE_LIFETIME: Final = 300
+#: Bytes read or written at a time.
+CHUNK: Final = 1 << 20
+#: Bytes of a download read at a time: a link that drops loses what it was reading, the rest
+#: stays in the part file to resume from.
+RECEIVE_BLOCK: Final = 64 << 10
+#: Seconds a transfer may stall before it is given up.
+TRANSFER_TIMEOUT: Final = 60.0
+#: The largest receipt read back.
+RECEIPT_MAX_BYTES: Final = 1 << 20
+PARTIAL_CONTENT: Final = HTTPStatus.PARTIAL_CONTENT
+RANGE_NOT_SATISFIABLE: Final = HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE
+
+
+class DataRoomRefusedError(InputError):
+    """The data room answered 4xx: the request's signer, asset or range is refused."""
+
+    template = "the data room refused ({status}): {detail}"
+    status: int
+    detail: str
+
+
+class TransferBrokenError(ServiceUnavailableError):
+    """A download ended before its last byte; what came is kept to resume from."""
+
+    template = (
+        "cannot reach the gateway at {url}: the download of {target} broke off after "
+        "{received:,} of {total:,} bytes; run the command again to resume"
+    )
+    url: str
+    target: str
+    received: int
+    total: int
+
+
+class DownloadMismatchError(ServiceUnavailableError):
+    """The bytes downloaded are not the asset's: they were discarded."""
+
+    template = (
+        "the bytes downloaded into {target} hash to {actual}, not to the asset's {expected}: "
+        "discarded; run the command again to download them anew"
+    )
+    target: str
+    actual: str
+    expected: str
+
+
+PurposeOption = Annotated[
+    str,
+    typer.Option(help="Why you want the data; signed, and kept in the access log."),
+]
+OutputOption = Annotated[
+    Path, typer.Option("--output", "-o", help="Where to write the file (or the folder).")
+]
+
+
+def _gateway(settings: Settings, gateway: str | None) -> str:
+    return require_gateway(settings_from(gateway_url=gateway) if gateway else settings)
+
+
+def _signer(ledger: Provledger) -> LocalAccount:
+    """The command's account (:func:`open_ledger` with ``sign`` always has one)."""
+    assert ledger.account is not None
+    return ledger.account
+
+
+def _domain(ledger: Provledger) -> Domain:
+    return Domain(ledger.deployment.chain_id, ledger.registry.address)
+
+
+def _deadline(ledger: Provledger) -> int:
+    return int(ledger.w3.eth.get_block("latest")["timestamp"]) + SIGNATURE_LIFETIME
+
+
+def _send(method: str, base: str, path: str, **options: Any) -> requests.Response:
+    """One request to the room; a network failure or 5xx is exit 3, a 4xx its problem's
+    detail (exit 2)."""
+    return gateway_request(
+        method, base, path, refused=DataRoomRefusedError, timeout=TRANSFER_TIMEOUT, **options
+    )
+
+
+def _bar(label: str) -> Progress:
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+# ------------------------------------------------------------------ put
+
+
+def _file_chunks(path: Path, advance: Any) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while block := source.read(CHUNK):
+            advance(len(block))
+            yield block
+
+
+def _tar_stream(folder: Path, paths: list[str], advance: Any) -> IO[bytes]:
+    """A pipe a thread writes the folder's files into as an uncompressed tar stream."""
+    read_end, write_end = os.pipe()
+
+    def write() -> None:
+        with os.fdopen(write_end, "wb") as sink:
+            try:
+                with tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT) as archive:
+                    for path in paths:
+                        source = folder / path
+                        info = tarfile.TarInfo(path)
+                        info.size = source.stat().st_size
+                        with source.open("rb") as reader:
+                            archive.addfile(info, _Counted(reader, advance))
+            except (BrokenPipeError, OSError):
+                return  # the upload ended first; its error is the one reported
+
+    threading.Thread(target=write, name="tar-writer", daemon=True).start()
+    return os.fdopen(read_end, "rb")
+
+
+class _Counted:
+    """A file whose reads advance a progress bar."""
+
+    def __init__(self, reader: IO[bytes], advance: Any) -> None:
+        self._reader, self._advance = reader, advance
+
+    def read(self, size: int = -1) -> bytes:
+        block = self._reader.read(size)
+        self._advance(len(block))
+        return block
+
+
+@chain_command(data_app, "put")
+def data_put_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    path: Annotated[Path, typer.Argument(help="The asset's file, or its dataset folder.")],
+    gateway: GatewayOption = None,
+) -> None:
+    """Put an asset's bytes in the gateway's data room, as its holder: they must hash to the
+    asset's content hash; they are kept encrypted and replace any earlier upload.
+
+    Example: provledger data put 0x5f…e1 ./huangpu-air-raw --dev-account 5
+    """
+    target = parse_asset(asset)
+    shown = asset_id_hex(target)
+    base = _gateway(settings, gateway)
+    content, manifest = hash_input(path)
+    if asset_id(content) != target:
+        raise InputError(
+            f"{path} is not asset {shown}: it hashes to {to_hex32(content)}, the content of "
+            f"asset {asset_id_hex(asset_id(content))}"
+        )
+    ledger = open_ledger(settings)
+    account = _signer(ledger)
+    # checked here, before any byte is sent: the room refuses at the head too, but a refusal
+    # answered while a large body is still streaming reaches the client as a broken connection
+    state = _registered(ledger, target)
+    if state.holder != account.address:
+        raise InputError(
+            f"{account.address} does not hold asset {shown}: its holder is {state.holder}, "
+            "who alone may put its data"
+        )
+    header = sign_upload(account, _domain(ledger), target, content, deadline=_deadline(ledger))
+    total = path.stat().st_size if manifest is None else manifest.total_size
+    with _bar(f"uploading {path.name}") as bar:
+        task = bar.add_task("put", total=total)
+
+        def advance(length: int) -> None:
+            bar.advance(task, length)
+
+        headers = {SIGNATURE_HEADER: header}
+        body: Any
+        if manifest is None:
+            headers["Content-Type"] = "application/octet-stream"
+            body = _file_chunks(path, advance)
+        else:
+            headers["Content-Type"] = TAR
+            body = _tar_stream(path, [item.path for item in manifest.entries], advance)
+        stored = _send("PUT", base, f"/data/{shown}", data=body, headers=headers).json()
+    if as_json:
+        out.print_json(json.dumps(stored))
+        return
+    files = "1 file" if stored["kind"] == "file" else f"{stored['file_count']:,} files"
+    out.print(
+        f"stored {stored['size']:,} bytes ({files}) of asset {stored['asset_id']} in the data "
+        f"room at {base}, encrypted",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _registered(ledger: Provledger, asset: int) -> AssetState:
+    state = ledger.registry.asset(asset)
+    if state is None:
+        raise InputError(
+            f"asset {asset_id_hex(asset)} is not registered on chain {ledger.deployment.chain_id}"
+        )
+    return state
+
+
+# ------------------------------------------------------------------ get
+
+
+def _part_of(target: Path) -> Path:
+    """Where the download of ``target`` collects until it is checked."""
+    return target.with_name(target.name + ".part")
+
+
+def _download(base: str, path: str, header: str, target: Path, expected: bytes) -> int:
+    """Download ``path`` of the room into ``target``: resumes ``target.part`` with a range
+    request, and renames it into place only once its SHA-256 is ``expected``. The bytes
+    downloaded."""
+    partial = _part_of(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    have = 0
+    if partial.exists():
+        with partial.open("rb") as done:
+            while block := done.read(CHUNK):
+                digest.update(block)
+                have += len(block)
+    headers = {SIGNATURE_HEADER: header}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    fetched = 0
+    try:
+        response: requests.Response | None = _send("GET", base, path, headers=headers, stream=True)
+    except DataRoomRefusedError as error:
+        if not (have and error.status == RANGE_NOT_SATISFIABLE):
+            raise
+        response = None  # the part holds every byte already
+    if response is not None:
+        if response.status_code != PARTIAL_CONTENT:  # the whole, from the first byte
+            digest, have = hashlib.sha256(), 0
+        total = have + int(response.headers.get("Content-Length", "0"))
+        with (
+            response,
+            _bar(target.name) as bar,
+            partial.open("ab" if have else "wb") as sink,
+        ):
+            task = bar.add_task("get", total=total, completed=have)
+            try:
+                for block in response.iter_content(RECEIVE_BLOCK):
+                    sink.write(block)
+                    digest.update(block)
+                    fetched += len(block)
+                    bar.advance(task, len(block))
+            except requests.RequestException:
+                pass  # told below, with the bytes kept
+        if have + fetched < total:
+            raise TransferBrokenError(base, str(target), have + fetched, total)
+    if digest.digest() != expected:
+        partial.unlink()
+        raise DownloadMismatchError(str(target), "0x" + digest.hexdigest(), to_hex32(expected))
+    partial.replace(target)
+    return fetched
+
+
+@chain_command(data_app, "get")
+def data_get_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    output: OutputOption,
+    purpose: PurposeOption = "use under licence",
+    gateway: GatewayOption = None,
+) -> None:
+    """Get an asset's bytes from the gateway's data room, if the chain allows you (the holder,
+    or a licensee of a valid licence): checked against the asset's content hash before the
+    rename; an interrupted download resumes. A folder is written file by file, each checked
+    against its Merkle path to the registered root.
+
+    Example: provledger data get 0x5f…e1 -o air.csv --dev-account 6
+    """
+    target = parse_asset(asset)
+    shown = asset_id_hex(target)
+    base = _gateway(settings, gateway)
+    ledger = open_ledger(settings)
+    account = _signer(ledger)
+    _registered(ledger, target)
+    status = _send("GET", base, f"/data/{shown}/status").json()
+    if not status.get("stored"):
+        raise InputError(f"the data room at {base} holds no data of asset {shown}")
+    # the asset id commits to the content hash: the room cannot name other content
+    content = parse_hash_bytes(str(status.get("content_hash")), "content_hash")
+    if asset_id(content) != target:
+        raise InputError(f"the data room names content {to_hex32(content)}, not asset {shown}'s")
+
+    def sign() -> str:
+        return sign_access(account, _domain(ledger), target, purpose, deadline=_deadline(ledger))
+
+    if status.get("kind") == "file":
+        fetched = _download(base, f"/data/{shown}", sign(), output, content)
+        files = 1
+    else:
+        fetched, files = _download_folder(base, shown, sign, output, content)
+    answer = {"asset_id": shown, "output": str(output), "files": files, "bytes": fetched}
+    if as_json:
+        out.print_json(json.dumps(answer))
+        return
+    out.print(
+        f"got asset {shown} into {output} ({files:,} file{'s' if files != 1 else ''}, "
+        f"{fetched:,} bytes downloaded), checked against its content hash",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _download_folder(
+    base: str, shown: str, sign: Callable[[], str], output: Path, root: bytes
+) -> tuple[int, int]:
+    """Download a folder asset's files into ``output``, each checked against its Merkle path
+    to ``root`` first and its SHA-256 after; a file already there and whole is kept. The
+    bytes downloaded and the files."""
+    listing = _send("GET", base, f"/data/{shown}/files", headers={SIGNATURE_HEADER: sign()})
+    manifest = listing.json()
+    if parse_hash_bytes(str(manifest["root"]), "root") != root:
+        raise InputError(f"the data room's listing is not of asset {shown}'s folder")
+    fetched = 0
+    for item in manifest["files"]:
+        sha = parse_hash_bytes(str(item["sha256"]), "sha256")
+        proof = [parse_hash_bytes(str(node), "proof") for node in item["proof"]]
+        if not verify_file_membership(root, item["path"], sha, proof):
+            raise InputError(f"{item['path']!r} is not a file of asset {shown}'s folder")
+        destination = output / item["path"]
+        if not destination.resolve().is_relative_to(output.resolve()):
+            raise InputError(f"{item['path']!r} would be written outside {output}")
+        if destination.is_file() and sha256_file(destination) == sha:
+            continue
+        fetched += _download(base, f"/data/{shown}/files/{item['path']}", sign(), destination, sha)
+    return fetched, len(manifest["files"])
+
+
+# ------------------------------------------------------------------ log, receipts
+
+
+@chain_command(data_app, "log")
+def data_log_command(
+    settings: Settings,
+    as_json: bool,
+    asset: AssetArgument,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Records at the most.")] = 100,
+    gateway: GatewayOption = None,
+) -> None:
+    """Read the access log of an asset you hold: every request, granted or refused.
+
+    Example: provledger data log 0x5f…e1 --dev-account 5
+    """
+    target = parse_asset(asset)
+    base = _gateway(settings, gateway)
+    ledger = open_ledger(settings)
+    assert ledger.account is not None
+    header = sign_log_read(ledger.account, _domain(ledger), target, deadline=_deadline(ledger))
+    answer = _send(
+        "GET",
+        base,
+        f"/data/{asset_id_hex(target)}/log",
+        headers={SIGNATURE_HEADER: header},
+        params={"limit": limit},
+    ).json()
+    print_table(
+        answer,
+        as_json,
+        ["time", "requester", "decision", "rule", "bytes", "record"],
+        [
+            [
+                item["at"],
+                item["requester"],
+                item["decision"],
+                item["rule"],
+                f"{item['bytes']:,}",
+                item["record_id"],
+            ]
+            for item in answer["items"]
+        ],
+    )
+
+
+@data_app.command("receipt")
+def data_receipt_command(
+    record_id: Annotated[str, typer.Argument(help="The access record's id (32 hex digits).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the receipt to this file.")
+    ] = None,
+    gateway: GatewayOption = None,
+) -> None:
+    """Get the receipt of an access (the record, its Merkle path and the anchoring
+    transaction), once the room has anchored it.
+
+    Example: provledger data receipt 3f9a…c2 -o receipt.json
+    """
+    settings = settings_from(gateway_url=gateway)
+
+    def run() -> None:
+        receipt = gateway_get(require_gateway(settings), f"/data/receipts/{record_id}")
+        text = json.dumps(receipt, indent=2)
+        if output is None:
+            out.print_json(text)
+        else:
+            output.write_text(text + "\n")
+            out.print(f"receipt of record {record_id} written to {output}", highlight=False)
+
+    guarded(run)
+
+
+@chain_command(data_app, "anchor")
+def data_anchor_command(settings: Settings, as_json: bool) -> None:
+    """Anchor the access log's records not anchored yet, as one Merkle root on chain, signed by
+    your account (an active participant); the gateway does it on its schedule too.
+
+    Example: provledger data anchor --dev-account 9
+    """
+    ledger = open_ledger(settings)
+    status = ledger.registry.participant(ledger.address).status
+    if status is not ParticipantStatus.ACTIVE:  # BatchAnchor takes roots from participants only
+        raise InputError(
+            f"{ledger.address} is not an active participant ({status.name.lower()}): "
+            "anchor with a participant's account"
+        )
+    with open_access_log(settings.data_room_database_url) as log:
+        batch = anchor_pending(log, ledger, blobs=BlobStore(settings.blob_dir))
+    if batch is None:
+        out.print("no access record waits to be anchored", highlight=False)
+        return
+    anchored = batch.batch
+    answer = {
+        "root": anchored.root,
+        "records": anchored.leaf_count,
+        "transaction": anchored.tx_hash,
+    }
+    if as_json:
+        out.print_json(json.dumps(answer))
+    else:
+        out.print(
+            f"anchored {anchored.leaf_count:,} access records under {anchored.root} "
+            f"(transaction {anchored.tx_hash})",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@data_app.command("keygen")
+def data_keygen_command(
+    key_file: Annotated[Path, typer.Argument(help="The master key file to write (mode 600).")],
+    rotate: Annotated[
+        bool,
+        typer.Option(
+            help="Put a new current key first in an existing key file, keeping the old ones "
+            "for `data rotate-keys`."
+        ),
+    ] = False,
+) -> None:
+    """Make a master key for the data room (PROVLEDGER_DATA_ROOM_MASTER_KEY_FILE). Keep it away
+    from the database and the storage: whoever holds it and them can read every asset.
+
+    Example: provledger data keygen /etc/provledger/master.key
+    """
+
+    def run() -> None:
+        key = generate_master_key()
+        if rotate:
+            if not key_file.is_file():
+                raise InputError(f"{key_file} is not a key file to rotate")
+            kept = MasterKeyRing.from_file(key_file)  # refuses a file that is no key file
+            _write_secret(key_file, key + "\n" + key_file.read_text(), replace=True)
+            done = (
+                f"new master key {MasterKeyRing.load(key).current.key_id} put first in "
+                f"{key_file}; the {1 + len(kept.older)} older kept for `provledger data "
+                "rotate-keys`"
+            )
+        else:
+            _write_secret(key_file, key + "\n", replace=False)
+            done = f"master key written to {key_file} (mode 600)"
+        out.print(done, highlight=False, soft_wrap=True)
+
+    guarded(run)
+
+
+def _write_secret(path: Path, text: str, *, replace: bool) -> None:
+    """Write ``text`` to ``path``, readable by its owner only (mode 600): a new file is never
+    written over (:class:`InputError`); ``replace`` writes a copy and renames it over the
+    old."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = path.with_name(path.name + ".tmp") if replace else path
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
+    try:
+        fd = os.open(written, flags, 0o600)
+    except FileExistsError:
+        raise InputError(f"{path} exists: a master key is never overwritten") from None
+    with os.fdopen(fd, "w") as sink:
+        sink.write(text)
+    if replace:
+        written.replace(path)
+
+
+@data_app.command("rotate-keys")
+def data_rotate_keys_command(
+    key_file: Annotated[
+        Path | None,
+        typer.Option(help="The master key file [env PROVLEDGER_DATA_ROOM_MASTER_KEY_FILE]."),
+    ] = None,
+) -> None:
+    """Re-wrap every data key of the room under the key file's current (first) master key; the
+    data is not touched. Afterwards the older keys may be removed from the file.
+
+    Example: provledger data rotate-keys --key-file /etc/provledger/master.key
+    """
+    settings = settings_from(data_room_master_key_file=key_file)
+
+    def run() -> None:
+        keys = master_keys(settings)
+        with DataRoomStore.open(settings.data_room_database_url) as store:
+            count = rotate_keys(store, keys)
+        out.print(
+            f"re-wrapped {count:,} data keys under master key {keys.current.key_id}",
+            highlight=False,
+        )
+
+    guarded(run)
+
+
+@app.command("verify-receipt")
+def verify_receipt_command(
+    receipt: Annotated[Path, typer.Argument(help="An access receipt (provledger data receipt).")],
+    rpc_url: Annotated[
+        str | None, typer.Option("--rpc-url", help="JSON-RPC URL of the node; required.")
+    ] = None,
+    deployments_dir: Annotated[
+        Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check an access receipt against a node, with no gateway: the record hashes to its leaf,
+    the leaf's Merkle path leads to a root anchored on chain by the room; exit 1 if not.
+
+    Example: provledger verify-receipt receipt.json --rpc-url http://127.0.0.1:8545
+    """
+    settings = settings_from(rpc_url=rpc_url, deployments_dir=deployments_dir)
+
+    def run() -> ReceiptVerdict:
+        document = read_json_file(receipt, max_bytes=RECEIPT_MAX_BYTES)
+        ledger = open_ledger(settings, sign=False)
+        ledger.w3.eth.get_block_number()  # a node that cannot tell its head gives no verdict
+        anchor = ledger.deployment.contracts["BatchAnchor"].address
+        return verify_receipt(document, ledger.w3, anchor)
+
+    verdict = guarded(run)
+    if as_json:
+        out.print_json(json.dumps(verdict.to_json()))
+    else:
+        _print_verdict(verdict)
+    raise typer.Exit(EXIT_OK if verdict.ok else EXIT_NEGATIVE)
+
+
+def _print_verdict(verdict: ReceiptVerdict) -> None:
+    table = Table(title=f"receipt of access record {verdict.record_id or '(unnamed)'}")
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("reason", overflow="fold")  # fold, not cut: hashes are read in full
+    for check in verdict.checks:
+        table.add_row(
+            check.name, "[green]pass[/]" if check.passed else "[bold red]FAIL[/]", check.reason
+        )
+    out.print(table)
+    if verdict.ok:
+        out.print(f"verified: all {len(verdict.checks)} checks passed", highlight=False)
+    else:
+        out.print(
+            f"[bold red]not verified[/]: {len(verdict.failed)} of {len(verdict.checks)} checks "
+            f"failed ({', '.join(verdict.failed)})",
+            highlight=False,
+        )

@@ -1,0 +1,490 @@
+"""The data room: what the gateway's /data routes and ``provledger data`` ask.
+
+An upload is signed by the asset's holder; its bytes are encrypted as they stream in, under the
+object names they will keep, and become the asset's data only once they hash to the asset's
+content hash (a folder arrives as a tar stream, each file its own object). A download is signed
+by the requester; the contracts decide at the head (:mod:`~provledger.services.delivery.rules`),
+every request is logged, granted or refused, and the plaintext streams segment by segment,
+each verified before a byte of it leaves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import tarfile
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Final
+
+from eth_typing import ChecksumAddress
+
+from provledger.chain.client import Provledger
+from provledger.chain.enums import AssetStatus
+from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.hashing import FolderManifest, ManifestEntry
+from provledger.params import to_hex32
+from provledger.services.delivery import accesslog
+from provledger.services.delivery.envelope import (
+    SEGMENT_SIZE,
+    IntegrityError,
+    MasterKeyRing,
+    WrappedKey,
+    decrypt_range,
+    encrypt_chunks,
+    new_data_key,
+    rewrap,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from provledger.services.delivery.errors import (
+    BadUploadError,
+    ContentMismatchError,
+    DeliveryRefusedError,
+    FolderNotFileError,
+    NoStoredDataError,
+    NoStoredFileError,
+    SignedForOtherDataError,
+)
+from provledger.services.delivery.requests import (
+    Domain,
+    SignatureRejectedError,
+    SignedRequest,
+    parse_signed,
+    verify_signed,
+)
+from provledger.services.delivery.rules import Decision, decide_access, decide_upload
+from provledger.services.delivery.streams import (
+    ByteRange,
+    ChunkReader,
+    capped,
+    member_path,
+    now_ms,
+    read_blocks,
+)
+from provledger.store.access_log import AccessLogStore, AccessRecord
+from provledger.store.blobs import BlobStore
+from provledger.store.dataroom import DataKeyRow, DataRoomStore, StoredFile, StoredObject
+from provledger.store.objects import ObjectStorage
+
+log = logging.getLogger(__name__)
+
+#: What a download hands the server at once: verified segments gathered to 1 MiB, so that the
+#: server's per-chunk cost (a thread hop and a send each) is paid per MiB, not per segment.
+SEND_BYTES: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """A checked upload request: who signed it, and the content it promises."""
+
+    asset_id: int
+    holder: ChecksumAddress
+    content_hash: bytes
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An allowed download: what it reads and the access record it is logged under."""
+
+    decision: Decision
+    record: AccessRecord
+    stored: StoredObject
+    file: StoredFile | None
+    data_key: bytes
+
+    @property
+    def object_name(self) -> str:
+        """The stored object the bytes are read from."""
+        name = self.file.object_name if self.file is not None else self.stored.object_name
+        assert name is not None
+        return name
+
+    @property
+    def size(self) -> int:
+        """The plaintext size of what is read."""
+        return self.file.size if self.file is not None else self.stored.size
+
+
+class DataRoom:
+    """The data room of one deployment: its chain, its records, its storage and its keys."""
+
+    def __init__(
+        self,
+        ledger: Provledger,
+        store: DataRoomStore,
+        log: AccessLogStore,
+        storage: ObjectStorage,
+        keys: MasterKeyRing,
+        *,
+        max_bytes: int,
+        blobs: BlobStore | None = None,
+    ) -> None:
+        self.ledger = ledger
+        self.store = store
+        self.log = log
+        self.storage = storage
+        self.keys = keys
+        self.max_bytes = max_bytes
+        #: Where the access log's batch manifests go, for the indexer to link batches to assets.
+        self.blobs = blobs
+        self.domain = Domain(ledger.deployment.chain_id, ledger.registry.address)
+
+    def close(self) -> None:
+        """Close the room's records."""
+        self.store.close()
+        self.log.close()
+
+    def upkeep(self) -> tuple[int, accesslog.AnchoredBatch | None]:
+        """What the room does on its schedule: shred the data of assets cancelled since, and
+        anchor the access records not anchored yet (when it has an account to anchor with)."""
+        shredded = self.sweep_cancelled()
+        anchored = self.anchor() if self.ledger.account is not None else None
+        return shredded, anchored
+
+    # ----------------------------------------------------------------- requests
+
+    def _head_time(self) -> int:
+        return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
+
+    def _verified(self, header: str | None, kind: str, asset: int) -> SignedRequest:
+        """The signed request of ``header``: well formed, signed by the address it names, for
+        this deployment, in time, for ``asset``, and never seen before."""
+        signed = parse_signed(header or "", kind)
+        verify_signed(signed, self.domain, self._head_time())
+        if signed.asset_id != asset:
+            raise SignedForOtherDataError(
+                f"it is for asset {asset_id_hex(signed.asset_id)}, not {asset_id_hex(asset)}"
+            )
+        if not self.store.claim_nonce(signed.signer, signed.nonce, signed.deadline):
+            raise SignatureRejectedError("replayed", f"nonce {signed.nonce} was used before")
+        return signed
+
+    # ----------------------------------------------------------------- uploads
+
+    def authorise_upload(self, header: str | None, asset: int) -> UploadTicket:
+        """Check an upload's signature and that its signer holds the asset at the head."""
+        signed = self._verified(header, "DataUpload", asset)
+        assert signed.content_hash is not None
+        if asset_id(signed.content_hash) != asset:
+            raise SignedForOtherDataError(
+                f"content hash {to_hex32(signed.content_hash)} is not asset {asset_id_hex(asset)}'s"
+            )
+        decision = decide_upload(self.ledger, asset, signed.signer)
+        if not decision.allowed:
+            assert decision.refusal is not None
+            raise DeliveryRefusedError(asset, decision.refusal.value, decision.reason, "")
+        return UploadTicket(asset, signed.signer, signed.content_hash)
+
+    def store_upload(
+        self, ticket: UploadTicket, chunks: Iterable[bytes], *, folder: bool
+    ) -> StoredObject:
+        """Encrypt and store an upload (a file's bytes, or a folder's tar stream); keep it as
+        the asset's data only when it hashes to the asset's content hash."""
+        upload = f"assets/{asset_id_hex(ticket.asset_id)}/{uuid.uuid4().hex}"
+        data_key = new_data_key()
+        written: list[str] = []
+        body = capped(chunks, self.max_bytes)
+        try:
+            if folder:
+                stored, files = self._store_folder(ticket, upload, data_key, body, written)
+            else:
+                stored, files = self._store_file(ticket, upload, data_key, body, written), []
+            wrapped = wrap_data_key(self.keys, data_key, ticket.asset_id)
+        except BaseException:
+            self._delete(written)
+            raise
+        earlier = self._object_names(ticket.asset_id)
+        if not self.store.save_object(stored, files, key=(wrapped.key_id, wrapped.blob)):
+            self._delete(written)  # cancelled while it uploaded: its key is gone for good
+            raise DeliveryRefusedError(
+                ticket.asset_id,
+                "asset-cancelled",
+                "the asset was cancelled: its data is destroyed",
+                "",
+            )
+        self._delete(earlier)
+        return stored
+
+    def _store_file(
+        self,
+        ticket: UploadTicket,
+        upload: str,
+        data_key: bytes,
+        chunks: Iterable[bytes],
+        written: list[str],
+    ) -> StoredObject:
+        name = f"{upload}/data"
+        digest, size = self._put(name, data_key, chunks, written)
+        self._check_content(ticket, digest)
+        return StoredObject(
+            asset_id=ticket.asset_id,
+            kind="file",
+            content_hash=ticket.content_hash,
+            size=size,
+            file_count=1,
+            object_name=name,
+            holder=ticket.holder,
+            stored_at=now_ms(),
+        )
+
+    def _store_folder(
+        self,
+        ticket: UploadTicket,
+        upload: str,
+        data_key: bytes,
+        chunks: Iterable[bytes],
+        written: list[str],
+    ) -> tuple[StoredObject, list[StoredFile]]:
+        files: list[StoredFile] = []
+        try:
+            stream = io.BufferedReader(ChunkReader(chunks), SEGMENT_SIZE)
+            with tarfile.open(fileobj=stream, mode="r|") as archive:
+                for member in archive:
+                    if member.isdir():
+                        continue
+                    if not member.isfile():
+                        raise BadUploadError(f"{member.name!r} is not a regular file")
+                    path = member_path(member.name)
+                    if any(known.path == path for known in files):
+                        raise BadUploadError(f"{path!r} comes twice")
+                    source = archive.extractfile(member)
+                    assert source is not None
+                    name = f"{upload}/files/{len(files)}"
+                    digest, size = self._put(name, data_key, read_blocks(source), written)
+                    files.append(StoredFile(ticket.asset_id, path, digest, size, name))
+        except tarfile.TarError as error:
+            raise BadUploadError(f"not a tar stream ({error})") from error
+        if not files:
+            raise BadUploadError("the tar stream holds no file")
+        entries = [ManifestEntry(item.path, item.sha256, item.size) for item in files]
+        self._check_content(ticket, FolderManifest.from_entries(entries).root)
+        stored = StoredObject(
+            asset_id=ticket.asset_id,
+            kind="folder",
+            content_hash=ticket.content_hash,
+            size=sum(item.size for item in files),
+            file_count=len(files),
+            object_name=None,
+            holder=ticket.holder,
+            stored_at=now_ms(),
+        )
+        return stored, sorted(files, key=lambda item: item.path)
+
+    def _put(
+        self, name: str, data_key: bytes, chunks: Iterable[bytes], written: list[str]
+    ) -> tuple[bytes, int]:
+        """Encrypt ``chunks`` into object ``name``; their SHA-256 and size."""
+        digest = hashlib.sha256()
+        size = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        written.append(name)
+        self.storage.put(name, encrypt_chunks(data_key, name, counted()))
+        return digest.digest(), size
+
+    def _check_content(self, ticket: UploadTicket, actual: bytes) -> None:
+        if actual != ticket.content_hash:
+            raise ContentMismatchError(to_hex32(ticket.content_hash), to_hex32(actual))
+
+    def _object_names(self, asset: int) -> list[str]:
+        stored = self.store.object_of(asset)
+        if stored is None:
+            return []
+        if stored.object_name is not None:
+            return [stored.object_name]
+        return [item.object_name for item in self.store.all_files_of(asset)]
+
+    def _delete(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.storage.delete(name)
+
+    # ----------------------------------------------------------------- downloads
+
+    def authorise_access(
+        self,
+        header: str | None,
+        asset: int,
+        *,
+        path: str = "",
+        ranges: str = "",
+        listing: bool = False,
+    ) -> Grant:
+        """Check a download's signature and the chain's rules at the head; log the request
+        whatever the decision. A refusal raises :class:`DeliveryRefusedError`."""
+        signed = self._verified(header, "DataAccess", asset)
+        decision = decide_access(self.ledger, asset, signed.signer)
+        record = self._record(signed, decision, path, ranges)
+        if not decision.allowed:
+            assert decision.refusal is not None
+            if decision.refusal.value == "asset-cancelled":
+                self.shred(asset)
+            raise DeliveryRefusedError(
+                asset, decision.refusal.value, decision.reason, record.record_id
+            )
+        stored = self.store.object_of(asset)
+        if stored is None:
+            self.log.finish(record.record_id, 0)
+            raise NoStoredDataError(asset_id_hex(asset))
+        file = self._file(stored, path, listing)
+        key = self.store.key_of(asset)
+        if key is None or key.destroyed_at is not None:
+            self.log.finish(record.record_id, 0)
+            raise NoStoredDataError(asset_id_hex(asset))
+        data_key = unwrap_data_key(self.keys, WrappedKey(key.key_id, key.wrapped), asset)
+        return Grant(decision, record, stored, file, data_key)
+
+    def _file(self, stored: StoredObject, path: str, listing: bool) -> StoredFile | None:
+        shown = asset_id_hex(stored.asset_id)
+        if listing and stored.kind == "folder":
+            return None
+        if stored.kind == "file":
+            if path or listing:
+                raise FolderNotFileError(shown, "is one file, not a folder")
+            return None
+        if not path:
+            raise FolderNotFileError(
+                shown, f"is a folder of {stored.file_count} files: ask for one of its files"
+            )
+        file = self.store.file_of(stored.asset_id, member_path(path))
+        if file is None:
+            raise NoStoredFileError(shown, path)
+        return file
+
+    def _record(
+        self, signed: SignedRequest, decision: Decision, path: str, ranges: str
+    ) -> AccessRecord:
+        facts = decision.facts
+        return self.log.record(
+            requester=signed.signer,
+            asset_id=signed.asset_id,
+            licence_id=decision.licence_id,
+            purpose=signed.purpose or "",
+            ranges=ranges,
+            path=path,
+            decision="granted" if decision.allowed else "refused",
+            rule=decision.basis if decision.allowed else str(decision.refusal),
+            reason=decision.reason,
+            block_number=0 if facts is None else facts.block_number,
+        )
+
+    def stream(self, grant: Grant, part: ByteRange | None) -> Iterator[bytes]:
+        """The plaintext of ``part`` (or all) of a grant, verified segment by segment; the
+        access record is finished with the bytes sent, however the stream ends."""
+        chosen = part or ByteRange(0, grant.size)
+        name = grant.object_name
+        stored_size = self.storage.size(name)
+        sent = 0
+        held = bytearray()
+        try:
+            for chunk in decrypt_range(
+                grant.data_key,
+                name,
+                lambda offset, length: self.storage.read(name, offset, length),
+                stored_size,
+                chosen.start,
+                chosen.end,
+            ):
+                held += chunk
+                if len(held) >= SEND_BYTES:
+                    sent += len(held)
+                    yield bytes(held)
+                    held.clear()
+            if held:
+                sent += len(held)
+                yield bytes(held)
+        except IntegrityError as error:
+            # the answer has begun: the transfer is broken off, and no altered byte was sent
+            log.error("download of %s broken off: %s", name, error)
+            raise
+        finally:
+            self.log.finish(grant.record.record_id, sent)
+
+    def manifest(self, grant: Grant) -> list[dict[str, object]]:
+        """A folder's files with each file's Merkle path to the registered root (the grant of a
+        listing: :meth:`authorise_access` with ``listing``)."""
+        self.log.finish(grant.record.record_id, 0)
+        files, manifest = self._manifest(grant.stored.asset_id)
+        return [
+            {
+                "path": item.path,
+                "sha256": to_hex32(item.sha256),
+                "size": item.size,
+                "proof": [to_hex32(node) for node in _proof(manifest, item)],
+            }
+            for item in files
+        ]
+
+    def file_proof(self, grant: Grant) -> tuple[bytes, ...]:
+        """The Merkle path of a grant's file to its folder's registered root."""
+        assert grant.file is not None
+        return _proof(self._manifest(grant.stored.asset_id)[1], grant.file)
+
+    def _manifest(self, asset: int) -> tuple[list[StoredFile], FolderManifest]:
+        files = self.store.all_files_of(asset)
+        entries = [ManifestEntry(item.path, item.sha256, item.size) for item in files]
+        return files, FolderManifest.from_entries(entries)
+
+    # ----------------------------------------------------------------- the holder's side
+
+    def access_log(
+        self, header: str | None, asset: int, *, after: tuple[int, str] | None, limit: int
+    ) -> list[AccessRecord]:
+        """The access records of an asset, for its holder (a signed request)."""
+        signed = self._verified(header, "AccessLogRead", asset)
+        decision = decide_upload(self.ledger, asset, signed.signer)
+        if not decision.allowed and str(decision.refusal) != "asset-cancelled":
+            assert decision.refusal is not None
+            raise DeliveryRefusedError(asset, decision.refusal.value, decision.reason, "")
+        return self.log.records_of_asset(asset, after, limit)
+
+    def receipt(self, record_id: str) -> dict[str, object]:
+        """The receipt of an access record: the record, its Merkle path and its anchor."""
+        return accesslog.receipt_of(self.log, record_id)
+
+    def anchor(self) -> accesslog.AnchoredBatch | None:
+        """Anchor the access records not yet anchored (none: None)."""
+        return accesslog.anchor_pending(self.log, self.ledger, blobs=self.blobs)
+
+    # ----------------------------------------------------------------- keys
+
+    def shred(self, asset: int) -> bool:
+        """Destroy a cancelled asset's data key and delete its objects: its data can never be
+        read again. True when there was something to destroy."""
+        names = self._object_names(asset)
+        destroyed = self.store.destroy_key(asset)
+        self._delete(names)
+        self.store.delete_object(asset)
+        return destroyed or bool(names)
+
+    def sweep_cancelled(self) -> int:
+        """Shred every stored asset the registry has cancelled since; how many."""
+        shredded = 0
+        for stored in self.store.objects():
+            state = self.ledger.registry.asset(stored.asset_id)
+            if state is not None and state.status == AssetStatus.CANCELLED:
+                shredded += self.shred(stored.asset_id)
+        return shredded
+
+
+def rotate_keys(store: DataRoomStore, keys: MasterKeyRing) -> int:
+    """Re-wrap every live data key of ``store`` under ``keys``' current master key (the data is
+    not touched); how many. The older keys may be dropped from the key file afterwards."""
+
+    def again(asset: int, row: DataKeyRow) -> tuple[str, bytes]:
+        wrapped = rewrap(keys, WrappedKey(row.key_id, row.wrapped), asset)
+        return wrapped.key_id, wrapped.blob
+
+    return store.rewrap_keys(again)
+
+
+def _proof(manifest: FolderManifest, file: StoredFile) -> tuple[bytes, ...]:
+    return manifest.tree.proof_for((file.path, file.sha256))

@@ -1,0 +1,92 @@
+"""The data room's parts of the asset and participant pages in a real browser (Debian's
+Chromium via Playwright), served by a real gateway over anvil: accessible, and as wide as the
+screen at 1280 and 390 px."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from helpers.dataroom import get, grant, room_settings, stored_asset, stored_folder
+from helpers.indexing import index
+from helpers.world import World
+from provledger.api.app import create_app
+from provledger.chain.anvil import free_port
+from provledger.chain.ids import asset_id_hex
+from web.conftest import SCREENSHOTS, screenshot
+
+pytestmark = pytest.mark.anvil
+
+VIEWPORTS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})
+
+
+@pytest.fixture
+def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A gateway with its data room on, over anvil: alice's grade 2 file (licensed to bob, who
+    got it; the stranger was refused) and her folder; its URL and the pages to look at."""
+    world = anvil_world
+    world.deployment.save(tmp_path / "deployments")
+    port = free_port()
+    settings = room_settings(tmp_path)
+    with TestClient(create_app(settings, w3=world.w3)) as client:
+        asset = stored_asset(client, world, bytes(range(256)) * 5000, grade=2)
+        folder = stored_folder(client, world, {"a.csv": b"a,b\n1,2\n", "b/c.bin": b"\x00" * 4096})
+        grant(world, asset, world.bob)
+        assert get(client, world, world.bob, asset).status_code == 200
+        assert get(client, world, world.stranger, asset).status_code == 403
+    index(world.w3, world.deployment, settings.database_url)
+    app = create_app(settings, w3=world.w3)  # the same room, served
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    pages = {
+        "data-room-asset": f"/asset/{asset_id_hex(asset)}",
+        "data-room-folder": f"/asset/{asset_id_hex(folder)}",
+        "data-room-holder": f"/participant/{world.alice.address}",
+    }
+    try:
+        yield f"http://127.0.0.1:{port}", pages
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_data_room_pages_are_accessible_and_fit(
+    browser: Any, served: tuple[str, dict[str, str]]
+) -> None:
+    from axe_playwright_python.sync_playwright import Axe
+
+    url, pages = served
+    for name, path in pages.items():
+        for viewport in VIEWPORTS:
+            context = browser.new_context(viewport=viewport)
+            tab = context.new_page()
+            try:
+                tab.goto(url + path)
+                heading = "#requests-h" if "participant" in path else "#data-h"
+                assert tab.locator(heading).is_visible()
+                results = Axe().run(tab)
+                serious = [
+                    violation["id"]
+                    for violation in results.response["violations"]
+                    if violation["impact"] in ("serious", "critical")
+                ]
+                assert serious == [], results.generate_report()
+                width = tab.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"], f"{path} is {width}px wide at {viewport}"
+                screenshot(tab, f"{name}-{viewport['width']}")
+                part = tab.locator(f'section[aria-labelledby="{heading[1:]}"]')
+                part.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport['width']}-section.png"))
+            finally:
+                context.close()
