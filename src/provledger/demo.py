@@ -461,7 +461,8 @@ class Demo:
             self.get(room, pacific, raw, self.workdir / "refused" / raw_folder.name)
         except DeliveryRefusedError as refusal:
             self.result.refused_delivery = refusal.refusal
-            self.say(f"{PARTIES[3].name} asked for the raw dataset: refused ({refusal})")
+            why = str(refusal).replace(pacific.address, PARTIES[3].name)  # names over hex
+            self.say(f"{PARTIES[3].name} asked for the raw dataset: refused ({why})")
         else:
             raise ProvledgerError("the data room delivered to a party without a licence")
         anchored = room.anchor()

@@ -6,6 +6,7 @@ Each test starts from the same chain (the ``anvil_world`` snapshot) and a new ro
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ from provledger.chain.ids import asset_id_hex
 from provledger.hashing import FolderManifest, ManifestEntry
 from provledger.hashing.folders import verify_file_membership
 from provledger.services.delivery.accesslog import verify_receipt
+from provledger.services.delivery.envelope import MasterKeyRing, generate_master_key
 from provledger.services.delivery.requests import SIGNATURE_HEADER, Domain, sign_log_read
+from provledger.services.delivery.service import rotate_keys
 from provledger.store.dataroom import DataRoomStore
 
 pytestmark = pytest.mark.anvil
@@ -438,3 +441,52 @@ def test_an_anchored_access_has_a_receipt_that_verifies(
     receipt["record"]["bytes"] = 1
     verdict = verify_receipt(receipt, world.w3, anchor)
     assert verdict.failed == ("record",)
+
+
+# ------------------------------------------------------------------ keys and upkeep
+
+
+def test_a_rotation_is_followed_without_a_restart(anvil_world: World, folder: Path) -> None:
+    """keygen --rotate, rotate-keys, then the older key's line removed: the running gateway
+    reads the key file again and still serves the data; new uploads wrap under the new key."""
+    world = anvil_world
+    key_file = folder / "master.key"
+    old_key, new_key = generate_master_key(), generate_master_key()
+    key_file.write_text(old_key + "\n")
+    settings = room_settings(folder, data_room_master_key=None, data_room_master_key_file=key_file)
+    with TestClient(create_app(settings, w3=world.w3)) as client:
+        asset = stored_asset(client, world)
+        key_file.write_text(f"{new_key}\n{old_key}\n")
+        with DataRoomStore.open(str(folder / "dataroom.sqlite")) as store:
+            assert rotate_keys(store, MasterKeyRing.from_file(key_file)) == 1
+            key = store.key_of(asset)
+            assert key is not None
+            assert key.key_id == MasterKeyRing.load(new_key).current.key_id
+        key_file.write_text(new_key + "\n")
+        got = get(client, world, world.alice, asset)
+        assert got.status_code == 200
+        assert got.content == DATA
+
+
+def test_the_upkeep_anchors_the_log_and_shreds_cancelled_data(
+    anvil_world: World, folder: Path
+) -> None:
+    world = anvil_world
+    settings = room_settings(folder, data_room_anchor_interval=0.2)
+    with TestClient(create_app(settings, w3=world.w3)) as client:
+        asset = stored_asset(client, world)
+        record = get(client, world, world.alice, asset).headers["provledger-access-record"]
+        deadline = time.monotonic() + 30
+        while (answer := client.get(f"/data/receipts/{record}")).status_code == 409:
+            assert time.monotonic() < deadline, "the upkeep anchored nothing in 30 s"
+            time.sleep(0.2)
+        assert answer.status_code == 200
+        assert verify_receipt(answer.json(), world.w3, world.deployment.address("BatchAnchor")).ok
+        world.alice.registry.cancel(asset, doc("withdrawn"))
+        while client.get(f"/data/{asset_id_hex(asset)}/status").json()["stored"]:
+            assert time.monotonic() < deadline, "the upkeep shredded nothing in 30 s"
+            time.sleep(0.2)
+    with DataRoomStore.open(str(folder / "dataroom.sqlite")) as store:
+        key = store.key_of(asset)
+        assert key is not None
+        assert key.destroyed_at is not None

@@ -29,7 +29,7 @@ from provledger.services.delivery.accesslog import (
     anchor_pending,
     verify_access_manifest,
 )
-from provledger.store.access_log import AccessLogStore, open_access_log
+from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import access_log_uri
 from provledger.store.index import IndexStore
@@ -79,7 +79,7 @@ def _anchor(log: AccessLogStore, world: World, blobs: BlobStore) -> AnchoredBatc
 def served(anvil_world: World, tmp_path: Path) -> Iterator[Served]:
     world, blobs = anvil_world, BlobStore(tmp_path / "blobs")
     a, b = world.register(world.alice), world.register(world.alice)
-    with open_access_log(f"sqlite:///{tmp_path / 'access.sqlite'}") as log:
+    with AccessLogStore.open(f"sqlite:///{tmp_path / 'access.sqlite'}") as log:
         _log_requests(log, world, a, a)
         first = _anchor(log, world, blobs)
         _log_requests(log, world, b, a, b)

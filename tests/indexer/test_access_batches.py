@@ -20,7 +20,7 @@ from helpers.world import World
 from provledger.indexer.scanner import Scanner
 from provledger.services.delivery.accesslog import AnchoredBatch, anchor_pending, manifest_of
 from provledger.store import queries
-from provledger.store.access_log import AccessLogStore, open_access_log
+from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import (
     AccessBatchManifest,
@@ -43,7 +43,7 @@ def _key(asset: int) -> str:
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[AccessLogStore]:
-    with open_access_log(f"sqlite:///{tmp_path / 'access.sqlite'}") as opened:
+    with AccessLogStore.open(f"sqlite:///{tmp_path / 'access.sqlite'}") as opened:
         yield opened
 
 

@@ -19,7 +19,6 @@ from provledger.store.access_log import (
     AccessLogStore,
     AccessRecord,
     now_ms,
-    open_access_log,
 )
 
 ASSET = 0xAB
@@ -37,7 +36,7 @@ HOUR_MS = 3_600_000
 )
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccessLogStore]:
     """An access log on a fresh database."""
-    with database(request.param, tmp_path, "access") as url, open_access_log(url) as opened:
+    with database(request.param, tmp_path, "access") as url, AccessLogStore.open(url) as opened:
         yield opened
 
 

@@ -22,7 +22,6 @@ import requests
 import typer
 from eth_account.signers.local import LocalAccount
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from provledger.api.gateway import master_keys
 from provledger.api.routes.data import TAR
@@ -48,7 +47,7 @@ from provledger.cli.gateway import (
     gateway_request,
     require_gateway,
 )
-from provledger.cli.output import print_table
+from provledger.cli.output import print_table, print_verdict
 from provledger.cli.registrant import hash_input
 from provledger.cli.session import chain_command, open_ledger
 from provledger.config import Settings
@@ -74,7 +73,7 @@ from provledger.services.delivery.requests import (
     sign_upload,
 )
 from provledger.services.delivery.service import rotate_keys
-from provledger.store.access_log import open_access_log
+from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
 from provledger.store.dataroom import DataRoomStore
 
@@ -510,7 +509,7 @@ def data_anchor_command(settings: Settings, as_json: bool) -> None:
             f"{ledger.address} is not an active participant ({status.name.lower()}): "
             "anchor with a participant's account"
         )
-    with open_access_log(settings.data_room_database_url) as log:
+    with AccessLogStore.open(settings.data_room_database_url) as log:
         batch = anchor_pending(log, ledger, blobs=BlobStore(settings.blob_dir))
     if batch is None:
         out.print("no access record waits to be anchored", highlight=False)
@@ -641,25 +640,5 @@ def verify_receipt_command(
     if as_json:
         out.print_json(json.dumps(verdict.to_json()))
     else:
-        _print_verdict(verdict)
+        print_verdict(verdict, f"receipt of access record {verdict.record_id or '(unnamed)'}")
     raise typer.Exit(EXIT_OK if verdict.ok else EXIT_NEGATIVE)
-
-
-def _print_verdict(verdict: ReceiptVerdict) -> None:
-    table = Table(title=f"receipt of access record {verdict.record_id or '(unnamed)'}")
-    table.add_column("check", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("reason", overflow="fold")  # fold, not cut: hashes are read in full
-    for check in verdict.checks:
-        table.add_row(
-            check.name, "[green]pass[/]" if check.passed else "[bold red]FAIL[/]", check.reason
-        )
-    out.print(table)
-    if verdict.ok:
-        out.print(f"verified: all {len(verdict.checks)} checks passed", highlight=False)
-    else:
-        out.print(
-            f"[bold red]not verified[/]: {len(verdict.failed)} of {len(verdict.checks)} checks "
-            f"failed ({', '.join(verdict.failed)})",
-            highlight=False,
-        )

@@ -18,6 +18,7 @@ from provledger.chain.serialize import event_args, fixed_text, hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.cli.base import out
 from provledger.config import Settings
+from provledger.services.proofs.checks import Verdict
 from provledger.units import (
     NATIVE,
     Currency,
@@ -211,3 +212,24 @@ def show_events(
 def print_json(value: Any) -> None:
     """Machine-readable output: one JSON document, nothing else on stdout."""
     out.print_json(json.dumps(value), highlight=False)
+
+
+def print_verdict(verdict: Verdict, title: str, where: str = "") -> None:
+    """A verdict's checks as a table under ``title``, then one line: verified (``where``: on
+    which chain), or how many checks failed and which."""
+    table = Table(title=title)
+    table.add_column("check", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("reason", overflow="fold")  # fold, not cut: hashes are read in full
+    for check in verdict.checks:
+        result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
+        table.add_row(check.name, result, check.reason)
+    out.print(table)
+    if verdict.ok:
+        out.print(f"verified: all {len(verdict.checks)} checks passed{where}")
+    else:
+        out.print(
+            f"[bold red]not verified[/]: {len(verdict.failed)} of {len(verdict.checks)} checks "
+            f"failed ({', '.join(verdict.failed)})",
+            highlight=False,
+        )

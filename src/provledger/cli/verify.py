@@ -30,7 +30,7 @@ from provledger.cli.base import (
     settings_from,
 )
 from provledger.cli.gateway import GatewayOption, gateway_get, party_names, require_gateway
-from provledger.cli.output import print_json, when
+from provledger.cli.output import print_json, print_verdict, when
 from provledger.cli.registrant import hash_input
 from provledger.cli.session import DeploymentsOption, open_ledger
 from provledger.config import Settings
@@ -185,25 +185,6 @@ def read_bundle(path: Path) -> Any:
     return data
 
 
-def _print_report(report: ProofReport) -> None:
-    table = Table(title=f"proof of asset {report.asset_id}")
-    table.add_column("check", no_wrap=True)
-    table.add_column("result", no_wrap=True)
-    table.add_column("reason", overflow="fold")  # fold, not cut: hashes are read in full
-    for check in report.checks:
-        result = "[green]pass[/]" if check.passed else "[bold red]FAIL[/]"
-        table.add_row(check.name, result, check.reason)
-    out.print(table)
-    if report.ok:
-        out.print(f"verified: all {len(report.checks)} checks passed on chain {report.chain_id}")
-    else:
-        out.print(
-            f"[bold red]not verified[/]: {len(report.failed)} of {len(report.checks)} checks "
-            f"failed ({', '.join(report.failed)})",
-            highlight=False,
-        )
-
-
 @app.command("verify-proof")
 def verify_proof_command(
     bundle: Annotated[
@@ -230,5 +211,5 @@ def verify_proof_command(
     if as_json:
         out.print_json(json.dumps(report.to_json()))
     else:
-        _print_report(report)
+        print_verdict(report, f"proof of asset {report.asset_id}", f" on chain {report.chain_id}")
     raise typer.Exit(EXIT_OK if report.ok else EXIT_NEGATIVE)

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -26,8 +25,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     ColumnElement,
-    Connection,
-    Engine,
     Index,
     Integer,
     MetaData,
@@ -45,8 +42,7 @@ from provledger.errors import InputError, ProvledgerError
 from provledger.params import checksum, parse_address
 from provledger.store import schema
 from provledger.store.columns import address, block, column, hex_hash
-from provledger.store.engine import create_store_engine, is_sqlite
-from provledger.store.write_turns import WriteTurns, lock_file
+from provledger.store.write_turns import TurnTakingStore
 
 Decision = Literal["granted", "refused"]
 DECISIONS: Final[frozenset[str]] = frozenset({"granted", "refused"})
@@ -165,33 +161,10 @@ def _batch_of(row: Any) -> AccessBatch:
     return AccessBatch(**row._mapping)
 
 
-class AccessLogStore:
+class AccessLogStore(TurnTakingStore):
     """The access log in one database (SQLite or PostgreSQL); its tables are created on open."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._turns = WriteTurns(lock_file(engine)) if is_sqlite(engine) else None
-        metadata.create_all(engine)
-
-    @classmethod
-    def open(cls, url: str) -> AccessLogStore:
-        """The access log at ``url`` (a SQLite path or URL, or ``postgresql://``)."""
-        return cls(create_store_engine(url, pool_size=20, max_overflow=40))
-
-    def close(self) -> None:
-        """Close the store's connections and its lock file."""
-        self.engine.dispose()
-        if self._turns is not None:
-            self._turns.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        """A write transaction, in this writer's turn (SQLite's writers take turns)."""
-        with self._writing(), self.engine.begin() as conn:
-            yield conn
-
-    def _writing(self) -> AbstractContextManager[None]:
-        return nullcontext() if self._turns is None else self._turns.take()
+    metadata = metadata
 
     # ------------------------------------------------------------ records
     def record(
@@ -349,13 +322,3 @@ class AccessLogStore:
                 .order_by(access_records.c.leaf_index)
             )
             return [_record_of(row) for row in rows]
-
-
-@contextmanager
-def open_access_log(url: str) -> Iterator[AccessLogStore]:
-    """The access log at ``url`` for the duration of the block (its connections closed after)."""
-    store = AccessLogStore.open(url)
-    try:
-        yield store
-    finally:
-        store.close()

@@ -20,7 +20,6 @@ from typing import Any, Final, Literal
 from sqlalchemy import (
     BigInteger,
     Connection,
-    Engine,
     Integer,
     LargeBinary,
     MetaData,
@@ -37,7 +36,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from provledger.params import checksum, parse_address, to_hex32
 from provledger.store import schema
 from provledger.store.columns import address, column, hex_hash
-from provledger.store.engine import create_store_engine
 from provledger.store.relay import now_ms
 from provledger.store.write_turns import TurnTakingStore
 
@@ -172,13 +170,7 @@ def _file(row: Any) -> StoredFile:
 class DataRoomStore(TurnTakingStore):
     """The data room's records in one database."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, metadata)
-
-    @classmethod
-    def open(cls, url: str) -> DataRoomStore:
-        """The data room's store at ``url`` (a SQLite path or URL, or ``postgresql://``)."""
-        return cls(create_store_engine(url, pool_size=20, max_overflow=40))
+    metadata = metadata
 
     def _insert(self, table: Table) -> Any:
         """An INSERT of the store's dialect, which has its ON CONFLICT clauses."""

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, delete, event, func, insert, select, update
+from sqlalchemy import Connection, delete, event, func, insert, select, update
 
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
 from provledger.store.engine import create_store_engine, is_sqlite
@@ -116,8 +116,7 @@ def _secret_hash(secret: str) -> str:
 class RelayStore(TurnTakingStore):
     """The relay's records in one database."""
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, metadata)
+    metadata = metadata
 
     @classmethod
     def open(cls, url: str) -> RelayStore:

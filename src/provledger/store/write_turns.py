@@ -8,11 +8,11 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Self
+from typing import ClassVar, Self
 
 from sqlalchemy import Connection, Engine, MetaData
 
-from provledger.store.engine import is_sqlite, sqlite_file
+from provledger.store.engine import create_store_engine, is_sqlite, sqlite_file
 
 
 class WriteTurns:
@@ -65,10 +65,18 @@ class TurnTakingStore:
     """Tables of one database (created on open) whose SQLite writers take turns: the base of the
     gateway's own stores (the relay's, the data room's, the access log)."""
 
-    def __init__(self, engine: Engine, metadata: MetaData) -> None:
+    #: The store's tables.
+    metadata: ClassVar[MetaData]
+
+    def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._turns = WriteTurns(lock_file(engine)) if is_sqlite(engine) else None
-        metadata.create_all(engine)
+        self.metadata.create_all(engine)
+
+    @classmethod
+    def open(cls, url: str) -> Self:
+        """The store at ``url`` (a SQLite path or URL, or ``postgresql://``)."""
+        return cls(create_store_engine(url, pool_size=20, max_overflow=40))
 
     def close(self) -> None:
         """Close the store's connections and its lock file."""

@@ -40,7 +40,6 @@ from provledger.store.access_log import (
     AccessRecord,
     access_records,
     now_ms,
-    open_access_log,
 )
 from provledger.store.documents import access_log_uri
 
@@ -52,7 +51,7 @@ NOWHERE: Final = "0x" + "77" * 32
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[AccessLogStore]:
     """An access log in a fresh SQLite file (the store suite runs both backends)."""
-    with open_access_log(f"sqlite:///{tmp_path / 'access.sqlite'}") as opened:
+    with AccessLogStore.open(f"sqlite:///{tmp_path / 'access.sqlite'}") as opened:
         yield opened
 
 

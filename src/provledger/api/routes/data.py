@@ -23,7 +23,7 @@ from provledger.api.gateway import Gateway
 from provledger.api.params import AssetIdPath, Cursor, Limit
 from provledger.chain.ids import asset_id_hex
 from provledger.params import decode_cursor, encode_cursor, parse_asset_id, to_hex32
-from provledger.services.delivery.accesslog import iso_millis
+from provledger.services.delivery.accesslog import evidence
 from provledger.services.delivery.requests import SIGNATURE_HEADER
 from provledger.services.delivery.service import Grant
 from provledger.services.delivery.streams import ByteRange, parse_range
@@ -67,23 +67,20 @@ def _body(request: Request) -> Iterator[bytes]:
             yield chunk
 
 
+RangeHeader = Annotated[
+    str | None, Header(alias="Range", description="One byte range: `bytes=a-b`, `a-` or `-n`.")
+]
+#: How a download route is declared: its errors, its partial answer, its streamed body.
+DOWNLOAD: Final[dict[str, Any]] = {
+    "tags": ["data"],
+    "responses": {**DATA_ERRORS, 206: {"description": "The range asked for."}},
+    "response_class": StreamingResponse,
+}
+
+
 def _record(record: AccessRecord) -> dict[str, Any]:
-    return {
-        "record_id": record.record_id,
-        "requester": record.requester,
-        "asset_id": record.asset_id,
-        "licence_id": record.licence_id,
-        "purpose": record.purpose,
-        "path": record.path,
-        "ranges": record.ranges,
-        "bytes": record.bytes,
-        "decision": record.decision,
-        "rule": record.rule,
-        "reason": record.reason,
-        "at": iso_millis(record.at_ms),
-        "block_number": record.block_number,
-        "batch_root": record.batch_root,
-    }
+    """A log entry: the record's evidence (what its receipt states), and its batch if any."""
+    return {**evidence(record), "batch_root": record.batch_root}
 
 
 def add_routes(router: APIRouter, gateway: Gateway) -> None:
@@ -152,16 +149,11 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             headers=headers,
         )
 
-    @router.get(
-        "/data/{asset_id}",
-        tags=["data"],
-        responses={**DATA_ERRORS, 206: {"description": "The range asked for."}},
-        response_class=StreamingResponse,
-    )
+    @router.get("/data/{asset_id}", **DOWNLOAD)
     async def get_data(
         asset_id: AssetIdPath,
         signature: SignatureHeader = None,
-        range_: Annotated[str | None, Header(alias="Range")] = None,
+        range_: RangeHeader = None,
     ) -> Any:
         """Download a file asset's bytes (a signed `DataAccess`), whole or one byte range, if
         the chain allows the signer at the head: its holder, or a licensee of a valid licence,
@@ -187,17 +179,12 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             "files": files,
         }
 
-    @router.get(
-        "/data/{asset_id}/files/{path:path}",
-        tags=["data"],
-        responses={**DATA_ERRORS, 206: {"description": "The range asked for."}},
-        response_class=StreamingResponse,
-    )
+    @router.get("/data/{asset_id}/files/{path:path}", **DOWNLOAD)
     async def get_file(
         asset_id: AssetIdPath,
         path: Annotated[str, Path(max_length=4096, examples=["tables/2026.csv"])],
         signature: SignatureHeader = None,
-        range_: Annotated[str | None, Header(alias="Range")] = None,
+        range_: RangeHeader = None,
     ) -> Any:
         """Download one file of a dataset folder (a signed `DataAccess`), whole or by range;
         `Provledger-Merkle-Proof` carries its Merkle path to the registered root."""

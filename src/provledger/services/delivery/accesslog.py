@@ -56,7 +56,7 @@ from provledger.chain.events import BatchAnchored, decode_batch_anchored
 from provledger.errors import ProvledgerError, ServiceUnavailableError
 from provledger.merkle import StandardMerkleTree, batch_leaf_hash, process_proof
 from provledger.params import InvalidParameterError, checksum, parse_address, parse_hex, to_hex32
-from provledger.services.proofs.checks import Check
+from provledger.services.proofs.checks import Check, CheckFailedError, Verdict, run_check
 from provledger.services.provenance import Provenance
 from provledger.services.reads import NotFoundError, require_asset
 from provledger.services.views import Address, Finality, Hash, Page
@@ -316,30 +316,8 @@ def receipt_of(store: AccessLogStore, record_id: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ verification
 
 
-class _Checked:
-    """What a verdict of checks answers: whether they all passed, and which failed."""
-
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
-
-    @property
-    def failed(self) -> tuple[str, ...]:
-        """The names of the failed checks."""
-        return tuple(check.name for check in self.checks if not check.passed)
-
-    def _checks_json(self) -> list[dict[str, Any]]:
-        return [
-            {"name": c.name, "title": c.title, "passed": c.passed, "reason": c.reason}
-            for c in self.checks
-        ]
-
-
 @dataclass(frozen=True)
-class ReceiptVerdict(_Checked):
+class ReceiptVerdict(Verdict):
     """Every check of a receipt, in the order of :data:`CHECKS` (``format`` alone when the
     receipt is not well formed)."""
 
@@ -349,7 +327,7 @@ class ReceiptVerdict(_Checked):
 
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON."""
-        return {"ok": self.ok, "record_id": self.record_id, "checks": self._checks_json()}
+        return {"ok": self.ok, "record_id": self.record_id, "checks": self.checks_json()}
 
 
 @dataclass(frozen=True)
@@ -369,10 +347,6 @@ class _Receipt:
 
 class _MalformedError(ProvledgerError):
     """The receipt is not well formed; the message names the field."""
-
-
-class _FailedError(ProvledgerError):
-    """A check found a claim the node (or arithmetic) contradicts; the message says which."""
 
 
 def _object(value: object, keys: frozenset[str], where: str) -> Mapping[str, Any]:
@@ -450,13 +424,17 @@ def _parse(doc: Mapping[str, Any]) -> _Receipt:
 def _check_chain(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     actual = int(w3.eth.chain_id)
     if actual != receipt.chain_id:
-        raise _FailedError(f"the node serves chain {actual}, the receipt names {receipt.chain_id}")
+        raise CheckFailedError(
+            f"the node serves chain {actual}, the receipt names {receipt.chain_id}"
+        )
     return f"the node serves chain {actual}"
 
 
 def _check_contract(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     if receipt.contract != trusted:
-        raise _FailedError(f"the receipt names {receipt.contract}, the trusted one is {trusted}")
+        raise CheckFailedError(
+            f"the receipt names {receipt.contract}, the trusted one is {trusted}"
+        )
     return f"BatchAnchor at {trusted}"
 
 
@@ -464,7 +442,7 @@ def _check_record(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     content = evidence_hash(receipt.record)
     leaf = batch_leaf_hash(content)
     if leaf != receipt.leaf:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the record hashes to {to_hex32(content)}, whose leaf is {to_hex32(leaf)}, "
             f"not the stated {to_hex32(receipt.leaf)}"
         )
@@ -474,7 +452,7 @@ def _check_record(receipt: _Receipt, w3: Web3, trusted: str) -> str:
 def _check_proof(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     reached = process_proof(receipt.leaf, receipt.proof)
     if reached != receipt.root:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the path of {len(receipt.proof)} sibling(s) leads to {to_hex32(reached)}, "
             f"not to root {to_hex32(receipt.root)}"
         )
@@ -484,9 +462,9 @@ def _check_proof(receipt: _Receipt, w3: Web3, trusted: str) -> str:
 def _check_batch(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     batch = AnchorClient(w3, Web3.to_checksum_address(trusted), None).batch(receipt.root)
     if batch is None:
-        raise _FailedError(f"root {to_hex32(receipt.root)} is not anchored at {trusted}")
+        raise CheckFailedError(f"root {to_hex32(receipt.root)} is not anchored at {trusted}")
     if checksum(batch.submitter) != receipt.submitter:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the root was anchored by {checksum(batch.submitter)}, "
             f"the receipt says {receipt.submitter}"
         )
@@ -494,7 +472,7 @@ def _check_batch(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     # or ceil(log2 n): a path of another length names a leaf the batch does not have.
     count, depth = batch.leaf_count, len(receipt.proof)
     if not count.bit_length() - 1 <= depth <= (count - 1).bit_length():
-        raise _FailedError(
+        raise CheckFailedError(
             f"the batch holds {count} leaves; no leaf of it has a path of {depth} sibling(s)"
         )
     return f"anchored by {receipt.submitter}, {count} leaves"
@@ -505,12 +483,12 @@ def _check_transaction(receipt: _Receipt, w3: Web3, trusted: str) -> str:
     try:
         found = w3.eth.get_transaction_receipt(HexBytes(receipt.transaction))
     except TransactionNotFound:
-        raise _FailedError(f"transaction {tx} is unknown to the node") from None
+        raise CheckFailedError(f"transaction {tx} is unknown to the node") from None
     if int(found["status"]) != 1:
-        raise _FailedError(f"transaction {tx} reverted")
+        raise CheckFailedError(f"transaction {tx} reverted")
     number = int(found["blockNumber"])
     if number != receipt.block_number:
-        raise _FailedError(
+        raise CheckFailedError(
             f"transaction {tx} is in block {number}, the receipt says {receipt.block_number}"
         )
     wanted = [BatchAnchored.TOPIC0, receipt.root]
@@ -519,7 +497,7 @@ def _check_transaction(receipt: _Receipt, w3: Web3, trusted: str) -> str:
         if checksum(str(log["address"])) == trusted and topics[:2] == wanted:
             depth = int(w3.eth.block_number) - number + 1
             return f"transaction {tx} anchored the root in block {number} ({depth} confirmation(s))"
-    raise _FailedError(
+    raise CheckFailedError(
         f"transaction {tx} emitted no BatchAnchored of root {to_hex32(receipt.root)} from {trusted}"
     )
 
@@ -535,15 +513,7 @@ _CHECKERS: Final[dict[str, Callable[[_Receipt, Web3, str], str]]] = {
 
 
 def _run(name: str, receipt: _Receipt, w3: Web3, trusted: str) -> Check:
-    try:
-        return Check(name, CHECKS[name], True, _CHECKERS[name](receipt, w3, trusted))
-    except _FailedError as failure:
-        return Check(name, CHECKS[name], False, str(failure))
-    except ServiceUnavailableError:
-        raise  # a node that cannot be reached gives no verdict
-    except (Web3Exception, ProvledgerError) as error:
-        # The node refused a read: the claim that needed it is not confirmed.
-        return Check(name, CHECKS[name], False, f"the node answered: {error}")
+    return run_check(name, CHECKS[name], lambda: _CHECKERS[name](receipt, w3, trusted))
 
 
 def verify_receipt(doc: Mapping[str, Any], w3: Web3, batch_anchor_address: str) -> ReceiptVerdict:
@@ -577,7 +547,7 @@ def verify_receipt(doc: Mapping[str, Any], w3: Web3, batch_anchor_address: str) 
 
 
 @dataclass(frozen=True)
-class ManifestVerdict(_Checked):
+class ManifestVerdict(Verdict):
     """Every check of an access manifest, in the order of :data:`MANIFEST_CHECKS` (``format``
     alone when the document is not a manifest)."""
 
@@ -587,27 +557,27 @@ class ManifestVerdict(_Checked):
 
     def to_json(self) -> dict[str, Any]:
         """The verdict as JSON."""
-        return {"ok": self.ok, "root": self.root, "checks": self._checks_json()}
+        return {"ok": self.ok, "root": self.root, "checks": self.checks_json()}
 
 
 def _anchoring_event(
     w3: Web3, transaction: bytes, root: bytes, trusted: str
 ) -> tuple[BatchAnchored, str]:
     """The ``BatchAnchored`` of ``root`` that ``transaction`` emitted from ``trusted``, and the
-    transaction check's reason; :class:`_FailedError` says why there is none."""
+    transaction check's reason; :class:`CheckFailedError` says why there is none."""
     tx = to_hex32(transaction)
     try:
         found = w3.eth.get_transaction_receipt(HexBytes(transaction))
     except TransactionNotFound:
-        raise _FailedError(f"transaction {tx} is unknown to the node") from None
+        raise CheckFailedError(f"transaction {tx} is unknown to the node") from None
     if int(found["status"]) != 1:
-        raise _FailedError(f"transaction {tx} reverted")
+        raise CheckFailedError(f"transaction {tx} reverted")
     for log in found["logs"]:
         topics = [bytes(topic) for topic in log["topics"]]
         if checksum(str(log["address"])) == trusted and topics[:2] == [BatchAnchored.TOPIC0, root]:
             event = decode_batch_anchored(topics, bytes(log["data"]))
             return event, f"transaction {tx} anchored the root in block {found['blockNumber']}"
-    raise _FailedError(
+    raise CheckFailedError(
         f"transaction {tx} emitted no BatchAnchored of root {to_hex32(root)} from {trusted}"
     )
 
@@ -639,7 +609,7 @@ def verify_access_manifest(
         checks.append(Check("transaction", title, True, reason))
     except ServiceUnavailableError:
         raise  # a node that cannot be reached gives no verdict
-    except _FailedError as failure:
+    except CheckFailedError as failure:
         checks.append(Check("transaction", title, False, str(failure)))
     except (Web3Exception, ProvledgerError) as error:
         checks.append(Check("transaction", title, False, f"the node answered: {error}"))

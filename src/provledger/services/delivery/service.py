@@ -15,8 +15,8 @@ import io
 import logging
 import tarfile
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Final
 
 from eth_typing import ChecksumAddress
@@ -117,7 +117,7 @@ class DataRoom:
         store: DataRoomStore,
         log: AccessLogStore,
         storage: ObjectStorage,
-        keys: MasterKeyRing,
+        keys: MasterKeyRing | Callable[[], MasterKeyRing],
         *,
         max_bytes: int,
         blobs: BlobStore | None = None,
@@ -126,11 +126,17 @@ class DataRoom:
         self.store = store
         self.log = log
         self.storage = storage
-        self.keys = keys
+        #: The master keys, or what reads them anew each time (a key file that a rotation
+        #: rewrites is followed without a restart).
+        self._keys = keys
         self.max_bytes = max_bytes
         #: Where the access log's batch manifests go, for the indexer to link batches to assets.
         self.blobs = blobs
         self.domain = Domain(ledger.deployment.chain_id, ledger.registry.address)
+
+    def keys(self) -> MasterKeyRing:
+        """The master keys now."""
+        return self._keys() if callable(self._keys) else self._keys
 
     def close(self) -> None:
         """Close the room's records."""
@@ -183,117 +189,25 @@ class DataRoom:
     ) -> StoredObject:
         """Encrypt and store an upload (a file's bytes, or a folder's tar stream); keep it as
         the asset's data only when it hashes to the asset's content hash."""
-        upload = f"assets/{asset_id_hex(ticket.asset_id)}/{uuid.uuid4().hex}"
-        data_key = new_data_key()
-        written: list[str] = []
+        upload = _Upload(ticket, self.storage)
         body = capped(chunks, self.max_bytes)
         try:
             if folder:
-                stored, files = self._store_folder(ticket, upload, data_key, body, written)
+                stored, files = _store_folder(upload, body)
             else:
-                stored, files = self._store_file(ticket, upload, data_key, body, written), []
-            wrapped = wrap_data_key(self.keys, data_key, ticket.asset_id)
+                digest, size, name = upload.put("data", body)
+                stored, files = upload.stored(digest, size, name), []
+            wrapped = wrap_data_key(self.keys(), upload.data_key, ticket.asset_id)
         except BaseException:
-            self._delete(written)
+            self._delete(upload.written)
             raise
         earlier = self._object_names(ticket.asset_id)
         if not self.store.save_object(stored, files, key=(wrapped.key_id, wrapped.blob)):
-            self._delete(written)  # cancelled while it uploaded: its key is gone for good
-            raise DeliveryRefusedError(
-                ticket.asset_id,
-                "asset-cancelled",
-                "the asset was cancelled: its data is destroyed",
-                "",
-            )
+            self._delete(upload.written)  # cancelled while it uploaded: its key is gone for good
+            gone = "the asset was cancelled while its data arrived: its data is destroyed"
+            raise DeliveryRefusedError(ticket.asset_id, "asset-cancelled", gone, "")
         self._delete(earlier)
         return stored
-
-    def _store_file(
-        self,
-        ticket: UploadTicket,
-        upload: str,
-        data_key: bytes,
-        chunks: Iterable[bytes],
-        written: list[str],
-    ) -> StoredObject:
-        name = f"{upload}/data"
-        digest, size = self._put(name, data_key, chunks, written)
-        self._check_content(ticket, digest)
-        return StoredObject(
-            asset_id=ticket.asset_id,
-            kind="file",
-            content_hash=ticket.content_hash,
-            size=size,
-            file_count=1,
-            object_name=name,
-            holder=ticket.holder,
-            stored_at=now_ms(),
-        )
-
-    def _store_folder(
-        self,
-        ticket: UploadTicket,
-        upload: str,
-        data_key: bytes,
-        chunks: Iterable[bytes],
-        written: list[str],
-    ) -> tuple[StoredObject, list[StoredFile]]:
-        files: list[StoredFile] = []
-        try:
-            stream = io.BufferedReader(ChunkReader(chunks), SEGMENT_SIZE)
-            with tarfile.open(fileobj=stream, mode="r|") as archive:
-                for member in archive:
-                    if member.isdir():
-                        continue
-                    if not member.isfile():
-                        raise BadUploadError(f"{member.name!r} is not a regular file")
-                    path = member_path(member.name)
-                    if any(known.path == path for known in files):
-                        raise BadUploadError(f"{path!r} comes twice")
-                    source = archive.extractfile(member)
-                    assert source is not None
-                    name = f"{upload}/files/{len(files)}"
-                    digest, size = self._put(name, data_key, read_blocks(source), written)
-                    files.append(StoredFile(ticket.asset_id, path, digest, size, name))
-        except tarfile.TarError as error:
-            raise BadUploadError(f"not a tar stream ({error})") from error
-        if not files:
-            raise BadUploadError("the tar stream holds no file")
-        entries = [ManifestEntry(item.path, item.sha256, item.size) for item in files]
-        self._check_content(ticket, FolderManifest.from_entries(entries).root)
-        stored = StoredObject(
-            asset_id=ticket.asset_id,
-            kind="folder",
-            content_hash=ticket.content_hash,
-            size=sum(item.size for item in files),
-            file_count=len(files),
-            object_name=None,
-            holder=ticket.holder,
-            stored_at=now_ms(),
-        )
-        return stored, sorted(files, key=lambda item: item.path)
-
-    def _put(
-        self, name: str, data_key: bytes, chunks: Iterable[bytes], written: list[str]
-    ) -> tuple[bytes, int]:
-        """Encrypt ``chunks`` into object ``name``; their SHA-256 and size."""
-        digest = hashlib.sha256()
-        size = 0
-
-        def counted() -> Iterator[bytes]:
-            nonlocal size
-            for chunk in chunks:
-                digest.update(chunk)
-                size += len(chunk)
-                yield chunk
-
-        written.append(name)
-        self.storage.put(name, encrypt_chunks(data_key, name, counted()))
-        return digest.digest(), size
-
-    def _check_content(self, ticket: UploadTicket, actual: bytes) -> None:
-        if actual != ticket.content_hash:
-            raise ContentMismatchError(to_hex32(ticket.content_hash), to_hex32(actual))
 
     def _object_names(self, asset: int) -> list[str]:
         stored = self.store.object_of(asset)
@@ -339,7 +253,7 @@ class DataRoom:
         if key is None or key.destroyed_at is not None:
             self.log.finish(record.record_id, 0)
             raise NoStoredDataError(asset_id_hex(asset))
-        data_key = unwrap_data_key(self.keys, WrappedKey(key.key_id, key.wrapped), asset)
+        data_key = unwrap_data_key(self.keys(), WrappedKey(key.key_id, key.wrapped), asset)
         return Grant(decision, record, stored, file, data_key)
 
     def _file(self, stored: StoredObject, path: str, listing: bool) -> StoredFile | None:
@@ -473,6 +387,89 @@ class DataRoom:
             if state is not None and state.status == AssetStatus.CANCELLED:
                 shredded += self.shred(stored.asset_id)
         return shredded
+
+
+@dataclass
+class _Upload:
+    """One upload on its way in: its objects, each encrypted as it is written under a new data
+    key, and the names written so far (deleted if the upload is not kept)."""
+
+    ticket: UploadTicket
+    storage: ObjectStorage
+    data_key: bytes = field(default_factory=new_data_key)
+    prefix: str = ""
+    written: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.prefix = f"assets/{asset_id_hex(self.ticket.asset_id)}/{uuid.uuid4().hex}"
+
+    def put(self, suffix: str, chunks: Iterable[bytes]) -> tuple[bytes, int, str]:
+        """Encrypt ``chunks`` into the upload's object ``suffix``: their SHA-256, their size
+        and the object's name."""
+        name = f"{self.prefix}/{suffix}"
+        digest = hashlib.sha256()
+        size = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal size
+            for chunk in chunks:
+                digest.update(chunk)
+                size += len(chunk)
+                yield chunk
+
+        self.written.append(name)
+        self.storage.put(name, encrypt_chunks(self.data_key, name, counted()))
+        return digest.digest(), size, name
+
+    def stored(
+        self, content: bytes, size: int, name: str | None, file_count: int = 1
+    ) -> StoredObject:
+        """What the upload stored, if ``content`` (the bytes' hash, or the folder's root) is
+        the asset's content hash; else nothing is kept."""
+        expected = self.ticket.content_hash
+        if content != expected:
+            raise ContentMismatchError(to_hex32(expected), to_hex32(content))
+        return StoredObject(
+            asset_id=self.ticket.asset_id,
+            kind="file" if name is not None else "folder",
+            content_hash=expected,
+            size=size,
+            file_count=file_count,
+            object_name=name,
+            holder=self.ticket.holder,
+            stored_at=now_ms(),
+        )
+
+
+def _store_folder(
+    upload: _Upload, chunks: Iterable[bytes]
+) -> tuple[StoredObject, list[StoredFile]]:
+    """Store each file of a folder's tar stream as its own object."""
+    files: list[StoredFile] = []
+    try:
+        stream = io.BufferedReader(ChunkReader(chunks), SEGMENT_SIZE)
+        with tarfile.open(fileobj=stream, mode="r|") as archive:
+            for member in archive:
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise BadUploadError(f"{member.name!r} is not a regular file")
+                path = member_path(member.name)
+                if any(known.path == path for known in files):
+                    raise BadUploadError(f"{path!r} comes twice")
+                source = archive.extractfile(member)
+                assert source is not None
+                digest, size, name = upload.put(f"files/{len(files)}", read_blocks(source))
+                files.append(StoredFile(upload.ticket.asset_id, path, digest, size, name))
+    except tarfile.TarError as error:
+        raise BadUploadError(f"not a tar stream ({error})") from error
+    if not files:
+        raise BadUploadError("the tar stream holds no file")
+    root = FolderManifest.from_entries(
+        [ManifestEntry(item.path, item.sha256, item.size) for item in files]
+    ).root
+    stored = upload.stored(root, sum(item.size for item in files), None, len(files))
+    return stored, sorted(files, key=lambda item: item.path)
 
 
 def rotate_keys(store: DataRoomStore, keys: MasterKeyRing) -> int:

@@ -55,12 +55,10 @@ class Check:
     """One line: what was found."""
 
 
-@dataclass(frozen=True)
-class ProofReport:
-    """Every check of a bundle, in the order of :data:`CHECKS`."""
+class Verdict:
+    """What a verdict of named checks answers: whether they all passed, which failed, and the
+    checks as JSON (a bundle's report, an access receipt's verdict, a manifest's)."""
 
-    asset_id: str
-    chain_id: int
     checks: tuple[Check, ...]
 
     @property
@@ -73,20 +71,33 @@ class ProofReport:
         """The names of the failed checks."""
         return tuple(check.name for check in self.checks if not check.passed)
 
+    def checks_json(self) -> list[dict[str, Any]]:
+        """The checks as JSON: name, title, passed, reason."""
+        return [
+            {"name": c.name, "title": c.title, "passed": c.passed, "reason": c.reason}
+            for c in self.checks
+        ]
+
+
+@dataclass(frozen=True)
+class ProofReport(Verdict):
+    """Every check of a bundle, in the order of :data:`CHECKS`."""
+
+    asset_id: str
+    chain_id: int
+    checks: tuple[Check, ...]
+
     def to_json(self) -> dict[str, Any]:
         """The report as JSON."""
         return {
             "ok": self.ok,
             "asset_id": self.asset_id,
             "chain_id": self.chain_id,
-            "checks": [
-                {"name": c.name, "title": c.title, "passed": c.passed, "reason": c.reason}
-                for c in self.checks
-            ],
+            "checks": self.checks_json(),
         }
 
 
-class _FailedError(ProvledgerError):
+class CheckFailedError(ProvledgerError):
     """A check found a claim the node (or arithmetic) contradicts; the message says which."""
 
 
@@ -101,7 +112,7 @@ def _tx(claim: LogClaim) -> str:
 def _check_chain(proof: ProofBundle, node: ProofNode) -> str:
     actual = node.chain_id()
     if actual != proof.chain_id:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the node serves chain {actual}, the bundle names chain {proof.chain_id}"
         )
     return f"the node serves chain {actual}"
@@ -111,7 +122,7 @@ def _receipt_of(node: ProofNode, claim: LogClaim) -> TxReceipt:
     try:
         return node.receipt(claim.tx_hash)
     except TransactionNotFound:
-        raise _FailedError(f"{claim.where}: {_tx(claim)} is unknown to the node") from None
+        raise CheckFailedError(f"{claim.where}: {_tx(claim)} is unknown to the node") from None
 
 
 def _check_receipt(proof: ProofBundle, node: ProofNode) -> str:
@@ -119,21 +130,21 @@ def _check_receipt(proof: ProofBundle, node: ProofNode) -> str:
     for claim in proof.logs:
         receipt = _receipt_of(node, claim)
         if int(receipt["status"]) != 1:
-            raise _FailedError(f"{claim.where}: {_tx(claim)} reverted")
+            raise CheckFailedError(f"{claim.where}: {_tx(claim)} reverted")
         if int(receipt["transactionIndex"]) != claim.tx_index:
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: {_tx(claim)} has index {receipt['transactionIndex']} in its "
                 f"block, the bundle says {claim.tx_index}"
             )
         indices = [int(log["logIndex"]) for log in receipt["logs"]]
         if claim.log_index not in indices:
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: {_tx(claim)} has no log {claim.log_index} "
                 f"(its logs: {', '.join(map(str, indices)) or 'none'})"
             )
         log = receipt["logs"][indices.index(claim.log_index)]
         if raw_log(log) != (claim.topics, claim.data):
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: log {claim.log_index} of {_tx(claim)} has other topics or data "
                 "than the bundle states"
             )
@@ -147,13 +158,13 @@ def _check_block(proof: ProofBundle, node: ProofNode) -> str:
         receipt = _receipt_of(node, claim)
         number = int(receipt["blockNumber"])
         if number != claim.block_number:
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: {_tx(claim)} is in block {number}, "
                 f"the bundle says {claim.block_number}"
             )
         actual = node.block_hash(number)
         if actual != claim.block_hash or bytes(receipt["blockHash"]) != claim.block_hash:
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: block {number} is {_hexs(actual)} on the node, "
                 f"the bundle says {_hexs(claim.block_hash)}"
             )
@@ -186,21 +197,21 @@ def _decoded(claim: LogClaim, kind: type[E]) -> E:
     try:
         event = decode_log(claim.topics, claim.data)
     except (ValueError, ProvledgerError) as error:
-        raise _FailedError(f"{claim.where}: the log does not decode: {error}") from None
+        raise CheckFailedError(f"{claim.where}: the log does not decode: {error}") from None
     if not isinstance(event, kind) or claim.event != kind.NAME:
-        raise _FailedError(
+        raise CheckFailedError(
             f"{claim.where}: the log is {type(event).NAME}, the bundle says {claim.event} "
             f"(expected {kind.NAME})"
         )
     difference = _args_difference(claim.args, event_args(event))
     if difference is not None:
-        raise _FailedError(f"{claim.where}: {difference}")
+        raise CheckFailedError(f"{claim.where}: {difference}")
     return event
 
 
 def _tie(condition: bool, reason: str) -> None:
     if not condition:
-        raise _FailedError(reason)
+        raise CheckFailedError(reason)
 
 
 def _check_event(proof: ProofBundle, node: ProofNode) -> str:
@@ -234,9 +245,11 @@ def _check_contract(proof: ProofBundle, node: ProofNode) -> str:
         _receipt_of(node, claim)  # an unknown transaction, said as such
         emitter = node.emitter(claim)
         if emitter is None:
-            raise _FailedError(f"{claim.where}: {_tx(claim)} holds no log with the stated contents")
+            raise CheckFailedError(
+                f"{claim.where}: {_tx(claim)} holds no log with the stated contents"
+            )
         if emitter != stated:
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{claim.where}: the log was emitted by {emitter}, "
                 f"not by {claim.contract} at {stated}"
             )
@@ -245,7 +258,7 @@ def _check_contract(proof: ProofBundle, node: ProofNode) -> str:
         actual = node.code_hash(contract.address, proof.state_block)
         if actual != contract.code_hash:
             have = "no code" if actual is None else f"code hash {_hexs(actual)}"
-            raise _FailedError(
+            raise CheckFailedError(
                 f"{name} at {contract.address} has {have} at block {proof.state_block}, "
                 f"the bundle says {_hexs(contract.code_hash)}"
             )
@@ -268,7 +281,7 @@ def _subject(proof: ProofBundle) -> tuple[int, bytes]:
 
 def _batch(proof: ProofBundle) -> BatchClaim:
     if proof.batch is None:
-        raise _FailedError(
+        raise CheckFailedError(
             "the asset was registered from a batch, but the bundle has no batch section"
         )
     return proof.batch
@@ -279,13 +292,13 @@ def _check_merkle(proof: ProofBundle, node: ProofNode) -> str:
     _, content_hash = _subject(proof)
     leaf = batch_leaf_hash(content_hash)
     if leaf != batch.leaf:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the leaf of content hash {_hexs(content_hash)} is {_hexs(leaf)}, "
             f"the bundle says {_hexs(batch.leaf)}"
         )
     reached = process_proof(leaf, batch.proof)
     if reached != batch.root:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the path of {len(batch.proof)} sibling(s) leads to {_hexs(reached)}, "
             f"not to root {_hexs(batch.root)}"
         )
@@ -312,10 +325,12 @@ def _check_anchor(proof: ProofBundle, node: ProofNode) -> str:
     )
     actual = batch_record(node.w3, anchor, batch.root, proof.state_block)
     if actual is None:
-        raise _FailedError(f"root {_hexs(batch.root)} is not anchored at block {proof.state_block}")
+        raise CheckFailedError(
+            f"root {_hexs(batch.root)} is not anchored at block {proof.state_block}"
+        )
     difference = _difference("state.batch", proof.batch_record or {}, actual)
     if difference is not None:
-        raise _FailedError(difference)
+        raise CheckFailedError(difference)
     return (
         f"root {_hexs(batch.root)} anchored by {actual['submitter']} "
         f"({actual['leaf_count']} leaves), read at block {proof.state_block}"
@@ -327,9 +342,9 @@ def _check_state(proof: ProofBundle, node: ProofNode) -> str:
     try:
         actual_hash = node.block_hash(block)
     except Web3Exception:
-        raise _FailedError(f"the node has no block {block}") from None
+        raise CheckFailedError(f"the node has no block {block}") from None
     if actual_hash != proof.state_block_hash:
-        raise _FailedError(
+        raise CheckFailedError(
             f"block {block} is {_hexs(actual_hash)} on the node, "
             f"the bundle says {_hexs(proof.state_block_hash)}"
         )
@@ -341,14 +356,16 @@ def _check_state(proof: ProofBundle, node: ProofNode) -> str:
     if actual is None and proof.asset_record is None:
         return f"the asset is not registered at block {block}, as stated"
     if actual is None:
-        raise _FailedError(
+        raise CheckFailedError(
             f"the asset is not registered at block {block}; the bundle states a record"
         )
     if proof.asset_record is None:
-        raise _FailedError(f"the asset is registered at block {block}; the bundle states no record")
+        raise CheckFailedError(
+            f"the asset is registered at block {block}; the bundle states no record"
+        )
     difference = _difference("state.asset", proof.asset_record, actual)
     if difference is not None:
-        raise _FailedError(difference)
+        raise CheckFailedError(difference)
     return f"at block {block}: held by {actual['holder']}, status {actual['status']}"
 
 
@@ -365,16 +382,22 @@ _CHECKERS: Final[dict[str, Callable[[ProofBundle, ProofNode], str]]] = {
 
 
 def _run(name: str, proof: ProofBundle, node: ProofNode) -> Check:
+    return run_check(name, CHECKS[name], lambda: _CHECKERS[name](proof, node))
+
+
+def run_check(name: str, title: str, check: Callable[[], str]) -> Check:
+    """The outcome of ``check`` (which returns why it passed, or raises why not) as a
+    :class:`Check`; a node that cannot be reached gives no verdict: raised, not reported."""
     try:
-        return Check(name, CHECKS[name], True, _CHECKERS[name](proof, node))
-    except _FailedError as failure:
-        return Check(name, CHECKS[name], False, str(failure))
+        return Check(name, title, True, check())
+    except CheckFailedError as failure:
+        return Check(name, title, False, str(failure))
     except ServiceUnavailableError:
-        raise  # a node that cannot be reached gives no verdict
+        raise
     except (Web3Exception, ProvledgerError) as error:
         # The node refused a read (unknown block, a call that reverted): the claim that needed
         # it is not confirmed. Transport failures are not caught: they are no verdict.
-        return Check(name, CHECKS[name], False, f"the node answered: {error}")
+        return Check(name, title, False, f"the node answered: {error}")
 
 
 def verify_proof_bundle(bundle: Mapping[str, Any], w3: Web3) -> ProofReport:
