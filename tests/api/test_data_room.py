@@ -34,8 +34,8 @@ from provledger.chain.events import DisputeOpened
 from provledger.chain.ids import asset_id_hex
 from provledger.hashing import FolderManifest, ManifestEntry
 from provledger.hashing.folders import verify_file_membership
-from provledger.services.delivery.accesslog import verify_receipt
 from provledger.services.delivery.envelope import MasterKeyRing, generate_master_key
+from provledger.services.delivery.receipts import verify_receipt
 from provledger.services.delivery.requests import SIGNATURE_HEADER, Domain, sign_log_read
 from provledger.services.delivery.service import rotate_keys
 from provledger.store.dataroom import DataRoomStore

@@ -23,12 +23,8 @@ from helpers.world import World
 from provledger.api.app import create_app
 from provledger.config import Settings
 from provledger.indexer.scanner import Scanner
-from provledger.services.delivery.accesslog import (
-    MANIFEST_CHECKS,
-    AnchoredBatch,
-    anchor_pending,
-    verify_access_manifest,
-)
+from provledger.services.delivery.accesslog import AnchoredBatch, anchor_pending
+from provledger.services.delivery.receipts import MANIFEST_CHECKS, verify_access_manifest
 from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
 from provledger.store.documents import access_log_uri

@@ -10,6 +10,7 @@ from provledger.cli import accounts as accounts  # registers its commands on the
 from provledger.cli import authority as authority  # registers its commands on the app
 from provledger.cli import batch as batch  # registers its commands on the app
 from provledger.cli import data as data  # registers its commands on the app
+from provledger.cli import data_records as data_records  # registers its commands on the app
 from provledger.cli import demo as demo  # registers its commands on the app
 from provledger.cli import develop as develop  # registers its commands on the app
 from provledger.cli import holder as holder  # registers its commands on the app

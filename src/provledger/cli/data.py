@@ -23,59 +23,35 @@ import typer
 from eth_account.signers.local import LocalAccount
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from provledger.api.gateway import master_keys
 from provledger.api.routes.data import TAR
 from provledger.chain.client import Provledger
-from provledger.chain.enums import ParticipantStatus
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.types import AssetState
 from provledger.cli.arguments import AssetArgument, parse_asset
 from provledger.cli.base import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
-    JsonOption,
-    app,
     command_group,
     err,
-    guarded,
     out,
     settings_from,
 )
 from provledger.cli.gateway import (
     GatewayOption,
-    gateway_get,
     gateway_request,
     require_gateway,
 )
-from provledger.cli.output import print_table, print_verdict
 from provledger.cli.registrant import hash_input
 from provledger.cli.session import chain_command, open_ledger
 from provledger.config import Settings
 from provledger.errors import InputError, ServiceUnavailableError
 from provledger.hashing import sha256_file
 from provledger.hashing.folders import verify_file_membership
-from provledger.jsondoc import read_json_file
 from provledger.params import parse_hash_bytes, to_hex32
-from provledger.services.delivery.accesslog import (
-    ReceiptVerdict,
-    anchor_pending,
-    verify_receipt,
-)
-from provledger.services.delivery.envelope import (
-    MasterKeyRing,
-    generate_master_key,
-)
 from provledger.services.delivery.requests import (
     SIGNATURE_HEADER,
     Domain,
     sign_access,
-    sign_log_read,
     sign_upload,
 )
-from provledger.services.delivery.service import rotate_keys
-from provledger.store.access_log import AccessLogStore
-from provledger.store.blobs import BlobStore
-from provledger.store.dataroom import DataRoomStore
 
 data_app = command_group(
     "data", "The data room: put an asset's bytes in a gateway, get what the chain allows you."
@@ -91,8 +67,6 @@ CHUNK: Final = 1 << 20
 RECEIVE_BLOCK: Final = 64 << 10
 #: Seconds a transfer may stall before it is given up.
 TRANSFER_TIMEOUT: Final = 60.0
-#: The largest receipt read back.
-RECEIPT_MAX_BYTES: Final = 1 << 20
 PARTIAL_CONTENT: Final = HTTPStatus.PARTIAL_CONTENT
 RANGE_NOT_SATISFIABLE: Final = HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE
 
@@ -139,25 +113,25 @@ OutputOption = Annotated[
 ]
 
 
-def _gateway(settings: Settings, gateway: str | None) -> str:
+def room_gateway(settings: Settings, gateway: str | None) -> str:
     return require_gateway(settings_from(gateway_url=gateway) if gateway else settings)
 
 
-def _signer(ledger: Provledger) -> LocalAccount:
+def signing_account(ledger: Provledger) -> LocalAccount:
     """The command's account (:func:`open_ledger` with ``sign`` always has one)."""
     assert ledger.account is not None
     return ledger.account
 
 
-def _domain(ledger: Provledger) -> Domain:
+def room_domain(ledger: Provledger) -> Domain:
     return Domain(ledger.deployment.chain_id, ledger.registry.address)
 
 
-def _deadline(ledger: Provledger) -> int:
+def signature_deadline(ledger: Provledger) -> int:
     return int(ledger.w3.eth.get_block("latest")["timestamp"]) + SIGNATURE_LIFETIME
 
 
-def _send(method: str, base: str, path: str, **options: Any) -> requests.Response:
+def room_request(method: str, base: str, path: str, **options: Any) -> requests.Response:
     """One request to the room; a network failure or 5xx is exit 3, a 4xx its problem's
     detail (exit 2)."""
     return gateway_request(
@@ -235,7 +209,7 @@ def data_put_command(
     """
     target = parse_asset(asset)
     shown = asset_id_hex(target)
-    base = _gateway(settings, gateway)
+    base = room_gateway(settings, gateway)
     content, manifest = hash_input(path)
     if asset_id(content) != target:
         raise InputError(
@@ -243,7 +217,7 @@ def data_put_command(
             f"asset {asset_id_hex(asset_id(content))}"
         )
     ledger = open_ledger(settings)
-    account = _signer(ledger)
+    account = signing_account(ledger)
     # checked here, before any byte is sent: the room refuses at the head too, but a refusal
     # answered while a large body is still streaming reaches the client as a broken connection
     state = _registered(ledger, target)
@@ -252,7 +226,9 @@ def data_put_command(
             f"{account.address} does not hold asset {shown}: its holder is {state.holder}, "
             "who alone may put its data"
         )
-    header = sign_upload(account, _domain(ledger), target, content, deadline=_deadline(ledger))
+    header = sign_upload(
+        account, room_domain(ledger), target, content, deadline=signature_deadline(ledger)
+    )
     total = path.stat().st_size if manifest is None else manifest.total_size
     with _bar(f"uploading {path.name}") as bar:
         task = bar.add_task("put", total=total)
@@ -268,7 +244,7 @@ def data_put_command(
         else:
             headers["Content-Type"] = TAR
             body = _tar_stream(path, [item.path for item in manifest.entries], advance)
-        stored = _send("PUT", base, f"/data/{shown}", data=body, headers=headers).json()
+        stored = room_request("PUT", base, f"/data/{shown}", data=body, headers=headers).json()
     if as_json:
         out.print_json(json.dumps(stored))
         return
@@ -316,7 +292,9 @@ def _download(base: str, path: str, header: str, target: Path, expected: bytes) 
         headers["Range"] = f"bytes={have}-"
     fetched = 0
     try:
-        response: requests.Response | None = _send("GET", base, path, headers=headers, stream=True)
+        response: requests.Response | None = room_request(
+            "GET", base, path, headers=headers, stream=True
+        )
     except DataRoomRefusedError as error:
         if not (have and error.status == RANGE_NOT_SATISFIABLE):
             raise
@@ -366,11 +344,11 @@ def data_get_command(
     """
     target = parse_asset(asset)
     shown = asset_id_hex(target)
-    base = _gateway(settings, gateway)
+    base = room_gateway(settings, gateway)
     ledger = open_ledger(settings)
-    account = _signer(ledger)
+    account = signing_account(ledger)
     _registered(ledger, target)
-    status = _send("GET", base, f"/data/{shown}/status").json()
+    status = room_request("GET", base, f"/data/{shown}/status").json()
     if not status.get("stored"):
         raise InputError(f"the data room at {base} holds no data of asset {shown}")
     # the asset id commits to the content hash: the room cannot name other content
@@ -379,7 +357,9 @@ def data_get_command(
         raise InputError(f"the data room names content {to_hex32(content)}, not asset {shown}'s")
 
     def sign() -> str:
-        return sign_access(account, _domain(ledger), target, purpose, deadline=_deadline(ledger))
+        return sign_access(
+            account, room_domain(ledger), target, purpose, deadline=signature_deadline(ledger)
+        )
 
     if status.get("kind") == "file":
         fetched = _download(base, f"/data/{shown}", sign(), output, content)
@@ -404,7 +384,7 @@ def _download_folder(
     """Download a folder asset's files into ``output``, each checked against its Merkle path
     to ``root`` first and its SHA-256 after; a file already there and whole is kept. The
     bytes downloaded and the files."""
-    listing = _send("GET", base, f"/data/{shown}/files", headers={SIGNATURE_HEADER: sign()})
+    listing = room_request("GET", base, f"/data/{shown}/files", headers={SIGNATURE_HEADER: sign()})
     manifest = listing.json()
     if parse_hash_bytes(str(manifest["root"]), "root") != root:
         raise InputError(f"the data room's listing is not of asset {shown}'s folder")
@@ -421,224 +401,3 @@ def _download_folder(
             continue
         fetched += _download(base, f"/data/{shown}/files/{item['path']}", sign(), destination, sha)
     return fetched, len(manifest["files"])
-
-
-# ------------------------------------------------------------------ log, receipts
-
-
-@chain_command(data_app, "log")
-def data_log_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="Records at the most.")] = 100,
-    gateway: GatewayOption = None,
-) -> None:
-    """Read the access log of an asset you hold: every request, granted or refused.
-
-    Example: provledger data log 0x5f…e1 --dev-account 5
-    """
-    target = parse_asset(asset)
-    base = _gateway(settings, gateway)
-    ledger = open_ledger(settings)
-    assert ledger.account is not None
-    header = sign_log_read(ledger.account, _domain(ledger), target, deadline=_deadline(ledger))
-    answer = _send(
-        "GET",
-        base,
-        f"/data/{asset_id_hex(target)}/log",
-        headers={SIGNATURE_HEADER: header},
-        params={"limit": limit},
-    ).json()
-    print_table(
-        answer,
-        as_json,
-        ["time", "requester", "decision", "rule", "bytes", "record"],
-        [
-            [
-                item["at"],
-                item["requester"],
-                item["decision"],
-                item["rule"],
-                f"{item['bytes']:,}",
-                item["record_id"],
-            ]
-            for item in answer["items"]
-        ],
-    )
-
-
-@data_app.command("receipt")
-def data_receipt_command(
-    record_id: Annotated[str, typer.Argument(help="The access record's id (32 hex digits).")],
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the receipt to this file.")
-    ] = None,
-    gateway: GatewayOption = None,
-) -> None:
-    """Get the receipt of an access (the record, its Merkle path and the anchoring
-    transaction), once the room has anchored it.
-
-    Example: provledger data receipt 3f9a…c2 -o receipt.json
-    """
-    settings = settings_from(gateway_url=gateway)
-
-    def run() -> None:
-        receipt = gateway_get(require_gateway(settings), f"/data/receipts/{record_id}")
-        text = json.dumps(receipt, indent=2)
-        if output is None:
-            out.print_json(text)
-        else:
-            output.write_text(text + "\n")
-            out.print(f"receipt of record {record_id} written to {output}", highlight=False)
-
-    guarded(run)
-
-
-@chain_command(data_app, "anchor")
-def data_anchor_command(settings: Settings, as_json: bool) -> None:
-    """Anchor the access log's records not anchored yet, as one Merkle root on chain, signed by
-    your account (an active participant); the gateway does it on its schedule too.
-
-    Example: provledger data anchor --dev-account 9
-    """
-    ledger = open_ledger(settings)
-    status = ledger.registry.participant(ledger.address).status
-    if status is not ParticipantStatus.ACTIVE:  # BatchAnchor takes roots from participants only
-        raise InputError(
-            f"{ledger.address} is not an active participant ({status.name.lower()}): "
-            "anchor with a participant's account"
-        )
-    with AccessLogStore.open(settings.data_room_database_url) as log:
-        batch = anchor_pending(log, ledger, blobs=BlobStore(settings.blob_dir))
-    if batch is None:
-        out.print("no access record waits to be anchored", highlight=False)
-        return
-    anchored = batch.batch
-    answer = {
-        "root": anchored.root,
-        "records": anchored.leaf_count,
-        "transaction": anchored.tx_hash,
-    }
-    if as_json:
-        out.print_json(json.dumps(answer))
-    else:
-        out.print(
-            f"anchored {anchored.leaf_count:,} access records under {anchored.root} "
-            f"(transaction {anchored.tx_hash})",
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
-@data_app.command("keygen")
-def data_keygen_command(
-    key_file: Annotated[Path, typer.Argument(help="The master key file to write (mode 600).")],
-    rotate: Annotated[
-        bool,
-        typer.Option(
-            help="Put a new current key first in an existing key file, keeping the old ones "
-            "for `data rotate-keys`."
-        ),
-    ] = False,
-) -> None:
-    """Make a master key for the data room (PROVLEDGER_DATA_ROOM_MASTER_KEY_FILE). Keep it away
-    from the database and the storage: whoever holds it and them can read every asset.
-
-    Example: provledger data keygen /etc/provledger/master.key
-    """
-
-    def run() -> None:
-        key = generate_master_key()
-        if rotate:
-            if not key_file.is_file():
-                raise InputError(f"{key_file} is not a key file to rotate")
-            kept = MasterKeyRing.from_file(key_file)  # refuses a file that is no key file
-            _write_secret(key_file, key + "\n" + key_file.read_text(), replace=True)
-            done = (
-                f"new master key {MasterKeyRing.load(key).current.key_id} put first in "
-                f"{key_file}; the {1 + len(kept.older)} older kept for `provledger data "
-                "rotate-keys`"
-            )
-        else:
-            _write_secret(key_file, key + "\n", replace=False)
-            done = f"master key written to {key_file} (mode 600)"
-        out.print(done, highlight=False, soft_wrap=True)
-
-    guarded(run)
-
-
-def _write_secret(path: Path, text: str, *, replace: bool) -> None:
-    """Write ``text`` to ``path``, readable by its owner only (mode 600): a new file is never
-    written over (:class:`InputError`); ``replace`` writes a copy and renames it over the
-    old."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    written = path.with_name(path.name + ".tmp") if replace else path
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if replace else os.O_EXCL)
-    try:
-        fd = os.open(written, flags, 0o600)
-    except FileExistsError:
-        raise InputError(f"{path} exists: a master key is never overwritten") from None
-    with os.fdopen(fd, "w") as sink:
-        sink.write(text)
-    if replace:
-        written.replace(path)
-
-
-@data_app.command("rotate-keys")
-def data_rotate_keys_command(
-    key_file: Annotated[
-        Path | None,
-        typer.Option(help="The master key file [env PROVLEDGER_DATA_ROOM_MASTER_KEY_FILE]."),
-    ] = None,
-) -> None:
-    """Re-wrap every data key of the room under the key file's current (first) master key; the
-    data is not touched. Afterwards the older keys may be removed from the file.
-
-    Example: provledger data rotate-keys --key-file /etc/provledger/master.key
-    """
-    settings = settings_from(data_room_master_key_file=key_file)
-
-    def run() -> None:
-        keys = master_keys(settings)
-        with DataRoomStore.open(settings.data_room_database_url) as store:
-            count = rotate_keys(store, keys)
-        out.print(
-            f"re-wrapped {count:,} data keys under master key {keys.current.key_id}",
-            highlight=False,
-        )
-
-    guarded(run)
-
-
-@app.command("verify-receipt")
-def verify_receipt_command(
-    receipt: Annotated[Path, typer.Argument(help="An access receipt (provledger data receipt).")],
-    rpc_url: Annotated[
-        str | None, typer.Option("--rpc-url", help="JSON-RPC URL of the node; required.")
-    ] = None,
-    deployments_dir: Annotated[
-        Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Check an access receipt against a node, with no gateway: the record hashes to its leaf,
-    the leaf's Merkle path leads to a root anchored on chain by the room; exit 1 if not.
-
-    Example: provledger verify-receipt receipt.json --rpc-url http://127.0.0.1:8545
-    """
-    settings = settings_from(rpc_url=rpc_url, deployments_dir=deployments_dir)
-
-    def run() -> ReceiptVerdict:
-        document = read_json_file(receipt, max_bytes=RECEIPT_MAX_BYTES)
-        ledger = open_ledger(settings, sign=False)
-        ledger.w3.eth.get_block_number()  # a node that cannot tell its head gives no verdict
-        anchor = ledger.deployment.contracts["BatchAnchor"].address
-        return verify_receipt(document, ledger.w3, anchor)
-
-    verdict = guarded(run)
-    if as_json:
-        out.print_json(json.dumps(verdict.to_json()))
-    else:
-        print_verdict(verdict, f"receipt of access record {verdict.record_id or '(unnamed)'}")
-    raise typer.Exit(EXIT_OK if verdict.ok else EXIT_NEGATIVE)

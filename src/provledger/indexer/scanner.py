@@ -45,7 +45,7 @@ from provledger.indexer.metrics import IndexerMetrics
 from provledger.indexer.rows import BatchAnchoredRow
 from provledger.indexer.source import JsonRpcSource, LogSource, RpcError
 from provledger.store.blobs import BlobStore
-from provledger.store.documents import index_documents, named_manifest
+from provledger.store.documents import index_named_manifests
 from provledger.store.engine import WriterLockHeldError, writer_lock
 from provledger.store.index import Checkpoint, Identity, IndexStore
 from provledger.store.records import BlockHeader, LogRecord
@@ -450,20 +450,12 @@ class Scanner:
         self.on_batch(BatchReport(item.start, item.end, head, len(records), skipped, seconds, mode))
 
     def _learn_manifests(self, records: Sequence[LogRecord]) -> None:
-        """Index the manifests that the batches anchored in ``records`` name, from the blob
-        folder: the reader links a batch to its manifest once both are in the index."""
+        """Index the manifests the batches anchored in ``records`` name, from the blob folder."""
         if self.blobs is None:
             return
-        named = (
-            named_manifest(record.row.manifest_uri)
-            for record in records
-            if isinstance(record.row, BatchAnchoredRow)
-        )
-        hashes = [sha256 for sha256 in named if sha256 is not None]
-        if not hashes:
-            return
+        uris = (r.row.manifest_uri for r in records if isinstance(r.row, BatchAnchoredRow))
         try:
-            index_documents(self.store.engine, self.blobs, hashes)
+            index_named_manifests(self.store.engine, self.blobs, uris)
         except OSError as error:  # the folder is unreadable: the batch stays, unlinked for now
             self.on_note(f"batch manifests not indexed from the blob folder: {error}")
 

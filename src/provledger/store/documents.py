@@ -256,6 +256,14 @@ def index_documents(
     return titles, batches
 
 
+def index_named_manifests(engine: Engine, blobs: BlobStore, manifest_uris: Iterable[str]) -> None:
+    """Index the manifests that batches' ``manifest_uris`` name, from ``blobs``, as the indexer
+    writes the batches: the reader links a batch to its manifest once both are in the index."""
+    hashes = [sha256 for uri in manifest_uris if (sha256 := named_manifest(uri)) is not None]
+    if hashes:
+        index_documents(engine, blobs, hashes)
+
+
 def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[int, int]:
     documents = schema.documents
     with engine.begin() as conn:

@@ -452,9 +452,8 @@ batch_leaves = Table(
     column("position", Integer),
 )
 
-# An access-log batch manifest (provledger.store.documents.AccessBatchManifest): the batch it
-# describes, and the URI that names it (a batch is linked to the manifest only if the batch's
-# anchored manifest URI, root and leaf count are these).
+# An access-log batch manifest (store.documents.AccessBatchManifest) and the URI naming it: a
+# batch is linked to it only if its anchored manifest URI, root and leaf count are these.
 access_manifests = Table(
     "access_manifests",
     metadata,

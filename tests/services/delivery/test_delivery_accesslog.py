@@ -22,19 +22,17 @@ from provledger.chain.enums import ParticipantStatus
 from provledger.chain.events import decode_batch_anchored
 from provledger.merkle import StandardMerkleTree, batch_leaf_hash
 from provledger.services.delivery.accesslog import (
-    CHECKS,
     RECEIPT_FORMAT,
     AccessLogAlteredError,
     AnchoredBatch,
     ReceiptNotReadyError,
-    ReceiptVerdict,
     UnknownAccessRecordError,
     anchor_pending,
     iso_millis,
     receipt_of,
     record_hash,
-    verify_receipt,
 )
+from provledger.services.delivery.receipts import CHECKS, ReceiptVerdict, verify_receipt
 from provledger.store.access_log import (
     AccessLogStore,
     AccessRecord,
