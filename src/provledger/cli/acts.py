@@ -26,10 +26,11 @@ from provledger.store.blobs import BlobStore
 HOUR: Final = 3600
 DAY: Final = 24 * HOUR
 
+_REASON: Final = typer.Option("--reason", help="Why (its SHA-256 is recorded).")
 #: Why an act was done, in words: its SHA-256 is recorded (32 zero bytes when not given).
-ReasonOption = Annotated[
-    str | None, typer.Option("--reason", help="Why (its SHA-256 is recorded).")
-]
+ReasonOption = Annotated[str | None, _REASON]
+#: Why an act was done, where the act needs a reason (a rejection).
+RequiredReasonOption = Annotated[str, _REASON]
 
 
 def document_option(document: str) -> Any:
@@ -68,6 +69,12 @@ def chain_time(ledger: Provledger) -> int:
     """The latest block's time: expiries count from the chain's clock, the one the contracts
     check them against."""
     return int(ledger.w3.eth.get_block("latest")["timestamp"])
+
+
+def expiry(ledger: Provledger, days: int) -> int:
+    """The time ``days`` whole days after the latest block's (:func:`chain_time`): when a
+    license, permit, offer or bid given for ``days`` expires."""
+    return chain_time(ledger) + days * DAY
 
 
 def asset_act(settings: Settings, given: Path | None, act: str, asset: int, **fields: Any) -> bytes:

@@ -11,11 +11,11 @@ from provledger.chain import events
 from provledger.chain.enums import RegistrationType, Ruling, ValuationMethod
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.acts import (
-    DAY,
+    RequiredReasonOption,
     act_document,
     asset_act,
-    chain_time,
     document_option,
+    expiry,
     text_act_command,
 )
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
@@ -58,7 +58,7 @@ def review_accept_command(
 text_act_command(
     review_app,
     "reject",
-    Annotated[str, typer.Option("--reason", help="Why (its SHA-256 is recorded).")],
+    RequiredReasonOption,
     lambda ledger: ledger.office.reject,
     "rejected {asset}",
     """Reject a registration.
@@ -229,7 +229,7 @@ def export_permit_command(
     target = parse_asset(asset)
     to = parse_address(recipient, "recipient")
     ledger = open_ledger(settings)
-    expires = chain_time(ledger) + days * DAY
+    expires = expiry(ledger, days)
     receipt = ledger.export.issue_permit(target, to, expires)
     show_receipt(
         receipt,

@@ -373,6 +373,10 @@ BlobDirOption = Annotated[
     Path | None,
     typer.Option(help="Folder of off-chain documents by SHA-256 [env PROVLEDGER_BLOB_DIR]."),
 ]
+#: The deployment records of a command that reads a deployment outside ``chain_command``.
+DeploymentRecordsOption = Annotated[
+    Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
+]
 
 
 def settings_from(**overrides: object) -> Settings:

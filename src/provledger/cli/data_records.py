@@ -18,6 +18,7 @@ from provledger.cli.arguments import AssetArgument, parse_asset
 from provledger.cli.base import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    DeploymentRecordsOption,
     JsonOption,
     app,
     guarded,
@@ -256,9 +257,7 @@ def verify_receipt_command(
     rpc_url: Annotated[
         str | None, typer.Option("--rpc-url", help="JSON-RPC URL of the node; required.")
     ] = None,
-    deployments_dir: Annotated[
-        Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
-    ] = None,
+    deployments_dir: DeploymentRecordsOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Check an access receipt against a node, with no gateway: the record hashes to its leaf,

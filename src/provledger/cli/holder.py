@@ -13,11 +13,10 @@ from provledger.chain.events import LicenseGranted
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.cli.acts import (
-    DAY,
     ReasonOption,
     asset_act,
-    chain_time,
     document_option,
+    expiry,
     text_act_command,
     text_hash,
 )
@@ -125,7 +124,7 @@ def license_grant_command(
     to = parse_address(licensee, "licensee")
     license_kind = parse_choice(LicenseKind, kind, "--kind")
     ledger = open_ledger(settings)
-    expires = chain_time(ledger) + days * DAY
+    expires = expiry(ledger, days)
     terms_hash = asset_act(
         settings,
         terms,

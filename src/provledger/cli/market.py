@@ -22,7 +22,7 @@ from provledger.chain.events import BidPlaced, OfferCreated, ProceedsWithdrawn, 
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import OfferState
-from provledger.cli.acts import DAY, asset_act, chain_time
+from provledger.cli.acts import DAY, asset_act, expiry
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import command_group
 from provledger.cli.holder import LicenseKindOption, ScopeOption, TermsOption
@@ -187,7 +187,7 @@ def list_command(
     receipt = ledger.market.list_asset(
         target,
         pricing.price,
-        chain_time(ledger) + days * DAY,
+        expiry(ledger, days),
         currency=pricing.currency.address,
         min_bid=pricing.min_bid,
     )
@@ -235,7 +235,7 @@ def offer_license_command(
         terms_hash,
         scope,
         pricing.price,
-        chain_time(ledger) + days * DAY,
+        expiry(ledger, days),
         currency=pricing.currency.address,
         min_bid=pricing.min_bid,
     )
@@ -292,7 +292,7 @@ def bid_command(
     bid_amount = parse_price(amount, currency, "amount", raw)
     ledger = open_ledger(settings)
     value = pay(ledger, state.currency, bid_amount)
-    receipt = ledger.market.bid(offer, bid_amount, chain_time(ledger) + days * DAY, value=value)
+    receipt = ledger.market.bid(offer, bid_amount, expiry(ledger, days), value=value)
     placed = receipt.event(BidPlaced)
     summary = (
         f"bid #{placed.bid_id} of {format_amount(bid_amount, currency, raw=raw)} on offer "

@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import time
-from pathlib import Path
 from typing import Annotated, Final
 
 import typer
@@ -23,6 +22,7 @@ from provledger.chain.connection import connect, is_embedded
 from provledger.chain.deployments import load_deployment
 from provledger.cli.base import (
     BlobDirOption,
+    DeploymentRecordsOption,
     JsonOption,
     RpcOption,
     app,
@@ -72,9 +72,7 @@ DatabaseOption = Annotated[
 def index_command(
     rpc_url: RpcOption = None,
     database_url: DatabaseOption = None,
-    deployments_dir: Annotated[
-        Path | None, typer.Option(help="Folder of <chain-id>.json deployment records.")
-    ] = None,
+    deployments_dir: DeploymentRecordsOption = None,
     blob_dir: BlobDirOption = None,
     once: Annotated[
         bool, typer.Option("--once", help="Stop when the head seen at the start is indexed.")

@@ -71,13 +71,24 @@ def words_of(text: str) -> list[str]:
     return list(seen)
 
 
-def title_of(document: bytes) -> str | None:
-    """The ``title`` of a metadata document, or None (not a JSON object, no string title)."""
+def _json_object(document: bytes, of_format: str | None = None) -> dict[str, Any] | None:
+    """The JSON object ``document`` holds (whose ``format`` is ``of_format``, if one is given),
+    or None."""
     try:
         parsed = orjson.loads(document)
     except orjson.JSONDecodeError:
         return None
-    if not isinstance(parsed, dict):
+    if not isinstance(parsed, dict) or (
+        of_format is not None and parsed.get("format") != of_format
+    ):
+        return None
+    return parsed
+
+
+def title_of(document: bytes) -> str | None:
+    """The ``title`` of a metadata document, or None (not a JSON object, no string title)."""
+    parsed = _json_object(document)
+    if parsed is None:
         return None
     title = parsed.get("title")
     if not isinstance(title, str) or not title.strip():
@@ -124,11 +135,8 @@ class BatchManifest:
     @classmethod
     def parse(cls, document: bytes) -> BatchManifest | None:
         """The manifest in ``document``, or None if it is not one."""
-        try:
-            parsed = orjson.loads(document)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(parsed, dict) or parsed.get("format") != BATCH_FORMAT:
+        parsed = _json_object(document, BATCH_FORMAT)
+        if parsed is None:
             return None
         leaves = parsed.get("leaves")
         if not isinstance(leaves, list) or not leaves:
@@ -198,11 +206,8 @@ class AccessBatchManifest:
     def parse(cls, document: bytes) -> AccessBatchManifest | None:
         """The manifest in ``document``, or None if it is not a well-formed one (assets distinct
         and in order, each with at least one record, adding up to the leaf count)."""
-        try:
-            parsed = orjson.loads(document)
-        except orjson.JSONDecodeError:
-            return None
-        if not isinstance(parsed, dict) or parsed.get("format") != ACCESS_BATCH_FORMAT:
+        parsed = _json_object(document, ACCESS_BATCH_FORMAT)
+        if parsed is None:
             return None
         try:
             manifest = cls(

@@ -215,37 +215,31 @@ def decrypt_range(
         raise ValueError(f"bytes [{start}, {end}) are outside the {size} bytes of {object_name}")
     if start == end:
         return iter(())
-    return _decrypt_segments(data_key, object_name, read, size, start, end)
 
+    # Nested, so that the checks above run at the call and the reading as it is iterated.
+    def segments() -> Iterator[bytes]:
+        header = read(0, HEADER_SIZE)
+        if len(header) != HEADER_SIZE or header[0] != VERSION:
+            raise IntegrityError(object_name)
+        prefix = header[1 + _SALT_SIZE :]
+        cipher = _segment_cipher(data_key, object_name, header[1 : 1 + _SALT_SIZE])
+        last_index = _segment_count(size) - 1
+        first, final = start // SEGMENT_SIZE, (end - 1) // SEGMENT_SIZE
+        for batch in range(first, final + 1, SEGMENTS_PER_READ):
+            batch_end = min(batch + SEGMENTS_PER_READ, final + 1)
+            offset = HEADER_SIZE + batch * _STORED_SEGMENT
+            stored = read(offset, ciphertext_size(min(size, batch_end * SEGMENT_SIZE)) - offset)
+            for index in range(batch, batch_end):
+                at = (index - batch) * _STORED_SEGMENT
+                sealed = stored[at : at + _STORED_SEGMENT]
+                try:
+                    plain = cipher.decrypt(_nonce(prefix, index, index == last_index), sealed, None)
+                except InvalidTag:
+                    raise IntegrityError(object_name, index) from None
+                base = index * SEGMENT_SIZE
+                yield plain[max(start - base, 0) : end - base]
 
-def _decrypt_segments(
-    data_key: bytes,
-    object_name: str,
-    read: Callable[[int, int], bytes],
-    size: int,
-    start: int,
-    end: int,
-) -> Iterator[bytes]:
-    header = read(0, HEADER_SIZE)
-    if len(header) != HEADER_SIZE or header[0] != VERSION:
-        raise IntegrityError(object_name)
-    prefix = header[1 + _SALT_SIZE :]
-    cipher = _segment_cipher(data_key, object_name, header[1 : 1 + _SALT_SIZE])
-    last_index = _segment_count(size) - 1
-    first, final = start // SEGMENT_SIZE, (end - 1) // SEGMENT_SIZE
-    for batch in range(first, final + 1, SEGMENTS_PER_READ):
-        batch_end = min(batch + SEGMENTS_PER_READ, final + 1)
-        offset = HEADER_SIZE + batch * _STORED_SEGMENT
-        stored = read(offset, ciphertext_size(min(size, batch_end * SEGMENT_SIZE)) - offset)
-        for index in range(batch, batch_end):
-            at = (index - batch) * _STORED_SEGMENT
-            sealed = stored[at : at + _STORED_SEGMENT]
-            try:
-                plain = cipher.decrypt(_nonce(prefix, index, index == last_index), sealed, None)
-            except InvalidTag:
-                raise IntegrityError(object_name, index) from None
-            base = index * SEGMENT_SIZE
-            yield plain[max(start - base, 0) : end - base]
+    return segments()
 
 
 # --- the master keys and the data keys they wrap ---

@@ -33,10 +33,16 @@ from web3.exceptions import TransactionNotFound, Web3Exception
 from provledger.chain.client import AnchorClient
 from provledger.chain.events import BatchAnchored, decode_batch_anchored
 from provledger.errors import ProvledgerError, ServiceUnavailableError
-from provledger.merkle import batch_leaf_hash, process_proof
+from provledger.merkle import batch_leaf_hash
 from provledger.params import InvalidParameterError, checksum, parse_address, parse_hex, to_hex32
 from provledger.services.delivery.accesslog import RECEIPT_FORMAT, evidence_hash
-from provledger.services.proofs.checks import Check, CheckFailedError, Verdict, run_check
+from provledger.services.proofs.checks import (
+    Check,
+    CheckFailedError,
+    Verdict,
+    reach_root,
+    run_check,
+)
 from provledger.store.access_log import (
     DECISIONS,
 )
@@ -219,12 +225,7 @@ def _check_record(receipt: _Receipt, w3: Web3, trusted: str) -> str:
 
 
 def _check_proof(receipt: _Receipt, w3: Web3, trusted: str) -> str:
-    reached = process_proof(receipt.leaf, receipt.proof)
-    if reached != receipt.root:
-        raise CheckFailedError(
-            f"the path of {len(receipt.proof)} sibling(s) leads to {to_hex32(reached)}, "
-            f"not to root {to_hex32(receipt.root)}"
-        )
+    reached = reach_root(receipt.leaf, receipt.proof, receipt.root)
     return f"{len(receipt.proof)} sibling(s) lead to root {to_hex32(reached)}"
 
 

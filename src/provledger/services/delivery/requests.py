@@ -72,27 +72,30 @@ _DOMAIN_TYPE: Final = [
     {"name": "chainId", "type": "uint256"},
     {"name": "verifyingContract", "type": "address"},
 ]
+#: The fields that end every kind: the nonce that makes a request single-use, and the deadline
+#: (unix seconds) after which it is refused.
+_VALIDITY_FIELDS: Final = (
+    {"name": "nonce", "type": "uint256"},
+    {"name": "deadline", "type": "uint256"},
+)
 #: Each kind's fields, in their signed order; the first is the signer's address.
 REQUEST_TYPES: Final[dict[RequestKind, list[dict[str, str]]]] = {
     "DataUpload": [
         {"name": "holder", "type": "address"},
         {"name": "assetId", "type": "uint256"},
         {"name": "contentHash", "type": "bytes32"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_VALIDITY_FIELDS,
     ],
     "DataAccess": [
         {"name": "requester", "type": "address"},
         {"name": "assetId", "type": "uint256"},
         {"name": "purpose", "type": "string"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_VALIDITY_FIELDS,
     ],
     "AccessLogRead": [
         {"name": "holder", "type": "address"},
         {"name": "assetId", "type": "uint256"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
+        *_VALIDITY_FIELDS,
     ],
 }
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]*")

@@ -14,6 +14,7 @@ refusal to its HTTP status; nothing here knows HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -104,10 +105,36 @@ def decide_access(ledger: Provledger, asset_id: int, requester: str) -> Decision
     Raises:
         InvalidParameterError: ``requester`` is not an address.
     """
-    reading = _Reading.at_head(ledger, asset_id, requester, "requester")
+    return _decide(ledger, asset_id, requester, "requester", _licensed)
+
+
+def decide_upload(ledger: Provledger, asset_id: int, uploader: str) -> Decision:
+    """Whether ``uploader`` may put the data of ``asset_id`` in the data room: its holder
+    may, while the asset is known and not cancelled.
+
+    Raises:
+        InvalidParameterError: ``uploader`` is not an address.
+    """
+    return _decide(ledger, asset_id, uploader, "uploader", _not_holder)
+
+
+def _decide(
+    ledger: Provledger,
+    asset_id: int,
+    requester: str,
+    field: str,
+    then: Callable[[_Reading, Facts], Decision],
+) -> Decision:
+    """The decision of the rules every request meets first (:meth:`_Reading.held_or_gone`),
+    read at the head, or else ``then``'s; ``field`` names ``requester`` if it does not parse."""
+    reading = _Reading.at_head(ledger, asset_id, requester, field)
     facts = reading.held_or_gone()
-    if isinstance(facts, Decision):
-        return facts
+    return facts if isinstance(facts, Decision) else then(reading, facts)
+
+
+def _licensed(reading: _Reading, facts: Facts) -> Decision:
+    """The decision for someone other than the holder: both in good standing, the asset
+    unrestricted, a licence valid at the block, and the border crossed as the grade allows."""
     standing = _standing(reading, facts)
     if standing is not None:
         return reading.refuse(*standing)
@@ -122,17 +149,8 @@ def decide_access(ledger: Provledger, asset_id: int, requester: str) -> Decision
     return _across_border(reading, facts, valid)
 
 
-def decide_upload(ledger: Provledger, asset_id: int, uploader: str) -> Decision:
-    """Whether ``uploader`` may put the data of ``asset_id`` in the data room: its holder
-    may, while the asset is known and not cancelled.
-
-    Raises:
-        InvalidParameterError: ``uploader`` is not an address.
-    """
-    reading = _Reading.at_head(ledger, asset_id, uploader, "uploader")
-    facts = reading.held_or_gone()
-    if isinstance(facts, Decision):
-        return facts
+def _not_holder(reading: _Reading, facts: Facts) -> Decision:
+    """The decision for someone other than the holder, who may not upload."""
     return reading.refuse(
         Refusal.NOT_HOLDER, f"{reading.requester} does not hold the asset; {facts.holder} does"
     )

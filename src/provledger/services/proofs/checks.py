@@ -4,7 +4,7 @@ docstring: :mod:`provledger.services.proofs`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
@@ -296,13 +296,20 @@ def _check_merkle(proof: ProofBundle, node: ProofNode) -> str:
             f"the leaf of content hash {_hexs(content_hash)} is {_hexs(leaf)}, "
             f"the bundle says {_hexs(batch.leaf)}"
         )
-    reached = process_proof(leaf, batch.proof)
-    if reached != batch.root:
-        raise CheckFailedError(
-            f"the path of {len(batch.proof)} sibling(s) leads to {_hexs(reached)}, "
-            f"not to root {_hexs(batch.root)}"
-        )
+    reached = reach_root(leaf, batch.proof, batch.root)
     return f"{len(batch.proof)} sibling(s) lead from leaf {_hexs(leaf)} to root {_hexs(reached)}"
+
+
+def reach_root(leaf: bytes, proof: Sequence[bytes], root: bytes) -> bytes:
+    """The root the Merkle path ``proof`` leads to from ``leaf``, which must be ``root``;
+    :class:`CheckFailedError` says where it leads instead."""
+    reached = process_proof(leaf, proof)
+    if reached != root:
+        raise CheckFailedError(
+            f"the path of {len(proof)} sibling(s) leads to {_hexs(reached)}, "
+            f"not to root {_hexs(root)}"
+        )
+    return reached
 
 
 def _difference(what: str, stated: Mapping[str, Any], actual: Mapping[str, Any]) -> str | None:
