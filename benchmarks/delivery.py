@@ -60,6 +60,7 @@ from provledger.chain.types import Registration
 from provledger.services.delivery.envelope import generate_master_key
 from provledger.services.delivery.requests import (
     SIGNATURE_HEADER,
+    SIGNATURE_LIFETIME,
     Domain,
     sign_access,
     sign_upload,
@@ -80,8 +81,6 @@ HOLDER_INDEX: Final = 5
 SERVE_START_SECONDS: Final = 60.0
 #: Seconds any one request may wait on the server before the client gives up.
 REQUEST_TIMEOUT: Final = 600.0
-#: Seconds a signed request stays valid after the head's time (the room takes at most 600).
-SIGNATURE_LIFETIME: Final = 300
 
 
 def progress(message: str) -> None:
@@ -154,7 +153,7 @@ def set_up_chain(node: AnvilNode, data: Data, deployments: Path) -> Chain:
     asset = alice.registry.register(item).event(AssetRegistered).asset_id
     deployment.save(deployments)
     # signed requests name the chain and the registry (their EIP-712 domain)
-    return Chain(holder, Domain(deployment.chain_id, alice.registry.address), asset, alice)
+    return Chain(holder, Domain.of(alice), asset, alice)
 
 
 def deadline(chain: Chain) -> int:

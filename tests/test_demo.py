@@ -45,11 +45,17 @@ def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
     # for byte; the party without a licence was refused; the four requests were anchored
     bought = tmp_path / "bought" / "huangpu-aqi-daily.csv"
     assert bought.read_bytes() == (tmp_path / "huangpu-aqi-daily.csv").read_bytes()
-    raw = tmp_path / "huangpu-air-raw"
-    for source in raw.rglob("*"):
-        if source.is_file():
-            copy = tmp_path / "licensed" / "huangpu-air-raw" / source.relative_to(raw)
-            assert copy.read_bytes() == source.read_bytes()
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {
+            str(path.relative_to(folder)): path.read_bytes()
+            for path in folder.rglob("*")
+            if path.is_file()
+        }
+
+    raw = files(tmp_path / "huangpu-air-raw")
+    assert len(raw) == 8
+    assert files(tmp_path / "licensed" / "huangpu-air-raw") == raw
     assert not (tmp_path / "refused").exists()
     assert result.refused_delivery == "no-licence"
     assert any("Victoria Harbour Analytics downloaded what it bought" in line for line in lines)

@@ -55,7 +55,7 @@ from provledger.merkle import StandardMerkleTree
 from provledger.params import parse_hash_bytes, to_hex32
 from provledger.services.delivery.envelope import MasterKeyRing, generate_master_key
 from provledger.services.delivery.errors import DeliveryRefusedError
-from provledger.services.delivery.requests import Domain, sign_access, sign_upload
+from provledger.services.delivery.requests import SIGNATURE_LIFETIME, sign_access, sign_upload
 from provledger.services.delivery.service import DataRoom
 from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
@@ -201,23 +201,20 @@ class Demo:
             blobs=self.blobs,
         )
 
-    def _domain(self) -> Domain:
-        deployment = self.result.deployment
-        return Domain(deployment.chain_id, deployment.address("DataAssetRegistry"))
-
     def put(self, room: DataRoom, holder: Provledger, asset: int, path: Path) -> None:
         """The holder puts an asset's bytes (a file, or a folder as a tar stream) in the room."""
         assert holder.account is not None
-        content = sha256_file(path) if path.is_file() else folder_manifest(path).root
-        deadline = self.chain.timestamp() + 300
-        header = sign_upload(holder.account, self._domain(), asset, content, deadline=deadline)
+        manifest = None if path.is_file() else folder_manifest(path)
+        content = sha256_file(path) if manifest is None else manifest.root
+        deadline = self.chain.timestamp() + SIGNATURE_LIFETIME
+        header = sign_upload(holder.account, room.domain, asset, content, deadline=deadline)
         ticket = room.authorise_upload(header, asset)
-        if path.is_file():
+        if manifest is None:
             stored = room.store_upload(ticket, [path.read_bytes()], folder=False)
         else:
             body = io.BytesIO()
             with tarfile.open(fileobj=body, mode="w") as archive:
-                for entry in folder_manifest(path).entries:
+                for entry in manifest.entries:
                     archive.add(path / entry.path, arcname=entry.path)
             stored = room.store_upload(ticket, [body.getvalue()], folder=True)
         name = PARTIES[self.parties.index(holder)].name
@@ -233,8 +230,8 @@ class Demo:
 
         def signed() -> str:
             assert who.account is not None
-            deadline = self.chain.timestamp() + 300
-            return sign_access(who.account, self._domain(), asset, "demo", deadline=deadline)
+            deadline = self.chain.timestamp() + SIGNATURE_LIFETIME
+            return sign_access(who.account, room.domain, asset, "demo", deadline=deadline)
 
         stored = room.store.object_of(asset)
         if stored is None or stored.kind == "file":

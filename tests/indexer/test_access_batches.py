@@ -17,6 +17,7 @@ from sqlalchemy import RowMapping
 from helpers.indexing import TEST_CONFIG, source_of
 from helpers.stores import engine_for
 from helpers.world import World
+from provledger.chain.ids import asset_id_hex
 from provledger.indexer.scanner import Scanner
 from provledger.services.delivery.accesslog import AnchoredBatch, anchor_pending, manifest_of
 from provledger.store import queries
@@ -37,8 +38,7 @@ ASSET_B: Final = 0xB
 ROOT: Final = "0x" + "ab" * 32
 
 
-def _key(asset: int) -> str:
-    return f"0x{asset:064x}"
+_key = asset_id_hex
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ def test_an_access_manifest_is_canonical_and_names_no_requester() -> None:
             "assets out of order",
         ),
         (
-            {"assets": [{"asset_id": _key(1), "records": 3}, {"asset_id": _key(1), "records": 0}]},
+            {"assets": [{"asset_id": _key(1), "records": 3}, {"asset_id": _key(2), "records": 0}]},
             "an asset with no record",
         ),
         ({"assets": [{"asset_id": _key(1), "records": 3, "purpose": "x"}]}, "an extra field"),

@@ -45,6 +45,7 @@ from provledger.services.delivery.requests import (
     MalformedSignedRequestError,
     SignatureRejectedError,
 )
+from provledger.services.delivery.rules import Refusal
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.reads import NotFoundError
 from provledger.services.relay import (
@@ -185,20 +186,20 @@ PROBLEM_TYPE: Final = "urn:provledger:problem:"
 #: The status of each data-room refusal (the rule a
 #: :class:`~provledger.services.delivery.rules.Refusal` names): 451 where the law or an export
 #: rule stands in the way, 403 where the requester has no right, 410 where the data is gone.
-REFUSAL_STATUS: Final[dict[str, int]] = {
-    "unknown-asset": 404,
-    "asset-cancelled": 410,
-    "not-holder": 403,
-    "requester-suspended": 403,
-    "holder-suspended": 403,
-    "no-licence": 403,
-    "licence-expired": 403,
-    "licence-revoked": 403,
-    "asset-rejected": 451,
-    "asset-frozen": 451,
-    "asset-under-objection": 451,
-    "core-data-abroad": 451,
-    "export-permit-missing": 451,
+REFUSAL_STATUS: Final[dict[Refusal, int]] = {
+    Refusal.UNKNOWN_ASSET: 404,
+    Refusal.ASSET_CANCELLED: 410,
+    Refusal.NOT_HOLDER: 403,
+    Refusal.REQUESTER_SUSPENDED: 403,
+    Refusal.HOLDER_SUSPENDED: 403,
+    Refusal.NO_LICENCE: 403,
+    Refusal.LICENCE_EXPIRED: 403,
+    Refusal.LICENCE_REVOKED: 403,
+    Refusal.ASSET_REJECTED: 451,
+    Refusal.ASSET_FROZEN: 451,
+    Refusal.ASSET_UNDER_OBJECTION: 451,
+    Refusal.CORE_DATA_ABROAD: 451,
+    Refusal.EXPORT_PERMIT_MISSING: 451,
 }
 
 
@@ -223,7 +224,7 @@ def _content_range(error: RangeNotSatisfiableError) -> dict[str, str]:
 
 
 def _refusal_status(error: DeliveryRefusedError) -> int:
-    return REFUSAL_STATUS.get(error.refusal, 403)
+    return REFUSAL_STATUS.get(Refusal(error.refusal), 403)
 
 
 #: The answer to each domain error; a subclass takes its nearest listed ancestor's.

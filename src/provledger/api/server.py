@@ -188,14 +188,17 @@ def run(host: str, port: int, workers: int, announce: Callable[[str], None]) -> 
         sock.set_inheritable(True)  # for the workers, if several
         port = sock.getsockname()[1]  # port 0: the one the system chose
         sockets = [sock]
-    announce(url(host, port))
     if workers == 1:
+        announce(url(host, port))
         server = uvicorn.Server(config)
         server.run(sockets=sockets)
         if not server.started:
             raise WorkerFailedError()
         return
+    # Made before the announcement: its stop-signal handlers are in from here, so a Ctrl-C
+    # that follows the announcement at once is queued for it, not lost.
     supervisor = Supervisor(config, sockets=sockets)
+    announce(url(host, port))
     supervisor.run()
     if any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes):
         raise WorkerFailedError()

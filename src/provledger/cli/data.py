@@ -13,6 +13,7 @@ import json
 import os
 import tarfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from pathlib import Path
@@ -23,10 +24,10 @@ import typer
 from eth_account.signers.local import LocalAccount
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-from provledger.api.routes.data import TAR
 from provledger.chain.client import Provledger
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.types import AssetState
+from provledger.cli.acts import chain_time
 from provledger.cli.arguments import AssetArgument, parse_asset
 from provledger.cli.base import (
     command_group,
@@ -48,18 +49,17 @@ from provledger.hashing.folders import verify_file_membership
 from provledger.params import parse_hash_bytes, to_hex32
 from provledger.services.delivery.requests import (
     SIGNATURE_HEADER,
+    SIGNATURE_LIFETIME,
     Domain,
     sign_access,
     sign_upload,
 )
+from provledger.services.delivery.streams import TAR
 
 data_app = command_group(
     "data", "The data room: put an asset's bytes in a gateway, get what the chain allows you."
 )
 
-#: How long a signed request stays valid, in seconds of chain time (the room takes ten minutes
-#: at the most).
-SIGNATURE_LIFETIME: Final = 300
 #: Bytes read or written at a time.
 CHUNK: Final = 1 << 20
 #: Bytes of a download read at a time: a link that drops loses what it was reading, the rest
@@ -123,12 +123,12 @@ def signing_account(ledger: Provledger) -> LocalAccount:
     return ledger.account
 
 
-def room_domain(ledger: Provledger) -> Domain:
-    return Domain(ledger.deployment.chain_id, ledger.registry.address)
-
-
-def signature_deadline(ledger: Provledger) -> int:
-    return int(ledger.w3.eth.get_block("latest")["timestamp"]) + SIGNATURE_LIFETIME
+def signature_deadline(ledger: Provledger) -> Callable[[], int]:
+    """The deadline of a request signed at any moment from now: the chain's time, read once,
+    advanced by the time since, plus the lifetime (a folder's files each need a signature;
+    the node is not asked for each)."""
+    head, started = chain_time(ledger), time.monotonic()
+    return lambda: head + int(time.monotonic() - started) + SIGNATURE_LIFETIME
 
 
 def room_request(method: str, base: str, path: str, **options: Any) -> requests.Response:
@@ -227,7 +227,7 @@ def data_put_command(
             "who alone may put its data"
         )
     header = sign_upload(
-        account, room_domain(ledger), target, content, deadline=signature_deadline(ledger)
+        account, Domain.of(ledger), target, content, deadline=signature_deadline(ledger)()
     )
     total = path.stat().st_size if manifest is None else manifest.total_size
     with _bar(f"uploading {path.name}") as bar:
@@ -356,10 +356,10 @@ def data_get_command(
     if asset_id(content) != target:
         raise InputError(f"the data room names content {to_hex32(content)}, not asset {shown}'s")
 
+    domain, deadline = Domain.of(ledger), signature_deadline(ledger)
+
     def sign() -> str:
-        return sign_access(
-            account, room_domain(ledger), target, purpose, deadline=signature_deadline(ledger)
-        )
+        return sign_access(account, domain, target, purpose, deadline=deadline())
 
     if status.get("kind") == "file":
         fetched = _download(base, f"/data/{shown}", sign(), output, content)

@@ -11,7 +11,6 @@ from typing import Annotated, Final
 
 import typer
 
-from provledger.api.gateway import master_keys
 from provledger.chain.enums import ParticipantStatus
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.arguments import AssetArgument, parse_asset
@@ -27,14 +26,15 @@ from provledger.cli.base import (
 )
 from provledger.cli.data import (
     data_app,
-    room_domain,
     room_gateway,
     room_request,
     signature_deadline,
+    signing_account,
 )
 from provledger.cli.gateway import (
     GatewayOption,
     gateway_get,
+    party_names,
     require_gateway,
 )
 from provledger.cli.output import print_table, print_verdict
@@ -47,9 +47,11 @@ from provledger.services.delivery.envelope import (
     MasterKeyRing,
     generate_master_key,
 )
+from provledger.services.delivery.keys import master_keys
 from provledger.services.delivery.receipts import ReceiptVerdict, verify_receipt
 from provledger.services.delivery.requests import (
     SIGNATURE_HEADER,
+    Domain,
     sign_log_read,
 )
 from provledger.services.delivery.service import rotate_keys
@@ -79,9 +81,8 @@ def data_log_command(
     target = parse_asset(asset)
     base = room_gateway(settings, gateway)
     ledger = open_ledger(settings)
-    assert ledger.account is not None
     header = sign_log_read(
-        ledger.account, room_domain(ledger), target, deadline=signature_deadline(ledger)
+        signing_account(ledger), Domain.of(ledger), target, deadline=signature_deadline(ledger)()
     )
     answer = room_request(
         "GET",
@@ -90,6 +91,7 @@ def data_log_command(
         headers={SIGNATURE_HEADER: header},
         params={"limit": limit},
     ).json()
+    names = {} if as_json else party_names(base, (item["requester"] for item in answer["items"]))
     print_table(
         answer,
         as_json,
@@ -97,7 +99,7 @@ def data_log_command(
         [
             [
                 item["at"],
-                item["requester"],
+                names.get(item["requester"], item["requester"]),
                 item["decision"],
                 item["rule"],
                 f"{item['bytes']:,}",

@@ -80,16 +80,18 @@ def demo_scanner(settings: Settings, w3: Web3, result: DemoResult) -> Scanner:
     config = IndexerConfig(confirmations=DEMO_CONFIRMATIONS, finality_depth=DEMO_FINALITY)
     store = IndexStore(create_store_engine(settings.database_url))
 
+    blobs = BlobStore(settings.blob_dir)
+
     def documents() -> None:  # titles for search, the batch manifest for /verify
-        index_documents(store.engine, BlobStore(settings.blob_dir))
+        index_documents(store.engine, blobs)
 
     return Scanner(
-        source_for(settings.rpc_url, w3),
+        source_for(settings.rpc_url, w3, timeout=settings.rpc_timeout),
         store,
         result.deployment,
         config=config,
         on_prepared=documents,
-        blobs=BlobStore(settings.blob_dir),
+        blobs=blobs,
     )
 
 

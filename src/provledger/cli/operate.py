@@ -160,8 +160,10 @@ def index_command(
                     rate=metrics.rate,
                 )
 
+            blobs = BlobStore(settings.blob_dir)
+
             def documents() -> None:
-                titles, batches = index_documents(store.engine, BlobStore(settings.blob_dir))
+                titles, batches = index_documents(store.engine, blobs)
                 if titles or batches:
                     err.print(
                         f"learned from the blob folder: {titles:,} metadata titles, "
@@ -178,7 +180,7 @@ def index_command(
                 on_batch=on_batch,
                 on_note=lambda note: err.print(note, highlight=False),
                 on_prepared=documents,
-                blobs=BlobStore(settings.blob_dir),
+                blobs=blobs,
             )
             scanners.append(scanner)
             if stopping.is_set():  # the signal came while connecting

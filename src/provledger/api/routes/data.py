@@ -25,12 +25,10 @@ from provledger.chain.ids import asset_id_hex
 from provledger.params import decode_cursor, encode_cursor, parse_asset_id, to_hex32
 from provledger.services.delivery.accesslog import evidence
 from provledger.services.delivery.requests import SIGNATURE_HEADER
-from provledger.services.delivery.service import Grant
-from provledger.services.delivery.streams import ByteRange, parse_range
+from provledger.services.delivery.service import DataRoom, Grant
+from provledger.services.delivery.streams import TAR, ByteRange, parse_range
 from provledger.store.access_log import AccessRecord
-
-#: The media type of a dataset folder's upload: an uncompressed tar stream of its files.
-TAR: Final = "application/x-tar"
+from provledger.store.dataroom import StoredObject
 
 SignatureHeader = Annotated[
     str | None,
@@ -78,6 +76,18 @@ DOWNLOAD: Final[dict[str, Any]] = {
 }
 
 
+def _stored(stored: StoredObject) -> dict[str, Any]:
+    """What an upload stored, as the upload and the status answer it."""
+    return {
+        "asset_id": asset_id_hex(stored.asset_id),
+        "kind": stored.kind,
+        "content_hash": to_hex32(stored.content_hash),
+        "size": stored.size,
+        "file_count": stored.file_count,
+        "stored_at": stored.stored_at,
+    }
+
+
 def _record(record: AccessRecord) -> dict[str, Any]:
     """A log entry: the record's evidence (what its receipt states), and its batch if any."""
     return {**evidence(record), "batch_root": record.batch_root}
@@ -104,34 +114,21 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         ticket = await run_in_thread(room.authorise_upload, signature, asset)
         folder = request.headers.get("content-type", "").split(";")[0].strip() == TAR
         stored = await run_in_thread(room.store_upload, ticket, _body(request), folder=folder)
-        return {
-            "asset_id": asset_id_hex(stored.asset_id),
-            "kind": stored.kind,
-            "content_hash": to_hex32(stored.content_hash),
-            "size": stored.size,
-            "file_count": stored.file_count,
-            "stored_at": stored.stored_at,
-        }
+        return _stored(stored)
 
     @router.get("/data/{asset_id}/status", tags=["data"], responses=DATA_ERRORS)
     async def data_status(asset_id: AssetIdPath) -> dict[str, Any]:
         """Whether the data room holds the asset's data, and what (no signature needed)."""
         room = await run_in_thread(gateway.data_room)
-        stored = await run_in_thread(room.store.object_of, parse_asset_id(asset_id))
+        asset = parse_asset_id(asset_id)
+        stored = await run_in_thread(room.store.object_of, asset)
         if stored is None:
-            return {"asset_id": asset_id_hex(parse_asset_id(asset_id)), "stored": False}
-        return {
-            "asset_id": asset_id_hex(stored.asset_id),
-            "stored": True,
-            "kind": stored.kind,
-            "content_hash": to_hex32(stored.content_hash),
-            "size": stored.size,
-            "file_count": stored.file_count,
-            "stored_at": stored.stored_at,
-        }
+            return {"asset_id": asset_id_hex(asset), "stored": False}
+        return {"asset_id": asset_id_hex(asset), "stored": True, **_stored(stored)}
 
-    def download(grant: Grant, part: ByteRange | None, headers: dict[str, str]) -> Any:
-        room = gateway.data_room()
+    def download(
+        room: DataRoom, grant: Grant, part: ByteRange | None, headers: dict[str, str]
+    ) -> Any:
         whole = part is None
         chosen = part or ByteRange(0, grant.size)
         headers = {
@@ -163,7 +160,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         grant = await run_in_thread(room.authorise_access, signature, asset, ranges=range_ or "")
         part = parse_range(range_, grant.size)
         etag = f'"{to_hex32(grant.stored.content_hash)}"'
-        return download(grant, part, {"ETag": etag})
+        return download(room, grant, part, {"ETag": etag})
 
     @router.get("/data/{asset_id}/files", tags=["data"], responses=DATA_ERRORS)
     async def list_files(asset_id: AssetIdPath, signature: SignatureHeader = None) -> Any:
@@ -201,7 +198,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             "Provledger-File-Sha256": to_hex32(grant.file.sha256),
             "Provledger-Merkle-Proof": ",".join(to_hex32(node) for node in proof),
         }
-        return download(grant, part, headers)
+        return download(room, grant, part, headers)
 
     @router.get("/data/{asset_id}/log", tags=["data"], responses=DATA_ERRORS)
     async def access_log(

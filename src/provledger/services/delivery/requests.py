@@ -41,6 +41,7 @@ from eth_keys.exceptions import BadSignature
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
+from provledger.chain.client import Provledger
 from provledger.errors import InputError, ProvledgerError
 from provledger.jsondoc import JsonDocumentError, parse_json
 from provledger.params import (
@@ -62,6 +63,8 @@ MAX_PURPOSE_CHARS: Final = 200
 #: The furthest ahead of the chain's time a deadline may be: a signature is good for 10 minutes
 #: at the most.
 MAX_AHEAD: Final = 600
+#: How long a request signed by provledger's own clients stays valid, in seconds of chain time.
+SIGNATURE_LIFETIME: Final = 300
 
 RequestKind = Literal["DataUpload", "DataAccess", "AccessLogRead"]
 RejectionRule = Literal["bad-signature", "expired", "too-far-ahead", "wrong-domain", "replayed"]
@@ -127,6 +130,11 @@ class Domain:
 
     chain_id: int
     registry: ChecksumAddress
+
+    @classmethod
+    def of(cls, ledger: Provledger) -> Domain:
+        """The domain of the deployment ``ledger`` drives."""
+        return cls(ledger.deployment.chain_id, ledger.registry.address)
 
 
 @dataclass(frozen=True)

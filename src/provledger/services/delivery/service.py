@@ -24,6 +24,7 @@ from eth_typing import ChecksumAddress
 from provledger.chain.client import Provledger
 from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
+from provledger.errors import ProvledgerError
 from provledger.hashing import FolderManifest, ManifestEntry
 from provledger.params import to_hex32
 from provledger.services.delivery import accesslog
@@ -32,6 +33,7 @@ from provledger.services.delivery.envelope import (
     IntegrityError,
     MasterKeyRing,
     WrappedKey,
+    ciphertext_size,
     decrypt_range,
     encrypt_chunks,
     new_data_key,
@@ -55,7 +57,7 @@ from provledger.services.delivery.requests import (
     parse_signed,
     verify_signed,
 )
-from provledger.services.delivery.rules import Decision, decide_access, decide_upload
+from provledger.services.delivery.rules import Decision, Refusal, decide_access, decide_upload
 from provledger.services.delivery.streams import (
     ByteRange,
     ChunkReader,
@@ -132,7 +134,7 @@ class DataRoom:
         self.max_bytes = max_bytes
         #: Where the access log's batch manifests go, for the indexer to link batches to assets.
         self.blobs = blobs
-        self.domain = Domain(ledger.deployment.chain_id, ledger.registry.address)
+        self.domain = Domain.of(ledger)
 
     def keys(self) -> MasterKeyRing:
         """The master keys now."""
@@ -147,6 +149,7 @@ class DataRoom:
         """What the room does on its schedule: shred the data of assets cancelled since, and
         anchor the access records not anchored yet (when it has an account to anchor with)."""
         shredded = self.sweep_cancelled()
+        self.store.prune_nonces(self._head_time())  # a nonce past its deadline cannot replay
         anchored = self.anchor() if self.ledger.account is not None else None
         return shredded, anchored
 
@@ -180,8 +183,7 @@ class DataRoom:
             )
         decision = decide_upload(self.ledger, asset, signed.signer)
         if not decision.allowed:
-            assert decision.refusal is not None
-            raise DeliveryRefusedError(asset, decision.refusal.value, decision.reason, "")
+            raise _refused(asset, decision)
         return UploadTicket(asset, signed.signer, signed.content_hash)
 
     def store_upload(
@@ -205,7 +207,7 @@ class DataRoom:
         if not self.store.save_object(stored, files, key=(wrapped.key_id, wrapped.blob)):
             self._delete(upload.written)  # cancelled while it uploaded: its key is gone for good
             gone = "the asset was cancelled while its data arrived: its data is destroyed"
-            raise DeliveryRefusedError(ticket.asset_id, "asset-cancelled", gone, "")
+            raise DeliveryRefusedError(ticket.asset_id, Refusal.ASSET_CANCELLED, gone, "")
         self._delete(earlier)
         return stored
 
@@ -238,21 +240,18 @@ class DataRoom:
         decision = decide_access(self.ledger, asset, signed.signer)
         record = self._record(signed, decision, path, ranges)
         if not decision.allowed:
-            assert decision.refusal is not None
-            if decision.refusal.value == "asset-cancelled":
+            if decision.refusal is Refusal.ASSET_CANCELLED:
                 self.shred(asset)
-            raise DeliveryRefusedError(
-                asset, decision.refusal.value, decision.reason, record.record_id
-            )
-        stored = self.store.object_of(asset)
-        if stored is None:
+            raise _refused(asset, decision, record.record_id)
+        try:  # granted, yet nothing to send: the record ends with no byte sent
+            stored = self.store.object_of(asset)
+            key = self.store.key_of(asset)
+            if stored is None or key is None or key.destroyed_at is not None:
+                raise NoStoredDataError(asset_id_hex(asset))
+            file = self._file(stored, path, listing)
+        except ProvledgerError:
             self.log.finish(record.record_id, 0)
-            raise NoStoredDataError(asset_id_hex(asset))
-        file = self._file(stored, path, listing)
-        key = self.store.key_of(asset)
-        if key is None or key.destroyed_at is not None:
-            self.log.finish(record.record_id, 0)
-            raise NoStoredDataError(asset_id_hex(asset))
+            raise
         data_key = unwrap_data_key(self.keys(), WrappedKey(key.key_id, key.wrapped), asset)
         return Grant(decision, record, stored, file, data_key)
 
@@ -295,7 +294,7 @@ class DataRoom:
         access record is finished with the bytes sent, however the stream ends."""
         chosen = part or ByteRange(0, grant.size)
         name = grant.object_name
-        stored_size = self.storage.size(name)
+        stored_size = ciphertext_size(grant.size)  # what was stored: no request to ask
         sent = 0
         held = bytearray()
         try:
@@ -355,9 +354,8 @@ class DataRoom:
         """The access records of an asset, for its holder (a signed request)."""
         signed = self._verified(header, "AccessLogRead", asset)
         decision = decide_upload(self.ledger, asset, signed.signer)
-        if not decision.allowed and str(decision.refusal) != "asset-cancelled":
-            assert decision.refusal is not None
-            raise DeliveryRefusedError(asset, decision.refusal.value, decision.reason, "")
+        if not decision.allowed and decision.refusal is not Refusal.ASSET_CANCELLED:
+            raise _refused(asset, decision)
         return self.log.records_of_asset(asset, after, limit)
 
     def receipt(self, record_id: str) -> dict[str, object]:
@@ -446,6 +444,7 @@ def _store_folder(
 ) -> tuple[StoredObject, list[StoredFile]]:
     """Store each file of a folder's tar stream as its own object."""
     files: list[StoredFile] = []
+    seen: set[str] = set()
     try:
         stream = io.BufferedReader(ChunkReader(chunks), SEGMENT_SIZE)
         with tarfile.open(fileobj=stream, mode="r|") as archive:
@@ -455,8 +454,9 @@ def _store_folder(
                 if not member.isfile():
                     raise BadUploadError(f"{member.name!r} is not a regular file")
                 path = member_path(member.name)
-                if any(known.path == path for known in files):
+                if path in seen:
                     raise BadUploadError(f"{path!r} comes twice")
+                seen.add(path)
                 source = archive.extractfile(member)
                 assert source is not None
                 digest, size, name = upload.put(f"files/{len(files)}", read_blocks(source))
@@ -470,6 +470,12 @@ def _store_folder(
     ).root
     stored = upload.stored(root, sum(item.size for item in files), None, len(files))
     return stored, sorted(files, key=lambda item: item.path)
+
+
+def _refused(asset: int, decision: Decision, record_id: str = "") -> DeliveryRefusedError:
+    """The error of a refusal ``decision``, naming its rule."""
+    assert decision.refusal is not None
+    return DeliveryRefusedError(asset, decision.refusal, decision.reason, record_id)
 
 
 def rotate_keys(store: DataRoomStore, keys: MasterKeyRing) -> int:

@@ -7,12 +7,15 @@ import io
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from provledger.hashing.paths import normalise_manifest_path
 from provledger.services.delivery.envelope import SEGMENT_SIZE
 from provledger.services.delivery.errors import BadUploadError, RangeNotSatisfiableError
 from provledger.services.verification import UploadTooLargeError
+
+#: The media type of a dataset folder's upload: an uncompressed tar stream of its files.
+TAR: Final = "application/x-tar"
 
 
 @dataclass(frozen=True)
