@@ -9,12 +9,13 @@ from provledger.errors import MalformedProofError
 from provledger.merkle.keccak import hash_pair
 from provledger.merkle.render import describe_value
 
-__all__ = ["process_proof", "verify"]
+__all__ = ["check_node", "process_proof", "verify"]
 
 _NODE_SIZE: Final = 32
 
 
-def _check_node(what: str, node: object) -> bytes:
+def check_node(what: str, node: object) -> bytes:
+    """``node`` as 32 bytes; else :class:`MalformedProofError` naming it as ``what``."""
     if isinstance(node, bytes | bytearray | memoryview):
         raw = bytes(node)
         if len(raw) == _NODE_SIZE:
@@ -33,9 +34,9 @@ def process_proof(leaf: bytes, proof: Sequence[bytes]) -> bytes:
     Raises:
         MalformedProofError: the leaf or a proof element is not exactly 32 bytes.
     """
-    computed = _check_node("Merkle leaf", leaf)
+    computed = check_node("Merkle leaf", leaf)
     for position, sibling in enumerate(proof):
-        computed = hash_pair(computed, _check_node(f"Merkle proof element {position}", sibling))
+        computed = hash_pair(computed, check_node(f"Merkle proof element {position}", sibling))
     return computed
 
 
@@ -47,4 +48,4 @@ def verify(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
     Raises:
         MalformedProofError: the root, the leaf or a proof element is not exactly 32 bytes.
     """
-    return process_proof(leaf, proof) == _check_node("Merkle root", root)
+    return process_proof(leaf, proof) == check_node("Merkle root", root)
