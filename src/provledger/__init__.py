@@ -24,5 +24,5 @@ def main() -> None:
         from provledger.cli import main as command_line
     except KeyboardInterrupt:
         _sys.stderr.write("interrupted\n")
-        raise SystemExit(130) from None  # provledger.cli.base.EXIT_INTERRUPTED, not imported
+        raise SystemExit(130) from None  # provledger.cli.base.ExitCode.INTERRUPTED, not imported
     command_line()

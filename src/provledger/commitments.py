@@ -30,7 +30,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from provledger.jsondoc import parse_json
 from provledger.merkle import StandardMerkleTree, keccak256, leaf_hash
@@ -155,6 +155,7 @@ class CommittedField:
 class ContentCommitment:
     """A confidential content hash: the file's SHA-256 and the salt that hides it."""
 
+    kind: ClassVar[str] = CONTENT_KIND
     sha256: bytes
     salt: bytes
 
@@ -169,7 +170,7 @@ class ContentCommitment:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": CONTENT_KIND,
+            "kind": self.kind,
             "sha256": to_hex32(self.sha256),
             "salt": to_hex32(self.salt),
             "commitment": to_hex32(self.commitment),

@@ -81,7 +81,7 @@ def test_the_root_help_lists_the_role_sections_in_order_with_their_commands() ->
         "Register (data holders)",
         [
             "hash", "register", "register-many", "sign", "relay", "anchor", "categories",
-            "metadata", "license", "transfer", "cancel", "data",
+            "metadata", "disclose", "license", "transfer", "cancel", "data",
         ],
     )  # fmt: skip
     assert [title for title, _ in sections[1:]] == [

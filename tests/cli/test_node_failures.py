@@ -40,6 +40,7 @@ from provledger.chain.eip712 import sign_registration, signed_to_json
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.cli import app, gateway
 from provledger.cli.base import error_line
+from provledger.commitments import CommittedDocument
 
 ASSET: Final = "0x" + "5a" * 32
 ACCOUNT: Final = "0x976EA74026E726554dB657fA54763abd0C3a0aa9"
@@ -93,8 +94,12 @@ NODE_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
     "data put": (DATA_ASSET, "{home}/data.csv", "--gateway", NO_GATEWAY),
     "data get": (DATA_ASSET, "-o", "{home}/got.csv", "--gateway", NO_GATEWAY),
     "data log": (DATA_ASSET, "--gateway", NO_GATEWAY),
+    "data put-metadata": (DATA_ASSET, "{home}/committed.json", "--gateway", NO_GATEWAY),
+    "data get-metadata": (DATA_ASSET, "-o", "{home}/got.json", "--gateway", NO_GATEWAY),
     "data anchor": (),
     "verify-receipt": ("{home}/receipt.json",),
+    "disclose": (ASSET, "--document", "{home}/committed.json", "-o", "{home}/disclosed.json"),
+    "verify-disclosure": ("{home}/disclosure.json",),
 }
 #: Commands that ask a gateway, not a node: its failures are network failures too.
 GATEWAY_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
@@ -214,6 +219,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
         signed, chain_id=CHAIN_ID, registry=deployment.address("DataAssetRegistry")
     )
     (path / "signed.json").write_text(json.dumps(document))
+    committed = CommittedDocument.of({"title": "committed"})
+    (path / "committed.json").write_bytes(committed.to_json())
+    presentation = committed.present(
+        ["title"],
+        chain_id=CHAIN_ID,
+        registry=deployment.address("DataAssetRegistry"),
+        asset_id=int(ASSET, 16),
+    )
+    (path / "disclosure.json").write_bytes(presentation.to_json())
     return Home(path)
 
 

@@ -10,6 +10,11 @@
 //           "leafHashes": [per value index], "dump"}
 //   {"op": "verify", "root", "types", "value", "proof"}  -> {"valid": bool}
 //   {"op": "leafHash", "types", "value"}                  -> {"leafHash": hex}
+//   {"op": "multiproof", "types", "values", "indices", "sortLeaves"?: bool}
+//       -> {"root", "leaves": [values in proof order], "leafHashes", "proof", "proofFlags"}
+//          (getMultiProof(indices) of StandardMerkleTree.of(values, types))
+//   {"op": "processMultiProof", "leaves": [hex], "proof": [hex], "proofFlags": [bool]}
+//       -> {"root": hex}                  (the library's core processMultiProof, leaf hashes in)
 // A job the library rejects gives {"error": message} instead of failing the whole run.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +22,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { StandardMerkleTree } = require('@openzeppelin/merkle-tree');
 const { standardLeafHash } = require('@openzeppelin/merkle-tree/dist/hashes');
+const { processMultiProof } = require('@openzeppelin/merkle-tree/dist/core');
 
 function describe(tree) {
   const proofs = [];
@@ -40,6 +46,14 @@ function run(job) {
       return { valid: StandardMerkleTree.verify(job.root, job.types, job.value, job.proof) };
     case 'leafHash':
       return { leafHash: standardLeafHash(job.types, job.value) };
+    case 'multiproof': {
+      const tree = StandardMerkleTree.of(job.values, job.types, { sortLeaves: job.sortLeaves ?? true });
+      const { leaves, proof, proofFlags } = tree.getMultiProof(job.indices);
+      const leafHashes = leaves.map(value => tree.leafHash(value));
+      return { root: tree.root, leaves, leafHashes, proof, proofFlags };
+    }
+    case 'processMultiProof':
+      return { root: processMultiProof({ leaves: job.leaves, proof: job.proof, proofFlags: job.proofFlags }) };
     default:
       throw new Error(`unknown op ${JSON.stringify(job.op)}`);
   }

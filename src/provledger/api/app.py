@@ -27,7 +27,17 @@ from provledger.api import problems
 from provledger.api.docs import add_docs_routes
 from provledger.api.gateway import Gateway
 from provledger.api.pages import install_pages
-from provledger.api.routes import access, assets, data, market, records, relay, service, verify
+from provledger.api.routes import (
+    access,
+    assets,
+    data,
+    disclosures,
+    market,
+    records,
+    relay,
+    service,
+    verify,
+)
 from provledger.api.security import install_security
 from provledger.config import Settings
 from provledger.errors import ProvledgerError
@@ -47,6 +57,7 @@ ROUTES: Final = (
     relay.add_routes,
     data.add_routes,
     access.add_routes,
+    disclosures.add_routes,
 )
 
 

@@ -111,3 +111,28 @@ RELAY_BODY: Final = {
         "content": {"application/json": {"schema": {"type": "object"}, "example": RELAY_EXAMPLE}},
     }
 }
+
+DISCLOSURE_EXAMPLE: Final = {
+    "format": "provledger-disclosure/1",
+    "kind": "provledger-fields/1",
+    "chain_id": 31337,
+    "registry": EXAMPLE_ADDRESS,
+    "asset_id": EXAMPLE_ASSET,
+    "root": EXAMPLE_HASH,
+    "fields": [{"name": "title", "salt": EXAMPLE_HASH, "value": "Huangpu air quality 2026"}],
+    "withheld": ["source", "scale"],
+    "proof": [EXAMPLE_HASH],
+    "proof_flags": [False],
+}
+
+#: The body of ``POST /assets/{asset_id}/disclosures``.
+DISCLOSURE_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "description": "A presentation of committed metadata, as `provledger disclose` writes "
+        "it (`application/json`, at most 1 MiB).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}, "example": DISCLOSURE_EXAMPLE}
+        },
+    }
+}

@@ -36,8 +36,11 @@ from provledger.services.delivery.errors import (
     DataRoomNotConfiguredError,
     DeliveryRefusedError,
     FolderNotFileError,
+    MetadataDocumentError,
+    MetadataRevisedError,
     NoStoredDataError,
     NoStoredFileError,
+    NoStoredMetadataError,
     RangeNotSatisfiableError,
     SignedForOtherDataError,
 )
@@ -46,6 +49,7 @@ from provledger.services.delivery.requests import (
     SignatureRejectedError,
 )
 from provledger.services.delivery.rules import Refusal
+from provledger.services.disclosed import BadPresentationError, UnprovedPresentationError
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.reads import NotFoundError
 from provledger.services.relay import (
@@ -195,6 +199,8 @@ REFUSAL_STATUS: Final[dict[Refusal, int]] = {
     Refusal.NO_LICENCE: 403,
     Refusal.LICENCE_EXPIRED: 403,
     Refusal.LICENCE_REVOKED: 403,
+    Refusal.NOT_REVIEWING: 403,
+    Refusal.NO_OPEN_DISPUTE: 403,
     Refusal.ASSET_REJECTED: 451,
     Refusal.ASSET_FROZEN: 451,
     Refusal.ASSET_UNDER_OBJECTION: 451,
@@ -253,6 +259,9 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
     RangeNotSatisfiableError: Answer(416, _refused("Range"), _content_range),
     NoStoredDataError: Answer(404, kind=_rule("no-stored-data")),
     NoStoredFileError: Answer(404, kind=_rule("no-stored-file")),
+    NoStoredMetadataError: Answer(404, kind=_rule("no-stored-metadata")),
+    MetadataRevisedError: Answer(409, kind=_rule("metadata-revised")),
+    MetadataDocumentError: Answer(422, _parameter, kind=_rule("bad-metadata-document")),
     FolderNotFileError: Answer(409, kind=_rule("folder-not-file")),
     DataRoomNotConfiguredError: Answer(503),
     UnknownAccessRecordError: Answer(
@@ -260,6 +269,12 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
     ),
     ReceiptNotReadyError: Answer(409, _refused("record_id"), kind=_rule("receipt-not-ready")),
     AccessLogAlteredError: Answer(500, kind=_rule("access-log-altered")),
+    BadPresentationError: Answer(422, _parameter, kind=_rule("bad-presentation")),
+    UnprovedPresentationError: Answer(
+        422,
+        lambda error: InvalidParam(error.check, error.reason),
+        kind=_rule("presentation-unproved"),
+    ),
     MasterKeyError: Answer(503),
     InvalidParameterError: Answer(400, _parameter),
     NotFoundError: Answer(404),

@@ -22,22 +22,30 @@ from provledger.errors import InputError
 DOMAIN_NAME: Final = "provledger"
 DOMAIN_VERSION: Final = "1"
 
+
+def struct(**fields: str) -> list[dict[str, str]]:
+    """An EIP-712 struct's type: each field's name and type, in the order given."""
+    return [{"name": name, "type": kind} for name, kind in fields.items()]
+
+
+#: The ``EIP712Domain`` type of a domain with a name, a version, a chain and a contract.
+DOMAIN_TYPE: Final = struct(
+    name="string", version="string", chainId="uint256", verifyingContract="address"
+)
+
 REGISTRATION_TYPES: Final[dict[str, list[dict[str, str]]]] = {
-    "Registration": [
-        {"name": "registrant", "type": "address"},
-        {"name": "contentHash", "type": "bytes32"},
-        {"name": "metadataURI", "type": "string"},
-        {"name": "metadataHash", "type": "bytes32"},
-        {"name": "category", "type": "uint16"},
-        {"name": "grade", "type": "uint8"},
-        {"name": "parents", "type": "ParentLink[]"},
-        {"name": "nonce", "type": "uint256"},
-        {"name": "deadline", "type": "uint256"},
-    ],
-    "ParentLink": [
-        {"name": "parentId", "type": "uint256"},
-        {"name": "relation", "type": "uint8"},
-    ],
+    "Registration": struct(
+        registrant="address",
+        contentHash="bytes32",
+        metadataURI="string",
+        metadataHash="bytes32",
+        category="uint16",
+        grade="uint8",
+        parents="ParentLink[]",
+        nonce="uint256",
+        deadline="uint256",
+    ),
+    "ParentLink": struct(parentId="uint256", relation="uint8"),
 }
 
 
@@ -55,15 +63,7 @@ class SigningTerms(TypedDict):
 def typed_registration(registration: Registration, **terms: Unpack[SigningTerms]) -> dict[str, Any]:
     """The full EIP-712 message (``eth_signTypedData_v4`` shape) for a registration."""
     return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            **REGISTRATION_TYPES,
-        },
+        "types": {"EIP712Domain": DOMAIN_TYPE, **REGISTRATION_TYPES},
         "primaryType": "Registration",
         "domain": {
             "name": DOMAIN_NAME,

@@ -13,6 +13,7 @@ from provledger.cli import data as data  # registers its commands on the app
 from provledger.cli import data_records as data_records  # registers its commands on the app
 from provledger.cli import demo as demo  # registers its commands on the app
 from provledger.cli import develop as develop  # registers its commands on the app
+from provledger.cli import disclosure as disclosure  # registers its commands on the app
 from provledger.cli import holder as holder  # registers its commands on the app
 from provledger.cli import market as market  # registers its commands on the app
 from provledger.cli import market_reads as market_reads  # registers its commands on the app

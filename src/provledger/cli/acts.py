@@ -17,8 +17,7 @@ from provledger.chain.events import Event
 from provledger.chain.ids import asset_id_hex
 from provledger.chain.transactions import Receipt
 from provledger.cli.arguments import AssetArgument, parse_asset
-from provledger.cli.output import show_receipt
-from provledger.cli.session import chain_command, open_ledger
+from provledger.cli.session import ChainRun, chain_command
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.store.blobs import BlobStore
@@ -102,15 +101,13 @@ def text_act_command(
     the record the call made and the number's field, which ``done`` and the JSON then show.
     """
 
-    def command(settings: Settings, as_json: bool, asset: AssetArgument, text: str | None) -> None:
+    def command(run: ChainRun, asset: AssetArgument, text: str | None) -> None:
         target = parse_asset(asset)
-        receipt = send(open_ledger(settings))(target, text_hash(text))
+        receipt = send(run.ledger())(target, text_hash(text))
         numbers = (
             {} if counted is None else {counted[1]: getattr(receipt.event(counted[0]), counted[1])}
         )
-        show_receipt(
-            receipt, done.format(asset=asset_id_hex(target), **numbers), as_json, **numbers
-        )
+        run.show(receipt, done.format(asset=asset_id_hex(target), **numbers), **numbers)
 
     signature = inspect.signature(command, eval_str=True)
     given = inspect.Parameter(

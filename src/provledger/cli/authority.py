@@ -10,19 +10,10 @@ import typer
 from provledger.chain import events
 from provledger.chain.enums import RegistrationType, Ruling, ValuationMethod
 from provledger.chain.ids import asset_id_hex
-from provledger.cli.acts import (
-    RequiredReasonOption,
-    act_document,
-    asset_act,
-    document_option,
-    expiry,
-    text_act_command,
-)
+from provledger.cli import acts
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
-from provledger.cli.output import show_receipt
-from provledger.cli.session import address_argument, chain_command, days_option, open_ledger
-from provledger.config import Settings
+from provledger.cli.session import ChainRun, address_argument, chain_command, days_option
 from provledger.errors import InputError
 from provledger.units import fiat, format_amount, format_time, parse_amount
 
@@ -34,31 +25,26 @@ DisputeArgument = Annotated[int, typer.Argument(help="Dispute number.")]
 
 
 @chain_command(review_app, "accept")
-def review_accept_command(
-    settings: Settings,
-    as_json: bool,
-    asset: AssetArgument,
-) -> None:
+def review_accept_command(run: ChainRun, asset: AssetArgument) -> None:
     """Accept a registration: its public notice period starts.
 
     Example: provledger review accept 0x5f…e1 --dev-account 1
     """
     target = parse_asset(asset)
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     receipt = ledger.office.accept(target)
     ends = ledger.office.notice_ends_at(target)
-    show_receipt(
+    run.show(
         receipt,
         f"accepted {asset_id_hex(target)}; public notice until {format_time(ends)}",
-        as_json,
         notice_ends_at=ends,
     )
 
 
-text_act_command(
+acts.text_act_command(
     review_app,
     "reject",
-    RequiredReasonOption,
+    acts.RequiredReasonOption,
     lambda ledger: ledger.office.reject,
     "rejected {asset}",
     """Reject a registration.
@@ -66,7 +52,7 @@ text_act_command(
     Example: provledger review reject 0x5f…e1 --reason "sample data only" --dev-account 1
     """,
 )
-text_act_command(
+acts.text_act_command(
     app,
     "object",
     Annotated[str, typer.Option("--grounds", help="The grounds (their SHA-256 is recorded).")],
@@ -82,8 +68,7 @@ text_act_command(
 
 @chain_command(app, "certify", blobs=True)
 def certify_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     kind: Annotated[
         str,
@@ -91,7 +76,7 @@ def certify_command(
             "--type", help="initial, license, transfer, change, cancellation or objection."
         ),
     ] = "initial",
-    document: Annotated[Path | None, document_option("The certificate document")] = None,
+    document: Annotated[Path | None, acts.document_option("The certificate document")] = None,
 ) -> None:
     """Issue a certificate with the next registration number.
 
@@ -99,15 +84,14 @@ def certify_command(
     """
     target = parse_asset(asset)
     registration_type = parse_choice(RegistrationType, kind, "--type")
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     act = {"type": registration_type.name, "registrar": ledger.address}
-    certificate = asset_act(settings, document, "certificate", target, **act)
+    certificate = acts.asset_act(run.settings, document, "certificate", target, **act)
     receipt = ledger.office.certify(target, certificate, registration_type)
     issued = receipt.event(events.CertificateIssued)
-    show_receipt(
+    run.show(
         receipt,
         f"certified {asset_id_hex(target)}: registration no. {issued.registration_number}",
-        as_json,
         registration_number=issued.registration_number,
     )
 
@@ -120,13 +104,12 @@ def parse_appraisal(text: str, code: str) -> int:
 
 @chain_command(app, "appraise", blobs=True)
 def appraise_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     amount: Annotated[str, typer.Option(help="The value, e.g. 2500000.00.")],
     currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. CNY.")],
     method: Annotated[str, typer.Option(help="cost, income or market.")] = "market",
-    report: Annotated[Path | None, document_option("The appraisal report")] = None,
+    report: Annotated[Path | None, acts.document_option("The appraisal report")] = None,
 ) -> None:
     """Record a valuation; it supersedes the asset's previous one.
 
@@ -139,9 +122,9 @@ def appraise_command(
         raise InputError(f"--currency {currency!r} is not a three-letter ISO 4217 code")
     value = parse_appraisal(amount, code)
     valuation = parse_choice(ValuationMethod, method, "--method")
-    ledger = open_ledger(settings)
-    report_hash = asset_act(
-        settings,
+    ledger = run.ledger()
+    report_hash = acts.asset_act(
+        run.settings,
         report,
         "appraisal",
         target,
@@ -152,16 +135,15 @@ def appraise_command(
     )
     receipt = ledger.appraisals.appraise(target, value, code, valuation, report_hash)
     recorded = receipt.event(events.AppraisalRecorded)
-    show_receipt(
+    run.show(
         receipt,
         f"appraisal #{recorded.appraisal_id}: {asset_id_hex(target)} valued at "
         f"{format_amount(value, fiat(code))} ({valuation.name.lower()} method)",
-        as_json,
         appraisal_id=recorded.appraisal_id,
     )
 
 
-text_act_command(
+acts.text_act_command(
     dispute_app,
     "open",
     Annotated[str, typer.Option("--evidence", help="The claim (its SHA-256 is recorded).")],
@@ -176,23 +158,18 @@ text_act_command(
 
 
 @chain_command(dispute_app, "freeze")
-def dispute_freeze_command(
-    settings: Settings,
-    as_json: bool,
-    dispute: DisputeArgument,
-) -> None:
+def dispute_freeze_command(run: ChainRun, dispute: DisputeArgument) -> None:
     """Freeze the disputed asset until the ruling.
 
     Example: provledger dispute freeze 1 --dev-account 3
     """
-    receipt = open_ledger(settings).court.freeze(dispute)
-    show_receipt(receipt, f"dispute #{dispute}: asset frozen", as_json)
+    receipt = run.ledger().court.freeze(dispute)
+    run.show(receipt, f"dispute #{dispute}: asset frozen")
 
 
 @chain_command(dispute_app, "rule", blobs=True)
 def dispute_rule_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     dispute: DisputeArgument,
     ruling: Annotated[str, typer.Option(help="dismiss, transfer-to-claimant or cancel-asset.")],
     reason: Annotated[str, typer.Option(help="The grounds of the ruling, in words.")] = "",
@@ -206,18 +183,15 @@ def dispute_rule_command(
     Example: provledger dispute rule 1 --ruling dismiss --reason "claim unfounded" --dev-account 3
     """
     decision = parse_choice(Ruling, ruling, "--ruling")
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     act = {"act": "ruling", "dispute_id": dispute, "ruling": decision.name, "reason": reason}
-    receipt = ledger.court.rule(dispute, decision, act_document(settings, document, act))
-    show_receipt(
-        receipt, f"dispute #{dispute} ruled: {decision.name.lower().replace('_', ' ')}", as_json
-    )
+    receipt = ledger.court.rule(dispute, decision, acts.act_document(run.settings, document, act))
+    run.show(receipt, f"dispute #{dispute} ruled: {decision.name.lower().replace('_', ' ')}")
 
 
 @chain_command(export_app, "permit")
 def export_permit_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     recipient: Annotated[str, address_argument("foreign recipient")],
     days: Annotated[int, days_option("Days until the permit expires.")] = 30,
@@ -228,12 +202,11 @@ def export_permit_command(
     """
     target = parse_asset(asset)
     to = parse_address(recipient, "recipient")
-    ledger = open_ledger(settings)
-    expires = expiry(ledger, days)
+    ledger = run.ledger()
+    expires = acts.expiry(ledger, days)
     receipt = ledger.export.issue_permit(target, to, expires)
-    show_receipt(
+    run.show(
         receipt,
         f"export of {asset_id_hex(target)} to {to} permitted until {format_time(expires)}",
-        as_json,
         expires_at=expires,
     )

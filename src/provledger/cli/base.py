@@ -11,6 +11,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Final, NoReturn, TypeVar
@@ -40,11 +41,17 @@ from provledger.chain.reverts import ContractRevertError, revert_from_exception
 from provledger.config import CONFIG_ENV, Settings, load_settings, mask_url, set_config_file
 from provledger.errors import ProvledgerError, ServiceUnavailableError
 
-EXIT_OK: Final = 0
-EXIT_NEGATIVE: Final = 1
-EXIT_USAGE: Final = 2
-EXIT_CHAIN: Final = 3
-EXIT_INTERRUPTED: Final = 130
+
+class ExitCode(IntEnum):
+    """A command's exit status: 0 ok, 1 a negative verification result, 2 bad usage or input
+    (a revert among them), 3 a chain or network failure, 130 interrupted."""
+
+    OK = 0
+    NEGATIVE = 1
+    USAGE = 2
+    CHAIN = 3
+    INTERRUPTED = 130
+
 
 STOP_SIGNALS: Final = (signal.SIGINT, signal.SIGTERM)
 STOP_GRACE_SECONDS: Final = 1.0
@@ -60,14 +67,15 @@ Action = TypeVar("Action", bound=Callable[..., None])
 HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Register (data holders)": (
         "hash", "register", "register-many", "sign", "relay", "anchor", "categories",
-        "metadata", "license", "transfer", "cancel", "data",
+        "metadata", "disclose", "license", "transfer", "cancel", "data",
     ),
     "Authority (registrar, appraiser, arbiter, export approver, admin)": (
         "participants", "review", "object", "certify", "appraise", "dispute", "export", "roles",
     ),
     "Market": ("market",),
     "Verify": (
-        "verify", "history", "lineage", "proof", "verify-proof", "verify-receipt", "status",
+        "verify", "history", "lineage", "proof", "verify-proof", "verify-receipt",
+        "verify-disclosure", "status",
     ),
     "Operate": (
         "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
@@ -143,7 +151,7 @@ class State:
 def _show_version(value: bool) -> None:
     if value:
         out.print(f"provledger {__version__}", highlight=False)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
 
 
 @app.callback()
@@ -225,7 +233,7 @@ def run_until_signalled(
     return returned[0] if returned else None
 
 
-def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
     """Print one error line and exit with ``code``."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
@@ -234,7 +242,7 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 def complete(action: Callable[[], object]) -> NoReturn:
     """Run ``action`` with one-line errors (:func:`guarded`), then end the command: exit 0."""
     guarded(action)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)
 
 
 #: What web3 raises when a node answers with an error, an answer that is not JSON-RPC, or
@@ -285,10 +293,11 @@ def error_line(error: BaseException) -> tuple[str, int]:
         revert = revert_from_exception(error)
         if revert is None:
             node = "the node" if State.node_url is None else f"the node at {State.node_url}"
-            return f"{node} failed: {node_answer(error)}", EXIT_CHAIN
+            return f"{node} failed: {node_answer(error)}", ExitCode.CHAIN
     if revert is not None:
-        return f"the contract refused: {explain_revert(revert)}", EXIT_USAGE
-    return str(error), EXIT_CHAIN if isinstance(error, ServiceUnavailableError) else EXIT_USAGE
+        return f"the contract refused: {explain_revert(revert)}", ExitCode.USAGE
+    code = ExitCode.CHAIN if isinstance(error, ServiceUnavailableError) else ExitCode.USAGE
+    return str(error), code
 
 
 def guarded(action: Callable[[], T]) -> T:
@@ -348,9 +357,9 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         err.print("interrupted")
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(ExitCode.INTERRUPTED)
     except SystemExit as ended:
-        if ended.code == EXIT_INTERRUPTED:  # typer's exit for an interrupt inside a command
+        if ended.code == ExitCode.INTERRUPTED:  # typer's exit for an interrupt inside a command
             err.print("interrupted")
         raise
     finally:
@@ -391,41 +400,57 @@ def settings_from(**overrides: object) -> Settings:
 
 
 def settings_command(group: typer.Typer, name: str, **options: Any) -> Callable[[Action], Action]:
-    """Register ``action(settings, [as_json,] ...its own parameters)`` as command ``name``.
-
-    The command takes the action's own arguments and options, then an option for each setting
-    of ``options`` (the setting's name: its option's type, ``blob_dir=BlobDirOption``), then
-    ``--json`` if the action takes ``as_json``; it builds the settings from those options (an
-    option left out keeps the environment's or the file's value), runs the action with one-line
-    errors (:func:`guarded`), and exits 0.
-    """
+    """Register ``action(settings, [as_json,] ...its own parameters)`` as command ``name``
+    (:func:`add_command`), with ``--json`` if the action takes ``as_json``."""
 
     def register(action: Action) -> Action:
         given = inspect.signature(action, eval_str=True).parameters
-        own = [parameter for key, parameter in given.items() if key not in ("settings", "as_json")]
-        types = {**options, **({"as_json": JsonOption} if "as_json" in given else {})}
-        added = [
-            inspect.Parameter(
-                option,
-                inspect.Parameter.KEYWORD_ONLY,
-                default=False if option == "as_json" else None,
-                annotation=annotation,
-            )
-            for option, annotation in types.items()
-        ]
-
-        @functools.wraps(action)
-        def command(**values: Any) -> None:
-            settings = settings_from(**{option: values.pop(option) for option in options})
-            if "as_json" in given:
-                values["as_json"] = bool(values.pop("as_json"))
-            complete(lambda: action(settings, **values))
-
-        signature = inspect.Signature([*own, *added])
-        command.__signature__ = signature  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
-        del command.__wrapped__  # typer must read the signature above, not the action's
-        group.command(name)(command)
+        add_command(group, name, action, options, json="as_json" in given, call=action)
         return action
 
     return register
+
+
+def add_command(
+    group: typer.Typer,
+    name: str,
+    action: Callable[..., None],
+    options: dict[str, Any],
+    *,
+    json: bool,
+    call: Callable[..., None],
+) -> None:
+    """Register command ``name`` of ``group``, named and documented by ``action``.
+
+    The command takes the action's own arguments and options (its parameters after the first,
+    which the command gives it, less ``as_json``), then an option for each setting of
+    ``options`` (the setting's name: its option's type, ``blob_dir=BlobDirOption``), then
+    ``--json`` if ``json``; it builds the settings from those options (an option left out keeps
+    the environment's or the file's value), runs ``call(settings, [as_json,] ...the values of
+    the action's own parameters)`` with one-line errors (:func:`guarded`), and exits 0.
+    """
+    given = inspect.signature(action, eval_str=True).parameters
+    _, *own = (parameter for key, parameter in given.items() if key != "as_json")
+    types = {**options, **({"as_json": JsonOption} if json else {})}
+    added = [
+        inspect.Parameter(
+            option,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=False if option == "as_json" else None,
+            annotation=annotation,
+        )
+        for option, annotation in types.items()
+    ]
+
+    @functools.wraps(action)
+    def command(**values: Any) -> None:
+        settings = settings_from(**{option: values.pop(option) for option in options})
+        if json:
+            values["as_json"] = bool(values.pop("as_json"))
+        complete(lambda: call(settings, **values))
+
+    signature = inspect.Signature([*own, *added])
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    del command.__wrapped__  # typer must read the signature above, not the action's
+    group.command(name)(command)

@@ -28,10 +28,10 @@ from provledger.chain.reverts import ContractRevertError
 from provledger.chain.serialize import hex_bytes
 from provledger.chain.transactions import GasCapExceededError
 from provledger.chain.types import Registration
-from provledger.cli.base import EXIT_USAGE, app, err, explain_revert, out
+from provledger.cli.base import ExitCode, app, err, explain_revert, out
 from provledger.cli.batch_list import entry_registration, read_rows
 from provledger.cli.output import print_json
-from provledger.cli.session import chain_command, open_ledger
+from provledger.cli.session import ChainRun, chain_command
 from provledger.config import Settings
 from provledger.errors import ProvledgerError
 
@@ -316,8 +316,7 @@ def _progress(*, enabled: bool) -> Progress:
 
 @chain_command(app, "register-many", blobs=True)
 def register_many_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     source: Annotated[
         Path, typer.Argument(help="A CSV (with a header) or JSONL list of registrations.")
     ],
@@ -347,29 +346,29 @@ def register_many_command(
     """
     kind = "jsonl" if source.suffix.lower() in (".jsonl", ".ndjson") else "csv"
     total = sum(1 for _ in read_rows(source, kind))  # a first pass, for the bar's total
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     report = RunReport()
     stopped: RegistrationStoppedError | None = None
-    with _progress(enabled=not as_json and err.is_terminal) as bar:
-        run = _Run(ledger, report, bar, skip_registered=skip_registered, total=total, atomic=atomic)
+    with _progress(enabled=not run.as_json and err.is_terminal) as bar:
+        job = _Run(ledger, report, bar, skip_registered=skip_registered, total=total, atomic=atomic)
         outbox: list[Entry] = []
         try:
-            for part in _chunks(run.entries(settings, source, kind), chunk):
-                left = run.unregistered(part)
+            for part in _chunks(job.entries(run.settings, source, kind), chunk):
+                left = job.unregistered(part)
                 outbox.extend(left)
                 if atomic:  # checked; sent only once every line is
-                    bar.advance(run.task, len(left))
+                    bar.advance(job.task, len(left))
                 while not atomic and len(outbox) >= chunk:
-                    run.send(outbox[:chunk])
+                    job.send(outbox[:chunk])
                     del outbox[:chunk]
             if atomic and not report.failed:
-                bar.reset(run.task, total=len(outbox), description="registering")
+                bar.reset(job.task, total=len(outbox), description="registering")
             if not (atomic and report.failed):
                 for part in _chunks(outbox, chunk):
-                    run.send(part)
+                    job.send(part)
         except RegistrationStoppedError as error:
             stopped = error
-    if as_json:
+    if run.as_json:
         print_json(report.to_json(stopped))
     else:
         for line, reason in sorted(report.failed):
@@ -381,4 +380,4 @@ def register_many_command(
     if stopped is not None:
         raise stopped
     if report.failed:
-        raise typer.Exit(EXIT_USAGE)
+        raise typer.Exit(ExitCode.USAGE)

@@ -41,7 +41,7 @@ from provledger.cli.gateway import (
     require_gateway,
 )
 from provledger.cli.registrant import hash_input
-from provledger.cli.session import chain_command, open_ledger
+from provledger.cli.session import ChainRun, chain_command
 from provledger.config import Settings
 from provledger.errors import InputError, ServiceUnavailableError
 from provledger.hashing import sha256_file
@@ -131,12 +131,27 @@ def signature_deadline(ledger: Provledger) -> Callable[[], int]:
     return lambda: head + int(time.monotonic() - started) + SIGNATURE_LIFETIME
 
 
+def signed_now(ledger: Provledger, sign: Callable[..., str], *fields: Any) -> str:
+    """The request ``sign`` makes of ``fields`` (``sign_upload``, ``sign_access``, ...), signed
+    by the command's account for this deployment, valid from the chain's time now."""
+    deadline = signature_deadline(ledger)()
+    return sign(signing_account(ledger), Domain.of(ledger), *fields, deadline=deadline)
+
+
 def room_request(method: str, base: str, path: str, **options: Any) -> requests.Response:
     """One request to the room; a network failure or 5xx is exit 3, a 4xx its problem's
     detail (exit 2)."""
     return gateway_request(
         method, base, path, refused=DataRoomRefusedError, timeout=TRANSFER_TIMEOUT, **options
     )
+
+
+def report(run: ChainRun, answer: Any, text: str) -> None:
+    """What a data command did: ``answer`` as JSON with ``--json``, else the sentence ``text``."""
+    if run.as_json:
+        out.print_json(json.dumps(answer))
+    else:
+        out.print(text, highlight=False, soft_wrap=True)
 
 
 def _bar(label: str) -> Progress:
@@ -196,8 +211,7 @@ class _Counted:
 
 @chain_command(data_app, "put")
 def data_put_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     path: Annotated[Path, typer.Argument(help="The asset's file, or its dataset folder.")],
     gateway: GatewayOption = None,
@@ -209,14 +223,14 @@ def data_put_command(
     """
     target = parse_asset(asset)
     shown = asset_id_hex(target)
-    base = room_gateway(settings, gateway)
+    base = room_gateway(run.settings, gateway)
     content, manifest = hash_input(path)
     if asset_id(content) != target:
         raise InputError(
             f"{path} is not asset {shown}: it hashes to {to_hex32(content)}, the content of "
             f"asset {asset_id_hex(asset_id(content))}"
         )
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     account = signing_account(ledger)
     # checked here, before any byte is sent: the room refuses at the head too, but a refusal
     # answered while a large body is still streaming reaches the client as a broken connection
@@ -226,9 +240,7 @@ def data_put_command(
             f"{account.address} does not hold asset {shown}: its holder is {state.holder}, "
             "who alone may put its data"
         )
-    header = sign_upload(
-        account, Domain.of(ledger), target, content, deadline=signature_deadline(ledger)()
-    )
+    header = signed_now(ledger, sign_upload, target, content)
     total = path.stat().st_size if manifest is None else manifest.total_size
     with _bar(f"uploading {path.name}") as bar:
         task = bar.add_task("put", total=total)
@@ -245,15 +257,12 @@ def data_put_command(
             headers["Content-Type"] = TAR
             body = _tar_stream(path, [item.path for item in manifest.entries], advance)
         stored = room_request("PUT", base, f"/data/{shown}", data=body, headers=headers).json()
-    if as_json:
-        out.print_json(json.dumps(stored))
-        return
     files = "1 file" if stored["kind"] == "file" else f"{stored['file_count']:,} files"
-    out.print(
+    report(
+        run,
+        stored,
         f"stored {stored['size']:,} bytes ({files}) of asset {stored['asset_id']} in the data "
         f"room at {base}, encrypted",
-        highlight=False,
-        soft_wrap=True,
     )
 
 
@@ -328,8 +337,7 @@ def _download(base: str, path: str, header: str, target: Path, expected: bytes) 
 
 @chain_command(data_app, "get")
 def data_get_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     output: OutputOption,
     purpose: PurposeOption = "use under licence",
@@ -344,8 +352,8 @@ def data_get_command(
     """
     target = parse_asset(asset)
     shown = asset_id_hex(target)
-    base = room_gateway(settings, gateway)
-    ledger = open_ledger(settings)
+    base = room_gateway(run.settings, gateway)
+    ledger = run.ledger()
     account = signing_account(ledger)
     _registered(ledger, target)
     status = room_request("GET", base, f"/data/{shown}/status").json()
@@ -367,14 +375,11 @@ def data_get_command(
     else:
         fetched, files = _download_folder(base, shown, sign, output, content)
     answer = {"asset_id": shown, "output": str(output), "files": files, "bytes": fetched}
-    if as_json:
-        out.print_json(json.dumps(answer))
-        return
-    out.print(
+    report(
+        run,
+        answer,
         f"got asset {shown} into {output} ({files:,} file{'s' if files != 1 else ''}, "
         f"{fetched:,} bytes downloaded), checked against its content hash",
-        highlight=False,
-        soft_wrap=True,
     )
 
 

@@ -1,5 +1,6 @@
-"""``provledger data`` for the room's records: a holder's access log, access receipts and their
-check against a node (``verify-receipt``), anchoring the log, and the master keys.
+"""``provledger data`` for the room's records: an asset's committed metadata document, a
+holder's access log, access receipts and their check against a node (``verify-receipt``),
+anchoring the log, and the master keys.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from provledger.chain.enums import ParticipantStatus
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.arguments import AssetArgument, parse_asset
 from provledger.cli.base import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
     DeploymentRecordsOption,
+    ExitCode,
     JsonOption,
     app,
     guarded,
@@ -25,11 +25,13 @@ from provledger.cli.base import (
     settings_from,
 )
 from provledger.cli.data import (
+    OutputOption,
+    PurposeOption,
     data_app,
+    report,
     room_gateway,
     room_request,
-    signature_deadline,
-    signing_account,
+    signed_now,
 )
 from provledger.cli.gateway import (
     GatewayOption,
@@ -38,21 +40,24 @@ from provledger.cli.gateway import (
     require_gateway,
 )
 from provledger.cli.output import print_table, print_verdict
-from provledger.cli.session import chain_command, open_ledger
-from provledger.config import Settings
-from provledger.errors import InputError
+from provledger.cli.session import ChainRun, chain_command, open_ledger
+from provledger.commitments import CommittedDocument
+from provledger.errors import InputError, ServiceUnavailableError
 from provledger.jsondoc import read_json_file
+from provledger.params import to_hex32
 from provledger.services.delivery.accesslog import anchor_pending
 from provledger.services.delivery.envelope import (
     MasterKeyRing,
     generate_master_key,
 )
 from provledger.services.delivery.keys import master_keys
+from provledger.services.delivery.metadata import MAX_DOCUMENT_BYTES
 from provledger.services.delivery.receipts import ReceiptVerdict, verify_receipt
 from provledger.services.delivery.requests import (
     SIGNATURE_HEADER,
-    Domain,
+    sign_access,
     sign_log_read,
+    sign_upload,
 )
 from provledger.services.delivery.service import rotate_keys
 from provledger.store.access_log import AccessLogStore
@@ -63,13 +68,118 @@ from provledger.store.dataroom import DataRoomStore
 RECEIPT_MAX_BYTES: Final = 1 << 20
 
 
+class MetadataMismatchError(ServiceUnavailableError):
+    """The data room sent a document that is not the asset's committed metadata now."""
+
+    template = "the data room's metadata document of asset {asset} {flaw}: {target} not written"
+    asset: str
+    flaw: str
+    target: str
+
+
+# ------------------------------------------------------------------ the committed metadata
+
+
+@chain_command(data_app, "put-metadata")
+def data_put_metadata_command(
+    run: ChainRun,
+    asset: AssetArgument,
+    document: Annotated[
+        Path,
+        typer.Argument(help="The committed metadata document the asset was registered with."),
+    ],
+    gateway: GatewayOption = None,
+) -> None:
+    """Put an asset's committed metadata document (every field with its salt) in the gateway's
+    data room, as its holder: its root must be the asset's metadata hash on chain. It is kept
+    encrypted and replaces an earlier one; the holder, a registrar reviewing the application,
+    an arbiter of an open dispute and licensees may read it.
+
+    Example: provledger data put-metadata 0x5f…e1 air.metadata.json --dev-account 5
+    """
+    target = parse_asset(asset)
+    shown = asset_id_hex(target)
+    base = room_gateway(run.settings, gateway)
+    with document.open("rb") as source:
+        body = source.read(MAX_DOCUMENT_BYTES + 1)
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise InputError(f"{document} is larger than {MAX_DOCUMENT_BYTES:,} bytes")
+    committed = CommittedDocument.parse(body, what=str(document))
+    ledger = run.ledger()
+    header = signed_now(ledger, sign_upload, target, committed.root)
+    headers = {SIGNATURE_HEADER: header, "Content-Type": "application/json"}
+    path = f"/data/{shown}/metadata"
+    stored = room_request("PUT", base, path, data=body, headers=headers).json()
+    report(
+        run,
+        stored,
+        f"stored the committed metadata document of asset {shown} ({len(committed.fields)} "
+        f"fields, root {stored['root']}) in the data room at {base}, encrypted",
+    )
+
+
+@chain_command(data_app, "get-metadata")
+def data_get_metadata_command(
+    run: ChainRun,
+    asset: AssetArgument,
+    output: OutputOption,
+    purpose: PurposeOption = "read the committed metadata",
+    gateway: GatewayOption = None,
+) -> None:
+    """Get an asset's committed metadata document (every field with its salt, withheld ones
+    too) from the gateway's data room, if the chain allows you: the holder, a registrar while
+    the application is under review, an arbiter while a dispute over the asset is open, or a
+    licensee. Its root is checked against the asset's metadata hash on chain before it is
+    written.
+
+    Example: provledger data get-metadata 0x5f…e1 -o air.metadata.json --dev-account 6
+    """
+    target = parse_asset(asset)
+    shown = asset_id_hex(target)
+    base = room_gateway(run.settings, gateway)
+    ledger = run.ledger()
+    state = ledger.registry.asset(target)
+    if state is None:
+        raise InputError(f"asset {shown} is not registered on chain {ledger.deployment.chain_id}")
+    header = signed_now(ledger, sign_access, target, purpose)
+    path = f"/data/{shown}/metadata"
+    body = room_request("GET", base, path, headers={SIGNATURE_HEADER: header}).content
+    try:
+        committed = CommittedDocument.parse(body)
+    except InputError as error:  # not JSON, or not such a document
+        raise MetadataMismatchError(shown, f"does not read ({error})", str(output)) from None
+    if committed.root != state.metadata_hash:
+        flaw = (
+            f"has root {to_hex32(committed.root)}, not the asset's metadata hash "
+            f"{to_hex32(state.metadata_hash)}"
+        )
+        raise MetadataMismatchError(shown, flaw, str(output))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".part")
+    partial.write_bytes(body)
+    partial.replace(output)
+    answer = {
+        "asset_id": shown,
+        "output": str(output),
+        "root": to_hex32(committed.root),
+        "fields": len(committed.fields),
+        "bytes": len(body),
+    }
+    report(
+        run,
+        answer,
+        f"got the committed metadata document of asset {shown} into {output} "
+        f"({len(committed.fields)} fields, {len(body):,} bytes), checked against its metadata "
+        "hash on chain",
+    )
+
+
 # ------------------------------------------------------------------ log, receipts
 
 
 @chain_command(data_app, "log")
 def data_log_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="Records at the most.")] = 100,
     gateway: GatewayOption = None,
@@ -79,11 +189,9 @@ def data_log_command(
     Example: provledger data log 0x5f…e1 --dev-account 5
     """
     target = parse_asset(asset)
-    base = room_gateway(settings, gateway)
-    ledger = open_ledger(settings)
-    header = sign_log_read(
-        signing_account(ledger), Domain.of(ledger), target, deadline=signature_deadline(ledger)()
-    )
+    base = room_gateway(run.settings, gateway)
+    ledger = run.ledger()
+    header = signed_now(ledger, sign_log_read, target)
     answer = room_request(
         "GET",
         base,
@@ -91,10 +199,11 @@ def data_log_command(
         headers={SIGNATURE_HEADER: header},
         params={"limit": limit},
     ).json()
-    names = {} if as_json else party_names(base, (item["requester"] for item in answer["items"]))
+    requesters = (item["requester"] for item in answer["items"])
+    names = {} if run.as_json else party_names(base, requesters)
     print_table(
         answer,
-        as_json,
+        run.as_json,
         ["time", "requester", "decision", "rule", "bytes", "record"],
         [
             [
@@ -138,21 +247,21 @@ def data_receipt_command(
 
 
 @chain_command(data_app, "anchor")
-def data_anchor_command(settings: Settings, as_json: bool) -> None:
+def data_anchor_command(run: ChainRun) -> None:
     """Anchor the access log's records not anchored yet, as one Merkle root on chain, signed by
     your account (an active participant); the gateway does it on its schedule too.
 
     Example: provledger data anchor --dev-account 9
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     status = ledger.registry.participant(ledger.address).status
     if status is not ParticipantStatus.ACTIVE:  # BatchAnchor takes roots from participants only
         raise InputError(
             f"{ledger.address} is not an active participant ({status.name.lower()}): "
             "anchor with a participant's account"
         )
-    with AccessLogStore.open(settings.data_room_database_url) as log:
-        batch = anchor_pending(log, ledger, blobs=BlobStore(settings.blob_dir))
+    with AccessLogStore.open(run.settings.data_room_database_url) as log:
+        batch = anchor_pending(log, ledger, blobs=BlobStore(run.settings.blob_dir))
     if batch is None:
         out.print("no access record waits to be anchored", highlight=False)
         return
@@ -162,15 +271,12 @@ def data_anchor_command(settings: Settings, as_json: bool) -> None:
         "records": anchored.leaf_count,
         "transaction": anchored.tx_hash,
     }
-    if as_json:
-        out.print_json(json.dumps(answer))
-    else:
-        out.print(
-            f"anchored {anchored.leaf_count:,} access records under {anchored.root} "
-            f"(transaction {anchored.tx_hash})",
-            highlight=False,
-            soft_wrap=True,
-        )
+    report(
+        run,
+        answer,
+        f"anchored {anchored.leaf_count:,} access records under {anchored.root} "
+        f"(transaction {anchored.tx_hash})",
+    )
 
 
 @data_app.command("keygen")
@@ -281,4 +387,4 @@ def verify_receipt_command(
         out.print_json(json.dumps(verdict.to_json()))
     else:
         print_verdict(verdict, f"receipt of access record {verdict.record_id or '(unnamed)'}")
-    raise typer.Exit(EXIT_OK if verdict.ok else EXIT_NEGATIVE)
+    raise typer.Exit(ExitCode.OK if verdict.ok else ExitCode.NEGATIVE)

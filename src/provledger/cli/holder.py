@@ -22,7 +22,12 @@ from provledger.cli.acts import (
 )
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import app, command_group
-from provledger.cli.output import show_receipt
+from provledger.cli.committed import (
+    CommittedOption,
+    DocumentOutOption,
+    PreviousDocumentOption,
+    revise_committed,
+)
 from provledger.cli.registrant import (
     DescriptionOption,
     MetadataFileOption,
@@ -31,8 +36,7 @@ from provledger.cli.registrant import (
     metadata_document,
     store_metadata,
 )
-from provledger.cli.session import address_argument, chain_command, days_option, open_ledger
-from provledger.config import Settings
+from provledger.cli.session import ChainRun, address_argument, chain_command, days_option
 from provledger.errors import InputError
 from provledger.units import format_time
 
@@ -46,8 +50,7 @@ TermsOption = Annotated[Path | None, document_option("The terms document")]
 
 @chain_command(app, "transfer")
 def transfer_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     to: Annotated[str, address_argument("new holder")],
 ) -> None:
@@ -56,8 +59,8 @@ def transfer_command(
     Example: provledger transfer 0x5f…e1 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --dev-account 6
     """
     target, recipient = parse_asset(asset), parse_address(to, "recipient")
-    receipt = open_ledger(settings).registry.transfer(target, recipient)
-    show_receipt(receipt, f"transferred {asset_id_hex(target)} to {recipient}", as_json)
+    receipt = run.ledger().registry.transfer(target, recipient)
+    run.show(receipt, f"transferred {asset_id_hex(target)} to {recipient}")
 
 
 text_act_command(
@@ -76,15 +79,21 @@ text_act_command(
 
 @chain_command(metadata_app, "update", blobs=True)
 def metadata_update_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     title: TitleOption = None,
     description: DescriptionOption = None,
     metadata_file: MetadataFileOption = None,
     metadata_uri: MetadataUriOption = None,
+    committed: CommittedOption = False,
+    previous: PreviousDocumentOption = None,
+    document_out: DocumentOutOption = None,
 ) -> None:
     """Anchor a revised metadata document for an asset you hold.
+
+    With --committed the revision commits to its fields, as register --committed does: new
+    salts, and the document written to --document-out. A confidential content hash keeps its
+    salt, read from the asset's committed document (--document).
 
     Example: provledger metadata update 0x5f…e1 --title "Huangpu air quality, v2" --dev-account 5
     """
@@ -92,13 +101,24 @@ def metadata_update_command(
     if metadata_file is None and title is None and description is None:
         raise InputError("give the new metadata: --metadata FILE, or --title/--description")
     document = metadata_document(metadata_file, title, description, "")
-    ledger = open_ledger(settings)
-    meta_hash, uri = store_metadata(settings, document, metadata_uri)
+    if committed:
+        revise_committed(
+            run,
+            target,
+            document,
+            previous=previous,
+            document_out=document_out,
+            metadata_uri=metadata_uri,
+        )
+        return
+    if previous is not None or document_out is not None:
+        raise InputError("--document and --document-out need --committed")
+    ledger = run.ledger()
+    meta_hash, uri = store_metadata(run.settings, document, metadata_uri)
     receipt = ledger.registry.update_metadata(target, uri, meta_hash)
-    show_receipt(
+    run.show(
         receipt,
         f"metadata of {asset_id_hex(target)} is now {hex_bytes(meta_hash)}",
-        as_json,
         metadata_hash=hex_bytes(meta_hash),
         metadata_uri=uri,
     )
@@ -106,8 +126,7 @@ def metadata_update_command(
 
 @chain_command(license_app, "grant", blobs=True)
 def license_grant_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     licensee: Annotated[str, address_argument("licensee")],
     kind: LicenseKindOption = "processing-use",
@@ -123,10 +142,10 @@ def license_grant_command(
     target = parse_asset(asset)
     to = parse_address(licensee, "licensee")
     license_kind = parse_choice(LicenseKind, kind, "--kind")
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     expires = expiry(ledger, days)
     terms_hash = asset_act(
-        settings,
+        run.settings,
         terms,
         "license terms",
         target,
@@ -141,13 +160,12 @@ def license_grant_command(
         f"license #{granted.license_id} on {asset_id_hex(target)} granted to {to} until "
         f"{format_time(granted.expires_at)}"
     )
-    show_receipt(receipt, summary, as_json, license_id=granted.license_id, expires_at=expires)
+    run.show(receipt, summary, license_id=granted.license_id, expires_at=expires)
 
 
 @chain_command(license_app, "revoke")
 def license_revoke_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     license_id: Annotated[int, typer.Argument(help="License number.")],
     reason: ReasonOption = None,
 ) -> None:
@@ -155,5 +173,5 @@ def license_revoke_command(
 
     Example: provledger license revoke 1 --reason "terms breached" --dev-account 5
     """
-    receipt = open_ledger(settings).licenses.revoke(license_id, text_hash(reason))
-    show_receipt(receipt, f"license #{license_id} revoked", as_json)
+    receipt = run.ledger().licenses.revoke(license_id, text_hash(reason))
+    run.show(receipt, f"license #{license_id} revoked")

@@ -26,8 +26,8 @@ from provledger.cli.acts import DAY, asset_act, expiry
 from provledger.cli.arguments import AssetArgument, parse_address, parse_asset, parse_choice
 from provledger.cli.base import command_group
 from provledger.cli.holder import LicenseKindOption, ScopeOption, TermsOption
-from provledger.cli.output import CurrencyBook, show_receipt
-from provledger.cli.session import chain_command, days_option, open_ledger, require_node
+from provledger.cli.output import CurrencyBook
+from provledger.cli.session import ChainRun, chain_command, days_option, require_node
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.units import Currency, format_amount, format_time, parse_amount
@@ -130,16 +130,16 @@ class Pricing:
         )
 
     def show_offer(
-        self, receipt: Receipt, what: str, as_json: bool, raw: bool, *, each: bool = False
+        self, run: ChainRun, receipt: Receipt, what: str, raw: bool, *, each: bool = False
     ) -> None:
         """The receipt of a new offer of ``what`` at this price (``each``: of every license)."""
         offer = receipt.event(OfferCreated)
         price = format_amount(self.price, self.currency, raw=raw) + (" each" if each else "")
         summary = f"offer #{offer.offer_id}: {what} for {price}"
         show_market_receipt(
+            run,
             receipt,
             f"{summary} until {format_time(offer.expires_at)}",
-            as_json,
             self.book,
             raw,
             offer_id=offer.offer_id,
@@ -147,24 +147,23 @@ class Pricing:
 
 
 def show_market_receipt(
-    receipt: Receipt, summary: str, as_json: bool, book: CurrencyBook, raw: bool, **extra: Any
+    run: ChainRun, receipt: Receipt, summary: str, book: CurrencyBook, raw: bool, **extra: Any
 ) -> None:
-    """:func:`show_receipt`, with the amounts of the events in their currencies (or ``raw``)."""
-    show_receipt(receipt, summary, as_json, currencies=book.of_receipt(receipt), raw=raw, **extra)
+    """:meth:`ChainRun.show`, with the amounts of the events in their currencies (or ``raw``)."""
+    run.show(receipt, summary, currencies=book.of_receipt(receipt), raw=raw, **extra)
 
 
-def show_trade(receipt: Receipt, book: CurrencyBook, done: str, as_json: bool, raw: bool) -> None:
+def show_trade(run: ChainRun, receipt: Receipt, book: CurrencyBook, done: str, raw: bool) -> None:
     """The receipt of a settled trade: ``trade #N: {done} for {its price}``."""
     trade = receipt.event(TradeSettled)
     price = format_amount(trade.price, book(trade.currency), raw=raw)
     summary = f"trade #{trade.trade_id}: {done} for {price}"
-    show_market_receipt(receipt, summary, as_json, book, raw, trade_id=trade.trade_id)
+    show_market_receipt(run, receipt, summary, book, raw, trade_id=trade.trade_id)
 
 
 @chain_command(market_app, "list")
 def list_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     price: Annotated[
         str, typer.Argument(help="Price with its unit, e.g. 0.005ether or 12.5 USDT.")
@@ -179,8 +178,8 @@ def list_command(
     Example: provledger market list 0x5f…e1 0.005ether --days 30 --dev-account 5
     """
     target = parse_asset(asset)
-    pricing = Pricing.read(settings, price, currency, min_bid, raw)
-    ledger = open_ledger(settings)
+    pricing = Pricing.read(run.settings, price, currency, min_bid, raw)
+    ledger = run.ledger()
     market = ledger.market.address
     if ledger.registry.approved(target) != market:
         ledger.registry.approve(market, target)
@@ -191,13 +190,12 @@ def list_command(
         currency=pricing.currency.address,
         min_bid=pricing.min_bid,
     )
-    pricing.show_offer(receipt, asset_id_hex(target), as_json, raw)
+    pricing.show_offer(run, receipt, asset_id_hex(target), raw)
 
 
 @chain_command(market_app, "offer-license", blobs=True)
 def offer_license_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     asset: AssetArgument,
     price: Annotated[str, typer.Argument(help="Price of one license with its unit, e.g. 5 USDT.")],
     kind: LicenseKindOption = "processing-use",
@@ -216,11 +214,11 @@ def offer_license_command(
     """
     target = parse_asset(asset)
     license_kind = parse_choice(LicenseKind, kind, "--kind")
-    pricing = Pricing.read(settings, price, currency, min_bid, raw)
-    ledger = open_ledger(settings)
+    pricing = Pricing.read(run.settings, price, currency, min_bid, raw)
+    ledger = run.ledger()
     duration = license_days * DAY
     terms_hash = asset_act(
-        settings,
+        run.settings,
         terms,
         "license offer terms",
         target,
@@ -241,23 +239,18 @@ def offer_license_command(
     )
     kind_name = license_kind.name.lower().replace("_", "-")
     pricing.show_offer(
-        receipt, f"{kind_name} licenses on {asset_id_hex(target)}", as_json, raw, each=True
+        run, receipt, f"{kind_name} licenses on {asset_id_hex(target)}", raw, each=True
     )
 
 
 @chain_command(market_app, "buy")
-def buy_command(
-    settings: Settings,
-    as_json: bool,
-    offer: OfferArgument,
-    raw: RawOption = False,
-) -> None:
+def buy_command(run: ChainRun, offer: OfferArgument, raw: RawOption = False) -> None:
     """Buy from an offer at its price; the asset or a license is delivered in the same
     transaction as the payment.
 
     Example: provledger market buy 1 --dev-account 6
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     state = existing_offer(ledger, offer)
     receipt = ledger.market.buy(offer, value=pay(ledger, state.currency, state.price))
     trade = receipt.event(TradeSettled)
@@ -266,13 +259,12 @@ def buy_command(
         if trade.kind == OfferKind.ASSET
         else f"license #{trade.license_id}"
     )
-    show_trade(receipt, CurrencyBook(ledger.w3), f"bought {what}", as_json, raw)
+    show_trade(run, receipt, CurrencyBook(ledger.w3), f"bought {what}", raw)
 
 
 @chain_command(market_app, "bid")
 def bid_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     offer: OfferArgument,
     amount: Annotated[
         str, typer.Argument(help="Bid in the offer's currency with its unit, e.g. 0.004 ETH.")
@@ -285,12 +277,12 @@ def bid_command(
 
     Example: provledger market bid 1 0.004ether --days 7 --dev-account 6
     """
-    reader = open_ledger(settings, sign=False)  # the offer's currency reads the amount
+    reader = run.ledger(sign=False)  # the offer's currency reads the amount
     state = existing_offer(reader, offer)
     book = CurrencyBook(reader.w3)
     currency = book(state.currency)
     bid_amount = parse_price(amount, currency, "amount", raw)
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     value = pay(ledger, state.currency, bid_amount)
     receipt = ledger.market.bid(offer, bid_amount, expiry(ledger, days), value=value)
     placed = receipt.event(BidPlaced)
@@ -298,13 +290,12 @@ def bid_command(
         f"bid #{placed.bid_id} of {format_amount(bid_amount, currency, raw=raw)} on offer "
         f"#{offer} until {format_time(placed.expires_at)}"
     )
-    show_market_receipt(receipt, summary, as_json, book, raw, bid_id=placed.bid_id)
+    show_market_receipt(run, receipt, summary, book, raw, bid_id=placed.bid_id)
 
 
 @chain_command(market_app, "accept")
 def accept_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     bid: Annotated[int, typer.Argument(min=1, help="Bid number.")],
     raw: RawOption = False,
 ) -> None:
@@ -312,15 +303,14 @@ def accept_command(
 
     Example: provledger market accept 1 --dev-account 5
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     receipt = ledger.market.accept_bid(bid)
-    show_trade(receipt, CurrencyBook(ledger.w3), f"bid #{bid} accepted", as_json, raw)
+    show_trade(run, receipt, CurrencyBook(ledger.w3), f"bid #{bid} accepted", raw)
 
 
 @chain_command(market_app, "cancel")
 def cancel_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     number: Annotated[int, typer.Argument(min=1, help="Offer number (bid number with --bid).")],
     bid: Annotated[bool, typer.Option("--bid", help="Cancel your bid, not an offer.")] = False,
     raw: RawOption = False,
@@ -329,7 +319,7 @@ def cancel_command(
 
     Example: provledger market cancel 1 --dev-account 5
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     book = CurrencyBook(ledger.w3)
     if bid:
         receipt = ledger.market.cancel_bid(number)
@@ -337,13 +327,12 @@ def cancel_command(
     else:
         receipt = ledger.market.cancel_offer(number)
         summary = f"offer #{number} cancelled"
-    show_market_receipt(receipt, summary, as_json, book, raw)
+    show_market_receipt(run, receipt, summary, book, raw)
 
 
 @chain_command(market_app, "withdraw")
 def withdraw_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     currency: CurrencyOption = "native",
     raw: RawOption = False,
 ) -> None:
@@ -351,9 +340,9 @@ def withdraw_command(
 
     Example: provledger market withdraw --dev-account 5
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     receipt = ledger.market.withdraw(parse_currency(currency))
     withdrawn = receipt.event(ProceedsWithdrawn)
     book = CurrencyBook(ledger.w3)
     summary = f"withdrew {format_amount(withdrawn.amount, book(withdrawn.currency), raw=raw)}"
-    show_market_receipt(receipt, summary, as_json, book, raw, amount=str(withdrawn.amount))
+    show_market_receipt(run, receipt, summary, book, raw, amount=str(withdrawn.amount))

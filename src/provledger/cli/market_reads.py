@@ -9,7 +9,7 @@ from rich.table import Table
 
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.arguments import parse_address, parse_asset
-from provledger.cli.base import EXIT_OK, out, settings_command
+from provledger.cli.base import ExitCode, out, settings_command
 from provledger.cli.gateway import GatewayOption, gateway_pages, require_gateway
 from provledger.cli.market import RawOption, currency_label, market_app, parse_currency
 from provledger.cli.output import CurrencyBook, brief, print_json, when
@@ -26,14 +26,14 @@ def _print_rows(
 ) -> None:
     if as_json:
         print_json(items)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     table = Table(*columns)
     for column in table.columns:
         column.overflow = "fold"  # times and amounts are read whole, never cut
     for item in items:
         table.add_row(*(_cell(item, key, book, raw) for key in columns.values()))
     out.print(table)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)
 
 
 def _cell(item: dict[str, Any], key: str, book: CurrencyBook, raw: bool) -> str:

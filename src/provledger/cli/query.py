@@ -16,7 +16,7 @@ from rich.tree import Tree
 
 from provledger.chain.ids import asset_id_hex
 from provledger.cli.arguments import AssetArgument, parse_asset
-from provledger.cli.base import EXIT_OK, JsonOption, app, complete, guarded, out, settings_from
+from provledger.cli.base import ExitCode, JsonOption, app, complete, guarded, out, settings_from
 from provledger.cli.gateway import (
     GatewayOption,
     gateway_get,
@@ -52,7 +52,7 @@ def history_command(
     events = guarded(run)
     if as_json:
         print_json(events)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     book = CurrencyBook.of(settings)
     base = require_gateway(settings)
     names = guarded(
@@ -73,7 +73,7 @@ def history_command(
             highlight=False,
         )
         out.print(Padding(Text(details), (0, 0, 0, 2)), highlight=False)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)
 
 
 def _named(value: Any, names: dict[str, str]) -> str:
@@ -111,9 +111,9 @@ def lineage_command(
     view = guarded(run)
     if as_json:
         print_json(view)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     out.print(lineage_tree(view))
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)
 
 
 def lineage_tree(view: dict[str, Any]) -> Tree:
@@ -182,10 +182,10 @@ def status_command(gateway: GatewayOption = None, as_json: JsonOption = False) -
     status = guarded(lambda: gateway_get(require_gateway(settings), "/status"))
     if as_json:
         print_json(status)
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     table = Table(show_header=False, box=None)
     for key, value in status.items():
         shown = when(value) if key.endswith("_at") else "-" if value is None else str(value)
         table.add_row(key.replace("_", " "), shown)
     out.print(table)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)

@@ -22,9 +22,19 @@ from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.chain.types import ParentLink, Registration
 from provledger.cli.arguments import parse_asset, parse_choice
-from provledger.cli.base import EXIT_OK, JsonOption, app, complete, err, out
-from provledger.cli.output import print_json, show_receipt
-from provledger.cli.session import chain_command, open_ledger
+from provledger.cli.base import ExitCode, JsonOption, app, complete, err, out
+from provledger.cli.committed import (
+    CommittedOption,
+    CommittedPlan,
+    ConfidentialContentOption,
+    DocumentOutOption,
+    keep_note,
+    kept_unless_refused,
+    plan_commitment,
+)
+from provledger.cli.output import print_json
+from provledger.cli.session import ChainRun, chain_command
+from provledger.commitments import commitment_uri
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import FolderManifest, folder_manifest, sha256_file
@@ -132,12 +142,12 @@ def categories_command(as_json: JsonOption = False) -> None:
     """
     if as_json:
         print_json([{"code": code, "name": name} for code, name in sorted(CATEGORIES.items())])
-        raise typer.Exit(EXIT_OK)
+        raise typer.Exit(ExitCode.OK)
     width = max(len("code"), *(len(str(code)) for code in CATEGORIES))
     out.print(f"{'code'.ljust(width)}  name", highlight=False)
     for code, name in sorted(CATEGORIES.items()):
         out.print(f"{str(code).ljust(width)}  {name}", highlight=False, soft_wrap=True)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(ExitCode.OK)
 
 
 # ------------------------------------------------------------------ metadata documents
@@ -183,15 +193,35 @@ class RegistrationPlan:
     parents: tuple[ParentLink, ...]
     document: bytes
     metadata_uri: str | None
+    committed: CommittedPlan | None = None
+
+    @property
+    def document_out(self) -> Path | None:
+        """Where a committed registration's document goes; None for a plain one."""
+        return None if self.committed is None else self.committed.out
+
+    @property
+    def committed_words(self) -> str:
+        """What a summary adds for a committed registration: where its document is."""
+        out = self.document_out
+        return "" if out is None else f"; its metadata is committed, the document is in {out}"
 
     def prepare(self, settings: Settings) -> Registration:
         """Hash the file or folder and keep the metadata document (and a folder's manifest, so
-        that one file of it can be verified later) in the blob folder."""
+        that one file of it can be verified later) in the blob folder; a committed document is
+        written to its own file instead, and a folder's manifest kept only if the content hash
+        is public."""
         content, manifest = hash_input(self.path)
-        if manifest is not None:
+        hidden = self.committed is not None and self.committed.confidential_content
+        if manifest is not None and not hidden:
             BlobStore(settings.blob_dir).put(manifest.to_json().encode())
-        meta_hash, uri = store_metadata(settings, self.document, self.metadata_uri)
-        return Registration(content, uri, meta_hash, self.category, self.grade, self.parents)
+        if self.committed is None:
+            meta_hash, uri = store_metadata(settings, self.document, self.metadata_uri)
+            return Registration(content, uri, meta_hash, self.category, self.grade, self.parents)
+        document = self.committed.keep(content)
+        on_chain = content if document.content is None else document.content.commitment
+        uri = commitment_uri(document.content is not None)
+        return Registration(on_chain, uri, document.root, self.category, self.grade, self.parents)
 
 
 def plan_registration(
@@ -204,15 +234,26 @@ def plan_registration(
     title: str | None = None,
     description: str | None = None,
     metadata_uri: str | None = None,
+    committed: bool = False,
+    confidential_content: bool = False,
+    document_out: Path | None = None,
 ) -> RegistrationPlan:
     """Check the category (a code or a published name), grade and parents (``ID[:relation]``)
-    and build the metadata document (from a file, or from the title and description), before
-    any node is asked or anything hashed."""
+    and build the metadata document (from a file, or from the title and description), salted
+    field by field when ``committed``, before any node is asked or anything hashed."""
     code = parse_category(category)
     parse_code(grade, "grade", GRADE_MAX)
     links = tuple(parse_parent(item) for item in parents)
     document = metadata_document(metadata_file, title, description, path.name)
-    return RegistrationPlan(path, code, grade, links, document, metadata_uri)
+    commitment = plan_commitment(
+        document,
+        path.resolve().name,
+        committed=committed,
+        confidential_content=confidential_content,
+        document_out=document_out,
+        metadata_uri=metadata_uri,
+    )
+    return RegistrationPlan(path, code, grade, links, document, metadata_uri, commitment)
 
 
 def parse_parent(text: str) -> ParentLink:
@@ -257,6 +298,9 @@ def read_plan(
     metadata_file: MetadataFileOption = None,
     metadata_uri: MetadataUriOption = None,
     parent: ParentOption = None,
+    committed: CommittedOption = False,
+    confidential_content: ConfidentialContentOption = False,
+    document_out: DocumentOutOption = None,
 ) -> RegistrationPlan:
     """The plan of the options that describe a registration (:func:`plan_registration`)."""
     return plan_registration(
@@ -268,26 +312,29 @@ def read_plan(
         title=title,
         description=description,
         metadata_uri=metadata_uri,
+        committed=committed,
+        confidential_content=confidential_content,
+        document_out=document_out,
     )
 
 
 def registration_options(action: Action) -> Action:
-    """Give ``action(settings, as_json, plan, ...its own options)``, a :func:`chain_command`,
-    the options of :func:`read_plan` in place of ``plan``: the command lists them before its
-    own, and the plan is read from them (checked, nothing hashed yet) before the action runs."""
+    """Give ``action(run, plan, ...its own options)``, a :func:`chain_command`, the options of
+    :func:`read_plan` in place of ``plan``: the command lists them before its own, and the plan
+    is read from them (checked, nothing hashed yet) before the action runs."""
     hints = get_type_hints(action, include_extras=True)
-    settings, as_json, _plan, *own = (
+    first, _plan, *own = (
         parameter.replace(annotation=hints[parameter.name])
         for parameter in inspect.signature(action).parameters.values()
     )
     options = inspect.signature(read_plan, eval_str=True).parameters
 
     @functools.wraps(action)
-    def command(settings: Settings, as_json: bool, **values: Any) -> None:
+    def command(run: ChainRun, **values: Any) -> None:
         plan = read_plan(**{name: values.pop(name) for name in options})
-        action(settings, as_json, plan, **values)
+        action(run, plan, **values)
 
-    signature = inspect.Signature([settings, as_json, *options.values(), *own])
+    signature = inspect.Signature([first, *options.values(), *own])
     command.__signature__ = signature  # type: ignore[attr-defined]
     command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
     del command.__wrapped__  # chain_command must read the signature above, not the action's
@@ -296,36 +343,40 @@ def registration_options(action: Action) -> Action:
 
 @chain_command(app, "register", blobs=True)
 @registration_options
-def register_command(settings: Settings, as_json: bool, plan: RegistrationPlan) -> None:
+def register_command(run: ChainRun, plan: RegistrationPlan) -> None:
     """Register a file or folder as a data asset held by the signing account.
 
     The metadata document (from --metadata, or built from --title and --description) is kept
     in the blob folder and its SHA-256 anchored with the asset. The category is a code or a
     published name (provledger categories): --category 301 and --category industrial are one.
+    With --committed only the root of the document's salted fields is anchored, and the
+    document goes to a file you keep (--document-out), never to the blob folder.
 
     Example: provledger register ./huangpu-air-raw --category 301 --grade 2 --title "Huangpu
     air quality, raw" --dev-account 5
     """
-    ledger = open_ledger(settings)
-    registration = plan.prepare(settings)
-    receipt = ledger.registry.register(registration)
+    ledger = run.ledger()
+    registration = plan.prepare(run.settings)
+    with kept_unless_refused(plan.document_out):
+        receipt = ledger.registry.register(registration)
     registered = receipt.event(AssetRegistered)
-    show_receipt(
+    run.show(
         receipt,
         f"registered {plan.path} as asset {asset_id_hex(registered.asset_id)} "
-        f"({category_name(plan.category)}, grade {plan.grade})",
-        as_json,
+        f"({category_name(plan.category)}, grade {plan.grade}){plan.committed_words}",
         asset_id=asset_id_hex(registered.asset_id),
         content_hash=hex_bytes(registration.content_hash),
         metadata_hash=hex_bytes(registration.metadata_hash),
         metadata_uri=registration.metadata_uri,
+        **({} if plan.document_out is None else {"document": str(plan.document_out)}),
     )
+    if plan.document_out is not None:
+        keep_note(plan.document_out)
 
 
 @chain_command(app, "anchor", blobs=True)
 def anchor_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     folder: Annotated[Path, typer.Argument(help="A folder whose files are anchored as a batch.")],
 ) -> None:
     """Anchor every file of a folder in one transaction: a Merkle root over their SHA-256s.
@@ -341,15 +392,14 @@ def anchor_command(
     assert manifest is not None
     leaves = sorted({hex_bytes(entry.sha256) for entry in manifest.entries})
     batch = BatchManifest(tuple(leaves))
-    manifest_hash = BlobStore(settings.blob_dir).put(batch.to_json())
+    manifest_hash = BlobStore(run.settings.blob_dir).put(batch.to_json())
     root = batch.tree.root
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     receipt = ledger.anchor.anchor(root, len(leaves), f"sha256:{manifest_hash[2:]}")
     anchored = receipt.event(BatchAnchored)
-    show_receipt(
+    run.show(
         receipt,
         f"anchored {len(leaves):,} distinct files of {folder} as batch {hex_bytes(root)}",
-        as_json,
         root=hex_bytes(anchored.root),
         leaves=len(leaves),
         manifest_hash=manifest_hash,

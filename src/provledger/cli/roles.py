@@ -15,9 +15,8 @@ from provledger.chain.transactions import Receipt
 from provledger.cli.acts import ReasonOption, kept_text, text_hash
 from provledger.cli.arguments import parse_address
 from provledger.cli.base import command_group
-from provledger.cli.output import print_table, show_receipt
-from provledger.cli.session import address_argument, chain_command, open_ledger
-from provledger.config import Settings
+from provledger.cli.output import print_table
+from provledger.cli.session import ChainRun, address_argument, chain_command
 from provledger.errors import InputError
 
 roles_app = command_group("roles", "Admin: authority roles.")
@@ -80,12 +79,10 @@ def role_change_command(
     """Register ``roles VERB``, the twin of grant and revoke: ``change`` an account's authority
     role (admin only), then say the role was ``done`` (``granted to``) the account."""
 
-    def command(
-        settings: Settings, as_json: bool, role: RoleArgument, account: AccountArgument
-    ) -> None:
+    def command(run: ChainRun, role: RoleArgument, account: AccountArgument) -> None:
         name, target = role_name(role), parse_address(account, "account")
-        receipt = change(open_ledger(settings).registry, name, target)
-        show_receipt(receipt, f"{name} {done} {target}", as_json)
+        receipt = change(run.ledger().registry, name, target)
+        run.show(receipt, f"{name} {done} {target}")
 
     command.__name__ = command.__qualname__ = f"roles_{verb}_command"
     command.__doc__ = (
@@ -100,20 +97,19 @@ role_change_command("revoke", RegistryClient.revoke_role, "revoked from")
 
 
 @chain_command(roles_app, "list", sign=False)
-def roles_list_command(settings: Settings, as_json: bool) -> None:
+def roles_list_command(run: ChainRun) -> None:
     """List who holds each authority role now (from the registry's role events).
 
     Example: provledger roles list --json
     """
-    held = role_holders(open_ledger(settings, sign=False))
+    held = role_holders(run.ledger(sign=False))
     rows = ((name, "\n".join(holders) or "-") for name, holders in held.items())
-    print_table(held, as_json, ("role", "holders"), rows)
+    print_table(held, run.as_json, ("role", "holders"), rows)
 
 
 @chain_command(participants_app, "add", blobs=True)
 def participants_add_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     account: AccountArgument,
     jurisdiction: Annotated[str, typer.Option(help="ISO 3166 country code, e.g. CN.")],
     name: Annotated[
@@ -130,16 +126,15 @@ def participants_add_command(
     Networks Co." --dev-account 1
     """
     target = parse_address(account, "account")
-    receipt = open_ledger(settings).registry.register_participant(
-        target, jurisdiction.strip().upper(), kept_text(settings, name)
+    receipt = run.ledger().registry.register_participant(
+        target, jurisdiction.strip().upper(), kept_text(run.settings, name)
     )
-    show_receipt(receipt, f"{target} is a participant in {jurisdiction.upper()}", as_json)
+    run.show(receipt, f"{target} is a participant in {jurisdiction.upper()}")
 
 
 @chain_command(participants_app, "suspend")
 def participants_suspend_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     account: AccountArgument,
     reason: ReasonOption = None,
 ) -> None:
@@ -148,8 +143,8 @@ def participants_suspend_command(
     Example: provledger participants suspend 0x9965…A4dc --reason "licence lapsed" --dev-account 1
     """
     target = parse_address(account, "account")
-    receipt = open_ledger(settings).registry.suspend_participant(target, text_hash(reason))
-    show_receipt(receipt, f"{target} suspended", as_json)
+    receipt = run.ledger().registry.suspend_participant(target, text_hash(reason))
+    run.show(receipt, f"{target} suspended")
 
 
 def participant_rows(ledger: Provledger) -> list[dict[str, Any]]:
@@ -177,11 +172,11 @@ def participant_rows(ledger: Provledger) -> list[dict[str, Any]]:
 
 
 @chain_command(participants_app, "list", sign=False)
-def participants_list_command(settings: Settings, as_json: bool) -> None:
+def participants_list_command(run: ChainRun) -> None:
     """List every participant with its jurisdiction and status, as the registry holds them.
 
     Example: provledger participants list --json
     """
-    rows = participant_rows(open_ledger(settings, sign=False))
+    rows = participant_rows(run.ledger(sign=False))
     cells = ((row["account"], row["jurisdiction"], row["status"].lower()) for row in rows)
-    print_table(rows, as_json, ("account", "jurisdiction", "status"), cells)
+    print_table(rows, run.as_json, ("account", "jurisdiction", "status"), cells)

@@ -1,4 +1,5 @@
-"""What every chain command shares: its options, the signer, the deployment.
+"""What every chain command shares: its options, the signer, the deployment, and the
+:class:`ChainRun` it is given.
 
 A chain command needs a node (``--rpc-url``), the deployment record of that node's chain and,
 to write, a signing key: a keystore file or an account of the keystore folder by address
@@ -8,6 +9,7 @@ to write, a signing key: a keystore file or an account of the keystore folder by
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Final
 
@@ -21,8 +23,10 @@ from provledger.chain.calls import CallLog
 from provledger.chain.client import Provledger
 from provledger.chain.connection import rpc_chain
 from provledger.chain.deployments import load_deployment
+from provledger.chain.transactions import Receipt
 from provledger.cli.arguments import parse_address
-from provledger.cli.base import Action, BlobDirOption, State, settings_command
+from provledger.cli.base import Action, BlobDirOption, State, add_command
+from provledger.cli.output import show_receipt
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.jsondoc import JsonDocumentError, read_json_file
@@ -82,14 +86,41 @@ _OPTION_TYPES: Final[dict[str, Any]] = {
 }
 
 
+@dataclass(frozen=True)
+class ChainRun:
+    """What a chain command runs with: its settings, whether it prints JSON (``--json``), and
+    through them its ledger and the way it shows a transaction."""
+
+    settings: Settings
+    as_json: bool
+
+    def ledger(self, *, sign: bool = True) -> Provledger:
+        """The deployment on the command's node, signing as its account (:func:`open_ledger`)."""
+        return open_ledger(self.settings, sign=sign)
+
+    def show(self, receipt: Receipt, summary: str, **extra: Any) -> None:
+        """Print what the transaction did, or JSON with ``extra`` (:func:`show_receipt`)."""
+        show_receipt(receipt, summary, self.as_json, **extra)
+
+
 def chain_command(
     group: typer.Typer, name: str, *, sign: bool = True, blobs: bool = False
 ) -> Callable[[Action], Action]:
-    """Register ``action(settings, as_json, ...its own parameters)`` as command ``name``
-    (:func:`settings_command`): after its own arguments and options, it takes the node and
-    deployment options, the signer's (``sign``), the blob folder (``blobs``) and ``--json``."""
+    """Register ``action(run, ...its own parameters)`` as command ``name`` (:func:`add_command`):
+    after its own arguments and options, it takes the node and deployment options, the
+    signer's (``sign``), the blob folder (``blobs``) and ``--json``, and gives the action the
+    :class:`ChainRun` of them."""
     shared = [*(_SIGN_OPTIONS if sign else _READ_OPTIONS), *(["blob_dir"] if blobs else [])]
-    return settings_command(group, name, **{option: _OPTION_TYPES[option] for option in shared})
+    options = {option: _OPTION_TYPES[option] for option in shared}
+
+    def register(action: Action) -> Action:
+        def call(settings: Settings, as_json: bool, **values: Any) -> None:
+            action(ChainRun(settings, as_json), **values)
+
+        add_command(group, name, action, options, json=True, call=call)
+        return action
+
+    return register
 
 
 def require_node(settings: Settings) -> str:

@@ -15,10 +15,10 @@ from provledger.chain.ids import asset_id_hex
 from provledger.chain.types import SignedRegistration
 from provledger.cli.acts import HOUR, chain_time
 from provledger.cli.base import app, out
-from provledger.cli.output import print_json, show_receipt
+from provledger.cli.committed import keep_note
+from provledger.cli.output import print_json
 from provledger.cli.registrant import RegistrationPlan, registration_options
-from provledger.cli.session import MAX_DAYS, chain_command, open_ledger
-from provledger.config import Settings
+from provledger.cli.session import MAX_DAYS, ChainRun, chain_command
 from provledger.errors import InputError
 from provledger.jsondoc import read_json_file
 
@@ -26,8 +26,7 @@ from provledger.jsondoc import read_json_file
 @chain_command(app, "sign", blobs=True)
 @registration_options
 def sign_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     plan: RegistrationPlan,
     hours: Annotated[
         int,
@@ -52,9 +51,9 @@ def sign_command(
 
     Example: provledger sign ./data.csv --category 301 -o signed.json --keystore 0x9965…A4dc
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     assert ledger.account is not None
-    registration = plan.prepare(settings)
+    registration = plan.prepare(run.settings)
     deadline = chain_time(ledger) + hours * HOUR
     signed = ledger.registry.sign(registration, ledger.account, deadline=deadline, nonce=nonce)
     data = signed_to_json(
@@ -62,16 +61,18 @@ def sign_command(
     )
     if output is None:
         print_json(data)
-        return
-    output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    if as_json:
-        print_json(data)
     else:
-        out.print(
-            f"signed registration of {plan.path} by {signed.registrant} (nonce {signed.nonce}) "
-            f"written to {output}",
-            highlight=False,
-        )
+        output.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if run.as_json:
+            print_json(data)
+        else:
+            out.print(
+                f"signed registration of {plan.path} by {signed.registrant} "
+                f"(nonce {signed.nonce}) written to {output}{plan.committed_words}",
+                highlight=False,
+            )
+    if plan.document_out is not None:
+        keep_note(plan.document_out)
 
 
 def read_signed(path: Path, ledger: Provledger) -> SignedRegistration:
@@ -93,24 +94,22 @@ def read_signed(path: Path, ledger: Provledger) -> SignedRegistration:
 
 @chain_command(app, "relay")
 def relay_command(
-    settings: Settings,
-    as_json: bool,
+    run: ChainRun,
     files: Annotated[list[Path], typer.Argument(help="Signed registrations (provledger sign).")],
 ) -> None:
     """Submit signed registrations, paying their gas; each registrant stays the registrant.
 
     Example: provledger relay signed.json --dev-account 9
     """
-    ledger = open_ledger(settings)
+    ledger = run.ledger()
     signed = [read_signed(path, ledger) for path in files]
     if len(signed) == 1:
         receipt = ledger.registry.register_with_signature(signed[0])
     else:
         receipt = ledger.registry.register_many_with_signatures(signed)
     assets = [asset_id_hex(event.asset_id) for event in receipt.events_of(AssetRegistered)]
-    show_receipt(
+    run.show(
         receipt,
         f"relayed {len(signed)} signed registration(s): {', '.join(assets)}",
-        as_json,
         asset_ids=assets,
     )

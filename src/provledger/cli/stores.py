@@ -36,14 +36,12 @@ TitlesDatabaseOption = Annotated[
     str | None,
     typer.Option(help="Index database whose title search learns the documents' titles."),
 ]
+DocumentsArgument = Annotated[list[Path], typer.Argument(help="Documents to store.")]
+HashArgument = Annotated[str, typer.Argument(help="The document's SHA-256 (0x and 64 hex digits).")]
 
 
 @settings_command(blobs_app, "add", blob_dir=BlobDirOption, database_url=TitlesDatabaseOption)
-def blobs_add_command(
-    settings: Settings,
-    as_json: bool,
-    files: Annotated[list[Path], typer.Argument(help="Documents to store.")],
-) -> None:
+def blobs_add_command(settings: Settings, as_json: bool, files: DocumentsArgument) -> None:
     """Store documents in the blob folder under their SHA-256 (the hash the chain anchors);
     index metadata titles for search and batch manifests for verifying batch files.
 
@@ -70,10 +68,7 @@ def blobs_add_command(
 
 
 @settings_command(blobs_app, "get", blob_dir=BlobDirOption)
-def blobs_get_command(
-    settings: Settings,
-    sha256: Annotated[str, typer.Argument(help="The document's SHA-256 (0x and 64 hex digits).")],
-) -> None:
+def blobs_get_command(settings: Settings, sha256: HashArgument) -> None:
     """Write a stored document to standard output.
 
     Example: provledger blobs get 0x9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
@@ -94,11 +89,12 @@ def read_document(path: Path) -> bytes:
 
 
 db_app = command_group("db", "The index database: roles for the gateway.")
+RoleNameArgument = Annotated[str, typer.Argument(help="Role name (lowercase letters, digits, _).")]
 
 
 @db_app.command("reader")
 def db_reader_command(
-    name: Annotated[str, typer.Argument(help="Role name (lowercase letters, digits, _).")],
+    name: RoleNameArgument,
     database_url: Annotated[
         str | None,
         typer.Option(
@@ -142,13 +138,15 @@ RelayDatabaseOption = Annotated[
     str | None,
     typer.Option(help="The relay's database [env PROVLEDGER_RELAY_DATABASE_URL]."),
 ]
+KeyNameArgument = Annotated[str, typer.Argument(help="Who the key is for (shown in the list).")]
+KeyIdArgument = Annotated[str, typer.Argument(help="The key's id (as `apikey list` shows).")]
 
 
 @settings_command(apikey_app, "create", relay_database_url=RelayDatabaseOption)
 def apikey_create_command(
     settings: Settings,
     as_json: bool,
-    name: Annotated[str, typer.Argument(help="Who the key is for (shown in the list).")],
+    name: KeyNameArgument,
     rate: Annotated[
         int, typer.Option(min=1, max=1_000_000_000, help="Requests a minute the key may send.")
     ] = 60,
@@ -173,10 +171,7 @@ def apikey_create_command(
 
 
 @settings_command(apikey_app, "revoke", relay_database_url=RelayDatabaseOption)
-def apikey_revoke_command(
-    settings: Settings,
-    key_id: Annotated[str, typer.Argument(help="The key's id (as `apikey list` shows).")],
-) -> None:
+def apikey_revoke_command(settings: Settings, key_id: KeyIdArgument) -> None:
     """Revoke an API key: requests with it are refused from now on (401).
 
     Example: provledger apikey revoke 3f9a1c2b7d4e

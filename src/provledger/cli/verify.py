@@ -20,8 +20,7 @@ from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.cli.base import (
-    EXIT_NEGATIVE,
-    EXIT_OK,
+    ExitCode,
     JsonOption,
     RpcOption,
     app,
@@ -33,10 +32,12 @@ from provledger.cli.gateway import GatewayOption, gateway_get, party_names, requ
 from provledger.cli.output import print_json, print_verdict, when
 from provledger.cli.registrant import hash_input
 from provledger.cli.session import DeploymentsOption, open_ledger
+from provledger.commitments import SALT_BYTES, ContentCommitment
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import parse_hash32
 from provledger.jsondoc import JsonDocumentError, read_json_file
+from provledger.params import parse_hex
 from provledger.services.proofs import (
     MalformedProofBundleError,
     ProofReport,
@@ -89,9 +90,20 @@ def verify_on_chain(settings: Settings, content: bytes) -> dict[str, Any]:
     return verdict
 
 
+SaltOption = Annotated[
+    str | None,
+    typer.Option(
+        "--salt",
+        help="The salt of a confidential content hash (0x and 64 hex digits, from the "
+        "committed document or a presentation): keccak256(sha256 || salt) is looked up.",
+    ),
+]
+
+
 @app.command("verify")
 def verify_command(
     target: Annotated[str, typer.Argument(help="A file, a folder, or a content hash.")],
+    salt: SaltOption = None,
     gateway: GatewayOption = None,
     rpc_url: RpcOption = None,
     deployments_dir: DeploymentsOption = None,
@@ -99,14 +111,20 @@ def verify_command(
 ) -> None:
     """Is this file registered, by whom, since when, who holds it, is anything wrong with it?
     The file is hashed here and never sent. Exit 1 if it is neither registered nor anchored in
-    a batch.
+    a batch. With --salt the file's SHA-256 is looked up as the confidential content hash it
+    gives, keccak256(sha256 || salt).
 
     Example: provledger verify ./huangpu-air-raw --gateway http://127.0.0.1:8000
     """
     settings = settings_from(gateway_url=gateway, rpc_url=rpc_url, deployments_dir=deployments_dir)
 
     def run() -> dict[str, Any]:
+        salted = None if salt is None else parse_hex(salt, "--salt", SALT_BYTES)
         content, what = target_hash(target)
+        sha256 = content
+        if salted is not None:
+            content = ContentCommitment(sha256, salted).commitment
+            what += f" (SHA-256 {hex_bytes(sha256)}, salted)"
         verdict: dict[str, Any]
         if settings.gateway_url is not None and rpc_url is None:
             verdict = gateway_get(
@@ -122,6 +140,8 @@ def verify_command(
         else:
             raise InputError("verify asks a gateway (--gateway) or a node (--rpc-url): give one")
         verdict["target"] = what
+        if salted is not None:
+            verdict["sha256"] = hex_bytes(sha256)
         return verdict
 
     verdict = guarded(run)
@@ -131,7 +151,7 @@ def verify_command(
     else:
         show_verdict(verdict, names)
     known = verdict["registered"] or verdict.get("batch") is not None
-    raise typer.Exit(EXIT_OK if known else EXIT_NEGATIVE)
+    raise typer.Exit(ExitCode.OK if known else ExitCode.NEGATIVE)
 
 
 def show_verdict(verdict: dict[str, Any], names: dict[str, str] | None = None) -> None:
@@ -212,4 +232,4 @@ def verify_proof_command(
         out.print_json(json.dumps(report.to_json()))
     else:
         print_verdict(report, f"proof of asset {report.asset_id}", f" on chain {report.chain_id}")
-    raise typer.Exit(EXIT_OK if report.ok else EXIT_NEGATIVE)
+    raise typer.Exit(ExitCode.OK if report.ok else ExitCode.NEGATIVE)

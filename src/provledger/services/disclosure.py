@@ -49,18 +49,26 @@ CHECKS: Final[dict[str, str]] = {
 
 @dataclass(frozen=True)
 class RegisteredCommitment:
-    """What the chain says of a committed registration: its metadata hash now, the URI that
-    declares the commitment kinds, the registered content hash, and the holder."""
+    """What the chain says of a committed registration: its metadata hash now and the newest
+    metadata URI (which declares how the metadata is committed), the registered content hash and
+    the registration's URI (which declares how the content hash is, for good), and the holder."""
 
     asset_id: int
     metadata_hash: bytes
     metadata_uri: str
     content_hash: bytes
+    registered_uri: str
     holder: ChecksumAddress
 
     @property
     def kinds(self) -> tuple[str, str | None] | None:
         return commitment_kinds(self.metadata_uri)
+
+    @property
+    def content_kind(self) -> str | None:
+        """How the registered content hash commits to the content; None for a plain hash."""
+        kinds = commitment_kinds(self.registered_uri)
+        return None if kinds is None else kinds[1]
 
 
 def registered_commitment(
@@ -100,6 +108,7 @@ def registered_commitment(
         metadata_hash=state.metadata_hash,
         metadata_uri=uri,
         content_hash=registered.content_hash,
+        registered_uri=registered.metadata_uri,
         holder=state.holder,
     )
 
@@ -169,8 +178,7 @@ def verify_presentation(
         record = registration()
         disclosed = presentation.content
         assert disclosed is not None
-        kinds = record.kinds
-        if kinds is None or kinds[1] != CONTENT_KIND:
+        if record.content_kind != CONTENT_KIND:
             raise CheckFailedError("the asset was registered with its plain content hash")
         if disclosed.commitment != record.content_hash:
             raise CheckFailedError(

@@ -14,6 +14,10 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Field
 
+from provledger.chain.ids import asset_id_hex
+from provledger.params import to_hex32
+from provledger.store.dataroom import ObjectKind, StoredObject
+
 T = TypeVar("T")
 
 
@@ -342,3 +346,29 @@ class HolderAtView:
     timestamp: int | None
     holder: Address
     period: HoldingView
+
+
+@dataclass(frozen=True)
+class StoredDataView:
+    """What the data room holds of an asset: a file, or a folder of files, encrypted."""
+
+    asset_id: Hash
+    kind: ObjectKind
+    content_hash: Hash
+    size: int
+    """Plaintext bytes: of the file, or summed over the folder's files."""
+    file_count: int
+    stored_at: int
+    """When it was stored, unix time in ms."""
+
+    @classmethod
+    def of(cls, stored: StoredObject) -> StoredDataView:
+        """``stored`` in output form."""
+        return cls(
+            asset_id_hex(stored.asset_id),
+            stored.kind,
+            to_hex32(stored.content_hash),
+            stored.size,
+            stored.file_count,
+            stored.stored_at,
+        )

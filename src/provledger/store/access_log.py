@@ -27,7 +27,6 @@ from sqlalchemy import (
     ColumnElement,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -48,7 +47,7 @@ Decision = Literal["granted", "refused"]
 DECISIONS: Final[frozenset[str]] = frozenset({"granted", "refused"})
 
 #: The access log's tables, with the index's naming convention.
-metadata = MetaData(naming_convention=schema.metadata.naming_convention)
+metadata = schema.new_metadata()
 
 
 def _millis(name: str) -> Column[int]:

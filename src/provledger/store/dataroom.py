@@ -1,5 +1,6 @@
 """The data room's own records: each asset's wrapped data key, what was uploaded (a file, or a
-folder and its files) and the nonces of signed requests already served.
+folder and its files, and the holder's committed metadata document) and the nonces of signed
+requests already served.
 
 They live apart from the index, in their own tables of the database the data room's URL names
 (SQLite or PostgreSQL), created when the store is opened. A data key is kept only wrapped (by a
@@ -86,6 +87,17 @@ data_files = Table(
     PrimaryKeyConstraint("asset_id", "path"),
 )
 
+data_metadata = Table(
+    "data_metadata",
+    metadata,
+    hex_hash("asset_id", primary_key=True),
+    hex_hash("root"),  # the document's Merkle root: the metadata hash it was uploaded for
+    column("size", BigInteger),  # plaintext bytes
+    column("object_name", Text),
+    address("holder"),
+    column("stored_at", BigInteger),  # ms
+)
+
 used_nonces = Table(
     "used_nonces",
     metadata,
@@ -138,6 +150,22 @@ class StoredFile:
     object_name: str
 
 
+@dataclass(frozen=True)
+class StoredMetadata:
+    """The committed metadata document uploaded for an asset (format
+    ``provledger-committed-metadata/1``): its root, plaintext size and stored object."""
+
+    asset_id: int
+    root: bytes
+    """The document's root, which was the asset's metadata hash on chain when it was stored."""
+    size: int
+    object_name: str
+    holder: str
+    """The holder who uploaded it, checksummed."""
+    stored_at: int
+    """When it was stored, in ms."""
+
+
 def _asset(asset_id: int) -> str:
     return to_hex32(asset_id.to_bytes(32, "big"))
 
@@ -158,6 +186,14 @@ def _object(row: Any) -> StoredObject:
         object_name=row.object_name,
         holder=checksum(row.holder),
         stored_at=row.stored_at,
+    )
+
+
+def _metadata(row: Any) -> StoredMetadata:
+    root = bytes.fromhex(row.root[2:])
+    holder = checksum(row.holder)
+    return StoredMetadata(
+        int(row.asset_id, 16), root, row.size, row.object_name, holder, row.stored_at
     )
 
 
@@ -210,6 +246,30 @@ class DataRoomStore(TurnTakingStore):
         )
         # RETURNING, not rowcount: over psycopg the rowcount of this INSERT is -1
         return conn.execute(statement.returning(data_keys.c.asset_id)).first() is not None
+
+    def claim_key(self, asset_id: int, key_id: str, wrapped: bytes) -> DataKeyRow | None:
+        """The live data key of ``asset_id``: the one it has, else ``wrapped`` (by the master
+        key ``key_id``), kept now; None if its key was destroyed. Of concurrent claims, all get
+        the key the first one kept: every object of an asset is under its one data key."""
+        statement = self._insert(data_keys).values(
+            asset_id=_asset(asset_id), key_id=key_id, wrapped=wrapped, created_at=now_ms()
+        )
+        with self._transaction() as conn:
+            conn.execute(statement.on_conflict_do_nothing())
+            row = conn.execute(
+                select(data_keys).where(data_keys.c.asset_id == _asset(asset_id))
+            ).one()
+        return None if row.destroyed_at is not None else _key_row(row)
+
+    def live_key_assets(self) -> list[int]:
+        """The assets whose data key is live (not destroyed), in asset order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(data_keys.c.asset_id)
+                .where(data_keys.c.destroyed_at.is_(None))
+                .order_by(data_keys.c.asset_id)
+            )
+            return [int(row.asset_id, 16) for row in rows]
 
     def key_of(self, asset_id: int) -> DataKeyRow | None:
         """The data key of ``asset_id`` (perhaps destroyed), or None."""
@@ -348,14 +408,43 @@ class DataRoomStore(TurnTakingStore):
         return None if row is None else _file(row)
 
     def delete_object(self, asset_id: int) -> bool:
-        """Forget the upload of ``asset_id`` and its files; False if there was none."""
+        """Forget all that was uploaded for ``asset_id``: its data (a file, or a folder and its
+        files) and its committed metadata document; False if there was nothing."""
         asset = _asset(asset_id)
         with self._transaction() as conn:
             conn.execute(delete(data_files).where(data_files.c.asset_id == asset))
-            deleted = conn.execute(
-                delete(data_objects).where(data_objects.c.asset_id == asset)
-            ).rowcount
+            deleted = sum(
+                conn.execute(delete(table).where(table.c.asset_id == asset)).rowcount
+                for table in (data_objects, data_metadata)
+            )
         return bool(deleted)
+
+    # ------------------------------------------------------------ committed metadata documents
+    def save_metadata(self, document: StoredMetadata, *, key: tuple[str, bytes]) -> bool:
+        """Record ``document`` as the asset's committed metadata document, replacing any earlier
+        one, with ``key`` (master key id, wrapped data key) as its data key, in one transaction.
+        False, and nothing changed, when the asset's key was destroyed (it was cancelled)."""
+        asset = _asset(document.asset_id)
+        with self._transaction() as conn:
+            if not self._put_key(conn, document.asset_id, *key):
+                return False
+            conn.execute(delete(data_metadata).where(data_metadata.c.asset_id == asset))
+            conn.execute(
+                data_metadata.insert().values(
+                    asset_id=asset,
+                    root=to_hex32(document.root),
+                    size=document.size,
+                    object_name=document.object_name,
+                    holder=parse_address(document.holder, "holder"),
+                    stored_at=document.stored_at,
+                )
+            )
+        return True
+
+    def metadata_of(self, asset_id: int) -> StoredMetadata | None:
+        """The committed metadata document uploaded for ``asset_id``, or None."""
+        row = self._row_of(data_metadata, asset_id)
+        return None if row is None else _metadata(row)
 
     # ------------------------------------------------------------ nonces of signed requests
     def claim_nonce(self, signer: str, nonce: int, deadline: int) -> bool:

@@ -17,6 +17,15 @@ names.
   SHA-256 (:func:`access_log_uri`), so the chain vouches for it: the index keeps which assets
   the document lists, and a reader links them to the batch only where an anchored batch's root,
   leaf count and manifest URI are the document's.
+* A **presentation** of committed metadata (:class:`~provledger.commitments.Presentation`,
+  ``"format": "provledger-disclosure/1"``) whose disclosed fields and multiproof give its root:
+  the fields it discloses are kept by that root (the metadata hash a committed registration
+  anchors), each value as canonical JSON with the presentation's SHA-256, in place of the same
+  fields of an earlier presentation of the root; the names the holder says are withheld are
+  kept without values (nothing withheld is in a presentation); a disclosed text ``title`` is
+  the root's title, searched like a metadata document's. A presentation proves its fields only
+  against its root: that an asset anchors the root is the chain's to say, and a reader shows
+  the fields of an asset's *current* metadata hash only.
 * A **name** is a document of one short line of UTF-8 text (:func:`name_of`): a participant's
   name, stored by ``provledger participants add`` under its SHA-256, the name hash the chain
   records. Any such document is kept by its hash; it is shown as a name only where a
@@ -41,10 +50,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import orjson
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
+from provledger.commitments import PRESENTATION_FORMAT, Presentation, canonical_json
+from provledger.errors import InputError
 from provledger.merkle import StandardMerkleTree
+from provledger.params import to_hex32
 from provledger.store import schema
 from provledger.store.blobs import BlobHashError, BlobStore, normalise_hash
 
@@ -88,12 +100,15 @@ def _json_object(document: bytes, of_format: str | None = None) -> dict[str, Any
 def title_of(document: bytes) -> str | None:
     """The ``title`` of a metadata document, or None (not a JSON object, no string title)."""
     parsed = _json_object(document)
-    if parsed is None:
+    return None if parsed is None else _title(parsed.get("title"))
+
+
+def _title(value: object) -> str | None:
+    """A title as the index keeps it: text with something besides spaces, trimmed and cut to
+    :data:`MAX_TITLE` characters; None for anything else."""
+    if not isinstance(value, str) or not value.strip():
         return None
-    title = parsed.get("title")
-    if not isinstance(title, str) or not title.strip():
-        return None
-    return title.strip()[:MAX_TITLE]
+    return value.strip()[:MAX_TITLE]
 
 
 def name_of(document: bytes) -> str | None:
@@ -112,6 +127,17 @@ def name_of(document: bytes) -> str | None:
         if char in _BIDI_CONTROLS or unicodedata.category(char) in _NOT_IN_NAMES:
             return None
     return text
+
+
+def presentation_of(document: bytes) -> Presentation | None:
+    """The presentation of committed metadata ``document`` holds if its disclosed fields and
+    multiproof give its root, or None."""
+    if _json_object(document, PRESENTATION_FORMAT) is None:
+        return None
+    try:
+        return Presentation.parse(document).check()
+    except InputError:  # malformed, or a proof that does not give the root
+        return None
 
 
 BATCH_FORMAT: Final = "provledger-batch/1"
@@ -247,8 +273,9 @@ def index_documents(
     engine: Engine, blobs: BlobStore, hashes: Iterable[str] | None = None
 ) -> tuple[int, int]:
     """Index the blobs ``hashes`` (default: every blob) not indexed yet; return how many
-    metadata titles and batch manifests (of registration and of access-log batches) were added
-    (names are learned besides)."""
+    metadata titles (of metadata documents and of presentations) and batch manifests (of
+    registration and of access-log batches) were added (names and disclosed fields are learned
+    besides)."""
     pending = list(dict.fromkeys(blobs.hashes() if hashes is None else hashes))
     titles = batches = 0
     for start in range(0, len(pending), _CHUNK):
@@ -278,6 +305,7 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
         seen, titles, words, manifests, leaves, names = [], [], [], [], [], []
         access: list[dict[str, Any]] = []
         covered: list[dict[str, Any]] = []
+        presentations: list[tuple[str, Presentation]] = []
         for sha256 in chunk:
             if sha256 in known:
                 continue
@@ -317,6 +345,9 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
                     {"asset_id": asset, "sha256": sha256, "records": records}
                     for asset, records in logged.assets
                 ]
+            elif (presentation := presentation_of(document)) is not None:
+                kind = "disclosure"
+                presentations.append((sha256, presentation))
             else:
                 name = name_of(document)
                 if name is not None:
@@ -334,4 +365,41 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
         ):
             if rows:
                 conn.execute(table.insert(), rows)
-        return len(titles), len(manifests) + len(access)
+        disclosed = sum(_disclose(conn, sha256, shown) for sha256, shown in presentations)
+        return len(titles) + disclosed, len(manifests) + len(access)
+
+
+def _disclose(conn: Connection, sha256: str, presentation: Presentation) -> int:
+    """Keep what ``presentation`` (the document ``sha256``) says of its root's fields: each
+    disclosed value, in place of what an earlier presentation said of that field; each name it
+    withholds that no earlier presentation named; its title, if the root has none yet. 1 if the
+    root gained a title, else 0."""
+    root = to_hex32(presentation.root)
+    fields = schema.committed_fields
+    of_root = fields.c.metadata_hash == root
+    names = [field.name for field in presentation.fields]
+    if names:
+        conn.execute(delete(fields).where(of_root, fields.c.name.in_(names)))
+    known = set(conn.execute(select(fields.c.name).where(of_root)).scalars())
+    said: list[tuple[str, str | None]] = [
+        (field.name, canonical_json(field.value).decode("utf-8")) for field in presentation.fields
+    ]
+    said += [(name, None) for name in presentation.withheld if name not in known]
+    if said:
+        conn.execute(
+            fields.insert(),
+            [
+                {"metadata_hash": root, "name": name, "value": value, "presentation": sha256}
+                for name, value in said
+            ],
+        )
+    title = _title(next((f.value for f in presentation.fields if f.name == "title"), None))
+    titles = schema.metadata_titles
+    titled = conn.execute(select(titles.c.metadata_hash).where(titles.c.metadata_hash == root))
+    if title is None or titled.first() is not None:
+        return 0
+    conn.execute(titles.insert().values(metadata_hash=root, title=title))
+    words = [{"word": word, "metadata_hash": root} for word in words_of(title)[:MAX_TITLE_WORDS]]
+    if words:
+        conn.execute(schema.title_words.insert(), words)
+    return 1

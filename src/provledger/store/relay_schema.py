@@ -12,7 +12,6 @@ from sqlalchemy import (
     Column,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from provledger.store import schema
 
 #: The index's naming convention, for the relay's constraints and indexes too.
-metadata = MetaData(naming_convention=schema.metadata.naming_convention)
+metadata = schema.new_metadata()
 
 
 def _key_id(**options: Any) -> Column[str]:

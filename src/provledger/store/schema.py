@@ -24,29 +24,35 @@ from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, St
 from provledger.store.columns import address, amount, block, column, hex_hash, unix_time, when
 
 #: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 9
+SCHEMA_VERSION: Final = 10
 
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
+
+def new_metadata() -> MetaData:
+    """New table metadata with the index's naming convention (the access log and relay use it)."""
+    return MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+metadata = new_metadata()
+
+
+#: The projection tables in the order they are declared (see PROJECTIONS).
+_projections: list[Table] = []
 
 
 def _projection(name: str, *columns: Column[Any], indexes: Sequence[Sequence[str]] = ()) -> Table:
     """A projection table: ``columns``, then ``block_number``, the block of the row's latest
     change, and an index on each list of column names in ``indexes``."""
-    return Table(
-        name,
-        metadata,
-        *columns,
-        block(),
-        *(Index(None, *names) for names in indexes),
-    )
+    table = Table(name, metadata, *columns, block(), *(Index(None, *names) for names in indexes))
+    _projections.append(table)
+    return table
 
 
 def _asset_record(
@@ -404,16 +410,16 @@ market_currencies = _projection(
 # ------------------------------------------------------------------ off-chain documents
 # What the index learned from the blob folder (provledger.store.documents): every document seen,
 # the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash), the
-# leaves of batch manifests, the assets access-log batch manifests cover, and short lines of text
+# leaves of batch manifests, the assets access-log batch manifests cover, short lines of text
 # that can be names (keyed by their SHA-256, which a participant registration records as its name
-# hash). A function of the blobs, not of the chain: not in DERIVED, untouched by batches and
-# rollbacks.
+# hash), and the fields presentations disclose. A function of the blobs, not of the chain: not in
+# DERIVED, untouched by batches and rollbacks.
 
 documents = Table(
     "documents",
     metadata,
     hex_hash("sha256", primary_key=True),
-    column("kind", String(16)),  # metadata | batch | access-batch | other
+    column("kind", String(16)),  # metadata | batch | access-batch | disclosure | other
 )
 
 metadata_titles = Table(
@@ -472,29 +478,21 @@ access_batch_assets = Table(
     column("records", BigInteger),
 )
 
-#: Projection tables, in the order a rebuild clears them.
-PROJECTIONS: Final = (
-    participants,
-    categories,
-    roles,
-    contract_settings,
-    assets,
-    holdings,
-    lineage,
-    licenses,
-    appraisals,
-    objections,
-    certificates,
-    disputes,
-    export_permits,
-    batches,
-    offers,
-    bids,
-    trades,
-    withdrawals,
-    market_stats,
-    market_currencies,
+# The fields of committed metadata that checked presentations name (store.documents), by the root
+# that proves them (the metadata hash a committed registration anchors): a disclosed value as
+# canonical JSON, NULL for a field withheld (a withheld value is never kept), and the SHA-256 of
+# the presentation that disclosed it (or named it withheld) last.
+committed_fields = Table(
+    "committed_fields",
+    metadata,
+    hex_hash("metadata_hash", primary_key=True),
+    column("name", String(64), primary_key=True),
+    column("value", Text, nullable=True),
+    hex_hash("presentation"),
 )
+
+#: Projection tables, in the order a rebuild clears them: the order they are declared in.
+PROJECTIONS: Final = tuple(_projections)
 
 #: Tables derived from the chain: what a fresh index must reproduce exactly.
 DERIVED: Final = (events, *PROJECTIONS)

@@ -146,3 +146,12 @@ def test_a_revision_moves_the_commitment(world: World) -> None:
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     assert _verify(world, _present(world, asset, document))["root"] is False
     assert all(_verify(world, _present(world, asset, revised)).values())
+
+
+def test_a_confidential_content_hash_outlives_a_plain_revision(world: World) -> None:
+    asset, document, _ = _register(world, content=True)
+    presentation = _present(world, asset, document, content=True)
+    world.alice.registry.update_metadata(asset, "sha256:" + "11" * 32, b"\x11" * 32)
+    outcome = _verify(world, presentation)
+    assert outcome["content"] is True
+    assert (outcome["commitment"], outcome["root"]) == (False, False)

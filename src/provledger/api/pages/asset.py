@@ -1,6 +1,7 @@
-"""The asset page's content: the record, its standing and warnings, the timeline, the lineage
-picture, holders, certificates, the current appraisal, offers and trades, every account and
-asset they name looked up at once, and what the gateway's data room holds of it."""
+"""The asset page's content: the record, its standing and warnings, what its holder disclosed
+of committed metadata, the timeline, the lineage picture, holders, certificates, the current
+appraisal, offers and trades, every account and asset they name looked up at once, and what the
+gateway's data room holds of it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any, Final
 from provledger.api.pages.dataroom import data_section
 from provledger.api.pages.frame import Frame
 from provledger.api.pages.lineage import layout
+from provledger.api.pages.metadata import metadata_sections
 from provledger.api.pages.timeline import named_accounts, named_assets, timeline
 from provledger.services.verification import asset_warnings
 from provledger.services.views import AssetView
@@ -72,5 +74,6 @@ def asset_context(frame: Frame, number: int, asset: AssetView, gateway_url: str)
         "trades": trades,
         "standing_warnings": asset_warnings(asset, standing.open_disputes),
         "proof_available": frame.gateway.w3 is not None,
+        "metadata": metadata_sections(service, [asset]).get(asset.asset_id),
         "data": data_section(frame.gateway, asset, labels, gateway_url),
     }

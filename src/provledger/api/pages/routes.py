@@ -15,7 +15,8 @@ from provledger.api.gateway import Gateway
 from provledger.api.pages.asset import asset_context
 from provledger.api.pages.dataroom import access_requests
 from provledger.api.pages.frame import FILES, Frame
-from provledger.api.params import Digits
+from provledger.api.pages.notices import NO_NOTICES, notice_context
+from provledger.api.params import MAX_CURSOR, Digits
 from provledger.chain.ids import asset_id
 from provledger.errors import InputError
 from provledger.params import INT64_MAX, checksum, parse_address, parse_asset_id, parse_hash
@@ -122,6 +123,16 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
             return missing(request, "asset", str(error))
         base = str(request.base_url).rstrip("/")
         return page(request, "asset.html", **asset_context(frame, number, asset, base))
+
+    @router.get("/notices", response_class=HTMLResponse)
+    def notices_page(request: Request, cursor: str = "", limit: str = "") -> Response:
+        """The registrations under public notice: open to objection now, the notice ending
+        soonest first, a page at a time (``cursor``, ``limit``)."""
+        try:
+            context = notice_context(frame, cursor[:MAX_CURSOR], limit.strip())
+        except InputError as error:
+            return page(request, "notices.html", 400, **NO_NOTICES, error=str(error))
+        return page(request, "notices.html", **context, error=None)
 
     @router.get("/market", response_class=HTMLResponse)
     def market_page(

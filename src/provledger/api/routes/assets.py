@@ -37,8 +37,9 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             str | None,
             Query(
                 max_length=MAX_TITLE,
-                description="Words the title of the asset's current metadata document must "
-                "all hold (any order, any case); documents come from the blob folder.",
+                description="Words the title of the asset's current metadata document (or the "
+                "title disclosed of its committed metadata) must all hold (any order, any case); "
+                "documents come from the blob folder.",
                 examples=["air quality"],
             ),
         ] = None,

@@ -1,6 +1,8 @@
 // keccak-256 and OpenZeppelin StandardMerkleTree roots, as provledger.merkle computes them:
-// the content hash of a dataset folder (one ("string path", "bytes32 sha256") leaf per file)
-// and the root of a batch anchor (one "bytes32" leaf per content hash).
+// the content hash of a dataset folder (one ("string path", "bytes32 sha256") leaf per file),
+// the root of a batch anchor (one "bytes32" leaf per content hash), and the fields of committed
+// metadata (one ("string name", "bytes32 salt", "bytes32 valueHash") leaf per field, the value
+// hash over its canonical JSON as provledger.commitments writes it) checked by a multiproof.
 "use strict";
 
 const MASK = (1n << 64n) - 1n;
@@ -86,26 +88,30 @@ function leaf(encoded) {
   return keccak256(keccak256(encoded));
 }
 
+function hashPair(a, b) {
+  return keccak256(compare(a, b) < 0 ? concat(a, b) : concat(b, a));
+}
+
 function root(leaves) {
   if (!leaves.length) throw new Error("no leaves");
   const sorted = [...leaves].sort(compare);
   const tree = new Array(sorted.length - 1).fill(null).concat(sorted.reverse());
-  for (let i = sorted.length - 2; i >= 0; i--) {
-    const left = tree[2 * i + 1], right = tree[2 * i + 2];
-    tree[i] = keccak256(compare(left, right) < 0 ? concat(left, right) : concat(right, left));
-  }
+  for (let i = sorted.length - 2; i >= 0; i--) tree[i] = hashPair(tree[2 * i + 1], tree[2 * i + 2]);
   return tree[0];
+}
+
+// The ABI encoding of a string in a tuple's tail: its length, then its UTF-8 bytes padded to
+// whole words.
+function tail(text) {
+  const bytes = new TextEncoder().encode(text);
+  const padded = new Uint8Array(Math.ceil(bytes.length / 32) * 32);
+  padded.set(bytes);
+  return concat(word(bytes.length), padded);
 }
 
 // files: [{path, sha256: Uint8Array(32)}] -> the folder's content hash
 function folderRoot(files) {
-  const encoder = new TextEncoder();
-  return root(files.map(({ path, sha256 }) => {
-    const text = encoder.encode(path.normalize("NFC"));
-    const padded = new Uint8Array(Math.ceil(text.length / 32) * 32);
-    padded.set(text);
-    return leaf(concat(word(64), sha256, word(text.length), padded));
-  }));
+  return root(files.map(({ path, sha256 }) => leaf(concat(word(64), sha256, tail(path.normalize("NFC"))))));
 }
 
 // contentHashes: [Uint8Array(32)] -> the batch anchor root
@@ -115,4 +121,74 @@ function batchRoot(contentHashes) {
 
 const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
-if (typeof module !== "undefined") module.exports = { keccak256, folderRoot, batchRoot, toHex };
+// ---- committed metadata
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+// Object keys in code point order, as Python sorts them (JavaScript's sort compares UTF-16
+// units, which puts an astral character before U+E000..U+FFFF).
+function byCodePoint(a, b) {
+  for (let i = 0; i < a.length && i < b.length;) {
+    const x = a.codePointAt(i), y = b.codePointAt(i);
+    if (x !== y) return x - y;
+    i += x > 0xffff ? 2 : 1;
+  }
+  return a.length - b.length;
+}
+
+// The canonical JSON of a field value: no white space, keys sorted by code point, text as it
+// is (UTF-8 once encoded). Refuses what provledger.commitments refuses: fractions, integers
+// past 2^53 - 1, text that is not valid Unicode. `where` names the value in an error.
+function canonicalJson(value, where = "value") {
+  if (value === null || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) throw new Error(`${where} holds a fraction; a field value writes fractions as text`);
+    if (!Number.isSafeInteger(value)) throw new Error(`${where} holds an integer past 2^53 - 1, which must be written as text`);
+    return JSON.stringify(value);
+  }
+  if (typeof value === "string") {
+    if (LONE_SURROGATE.test(value)) throw new Error(`${where} holds text that is not valid Unicode`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((item, i) => canonicalJson(item, `${where}[${i}]`)).join(",")}]`;
+  if (typeof value === "object") {
+    const keys = Object.keys(value).sort(byCodePoint);
+    return `{${keys.map((key) => `${canonicalJson(key, where)}:${canonicalJson(value[key], `${where}.${key}`)}`).join(",")}}`;
+  }
+  throw new Error(`${where} is no JSON value`);
+}
+
+// keccak-256 of the value's canonical JSON: the third part of a field's leaf.
+function valueHash(value, where) {
+  return keccak256(new TextEncoder().encode(canonicalJson(value, where)));
+}
+
+// The StandardMerkleTree leaf of ("string name", "bytes32 salt", "bytes32 valueHash").
+function fieldLeaf(name, salt, hash) {
+  return leaf(concat(word(96), salt, hash, tail(name)));
+}
+
+// The root a multiproof leads to, as OpenZeppelin's MerkleProof.processMultiProof computes it
+// (leaf hashes in proof order; each flag pairs two computed nodes, or one with the next proof
+// element); throws where the contract reverts.
+function processMultiProof(leaves, proof, flags) {
+  if (leaves.length + proof.length !== flags.length + 1) {
+    throw new Error(`${leaves.length} leaves and ${proof.length} proof elements need ${leaves.length + proof.length - 1} flags, got ${flags.length}`);
+  }
+  const queue = [...leaves];
+  let next = 0, sibling = 0;
+  for (const [i, flag] of flags.entries()) {
+    if (queue.length - next < (flag ? 2 : 1) || (!flag && sibling >= proof.length)) {
+      throw new Error(`flag ${i} has nothing left to hash`);
+    }
+    const first = queue[next++];
+    queue.push(hashPair(first, flag ? queue[next++] : proof[sibling++]));
+  }
+  return flags.length ? queue[queue.length - 1] : (leaves[0] || proof[0]);
+}
+
+if (typeof module !== "undefined") {
+  module.exports = {
+    keccak256, folderRoot, batchRoot, toHex, canonicalJson, valueHash, fieldLeaf, processMultiProof,
+  };
+}

@@ -2,6 +2,12 @@
 // Files over 64 MiB are read in 4 MiB slices and fed to an incremental SHA-256, so memory stays
 // flat for any size; a folder's content hash and batch root come from merkle.js. Nothing but
 // hashes leaves the page.
+//
+// A dropped disclosure (a provledger-disclosure/1 presentation of committed metadata) is
+// checked here instead, as `provledger verify-disclosure` checks it: each disclosed field's leaf
+// and the multiproof must give the stated root (merkle.js), and the root must be the metadata
+// hash the asset anchors, on this gateway's chain (GET /assets/{id} and GET /status). Nothing
+// of the presentation leaves the page but the asset id.
 "use strict";
 
 const K = new Uint32Array([
@@ -94,7 +100,242 @@ async function hashFile(file, onProgress) {
   return sha.hex();
 }
 
-const hexOf = (hex) => Uint8Array.from(hex.match(/../g), (pair) => parseInt(pair, 16));
+const hexOf = (hex) => Uint8Array.from(hex.match(/../g) || [], (pair) => parseInt(pair, 16));
+
+async function sha256Hex(bytes) {
+  if (globalThis.crypto && crypto.subtle) {
+    const digest = await crypto.subtle.digest("SHA-256", bytes);
+    return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  const sha = new Sha256();
+  sha.update(bytes);
+  return sha.hex();
+}
+
+// ---- presentations of committed metadata (provledger.commitments.Presentation)
+
+const PRESENTATION_FORMAT = "provledger-disclosure/1";
+const METADATA_KIND = "provledger-fields/1";
+const CONTENT_KIND = "provledger-salted-sha256/1";
+const PRESENTATION_MAX_BYTES = 1 << 20;
+const MAX_FIELDS = 256;
+const MAX_NAME = 64;
+
+// A presentation that does not read: `part` is the path of what is wrong (fields[2].salt).
+class Unreadable extends Error {
+  constructor(part, reason, message = `${part} ${reason}`) {
+    super(message);
+    this.part = part;
+  }
+}
+
+// The presentation in a dropped file's bytes, or null if they are not one (then the file is
+// hashed and looked up like any other). Numbers written as fractions are refused where the
+// browser can tell (JSON.parse's source text), as Python refuses them.
+function presentationIn(bytes) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    return null;
+  }
+  if (!/^\s*\{/.test(text) || !text.includes(PRESENTATION_FORMAT)) return null;
+  const fractions = [];
+  let raw;
+  try {
+    raw = JSON.parse(text, function (key, value, context) {
+      if (typeof value === "number" && context && /[.eE]/.test(context.source)) fractions.push(context.source);
+      return value;
+    });
+  } catch (error) {
+    return null;
+  }
+  if (!raw || typeof raw !== "object" || raw.format !== PRESENTATION_FORMAT) return null;
+  return { raw, fractions };
+}
+
+const isText = (value) => typeof value === "string";
+const codePoints = (text) => Array.from(text).length;
+
+function bytes32(value, part) {
+  if (!isText(value) || !/^0[xX][0-9a-fA-F]{64}$/.test(value)) throw new Unreadable(part, "is not 0x and 64 hex digits");
+  return hexOf(value.slice(2));
+}
+
+function list(value, part) {
+  if (!Array.isArray(value)) throw new Unreadable(part, "is missing or not a list");
+  return value;
+}
+
+function fieldName(value, part) {
+  if (!isText(value)) throw new Unreadable(part, "is missing or not text");
+  const length = codePoints(value);
+  if (length < 1 || length > MAX_NAME) throw new Unreadable(part, `is not a field name of 1 to ${MAX_NAME} characters`);
+  return value;
+}
+
+function assetHex(value) {
+  if (isText(value) && /^0[xX][0-9a-fA-F]{1,64}$/.test(value)) return `0x${value.slice(2).toLowerCase().padStart(64, "0")}`;
+  if (isText(value) && /^[0-9]{1,78}$/.test(value)) {
+    const number = BigInt(value);
+    if (number < (1n << 256n)) return `0x${number.toString(16).padStart(64, "0")}`;
+  }
+  throw new Unreadable("asset_id", "is neither 0x-prefixed hex nor a decimal number");
+}
+
+// Every part of the presentation, checked for shape (what Presentation.parse checks), with
+// each disclosed field's leaf computed.
+function readPresentation({ raw, fractions }) {
+  if (fractions.length) throw new Unreadable("a number", `(${fractions[0]}) is written as a fraction; a field value writes fractions as text`);
+  if (raw.kind !== METADATA_KIND) throw new Unreadable("kind", `${JSON.stringify(raw.kind)} is not a known kind: this page knows ${METADATA_KIND}`);
+  if (!Number.isSafeInteger(raw.chain_id) || raw.chain_id <= 0) throw new Unreadable("chain_id", "must be a positive integer");
+  if (!isText(raw.registry) || !/^0[xX][0-9a-fA-F]{40}$/.test(raw.registry.trim())) throw new Unreadable("registry", "is not 0x and 40 hex digits");
+  const fields = list(raw.fields, "fields").map((item, i) => {
+    const part = `fields[${i}]`;
+    if (!item || typeof item !== "object" || Array.isArray(item)) throw new Unreadable(part, "must be a JSON object");
+    const name = fieldName(item.name, `${part}.name`);
+    if (!("value" in item)) throw new Unreadable(`${part}.value`, "is missing");
+    const salt = bytes32(item.salt, `${part}.salt`);
+    let hash;
+    try {
+      hash = valueHash(item.value, `${part}.value`);
+    } catch (error) {
+      throw new Unreadable(`${part}.value`, "", error.message);
+    }
+    return { name, value: item.value, leaf: fieldLeaf(name, salt, hash) };
+  });
+  if (fields.length > MAX_FIELDS) throw new Unreadable("fields", `has more than ${MAX_FIELDS} fields`);
+  const names = new Set(fields.map((field) => field.name));
+  if (names.size !== fields.length) throw new Unreadable("fields", "names a field twice");
+  const withheld = list(raw.withheld, "withheld").map((name, i) => fieldName(name, `withheld[${i}]`));
+  if (new Set(withheld).size !== withheld.length) throw new Unreadable("withheld", "names a field twice");
+  const both = withheld.find((name) => names.has(name));
+  if (both !== undefined) throw new Unreadable("withheld", `names ${JSON.stringify(both)}, which is also disclosed`);
+  const proof = list(raw.proof, "proof").map((node, i) => bytes32(node, `proof[${i}]`));
+  const flags = list(raw.proof_flags, "proof_flags");
+  if (!flags.every((flag) => typeof flag === "boolean")) throw new Unreadable("proof_flags", "must be a list of true and false");
+  let content = null;
+  if (raw.content !== undefined && raw.content !== null) {
+    if (typeof raw.content !== "object" || raw.content.kind !== CONTENT_KIND) throw new Unreadable("content.kind", `is not ${CONTENT_KIND}`);
+    content = { sha256: bytes32(raw.content.sha256, "content.sha256"), salt: bytes32(raw.content.salt, "content.salt") };
+  }
+  return {
+    chainId: raw.chain_id,
+    registry: raw.registry.trim(),
+    asset: assetHex(raw.asset_id),
+    root: `0x${toHex(bytes32(raw.root, "root"))}`,
+    fields, withheld, proof, flags, content,
+  };
+}
+
+// The checks of provledger.services.disclosure that a browser can run against the gateway,
+// in its order: [{name, passed, detail}], stopping at none so that every failure is named.
+async function checkPresentation(shown) {
+  const checks = [];
+  const add = (name, passed, detail) => checks.push({ name, passed, detail });
+  const [status, asset] = await Promise.all([
+    fetch("/status").then((answer) => (answer.ok ? answer.json() : null)),
+    fetch(`/assets/${shown.asset}`).then((answer) => (answer.ok ? answer.json() : null)),
+  ]);
+  if (!status || status.chain_id === null) add("chain", false, "this gateway does not say which chain it reads");
+  else if (status.chain_id !== shown.chainId) add("chain", false, `the presentation is for chain ${shown.chainId}; this gateway reads chain ${status.chain_id}`);
+  else add("chain", true, `chain ${status.chain_id}`);
+  const uri = asset ? asset.metadata_uri : "";
+  const kinds = uri.startsWith("commitment:") ? uri.slice("commitment:".length).split(";") : [];
+  if (!asset) add("commitment", false, `asset ${shown.asset} is not registered (not in this gateway's index)`);
+  else if (kinds[0] !== METADATA_KIND) add("commitment", false, `the asset's metadata URI ${JSON.stringify(uri)} declares no ${METADATA_KIND} commitment`);
+  else add("commitment", true, `metadata URI ${uri}`);
+  try {
+    const computed = `0x${toHex(processMultiProof(shown.fields.map((field) => field.leaf), shown.proof, shown.flags))}`;
+    if (computed === shown.root) add("proof", true, `${shown.fields.length} disclosed fields lead to the root ${shown.root}`);
+    else add("proof", false, "the disclosed fields and the proof do not give the stated root: a field's value, name or salt, or a proof element, is not the one committed to");
+  } catch (error) {
+    add("proof", false, `the proof does not fit the fields: ${error.message}`);
+  }
+  if (asset && asset.metadata_hash !== shown.root) add("root", false, `the stated root ${shown.root} is not the asset's metadata hash on chain, ${asset.metadata_hash}`);
+  else if (asset) add("root", true, `the stated root is the asset's metadata hash on chain, ${asset.metadata_hash}`);
+  if (shown.content) {
+    const joined = new Uint8Array(64);
+    joined.set(shown.content.sha256);
+    joined.set(shown.content.salt, 32);
+    const commitment = `0x${toHex(keccak256(joined))}`;
+    if (!asset) add("content", false, "the asset is not registered");
+    else if (kinds[1] !== `content=${CONTENT_KIND}`) add("content", false, "the asset was registered with its plain content hash");
+    else if (commitment !== asset.content_hash) add("content", false, `keccak256(sha256 || salt) is ${commitment}, not the registered content hash ${asset.content_hash}`);
+    else add("content", true, `content SHA-256 0x${toHex(shown.content.sha256)}`);
+  }
+  return checks;
+}
+
+// ---- showing the outcome
+
+function element(tag, attributes, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+const CHECK_NAMES = {
+  chain: "Chain", commitment: "Commitment", proof: "Proof", root: "Root", content: "Content hash",
+};
+
+// What failed, in one sentence naming the part that did not match.
+function failureOf(failed) {
+  const names = failed.map((check) => check.name);
+  if (names.includes("chain")) return "The chain does not match: the presentation is for another chain than this gateway's.";
+  if (names.includes("proof")) return "The proof does not match: a disclosed field's value (or its name or salt), or the proof itself, is not what the asset committed to.";
+  if (names.includes("commitment")) return "The asset does not commit to its metadata by salted fields, or is not registered here.";
+  if (names.includes("root")) return "The root does not match: the presentation's root is not the metadata hash the asset anchors on chain.";
+  return "The content hash does not match: the disclosed SHA-256 and salt do not give the registered content commitment.";
+}
+
+function showDisclosure(section, shown, checks) {
+  const failed = checks.filter((check) => !check.passed);
+  const proved = failed.length === 0;
+  const heading = element("h2", { id: "disclosure-h", class: proved ? "yes" : "no" }, proved ? "Disclosure verified" : "Disclosure not verified");
+  const parts = [heading];
+  if (!proved) parts.push(element("p", { class: "error", role: "alert" }, failureOf(failed)));
+  const assetLink = element("a", { href: `/asset/${shown.asset}` }, element("code", { class: "wrap" }, shown.asset));
+  const counted = `${shown.fields.length} of ${shown.fields.length + shown.withheld.length} fields of asset `;
+  parts.push(proved
+    ? element("p", {}, counted, assetLink, " are proved against the commitment it anchors on chain; the others are withheld.")
+    : element("p", {}, "The presentation speaks of asset ", assetLink, ". None of its fields is proved."));
+  const rows = shown.fields.map((field) => element("tr", { "data-field": field.name, "data-standing": proved ? "proved" : "not proved" },
+    element("td", {}, field.name),
+    element("td", {}, isText(field.value) ? field.value : element("code", { class: "wrap" }, canonicalJson(field.value))),
+    element("td", {}, proved
+      ? element("span", { class: "yes", title: "proved against the on-chain commitment" }, "\u2713 proved")
+      : element("span", { class: "no" }, "\u2717 not proved"))));
+  for (const name of shown.withheld) {
+    rows.push(element("tr", { "data-field": name, "data-standing": "withheld" },
+      element("td", {}, name), element("td", { class: "small" }, "not disclosed"), element("td", {}, "withheld")));
+  }
+  const head = element("tr", {}, ...["Field", "Value", "Standing"].map((title) => element("th", { scope: "col" }, title)));
+  parts.push(element("table", { tabindex: "0", "aria-labelledby": "disclosure-h", class: "fields" },
+    element("thead", {}, head), element("tbody", {}, ...rows)));
+  const facts = element("dl", { class: "facts", id: "disclosure-checks" });
+  for (const check of checks) {
+    facts.append(element("dt", {}, CHECK_NAMES[check.name]),
+      element("dd", { "data-check": check.name, class: check.passed ? "yes" : "no" }, `${check.passed ? "\u2713" : "\u2717"} ${check.detail}`));
+  }
+  facts.append(element("dt", {}, "Registry"), element("dd", {}, element("code", { class: "wrap" }, shown.registry), " (as the presentation states it)"));
+  parts.push(element("h3", {}, "Checks"), facts);
+  reveal(section, parts);
+}
+
+function showUnreadable(section, error) {
+  reveal(section, [
+    element("h2", { id: "disclosure-h", class: "no" }, "Disclosure not verified"),
+    element("p", { class: "error", role: "alert", "data-part": error.part }, `The presentation does not read: ${error.message}.`),
+  ]);
+}
+
+function reveal(section, parts) {
+  section.replaceChildren(...parts);
+  section.setAttribute("aria-labelledby", "disclosure-h");
+  section.hidden = false;
+}
 
 // Every file under a dropped folder entry, with its path relative to that folder.
 async function walk(entry, prefix, found) {
@@ -117,6 +358,7 @@ function setUp() {
   const folderInput = document.getElementById("folder");
   const progress = document.getElementById("progress");
   const state = document.getElementById("hash-state");
+  const disclosure = document.getElementById("disclosure");
   if (!drop || !input) return;
 
   function show(text) {
@@ -124,10 +366,42 @@ function setUp() {
     state.textContent = text;
   }
 
+  async function disclose(found, name) {
+    for (const shown of document.querySelectorAll(".verdict:not(#disclosure)")) shown.hidden = true;
+    progress.hidden = true;
+    disclosure.setAttribute("aria-busy", "true");
+    state.textContent = `Checking the disclosure ${name} in this browser…`;
+    try {
+      const shown = readPresentation(found);
+      showDisclosure(disclosure, shown, await checkPresentation(shown));
+      state.textContent = `Checked the disclosure ${name}.`;
+    } catch (error) {
+      if (error instanceof Unreadable) {
+        showUnreadable(disclosure, error);
+        state.textContent = `${name} is not a presentation this page can read.`;
+      } else {
+        state.textContent = `The disclosure ${name} could not be checked: ${error.message}`;
+      }
+    } finally {
+      disclosure.setAttribute("aria-busy", "false");
+    }
+    disclosure.scrollIntoView();
+  }
+
   async function check(file) {
     progress.value = 0;
-    show(`Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`);
-    const hex = await hashFile(file, (share) => { progress.value = Math.round(share * 100); });
+    let hex;
+    if (file.size <= PRESENTATION_MAX_BYTES) {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const found = disclosure && presentationIn(bytes);
+      if (found) { await disclose(found, file.name); return; }
+      show(`Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`);
+      hex = await sha256Hex(bytes);
+      progress.value = 100;
+    } else {
+      show(`Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`);
+      hex = await hashFile(file, (share) => { progress.value = Math.round(share * 100); });
+    }
     show(`SHA-256 0x${hex}: looking it up…`);
     window.location.assign(`/check?hash=0x${hex}#verdict`);
   }

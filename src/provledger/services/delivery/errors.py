@@ -7,6 +7,7 @@ A refusal of the chain's rules is one :class:`DeliveryRefusedError` naming the r
 from __future__ import annotations
 
 from provledger.errors import ProvledgerError
+from provledger.params import InvalidParameterError
 
 
 class DataRoomNotConfiguredError(ProvledgerError):
@@ -52,10 +53,9 @@ class NoStoredDataError(ProvledgerError):
     template = "the data room holds no data of asset {asset}"
 
 
-class NoStoredFileError(ProvledgerError):
+class NoStoredFileError(NoStoredDataError):
     """The asset's folder has no file at this path."""
 
-    asset: str
     path: str
     template = "the dataset {asset} has no file {path!r}"
 
@@ -81,3 +81,30 @@ class BadUploadError(ProvledgerError):
 
     reason: str
     template = "the upload cannot be read: {reason}"
+
+
+class MetadataDocumentError(InvalidParameterError):
+    """An uploaded committed metadata document that is not the asset's: it does not read, or
+    its root is not the asset's committed metadata hash on chain; ``field`` names the part at
+    fault. Nothing was stored."""
+
+    template = "the committed metadata document is refused: {field}: {reason}; nothing was stored"
+
+
+class NoStoredMetadataError(NoStoredDataError):
+    """The data room holds no committed metadata document of the asset."""
+
+    template = "the data room holds no committed metadata document of asset {asset}"
+
+
+class MetadataRevisedError(ProvledgerError):
+    """The stored committed metadata document is of an earlier root: the holder has revised
+    the asset's metadata since, and must upload the new document."""
+
+    asset: str
+    stored: str
+    current: str
+    template = (
+        "the data room holds the committed metadata document of root {stored}, but asset "
+        "{asset}'s metadata hash is now {current}: its holder must upload the revised document"
+    )

@@ -1,5 +1,6 @@
-"""The data room's master keys, where the settings put them: a key file (read again whenever
-it changes, so a rotation needs no restart) or the environment's text."""
+"""The data room's keys: the master keys, where the settings put them (a key file, read again
+whenever it changes, so a rotation needs no restart, or the environment's text), and each
+asset's one data key, wrapped by them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from provledger.config import Settings
-from provledger.services.delivery.envelope import MasterKeyError, MasterKeyRing
-from provledger.services.delivery.errors import DataRoomNotConfiguredError
+from provledger.services.delivery.envelope import (
+    MasterKeyError,
+    MasterKeyRing,
+    WrappedKey,
+    new_data_key,
+    unwrap_data_key,
+    wrap_data_key,
+)
+from provledger.services.delivery.errors import DataRoomNotConfiguredError, DeliveryRefusedError
+from provledger.services.delivery.rules import Refusal
+from provledger.store.dataroom import DataRoomStore
 
 
 def master_keys(settings: Settings) -> MasterKeyRing:
@@ -51,3 +61,19 @@ class _KeyFile:
         if seen != self._seen:
             self._ring, self._seen = MasterKeyRing.from_file(self._path), seen
         return self._ring
+
+
+def claim_data_key(store: DataRoomStore, keys: MasterKeyRing, asset: int) -> bytes:
+    """The asset's one data key, which its data and its committed metadata document are both
+    encrypted under (so that neither upload strands the other): its live key in ``store``, or a
+    new one kept now, wrapped by ``keys``' current master key.
+
+    Raises:
+        DeliveryRefusedError: ``asset-cancelled``: its key was destroyed, and none is made anew.
+    """
+    fresh = wrap_data_key(keys, new_data_key(), asset)
+    row = store.claim_key(asset, fresh.key_id, fresh.blob)
+    if row is None:
+        gone = "the asset was cancelled: its data key is destroyed"
+        raise DeliveryRefusedError(asset, Refusal.ASSET_CANCELLED, gone, "")
+    return unwrap_data_key(keys, WrappedKey(row.key_id, row.wrapped), asset)

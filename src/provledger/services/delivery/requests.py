@@ -1,5 +1,5 @@
 """EIP-712 signed requests to the data room: upload an asset's bytes, receive them, read their
-access log.
+access log; and a holder's publication of a presentation of its committed metadata.
 
 A request is signed off-chain by the account it names (the holder or the requester) for one
 registry on one chain, and travels as the value of one HTTP header
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
 from provledger.chain.client import Provledger
+from provledger.chain.eip712 import DOMAIN_TYPE, struct
 from provledger.errors import InputError, ProvledgerError
 from provledger.jsondoc import JsonDocumentError, parse_json
 from provledger.params import (
@@ -66,41 +68,28 @@ MAX_AHEAD: Final = 600
 #: How long a request signed by provledger's own clients stays valid, in seconds of chain time.
 SIGNATURE_LIFETIME: Final = 300
 
-RequestKind = Literal["DataUpload", "DataAccess", "AccessLogRead"]
+RequestKind = Literal["DataUpload", "DataAccess", "AccessLogRead", "Disclosure"]
 RejectionRule = Literal["bad-signature", "expired", "too-far-ahead", "wrong-domain", "replayed"]
 
-_DOMAIN_TYPE: Final = [
-    {"name": "name", "type": "string"},
-    {"name": "version", "type": "string"},
-    {"name": "chainId", "type": "uint256"},
-    {"name": "verifyingContract", "type": "address"},
-]
 #: The fields that end every kind: the nonce that makes a request single-use, and the deadline
 #: (unix seconds) after which it is refused.
-_VALIDITY_FIELDS: Final = (
-    {"name": "nonce", "type": "uint256"},
-    {"name": "deadline", "type": "uint256"},
-)
+_VALIDITY_FIELDS: Final = {"nonce": "uint256", "deadline": "uint256"}
 #: Each kind's fields, in their signed order; the first is the signer's address.
 REQUEST_TYPES: Final[dict[RequestKind, list[dict[str, str]]]] = {
-    "DataUpload": [
-        {"name": "holder", "type": "address"},
-        {"name": "assetId", "type": "uint256"},
-        {"name": "contentHash", "type": "bytes32"},
-        *_VALIDITY_FIELDS,
-    ],
-    "DataAccess": [
-        {"name": "requester", "type": "address"},
-        {"name": "assetId", "type": "uint256"},
-        {"name": "purpose", "type": "string"},
-        *_VALIDITY_FIELDS,
-    ],
-    "AccessLogRead": [
-        {"name": "holder", "type": "address"},
-        {"name": "assetId", "type": "uint256"},
-        *_VALIDITY_FIELDS,
-    ],
+    "DataUpload": struct(
+        holder="address", assetId="uint256", contentHash="bytes32", **_VALIDITY_FIELDS
+    ),
+    "DataAccess": struct(
+        requester="address", assetId="uint256", purpose="string", **_VALIDITY_FIELDS
+    ),
+    "AccessLogRead": struct(holder="address", assetId="uint256", **_VALIDITY_FIELDS),
+    "Disclosure": struct(
+        holder="address", assetId="uint256", contentHash="bytes32", **_VALIDITY_FIELDS
+    ),
 }
+#: The kinds whose message binds the hash of the request's body: the bytes uploaded, or the
+#: presentation a holder publishes (its SHA-256).
+_BODY_KINDS: Final = frozenset({"DataUpload", "Disclosure"})
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 _ENVELOPE: Final = frozenset({"type", "domain", "message", "signature"})
 _DOMAIN_FIELDS: Final = frozenset({"chainId", "verifyingContract"})
@@ -148,7 +137,8 @@ class SignedRequest:
     nonce: int
     deadline: int
     content_hash: bytes | None
-    """The content hash of a ``DataUpload``; None for the other kinds."""
+    """The content hash of a ``DataUpload``, the SHA-256 of a ``Disclosure``'s presentation;
+    None for the other kinds."""
     purpose: str | None
     """The stated purpose of a ``DataAccess``; None for the other kinds."""
     domain: Domain
@@ -168,7 +158,7 @@ def typed_request(request: SignedRequest) -> dict[str, Any]:
         "deadline": request.deadline,
     }
     return {
-        "types": {"EIP712Domain": _DOMAIN_TYPE, kind: fields},
+        "types": {"EIP712Domain": DOMAIN_TYPE, kind: fields},
         "primaryType": kind,
         "domain": {
             "name": DOMAIN_NAME,
@@ -197,6 +187,21 @@ def sign_upload(
     return _sign(
         account, domain, "DataUpload", asset_id, deadline, nonce, content_hash=content_hash
     )
+
+
+def sign_disclosure(
+    account: LocalAccount,
+    domain: Domain,
+    asset_id: int,
+    presentation: bytes,
+    *,
+    deadline: int,
+    nonce: int | None = None,
+) -> str:
+    """The header value of ``account`` (the holder) publishing the presentation ``presentation``
+    (its bytes, as sent) of ``asset_id``'s committed metadata."""
+    digest = hashlib.sha256(presentation).digest()
+    return _sign(account, domain, "Disclosure", asset_id, deadline, nonce, content_hash=digest)
 
 
 def sign_access(
@@ -312,7 +317,7 @@ def parse_signed(value: str, kind: str) -> SignedRequest:
     purpose = _text(message, "purpose") if kind == "DataAccess" else None
     if purpose is not None and len(purpose) > MAX_PURPOSE_CHARS:
         raise MalformedSignedRequestError(_long_purpose(purpose))
-    content_hash = _hex(message, "contentHash", 32) if kind == "DataUpload" else None
+    content_hash = _hex(message, "contentHash", 32) if kind in _BODY_KINDS else None
     return SignedRequest(
         kind=kind,
         signer=_address(message, fields[0]["name"]),

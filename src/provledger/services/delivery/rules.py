@@ -7,6 +7,11 @@ block, the head when the request arrives, never from the index, which may lag. T
 mirror the contracts: a licence is valid as ``LicenseRegistry._isValidAt`` says, and data
 crosses a border as ``LicenseRegistry._checkSale`` lets a sold licence cross it.
 
+The committed metadata document (:func:`decide_metadata_access`) goes, besides the holder and
+licensees (under the data's rules), to the registry's authorities while their duty needs it: a
+registrar while the application is under review, an arbiter while a dispute over the asset is
+open. Their roles and the disputes are read at the same block.
+
 A decision is a value, not an error: :class:`Decision` names the rule that refused
 (:class:`Refusal`) and says in one sentence which facts made it apply. The gateway maps a
 refusal to its HTTP status; nothing here knows HTTP.
@@ -20,15 +25,27 @@ from enum import StrEnum
 from typing import Final
 
 from provledger.chain.client import Provledger
-from provledger.chain.enums import AssetStatus, Grade, ParticipantStatus
-from provledger.chain.ids import asset_id_hex
-from provledger.chain.types import ExportPermitState, LicenseState
+from provledger.chain.enums import AssetStatus, DisputeStatus, Grade, ParticipantStatus
+from provledger.chain.events import DisputeOpened
+from provledger.chain.ids import asset_id_hex, role_id
+from provledger.chain.types import DisputeState, ExportPermitState, LicenseState
 from provledger.params import checksum, parse_address
 from provledger.units import iso_time
 
-#: The basis of an allowed decision: the requester holds the asset, or holds a valid licence.
+#: The basis of an allowed decision: the requester holds the asset, or holds a valid licence,
+#: or (for the committed metadata document) is a registrar reviewing the application or an
+#: arbiter of an open dispute over the asset.
 HOLDER: Final = "holder"
 LICENSEE: Final = "licensee"
+REGISTRAR: Final = "registrar"
+ARBITER: Final = "arbiter"
+#: The registration states in which a registrar reviews the application, as a reason says them.
+UNDER_REVIEW: Final = {
+    AssetStatus.APPLIED: "awaits review",
+    AssetStatus.NOTICED: "is in its public notice",
+}
+#: The dispute states before a ruling.
+UNRULED: Final = (DisputeStatus.OPEN, DisputeStatus.FROZEN)
 
 
 class Refusal(StrEnum):
@@ -47,6 +64,13 @@ class Refusal(StrEnum):
     CORE_DATA_ABROAD = "core-data-abroad"
     EXPORT_PERMIT_MISSING = "export-permit-missing"
     NOT_HOLDER = "not-holder"
+    NOT_REVIEWING = "not-reviewing"
+    NO_OPEN_DISPUTE = "no-open-dispute"
+
+
+#: A rule of who may receive what: the decision on a requester's access to an asset, read at
+#: the head (:func:`decide_access`, :func:`decide_metadata_access`).
+Decide = Callable[[Provledger, int, str], "Decision"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,24 @@ def decide_upload(ledger: Provledger, asset_id: int, uploader: str) -> Decision:
     return _decide(ledger, asset_id, uploader, "uploader", _not_holder)
 
 
+def decide_metadata_access(ledger: Provledger, asset_id: int, requester: str) -> Decision:
+    """Whether ``requester`` may read the committed metadata document of ``asset_id`` (every
+    field, withheld ones too), read at the head.
+
+    The holder may, as for the data. A registrar may while the application is under review
+    (applied, or in its public notice); an arbiter while a dispute over the asset is open or
+    frozen, not yet ruled. An authority acts for the registry: neither its standing, nor the
+    asset's restrictions, nor the border stand in its way. Anyone else is decided as
+    :func:`decide_access` decides for the data: the withheld fields describe the data, and
+    go where it may go. An authority that is not on duty and holds no licence on the asset is
+    refused by its duty's rule (``not-reviewing``, ``no-open-dispute``).
+
+    Raises:
+        InvalidParameterError: ``requester`` is not an address.
+    """
+    return _decide(ledger, asset_id, requester, "requester", _on_duty_or_licensed)
+
+
 def _decide(
     ledger: Provledger,
     asset_id: int,
@@ -147,6 +189,50 @@ def _licensed(reading: _Reading, facts: Facts) -> Decision:
     if not valid:
         return reading.refuse(*_lapsed(reading.requester, facts, licences))
     return _across_border(reading, facts, valid)
+
+
+def _on_duty_or_licensed(reading: _Reading, facts: Facts) -> Decision:
+    """The decision on the committed metadata document for someone other than the holder: an
+    authority on duty is allowed; one off duty without a licence is refused by its duty's rule;
+    anyone else is decided as for the data."""
+    duties = _duties(reading, facts)
+    on_duty = [duty for duty in duties if duty.allowed]
+    if on_duty:
+        return on_duty[0]
+    if duties and not reading.licences():
+        return duties[0]
+    return _licensed(reading, facts)
+
+
+def _duties(reading: _Reading, facts: Facts) -> list[Decision]:
+    """For each authority role the requester holds at the block (registrar, arbiter), the
+    decision its duty gives: allowed while on duty, refused by the duty's rule otherwise."""
+    who = reading.requester
+    duties = []
+    if reading.has_role("REGISTRAR_ROLE"):
+        stage = UNDER_REVIEW.get(facts.status)
+        if stage is not None:
+            reason = f"{who} is a registrar and the application {stage}"
+            duties.append(reading.allow(REGISTRAR, None, reason))
+        else:
+            status = facts.status.name.lower()
+            reason = f"{who} is a registrar, but the asset is {status}, not under review"
+            duties.append(reading.refuse(Refusal.NOT_REVIEWING, reason))
+    if reading.has_role("ARBITER_ROLE"):
+        disputes = reading.disputes()
+        unruled = [item for item in disputes if item.status in UNRULED]
+        if unruled:
+            dispute = unruled[-1]
+            reason = (
+                f"{who} is an arbiter and dispute #{dispute.dispute_id} over the asset is "
+                f"{dispute.status.name.lower()}"
+            )
+            duties.append(reading.allow(ARBITER, None, reason))
+        else:
+            ruled = f"all {len(disputes)} were ruled" if disputes else "none was opened"
+            reason = f"{who} is an arbiter, but no dispute over the asset is open ({ruled})"
+            duties.append(reading.refuse(Refusal.NO_OPEN_DISPUTE, reason))
+    return duties
 
 
 def _not_holder(reading: _Reading, facts: Facts) -> Decision:
@@ -199,6 +285,34 @@ class _Reading:
         licenses = self.ledger.licenses
         ids = licenses.licenses_of(self.asset_id, self.requester, block=self.block)
         return [licenses.license(item, block=self.block) for item in ids]
+
+    def has_role(self, role: str) -> bool:
+        """Whether the requester holds ``role`` in the registry at the block."""
+        call = self.ledger.registry.contract.functions.hasRole(role_id(role), self.requester)
+        return bool(call.call(block_identifier=self.block))
+
+    def disputes(self) -> list[DisputeState]:
+        """Every dispute ever opened over the asset, as it stands at the block, in id order."""
+        court = self.ledger.court
+        logs = self.ledger.w3.eth.get_logs(
+            {
+                "address": court.address,
+                "fromBlock": self.ledger.deployment.block_number,
+                "toBlock": self.block,
+                "topics": [
+                    "0x" + DisputeOpened.TOPIC0.hex(),
+                    None,
+                    "0x" + self.asset_id.to_bytes(32, "big").hex(),
+                ],
+            }
+        )
+        ids = sorted({int.from_bytes(bytes(log["topics"][1]), "big") for log in logs})
+        return [
+            DisputeState.from_abi(
+                item, court.contract.functions.disputeOf(item).call(block_identifier=self.block)
+            )
+            for item in ids
+        ]
 
     def permit(self) -> ExportPermitState | None:
         """The requester's export permit for the asset, if one was ever issued."""

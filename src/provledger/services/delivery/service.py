@@ -19,8 +19,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
-from eth_typing import ChecksumAddress
-
 from provledger.chain.client import Provledger
 from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
@@ -50,6 +48,7 @@ from provledger.services.delivery.errors import (
     NoStoredFileError,
     SignedForOtherDataError,
 )
+from provledger.services.delivery.keys import claim_data_key
 from provledger.services.delivery.requests import (
     Domain,
     SignatureRejectedError,
@@ -57,7 +56,13 @@ from provledger.services.delivery.requests import (
     parse_signed,
     verify_signed,
 )
-from provledger.services.delivery.rules import Decision, Refusal, decide_access, decide_upload
+from provledger.services.delivery.rules import (
+    Decide,
+    Decision,
+    Refusal,
+    decide_access,
+    decide_upload,
+)
 from provledger.services.delivery.streams import (
     ByteRange,
     ChunkReader,
@@ -76,15 +81,6 @@ log = logging.getLogger(__name__)
 #: What a download hands the server at once: verified segments gathered to 1 MiB, so that the
 #: server's per-chunk cost (a thread hop and a send each) is paid per MiB, not per segment.
 SEND_BYTES: Final = 1 << 20
-
-
-@dataclass(frozen=True)
-class UploadTicket:
-    """A checked upload request: who signed it, and the content it promises."""
-
-    asset_id: int
-    holder: ChecksumAddress
-    content_hash: bytes
 
 
 @dataclass(frozen=True)
@@ -158,7 +154,7 @@ class DataRoom:
     def _head_time(self) -> int:
         return int(self.ledger.w3.eth.get_block("latest")["timestamp"])
 
-    def _verified(self, header: str | None, kind: str, asset: int) -> SignedRequest:
+    def verified(self, header: str | None, kind: str, asset: int) -> SignedRequest:
         """The signed request of ``header``: well formed, signed by the address it names, for
         this deployment, in time, for ``asset``, and never seen before."""
         signed = parse_signed(header or "", kind)
@@ -173,9 +169,10 @@ class DataRoom:
 
     # ----------------------------------------------------------------- uploads
 
-    def authorise_upload(self, header: str | None, asset: int) -> UploadTicket:
-        """Check an upload's signature and that its signer holds the asset at the head."""
-        signed = self._verified(header, "DataUpload", asset)
+    def authorise_upload(self, header: str | None, asset: int) -> SignedRequest:
+        """Check an upload's signature and that its signer holds the asset at the head; the
+        checked request is what :meth:`store_upload` takes."""
+        signed = self.verified(header, "DataUpload", asset)
         assert signed.content_hash is not None
         if asset_id(signed.content_hash) != asset:
             raise SignedForOtherDataError(
@@ -183,15 +180,16 @@ class DataRoom:
             )
         decision = decide_upload(self.ledger, asset, signed.signer)
         if not decision.allowed:
-            raise _refused(asset, decision)
-        return UploadTicket(asset, signed.signer, signed.content_hash)
+            raise refused(asset, decision)
+        return signed
 
     def store_upload(
-        self, ticket: UploadTicket, chunks: Iterable[bytes], *, folder: bool
+        self, signed: SignedRequest, chunks: Iterable[bytes], *, folder: bool
     ) -> StoredObject:
         """Encrypt and store an upload (a file's bytes, or a folder's tar stream); keep it as
         the asset's data only when it hashes to the asset's content hash."""
-        upload = _Upload(ticket, self.storage)
+        data_key = claim_data_key(self.store, self.keys(), signed.asset_id)
+        upload = _Upload(signed, self.storage, data_key)
         body = capped(chunks, self.max_bytes)
         try:
             if folder:
@@ -199,15 +197,15 @@ class DataRoom:
             else:
                 digest, size, name = upload.put("data", body)
                 stored, files = upload.stored(digest, size, name), []
-            wrapped = wrap_data_key(self.keys(), upload.data_key, ticket.asset_id)
+            wrapped = wrap_data_key(self.keys(), upload.data_key, signed.asset_id)
         except BaseException:
             self._delete(upload.written)
             raise
-        earlier = self._object_names(ticket.asset_id)
+        earlier = self._object_names(signed.asset_id)
         if not self.store.save_object(stored, files, key=(wrapped.key_id, wrapped.blob)):
             self._delete(upload.written)  # cancelled while it uploaded: its key is gone for good
             gone = "the asset was cancelled while its data arrived: its data is destroyed"
-            raise DeliveryRefusedError(ticket.asset_id, Refusal.ASSET_CANCELLED, gone, "")
+            raise DeliveryRefusedError(signed.asset_id, Refusal.ASSET_CANCELLED, gone, "")
         self._delete(earlier)
         return stored
 
@@ -236,13 +234,7 @@ class DataRoom:
     ) -> Grant:
         """Check a download's signature and the chain's rules at the head; log the request
         whatever the decision. A refusal raises :class:`DeliveryRefusedError`."""
-        signed = self._verified(header, "DataAccess", asset)
-        decision = decide_access(self.ledger, asset, signed.signer)
-        record = self._record(signed, decision, path, ranges)
-        if not decision.allowed:
-            if decision.refusal is Refusal.ASSET_CANCELLED:
-                self.shred(asset)
-            raise _refused(asset, decision, record.record_id)
+        decision, record = self.checked_access(header, asset, decide_access, path, ranges)
         try:  # granted, yet nothing to send: the record ends with no byte sent
             stored = self.store.object_of(asset)
             key = self.store.key_of(asset)
@@ -254,6 +246,32 @@ class DataRoom:
             raise
         data_key = unwrap_data_key(self.keys(), WrappedKey(key.key_id, key.wrapped), asset)
         return Grant(decision, record, stored, file, data_key)
+
+    def checked_access(
+        self, header: str | None, asset: int, decide: Decide, path: str, ranges: str = ""
+    ) -> tuple[Decision, AccessRecord]:
+        """Check a signed ``DataAccess`` and the chain's rules at the head as ``decide`` reads
+        them; log the request (``path``, ``ranges``) whatever the decision. A refusal raises
+        :class:`DeliveryRefusedError` (and shreds a cancelled asset's data)."""
+        signed = self.verified(header, "DataAccess", asset)
+        decision = decide(self.ledger, asset, signed.signer)
+        record = self.log.record(
+            requester=signed.signer,
+            asset_id=asset,
+            licence_id=decision.licence_id,
+            purpose=signed.purpose or "",
+            ranges=ranges,
+            path=path,
+            decision="granted" if decision.allowed else "refused",
+            rule=decision.basis if decision.allowed else str(decision.refusal),
+            reason=decision.reason,
+            block_number=0 if decision.facts is None else decision.facts.block_number,
+        )
+        if not decision.allowed:
+            if decision.refusal is Refusal.ASSET_CANCELLED:
+                self.shred(asset)
+            raise refused(asset, decision, record.record_id)
+        return decision, record
 
     def _file(self, stored: StoredObject, path: str, listing: bool) -> StoredFile | None:
         shown = asset_id_hex(stored.asset_id)
@@ -271,23 +289,6 @@ class DataRoom:
         if file is None:
             raise NoStoredFileError(shown, path)
         return file
-
-    def _record(
-        self, signed: SignedRequest, decision: Decision, path: str, ranges: str
-    ) -> AccessRecord:
-        facts = decision.facts
-        return self.log.record(
-            requester=signed.signer,
-            asset_id=signed.asset_id,
-            licence_id=decision.licence_id,
-            purpose=signed.purpose or "",
-            ranges=ranges,
-            path=path,
-            decision="granted" if decision.allowed else "refused",
-            rule=decision.basis if decision.allowed else str(decision.refusal),
-            reason=decision.reason,
-            block_number=0 if facts is None else facts.block_number,
-        )
 
     def stream(self, grant: Grant, part: ByteRange | None) -> Iterator[bytes]:
         """The plaintext of ``part`` (or all) of a grant, verified segment by segment; the
@@ -352,10 +353,10 @@ class DataRoom:
         self, header: str | None, asset: int, *, after: tuple[int, str] | None, limit: int
     ) -> list[AccessRecord]:
         """The access records of an asset, for its holder (a signed request)."""
-        signed = self._verified(header, "AccessLogRead", asset)
+        signed = self.verified(header, "AccessLogRead", asset)
         decision = decide_upload(self.ledger, asset, signed.signer)
         if not decision.allowed and decision.refusal is not Refusal.ASSET_CANCELLED:
-            raise _refused(asset, decision)
+            raise refused(asset, decision)
         return self.log.records_of_asset(asset, after, limit)
 
     def receipt(self, record_id: str) -> dict[str, object]:
@@ -372,6 +373,8 @@ class DataRoom:
         """Destroy a cancelled asset's data key and delete its objects: its data can never be
         read again. True when there was something to destroy."""
         names = self._object_names(asset)
+        metadata = self.store.metadata_of(asset)
+        names += [] if metadata is None else [metadata.object_name]
         destroyed = self.store.destroy_key(asset)
         self._delete(names)
         self.store.delete_object(asset)
@@ -380,10 +383,10 @@ class DataRoom:
     def sweep_cancelled(self) -> int:
         """Shred every stored asset the registry has cancelled since; how many."""
         shredded = 0
-        for stored in self.store.objects():
-            state = self.ledger.registry.asset(stored.asset_id)
+        for asset in self.store.live_key_assets():
+            state = self.ledger.registry.asset(asset)
             if state is not None and state.status == AssetStatus.CANCELLED:
-                shredded += self.shred(stored.asset_id)
+                shredded += self.shred(asset)
         return shredded
 
 
@@ -392,14 +395,15 @@ class _Upload:
     """One upload on its way in: its objects, each encrypted as it is written under a new data
     key, and the names written so far (deleted if the upload is not kept)."""
 
-    ticket: UploadTicket
+    signed: SignedRequest
+    """The checked ``DataUpload``: its signer is the holder, its content hash the bytes'."""
     storage: ObjectStorage
     data_key: bytes = field(default_factory=new_data_key)
     prefix: str = ""
     written: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.prefix = f"assets/{asset_id_hex(self.ticket.asset_id)}/{uuid.uuid4().hex}"
+        self.prefix = f"assets/{asset_id_hex(self.signed.asset_id)}/{uuid.uuid4().hex}"
 
     def put(self, suffix: str, chunks: Iterable[bytes]) -> tuple[bytes, int, str]:
         """Encrypt ``chunks`` into the upload's object ``suffix``: their SHA-256, their size
@@ -424,17 +428,18 @@ class _Upload:
     ) -> StoredObject:
         """What the upload stored, if ``content`` (the bytes' hash, or the folder's root) is
         the asset's content hash; else nothing is kept."""
-        expected = self.ticket.content_hash
+        expected = self.signed.content_hash
+        assert expected is not None  # a DataUpload always names one
         if content != expected:
             raise ContentMismatchError(to_hex32(expected), to_hex32(content))
         return StoredObject(
-            asset_id=self.ticket.asset_id,
+            asset_id=self.signed.asset_id,
             kind="file" if name is not None else "folder",
             content_hash=expected,
             size=size,
             file_count=file_count,
             object_name=name,
-            holder=self.ticket.holder,
+            holder=self.signed.signer,
             stored_at=now_ms(),
         )
 
@@ -460,7 +465,7 @@ def _store_folder(
                 source = archive.extractfile(member)
                 assert source is not None
                 digest, size, name = upload.put(f"files/{len(files)}", read_blocks(source))
-                files.append(StoredFile(upload.ticket.asset_id, path, digest, size, name))
+                files.append(StoredFile(upload.signed.asset_id, path, digest, size, name))
     except tarfile.TarError as error:
         raise BadUploadError(f"not a tar stream ({error})") from error
     if not files:
@@ -472,7 +477,7 @@ def _store_folder(
     return stored, sorted(files, key=lambda item: item.path)
 
 
-def _refused(asset: int, decision: Decision, record_id: str = "") -> DeliveryRefusedError:
+def refused(asset: int, decision: Decision, record_id: str = "") -> DeliveryRefusedError:
     """The error of a refusal ``decision``, naming its rule."""
     assert decision.refusal is not None
     return DeliveryRefusedError(asset, decision.refusal, decision.reason, record_id)

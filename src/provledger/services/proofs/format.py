@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any, Final, NoReturn
+from typing import Any, Final, NoReturn, TypeAlias
 
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
@@ -65,6 +65,10 @@ class ProofUnavailableError(ProvledgerError):
 
 # ------------------------------------------------------------------ the model
 
+#: A Merkle path: the sibling hashes from a leaf to the root, in OpenZeppelin's sorted-pair
+#: form (no left/right flags), as ``MerkleProof.verify`` takes it.
+MerklePath: TypeAlias = tuple[bytes, ...]
+
 
 @dataclass(frozen=True)
 class LogClaim:
@@ -103,8 +107,8 @@ class BatchClaim:
     root: bytes
     leaf: bytes
     """The Merkle leaf of the content hash, ``keccak(keccak(content_hash))``."""
-    proof: tuple[bytes, ...]
-    """The sibling hashes from the leaf to the root, as the promote transaction carried them."""
+    proof: MerklePath
+    """The path from the leaf to the root, as the promote transaction carried it."""
     promotion: LogClaim
     anchor: LogClaim
 

@@ -7,8 +7,9 @@ them into answers is the services' work.
 
 One module per area: :mod:`.status` (where the index stands), :mod:`.assets`, :mod:`.history`
 (events, holders, lineage), :mod:`.asset_records` (licenses, appraisals, objections, disputes,
-certificates, permits), :mod:`.participants` (with batches) and :mod:`.market`; how they run is
-in :mod:`.statements`. Readers use the names below, from this package.
+certificates, permits), :mod:`.participants` (with batches), :mod:`.market` and
+:mod:`.disclosures` (disclosed fields of committed metadata); how they run is in
+:mod:`.statements`. Readers use the names below, from this package.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from provledger.store.queries.assets import (
     metadata_title,
     recent_assets,
 )
+from provledger.store.queries.disclosures import committed_fields
 from provledger.store.queries.history import (
     asset_events,
     holder_at,
@@ -84,6 +86,7 @@ __all__ = [
     "batches_holding",
     "bids_on",
     "certificates_of",
+    "committed_fields",
     "disputes_of",
     "event_count",
     "export_permits_of",
