@@ -4,8 +4,10 @@ A sensor company registers a raw dataset folder; the registration centre reviews
 certifies it; a data cleaner derives a cleaned dataset under a processing license; an aggregated
 product is built from two inputs; an appraiser values it and it is sold through the market; the
 cleaned dataset is exported to a foreign buyer under a permit; 1,000 daily files are
-batch-anchored and one is proven; a dispute is opened, frozen and dismissed. Every step is a
-transaction whose events are shown.
+batch-anchored and one is proven; a dispute is opened, frozen and dismissed; the data room
+delivers to the buyer and the licensee and refuses a party without a licence; a dataset is
+registered with committed metadata, only its title and category disclosed
+(:mod:`provledger.demo_disclosure`). Every step is a transaction whose events are shown.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from provledger.chain.ids import asset_id, short_id
 from provledger.chain.reverts import ContractRevertError
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import ParentLink, Registration
+from provledger.demo_disclosure import Confidential, confidential_registration
 from provledger.errors import ProvledgerError
 from provledger.hashing import folder_manifest, sha256_file
 from provledger.merkle import StandardMerkleTree
@@ -65,6 +68,8 @@ from provledger.store.objects import ObjectStorage
 
 NOTICE_PERIOD: Final = 10 * 24 * 3600
 DAY: Final = 24 * 3600
+#: The demo's index, in its work folder.
+INDEX_DATABASE: Final = "index.sqlite"
 #: The demo's data room, in its work folder.
 ROOM_DATABASE: Final = "dataroom.sqlite"
 ROOM_STORAGE: Final = "dataroom"
@@ -110,6 +115,7 @@ class DemoResult:
     license_id: int = 0
     refused_delivery: str = ""
     access_records: int = 0
+    confidential: Confidential | None = None
 
 
 def _doc(label: str) -> bytes:
@@ -179,6 +185,16 @@ class Demo:
         self.exporter = admin.as_account(dev_account(DEV_ROLES["export_approver"]))
         self.parties = [admin.as_account(dev_account(party.key_index)) for party in PARTIES]
         self.blobs = BlobStore(workdir / "blobs")
+        self.room_database = f"sqlite:///{workdir / ROOM_DATABASE}"
+        self.index_database = f"sqlite:///{workdir / INDEX_DATABASE}"
+
+    def deadline(self) -> int:
+        """The deadline of a request signed now, in chain time."""
+        return self.chain.timestamp() + SIGNATURE_LIFETIME
+
+    def name_of(self, party: Provledger) -> str:
+        """The name of one of the demo's parties."""
+        return PARTIES[self.parties.index(party)].name
 
     def open_room(self) -> DataRoom:
         """The demo's data room: storage, records and a new master key in the work folder (the
@@ -189,12 +205,11 @@ class Demo:
         key_file = self.workdir / ROOM_KEY
         key_file.write_text(generate_master_key() + "\n")
         key_file.chmod(0o600)
-        database = f"sqlite:///{self.workdir / ROOM_DATABASE}"
         anchoring = self.parties[0].as_account(dev_account(PARTIES[0].key_index))
         return DataRoom(
             anchoring,
-            DataRoomStore.open(database),
-            AccessLogStore.open(database),
+            DataRoomStore.open(self.room_database),
+            AccessLogStore.open(self.room_database),
             ObjectStorage.open(str(self.workdir / ROOM_STORAGE)),
             MasterKeyRing.from_file(key_file),
             max_bytes=1 << 30,
@@ -206,8 +221,7 @@ class Demo:
         assert holder.account is not None
         manifest = None if path.is_file() else folder_manifest(path)
         content = sha256_file(path) if manifest is None else manifest.root
-        deadline = self.chain.timestamp() + SIGNATURE_LIFETIME
-        header = sign_upload(holder.account, room.domain, asset, content, deadline=deadline)
+        header = sign_upload(holder.account, room.domain, asset, content, deadline=self.deadline())
         ticket = room.authorise_upload(header, asset)
         if manifest is None:
             stored = room.store_upload(ticket, [path.read_bytes()], folder=False)
@@ -217,7 +231,7 @@ class Demo:
                 for entry in manifest.entries:
                     archive.add(path / entry.path, arcname=entry.path)
             stored = room.store_upload(ticket, [body.getvalue()], folder=True)
-        name = PARTIES[self.parties.index(holder)].name
+        name = self.name_of(holder)
         self.say(
             f"{name} put asset {short_id(asset)} in the data room: {stored.size:,} bytes in "
             f"{stored.file_count} file{'s' if stored.file_count != 1 else ''}, encrypted"
@@ -230,8 +244,7 @@ class Demo:
 
         def signed() -> str:
             assert who.account is not None
-            deadline = self.chain.timestamp() + SIGNATURE_LIFETIME
-            return sign_access(who.account, room.domain, asset, "demo", deadline=deadline)
+            return sign_access(who.account, room.domain, asset, "demo", deadline=self.deadline())
 
         stored = room.store.object_of(asset)
         if stored is None or stored.kind == "file":
@@ -277,7 +290,7 @@ class Demo:
         asset = receipt.event(AssetRegistered).asset_id
         self.result.assets[label] = asset
         self.say(
-            f"{label}: registered by {PARTIES[self.parties.index(who)].name} "
+            f"{label}: registered by {self.name_of(who)} "
             f"as asset {short_id(asset)} ({category_name(registration.category)}, "
             f"grade {registration.grade}, gas {receipt.gas_used:,})"
         )
@@ -462,6 +475,7 @@ class Demo:
             self.say(f"{PARTIES[3].name} asked for the raw dataset: refused ({why})")
         else:
             raise ProvledgerError("the data room delivered to a party without a licence")
+        self.result.confidential = confidential_registration(self, room)
         anchored = room.anchor()
         self.result.access_records = 0 if anchored is None else anchored.batch.leaf_count
         self.say(

@@ -1,6 +1,7 @@
 """The verify page's check of a presentation agrees with Python: static/merkle.js's canonical JSON,
-value hashes, field leaves and multiproof roots (run under node) against provledger.commitments
-and provledger.merkle, for awkward values and for values both must refuse."""
+value hashes, field leaves, multiproof roots and field-name rule (run under node) against
+provledger.commitments and provledger.merkle, for awkward values and names and for those both must
+refuse."""
 
 from __future__ import annotations
 
@@ -16,14 +17,16 @@ import pytest
 from helpers.multiproofs import Parts, document_of, malformed, present, random_parts, subsets
 from helpers.required import unavailable
 from provledger.commitments import FIELD_LEAF_TYPES, canonical_json, value_hash
+from provledger.commitments.fields import read_name
 from provledger.merkle import leaf_hash
 from provledger.merkle.multiproof import InvalidMultiproofError, process_multiproof
 from provledger.params import InvalidParameterError
 
 MERKLE = Path(__file__).resolve().parents[2] / "src/provledger/api/static/merkle.js"
 
-#: Reads ``{"values": [...], "leaves": [...], "proofs": [...]}`` and answers in kind; every
-#: value arrives as JSON text and is parsed as the page parses a dropped file.
+#: Reads ``{"values": [...], "leaves": [...], "proofs": [...], "names": [...]}`` (names may be
+#: left out) and answers in kind; every value arrives as JSON text and is parsed as the page
+#: parses a dropped file.
 RUNNER = """
 const m = require(process.argv[1]);
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
@@ -42,6 +45,7 @@ process.stdout.write(JSON.stringify({
   proofs: input.proofs.map(([leaves, proof, flags]) => attempt(
     () => m.toHex(m.processMultiProof(leaves.map(bytes), proof.map(bytes), flags))
   )),
+  names: (input.names || []).map((name) => m.fieldNameFault(name)),
 }));
 """
 
@@ -186,3 +190,53 @@ def test_roots_from_multiproofs_match_python() -> None:
     refused = [{"error": "refused"} if isinstance(answer, dict) else answer for answer in answers]
     assert refused == expected
     assert sum(isinstance(answer, dict) for answer in answers) > 20
+
+
+#: Field names both take, and names both refuse (none starts with "@": whether a reserved name may
+#: stand where it stands is the reader's to say, not the rule's).
+GOOD_NAMES = [*NAMES, "caf\u00e9", "a\u00a0b", "\u0915\u094d\u0937", "x" * 63 + "😀"]
+BAD_NAMES = [
+    "",
+    "n" * 65,
+    "cafe\u0301",  # not NFC
+    "\u212b",  # the Angstrom sign: NFC makes it another character
+    " title",
+    "title ",
+    "title\u00a0",
+    "\u3000title",
+    "a\tb",
+    "a\nb",
+    "\u0085",
+    "a\u200bb",  # zero-width space (a format character)
+    "a\u200eb",  # left-to-right mark
+    "\u202eevil",  # right-to-left override
+    "\ufefftitle",
+    "a\u2028b",
+    "a\u2029b",
+    "\ue000",  # private use
+    "\U000e0041",  # a tag character
+    "a\u0378",  # unassigned
+    "\ud800",  # a lone surrogate
+]
+
+
+def _python_takes(name: str) -> bool:
+    try:
+        read_name(name, "name")
+    except InvalidParameterError:
+        return False
+    return True
+
+
+def test_the_field_name_rule_matches_python() -> None:
+    assert [_python_takes(name) for name in GOOD_NAMES] == [True] * len(GOOD_NAMES)
+    assert [_python_takes(name) for name in BAD_NAMES] == [False] * len(BAD_NAMES)
+    answers = _run({"values": [], "leaves": [], "proofs": [], "names": GOOD_NAMES + BAD_NAMES})
+    faults = answers["names"]
+    assert faults[: len(GOOD_NAMES)] == [None] * len(GOOD_NAMES)
+    taken = [
+        name
+        for name, fault in zip(BAD_NAMES, faults[len(GOOD_NAMES) :], strict=True)
+        if not isinstance(fault, str)
+    ]
+    assert taken == []

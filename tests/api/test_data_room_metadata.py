@@ -56,11 +56,11 @@ def client(anvil_world: World, folder: Path) -> Iterator[TestClient]:
 
 def committed(world: World, *, grade: int = 1) -> tuple[int, CommittedDocument]:
     """An asset of alice's registered with committed metadata (its content: :data:`DATA`)."""
-    document = CommittedDocument.of(METADATA)
+    document = CommittedDocument.of(METADATA, sha256(DATA))
     asset = world.register(
         world.alice,
         registration(
-            content_hash=sha256(DATA),
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=document.root,
             grade=grade,
@@ -148,7 +148,7 @@ def test_a_document_whose_root_is_not_the_chains_is_refused(
 ) -> None:
     world = anvil_world
     asset, _ = committed(world)
-    other = CommittedDocument.of(METADATA)  # the same fields, other salts: another root
+    other = CommittedDocument.of(METADATA, sha256(DATA))  # other salts: another root
     answer = put_metadata(client, world, world.alice, asset, other.to_json(), other.root)
     body = refused(answer, 422, "bad-metadata-document")
     assert [item["name"] for item in body["invalid_params"]] == ["root"]
@@ -184,8 +184,11 @@ def test_a_document_for_a_plain_registration_is_refused(
     client: TestClient, anvil_world: World
 ) -> None:
     world = anvil_world
-    document = CommittedDocument.of(METADATA)
-    asset = world.register(world.alice, registration(metadata_hash=document.root))  # plain URI
+    document = CommittedDocument.of(METADATA, sha256(DATA))
+    asset = world.register(  # a plain metadata URI
+        world.alice,
+        registration(content_hash=document.registered_hash, metadata_hash=document.root),
+    )
     answer = put_metadata(client, world, world.alice, asset, document.to_json(), document.root)
     problem = refused(answer, 422, "bad-metadata-document")
     assert [item["name"] for item in problem["invalid_params"]] == ["kind"]
@@ -216,7 +219,7 @@ def test_a_revision_needs_a_new_upload(
 ) -> None:
     world = anvil_world
     asset, _ = stored(client, world)
-    revised = CommittedDocument.of({**METADATA, "scale": 250000})
+    revised = CommittedDocument.of({**METADATA, "scale": 250000}, sha256(DATA))
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     answer = get_metadata(client, world, world.alice, asset)
     assert to_hex32(revised.root) in refused(answer, 409, "metadata-revised")["detail"]

@@ -65,16 +65,24 @@ def settings_of(folder: Path) -> Settings:
 
 def committed(world: World, metadata: dict[str, Any] = METADATA) -> tuple[int, CommittedDocument]:
     """An asset of alice's registered with committed ``metadata``."""
-    document = CommittedDocument.of(metadata)
+    document = CommittedDocument.of(metadata, sha256(f"soil {world.now()} {sorted(metadata)}"))
     asset = world.register(
         world.alice,
         registration(
-            content_hash=sha256(f"soil {world.now()} {sorted(metadata)}"),
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=document.root,
         ),
     )
     return asset, document
+
+
+def copycat(world: World, document: CommittedDocument) -> int:
+    """An asset of bob's that anchors ``document``'s root (public on chain) with other content."""
+    return world.register(
+        world.bob,
+        registration(metadata_uri=commitment_uri(False), metadata_hash=document.root),
+    )
 
 
 def presentation(world: World, asset: int, document: CommittedDocument, *names: str) -> bytes:
@@ -235,6 +243,12 @@ SPOILED: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "fields[0].salt",
     ),
     "another asset": (lambda doc: doc.update(asset_id="0x" + "00" * 31 + "07"), "asset_id"),
+    "no header": (
+        lambda doc: doc.update(fields=[f for f in doc["fields"] if f["name"] != "@registration"]),
+        "fields",
+    ),
+    "a reserved name": (lambda doc: doc["withheld"].__setitem__(0, "@source"), "withheld[0]"),
+    "a name not in NFC": (lambda doc: doc["withheld"].__setitem__(0, "cafe\u0301"), "withheld[0]"),
     "not JSON": (lambda doc: doc.clear(), "body"),
 }
 
@@ -258,12 +272,60 @@ def test_a_presentation_of_another_root_is_refused_by_the_root_check(
     anvil_world: World, gateway: Callable[[], TestClient], folder: Path
 ) -> None:
     world = anvil_world
-    asset, _ = committed(world)
+    asset, document = committed(world)
     client = gateway()
-    other = CommittedDocument.of(METADATA)  # the same fields, other salts: another root
+    # the same fields and content hash, other salts: another root
+    other = CommittedDocument.of(METADATA, document.registered_hash)
     body = presentation(world, asset, other)
     refused(post(client, world, world.alice, asset, body), 422, "presentation-unproved", "root")
     nothing_kept(folder, client, asset)
+
+
+def test_a_presentation_moved_to_a_copycat_is_refused_by_the_asset_check(
+    anvil_world: World, gateway: Callable[[], TestClient], folder: Path
+) -> None:
+    """Bob registers other content under a copy of alice's root; alice's presentation, its asset
+    id changed to bob's, passes the root check but not the asset check."""
+    world = anvil_world
+    asset, document = committed(world)
+    copy = copycat(world, document)
+    client = gateway()
+    moved = asset_id_hex(copy)
+    body = _edited(presentation(world, asset, document), lambda doc: doc.update(asset_id=moved))
+    refused(post(client, world, world.bob, copy, body), 422, "presentation-unproved", "asset")
+    nothing_kept(folder, client, copy)
+
+
+def test_a_copycat_shows_none_of_the_holder_s_disclosure(
+    anvil_world: World, gateway: Callable[[], TestClient]
+) -> None:
+    world = anvil_world
+    asset, document = committed(world)
+    copy = copycat(world, document)
+    client = gateway()
+    body = presentation(world, asset, document)
+    assert post(client, world, world.alice, asset, body).status_code == 201
+    client = gateway()  # the copycat is indexed too
+    key, copied = asset_id_hex(asset), asset_id_hex(copy)
+    mine, theirs = (client.get(f"/assets/{item}").json() for item in (key, copied))
+    assert mine["metadata_hash"] == theirs["metadata_hash"] == "0x" + document.root.hex()
+    assert theirs["metadata_uri"] == mine["metadata_uri"]
+    assert client.get(f"/assets/{key}/disclosure").status_code == 200
+    answer = client.get(f"/assets/{copied}/disclosure")
+    assert answer.status_code == 404, answer.text
+    kept = "0x" + hashlib.sha256(body).hexdigest()
+    stored = client.get(f"/assets/{copied}/presentation", params={"sha256": kept})
+    assert stored.status_code == 404, stored.text
+    page = client.get(f"/asset/{copied}").text
+    assert 'data-standing="proved"' not in page
+    assert "The holder has disclosed no field yet" in page
+    assert METADATA["title"] not in page
+    assert 'data-standing="proved"' in client.get(f"/asset/{key}").text
+    titled = client.get("/assets", params={"title": "soil moisture"}).json()["items"]
+    assert [item["asset_id"] for item in titled] == [key]
+    listed = client.get("/search", params={"q": "minhang"}).text
+    assert key in listed
+    assert copied not in listed
 
 
 # ------------------------------------------------------------------ reading
@@ -282,7 +344,9 @@ def test_a_disclosure_is_of_the_current_metadata_hash(
     assert post(client, world, world.alice, asset, body).status_code == 201
     assert client.get(f"/assets/{key}/disclosure").status_code == 200
     assert client.get(f"/assets/{asset_id_hex(plain)}/disclosure").status_code == 404
-    revised = CommittedDocument.of({"title": "Minhang soil moisture, revised"})
+    revised = CommittedDocument.of(
+        {"title": "Minhang soil moisture, revised"}, document.registered_hash
+    )
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     client = gateway()
     answer = client.get(f"/assets/{key}/disclosure")
@@ -318,12 +382,13 @@ def test_a_confidential_content_hash_is_said_to_be_a_commitment(
     anvil_world: World, gateway: Callable[[], TestClient]
 ) -> None:
     world = anvil_world
-    document = CommittedDocument.of(METADATA, sha256("small guessable file"))
+    document = CommittedDocument.of(METADATA, sha256("small guessable file"), confidential=True)
     assert document.content is not None
+    assert document.registered_hash == document.content.commitment
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.content.commitment,
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(True),
             metadata_hash=document.root,
         ),

@@ -50,10 +50,10 @@ def room(cli: Cli, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 def committed(room: Cli, tmp_path: Path, name: str) -> tuple[str, CommittedDocument, Path]:
     """An asset of the holder's registered with committed metadata; its id, its document and
     the document's file."""
-    document = CommittedDocument.of(METADATA)
+    document = CommittedDocument.of(METADATA, sha256(name.encode()))
     holder = room.ledger().as_account(dev_account(HOLDER))
     entry = registration(
-        content_hash=sha256(name.encode()),
+        content_hash=document.registered_hash,
         metadata_uri=commitment_uri(False),
         metadata_hash=document.root,
     )
@@ -129,7 +129,7 @@ def test_bad_documents_are_refused_in_one_line(room: Cli, tmp_path: Path) -> Non
     line = room.fails(2, "data", "put-metadata", asset, str(broken), *AS_HOLDER)
     assert line.startswith("error: fields[0].salt: ")
 
-    other = CommittedDocument.of(METADATA)  # other salts: another root
+    other = CommittedDocument.of(METADATA, document.registered_hash)  # other salts: another root
     elsewhere = tmp_path / "other.json"
     elsewhere.write_bytes(other.to_json())
     line = room.fails(2, "data", "put-metadata", asset, str(elsewhere), *AS_HOLDER)

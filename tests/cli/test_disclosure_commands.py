@@ -32,7 +32,7 @@ METADATA: dict[str, Any] = {
 }
 MARKERS = ("MARKER-title-4d1f", "MARKER-category-9b2e", "MARKER-source-7f3a")
 HOLDER_FLAGS = ("--dev-account", str(HOLDER))
-ALL_CHECKS = ["chain", "registry", "commitment", "proof", "root"]
+ALL_CHECKS = ["chain", "registry", "commitment", "asset", "proof", "root"]
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,9 @@ def test_a_committed_registration_anchors_the_root_and_the_kind(
     assert committed.output["metadata_hash"] == to_hex32(document.root)
     assert committed.output["metadata_uri"] == commitment_uri(False)
     assert committed.output["document"] == str(committed.document_path)
-    assert {field.name: field.value for field in document.fields} == METADATA
-    assert len({field.salt for field in document.fields}) == len(METADATA)
+    assert {field.name: field.value for field in document.metadata_fields} == METADATA
+    assert len({field.salt for field in document.fields}) == len(METADATA) + 1
+    assert document.registered_hash == content
     assert document.content is None
     assert stat.S_IMODE(os.stat(committed.document_path).st_mode) == 0o600
 
@@ -150,7 +151,7 @@ def test_the_document_is_written_here_by_default_and_the_output_says_to_keep_it(
     assert result.exit_code == 0, result.output
     written = tmp_path / "readings.csv.committed.json"
     document = CommittedDocument.parse(written.read_bytes())
-    assert {field.name: field.value for field in document.fields} == {"title": "Default"}
+    assert {field.name: field.value for field in document.metadata_fields} == {"title": "Default"}
     assert "the document is in readings.csv.committed.json" in " ".join(result.stdout.split())
     note = " ".join(result.stderr.split())
     assert note.startswith("note: keep readings.csv.committed.json")
@@ -226,7 +227,7 @@ def test_a_round_trip_of_any_subset_verifies(
     )
     parsed = Presentation.parse(presentation.read_bytes())
     assert parsed.asset_hex == committed.asset
-    assert {field.name for field in parsed.fields} == set(names)
+    assert {field.name for field in parsed.disclosed} == set(names)
     verdict = cli.json("verify-disclosure", str(presentation))
     assert verdict["ok"] is True
     assert [check["name"] for check in verdict["checks"]] == ALL_CHECKS
@@ -234,7 +235,7 @@ def test_a_round_trip_of_any_subset_verifies(
     assert verdict["disclosed"] == {name: METADATA[name] for name in names}
     assert set(verdict["withheld"]) == set(METADATA) - set(names)
     human = cli.ok("verify-disclosure", str(presentation))
-    assert "verified: all 5 checks passed" in human
+    assert "verified: all 6 checks passed" in human
     for name in names:
         assert f"{name} = {json.dumps(METADATA[name])}" in human
     withheld = [name for name in METADATA if name not in names]
@@ -249,12 +250,18 @@ def test_the_presentation_holds_nothing_withheld(
     assert MARKERS[0] in text
     for marker in MARKERS[1:]:
         assert marker not in text
-    for field in committed.document.fields[1:]:
+    for field in committed.document.metadata_fields[1:]:
         assert field.salt.hex() not in text
 
 
+def _own(document: dict[str, Any]) -> dict[str, Any]:
+    """The first disclosed field of a presentation that is the document's own (not its
+    @registration header)."""
+    return next(field for field in document["fields"] if field["name"] != "@registration")
+
+
 def _set_field(key: str, value: object) -> Callable[[dict[str, Any]], object]:
-    return lambda document: document["fields"][0].__setitem__(key, value)
+    return lambda document: _own(document).__setitem__(key, value)
 
 
 ALTERATIONS: dict[str, tuple[Callable[[dict[str, Any]], object], set[str]]] = {
@@ -270,7 +277,7 @@ ALTERATIONS: dict[str, tuple[Callable[[dict[str, Any]], object], set[str]]] = {
     ),
     "unregistered asset": (
         lambda d: d.__setitem__("asset_id", "0x" + "55" * 32),
-        {"commitment", "root"},
+        {"commitment", "asset", "root"},
     ),
 }
 
@@ -292,7 +299,7 @@ def test_an_altered_part_fails_the_check_that_reads_it(
     assert f"failed ({', '.join(name for name in ALL_CHECKS if name in failed)})" in human.stdout
 
 
-def test_a_presentation_for_another_asset_fails_the_root(
+def test_a_presentation_for_another_asset_fails_the_asset_and_the_root(
     cli: Cli, committed: Registered, other: Registered, tmp_path: Path
 ) -> None:
     presentation = disclose(cli, committed, tmp_path / "d.json", "--fields", "title")
@@ -302,15 +309,18 @@ def test_a_presentation_for_another_asset_fails_the_root(
     result = cli.run("verify-disclosure", str(moved), "--json")
     assert result.exit_code == 1, result.output
     failed = [check["name"] for check in json.loads(result.stdout)["checks"] if not check["passed"]]
-    assert failed == ["root"]
+    assert failed == ["asset", "root"]
 
 
 BAD_PRESENTATIONS: dict[str, tuple[Callable[[dict[str, Any]], object], str]] = {
-    "duplicate fields": (lambda d: d["fields"].append(dict(d["fields"][0])), "fields: "),
+    "duplicate fields": (lambda d: d["fields"].append(dict(_own(d))), "fields: "),
     "unknown kind": (lambda d: d.__setitem__("kind", "provledger-fields/9"), "kind: "),
     "unknown format": (lambda d: d.__setitem__("format", "other/1"), "format: "),
     "proof of the wrong length": (lambda d: d["proof"].append("0x" + "66" * 32), "proof: "),
-    "salt not 32 bytes": (_set_field("salt", "0x" + "77" * 31), "fields[0].salt: "),
+    "salt not 32 bytes": (
+        lambda d: d["fields"][0].__setitem__("salt", "0x" + "77" * 31),
+        "fields[0].salt: ",
+    ),
     "withheld also disclosed": (lambda d: d["withheld"].append("title"), "withheld: "),
     "unknown content kind": (
         lambda d: d.__setitem__(
@@ -352,7 +362,7 @@ def test_disclose_refuses_a_document_that_is_not_the_assets(
     assert committed.asset in line
     forged = rewritten(
         committed.document_path,
-        lambda d: d["fields"][0].__setitem__("value", "forged"),
+        lambda d: _own(d).__setitem__("value", "forged"),
         tmp_path / "forged.json",
     )
     line = cli.fails(
@@ -376,7 +386,8 @@ def test_disclose_of_a_plain_registration_is_refused(cli: Cli, tmp_path: Path) -
     data.write_text("t,pm25\n0,plain\n")
     plain = cli.json("register", str(data), "--category", "301", *HOLDER_FLAGS)
     document = tmp_path / "doc.json"
-    document.write_bytes(CommittedDocument.of({"title": "x"}).to_json())
+    content = hashlib.sha256(data.read_bytes()).digest()
+    document.write_bytes(CommittedDocument.of({"title": "x"}, content).to_json())
     line = cli.fails(
         1, "disclose", plain["asset_id"], "--document", str(document), "--fields", "title",
         "-o", str(tmp_path / "d.json"),

@@ -219,7 +219,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
         signed, chain_id=CHAIN_ID, registry=deployment.address("DataAssetRegistry")
     )
     (path / "signed.json").write_text(json.dumps(document))
-    committed = CommittedDocument.of({"title": "committed"})
+    content = hashlib.sha256(b"a,b\n1,2\n").digest()  # data.csv's: DATA_ASSET's content hash
+    committed = CommittedDocument.of({"title": "committed"}, content)
     (path / "committed.json").write_bytes(committed.to_json())
     presentation = committed.present(
         ["title"],

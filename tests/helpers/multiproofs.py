@@ -6,8 +6,10 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from helpers.builders import unique_content
 from provledger.commitments import CommittedDocument, Presentation
 from provledger.merkle.multiproof import multiproof
+from provledger.params import checksum
 
 #: (leaf hashes, proof, flags), as ``process_multiproof`` takes them.
 Parts = tuple[list[bytes], list[bytes], list[bool]]
@@ -30,13 +32,15 @@ VALUES: list[Any] = [
 
 
 def document_of(size: int) -> CommittedDocument:
-    """A committed document of ``size`` fields (``field-00``, ...), with fresh salts."""
-    return CommittedDocument.of({f"field-{i:02d}": VALUES[i % len(VALUES)] for i in range(size)})
+    """A committed document of ``size`` fields (``field-00``, ...) of new content, with fresh
+    salts; its header is one more field, the first."""
+    metadata = {f"field-{i:02d}": VALUES[i % len(VALUES)] for i in range(size)}
+    return CommittedDocument.of(metadata, unique_content())
 
 
 def subsets(size: int) -> dict[str, list[int]]:
-    """The subsets of field indices a document of ``size`` fields is presented with;
-    "scattered" names them out of order."""
+    """The subsets of indices of its own fields a document of ``size`` fields is presented
+    with; "scattered" names them out of order."""
     return {
         "none": [],
         "one": [size // 2],
@@ -50,12 +54,19 @@ def present(
     indices: list[int],
     *,
     chain_id: int = 31337,
-    registry: str = "0x" + "ab" * 20,
+    registry: str = checksum("0x" + "ab" * 20),
     asset_id: int = 7,
 ) -> Presentation:
-    """The presentation of the fields at ``indices`` (in that order)."""
-    names = [document.fields[i].name for i in indices]
+    """The presentation of the document's own fields at ``indices`` (in that order), and of its
+    header."""
+    names = [document.metadata_fields[i].name for i in indices]
     return document.present(names, chain_id=chain_id, registry=registry, asset_id=asset_id)
+
+
+def leaf_indices(indices: list[int]) -> list[int]:
+    """The leaves of the tree a presentation of the own fields at ``indices`` proves: the
+    header's (the document's first field) and theirs."""
+    return [0, *(i + 1 for i in indices)]
 
 
 def malformed(document: CommittedDocument) -> dict[str, Parts]:

@@ -39,12 +39,12 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, int]]:
     world = anvil_world
     world.deployment.save(tmp_path / "deployments")
     settings = settings_of(tmp_path)
-    document = CommittedDocument.of(METADATA, hashlib.sha256(b"soil,moisture\n1,0.31\n").digest())
-    assert document.content is not None
+    content = hashlib.sha256(b"soil,moisture\n1,0.31\n").digest()
+    document = CommittedDocument.of(METADATA, content, confidential=True)
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.content.commitment,
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(True),
             metadata_hash=document.root,
         ),

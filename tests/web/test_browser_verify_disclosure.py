@@ -1,6 +1,8 @@
 """The verify page checks a dropped disclosure in a real browser (Debian's Chromium via
 Playwright), against a real gateway over an indexed chain: the proved fields and the withheld
-names when it holds, and what did not match when it does not. Screenshots at 1280 and 390 px."""
+names when it holds (never the header field as a field), and what did not match when it does
+not, a presentation moved to a copycat asset that anchors the same root included. Screenshots at
+1280 and 390 px."""
 
 from __future__ import annotations
 
@@ -18,12 +20,13 @@ from typing import Any
 import pytest
 import uvicorn
 
-from helpers.builders import registration
+from helpers.builders import registration, sha256
 from helpers.indexing import TEST_CONFIG, index
 from helpers.world import World
 from provledger.api.app import create_app
 from provledger.chain.anvil import free_port
-from provledger.commitments import CommittedDocument, canonical_json, commitment_uri
+from provledger.chain.ids import asset_id_hex
+from provledger.commitments import HEADER_FIELD, CommittedDocument, canonical_json, commitment_uri
 from provledger.config import Settings
 from web.conftest import screenshot
 
@@ -50,6 +53,9 @@ class Served:
     presentation: dict[str, Any]
     elsewhere: dict[str, Any]
     """The same document's fields presented for another committed asset."""
+    copycat: dict[str, Any]
+    """The presentation, its asset id changed to bob's copycat asset, which anchors the same
+    root with other content."""
     content: dict[str, Any]
     """A presentation disclosing the content hash of a registration that hides it."""
 
@@ -58,7 +64,7 @@ def _register(world: World, document: CommittedDocument) -> int:
     return world.register(
         world.alice,
         registration(
-            content_hash=None if document.content is None else document.content.commitment,
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(document.content is not None),
             metadata_hash=document.root,
         ),
@@ -67,13 +73,16 @@ def _register(world: World, document: CommittedDocument) -> int:
 
 @pytest.fixture
 def served(world: World, tmp_path: Path) -> Iterator[Served]:
-    """Three committed registrations of alice (the last hides its content hash), indexed and
-    served; presentations of four of their six fields."""
-    document = CommittedDocument.of(METADATA)
+    """Three committed registrations of alice (the last hides its content hash) and bob's copy
+    of the first's root, indexed and served; presentations of four of their six fields."""
+    document = CommittedDocument.of(METADATA, sha256("huangpu-air-2026.csv"))
     asset = _register(world, document)
-    other = _register(world, CommittedDocument.of(METADATA))
-    hidden = CommittedDocument.of(METADATA, hashlib.sha256(b"small guessable file").digest())
+    other = _register(world, CommittedDocument.of(METADATA, sha256("huangpu-air-2025.csv")))
+    hidden = CommittedDocument.of(METADATA, sha256("small guessable file"), confidential=True)
     hidden_asset = _register(world, hidden)
+    copycat = world.register(
+        world.bob, registration(metadata_uri=commitment_uri(False), metadata_hash=document.root)
+    )
     world.chain.mine(TEST_CONFIG.confirmations + 1)  # the registrations are past confirmations
     world.deployment.save(tmp_path / "deployments")
     settings = Settings(
@@ -108,6 +117,7 @@ def served(world: World, tmp_path: Path) -> Iterator[Served]:
             asset,
             presented(document, asset),
             presented(document, other),
+            {**presented(document, asset), "asset_id": asset_id_hex(copycat)},
             presented(hidden, hidden_asset),
         )
     finally:
@@ -205,8 +215,11 @@ def test_a_dropped_disclosure_is_verified_in_the_browser(
         **{name: ("proved", values[name]) for name in DISCLOSED},
         **dict.fromkeys(WITHHELD, ("withheld", "not disclosed")),
     }
-    assert shown["checks"] == dict.fromkeys(["chain", "commitment", "proof", "root"], "yes")
+    assert shown["checks"] == dict.fromkeys(
+        ["chain", "commitment", "asset", "proof", "root"], "yes"
+    )
     assert "4 of 6 fields of asset" in shown["text"]
+    assert HEADER_FIELD not in shown["text"]  # the header binds the fields; it is not one
     asset_hex = f"0x{served.asset:064x}"
     for method, url, body in shown["requests"]:
         assert method == "GET", url
@@ -221,8 +234,19 @@ def test_a_dropped_disclosure_is_verified_in_the_browser(
 
 def _altered(presentation: dict[str, Any], part: str) -> dict[str, Any]:
     changed: dict[str, Any] = json.loads(json.dumps(presentation))
+    own = [field for field in changed["fields"] if field["name"] != HEADER_FIELD]
     if part == "value":
-        changed["fields"][1]["value"] = "forged"
+        own[1]["value"] = "forged"
+    elif part == "withheld name dropped":
+        changed["withheld"].pop()
+    elif part == "withheld name made up":
+        changed["withheld"].append("price")
+    elif part == "no header":
+        changed["fields"] = own
+    elif part == "reserved name":
+        changed["withheld"][0] = "@source"
+    elif part == "name not in NFC":
+        changed["withheld"][0] = "cafe\u0301"
     elif part == "chain":
         changed["chain_id"] += 1
     elif part == "salt":
@@ -240,7 +264,13 @@ def _altered(presentation: dict[str, Any], part: str) -> dict[str, Any]:
     [
         ("value", "Disclosure not verified", "The proof does not match", {"proof"}),
         ("chain", "Disclosure not verified", "The chain does not match", {"chain"}),
-        ("elsewhere", "Disclosure not verified", "The root does not match", {"root"}),
+        ("elsewhere", "Disclosure not verified", "The root does not match", {"asset", "root"}),
+        ("copycat", "Disclosure not verified", "The asset does not match", {"asset"}),
+        ("withheld name dropped", "Disclosure not verified", "The proof does not match", {"proof"}),
+        ("withheld name made up", "Disclosure not verified", "The proof does not match", {"proof"}),
+        ("no header", "Disclosure not verified", "has no @registration field", set()),
+        ("reserved name", "Disclosure not verified", "withheld[0] names a reserved field", set()),
+        ("name not in NFC", "Disclosure not verified", "withheld[0] is not a field name", set()),
         ("salt", "Disclosure not verified", "fields[0].salt is not 0x and 64 hex digits", set()),
         ("fraction", "Disclosure not verified", "(125000.0) is written as a fraction", set()),
     ],
@@ -248,7 +278,8 @@ def _altered(presentation: dict[str, Any], part: str) -> dict[str, Any]:
 def test_an_altered_disclosure_fails_naming_what_did_not_match(
     page: Any, served: Served, part: str, heading: str, alert: str, failed: set[str]
 ) -> None:
-    document = served.elsewhere if part == "elsewhere" else _altered(served.presentation, part)
+    moved = {"elsewhere": served.elsewhere, "copycat": served.copycat}
+    document = moved[part] if part in moved else _altered(served.presentation, part)
     shown = _checked(page, served, f"{part}.json", document)
     assert shown["heading"] == heading
     (message,) = shown["alert"]
@@ -263,7 +294,7 @@ def test_a_disclosed_content_hash_is_checked(page: Any, served: Served) -> None:
     shown = _checked(page, served, "content.json", served.content)
     assert shown["heading"] == "Disclosure verified"
     assert shown["checks"] == dict.fromkeys(
-        ["chain", "commitment", "proof", "root", "content"], "yes"
+        ["chain", "commitment", "asset", "proof", "root", "content"], "yes"
     )
     sha256 = hashlib.sha256(b"small guessable file").hexdigest()
     assert f"content SHA-256 0x{sha256}" in shown["text"]

@@ -11,15 +11,13 @@ transaction (nothing on chain anchors it then).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Final, TypeVar
+from typing import Annotated, Any, Final, TypeVar
 
-import orjson
 import typer
 
 from provledger.chain.client import Provledger
@@ -32,11 +30,11 @@ from provledger.commitments import (
     CONTENT_KIND,
     METADATA_KIND,
     CommittedDocument,
-    ContentCommitment,
+    check_metadata,
     commitment_uri,
 )
 from provledger.errors import InputError
-from provledger.jsondoc import JsonDocumentError
+from provledger.jsondoc import JsonDocumentError, parse_json
 from provledger.params import InvalidParameterError, to_hex32
 from provledger.services.disclosure import RegisteredCommitment, registered_commitment
 
@@ -98,9 +96,15 @@ def document_target(path: Path | None, name: str) -> Path:
 def write_document(path: Path, document: CommittedDocument) -> None:
     """Write ``document`` to the new file ``path``, readable by its owner only, on disk before
     this returns."""
+    write_private(path, document.to_json())
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to the new file ``path``, readable by its owner only, on disk before this
+    returns: a committed document holds every salt, withheld values too."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, DOCUMENT_MODE)
     with os.fdopen(descriptor, "wb") as sink:
-        sink.write(document.to_json())
+        sink.write(data)
         sink.flush()
         os.fsync(sink.fileno())
 
@@ -128,10 +132,14 @@ def keep_note(path: Path) -> None:
     )
 
 
-def salted_fields(metadata: bytes) -> CommittedDocument:
-    """The committed document of a metadata document (a JSON object), every field with a fresh
-    salt; a value that is no field value (a fraction) is refused, named by its field."""
-    return CommittedDocument.of(orjson.loads(metadata))
+def salted_fields(metadata: bytes) -> dict[str, Any]:
+    """The fields of a metadata document (a JSON object), checked to be committable: a name or
+    a value that cannot be (a fraction, a control character) is refused, named by its field."""
+    fields = parse_json(metadata, what="metadata document")
+    if not isinstance(fields, dict):
+        raise InputError("the metadata document must hold a JSON object")
+    check_metadata(fields)
+    return fields
 
 
 def read_committed(path: Path, what: str, parse: Callable[[bytes, str], T]) -> T:
@@ -194,18 +202,18 @@ def check_content(document: CommittedDocument, path: Path, record: RegisteredCom
 
 @dataclass(frozen=True)
 class CommittedPlan:
-    """A committed registration as planned: its salted fields and where the document goes."""
+    """A committed registration as planned: its fields and where the document goes."""
 
-    document: CommittedDocument
+    metadata: dict[str, Any]
     out: Path
     confidential_content: bool
 
     def keep(self, content: bytes) -> CommittedDocument:
-        """The document for content hash ``content`` (with its salted commitment if the
-        content hash is confidential), written to :attr:`out`."""
-        document = self.document
-        if self.confidential_content:
-            document = dataclasses.replace(document, content=ContentCommitment.new(content))
+        """The document of the content whose hash is ``content``, every field salted (and the
+        content hash too if it is confidential), written to :attr:`out`."""
+        document = CommittedDocument.of(
+            self.metadata, content, confidential=self.confidential_content
+        )
         write_document(self.out, document)
         return document
 
@@ -266,12 +274,13 @@ def revise_committed(
     if previous is not None and kept is not None and kept.content is not None:
         check_content(kept, previous, record)
         content = kept.content
-    elif record.content_kind == CONTENT_KIND:
+    if content is None and record.content_kind == CONTENT_KIND:
         raise InputError(
             f"asset {asset_id_hex(asset)}'s content hash is confidential: give --document with "
             "its committed document, so that the revision keeps the content's salt"
         )
-    revision = dataclasses.replace(plan.document, content=content)
+    sha256 = record.content_hash if content is None else content.sha256
+    revision = CommittedDocument.of(plan.metadata, sha256, commitment=content)
     uri = commitment_uri(content is not None)
     write_document(plan.out, revision)
     with kept_unless_refused(plan.out):

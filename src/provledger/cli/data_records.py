@@ -24,6 +24,7 @@ from provledger.cli.base import (
     out,
     settings_from,
 )
+from provledger.cli.committed import write_private
 from provledger.cli.data import (
     OutputOption,
     PurposeOption,
@@ -113,7 +114,8 @@ def data_put_metadata_command(
     report(
         run,
         stored,
-        f"stored the committed metadata document of asset {shown} ({len(committed.fields)} "
+        f"stored the committed metadata document of asset {shown} "
+        f"({len(committed.field_names())} "
         f"fields, root {stored['root']}) in the data room at {base}, encrypted",
     )
 
@@ -156,21 +158,22 @@ def data_get_metadata_command(
         raise MetadataMismatchError(shown, flaw, str(output))
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".part")
-    partial.write_bytes(body)
+    partial.unlink(missing_ok=True)
+    write_private(partial, body)
     partial.replace(output)
     answer = {
         "asset_id": shown,
         "output": str(output),
         "root": to_hex32(committed.root),
-        "fields": len(committed.fields),
+        "fields": len(committed.field_names()),
         "bytes": len(body),
     }
     report(
         run,
         answer,
         f"got the committed metadata document of asset {shown} into {output} "
-        f"({len(committed.fields)} fields, {len(body):,} bytes), checked against its metadata "
-        "hash on chain",
+        f"({len(committed.field_names())} fields, {len(body):,} bytes), checked against its "
+        "metadata hash on chain",
     )
 
 

@@ -28,7 +28,15 @@ from provledger.cli.base import (
     signals_end_cleanly,
 )
 from provledger.config import Settings, load_settings
-from provledger.demo import ROOM_DATABASE, ROOM_KEY, ROOM_STORAGE, Demo, DemoResult
+from provledger.demo import (
+    INDEX_DATABASE,
+    ROOM_DATABASE,
+    ROOM_KEY,
+    ROOM_STORAGE,
+    Demo,
+    DemoResult,
+)
+from provledger.demo_disclosure import COMMITTED_LABEL, PRESENTATION_FILE
 from provledger.errors import InputError, ProvledgerError
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import source_for
@@ -61,7 +69,7 @@ def demo_settings(folder: Path, rpc_url: str | None, port: int) -> Settings:
     return load_settings(
         {
             "rpc_url": rpc_url,
-            "database_url": str(folder / "index.sqlite"),
+            "database_url": str(folder / INDEX_DATABASE),
             "deployments_dir": folder / "deployments",
             "blob_dir": folder / "blobs",
             "confirmations": DEMO_CONFIRMATIONS,
@@ -132,11 +140,17 @@ def venv_to_activate() -> Path | None:
 
 
 def try_commands(
-    folder: Path, url: str, raw: str, product: str, cwd: Path | None = None
+    folder: Path,
+    url: str,
+    raw: str,
+    product: str,
+    cwd: Path | None = None,
+    rpc_url: str | None = None,
 ) -> list[str]:
     """The lines the demo suggests for another terminal, each runnable in a new shell: going
     to ``cwd`` when a path is relative to it and activating the virtual environment when
-    ``provledger`` needs it, then commands against the demo's gateway at ``url``."""
+    ``provledger`` needs it, then commands against the demo's gateway at ``url``, and against
+    its node at ``rpc_url`` if it has one (the embedded chain has none)."""
     here = Path.cwd() if cwd is None else cwd
     setup: list[str] = []
     activate = venv_to_activate()
@@ -150,6 +164,13 @@ def try_commands(
         f"provledger lineage {product} --depth 3 --gateway {url}",
         f"provledger history {raw} --gateway {url}",
     ]
+    if rpc_url is not None:
+        presentation = shlex.quote(str(folder / PRESENTATION_FILE))
+        deployments = shlex.quote(str(folder / "deployments"))
+        examples.append(
+            f"provledger verify-disclosure {presentation} --rpc-url {rpc_url} "
+            f"--deployments-dir {deployments}"
+        )
     return [" && ".join(setup), *examples] if setup else examples
 
 
@@ -175,14 +196,22 @@ def serve_demo(settings: Settings, w3: Web3, result: DemoResult, folder: Path) -
     url = f"http://127.0.0.1:{settings.port}"
     raw = asset_id_hex(result.assets["raw dataset"])
     product = asset_id_hex(result.assets["air-quality index product"])
+    committed = asset_id_hex(result.assets[COMMITTED_LABEL])
     out.print(
         f"\ngateway   {url}\nverify    {url}/check\nan asset  {url}/asset/{raw}\n"
+        f"committed {url}/asset/{committed}#metadata\nnotices   {url}/notices\n"
         f"API docs  {url}/docs",
         highlight=False,
         soft_wrap=True,
     )
+    out.print(
+        f"\nthe disclosure {folder / PRESENTATION_FILE}: drop it on the verify page (or choose "
+        "it there) to check it in your browser",
+        highlight=False,
+        soft_wrap=True,
+    )
     out.print("\ntry, in another terminal:", highlight=False)
-    for line in try_commands(folder, url, raw, product):
+    for line in try_commands(folder, url, raw, product, rpc_url=settings.rpc_url):
         out.print(f"  {line}", highlight=False, soft_wrap=True)
     out.print("\nCtrl-C stops the demo.", highlight=False)
     server.quiet_cancellations()
@@ -222,7 +251,8 @@ def demo_command(
     ] = 8000,
 ) -> None:
     """Play the demo scenario (register, certify, derive, license, appraise, sell, export,
-    anchor, dispute), index it, and serve the gateway over it until Ctrl-C.
+    anchor, dispute, deliver through the data room, register with committed metadata and
+    disclose), index it, and serve the gateway over it until Ctrl-C.
 
     Example: provledger demo --chain anvil --port 8000
     """
@@ -250,5 +280,13 @@ def demo_command(
             )
             if serve:
                 serve_demo(settings, w3, result, workdir)
+            else:
+                out.print(
+                    "the demo's chain is gone with it: run `provledger demo` without "
+                    "--no-serve to browse the gateway and check the disclosure "
+                    f"{workdir / PRESENTATION_FILE} on its verify page",
+                    highlight=False,
+                    soft_wrap=True,
+                )
 
     complete(play)

@@ -33,7 +33,7 @@ from provledger.chain.ids import asset_id_hex
 from provledger.commitments import Presentation, commitment_kinds
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
 from provledger.params import InvalidParameterError, to_hex32
-from provledger.services.delivery.errors import DeliveryRefusedError, SignedForOtherDataError
+from provledger.services.delivery.errors import SignedForOtherDataError
 from provledger.services.delivery.requests import (
     Domain,
     SignatureRejectedError,
@@ -41,12 +41,9 @@ from provledger.services.delivery.requests import (
     parse_signed,
     verify_signed,
 )
-from provledger.services.delivery.rules import Refusal
-from provledger.services.disclosure import (
-    RegisteredCommitment,
-    registered_commitment,
-    verify_presentation,
-)
+from provledger.services.delivery.rules import decide_upload
+from provledger.services.delivery.service import refused
+from provledger.services.disclosure import registered_commitment, verify_presentation
 from provledger.services.provenance import Provenance
 from provledger.services.reads import NotFoundError
 from provledger.services.views import AssetView, Hash
@@ -116,7 +113,10 @@ class DisclosureView:
     fields: list[DisclosedFieldView]
     withheld: Annotated[
         list[str],
-        Field(description="The names of the fields not disclosed, as the holder states them."),
+        Field(
+            description="The names of the fields not disclosed: the presentation's header field "
+            "proves every field's name, so these are all the others."
+        ),
     ]
     presentations: Annotated[
         list[str],
@@ -129,14 +129,20 @@ class DisclosureView:
 
 
 def disclosure_view(
-    conn: Connection, asset_id: int, root: bytes | str, metadata_uri: str
+    conn: Connection,
+    asset_id: int,
+    root: bytes | str,
+    metadata_uri: str,
+    content_hash: bytes | str,
 ) -> DisclosureView | None:
-    """The disclosure of ``asset_id`` whose metadata hash is ``root`` and URI ``metadata_uri``,
-    from the index on ``conn``; None if the URI declares no commitment or no presentation of
-    the root was indexed."""
+    """The disclosure of ``asset_id`` whose metadata hash is ``root``, URI ``metadata_uri`` and
+    content hash ``content_hash``, from the index on ``conn``: the asset's own fields that
+    presentations of the root disclosed or withheld. None if the URI declares no commitment or
+    no presentation of the root bound to that content hash was indexed (another asset that
+    anchors the same root is not the registration its holder committed to)."""
     kinds = commitment_kinds(metadata_uri)
-    key = root if isinstance(root, str) else to_hex32(root)
-    rows = [] if kinds is None else queries.committed_fields(conn, key)
+    key = _hex(root)
+    rows = [] if kinds is None else queries.committed_fields(conn, key, _hex(content_hash))
     if kinds is None or not rows:
         return None
     disclosed = [row for row in rows if row["value"] is not None]
@@ -157,9 +163,13 @@ def disclosure_view(
     )
 
 
+def _hex(value: bytes | str) -> str:
+    return value if isinstance(value, str) else to_hex32(value)
+
+
 def disclosure_of(provenance: Provenance, asset_id: int) -> DisclosureView:
     """What the holder disclosed of the committed metadata the index says ``asset_id`` anchors
-    now (a metadata revision leaves the earlier disclosure behind).
+    now (a metadata revision leaves the earlier disclosure behind), bound to its content hash.
 
     Raises:
         NotFoundError: the index has no such asset, or no disclosure of its metadata hash.
@@ -169,7 +179,9 @@ def disclosure_of(provenance: Provenance, asset_id: int) -> DisclosureView:
         asset = queries.get_asset(conn, key)
         if asset is None:
             raise NotFoundError("asset", key)
-        found = disclosure_view(conn, asset_id, asset["metadata_hash"], asset["metadata_uri"])
+        found = disclosure_view(
+            conn, asset_id, asset["metadata_hash"], asset["metadata_uri"], asset["content_hash"]
+        )
     if found is None:
         raise NotFoundError("disclosure of the current metadata of asset", key)
     return found
@@ -177,7 +189,7 @@ def disclosure_of(provenance: Provenance, asset_id: int) -> DisclosureView:
 
 def disclosure_of_asset(provenance: Provenance, asset: AssetView) -> DisclosureView | None:
     """What the holder disclosed of the committed metadata of ``asset`` as viewed (its metadata
-    hash and URI), or None."""
+    hash and URI, bound to its content hash), or None."""
     return disclosures_of_assets(provenance, [asset]).get(asset.asset_id)
 
 
@@ -189,7 +201,11 @@ def disclosures_of_assets(
     with provenance.engine.connect() as conn:
         found = {
             asset.asset_id: disclosure_view(
-                conn, int(asset.asset_id, 16), asset.metadata_hash, asset.metadata_uri
+                conn,
+                int(asset.asset_id, 16),
+                asset.metadata_hash,
+                asset.metadata_uri,
+                asset.content_hash,
             )
             for asset in assets
         }
@@ -215,7 +231,8 @@ class DisclosureDesk:
         Raises:
             SignatureRejectedError, SignedForOtherDataError: the signed request is not a good
                 one for this body and asset.
-            DeliveryRefusedError: the chain knows no such asset, or the signer does not hold it.
+            DeliveryRefusedError: the chain knows no such asset, the asset is cancelled, or the
+                signer does not hold it (the data room's upload rules, read at the head).
             BadPresentationError, UnprovedPresentationError: the presentation is refused.
             DisclosuresUnavailableError: there is no node to check against.
         """
@@ -234,10 +251,9 @@ class DisclosureDesk:
                 f"it is for a presentation of SHA-256 {to_hex32(signed.content_hash)}, not for "
                 f"this body ({to_hex32(sha256)})"
             )
-        with DataRoomStore.open(self.nonces_url) as nonces:
-            if not nonces.claim_nonce(signed.signer, signed.nonce, signed.deadline):
-                raise SignatureRejectedError("replayed", f"nonce {signed.nonce} was used before")
-        record = _held_by(ledger, asset, signed.signer)
+        decision = decide_upload(ledger, asset, signed.signer)
+        if decision.refusal is not None:  # unknown, cancelled, or held by another account
+            raise refused(asset, decision)
         presentation = _parsed(body, asset)
         verdict = verify_presentation(
             presentation, ledger.w3, ledger.registry.address, self.deployment.block_number
@@ -245,13 +261,22 @@ class DisclosureDesk:
         failed = next((check for check in verdict.checks if not check.passed), None)
         if failed is not None:
             raise UnprovedPresentationError(failed.name, failed.reason)
+        with DataRoomStore.open(self.nonces_url) as nonces:  # last: a refusal keeps no trace
+            if not nonces.claim_nonce(signed.signer, signed.nonce, signed.deadline):
+                raise SignatureRejectedError("replayed", f"nonce {signed.nonce} was used before")
+        record = registered_commitment(
+            ledger.w3, ledger.registry.address, self.deployment.block_number, asset
+        )
+        assert record is not None  # the decision found the asset registered
         stored = self.blobs.put(body)
         index = create_store_engine(self.index_url)
         try:
             create_schema(index)  # as `provledger blobs add` does: the indexer may not have run
             index_documents(index, self.blobs, [stored])
             with index.connect() as conn:
-                view = disclosure_view(conn, asset, record.metadata_hash, record.metadata_uri)
+                view = disclosure_view(
+                    conn, asset, record.metadata_hash, record.metadata_uri, record.content_hash
+                )
         finally:
             index.dispose()
         assert view is not None  # the presentation just indexed proves the root
@@ -262,24 +287,6 @@ def parse_disclosure_request(header: str | None) -> SignedRequest:
     """The signed ``Disclosure`` request the signature header's value carries
     (:class:`~provledger.services.delivery.requests.MalformedSignedRequestError` if none)."""
     return parse_signed(header or "", REQUEST_KIND)
-
-
-def _held_by(ledger: Provledger, asset: int, signer: str) -> RegisteredCommitment:
-    """The asset's committed registration as the chain has it at the head, if ``signer``
-    holds it; :class:`DeliveryRefusedError` if the chain does not know the asset or another
-    account holds it."""
-    record = registered_commitment(
-        ledger.w3, ledger.registry.address, ledger.deployment.block_number, asset
-    )
-    if record is None:
-        raise DeliveryRefusedError(
-            asset, Refusal.UNKNOWN_ASSET, f"no asset {asset_id_hex(asset)} is registered", ""
-        )
-    if record.holder.lower() != signer.lower():
-        raise DeliveryRefusedError(
-            asset, Refusal.NOT_HOLDER, f"{signer} does not hold the asset; {record.holder} does", ""
-        )
-    return record
 
 
 def _parsed(body: bytes, asset: int) -> Presentation:

@@ -5,6 +5,7 @@
 ``registry``     the presentation names the registry of the verifier's deployment
 ``commitment``   the asset is registered, and its registration (or newest metadata revision)
                  declares the commitment kind the presentation is of
+``asset``        the presentation's header names the content hash the asset was registered with
 ``proof``        the disclosed fields and the multiproof lead to the stated root
 ``root``         the stated root is the asset's metadata hash on chain now
 ``content``      (when the presentation discloses the content hash) ``keccak256(sha256 || salt)``
@@ -41,6 +42,7 @@ CHECKS: Final[dict[str, str]] = {
     "chain": "the node serves the presentation's chain",
     "registry": "the presentation names the registry the verifier trusts",
     "commitment": "the asset's registration commits to its metadata by salted fields",
+    "asset": "the commitment's header names the asset's registered content hash",
     "proof": "the disclosed fields and the multiproof give the stated root",
     "root": "the stated root is the asset's metadata hash on chain",
     "content": "the disclosed content hash and salt give the registered content commitment",
@@ -158,12 +160,26 @@ def verify_presentation(
             )
         return f"metadata URI {record.metadata_uri}"
 
+    def asset() -> str:
+        record = registration()
+        try:
+            stated = presentation.content_hash
+        except InvalidParameterError as error:
+            raise CheckFailedError(str(error)) from None
+        if stated != record.content_hash:
+            raise CheckFailedError(
+                f"the header names content hash {to_hex32(stated)}; asset "
+                f"{presentation.asset_hex} was registered with {to_hex32(record.content_hash)}"
+            )
+        return f"content hash {to_hex32(record.content_hash)}"
+
     def proof() -> str:
         try:
             presentation.check()
         except InvalidParameterError as error:
             raise CheckFailedError(str(error)) from None
-        return f"{len(presentation.fields)} disclosed fields lead to {to_hex32(presentation.root)}"
+        shown = len(presentation.disclosed)
+        return f"{shown} disclosed fields and the header lead to {to_hex32(presentation.root)}"
 
     def root() -> str:
         record = registration()
@@ -191,6 +207,7 @@ def verify_presentation(
         "chain": chain,
         "registry": trusted_registry,
         "commitment": commitment,
+        "asset": asset,
         "proof": proof,
         "root": root,
         "content": content,

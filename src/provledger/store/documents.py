@@ -20,12 +20,15 @@ names.
 * A **presentation** of committed metadata (:class:`~provledger.commitments.Presentation`,
   ``"format": "provledger-disclosure/1"``) whose disclosed fields and multiproof give its root:
   the fields it discloses are kept by that root (the metadata hash a committed registration
-  anchors), each value as canonical JSON with the presentation's SHA-256, in place of the same
-  fields of an earlier presentation of the root; the names the holder says are withheld are
-  kept without values (nothing withheld is in a presentation); a disclosed text ``title`` is
-  the root's title, searched like a metadata document's. A presentation proves its fields only
+  anchors) and the content hash its header field binds the root to, each value as canonical
+  JSON with the presentation's SHA-256, in place of the same fields of an earlier presentation
+  of the root; the names it proves withheld are kept without values (nothing withheld is in a
+  presentation); a disclosed text ``title`` is the root's title, searched like a metadata
+  document's. The header itself is not kept as a field. A presentation proves its fields only
   against its root: that an asset anchors the root is the chain's to say, and a reader shows
-  the fields of an asset's *current* metadata hash only.
+  the fields of an asset's *current* metadata hash, and only if the asset's content hash is
+  the one the header names (anyone may anchor a copy of a root; the copy is not the asset the
+  root's holder committed to).
 * A **name** is a document of one short line of UTF-8 text (:func:`name_of`): a participant's
   name, stored by ``provledger participants add`` under its SHA-256, the name hash the chain
   records. Any such document is kept by its hash; it is shown as a name only where a
@@ -370,35 +373,39 @@ def _index_chunk(engine: Engine, blobs: BlobStore, chunk: list[str]) -> tuple[in
 
 
 def _disclose(conn: Connection, sha256: str, presentation: Presentation) -> int:
-    """Keep what ``presentation`` (the document ``sha256``) says of its root's fields: each
-    disclosed value, in place of what an earlier presentation said of that field; each name it
-    withholds that no earlier presentation named; its title, if the root has none yet. 1 if the
-    root gained a title, else 0."""
-    root = to_hex32(presentation.root)
+    """Keep what ``presentation`` (the document ``sha256``) says of its root's own fields, bound
+    to the content hash its header names: each disclosed value, in place of what an earlier
+    presentation said of that field; each name it withholds that no earlier presentation named;
+    its title, if the root has none yet. 1 if the root gained a title, else 0."""
+    key = {
+        "metadata_hash": to_hex32(presentation.root),
+        "content_hash": to_hex32(presentation.content_hash),
+    }
     fields = schema.committed_fields
-    of_root = fields.c.metadata_hash == root
-    names = [field.name for field in presentation.fields]
-    if names:
+    of_root = (fields.c.metadata_hash == key["metadata_hash"]) & (
+        fields.c.content_hash == key["content_hash"]
+    )
+    disclosed = presentation.disclosed
+    if disclosed:
+        names = [field.name for field in disclosed]
         conn.execute(delete(fields).where(of_root, fields.c.name.in_(names)))
     known = set(conn.execute(select(fields.c.name).where(of_root)).scalars())
     said: list[tuple[str, str | None]] = [
-        (field.name, canonical_json(field.value).decode("utf-8")) for field in presentation.fields
+        (field.name, canonical_json(field.value).decode("utf-8")) for field in disclosed
     ]
     said += [(name, None) for name in presentation.withheld if name not in known]
     if said:
         conn.execute(
             fields.insert(),
-            [
-                {"metadata_hash": root, "name": name, "value": value, "presentation": sha256}
-                for name, value in said
-            ],
+            [{**key, "name": name, "value": value, "presentation": sha256} for name, value in said],
         )
-    title = _title(next((f.value for f in presentation.fields if f.name == "title"), None))
+    title = _title(next((f.value for f in disclosed if f.name == "title"), None))
     titles = schema.metadata_titles
+    root = key["metadata_hash"]
     titled = conn.execute(select(titles.c.metadata_hash).where(titles.c.metadata_hash == root))
     if title is None or titled.first() is not None:
         return 0
-    conn.execute(titles.insert().values(metadata_hash=root, title=title))
+    conn.execute(titles.insert().values(**key, title=title))
     words = [{"word": word, "metadata_hash": root} for word in words_of(title)[:MAX_TITLE_WORDS]]
     if words:
         conn.execute(schema.title_words.insert(), words)

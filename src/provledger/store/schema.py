@@ -427,6 +427,7 @@ metadata_titles = Table(
     metadata,
     hex_hash("metadata_hash", primary_key=True),
     column("title", Text),
+    hex_hash("content_hash", nullable=True),  # a disclosed title's binding; NULL for a document's
 )
 
 title_words = Table(
@@ -479,13 +480,14 @@ access_batch_assets = Table(
 )
 
 # The fields of committed metadata that checked presentations name (store.documents), by the root
-# that proves them (the metadata hash a committed registration anchors): a disclosed value as
-# canonical JSON, NULL for a field withheld (a withheld value is never kept), and the SHA-256 of
-# the presentation that disclosed it (or named it withheld) last.
+# that proves them (a committed registration's metadata hash) and the content hash its header
+# binds it to (they count for an asset of that content hash only): a disclosed value as canonical
+# JSON, NULL for a field withheld (its value is never kept), and the presentation that said so last.
 committed_fields = Table(
     "committed_fields",
     metadata,
     hex_hash("metadata_hash", primary_key=True),
+    hex_hash("content_hash", primary_key=True),
     column("name", String(64), primary_key=True),
     column("value", Text, nullable=True),
     hex_hash("presentation"),

@@ -11,7 +11,7 @@ import pytest
 
 from helpers.builders import registration
 from helpers.world import World
-from provledger.commitments import CommittedDocument, Presentation, commitment_uri
+from provledger.commitments import HEADER_FIELD, CommittedDocument, Presentation, commitment_uri
 from provledger.services.disclosure import verify_presentation
 
 METADATA = {
@@ -24,12 +24,11 @@ METADATA = {
 
 def _register(world: World, *, content: bool = False) -> tuple[int, CommittedDocument, bytes]:
     sha256 = hashlib.sha256(f"data {world.now()} {content}".encode()).digest()
-    document = CommittedDocument.of(METADATA, sha256 if content else None)
-    on_chain = document.content.commitment if document.content else sha256
+    document = CommittedDocument.of(METADATA, sha256, confidential=content)
     asset = world.register(
         world.alice,
         registration(
-            content_hash=on_chain,
+            content_hash=document.registered_hash,
             metadata_uri=commitment_uri(content),
             metadata_hash=document.root,
         ),
@@ -62,9 +61,9 @@ def test_a_round_trip_of_any_subset_verifies(world: World, names: list[str]) -> 
     asset, document, _ = _register(world)
     presentation = Presentation.parse(_present(world, asset, document, names=names).to_json())
     assert _verify(world, presentation) == dict.fromkeys(
-        ["chain", "registry", "commitment", "proof", "root"], True
+        ["chain", "registry", "commitment", "asset", "proof", "root"], True
     )
-    assert {field.name: field.value for field in presentation.fields} == {
+    assert {field.name: field.value for field in presentation.disclosed} == {
         name: METADATA[name] for name in names
     }
     assert set(presentation.withheld) == set(METADATA) - set(names)
@@ -85,22 +84,14 @@ def test_a_confidential_content_hash_is_disclosed_and_checked(world: World) -> N
 
 
 def _altered(presentation: Presentation, part: str) -> Presentation:
-    first = presentation.fields[0]
-    if part == "value":
-        return dataclasses.replace(
-            presentation,
-            fields=(dataclasses.replace(first, value="forged"), *presentation.fields[1:]),
-        )
-    if part == "salt":
-        return dataclasses.replace(
-            presentation,
-            fields=(dataclasses.replace(first, salt=bytes(32)), *presentation.fields[1:]),
-        )
-    if part == "name":
-        return dataclasses.replace(
-            presentation,
-            fields=(dataclasses.replace(first, name="titles"), *presentation.fields[1:]),
-        )
+    """``presentation`` with ``part`` changed; a field part changes a disclosed field of the
+    document (not the header)."""
+    at = next(i for i, f in enumerate(presentation.fields) if f.name != HEADER_FIELD)
+    fields = list(presentation.fields)
+    if part in ("value", "salt", "name"):
+        changes: dict[str, Any] = {"value": "forged", "salt": bytes(32), "name": "titles"}
+        fields[at] = dataclasses.replace(fields[at], **{part: changes[part]})
+        return dataclasses.replace(presentation, fields=tuple(fields))
     if part == "proof":
         return dataclasses.replace(presentation, proof=(bytes(32), *presentation.proof[1:]))
     if part == "root":
@@ -120,7 +111,7 @@ def _altered(presentation: Presentation, part: str) -> Presentation:
         ("name", {"proof"}),
         ("proof", {"proof"}),
         ("root", {"proof", "root"}),
-        ("asset", {"commitment", "root"}),
+        ("asset", {"commitment", "asset", "root"}),
         ("chain", {"chain"}),
         ("registry", {"registry"}),
     ],
@@ -133,8 +124,11 @@ def test_each_altered_part_fails_its_check(world: World, part: str, failed: set[
 
 
 def test_a_plain_registration_has_no_commitment(world: World) -> None:
-    document = CommittedDocument.of(METADATA)
-    asset = world.register(world.alice, registration(metadata_hash=document.root))
+    document = CommittedDocument.of(METADATA, hashlib.sha256(b"plain").digest())
+    asset = world.register(
+        world.alice,
+        registration(content_hash=document.registered_hash, metadata_hash=document.root),
+    )
     outcome = _verify(world, _present(world, asset, document))
     assert outcome["commitment"] is False
     assert outcome["root"] is True
@@ -142,7 +136,7 @@ def test_a_plain_registration_has_no_commitment(world: World) -> None:
 
 def test_a_revision_moves_the_commitment(world: World) -> None:
     asset, document, _ = _register(world)
-    revised = CommittedDocument.of({**METADATA, "title": "revised"})
+    revised = CommittedDocument.of({**METADATA, "title": "revised"}, document.registered_hash)
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     assert _verify(world, _present(world, asset, document))["root"] is False
     assert all(_verify(world, _present(world, asset, revised)).values())
@@ -155,3 +149,14 @@ def test_a_confidential_content_hash_outlives_a_plain_revision(world: World) -> 
     outcome = _verify(world, presentation)
     assert outcome["content"] is True
     assert (outcome["commitment"], outcome["root"]) == (False, False)
+
+
+def test_a_copycat_anchoring_the_same_root_borrows_nothing(world: World) -> None:
+    asset, document, _ = _register(world)
+    copycat = world.register(
+        world.bob,
+        registration(metadata_uri=commitment_uri(False), metadata_hash=document.root),
+    )
+    moved = dataclasses.replace(_present(world, asset, document), asset_id=copycat)
+    outcome = _verify(world, moved)
+    assert {name for name, passed in outcome.items() if not passed} == {"asset"}

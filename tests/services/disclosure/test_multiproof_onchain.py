@@ -50,7 +50,11 @@ def _registered(world: World, document: CommittedDocument) -> tuple[int, bytes]:
     the chain holds for it."""
     asset = world.register(
         world.alice,
-        registration(metadata_uri=commitment_uri(False), metadata_hash=document.root),
+        registration(
+            content_hash=document.registered_hash,
+            metadata_uri=commitment_uri(False),
+            metadata_hash=document.root,
+        ),
     )
     registry = world.deployment.address("DataAssetRegistry")
     record = registered_commitment(world.w3, registry, world.deployment.block_number, asset)

@@ -158,6 +158,24 @@ function canonicalJson(value, where = "value") {
   throw new Error(`${where} is no JSON value`);
 }
 
+// Characters a field name may not hold, as provledger.commitments refuses them: controls,
+// format and invisible marks, surrogates, private and unassigned code points, line and paragraph
+// separators. (A character assigned after the Unicode version of the Python that wrote the
+// document counts as unassigned there, and may be allowed here.)
+const NOT_IN_NAMES = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+const MAX_NAME = 64;
+
+// Why `name` is not a field name (1 to 64 characters of NFC text, none of NOT_IN_NAMES, no
+// space at either end), or null if it is one. Names starting with "@" are reserved: the caller
+// decides where the header's may stand.
+function fieldNameFault(name) {
+  const length = Array.from(name).length;
+  if (length < 1 || length > MAX_NAME) return `is not a field name of 1 to ${MAX_NAME} characters`;
+  if (NOT_IN_NAMES.test(name)) return "holds a control or invisible character, which no field name holds";
+  if (name.trim() !== name || name.normalize("NFC") !== name) return "is not a field name: NFC text with no space at its ends";
+  return null;
+}
+
 // keccak-256 of the value's canonical JSON: the third part of a field's leaf.
 function valueHash(value, where) {
   return keccak256(new TextEncoder().encode(canonicalJson(value, where)));
@@ -190,5 +208,6 @@ function processMultiProof(leaves, proof, flags) {
 if (typeof module !== "undefined") {
   module.exports = {
     keccak256, folderRoot, batchRoot, toHex, canonicalJson, valueHash, fieldLeaf, processMultiProof,
+    fieldNameFault,
   };
 }

@@ -5,9 +5,10 @@
 //
 // A dropped disclosure (a provledger-disclosure/1 presentation of committed metadata) is
 // checked here instead, as `provledger verify-disclosure` checks it: each disclosed field's leaf
-// and the multiproof must give the stated root (merkle.js), and the root must be the metadata
-// hash the asset anchors, on this gateway's chain (GET /assets/{id} and GET /status). Nothing
-// of the presentation leaves the page but the asset id.
+// and the multiproof must give the stated root (merkle.js), the header field must name exactly
+// the fields disclosed and withheld, and, on this gateway's chain (GET /assets/{id} and GET
+// /status), the root must be the metadata hash the asset anchors and the header's content hash
+// the one it was registered with. Nothing of the presentation leaves the page but the asset id.
 "use strict";
 
 const K = new Uint32Array([
@@ -119,7 +120,9 @@ const METADATA_KIND = "provledger-fields/1";
 const CONTENT_KIND = "provledger-salted-sha256/1";
 const PRESENTATION_MAX_BYTES = 1 << 20;
 const MAX_FIELDS = 256;
-const MAX_NAME = 64;
+// The field every presentation discloses: {"content_hash", "fields"}, the registration's content
+// hash and the names of the document's own fields, sorted.
+const HEADER_FIELD = "@registration";
 
 // A presentation that does not read: `part` is the path of what is wrong (fields[2].salt).
 class Unreadable extends Error {
@@ -155,7 +158,6 @@ function presentationIn(bytes) {
 }
 
 const isText = (value) => typeof value === "string";
-const codePoints = (text) => Array.from(text).length;
 
 function bytes32(value, part) {
   if (!isText(value) || !/^0[xX][0-9a-fA-F]{64}$/.test(value)) throw new Unreadable(part, "is not 0x and 64 hex digits");
@@ -167,11 +169,31 @@ function list(value, part) {
   return value;
 }
 
-function fieldName(value, part) {
+// A field name (merkle.js's rule); one starting with "@" only where `header` allows the header's.
+function fieldName(value, part, header = false) {
   if (!isText(value)) throw new Unreadable(part, "is missing or not text");
-  const length = codePoints(value);
-  if (length < 1 || length > MAX_NAME) throw new Unreadable(part, `is not a field name of 1 to ${MAX_NAME} characters`);
+  const fault = fieldNameFault(value);
+  if (fault) throw new Unreadable(part, fault);
+  if (value.startsWith("@") && !(header && value === HEADER_FIELD)) throw new Unreadable(part, `names a reserved field: names starting with @ are reserved (${JSON.stringify(value)})`);
   return value;
+}
+
+function readNames(value, part) {
+  const read = list(value, part).map((name, i) => fieldName(name, `${part}[${i}]`));
+  if (new Set(read).size !== read.length) throw new Unreadable(part, "names a field twice");
+  return read;
+}
+
+// What the header field's value says: {contentHash: "0x…" lowercase, names: [sorted]}; a part
+// that does not read is named as Python names it (fields.@registration.fields).
+function headerOf(value) {
+  const part = `fields.${HEADER_FIELD}`;
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Unreadable(part, "must be a JSON object");
+  const keys = Object.keys(value).sort();
+  if (keys.length !== 2 || keys[0] !== "content_hash" || keys[1] !== "fields") throw new Unreadable(part, "holds content_hash and fields, nothing else");
+  const named = readNames(value.fields, `${part}.fields`);
+  if (named.some((name, i) => i > 0 && byCodePoint(named[i - 1], name) > 0)) throw new Unreadable(`${part}.fields`, "must be sorted");
+  return { contentHash: `0x${toHex(bytes32(value.content_hash, `${part}.content_hash`))}`, names: named };
 }
 
 function assetHex(value) {
@@ -193,7 +215,7 @@ function readPresentation({ raw, fractions }) {
   const fields = list(raw.fields, "fields").map((item, i) => {
     const part = `fields[${i}]`;
     if (!item || typeof item !== "object" || Array.isArray(item)) throw new Unreadable(part, "must be a JSON object");
-    const name = fieldName(item.name, `${part}.name`);
+    const name = fieldName(item.name, `${part}.name`, true);
     if (!("value" in item)) throw new Unreadable(`${part}.value`, "is missing");
     const salt = bytes32(item.salt, `${part}.salt`);
     let hash;
@@ -205,11 +227,13 @@ function readPresentation({ raw, fractions }) {
     return { name, value: item.value, leaf: fieldLeaf(name, salt, hash) };
   });
   if (fields.length > MAX_FIELDS) throw new Unreadable("fields", `has more than ${MAX_FIELDS} fields`);
-  const names = new Set(fields.map((field) => field.name));
-  if (names.size !== fields.length) throw new Unreadable("fields", "names a field twice");
-  const withheld = list(raw.withheld, "withheld").map((name, i) => fieldName(name, `withheld[${i}]`));
-  if (new Set(withheld).size !== withheld.length) throw new Unreadable("withheld", "names a field twice");
-  const both = withheld.find((name) => names.has(name));
+  const disclosedNames = new Set(fields.map((field) => field.name));
+  if (disclosedNames.size !== fields.length) throw new Unreadable("fields", "names a field twice");
+  const found = fields.find((field) => field.name === HEADER_FIELD);
+  if (!found) throw new Unreadable("fields", `has no ${HEADER_FIELD} field, which every presentation discloses`);
+  const header = headerOf(found.value);
+  const withheld = readNames(raw.withheld, "withheld");
+  const both = withheld.find((name) => disclosedNames.has(name));
   if (both !== undefined) throw new Unreadable("withheld", `names ${JSON.stringify(both)}, which is also disclosed`);
   const proof = list(raw.proof, "proof").map((node, i) => bytes32(node, `proof[${i}]`));
   const flags = list(raw.proof_flags, "proof_flags");
@@ -224,7 +248,9 @@ function readPresentation({ raw, fractions }) {
     registry: raw.registry.trim(),
     asset: assetHex(raw.asset_id),
     root: `0x${toHex(bytes32(raw.root, "root"))}`,
-    fields, withheld, proof, flags, content,
+    leaves: fields.map((field) => field.leaf),
+    fields: fields.filter((field) => field.name !== HEADER_FIELD),
+    header, withheld, proof, flags, content,
   };
 }
 
@@ -245,13 +271,10 @@ async function checkPresentation(shown) {
   if (!asset) add("commitment", false, `asset ${shown.asset} is not registered (not in this gateway's index)`);
   else if (kinds[0] !== METADATA_KIND) add("commitment", false, `the asset's metadata URI ${JSON.stringify(uri)} declares no ${METADATA_KIND} commitment`);
   else add("commitment", true, `metadata URI ${uri}`);
-  try {
-    const computed = `0x${toHex(processMultiProof(shown.fields.map((field) => field.leaf), shown.proof, shown.flags))}`;
-    if (computed === shown.root) add("proof", true, `${shown.fields.length} disclosed fields lead to the root ${shown.root}`);
-    else add("proof", false, "the disclosed fields and the proof do not give the stated root: a field's value, name or salt, or a proof element, is not the one committed to");
-  } catch (error) {
-    add("proof", false, `the proof does not fit the fields: ${error.message}`);
-  }
+  if (!asset) add("asset", false, "the asset is not registered");
+  else if (shown.header.contentHash !== asset.content_hash) add("asset", false, `the header names content hash ${shown.header.contentHash}; asset ${shown.asset} was registered with ${asset.content_hash}`);
+  else add("asset", true, `content hash ${asset.content_hash}`);
+  add("proof", ...proved(shown));
   if (asset && asset.metadata_hash !== shown.root) add("root", false, `the stated root ${shown.root} is not the asset's metadata hash on chain, ${asset.metadata_hash}`);
   else if (asset) add("root", true, `the stated root is the asset's metadata hash on chain, ${asset.metadata_hash}`);
   if (shown.content) {
@@ -267,6 +290,23 @@ async function checkPresentation(shown) {
   return checks;
 }
 
+// [passed, detail] of the "proof" check: the leaves and the multiproof give the stated root, and
+// the header names exactly the fields disclosed and withheld.
+function proved(shown) {
+  let computed;
+  try {
+    computed = `0x${toHex(processMultiProof(shown.leaves, shown.proof, shown.flags))}`;
+  } catch (error) {
+    return [false, `the proof does not fit the fields: ${error.message}`];
+  }
+  if (computed !== shown.root) return [false, "the disclosed fields and the proof do not give the stated root: a field's value, name or salt, or a proof element, is not the one committed to"];
+  const stated = [...shown.fields.map((field) => field.name), ...shown.withheld].sort(byCodePoint);
+  if (stated.join("\u0000") !== shown.header.names.join("\u0000")) {
+    return [false, `the committed fields are ${shown.header.names.join(", ")}; the presentation discloses and withholds ${stated.join(", ")}`];
+  }
+  return [true, `${shown.fields.length} disclosed fields and the header lead to the root ${shown.root}`];
+}
+
 // ---- showing the outcome
 
 function element(tag, attributes, ...children) {
@@ -277,7 +317,7 @@ function element(tag, attributes, ...children) {
 }
 
 const CHECK_NAMES = {
-  chain: "Chain", commitment: "Commitment", proof: "Proof", root: "Root", content: "Content hash",
+  chain: "Chain", commitment: "Commitment", asset: "Asset", proof: "Proof", root: "Root", content: "Content hash",
 };
 
 // What failed, in one sentence naming the part that did not match.
@@ -287,6 +327,7 @@ function failureOf(failed) {
   if (names.includes("proof")) return "The proof does not match: a disclosed field's value (or its name or salt), or the proof itself, is not what the asset committed to.";
   if (names.includes("commitment")) return "The asset does not commit to its metadata by salted fields, or is not registered here.";
   if (names.includes("root")) return "The root does not match: the presentation's root is not the metadata hash the asset anchors on chain.";
+  if (names.includes("asset")) return "The asset does not match: the commitment is of another registration (its header names another content hash), so its fields are not this asset's.";
   return "The content hash does not match: the disclosed SHA-256 and salt do not give the registered content commitment.";
 }
 

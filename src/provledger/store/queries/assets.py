@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection, RowMapping, bindparam, select
+from sqlalchemy import Connection, RowMapping, and_, bindparam, exists, or_, select
 
 from provledger.store import schema
 from provledger.store.queries.statements import DriverStatement, by_chunks, fetch_all, page_by
@@ -22,7 +22,8 @@ class AssetFilter:
     grade: int | None = None
     status: str | None = None
     title_words: tuple[str, ...] = ()
-    """Words the title of the asset's current metadata document must all hold."""
+    """Words the title of the asset's current metadata document (or its disclosed title) must
+    all hold."""
 
 
 # Statements of the hottest lookups, built once (building costs more than the cached compile).
@@ -78,7 +79,21 @@ def list_assets(
     for word in where.title_words:
         titled = select(words.c.metadata_hash).where(words.c.word == word)
         query = query.where(assets.c.metadata_hash.in_(titled))
+    if where.title_words:
+        query = query.where(exists().where(_TITLE_OF_ASSET))
     return fetch_all(conn, page_by(query, assets.c.asset_id, after, limit))
+
+
+#: The title row that is an asset's: its metadata hash's, and, for a title a presentation
+#: disclosed, bound to the asset's content hash (another asset anchoring the same root is not
+#: the one its holder committed to).
+_TITLE_OF_ASSET: Final = and_(
+    schema.metadata_titles.c.metadata_hash == schema.assets.c.metadata_hash,
+    or_(
+        schema.metadata_titles.c.content_hash.is_(None),
+        schema.metadata_titles.c.content_hash == schema.assets.c.content_hash,
+    ),
+)
 
 
 def asset_of_registration(conn: Connection, registration_number: int) -> str | None:
@@ -92,17 +107,20 @@ def asset_of_registration(conn: Connection, registration_number: int) -> str | N
 
 
 def metadata_title(conn: Connection, metadata_hash: str) -> str | None:
-    """The title of the metadata document ``metadata_hash``, if the blob folder had it."""
+    """The title of the metadata document ``metadata_hash``, if the blob folder had it (a
+    disclosed title is an asset's: :func:`asset_titles`)."""
     titles = schema.metadata_titles
     found = conn.execute(
-        select(titles.c.title).where(titles.c.metadata_hash == metadata_hash)
+        select(titles.c.title).where(
+            titles.c.metadata_hash == metadata_hash, titles.c.content_hash.is_(None)
+        )
     ).scalar()
     return None if found is None else str(found)
 
 
 def asset_titles(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
-    """The titles of the current metadata documents of ``asset_ids``, by asset id, for those
-    whose document the blob folder had."""
+    """The titles of the current metadata documents of ``asset_ids`` (or the titles their
+    holders disclosed), by asset id, for those whose document the blob folder had."""
     chunks = by_chunks(conn, _TITLES_BY_IDS, asset_ids)
     rows = (row for result in chunks for row in result.mappings())
     return {str(row["asset_id"]): str(row["title"]) for row in rows}
@@ -110,12 +128,7 @@ def asset_titles(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
 
 _TITLES_BY_IDS: Final = (
     select(schema.assets.c.asset_id, schema.metadata_titles.c.title)
-    .select_from(
-        schema.assets.join(
-            schema.metadata_titles,
-            schema.metadata_titles.c.metadata_hash == schema.assets.c.metadata_hash,
-        )
-    )
+    .select_from(schema.assets.join(schema.metadata_titles, _TITLE_OF_ASSET))
     .where(schema.assets.c.asset_id.in_(bindparam("keys", expanding=True)))
 )
 
