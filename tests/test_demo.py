@@ -86,7 +86,7 @@ def test_demo_scenario_on_the_embedded_chain(tmp_path: Path) -> None:
     assert confidential.presentation == tmp_path / PRESENTATION_FILE
     assert confidential.document.stat().st_mode & 0o777 == 0o600
     document = CommittedDocument.parse(confidential.document.read_bytes())
-    assert {field.name: field.value for field in document.metadata_fields} == COMMITTED_METADATA
+    assert {field.name: field.value for field in document.own_fields} == COMMITTED_METADATA
     presentation = Presentation.parse(confidential.presentation.read_bytes())
     assert presentation.asset_id == confidential.asset
     assert presentation.root == document.root

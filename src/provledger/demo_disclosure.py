@@ -80,9 +80,7 @@ def confidential_registration(demo: Demo, room: DataRoom) -> Confidential:
     asset = demo.register(
         holder,
         COMMITTED_LABEL,
-        Registration(
-            document.registered_hash, commitment_uri(False), document.root, CATEGORY, GRADE
-        ),
+        Registration(document.content_hash, commitment_uri(False), document.root, CATEGORY, GRADE),
     )
     upload = sign_upload(
         holder.account, room.domain, asset, document.root, deadline=demo.deadline()

@@ -60,7 +60,7 @@ def committed(world: World, *, grade: int = 1) -> tuple[int, CommittedDocument]:
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=document.root,
             grade=grade,
@@ -187,7 +187,7 @@ def test_a_document_for_a_plain_registration_is_refused(
     document = CommittedDocument.of(METADATA, sha256(DATA))
     asset = world.register(  # a plain metadata URI
         world.alice,
-        registration(content_hash=document.registered_hash, metadata_hash=document.root),
+        registration(content_hash=document.content_hash, metadata_hash=document.root),
     )
     answer = put_metadata(client, world, world.alice, asset, document.to_json(), document.root)
     problem = refused(answer, 422, "bad-metadata-document")

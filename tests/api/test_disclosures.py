@@ -69,7 +69,7 @@ def committed(world: World, metadata: dict[str, Any] = METADATA) -> tuple[int, C
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=document.root,
         ),
@@ -275,7 +275,7 @@ def test_a_presentation_of_another_root_is_refused_by_the_root_check(
     asset, document = committed(world)
     client = gateway()
     # the same fields and content hash, other salts: another root
-    other = CommittedDocument.of(METADATA, document.registered_hash)
+    other = CommittedDocument.of(METADATA, document.content_hash)
     body = presentation(world, asset, other)
     refused(post(client, world, world.alice, asset, body), 422, "presentation-unproved", "root")
     nothing_kept(folder, client, asset)
@@ -345,7 +345,7 @@ def test_a_disclosure_is_of_the_current_metadata_hash(
     assert client.get(f"/assets/{key}/disclosure").status_code == 200
     assert client.get(f"/assets/{asset_id_hex(plain)}/disclosure").status_code == 404
     revised = CommittedDocument.of(
-        {"title": "Minhang soil moisture, revised"}, document.registered_hash
+        {"title": "Minhang soil moisture, revised"}, document.content_hash
     )
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     client = gateway()
@@ -384,11 +384,11 @@ def test_a_confidential_content_hash_is_said_to_be_a_commitment(
     world = anvil_world
     document = CommittedDocument.of(METADATA, sha256("small guessable file"), confidential=True)
     assert document.content is not None
-    assert document.registered_hash == document.content.commitment
+    assert document.content_hash == document.content.commitment
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(True),
             metadata_hash=document.root,
         ),

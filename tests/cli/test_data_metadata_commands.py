@@ -53,7 +53,7 @@ def committed(room: Cli, tmp_path: Path, name: str) -> tuple[str, CommittedDocum
     document = CommittedDocument.of(METADATA, sha256(name.encode()))
     holder = room.ledger().as_account(dev_account(HOLDER))
     entry = registration(
-        content_hash=document.registered_hash,
+        content_hash=document.content_hash,
         metadata_uri=commitment_uri(False),
         metadata_hash=document.root,
     )
@@ -129,7 +129,7 @@ def test_bad_documents_are_refused_in_one_line(room: Cli, tmp_path: Path) -> Non
     line = room.fails(2, "data", "put-metadata", asset, str(broken), *AS_HOLDER)
     assert line.startswith("error: fields[0].salt: ")
 
-    other = CommittedDocument.of(METADATA, document.registered_hash)  # other salts: another root
+    other = CommittedDocument.of(METADATA, document.content_hash)  # other salts: another root
     elsewhere = tmp_path / "other.json"
     elsewhere.write_bytes(other.to_json())
     line = room.fails(2, "data", "put-metadata", asset, str(elsewhere), *AS_HOLDER)

@@ -116,9 +116,9 @@ def test_a_committed_registration_anchors_the_root_and_the_kind(
     assert committed.output["metadata_hash"] == to_hex32(document.root)
     assert committed.output["metadata_uri"] == commitment_uri(False)
     assert committed.output["document"] == str(committed.document_path)
-    assert {field.name: field.value for field in document.metadata_fields} == METADATA
+    assert {field.name: field.value for field in document.own_fields} == METADATA
     assert len({field.salt for field in document.fields}) == len(METADATA) + 1
-    assert document.registered_hash == content
+    assert document.content_hash == content
     assert document.content is None
     assert stat.S_IMODE(os.stat(committed.document_path).st_mode) == 0o600
 
@@ -151,7 +151,7 @@ def test_the_document_is_written_here_by_default_and_the_output_says_to_keep_it(
     assert result.exit_code == 0, result.output
     written = tmp_path / "readings.csv.committed.json"
     document = CommittedDocument.parse(written.read_bytes())
-    assert {field.name: field.value for field in document.metadata_fields} == {"title": "Default"}
+    assert {field.name: field.value for field in document.own_fields} == {"title": "Default"}
     assert "the document is in readings.csv.committed.json" in " ".join(result.stdout.split())
     note = " ".join(result.stderr.split())
     assert note.startswith("note: keep readings.csv.committed.json")
@@ -227,7 +227,7 @@ def test_a_round_trip_of_any_subset_verifies(
     )
     parsed = Presentation.parse(presentation.read_bytes())
     assert parsed.asset_hex == committed.asset
-    assert {field.name for field in parsed.disclosed} == set(names)
+    assert {field.name for field in parsed.own_fields} == set(names)
     verdict = cli.json("verify-disclosure", str(presentation))
     assert verdict["ok"] is True
     assert [check["name"] for check in verdict["checks"]] == ALL_CHECKS
@@ -250,7 +250,7 @@ def test_the_presentation_holds_nothing_withheld(
     assert MARKERS[0] in text
     for marker in MARKERS[1:]:
         assert marker not in text
-    for field in committed.document.metadata_fields[1:]:
+    for field in committed.document.own_fields[1:]:
         assert field.salt.hex() not in text
 
 

@@ -59,7 +59,7 @@ def present(
 ) -> Presentation:
     """The presentation of the document's own fields at ``indices`` (in that order), and of its
     header."""
-    names = [document.metadata_fields[i].name for i in indices]
+    names = [document.own_fields[i].name for i in indices]
     return document.present(names, chain_id=chain_id, registry=registry, asset_id=asset_id)
 
 

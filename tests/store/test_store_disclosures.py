@@ -38,7 +38,7 @@ METADATA: dict[str, Any] = {
 }
 DOCUMENT = CommittedDocument.of(METADATA, sha256("jing'an noise levels.csv"))
 ROOT = "0x" + DOCUMENT.root.hex()
-BOUND = "0x" + DOCUMENT.registered_hash.hex()
+BOUND = "0x" + DOCUMENT.content_hash.hex()
 REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 
 
@@ -57,7 +57,7 @@ def said(presentation: Presentation, sha256: str, *withheld: str) -> set[tuple[A
     return {
         *(
             (ROOT, BOUND, f.name, canonical_json(f.value).decode(), sha256)
-            for f in presentation.disclosed
+            for f in presentation.own_fields
         ),
         *((ROOT, BOUND, name, None, sha256) for name in withheld),
     }
@@ -121,7 +121,7 @@ def test_a_presentation_that_does_not_give_its_root_is_not_indexed(
     blobs = BlobStore(tmp_path / "blobs")
     honest = present("title", "category")
     fields = list(honest.fields)
-    at = fields.index(honest.disclosed[0])  # a field of the document's own, not the header
+    at = fields.index(honest.own_fields[0])  # a field of the document's own, not the header
     fields[at] = CommittedField(fields[at].name, fields[at].salt, "Other")
     altered = dataclasses.replace(honest, fields=tuple(fields))
     forged = blobs.put(altered.to_json())
@@ -161,7 +161,7 @@ def test_a_disclosure_counts_only_for_the_asset_its_header_names(
     holder = world.register(
         world.alice,
         registration(
-            content_hash=DOCUMENT.registered_hash,
+            content_hash=DOCUMENT.content_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=DOCUMENT.root,
         ),

@@ -44,7 +44,7 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, int]]:
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(True),
             metadata_hash=document.root,
         ),

@@ -64,7 +64,7 @@ def _register(world: World, document: CommittedDocument) -> int:
     return world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(document.content is not None),
             metadata_hash=document.root,
         ),

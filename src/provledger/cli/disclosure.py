@@ -123,7 +123,7 @@ def disclose_command(
     data = presentation.to_json()
     output.write_bytes(data)
     published = None if base is None else publish_presentation(ledger, base, target, data)
-    shown = [field.name for field in presentation.disclosed]
+    shown = [field.name for field in presentation.own_fields]
     if run.as_json:
         print_json(
             {
@@ -185,7 +185,7 @@ def verdict_json(verdict: DisclosureVerdict) -> dict[str, Any]:
         "chain_id": presentation.chain_id,
         "registry": presentation.registry,
         "root": to_hex32(presentation.root),
-        "disclosed": {field.name: field.value for field in presentation.disclosed},
+        "disclosed": {field.name: field.value for field in presentation.own_fields},
         "withheld": list(presentation.withheld),
         "content": None if content is None else content.to_json(),
         "checks": verdict.checks_json(),
@@ -197,10 +197,10 @@ def show_disclosed(verdict: DisclosureVerdict) -> None:
     presentation = verdict.presentation
     proved = "proved against the on-chain commitment" if verdict.ok else "NOT proved"
     out.print(f"disclosed fields ({proved}):", highlight=False)
-    for field in presentation.disclosed:
+    for field in presentation.own_fields:
         value = json.dumps(field.value, ensure_ascii=False)
         out.print(f"  {field.name} = {value}", highlight=False, markup=False, soft_wrap=True)
-    if not presentation.disclosed:
+    if not presentation.own_fields:
         out.print("  none", highlight=False)
     if presentation.content is not None:
         out.print(

@@ -52,6 +52,7 @@ from provledger.commitments.fields import (
     SALT_BYTES,
     CommittedField,
     ContentCommitment,
+    FieldSet,
     Header,
     canonical_json,
     check_metadata,
@@ -91,6 +92,7 @@ __all__ = [
     "CommittedDocument",
     "CommittedField",
     "ContentCommitment",
+    "FieldSet",
     "Header",
     "Presentation",
     "canonical_json",
@@ -102,7 +104,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class CommittedDocument:
+class CommittedDocument(FieldSet):
     """A holder's committed metadata: every field salted, the :data:`HEADER_FIELD` that binds
     them to the registration's content hash, and the content commitment if the registration
     hides its content hash."""
@@ -139,20 +141,6 @@ class CommittedDocument:
         return cls((first, *own), content)
 
     @cached_property
-    def header(self) -> Header:
-        return Header.of(self.fields, "fields")
-
-    @property
-    def registered_hash(self) -> bytes:
-        """The content hash the registration records: the file's SHA-256, or its commitment."""
-        return self.header.content_hash
-
-    @property
-    def metadata_fields(self) -> tuple[CommittedField, ...]:
-        """The document's own fields, without the header."""
-        return tuple(field for field in self.fields if field.name != HEADER_FIELD)
-
-    @cached_property
     def tree(self) -> StandardMerkleTree:
         return StandardMerkleTree.of([field.leaf for field in self.fields], FIELD_LEAF_TYPES)
 
@@ -186,12 +174,12 @@ class CommittedDocument:
         fields = read_fields(raw.get("fields"), "fields")
         content = None if raw.get("content") is None else read_content(raw["content"], "content")
         document = cls(fields, content)
-        own = sorted(field.name for field in document.metadata_fields)
+        own = sorted(field.name for field in document.own_fields)
         if list(document.header.names) != own:
             raise InvalidParameterError(
                 f"fields.{HEADER_FIELD}.fields", "does not name exactly the document's fields"
             )
-        if content is not None and content.commitment != document.registered_hash:
+        if content is not None and content.commitment != document.content_hash:
             raise InvalidParameterError(
                 f"fields.{HEADER_FIELD}.content_hash", "is not the content commitment"
             )
@@ -207,7 +195,7 @@ class CommittedDocument:
 
     def field_names(self) -> list[str]:
         """The names of the document's own fields, in its order."""
-        return [field.name for field in self.metadata_fields]
+        return [field.name for field in self.own_fields]
 
     def present(
         self,
@@ -255,7 +243,7 @@ class CommittedDocument:
 
 
 @dataclass(frozen=True)
-class Presentation:
+class Presentation(FieldSet):
     """Disclosed fields of a committed document, with the multiproof to its root.
 
     ``fields`` are the disclosed leaves, the :data:`HEADER_FIELD` among them, in the multiproof's
@@ -297,7 +285,7 @@ class Presentation:
                 "or proof element is not the committed one",
             )
         header = self.header
-        stated = sorted([*(field.name for field in self.disclosed), *self.withheld])
+        stated = sorted([*(field.name for field in self.own_fields), *self.withheld])
         if list(header.names) != stated:
             raise InvalidParameterError(
                 "withheld",
@@ -305,20 +293,6 @@ class Presentation:
                 f"and withholds {', '.join(stated)}",
             )
         return self
-
-    @cached_property
-    def header(self) -> Header:
-        return Header.of(self.fields, "fields")
-
-    @property
-    def content_hash(self) -> bytes:
-        """The content hash of the registration the presentation is of, as its header says."""
-        return self.header.content_hash
-
-    @property
-    def disclosed(self) -> tuple[CommittedField, ...]:
-        """The disclosed fields of the document itself, without the header."""
-        return tuple(field for field in self.fields if field.name != HEADER_FIELD)
 
     @property
     def asset_hex(self) -> str:

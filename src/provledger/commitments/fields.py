@@ -8,6 +8,7 @@ import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Final
 
 from provledger.merkle import keccak256
@@ -176,6 +177,28 @@ class Header:
 
     def value(self) -> dict[str, Any]:
         return {"content_hash": to_hex32(self.content_hash), "fields": list(self.names)}
+
+
+class FieldSet:
+    """Committed fields with the :data:`HEADER_FIELD` among them: a whole document's, or the
+    fields a presentation discloses."""
+
+    fields: tuple[CommittedField, ...]
+
+    @cached_property
+    def header(self) -> Header:
+        return Header.of(self.fields, "fields")
+
+    @property
+    def content_hash(self) -> bytes:
+        """The content hash the registration records (the file's SHA-256, or its commitment),
+        as the header says."""
+        return self.header.content_hash
+
+    @property
+    def own_fields(self) -> tuple[CommittedField, ...]:
+        """The fields of the document itself, without the header."""
+        return tuple(field for field in self.fields if field.name != HEADER_FIELD)
 
 
 # ------------------------------------------------------------------ reading parts

@@ -178,7 +178,7 @@ def verify_presentation(
             presentation.check()
         except InvalidParameterError as error:
             raise CheckFailedError(str(error)) from None
-        shown = len(presentation.disclosed)
+        shown = len(presentation.own_fields)
         return f"{shown} disclosed fields and the header lead to {to_hex32(presentation.root)}"
 
     def root() -> str:

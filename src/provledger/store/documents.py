@@ -385,7 +385,7 @@ def _disclose(conn: Connection, sha256: str, presentation: Presentation) -> int:
     of_root = (fields.c.metadata_hash == key["metadata_hash"]) & (
         fields.c.content_hash == key["content_hash"]
     )
-    disclosed = presentation.disclosed
+    disclosed = presentation.own_fields
     if disclosed:
         names = [field.name for field in disclosed]
         conn.execute(delete(fields).where(of_root, fields.c.name.in_(names)))

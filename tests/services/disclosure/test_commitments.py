@@ -41,10 +41,10 @@ def test_document_round_trip_keeps_salts_and_root() -> None:
     assert again.root == document.root
     assert len({field.salt for field in document.fields}) == len(METADATA) + 1
     assert CommittedDocument.of(METADATA, SHA256).root != document.root  # fresh salts
-    assert document.header == Header(document.registered_hash, tuple(sorted(METADATA)))
+    assert document.header == Header(document.content_hash, tuple(sorted(METADATA)))
     assert document.content is not None
-    assert document.registered_hash == document.content.commitment
-    assert CommittedDocument.of(METADATA, SHA256).registered_hash == SHA256
+    assert document.content_hash == document.content.commitment
+    assert CommittedDocument.of(METADATA, SHA256).content_hash == SHA256
 
 
 def test_canonical_json_sorts_keys_and_keeps_unicode() -> None:

@@ -28,7 +28,7 @@ def _register(world: World, *, content: bool = False) -> tuple[int, CommittedDoc
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(content),
             metadata_hash=document.root,
         ),
@@ -63,7 +63,7 @@ def test_a_round_trip_of_any_subset_verifies(world: World, names: list[str]) -> 
     assert _verify(world, presentation) == dict.fromkeys(
         ["chain", "registry", "commitment", "asset", "proof", "root"], True
     )
-    assert {field.name: field.value for field in presentation.disclosed} == {
+    assert {field.name: field.value for field in presentation.own_fields} == {
         name: METADATA[name] for name in names
     }
     assert set(presentation.withheld) == set(METADATA) - set(names)
@@ -127,7 +127,7 @@ def test_a_plain_registration_has_no_commitment(world: World) -> None:
     document = CommittedDocument.of(METADATA, hashlib.sha256(b"plain").digest())
     asset = world.register(
         world.alice,
-        registration(content_hash=document.registered_hash, metadata_hash=document.root),
+        registration(content_hash=document.content_hash, metadata_hash=document.root),
     )
     outcome = _verify(world, _present(world, asset, document))
     assert outcome["commitment"] is False
@@ -136,7 +136,7 @@ def test_a_plain_registration_has_no_commitment(world: World) -> None:
 
 def test_a_revision_moves_the_commitment(world: World) -> None:
     asset, document, _ = _register(world)
-    revised = CommittedDocument.of({**METADATA, "title": "revised"}, document.registered_hash)
+    revised = CommittedDocument.of({**METADATA, "title": "revised"}, document.content_hash)
     world.alice.registry.update_metadata(asset, commitment_uri(False), revised.root)
     assert _verify(world, _present(world, asset, document))["root"] is False
     assert all(_verify(world, _present(world, asset, revised)).values())

@@ -51,7 +51,7 @@ def _registered(world: World, document: CommittedDocument) -> tuple[int, bytes]:
     asset = world.register(
         world.alice,
         registration(
-            content_hash=document.registered_hash,
+            content_hash=document.content_hash,
             metadata_uri=commitment_uri(False),
             metadata_hash=document.root,
         ),
