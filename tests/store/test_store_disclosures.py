@@ -192,4 +192,3 @@ def test_a_disclosure_counts_only_for_the_asset_its_header_names(
         assert queries.asset_titles(conn, ids) == {ids[0]: METADATA["title"]}
         titled = queries.list_assets(conn, AssetFilter(title_words=("noise",)), None, 10)
         assert [row["asset_id"] for row in titled] == [ids[0]]
-        assert queries.metadata_title(conn, ROOT) is None  # no metadata document's title

@@ -187,12 +187,6 @@ def disclosure_of(provenance: Provenance, asset_id: int) -> DisclosureView:
     return found
 
 
-def disclosure_of_asset(provenance: Provenance, asset: AssetView) -> DisclosureView | None:
-    """What the holder disclosed of the committed metadata of ``asset`` as viewed (its metadata
-    hash and URI, bound to its content hash), or None."""
-    return disclosures_of_assets(provenance, [asset]).get(asset.asset_id)
-
-
 def disclosures_of_assets(
     provenance: Provenance, assets: Iterable[AssetView]
 ) -> dict[str, DisclosureView]:

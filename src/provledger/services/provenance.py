@@ -197,11 +197,6 @@ class Provenance:
         with self.engine.connect() as conn:
             return queries.asset_of_registration(conn, registration_number)
 
-    def title(self, metadata_hash: str) -> str | None:
-        """The title of a metadata document the index learned from the blob folder."""
-        with self.engine.connect() as conn:
-            return queries.metadata_title(conn, metadata_hash)
-
     def titles(self, asset_ids: Iterable[str]) -> dict[str, str]:
         """The titles of assets (by ``0x`` hex id) whose current metadata document the index
         learned; assets without one are left out."""

@@ -32,7 +32,6 @@ from provledger.store.queries.assets import (
     get_asset_at_head,
     get_assets,
     list_assets,
-    metadata_title,
     recent_assets,
 )
 from provledger.store.queries.disclosures import committed_fields
@@ -110,7 +109,6 @@ __all__ = [
     "list_batches",
     "list_participants",
     "market_stats",
-    "metadata_title",
     "objections_of",
     "offers_of",
     "open_dispute_count",

@@ -106,18 +106,6 @@ def asset_of_registration(conn: Connection, registration_number: int) -> str | N
     return None if found is None else str(found)
 
 
-def metadata_title(conn: Connection, metadata_hash: str) -> str | None:
-    """The title of the metadata document ``metadata_hash``, if the blob folder had it (a
-    disclosed title is an asset's: :func:`asset_titles`)."""
-    titles = schema.metadata_titles
-    found = conn.execute(
-        select(titles.c.title).where(
-            titles.c.metadata_hash == metadata_hash, titles.c.content_hash.is_(None)
-        )
-    ).scalar()
-    return None if found is None else str(found)
-
-
 def asset_titles(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
     """The titles of the current metadata documents of ``asset_ids`` (or the titles their
     holders disclosed), by asset id, for those whose document the blob folder had."""
