@@ -163,11 +163,11 @@ def read_document(path: Path) -> CommittedDocument:
     return read_committed(path, "committed document", CommittedDocument.parse)
 
 
-def registration_on_chain(ledger: Provledger, asset: int) -> RegisteredCommitment:
-    """What the chain says of the registration of ``asset`` (:func:`registered_commitment`);
-    not registered is a usage error."""
+def registration_on_chain(ledger: Provledger, asset: int, max_range: int) -> RegisteredCommitment:
+    """What the chain says of the registration of ``asset`` (:func:`registered_commitment`, logs
+    read ``max_range`` blocks at a time); not registered is a usage error."""
     record = registered_commitment(
-        ledger.w3, ledger.registry.address, ledger.deployment.block_number, asset
+        ledger.w3, ledger.registry.address, ledger.deployment.block_number, asset, max_range
     )
     if record is None:
         raise InputError(
@@ -176,10 +176,10 @@ def registration_on_chain(ledger: Provledger, asset: int) -> RegisteredCommitmen
     return record
 
 
-def commitment_on_chain(ledger: Provledger, asset: int) -> RegisteredCommitment:
+def commitment_on_chain(ledger: Provledger, asset: int, max_range: int) -> RegisteredCommitment:
     """What the chain says of the committed registration of ``asset``; not registered is a
     usage error, registered without a field commitment exits 1."""
-    record = registration_on_chain(ledger, asset)
+    record = registration_on_chain(ledger, asset, max_range)
     if record.kinds is None or record.kinds[0] != METADATA_KIND:
         fail(
             f"asset {asset_id_hex(asset)} has no committed metadata: its metadata URI is "
@@ -269,7 +269,7 @@ def revise_committed(
     assert plan is not None
     kept = None if previous is None else read_document(previous)
     ledger = run.ledger()
-    record = registration_on_chain(ledger, asset)
+    record = registration_on_chain(ledger, asset, run.settings.max_block_range)
     content = None
     if previous is not None and kept is not None and kept.content is not None:
         check_content(kept, previous, record)

@@ -104,7 +104,7 @@ def disclose_command(
     base = room_gateway(run.settings, gateway) if publish else None
     committed = read_document(document)
     ledger = run.ledger(sign=publish)
-    record = commitment_on_chain(ledger, target)
+    record = commitment_on_chain(ledger, target, run.settings.max_block_range)
     if record.metadata_hash != committed.root:
         fail(
             f"committed document {document}: root {to_hex32(committed.root)} is not asset "
@@ -233,7 +233,11 @@ def verify_disclosure_command(
     ledger = run.ledger(sign=False)
     ledger.w3.eth.get_block_number()  # a node that cannot tell its head gives no verdict
     verdict = verify_presentation(
-        parsed, ledger.w3, ledger.registry.address, ledger.deployment.block_number
+        parsed,
+        ledger.w3,
+        ledger.registry.address,
+        ledger.deployment.block_number,
+        run.settings.max_block_range,
     )
     if run.as_json:
         print_json(verdict_json(verdict))

@@ -21,7 +21,7 @@ every disclosed value is the committed one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
@@ -37,6 +37,9 @@ from provledger.commitments import CONTENT_KIND, METADATA_KIND, Presentation, co
 from provledger.params import InvalidParameterError, to_hex32
 from provledger.services.proofs.checks import Check, CheckFailedError, Verdict, run_check
 
+#: The most blocks one ``eth_getLogs`` request covers by default (the setting
+#: ``PROVLEDGER_MAX_BLOCK_RANGE``'s default).
+MAX_LOG_RANGE: Final = 100_000
 #: Check name -> what passing it proves, in the order checks run.
 CHECKS: Final[dict[str, str]] = {
     "chain": "the node serves the presentation's chain",
@@ -74,23 +77,32 @@ class RegisteredCommitment:
 
 
 def registered_commitment(
-    w3: Web3, registry: ChecksumAddress, from_block: int, asset_id: int
+    w3: Web3,
+    registry: ChecksumAddress,
+    from_block: int,
+    asset_id: int,
+    max_range: int = MAX_LOG_RANGE,
 ) -> RegisteredCommitment | None:
     """The asset's registration and newest metadata revision as the registry's logs tell them,
     with its metadata hash and holder read at the same block; ``None`` if it is not registered.
-    """
+    The logs are asked for ``max_range`` blocks at a time (what a node allows per request)."""
     head = int(w3.eth.block_number)
-    logs = w3.eth.get_logs(
-        {
-            "address": registry,
-            "fromBlock": from_block,
-            "toBlock": head,
-            "topics": [
-                ["0x" + AssetRegistered.TOPIC0.hex(), "0x" + MetadataUpdated.TOPIC0.hex()],
-                "0x" + asset_id.to_bytes(32, "big").hex(),
-            ],
-        }
-    )
+    topics: list[Any] = [
+        ["0x" + AssetRegistered.TOPIC0.hex(), "0x" + MetadataUpdated.TOPIC0.hex()],
+        "0x" + asset_id.to_bytes(32, "big").hex(),
+    ]
+    logs = [
+        log
+        for start in range(from_block, head + 1, max_range)
+        for log in w3.eth.get_logs(
+            {
+                "address": registry,
+                "fromBlock": start,
+                "toBlock": min(start + max_range - 1, head),
+                "topics": topics,
+            }
+        )
+    ]
     registered: AssetRegistered | None = None
     uri = ""
     for log in logs:
@@ -124,15 +136,21 @@ class DisclosureVerdict(Verdict):
 
 
 def verify_presentation(
-    presentation: Presentation, w3: Web3, registry: ChecksumAddress, from_block: int
+    presentation: Presentation,
+    w3: Web3,
+    registry: ChecksumAddress,
+    from_block: int,
+    max_range: int = MAX_LOG_RANGE,
 ) -> DisclosureVerdict:
     """Check ``presentation`` against the node ``w3`` and the trusted ``registry`` (deployed at
-    ``from_block``); every check of :data:`CHECKS` that applies is run and reported."""
+    ``from_block``; logs read ``max_range`` blocks at a time); every check of :data:`CHECKS`
+    that applies is run and reported."""
     found: list[RegisteredCommitment | None] = []
 
     def registration() -> RegisteredCommitment:
         if not found:
-            found.append(registered_commitment(w3, registry, from_block, presentation.asset_id))
+            asset = presentation.asset_id
+            found.append(registered_commitment(w3, registry, from_block, asset, max_range))
         if found[0] is None:
             raise CheckFailedError(f"asset {presentation.asset_hex} is not registered")
         return found[0]

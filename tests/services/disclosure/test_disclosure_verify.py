@@ -160,3 +160,17 @@ def test_a_copycat_anchoring_the_same_root_borrows_nothing(world: World) -> None
     moved = dataclasses.replace(_present(world, asset, document), asset_id=copycat)
     outcome = _verify(world, moved)
     assert {name for name, passed in outcome.items() if not passed} == {"asset"}
+
+
+@pytest.mark.parametrize("max_range", [1, 7])
+def test_logs_are_read_a_window_at_a_time(world: World, max_range: int) -> None:
+    asset, document, _ = _register(world)
+    world.alice.registry.update_metadata(asset, commitment_uri(False), document.root)
+    verdict = verify_presentation(
+        _present(world, asset, document),
+        world.chain.w3,
+        world.deployment.address("DataAssetRegistry"),
+        world.deployment.block_number,
+        max_range,
+    )
+    assert verdict.ok
