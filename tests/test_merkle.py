@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +12,7 @@ from eth_abi.abi import encode as abi_encode
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.ozoracle import oz_jobs
 from provledger.errors import (
     EmptyMerkleTreeError,
     InputError,
@@ -39,9 +36,6 @@ from provledger.merkle import (
     process_proof,
     verify,
 )
-
-REPO = Path(__file__).resolve().parents[1]
-ORACLE = REPO / "tests" / "helpers" / "ozmerkle.mjs"
 
 Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 
@@ -86,40 +80,12 @@ def folder_values() -> list[tuple[str, bytes]]:
 # --- the JS oracle ---------------------------------------------------------------------------
 
 
-def _oracle_missing() -> str | None:
-    if shutil.which("node") is None:
-        return "`node` is not on PATH"
-    if not (REPO / "node_modules" / "@openzeppelin" / "merkle-tree" / "package.json").is_file():
-        return "node_modules/@openzeppelin/merkle-tree is missing (run `npm ci`)"
-    return None
-
-
 @pytest.fixture(scope="session")
 def oracle() -> Oracle:
-    """Run jobs through tests/helpers/ozmerkle.mjs; skip (fail under CI=true) without node."""
-    missing = _oracle_missing()
-    if missing is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"JS reference cross-check cannot run under CI=true: {missing}")
-        pytest.skip(f"JS reference cross-check skipped: {missing}")
-
-    def run(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        completed = subprocess.run(
-            ["node", str(ORACLE)],
-            cwd=REPO,
-            input=json.dumps({"jobs": jobs}),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=300,
-            check=False,
-        )
-        assert completed.returncode == 0, completed.stderr
-        results: list[dict[str, Any]] = json.loads(completed.stdout)["results"]
-        assert len(results) == len(jobs)
-        return results
-
-    return run
+    """Run jobs through tests/helpers/ozmerkle.mjs (:func:`helpers.ozoracle.oz_jobs`); skip
+    (fail under CI=true) without node."""
+    oz_jobs([])  # skips here, once, if node or the npm package is missing
+    return oz_jobs
 
 
 def assert_same_as_js(tree: StandardMerkleTree, js: dict[str, Any]) -> None:

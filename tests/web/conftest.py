@@ -250,6 +250,23 @@ def page(browser: Any) -> Iterator[Any]:
         context.close()
 
 
+def looked_at(page: Any, width: int, name: str) -> Path:
+    """Assert the page has no serious or critical axe violation and is no wider than ``width``,
+    then save its screenshot ``name`` (:func:`screenshot`)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    serious = [
+        violation["id"]
+        for violation in results.response["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], results.generate_report()
+    wide = page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= width, f"{page.url} is {wide}px wide at {width}px"
+    return screenshot(page, name)
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Save a full-page screenshot under test-output/pages/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

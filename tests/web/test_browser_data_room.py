@@ -20,7 +20,7 @@ from helpers.world import World
 from provledger.api.app import create_app
 from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id_hex
-from web.conftest import SCREENSHOTS, screenshot
+from web.conftest import SCREENSHOTS, looked_at
 
 pytestmark = pytest.mark.anvil
 
@@ -65,7 +65,6 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, dict[str, 
 def test_data_room_pages_are_accessible_and_fit(
     browser: Any, served: tuple[str, dict[str, str]]
 ) -> None:
-    from axe_playwright_python.sync_playwright import Axe
 
     url, pages = served
     for name, path in pages.items():
@@ -76,16 +75,7 @@ def test_data_room_pages_are_accessible_and_fit(
                 tab.goto(url + path)
                 heading = "#requests-h" if "participant" in path else "#data-h"
                 assert tab.locator(heading).is_visible()
-                results = Axe().run(tab)
-                serious = [
-                    violation["id"]
-                    for violation in results.response["violations"]
-                    if violation["impact"] in ("serious", "critical")
-                ]
-                assert serious == [], results.generate_report()
-                width = tab.evaluate("document.documentElement.scrollWidth")
-                assert width <= viewport["width"], f"{path} is {width}px wide at {viewport}"
-                screenshot(tab, f"{name}-{viewport['width']}")
+                looked_at(tab, viewport["width"], f"{name}-{viewport['width']}")
                 part = tab.locator(f'section[aria-labelledby="{heading[1:]}"]')
                 part.screenshot(path=str(SCREENSHOTS / f"{name}-{viewport['width']}-section.png"))
             finally:

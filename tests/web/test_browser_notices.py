@@ -21,7 +21,7 @@ from helpers.world import World
 from provledger.api.app import create_app
 from provledger.chain.anvil import free_port
 from provledger.units import iso_time
-from web.conftest import SCREENSHOTS, screenshot
+from web.conftest import SCREENSHOTS, looked_at
 
 pytestmark = pytest.mark.anvil
 
@@ -55,7 +55,6 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, Scenario]]
 
 
 def test_the_public_notice_page_in_a_browser(browser: Any, served: tuple[str, Scenario]) -> None:
-    from axe_playwright_python.sync_playwright import Axe
 
     url, found = served
     committed, plain = found.assets["committed"], found.assets["plain"]
@@ -93,16 +92,7 @@ def test_the_public_notice_page_in_a_browser(browser: Any, served: tuple[str, Sc
             for marker in MARKERS.values():
                 assert marker not in html
 
-            results = Axe().run(tab)
-            serious = [
-                violation["id"]
-                for violation in results.response["violations"]
-                if violation["impact"] in ("serious", "critical")
-            ]
-            assert serious == [], results.generate_report()
-            width = tab.evaluate("document.documentElement.scrollWidth")
-            assert width <= viewport["width"], f"the page is {width}px wide at {viewport}"
-            screenshot(tab, f"notices-{viewport['width']}")
+            looked_at(tab, viewport["width"], f"notices-{viewport['width']}")
             entry.screenshot(path=str(SCREENSHOTS / f"notices-{viewport['width']}-entry.png"))
 
             entry.locator("h3 a").first.click()
