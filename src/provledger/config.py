@@ -210,6 +210,29 @@ class Settings(BaseSettings):
     dev_account: int | None = None
     """Sign with well-known dev key N (0-19); refused on non-development chains."""
 
+    checkpoint_rpc_url: str | None = None
+    """JSON-RPC URL of the target chain: a second EVM chain whose Checkpoint contract records
+    this chain's block hashes (`provledger checkpoint`, `witness`, proof bundles' evidence)."""
+
+    checkpoint_contract: str | None = None
+    """Address of the Checkpoint contract on the target chain."""
+
+    checkpoint_blocks: int = Field(default=256, ge=1)
+    """`provledger checkpoint run` submits a checkpoint once this many final blocks are new."""
+
+    checkpoint_minutes: float = Field(default=60.0, gt=0)
+    """... or once this many minutes have passed since its last one and a final block is new."""
+
+    checkpoint_max_blocks: int = Field(default=1024, ge=1)
+    """Most source blocks one checkpoint covers (a long backlog is checkpointed in parts)."""
+
+    checkpoint_database_url: str = "sqlite:///.provledger/checkpoints.sqlite"
+    """Database where the gateway keeps the witnesses' co-signatures it was given."""
+
+    witness_state: Path = Path(".provledger/witness.json")
+    """File where `provledger witness` keeps the last checkpoint it co-signed (its view of the
+    source chain's history)."""
+
     host: str = "127.0.0.1"
     """Address the gateway listens on."""
 
@@ -283,7 +306,15 @@ class Settings(BaseSettings):
 
 #: Settings whose values may carry credentials (a password in a URL, an API key in a query).
 URL_SETTINGS: Final = frozenset(
-    {"rpc_url", "gateway_url", "database_url", "api_database_url", "relay_database_url"}
+    {
+        "rpc_url",
+        "gateway_url",
+        "database_url",
+        "api_database_url",
+        "relay_database_url",
+        "checkpoint_rpc_url",
+        "checkpoint_database_url",
+    }
 )
 
 

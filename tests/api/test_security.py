@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from provledger.api.app import create_app
-from provledger.api.security import PAGE_POLICY, REDOC_POLICY, docs_policy
+from provledger.api.security import PAGE_POLICY, REDOC_POLICY, VERIFY_PAGE_POLICY, docs_policy
 from provledger.config import load_settings
 from provledger.store.blobs import BlobHashError, BlobStore
 from provledger.store.engine import create_schema, create_store_engine
@@ -42,8 +42,13 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
 
 
 def test_pages_have_a_content_security_policy_and_the_api_ui_its_own(client: TestClient) -> None:
-    for path in ("/", "/check", "/asset/0xnothex"):
+    for path in ("/", "/asset/0xnothex"):
         assert client.get(path).headers["content-security-policy"] == PAGE_POLICY.decode()
+    # The verify page: the page policy, and its proof-bundle verifier may ask any node named.
+    for path in ("/check", "/check?hash=0xnothex"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert policy == VERIFY_PAGE_POLICY.decode()
+        assert policy == PAGE_POLICY.decode() + "; connect-src 'self' http: https:"
     # The API's documentation pages: the page policy, plus only what their UIs need.
     swagger = client.get("/docs")
     assert swagger.headers["content-security-policy"] == docs_policy(swagger.content).decode()

@@ -33,8 +33,16 @@ from helpers.builders import doc, registration, unique_content
 from helpers.world import NOTICE_PERIOD, World
 from provledger.chain.abi_codec import LogDecodeError
 from provledger.chain.artifacts import load_artifact
+from provledger.chain.client import CheckpointClient
+from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.enums import SOLIDITY_ENUMS, LicenseKind, RegistrationType, Ruling
-from provledger.chain.events import DECODERS, EVENT_TYPES, AssetRegistered, Event
+from provledger.chain.events import (
+    DECODERS,
+    EVENT_TYPES,
+    AssetRegistered,
+    CheckpointSubmitted,
+    Event,
+)
 from provledger.chain.ids import role_id
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import ParentLink, Registration
@@ -276,6 +284,16 @@ def produce_every_event(world: World) -> list[bytes]:
     record(bob.market.buy(2, value=40))
     record(alice.market.cancel_offer(2))
     record(alice.market.withdraw())
+
+    # a Checkpoint contract (of another chain's blocks; any chain serves as the target here)
+    assert admin.sender is not None
+    address = deploy_checkpoint(world.w3, admin.sender)
+    checkpoint = CheckpointClient(world.w3, address, admin.sender)
+    source, root = 31338, b"\x03" * 32
+    submitted = record(checkpoint.submit(source, 5, 260, b"\x01" * 32, b"\x02" * 32, root))
+    sequence = submitted.event(CheckpointSubmitted).sequence
+    witness = CheckpointClient(world.w3, address, bob.sender)
+    record(witness.witness(source, sequence, checkpoint.checkpoint_of(source, sequence)))
 
     # declared by OpenZeppelin's EIP712 and AccessControl, emitted by nothing deployed here
     eip712 = EVENT_TYPES["EIP712DomainChanged"].TOPIC0

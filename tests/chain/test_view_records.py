@@ -18,6 +18,7 @@ from provledger.chain.types import (
     BatchState,
     BidState,
     CertificateState,
+    CheckpointHead,
     DisputeState,
     ExportPermitState,
     LicenseState,
@@ -44,6 +45,7 @@ RECORDS: list[tuple[type[ViewRecord], str, str, list[str], list[str]]] = [
     (AppraisalState, "AppraisalRegistry", "appraisalOf", ["appraisal_id"], []),
     (DisputeState, "DisputeCourt", "disputeOf", ["dispute_id"], []),
     (BatchState, "BatchAnchor", "batchOf", ["root"], []),
+    (CheckpointHead, "Checkpoint", "headOf", [], []),
 ]
 
 #: Fields the contract keeps as a plain uint8 that the record reads as an enum.

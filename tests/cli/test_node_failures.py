@@ -68,6 +68,10 @@ NODE_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
     "review reject": (ASSET, "--reason", "incomplete"),
     "object": (ASSET, "--grounds", "mine"),
     "certify": (ASSET,),
+    "checkpoint deploy": (),
+    "checkpoint run": ("--once",),
+    "checkpoint list": (),
+    "witness run": ("--once", "--state", "{home}/w.json"),
     "appraise": (ASSET, "--amount", "100", "--currency", "USD"),
     "dispute open": (ASSET, "--evidence", "mine"),
     "dispute freeze": ("1",),
@@ -249,6 +253,9 @@ def run(home: Home, args: list[str], env: dict[str, str]) -> Result:
         "PROVLEDGER_DATABASE_URL": f"sqlite:///{home.path / 'index.sqlite'}",
         **env,
     }
+    if "PROVLEDGER_RPC_URL" in env:  # the checkpoint commands' target chain fails alike
+        settings["PROVLEDGER_CHECKPOINT_RPC_URL"] = env["PROVLEDGER_RPC_URL"]
+        settings["PROVLEDGER_CHECKPOINT_CONTRACT"] = ACCOUNT
     return CliRunner().invoke(app, args, env=settings)
 
 

@@ -9,7 +9,7 @@ from typing import NoReturn
 import pytest
 
 from helpers.hardhat import HardhatNode
-from provledger.chain.anvil import AnvilNode
+from provledger.chain.anvil import ANVIL_CHAIN_ID, AnvilNode
 from provledger.errors import ConfigurationError
 
 
@@ -21,12 +21,21 @@ def unavailable(reason: str) -> NoReturn:
 
 
 def start_anvil(
-    *extra_args: str, block_time: float | None = None, mixed_mining: bool = False
+    *extra_args: str,
+    block_time: float | None = None,
+    mixed_mining: bool = False,
+    chain_id: int = ANVIL_CHAIN_ID,
 ) -> AnvilNode:
     """A started anvil node on a free loopback port, given ``extra_args`` (stop it with
-    ``node.stop()``); ``block_time`` and ``mixed_mining`` as :class:`AnvilNode` takes them."""
+    ``node.stop()``); ``block_time``, ``mixed_mining`` and ``chain_id`` (a second chain beside
+    the first) as :class:`AnvilNode` takes them."""
     try:
-        node = AnvilNode(extra_args=extra_args, block_time=block_time, mixed_mining=mixed_mining)
+        node = AnvilNode(
+            extra_args=extra_args,
+            block_time=block_time,
+            mixed_mining=mixed_mining,
+            chain_id=chain_id,
+        )
         return node.start()
     except ConfigurationError as error:
         unavailable(f"anvil is not installed: {error}")

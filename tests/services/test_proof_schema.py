@@ -132,13 +132,13 @@ def test_the_schema_is_a_draft_2020_12_schema_shipped_in_the_package() -> None:
     assert Path(str(SCHEMA_FILE)) == package / "proof-bundle.schema.json"
     schema = bundle_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["properties"]["version"] == {
-        "description": "The format version.",
-        "const": provledger.services.proofs.BUNDLE_VERSION,
-    }
+    assert schema["properties"]["version"]["enum"] == [
+        provledger.services.proofs.BUNDLE_VERSION,
+        provledger.services.proofs.CHECKPOINTED_VERSION,
+    ]
     assert jsonschema_rs.meta.is_valid(schema)
     # the schema lists the fields in the order the serialiser writes them
-    assert list(schema["properties"]) == list(json.loads(golden("batch")))
+    assert list(schema["properties"]) == [*json.loads(golden("batch")), "checkpoint"]
     state = schema["properties"]["state"]["properties"]
     assert list(state) == list(json.loads(golden("batch"))["state"])
 

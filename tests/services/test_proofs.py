@@ -19,9 +19,17 @@ import pytest
 from eth_utils.crypto import keccak
 from typer.testing import CliRunner
 
-from helpers.builders import registration, unique_content
+from helpers.builders import registration
 from helpers.faultproxy import FaultPlan, FaultProxy
 from helpers.indexing import index
+from helpers.proofs import (
+    BATCH_SIZE,
+    PROMOTED_LEAF,
+    altered,
+    flip_hex,
+    register_batch_leaf,
+    register_signed,
+)
 from helpers.stores import engine_for, release
 from helpers.world import World
 from provledger.chain.accounts import dev_account
@@ -53,8 +61,6 @@ BATCH_CHECKS: Final = (
     "anchor",
     "state",
 )
-BATCH_SIZE: Final = 5
-PROMOTED_LEAF: Final = 2
 
 
 @dataclass
@@ -81,21 +87,6 @@ class Proofs:
         return verify_proof_bundle(bundle, self.world.w3)
 
 
-def _register_signed(world: World) -> Receipt:
-    signed = world.alice.registry.sign(registration(), dev_account(5), deadline=world.now() + 3600)
-    return world.relayer.registry.register_with_signature(signed)
-
-
-def _register_batch_leaf(world: World) -> tuple[Receipt, StandardMerkleTree, list[bytes]]:
-    leaves = [unique_content() for _ in range(BATCH_SIZE)]
-    tree = StandardMerkleTree.batch(leaves)
-    world.alice.anchor.anchor(tree.root, BATCH_SIZE, "ipfs://bafy/batch-manifest.json")
-    leaf = leaves[PROMOTED_LEAF]
-    proof = tree.proof_for([leaf])
-    receipt = world.alice.anchor.promote(tree.root, proof, registration(content_hash=leaf))
-    return receipt, tree, leaves
-
-
 @pytest.fixture(scope="module")
 def proofs(
     anvil_session_world: World, tmp_path_factory: pytest.TempPathFactory
@@ -107,9 +98,9 @@ def proofs(
     try:
         receipts = {
             "direct": world.alice.registry.register(registration()),
-            "signed": _register_signed(world),
+            "signed": register_signed(world),
         }
-        receipts["batch"], tree, leaves = _register_batch_leaf(world)
+        receipts["batch"], tree, leaves = register_batch_leaf(world)
         world.chain.mine(3)  # the state block lies past every registration
         index(world.w3, world.deployment, url)
         assets = {kind: r.event(AssetRegistered).asset_id for kind, r in receipts.items()}
@@ -124,25 +115,6 @@ def proofs(
 
 
 # ---------------------------------------------------------------- alterations
-
-
-def flip_hex(value: str) -> str:
-    """The same hex with its last digit changed."""
-    return value[:-1] + ("1" if value[-1] != "1" else "2")
-
-
-def altered(bundle: dict[str, Any], path: str, change: Callable[[Any], Any]) -> dict[str, Any]:
-    """``bundle`` with the value at the dotted ``path`` (list items by number) changed."""
-    result = copy.deepcopy(bundle)
-    *parents, last = path.split(".")
-    node: Any = result
-    for part in parents:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    key: Any = int(last) if isinstance(node, list) else last
-    assert key in node if isinstance(node, dict) else key < len(node), path
-    node[key] = change(node[key])
-    assert json.dumps(result) != json.dumps(bundle), f"altering {path} changed nothing"
-    return result
 
 
 # ---------------------------------------------------------------- the bundle format

@@ -30,11 +30,13 @@ from provledger.api.pages import install_pages
 from provledger.api.routes import (
     access,
     assets,
+    checkpoints,
     data,
     disclosures,
     market,
     records,
     relay,
+    rpc,
     service,
     verify,
 )
@@ -58,6 +60,8 @@ ROUTES: Final = (
     data.add_routes,
     access.add_routes,
     disclosures.add_routes,
+    checkpoints.add_routes,
+    rpc.add_routes,
 )
 
 

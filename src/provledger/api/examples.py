@@ -51,7 +51,8 @@ RELAY_EXAMPLE: Final = {
 #: The answer of ``GET /assets/{asset_id}/proof``.
 PROOF_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     200: {
-        "description": "A self-contained proof bundle (format provledger-proof/1).",
+        "description": "A self-contained proof bundle (format provledger-proof/1; "
+        "provledger-proof/2 with checkpoint evidence when the gateway has checkpoints).",
         "content": {"application/json": {"example": PROOF_EXAMPLE}},
     }
 }
@@ -133,6 +134,45 @@ DISCLOSURE_BODY: Final = {
         "it (`application/json`, at most 1 MiB).",
         "content": {
             "application/json": {"schema": {"type": "object"}, "example": DISCLOSURE_EXAMPLE}
+        },
+    }
+}
+
+EXAMPLE_SIGNATURE: Final = "0x" + "5c" * 64 + "1b"
+
+#: The body of ``POST /checkpoints/{sequence}/cosignatures``.
+COSIGNATURE_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "description": "A witness's co-signature of the checkpoint, as `provledger witness` "
+        "posts it: its address and its EIP-712 signature (65 bytes) of the checkpoint.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "witness": {"type": "string", "pattern": "^0x[0-9a-fA-F]{40}$"},
+                        "signature": {"type": "string", "pattern": "^0x[0-9a-fA-F]{130}$"},
+                    },
+                    "required": ["witness", "signature"],
+                },
+                "example": {"witness": EXAMPLE_ADDRESS, "signature": EXAMPLE_SIGNATURE},
+            }
+        },
+    }
+}
+
+#: The body of ``POST /rpc`` and ``POST /rpc/checkpoint``.
+RPC_BODY: Final = {
+    "requestBody": {
+        "required": True,
+        "description": "A JSON-RPC 2.0 request, or a batch of up to 20, of the read-only "
+        "methods a proof verifier needs (at most 64 KiB).",
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [{"type": "object"}, {"type": "array"}]},
+                "example": {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            }
         },
     }
 }

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from eth_account.signers.local import LocalAccount
 from sqlalchemy import Engine
-from web3 import Web3
+from web3 import HTTPProvider, Web3
 
 from provledger.api.heavy import HeavyWork, WorkPool
 from provledger.api.metrics import GatewayMetrics
@@ -18,13 +18,23 @@ from provledger.chain.client import Provledger
 from provledger.chain.deployments import Deployment, load_deployment
 from provledger.chain.ids import asset_id_hex
 from provledger.config import Settings
-from provledger.errors import ConfigurationError, ProvledgerError
-from provledger.params import page_limit
+from provledger.errors import (
+    ConfigurationError,
+    ProvledgerError,
+    ServiceUnavailableError,
+)
+from provledger.params import (
+    page_limit,
+)
+from provledger.services.checkpoints import CheckpointDesk, checkpoints_configured
 from provledger.services.delivery.errors import DataRoomNotConfiguredError
 from provledger.services.delivery.keys import key_source
 from provledger.services.delivery.service import DataRoom
 from provledger.services.market import Market
-from provledger.services.proofs import ProofUnavailableError, build_proof_bundle
+from provledger.services.proofs import (
+    ProofUnavailableError,
+    build_proof_bundle,
+)
 from provledger.services.provenance import Provenance
 from provledger.services.relay import Relayer, RelayNotConfiguredError
 from provledger.services.status import Readiness, readiness
@@ -33,6 +43,7 @@ from provledger.store.access_log import AccessLogStore
 from provledger.store.blobs import BlobStore
 from provledger.store.dataroom import DataRoomStore
 from provledger.store.objects import ObjectStorage
+from provledger.store.queries import index_meta
 from provledger.store.relay import RelayStore
 
 log = logging.getLogger(__name__)
@@ -62,6 +73,30 @@ class Gateway:
         self._room: DataRoom | None = None
         self._room_lock = threading.Lock()
         self._upkeep_stop = threading.Event()
+        self._chain_id: int | None = None
+        self.checkpoints = (
+            CheckpointDesk(settings, self.chain_id) if checkpoints_configured(settings) else None
+        )
+
+    def node_url(self) -> str | None:
+        """The JSON-RPC URL of the gateway's node; None without one (or on the embedded chain)."""
+        if self.w3 is None:
+            return None
+        provider = self.w3.provider
+        return provider.endpoint_uri if isinstance(provider, HTTPProvider) else None
+
+    def chain_id(self) -> int:
+        """The id of the chain the gateway serves: its node's, or without one its index's."""
+        if self._chain_id is None:
+            if self.w3 is not None:
+                self._chain_id = int(self.w3.eth.chain_id)
+            else:
+                with self.engine.connect() as conn:
+                    indexed = index_meta(conn).get("chain_id")
+                if indexed is None:
+                    raise ServiceUnavailableError("the index does not name its chain yet")
+                self._chain_id = int(indexed)
+        return self._chain_id
 
     def deployment(self, w3: Web3) -> Deployment:
         """The deployment record of the node's chain."""
@@ -134,15 +169,21 @@ class Gateway:
             self._relayer.store.close()
         if self._room is not None:
             self._room.close()
+        if self.checkpoints is not None:
+            self.checkpoints.close()
 
     def proof(self, asset_id: int) -> dict[str, Any]:
-        """The proof bundle of an asset, built from the index and the node."""
+        """The proof bundle of an asset, built from the index and the node; with checkpoints
+        configured, carrying the checkpoint evidence of its block (a target node that does not
+        answer is a 503, not a bundle without evidence)."""
         if self.w3 is None:
             raise ProofUnavailableError(
                 asset_id_hex(asset_id),
                 "proof bundles read the node: start the gateway with PROVLEDGER_RPC_URL set",
             )
-        return build_proof_bundle(self.engine, self.w3, self.deployment(self.w3), asset_id)
+        evidence = None if self.checkpoints is None else self.checkpoints.evidence()
+        deployment = self.deployment(self.w3)
+        return build_proof_bundle(self.engine, self.w3, deployment, asset_id, checkpoints=evidence)
 
     def limit(self, value: int | None) -> int:
         """A requested page size, or the default."""

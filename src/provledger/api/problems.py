@@ -22,8 +22,10 @@ from starlette.requests import ClientDisconnect
 
 from provledger.api.heavy import GatewayBusyError
 from provledger.api.security import HEADERS
+from provledger.checkpoints import MalformedCosignatureError
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
 from provledger.params import InvalidParameterError
+from provledger.services.checkpoints import CosignatureMismatchError, UnknownCheckpointError
 from provledger.services.delivery.accesslog import (
     AccessLogAlteredError,
     ReceiptNotReadyError,
@@ -58,6 +60,7 @@ from provledger.services.relay import (
     UnknownRelayRequestError,
 )
 from provledger.services.verification import UploadTooLargeError
+from provledger.store.checkpoints import ConflictingCosignatureError
 from provledger.store.engine import IndexNotBuiltError
 from provledger.store.relay import (
     AlreadyRelayingError,
@@ -276,6 +279,18 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
         kind=_rule("presentation-unproved"),
     ),
     MasterKeyError: Answer(503),
+    UnknownCheckpointError: Answer(404, _refused("sequence"), kind=_rule("unknown-checkpoint")),
+    MalformedCosignatureError: Answer(
+        400,
+        lambda error: InvalidParam(error.where.removeprefix("body."), error.reason),
+        kind=_rule("malformed-cosignature"),
+    ),
+    CosignatureMismatchError: Answer(
+        422, _refused("signature"), kind=_rule("cosignature-not-witness")
+    ),
+    ConflictingCosignatureError: Answer(
+        409, _refused("signature"), kind=_rule("cosignature-conflict")
+    ),
     InvalidParameterError: Answer(400, _parameter),
     NotFoundError: Answer(404),
     ProofUnavailableError: Answer(503),

@@ -31,6 +31,10 @@ PAGE_POLICY: Final = (
     b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
     b"frame-ancestors 'none'; form-action 'self'"
 )
+#: The verify page's policy: the page policy, and its proof-bundle verifier may ask any node
+#: the user names (a verifier who does not trust the operator gives its own node's URL); its
+#: scripts are still the gateway's own only.
+VERIFY_PAGE_POLICY: Final = PAGE_POLICY + b"; connect-src 'self' http: https:"
 _INLINE_SCRIPT: Final = re.compile(rb"<script>(.*?)</script>", re.DOTALL)
 
 

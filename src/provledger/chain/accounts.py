@@ -26,8 +26,9 @@ DEV_ACCOUNT_COUNT: Final = 20
 KEYSTORE_MAX_BYTES: Final = 1 << 20
 
 #: Chain ids of development chains, where the dev keys may be used: anvil/hardhat, geth --dev
-#: and ganache, eth-tester.
-DEV_CHAIN_IDS: Final = frozenset({31337, 1337, 131277322940537})
+#: and ganache, eth-tester, and 31338 for a second local anvil beside the first (the target
+#: chain of checkpoints in development).
+DEV_CHAIN_IDS: Final = frozenset({31337, 31338, 1337, 131277322940537})
 
 #: Which dev account plays which part in the demo, the tests and `provledger deploy --dev-roles`.
 DEV_ROLES: Final[dict[str, int]] = {

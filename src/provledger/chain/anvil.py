@@ -83,6 +83,7 @@ class AnvilNode:
         block_time: float | None = None,
         mixed_mining: bool = False,
         extra_args: tuple[str, ...] = (),
+        chain_id: int = ANVIL_CHAIN_ID,
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port(self.host)
@@ -93,6 +94,8 @@ class AnvilNode:
         #: ``--mixed-mining``) rather than waiting for the next interval.
         self.mixed_mining = mixed_mining
         self.extra_args = extra_args
+        #: The chain id it serves (another than the default for a second chain beside one).
+        self.chain_id = chain_id
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -109,7 +112,7 @@ class AnvilNode:
             "--port",
             str(self.port),
             "--chain-id",
-            str(ANVIL_CHAIN_ID),
+            str(self.chain_id),
             "--accounts",
             str(DEV_ACCOUNT_COUNT),
             "--mnemonic",
@@ -145,7 +148,7 @@ class AnvilNode:
                 stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
                 raise AnvilError(f"{self.name} exited with {process.returncode}: {stderr.strip()}")
             try:
-                if probe.eth.chain_id == ANVIL_CHAIN_ID:
+                if probe.eth.chain_id == self.chain_id:
                     return
             except Exception:  # not listening yet
                 time.sleep(0.05)

@@ -6,6 +6,9 @@ ExportControl and grants the module roles (``OFFICE_ROLE``, ``COURT_ROLE``, ``AN
 ``MARKET_ROLE``); the published categories are listed; the authority roles given are granted;
 finally, if another admin is named, it receives ``DEFAULT_ADMIN_ROLE`` and the deployer
 renounces it.
+
+The ``Checkpoint`` contract is no part of that deployment: it lives on another (target) chain
+and knows no registry. :func:`deploy_checkpoint` deploys one on its own.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from web3 import Web3
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.artifacts import DEFAULT_EVM_VERSION, load_artifact
+from provledger.chain.client.checkpoint import CheckpointClient
 from provledger.chain.deployments import (
     CONTRACT_NAMES,
     ContractDeployment,
@@ -133,6 +137,7 @@ def deploy(
         return address
 
     registry = create("DataAssetRegistry", sender.address)
+    # Checkpoint is not among CONTRACT_NAMES: see deploy_checkpoint.
     for name in CONTRACT_NAMES[1:]:
         if name == "RegistrationOffice":
             create(name, registry, notice_period)
@@ -191,3 +196,25 @@ def deploy(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
         evm_version=evm_version,
     )
+
+
+def deploy_checkpoint(
+    w3: Web3,
+    sender: Sender,
+    *,
+    checkpointers: Iterable[str] = (),
+    evm_version: str = DEFAULT_EVM_VERSION,
+) -> ChecksumAddress:
+    """Deploy a ``Checkpoint`` contract of the ``evm_version`` artifact set on ``w3``'s chain
+    (the target chain) from ``sender``, who holds its DEFAULT_ADMIN_ROLE and CHECKPOINTER_ROLE;
+    grant CHECKPOINTER_ROLE to each of ``checkpointers`` too. Returns its address."""
+    receipt = sender.send(None, creation_code("Checkpoint", evm_version=evm_version))
+    created = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))["contractAddress"]
+    if created is None:
+        raise ProvledgerError("creating Checkpoint returned no contract address")
+    address = Web3.to_checksum_address(created)
+    client = CheckpointClient(w3, address, sender)
+    for account in checkpointers:
+        if Web3.to_checksum_address(account) != sender.address:
+            client.grant_checkpointer(account)
+    return address

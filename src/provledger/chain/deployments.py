@@ -24,7 +24,8 @@ from provledger.jsondoc import JsonDocumentError, read_json_file
 
 FORMAT_VERSION: Final = 1
 
-#: Every contract a deployment holds, in deployment order.
+#: Every contract a deployment holds, in deployment order. Not ``Checkpoint``: it lives on another
+#: chain than the registry, deployed apart (:func:`provledger.chain.deploy.deploy_checkpoint`).
 CONTRACT_NAMES: Final = (
     "DataAssetRegistry",
     "RegistrationOffice",

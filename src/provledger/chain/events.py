@@ -347,6 +347,62 @@ def decode_certificate_issued(topics: Sequence[bytes], data: bytes) -> Certifica
 
 
 @dataclass(frozen=True, slots=True)
+class CheckpointSubmitted:
+    """``CheckpointSubmitted(uint256 indexed sourceChainId, uint64 indexed sequence, uint64 fromBlock, uint64 toBlock, bytes32 toBlockHash, bytes32 root, address submitter)``, emitted by Checkpoint."""
+
+    NAME: ClassVar[str] = "CheckpointSubmitted"
+    SIGNATURE: ClassVar[str] = "CheckpointSubmitted(uint256,uint64,uint64,uint64,bytes32,bytes32,address)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("c4d1fe9d56ca4ab873680c30227e7fb6de968f19d2e024759907bb344b648a86")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('Checkpoint',)
+
+    source_chain_id: int
+    sequence: int
+    from_block: int
+    to_block: int
+    to_block_hash: bytes
+    root: bytes
+    submitter: ChecksumAddress
+
+
+def decode_checkpoint_submitted(topics: Sequence[bytes], data: bytes) -> CheckpointSubmitted:
+    """Decode a raw ``CheckpointSubmitted`` log."""
+    _abi.check_shape("CheckpointSubmitted", topics, data, 3, 160)
+    return CheckpointSubmitted(
+        source_chain_id=_abi.uint(topics[1]),
+        sequence=_abi.uint(topics[2]),
+        from_block=_abi.uint(data[0:32]),
+        to_block=_abi.uint(data[32:64]),
+        to_block_hash=data[64:96],
+        root=data[96:128],
+        submitter=_abi.address(data[128:160]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointWitnessed:
+    """``CheckpointWitnessed(uint256 indexed sourceChainId, uint64 indexed sequence, address indexed witness)``, emitted by Checkpoint."""
+
+    NAME: ClassVar[str] = "CheckpointWitnessed"
+    SIGNATURE: ClassVar[str] = "CheckpointWitnessed(uint256,uint64,address)"
+    TOPIC0: ClassVar[bytes] = bytes.fromhex("956eca2b4a3513a4b5970008043402af76bda36774331179872aacb4e7ad46d6")
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('Checkpoint',)
+
+    source_chain_id: int
+    sequence: int
+    witness: ChecksumAddress
+
+
+def decode_checkpoint_witnessed(topics: Sequence[bytes], data: bytes) -> CheckpointWitnessed:
+    """Decode a raw ``CheckpointWitnessed`` log."""
+    _abi.check_shape("CheckpointWitnessed", topics, data, 4, 0)
+    return CheckpointWitnessed(
+        source_chain_id=_abi.uint(topics[1]),
+        sequence=_abi.uint(topics[2]),
+        witness=_abi.address(topics[3]),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class CurrencyListingChanged:
     """``CurrencyListingChanged(address indexed currency, bool listed, address indexed admin)``, emitted by DataMarket."""
 
@@ -1038,12 +1094,12 @@ def decode_registration_rejected(topics: Sequence[bytes], data: bytes) -> Regist
 
 @dataclass(frozen=True, slots=True)
 class RoleAdminChanged:
-    """``RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole)``, emitted by DataAssetRegistry."""
+    """``RoleAdminChanged(bytes32 indexed role, bytes32 indexed previousAdminRole, bytes32 indexed newAdminRole)``, emitted by Checkpoint, DataAssetRegistry."""
 
     NAME: ClassVar[str] = "RoleAdminChanged"
     SIGNATURE: ClassVar[str] = "RoleAdminChanged(bytes32,bytes32,bytes32)"
     TOPIC0: ClassVar[bytes] = bytes.fromhex("bd79b86ffe0ab8e8776151514217cd7cacd52c909f66475c3af44e129f0b00ff")
-    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataAssetRegistry',)
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('Checkpoint', 'DataAssetRegistry')
 
     role: bytes
     previous_admin_role: bytes
@@ -1062,12 +1118,12 @@ def decode_role_admin_changed(topics: Sequence[bytes], data: bytes) -> RoleAdmin
 
 @dataclass(frozen=True, slots=True)
 class RoleGranted:
-    """``RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)``, emitted by DataAssetRegistry."""
+    """``RoleGranted(bytes32 indexed role, address indexed account, address indexed sender)``, emitted by Checkpoint, DataAssetRegistry."""
 
     NAME: ClassVar[str] = "RoleGranted"
     SIGNATURE: ClassVar[str] = "RoleGranted(bytes32,address,address)"
     TOPIC0: ClassVar[bytes] = bytes.fromhex("2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d")
-    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataAssetRegistry',)
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('Checkpoint', 'DataAssetRegistry')
 
     role: bytes
     account: ChecksumAddress
@@ -1086,12 +1142,12 @@ def decode_role_granted(topics: Sequence[bytes], data: bytes) -> RoleGranted:
 
 @dataclass(frozen=True, slots=True)
 class RoleRevoked:
-    """``RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)``, emitted by DataAssetRegistry."""
+    """``RoleRevoked(bytes32 indexed role, address indexed account, address indexed sender)``, emitted by Checkpoint, DataAssetRegistry."""
 
     NAME: ClassVar[str] = "RoleRevoked"
     SIGNATURE: ClassVar[str] = "RoleRevoked(bytes32,address,address)"
     TOPIC0: ClassVar[bytes] = bytes.fromhex("f6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b")
-    CONTRACTS: ClassVar[tuple[str, ...]] = ('DataAssetRegistry',)
+    CONTRACTS: ClassVar[tuple[str, ...]] = ('Checkpoint', 'DataAssetRegistry')
 
     role: bytes
     account: ChecksumAddress
@@ -1208,6 +1264,8 @@ Event: TypeAlias = (
     | BidPlaced
     | CategoryListingChanged
     | CertificateIssued
+    | CheckpointSubmitted
+    | CheckpointWitnessed
     | CurrencyListingChanged
     | DisputeFrozen
     | DisputeOpened
@@ -1257,6 +1315,8 @@ EVENT_TYPES: Final[dict[str, type[Event]]] = {
     'BidPlaced': BidPlaced,
     'CategoryListingChanged': CategoryListingChanged,
     'CertificateIssued': CertificateIssued,
+    'CheckpointSubmitted': CheckpointSubmitted,
+    'CheckpointWitnessed': CheckpointWitnessed,
     'CurrencyListingChanged': CurrencyListingChanged,
     'DisputeFrozen': DisputeFrozen,
     'DisputeOpened': DisputeOpened,
@@ -1306,6 +1366,8 @@ DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {
     BidPlaced.TOPIC0: decode_bid_placed,
     CategoryListingChanged.TOPIC0: decode_category_listing_changed,
     CertificateIssued.TOPIC0: decode_certificate_issued,
+    CheckpointSubmitted.TOPIC0: decode_checkpoint_submitted,
+    CheckpointWitnessed.TOPIC0: decode_checkpoint_witnessed,
     CurrencyListingChanged.TOPIC0: decode_currency_listing_changed,
     DisputeFrozen.TOPIC0: decode_dispute_frozen,
     DisputeOpened.TOPIC0: decode_dispute_opened,
@@ -1345,6 +1407,7 @@ DECODERS: Final[dict[bytes, Callable[[Sequence[bytes], bytes], Event]]] = {
 CONTRACT_EVENTS: Final[dict[str, tuple[str, ...]]] = {
     'AppraisalRegistry': ('AppraisalRecorded',),
     'BatchAnchor': ('BatchAnchored', 'LeafPromoted'),
+    'Checkpoint': ('CheckpointSubmitted', 'CheckpointWitnessed', 'RoleAdminChanged', 'RoleGranted', 'RoleRevoked'),
     'DataAssetRegistry': ('Approval', 'ApprovalForAll', 'AssetRegistered', 'AssetRestrictionsChanged', 'AssetStatusChanged', 'BaseURIUpdated', 'CategoryListingChanged', 'EIP712DomainChanged', 'LineageLinked', 'MetadataUpdated', 'ModulesUpdated', 'ParticipantRegistered', 'ParticipantReinstated', 'ParticipantSuspended', 'Paused', 'RoleAdminChanged', 'RoleGranted', 'RoleRevoked', 'Transfer', 'Unpaused'),
     'DataMarket': ('BidCancelled', 'BidPlaced', 'CurrencyListingChanged', 'FeeUpdated', 'OfferCancelled', 'OfferCreated', 'ProceedsWithdrawn', 'TradeSettled'),
     'DisputeCourt': ('DisputeFrozen', 'DisputeOpened', 'DisputeRuled'),

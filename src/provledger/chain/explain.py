@@ -72,6 +72,11 @@ def _role(w: Words, args: Mapping[str, Any]) -> str:
     lack = f"{w.who(account)} {w.verb(account, 'lack', 'lacks')}"
     if role is None:
         return f"{lack} role {render_value(args['neededRole'])}"
+    if role == "CHECKPOINTER_ROLE":
+        return (
+            f"{lack} CHECKPOINTER_ROLE: the Checkpoint contract's admin (DEFAULT_ADMIN_ROLE "
+            "there) grants it"
+        )
     if role not in _ROLE_WORDS:
         return (
             f"{lack} {role}, which only the deployment's own contracts hold "
@@ -200,6 +205,19 @@ def _insufficient_balance(w: Words, args: Mapping[str, Any]) -> str:
     sender = args["sender"]
     lacks = f"{w.who(sender)} {w.verb(sender, 'hold', 'holds')}"
     return lacks + w.sentence(" {balance} of the token, and {needed} are needed", args)
+
+
+def _zero_root(w: Words, args: Mapping[str, Any]) -> str:
+    # Checkpoint.submit and BatchAnchor.anchor share the error.
+    return f"the {'checkpoint' if w.call.function == 'submit' else 'batch'} root is zero"
+
+
+def _already_checkpointed(w: Words, args: Mapping[str, Any]) -> str:
+    chain, checkpointed = args["sourceChainId"], args["checkpointedTo"]
+    return (
+        f"block {args['fromBlock']} of chain {chain} is in a checkpoint already (they reach "
+        f"block {checkpointed}): the next checkpoint starts at block {int(checkpointed) + 1}"
+    )
 
 
 Explanation: TypeAlias = str | Callable[[Words, Mapping[str, Any]], str]
@@ -370,7 +388,7 @@ EXPLANATIONS: Final[dict[str, Explanation]] = {
     ),
     "InvalidRuling": "ruling {ruling} is not dismiss, transfer-to-claimant or cancel-asset",
     # -- batches
-    "ZeroRoot": "the batch root is zero",
+    "ZeroRoot": _zero_root,
     "EmptyBatch": "the batch holds no content hash",
     "BatchAlreadyAnchored": (
         "batch {root:raw} was already anchored by {submitter:you} {anchoredAt:time}"
@@ -382,6 +400,25 @@ EXPLANATIONS: Final[dict[str, Explanation]] = {
     "InvalidMerkleProof": (
         "content {contentHash:raw} is not a leaf of batch {root:raw} (`provledger verify FILE` "
         "finds the batch that holds it)"
+    ),
+    # -- checkpoints of a source chain (the Checkpoint contract, on the target chain)
+    "EmptyCheckpoint": (
+        "a checkpoint covers at least one block: block {toBlock} is before block {fromBlock}"
+    ),
+    "BlocksAlreadyCheckpointed": _already_checkpointed,
+    "CheckpointOutOfOrder": (
+        "the next checkpoint of chain {sourceChainId} starts at block {expectedFrom}, not at "
+        "block {fromBlock}"
+    ),
+    "HistoryMismatch": (
+        "the parent hash {parentHash:raw} is not {expectedParent:raw}, the hash of the last "
+        "checkpointed block of chain {sourceChainId}: the source chain's history is not the one "
+        "checkpointed"
+    ),
+    "UnknownCheckpoint": "chain {sourceChainId} has no checkpoint #{sequence}",
+    "CommitmentMismatch": (
+        "checkpoint #{sequence} of chain {sourceChainId} commits to {expected:raw}, not "
+        "{commitment:raw}: the blocks witnessed are not the blocks checkpointed"
     ),
     # -- market
     "ZeroPrice": "a price must be more than zero",

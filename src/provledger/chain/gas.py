@@ -22,9 +22,9 @@ from web3 import Web3
 
 from provledger.chain.accounts import DEV_ROLES, dev_account
 from provledger.chain.artifacts import artifact_names, load_artifact
-from provledger.chain.client import Provledger
+from provledger.chain.client import CheckpointClient, Provledger
 from provledger.chain.connection import DevChain
-from provledger.chain.deploy import deploy, dev_role_grants
+from provledger.chain.deploy import deploy, deploy_checkpoint, dev_role_grants
 from provledger.chain.enums import LicenseKind, RegistrationType, Ruling, ValuationMethod
 from provledger.chain.events import (
     AssetRegistered,
@@ -45,12 +45,19 @@ BUDGETS: Final[dict[str, int]] = {
     "register-signed": 160_000,
     "register-many-100-per-asset": 90_000,
     "purchase-erc20": 150_000,
+    "checkpoint": 80_000,
 }
 #: EIP-170 limit on deployed code.
 MAX_RUNTIME_SIZE: Final = 24_576
 BATCH_SIZE: Final = 100
 ANCHOR_LEAVES: Final = 1_000
+#: Source blocks per measured checkpoint.
+CHECKPOINT_BLOCKS: Final = 256
+#: The source chain the measured checkpoints are of (made up: its blocks are never read).
+CHECKPOINT_SOURCE: Final = 1
 NOTICE_PERIOD: Final = 3600
+#: The ABI types of a source block's leaf in a checkpoint's tree: its number and hash.
+CHECKPOINT_LEAF_TYPES: Final = ("uint256", "bytes32")
 #: Selector of the harness token's ``mint(address,uint256)``.
 MINT_SELECTOR: Final = keccak(b"mint(address,uint256)")[:4]
 
@@ -163,7 +170,7 @@ class GasBench:
         return receipt.event(AssetRegistered).asset_id
 
     def measure_budgeted(self) -> None:
-        """The five budgeted operations."""
+        """The budgeted operations (:data:`BUDGETS`)."""
         assets = [self.register_one("register") for _ in range(self.samples)]
         # The buyer already holds an asset, so its balance slot is non-zero: a repeat buyer.
         self.holder.registry.transfer(self.register_one(), self.buyer.address)
@@ -194,6 +201,25 @@ class GasBench:
             self.record("register-many-100-per-asset", receipt, divisor=BATCH_SIZE)
 
         self.measure_purchases()
+        self.measure_checkpoints()
+
+    def measure_checkpoints(self) -> None:
+        """Checkpoints of 256 source blocks each, none the first of its source chain (the first
+        also writes the head's slots from zero), each under the real block-hash tree root: one
+        ``(uint256 number, bytes32 hash)`` leaf per block."""
+        address = deploy_checkpoint(self.w3, self.admin_sender)
+        checkpoints = CheckpointClient(self.w3, address, self.admin_sender)
+        hashes = _content("source-block")
+        parent, first = next(hashes), 20_000_000  # a mainnet-sized block number
+        for index in range(self.samples + 1):
+            numbers = range(first, first + CHECKPOINT_BLOCKS)
+            leaves = [(number, next(hashes)) for number in numbers]
+            root = StandardMerkleTree.of(leaves, CHECKPOINT_LEAF_TYPES).root
+            last, last_hash = leaves[-1]
+            receipt = checkpoints.submit(CHECKPOINT_SOURCE, first, last, parent, last_hash, root)
+            if index > 0:
+                self.record("checkpoint", receipt)
+            parent, first = last_hash, last + 1
 
     def _deploy_token(self) -> ChecksumAddress:
         receipt = self.admin_sender.send(None, self.token_code)

@@ -322,3 +322,13 @@ class BatchState(ViewRecord):
     submitter: Address
     leaf_count: int
     anchored_at: int
+
+
+@dataclass(frozen=True)
+class CheckpointHead(ViewRecord):
+    """The latest checkpoint of a source chain on a Checkpoint contract (``headOf``); all zero
+    while the source chain has none (checkpoints are numbered from 1)."""
+
+    sequence: int
+    to_block: int
+    to_block_hash: bytes

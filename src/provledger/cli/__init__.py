@@ -9,6 +9,7 @@ from __future__ import annotations
 from provledger.cli import accounts as accounts  # registers its commands on the app
 from provledger.cli import authority as authority  # registers its commands on the app
 from provledger.cli import batch as batch  # registers its commands on the app
+from provledger.cli import checkpoint as checkpoint  # registers its commands on the app
 from provledger.cli import data as data  # registers its commands on the app
 from provledger.cli import data_records as data_records  # registers its commands on the app
 from provledger.cli import demo as demo  # registers its commands on the app
@@ -24,6 +25,7 @@ from provledger.cli import roles as roles  # registers its commands on the app
 from provledger.cli import signed as signed  # registers its commands on the app
 from provledger.cli import stores as stores  # registers its commands on the app
 from provledger.cli import verify as verify  # registers its commands on the app
+from provledger.cli import witness as witness  # registers its commands on the app
 from provledger.cli.base import app, main
 
 __all__ = ["app", "main"]

@@ -75,11 +75,11 @@ HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Market": ("market",),
     "Verify": (
         "verify", "history", "lineage", "proof", "verify-proof", "verify-receipt",
-        "verify-disclosure", "status",
+        "verify-disclosure", "status", "witness",
     ),
     "Operate": (
         "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
-        "account", "config",
+        "account", "config", "checkpoint",
     ),
 }  # fmt: skip
 
@@ -375,6 +375,14 @@ RpcOption = Annotated[
     typer.Option(
         "--rpc-url",
         help="JSON-RPC URL of the chain [env PROVLEDGER_RPC_URL]; unset: the embedded chain.",
+    ),
+]
+CheckpointRpcOption = Annotated[
+    str | None,
+    typer.Option(
+        "--checkpoint-rpc-url",
+        help="JSON-RPC URL of the target chain, which holds the checkpoints "
+        "[env PROVLEDGER_CHECKPOINT_RPC_URL].",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]

@@ -18,7 +18,7 @@ from provledger.chain.serialize import event_args, fixed_text, hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.cli.base import out
 from provledger.config import Settings
-from provledger.services.proofs.checks import Verdict
+from provledger.services.proofs.verdict import Verdict
 from provledger.units import (
     NATIVE,
     Currency,

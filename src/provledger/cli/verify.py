@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from eth_utils.address import to_checksum_address
 from rich.table import Table
 
 from provledger.categories import category_name, grade_words
@@ -20,6 +21,7 @@ from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
 from provledger.cli.base import (
+    CheckpointRpcOption,
     ExitCode,
     JsonOption,
     RpcOption,
@@ -37,10 +39,11 @@ from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import parse_hash32
 from provledger.jsondoc import JsonDocumentError, read_json_file
-from provledger.params import parse_hex
+from provledger.params import parse_address, parse_hex
 from provledger.services.proofs import (
     MalformedProofBundleError,
     ProofReport,
+    WitnessPolicy,
     parse_proof_bundle,
     verify_proof_bundle,
 )
@@ -205,27 +208,63 @@ def read_bundle(path: Path) -> Any:
     return data
 
 
+WitnessOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="Address of a witness you trust (repeat for each); co-signatures by others do "
+        "not count.",
+    ),
+]
+WitnessesRequiredOption = Annotated[
+    int | None,
+    typer.Option(
+        "--witnesses-required",
+        min=0,
+        help="How many of the --witness addresses must have co-signed the checkpoint "
+        "(default: all of them).",
+    ),
+]
+
+
+def witness_policy(witnesses: list[str] | None, required: int | None) -> WitnessPolicy:
+    """The policy the flags give: the known witnesses, and how many must have co-signed."""
+    known = frozenset(
+        to_checksum_address(parse_address(text, "--witness")) for text in witnesses or ()
+    )
+    return WitnessPolicy(known, len(known) if required is None else required)
+
+
 @app.command("verify-proof")
 def verify_proof_command(
     bundle: Annotated[
         Path, typer.Argument(help="A proof bundle JSON file (GET /assets/{id}/proof).")
     ],
     rpc_url: RpcOption = None,
+    checkpoint_rpc_url: CheckpointRpcOption = None,
+    witness: WitnessOption = None,
+    witnesses_required: WitnessesRequiredOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Re-check a proof bundle against a node, with no gateway involved; exit 1 if any check
-    fails.
+    fails. A bundle with checkpoint evidence (provledger-proof/2) is also checked against a
+    node of the target chain, and its co-signatures against the witnesses you name.
 
     Example: provledger verify-proof proof.json --rpc-url http://127.0.0.1:8545
+    --checkpoint-rpc-url http://127.0.0.1:8546 --witness 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
     """
-    settings = settings_from(rpc_url=rpc_url)
+    settings = settings_from(rpc_url=rpc_url, checkpoint_rpc_url=checkpoint_rpc_url)
 
     def run() -> ProofReport:
+        policy = witness_policy(witness, witnesses_required)
         data = read_bundle(bundle)
         url = settings.rpc_url
         if url is None:  # the embedded chain is empty in a new process: nothing to check against
             raise InputError("verify-proof needs a node: give --rpc-url or set PROVLEDGER_RPC_URL")
-        return verify_proof_bundle(data, rpc_chain(url, timeout=settings.rpc_timeout))
+        target_url = settings.checkpoint_rpc_url
+        target = None if target_url is None else rpc_chain(target_url, timeout=settings.rpc_timeout)
+        node = rpc_chain(url, timeout=settings.rpc_timeout)
+        return verify_proof_bundle(data, node, target=target, policy=policy)
 
     report = guarded(run)
     if as_json:

@@ -16,6 +16,7 @@ are declared at the end, each with its reason.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Final
 
 from provledger.chain.enums import AssetStatus, Channel, RegistrationType, Relation
 from provledger.indexer import market_handlers, rights_handlers
@@ -349,3 +350,16 @@ ignores(
     "the rejection's status change arrives as its own AssetStatusChanged event; the reason "
     "hash stays in the event's arguments",
 )
+
+# ---------------------------------------------------------------- not the registry's events
+
+#: The Checkpoint contract's events: it is deployed on another (target) chain, apart from the
+#: registry's deployment, and the indexer fetches only the deployment's addresses, so it never
+#: reads them. They are decoded where they are read: the checkpoint and witness processes and
+#: the proof-bundle checks.
+_ON_THE_TARGET_CHAIN: Final = (
+    "emitted by the Checkpoint contract on the target chain, which is no part of the "
+    "registry's deployment: the indexer never fetches its logs"
+)
+ignores(ev.CheckpointSubmittedRow, _ON_THE_TARGET_CHAIN)
+ignores(ev.CheckpointWitnessedRow, _ON_THE_TARGET_CHAIN)

@@ -277,6 +277,50 @@ def row_certificate_issued(topics: Sequence[str], data: str) -> CertificateIssue
     )
 
 
+class CheckpointSubmittedRow(NamedTuple):
+    """Storage form of ``CheckpointSubmitted(uint256,uint64,uint64,uint64,bytes32,bytes32,address)``."""
+
+    source_chain_id: int
+    sequence: int
+    from_block: int
+    to_block: int
+    to_block_hash: str
+    root: str
+    submitter: str
+
+
+def row_checkpoint_submitted(topics: Sequence[str], data: str) -> CheckpointSubmittedRow:
+    """Decode a ``CheckpointSubmitted`` log from JSON-RPC hex."""
+    _c.check_shape("CheckpointSubmitted", topics, data, 3, 322)
+    return CheckpointSubmittedRow(
+        int(topics[1], 16),
+        int(topics[2], 16),
+        int(data[2:66], 16),
+        int(data[66:130], 16),
+        '0x' + data[130:194].lower(),
+        '0x' + data[194:258].lower(),
+        '0x' + data[282:322].lower(),
+    )
+
+
+class CheckpointWitnessedRow(NamedTuple):
+    """Storage form of ``CheckpointWitnessed(uint256,uint64,address)``."""
+
+    source_chain_id: int
+    sequence: int
+    witness: str
+
+
+def row_checkpoint_witnessed(topics: Sequence[str], data: str) -> CheckpointWitnessedRow:
+    """Decode a ``CheckpointWitnessed`` log from JSON-RPC hex."""
+    _c.check_shape("CheckpointWitnessed", topics, data, 4, 2)
+    return CheckpointWitnessedRow(
+        int(topics[1], 16),
+        int(topics[2], 16),
+        _c.topic_address(topics[3]),
+    )
+
+
 class CurrencyListingChangedRow(NamedTuple):
     """Storage form of ``CurrencyListingChanged(address,bool,address)``."""
 
@@ -943,6 +987,8 @@ Row: TypeAlias = (
     | BidPlacedRow
     | CategoryListingChangedRow
     | CertificateIssuedRow
+    | CheckpointSubmittedRow
+    | CheckpointWitnessedRow
     | CurrencyListingChangedRow
     | DisputeFrozenRow
     | DisputeOpenedRow
@@ -992,6 +1038,8 @@ ROW_DECODERS: Final[dict[str, tuple[str, Callable[[Sequence[str], str], Row]]]] 
     '0x82c680a5f17f333d91cf1c7687ed7971031a91fa16a0d6f7fea5e24ef28e1d4e': ('BidPlaced', row_bid_placed),
     '0x74395a5f43d8942ae5a8ceeab397180c055b280d2a980636b4bd1d69ba639911': ('CategoryListingChanged', row_category_listing_changed),
     '0x3eb433ab97320edbe978bfd19bc3a0dce2448e913a38f9090f2d562786bb0beb': ('CertificateIssued', row_certificate_issued),
+    '0xc4d1fe9d56ca4ab873680c30227e7fb6de968f19d2e024759907bb344b648a86': ('CheckpointSubmitted', row_checkpoint_submitted),
+    '0x956eca2b4a3513a4b5970008043402af76bda36774331179872aacb4e7ad46d6': ('CheckpointWitnessed', row_checkpoint_witnessed),
     '0x176f4696f655bb12f4c9b6fef2375df81d27945670fdba6234d8fde6f1796743': ('CurrencyListingChanged', row_currency_listing_changed),
     '0xed56a0f9c9128b3393de36340160a0e835b4bfe53e4b5926ee8bdcb82c43abf9': ('DisputeFrozen', row_dispute_frozen),
     '0xedf31fd013a38f6b736218393bfd40eb05c37155c1fe05b8e02cc7eed4681030': ('DisputeOpened', row_dispute_opened),
@@ -1041,6 +1089,8 @@ ROW_TYPES: Final[dict[str, type[Row]]] = {
     'BidPlaced': BidPlacedRow,
     'CategoryListingChanged': CategoryListingChangedRow,
     'CertificateIssued': CertificateIssuedRow,
+    'CheckpointSubmitted': CheckpointSubmittedRow,
+    'CheckpointWitnessed': CheckpointWitnessedRow,
     'CurrencyListingChanged': CurrencyListingChangedRow,
     'DisputeFrozen': DisputeFrozenRow,
     'DisputeOpened': DisputeOpenedRow,

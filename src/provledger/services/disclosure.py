@@ -33,13 +33,11 @@ from provledger.chain.events import (
     decode_asset_registered,
     decode_metadata_updated,
 )
+from provledger.chain.logs import MAX_LOG_RANGE, paged_logs
 from provledger.commitments import CONTENT_KIND, METADATA_KIND, Presentation, commitment_kinds
 from provledger.params import InvalidParameterError, to_hex32
-from provledger.services.proofs.checks import Check, CheckFailedError, Verdict, run_check
+from provledger.services.proofs.verdict import Check, CheckFailedError, Verdict, run_check
 
-#: The most blocks one ``eth_getLogs`` request covers by default (the setting
-#: ``PROVLEDGER_MAX_BLOCK_RANGE``'s default).
-MAX_LOG_RANGE: Final = 100_000
 #: Check name -> what passing it proves, in the order checks run.
 CHECKS: Final[dict[str, str]] = {
     "chain": "the node serves the presentation's chain",
@@ -91,18 +89,7 @@ def registered_commitment(
         ["0x" + AssetRegistered.TOPIC0.hex(), "0x" + MetadataUpdated.TOPIC0.hex()],
         "0x" + asset_id.to_bytes(32, "big").hex(),
     ]
-    logs = [
-        log
-        for start in range(from_block, head + 1, max_range)
-        for log in w3.eth.get_logs(
-            {
-                "address": registry,
-                "fromBlock": start,
-                "toBlock": min(start + max_range - 1, head),
-                "topics": topics,
-            }
-        )
-    ]
+    logs = list(paged_logs(w3, registry, topics, from_block, head, max_range))
     registered: AssetRegistered | None = None
     uri = ""
     for log in logs:

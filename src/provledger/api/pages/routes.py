@@ -17,6 +17,7 @@ from provledger.api.pages.dataroom import access_requests
 from provledger.api.pages.frame import FILES, Frame
 from provledger.api.pages.notices import NO_NOTICES, notice_context
 from provledger.api.params import MAX_CURSOR, Digits
+from provledger.api.security import VERIFY_PAGE_POLICY
 from provledger.chain.ids import asset_id
 from provledger.errors import InputError
 from provledger.params import INT64_MAX, checksum, parse_address, parse_asset_id, parse_hash
@@ -85,6 +86,11 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
         labels.learn_listed(results)
         return page(request, "search.html", labels=labels, query=text, results=results, error=None)
 
+    def verify_page(request: Request, status_code: int = 200, **context: Any) -> Response:
+        response = page(request, "check.html", status_code, **context)
+        response.headers["content-security-policy"] = VERIFY_PAGE_POLICY.decode()
+        return response
+
     @router.get("/check", response_class=HTMLResponse)
     def check(
         request: Request,
@@ -96,7 +102,7 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
         are anchored together as the batch ``batch``)."""
         blank: dict[str, Any] = {"verdict": None, "batch": None, "batch_query": "", "files": files}
         if not hash:
-            return page(request, "check.html", **blank, error=None, query="")
+            return verify_page(request, **blank, error=None, query="")
         try:
             verdict = frame.gateway.verifier.verify_hash(hash)
             anchored = None
@@ -104,14 +110,14 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
                 with suppress(NotFoundError):  # not anchored as a batch: said on the page
                     anchored = service.batch(parse_hash(batch, "batch"))
         except InputError as error:
-            return page(request, "check.html", 400, **blank, error=str(error), query=hash)
+            return verify_page(request, 400, **blank, error=str(error), query=hash)
         found: dict[str, Any] = {
             "verdict": verdict,
             "batch": anchored,
             "batch_query": batch,
             "files": files,
         }
-        return page(request, "check.html", **found, error=None, query=hash)
+        return verify_page(request, **found, error=None, query=hash)
 
     @router.get("/asset/{asset_id}", response_class=HTMLResponse)
     def asset_page(request: Request, asset_id: str) -> Response:

@@ -9,6 +9,11 @@
 // the fields disclosed and withheld, and, on this gateway's chain (GET /assets/{id} and GET
 // /status), the root must be the metadata hash the asset anchors and the header's content hash
 // the one it was registered with. Nothing of the presentation leaves the page but the asset id.
+//
+// A dropped proof bundle (a .json whose version starts with provledger-proof/) is re-checked by
+// verify-proof.mjs, the verifier written apart from provledger's Python, against the nodes the
+// page names (by default this gateway's read-only passthroughs /rpc and /rpc/checkpoint; any
+// node that answers cross-origin requests otherwise), and each check is shown.
 "use strict";
 
 const K = new Uint32Array([
@@ -378,6 +383,77 @@ function reveal(section, parts) {
   section.hidden = false;
 }
 
+// ---- proof bundles, checked by verify-proof.mjs
+
+const PROOF_VERSION = /^provledger-proof\//;
+const PROOF_CHECK_NAMES = {
+  chain: "Chain", receipt: "Receipt", block: "Block", event: "Event", contract: "Contract",
+  merkle: "Merkle path", anchor: "Anchor", state: "State", checkpoint: "Checkpoint", witnesses: "Witnesses",
+};
+
+// The text of a dropped proof bundle, or null if the bytes are not one (then the file is hashed
+// and looked up like any other). The verifier reads the text itself: 1.0 is not 1 there.
+function proofBundleIn(bytes) {
+  let text;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (error) {
+    return null;
+  }
+  if (!/^\s*\{/.test(text) || !text.includes("provledger-proof/")) return null;
+  try {
+    const raw = JSON.parse(text);
+    return raw && typeof raw.version === "string" && PROOF_VERSION.test(raw.version) ? text : null;
+  } catch (error) {
+    return null;
+  }
+}
+
+// A node URL as typed, relative to this page (the defaults are /rpc and /rpc/checkpoint); null
+// when the field is empty.
+function nodeUrl(input) {
+  const typed = input ? input.value.trim() : "";
+  return typed ? new URL(typed, window.location.href).href : null;
+}
+
+function showProof(section, report, nodes) {
+  const failed = report.checks.filter((check) => !check.passed);
+  const heading = element("h2", { id: "proof-h", class: report.ok ? "yes" : "no" }, report.ok ? "Proof verified" : "Proof not verified");
+  const parts = [heading];
+  if (failed.length) {
+    parts.push(element("p", { class: "error", role: "alert" },
+      `${failed.length} of ${report.checks.length} checks failed (${failed.map((check) => check.name).join(", ")}): the bundle's claims do not all hold on the nodes asked.`));
+  }
+  const assetLink = element("a", { href: `/asset/${report.asset_id}` }, element("code", { class: "wrap" }, report.asset_id));
+  const asked = [element("code", { class: "node" }, nodes.rpc)];
+  if (report.checks.some((check) => check.name === "checkpoint") && nodes.checkpointRpc) {
+    asked.push(" and ", element("code", { class: "node" }, nodes.checkpointRpc));
+  }
+  parts.push(element("p", {}, "Asset ", assetLink, ` on chain ${report.chain_id}: `,
+    report.ok ? `all ${report.checks.length} checks passed` : `${report.checks.length - failed.length} of ${report.checks.length} checks passed`,
+    ", asking ", ...asked, "."));
+  const facts = element("dl", { class: "facts checks", id: "proof-checks" });
+  for (const check of report.checks) {
+    facts.append(
+      element("dt", {}, PROOF_CHECK_NAMES[check.name] || check.name, element("span", { class: "small proves" }, check.title)),
+      element("dd", { "data-check": check.name, class: check.passed ? "yes" : "no" }, `${check.passed ? "\u2713" : "\u2717"} ${check.reason}`));
+  }
+  parts.push(element("h3", {}, "Checks"), facts);
+  revealIn(section, "proof-h", parts);
+}
+
+function showProofProblem(section, heading, message, part) {
+  const attributes = { class: "error", role: "alert" };
+  if (part !== undefined) attributes["data-part"] = part;
+  revealIn(section, "proof-h", [element("h2", { id: "proof-h", class: "no" }, heading), element("p", attributes, message)]);
+}
+
+function revealIn(section, labelledBy, parts) {
+  section.replaceChildren(...parts);
+  section.setAttribute("aria-labelledby", labelledBy);
+  section.hidden = false;
+}
+
 // Every file under a dropped folder entry, with its path relative to that folder.
 async function walk(entry, prefix, found) {
   if (entry.isFile) {
@@ -400,6 +476,7 @@ function setUp() {
   const progress = document.getElementById("progress");
   const state = document.getElementById("hash-state");
   const disclosure = document.getElementById("disclosure");
+  const proofSection = document.getElementById("proof");
   if (!drop || !input) return;
 
   function show(text) {
@@ -429,6 +506,43 @@ function setUp() {
     disclosure.scrollIntoView();
   }
 
+  async function prove(text, name) {
+    for (const shown of document.querySelectorAll(".verdict:not(#proof)")) shown.hidden = true;
+    progress.hidden = true;
+    proofSection.setAttribute("aria-busy", "true");
+    const nodes = {
+      rpc: nodeUrl(document.getElementById("proof-rpc")),
+      checkpointRpc: nodeUrl(document.getElementById("proof-checkpoint-rpc")),
+    };
+    state.textContent = `Checking the proof bundle ${name} in this browser…`;
+    try {
+      const verifier = await import("/static/verify-proof.mjs");
+      try {
+        showProof(proofSection, await verifier.verifyBundle(text, nodes), nodes);
+        state.textContent = `Checked the proof bundle ${name}.`;
+      } catch (error) {
+        if (error instanceof verifier.MalformedBundle) {
+          showProofProblem(proofSection, "Proof not verified", `The bundle does not read: ${error.message}.`, error.path);
+          state.textContent = `${name} is not a proof bundle this page can read.`;
+        } else if (error instanceof verifier.NodeUnreachable) {
+          showProofProblem(proofSection, "Proof not checked", `A node could not be reached, so nothing was checked: ${error.message}. A node of another site must answer cross-origin requests (CORS).`);
+          state.textContent = `The proof bundle ${name} could not be checked.`;
+        } else if (error instanceof verifier.BadOptions) {
+          showProofProblem(proofSection, "Proof not checked", `${error.message}.`);
+          state.textContent = `The proof bundle ${name} could not be checked.`;
+        } else {
+          throw error;
+        }
+      }
+    } catch (error) {
+      showProofProblem(proofSection, "Proof not checked", `The verifier stopped: ${error.message}`);
+      state.textContent = `The proof bundle ${name} could not be checked.`;
+    } finally {
+      proofSection.setAttribute("aria-busy", "false");
+    }
+    proofSection.scrollIntoView();
+  }
+
   async function check(file) {
     progress.value = 0;
     let hex;
@@ -436,6 +550,8 @@ function setUp() {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const found = disclosure && presentationIn(bytes);
       if (found) { await disclose(found, file.name); return; }
+      const bundle = proofSection && proofBundleIn(bytes);
+      if (bundle) { await prove(bundle, file.name); return; }
       show(`Hashing ${file.name} (${file.size.toLocaleString()} bytes) in this browser…`);
       hex = await sha256Hex(bytes);
       progress.value = 100;

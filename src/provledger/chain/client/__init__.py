@@ -9,6 +9,9 @@ functions by module: ``registry``, ``office``, ``licenses``, ``appraisals``, ``c
 >>> ledger = Provledger(w3, deployment, account)            # doctest: +SKIP
 >>> receipt = ledger.registry.register(registration)         # doctest: +SKIP
 >>> receipt.event(AssetRegistered).asset_id                  # doctest: +SKIP
+
+:class:`CheckpointClient` is apart: the ``Checkpoint`` contract is deployed on another chain
+than the registry, so it is bound to an address and a sender of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from web3 import Web3
 from provledger.chain.client.anchor import AnchorClient
 from provledger.chain.client.appraisals import AppraisalClient
 from provledger.chain.client.base import ZERO_HASH, CallEncoder, ContractClient
+from provledger.chain.client.checkpoint import CHECKPOINTER_ROLE, CheckpointClient
 from provledger.chain.client.court import CourtClient
 from provledger.chain.client.export import ExportClient
 from provledger.chain.client.licenses import LicenseClient
@@ -31,11 +35,13 @@ from provledger.chain.transactions import Sender
 from provledger.errors import ConfigurationError
 
 __all__ = [
+    "CHECKPOINTER_ROLE",
     "NATIVE",
     "ZERO_HASH",
     "AnchorClient",
     "AppraisalClient",
     "CallEncoder",
+    "CheckpointClient",
     "ContractClient",
     "CourtClient",
     "ExportClient",

@@ -36,13 +36,8 @@ from provledger.errors import ProvledgerError, ServiceUnavailableError
 from provledger.merkle import batch_leaf_hash
 from provledger.params import InvalidParameterError, checksum, parse_address, parse_hex, to_hex32
 from provledger.services.delivery.accesslog import RECEIPT_FORMAT, evidence_hash
-from provledger.services.proofs.checks import (
-    Check,
-    CheckFailedError,
-    Verdict,
-    reach_root,
-    run_check,
-)
+from provledger.services.proofs.checks import reach_root
+from provledger.services.proofs.verdict import Check, CheckFailedError, Verdict, run_check
 from provledger.store.access_log import (
     DECISIONS,
 )

@@ -38,24 +38,28 @@ wrong address fails ``contract`` alone and a wrong ``asset_id`` fails ``event`` 
 The package holds the format (:mod:`.format`: the typed :class:`ProofBundle`, its parser, its
 one serialiser :func:`bundle_json` and the published JSON Schema ``proof-bundle.schema.json``),
 the node reads both sides share (:mod:`.node`), the builder (:mod:`.builder`) and the checks
-(:mod:`.checks`).
+(:mod:`.checks`, with the evidence checks in :mod:`.checkpointed` and what they share with other
+verdicts in :mod:`.verdict`); :mod:`.evidence` finds a version 2 bundle's checkpoint evidence.
 """
 
 from provledger.services.proofs.builder import build_proof_bundle, trail_proof
+from provledger.services.proofs.checkpointed import WitnessPolicy, WitnessPolicyError
 from provledger.services.proofs.checks import (
     BATCH_CHECKS,
     CHECKS,
-    Check,
     ProofReport,
     verify_proof_bundle,
 )
+from provledger.services.proofs.evidence import CheckpointSource
+from provledger.services.proofs.fields import MalformedProofBundleError
 from provledger.services.proofs.format import (
     BUNDLE_VERSION,
+    CHECKPOINTED_VERSION,
     SCHEMA_FILE,
     BatchClaim,
+    CheckpointClaim,
     ContractClaim,
     LogClaim,
-    MalformedProofBundleError,
     ProofBundle,
     ProofUnavailableError,
     bundle_json,
@@ -63,20 +67,26 @@ from provledger.services.proofs.format import (
     parse_proof_bundle,
 )
 from provledger.services.proofs.node import asset_record, batch_record
+from provledger.services.proofs.verdict import Check
 
 __all__ = [
     "BATCH_CHECKS",
     "BUNDLE_VERSION",
+    "CHECKPOINTED_VERSION",
     "CHECKS",
     "SCHEMA_FILE",
     "BatchClaim",
     "Check",
+    "CheckpointClaim",
+    "CheckpointSource",
     "ContractClaim",
     "LogClaim",
     "MalformedProofBundleError",
     "ProofBundle",
     "ProofReport",
     "ProofUnavailableError",
+    "WitnessPolicy",
+    "WitnessPolicyError",
     "asset_record",
     "batch_record",
     "build_proof_bundle",

@@ -16,7 +16,10 @@ from provledger.chain.artifacts import load_artifact
 from provledger.chain.deployments import Deployment
 from provledger.chain.serialize import asset_hex, event_args
 from provledger.merkle import batch_leaf_hash, process_proof
+from provledger.services.proofs.evidence import CheckpointSource
 from provledger.services.proofs.format import (
+    BUNDLE_VERSION,
+    CHECKPOINTED_VERSION,
     BatchClaim,
     ContractClaim,
     LogClaim,
@@ -127,9 +130,15 @@ def _contract_claims(
     return contracts
 
 
-def trail_proof(trail: RegistrationTrail, w3: Web3, deployment: Deployment) -> ProofBundle:
+def trail_proof(
+    trail: RegistrationTrail,
+    w3: Web3,
+    deployment: Deployment,
+    checkpoints: CheckpointSource | None = None,
+) -> ProofBundle:
     """The proof of the asset the indexed ``trail`` registered, read from the node ``w3`` (its
-    state at the node's latest block).
+    state at the node's latest block); with ``checkpoints``, a version 2 bundle carrying the
+    checkpoint evidence of the registration's block (null while none covers it).
 
     Raises:
         ProofUnavailableError: the node does not hold the indexed logs (a reorg the index has
@@ -152,6 +161,7 @@ def trail_proof(trail: RegistrationTrail, w3: Web3, deployment: Deployment) -> P
         anchor = deployment.address(batch.anchor.contract)
         batch_state = batch_record(w3, anchor, batch.root, block)
     chain_id = node.chain_id()
+    evidence = None if checkpoints is None else checkpoints.evidence(node, registration, key)
     return ProofBundle(
         chain_id=chain_id,
         asset_id=asset_id,
@@ -164,17 +174,25 @@ def trail_proof(trail: RegistrationTrail, w3: Web3, deployment: Deployment) -> P
         state_block_hash=bytes(head["hash"]),
         asset_record=asset,
         batch_record=batch_state,
+        version=BUNDLE_VERSION if checkpoints is None else CHECKPOINTED_VERSION,
+        checkpoint=evidence,
     )
 
 
 def build_proof_bundle(
-    engine: Engine, w3: Web3, deployment: Deployment, asset_id: int
+    engine: Engine,
+    w3: Web3,
+    deployment: Deployment,
+    asset_id: int,
+    *,
+    checkpoints: CheckpointSource | None = None,
 ) -> dict[str, Any]:
     """The proof bundle of ``asset_id`` as JSON (:func:`bundle_json`), checkable with
     :func:`~provledger.services.proofs.checks.verify_proof_bundle`.
 
     The index says which logs registered the asset; their raw topics and data, the contracts'
     code hashes and the state are read from the node (``w3``), the state at its latest block.
+    With ``checkpoints`` the bundle is version 2 and carries the checkpoint evidence.
 
     Raises:
         NotFoundError: the index does not hold the asset.
@@ -186,4 +204,4 @@ def build_proof_bundle(
         trail = proof_rows.registration_trail(conn, key)
     if trail is None:
         raise NotFoundError("asset", key)
-    return bundle_json(trail_proof(trail, w3, deployment))
+    return bundle_json(trail_proof(trail, w3, deployment, checkpoints))

@@ -15,8 +15,14 @@ from web3.types import TxReceipt
 from provledger.chain.events import AssetRegistered, BatchAnchored, Event, LeafPromoted
 from provledger.chain.ids import asset_id as asset_id_of
 from provledger.chain.serialize import asset_hex, event_args
-from provledger.errors import ProvledgerError, ServiceUnavailableError
+from provledger.errors import ProvledgerError
 from provledger.merkle import batch_leaf_hash, process_proof
+from provledger.services.proofs.checkpointed import (
+    EVIDENCE_CHECKS,
+    WitnessPolicy,
+    check_checkpoint,
+    check_witnesses,
+)
 from provledger.services.proofs.format import BatchClaim, LogClaim, ProofBundle, parse_proof_bundle
 from provledger.services.proofs.node import (
     ProofNode,
@@ -25,6 +31,7 @@ from provledger.services.proofs.node import (
     decode_log,
     raw_log,
 )
+from provledger.services.proofs.verdict import Check, CheckFailedError, Verdict, run_check
 
 #: Check name -> what passing it proves, in the order checks run.
 CHECKS: Final[dict[str, str]] = {
@@ -36,47 +43,11 @@ CHECKS: Final[dict[str, str]] = {
     "merkle": "the Merkle path reaches the root",
     "anchor": "the root is anchored on chain",
     "state": "the on-chain state is as stated",
+    **EVIDENCE_CHECKS,
 }
 BATCH_CHECKS: Final = frozenset({"merkle", "anchor"})
 
 E = TypeVar("E", bound=Event)
-
-
-@dataclass(frozen=True)
-class Check:
-    """The outcome of one check."""
-
-    name: str
-    """One of :data:`CHECKS`."""
-    title: str
-    """What passing it proves."""
-    passed: bool
-    reason: str
-    """One line: what was found."""
-
-
-class Verdict:
-    """What a verdict of named checks answers: whether they all passed, which failed, and the
-    checks as JSON (a bundle's report, an access receipt's verdict, a manifest's)."""
-
-    checks: tuple[Check, ...]
-
-    @property
-    def ok(self) -> bool:
-        """Whether every check passed."""
-        return bool(self.checks) and all(check.passed for check in self.checks)
-
-    @property
-    def failed(self) -> tuple[str, ...]:
-        """The names of the failed checks."""
-        return tuple(check.name for check in self.checks if not check.passed)
-
-    def checks_json(self) -> list[dict[str, Any]]:
-        """The checks as JSON: name, title, passed, reason."""
-        return [
-            {"name": c.name, "title": c.title, "passed": c.passed, "reason": c.reason}
-            for c in self.checks
-        ]
 
 
 @dataclass(frozen=True)
@@ -95,10 +66,6 @@ class ProofReport(Verdict):
             "chain_id": self.chain_id,
             "checks": self.checks_json(),
         }
-
-
-class CheckFailedError(ProvledgerError):
-    """A check found a claim the node (or arithmetic) contradicts; the message says which."""
 
 
 def _hexs(raw: bytes) -> str:
@@ -376,52 +343,54 @@ def _check_state(proof: ProofBundle, node: ProofNode) -> str:
     return f"at block {block}: held by {actual['holder']}, status {actual['status']}"
 
 
-_CHECKERS: Final[dict[str, Callable[[ProofBundle, ProofNode], str]]] = {
-    "chain": _check_chain,
-    "receipt": _check_receipt,
-    "block": _check_block,
-    "event": _check_event,
-    "contract": _check_contract,
-    "merkle": _check_merkle,
-    "anchor": _check_anchor,
-    "state": _check_state,
-}
-
-
-def _run(name: str, proof: ProofBundle, node: ProofNode) -> Check:
-    return run_check(name, CHECKS[name], lambda: _CHECKERS[name](proof, node))
-
-
-def run_check(name: str, title: str, check: Callable[[], str]) -> Check:
-    """The outcome of ``check`` (which returns why it passed, or raises why not) as a
-    :class:`Check`; a node that cannot be reached gives no verdict: raised, not reported."""
-    try:
-        return Check(name, title, True, check())
-    except CheckFailedError as failure:
-        return Check(name, title, False, str(failure))
-    except ServiceUnavailableError:
-        raise
-    except (Web3Exception, ProvledgerError) as error:
-        # The node refused a read (unknown block, a call that reverted): the claim that needed
-        # it is not confirmed. Transport failures are not caught: they are no verdict.
-        return Check(name, title, False, f"the node answered: {error}")
-
-
-def verify_proof_bundle(bundle: Mapping[str, Any], w3: Web3) -> ProofReport:
+def verify_proof_bundle(
+    bundle: Mapping[str, Any],
+    w3: Web3,
+    *,
+    target: Web3 | None = None,
+    policy: WitnessPolicy | None = None,
+) -> ProofReport:
     """Re-check ``bundle`` against the node ``w3``; each check of :data:`CHECKS` that applies
     is run and reported, whatever the others found.
 
+    ``checkpoint`` and ``witnesses`` apply to a bundle carrying checkpoint evidence, and to any
+    bundle when ``policy`` requires co-signatures; ``checkpoint`` reads the target chain's node
+    ``target`` (without one it fails), ``witnesses`` counts the co-signers ``policy`` knows.
+
     Raises:
         MalformedProofBundleError: the bundle is not well formed (see :func:`parse_proof_bundle`).
-        ChainUnavailableError: the node cannot be reached.
-        Web3Exception: the node answers its latest block with an error.
+        ChainUnavailableError: a node cannot be reached.
+        Web3Exception: a node answers its latest block with an error.
     """
     proof = parse_proof_bundle(bundle)
+    policy = policy or WitnessPolicy()
     node = ProofNode(w3)
     node.head()  # a node failing at its head gives no verdict: that is raised, not reported
-    names = [name for name in CHECKS if proof.is_batch_leaf or name not in BATCH_CHECKS]
+    evidence = proof.checkpoint is not None or policy.demanding
+    far = None
+    if evidence and target is not None:
+        far = ProofNode(target)
+        far.head()
+    checkers: dict[str, Callable[[], str]] = {
+        "chain": lambda: _check_chain(proof, node),
+        "receipt": lambda: _check_receipt(proof, node),
+        "block": lambda: _check_block(proof, node),
+        "event": lambda: _check_event(proof, node),
+        "contract": lambda: _check_contract(proof, node),
+        "merkle": lambda: _check_merkle(proof, node),
+        "anchor": lambda: _check_anchor(proof, node),
+        "state": lambda: _check_state(proof, node),
+        "checkpoint": lambda: check_checkpoint(proof, node, far),
+        "witnesses": lambda: check_witnesses(proof, policy),
+    }
+    names = [
+        name
+        for name in CHECKS
+        if (proof.is_batch_leaf or name not in BATCH_CHECKS)
+        and (evidence or name not in EVIDENCE_CHECKS)
+    ]
     return ProofReport(
         asset_id=asset_hex(proof.asset_id),
         chain_id=proof.chain_id,
-        checks=tuple(_run(name, proof, node) for name in names),
+        checks=tuple(run_check(name, CHECKS[name], checkers[name]) for name in names),
     )

@@ -1,4 +1,6 @@
-"""The ``provledger-proof/1`` format: the typed bundle, its parser and its one serialiser.
+"""The ``provledger-proof/1`` and ``/2`` formats: the typed bundle, its parser and its one
+serialiser. Version 2 is version 1 with ``checkpoint``: the evidence that the registration's
+block was checkpointed on a second chain (:class:`CheckpointClaim`).
 
 :class:`ProofBundle` is the one model of a bundle. The builder fills it from the index and the
 node, :func:`bundle_json` turns it into the JSON the gateway serves, and
@@ -15,17 +17,22 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from typing import Any, Final, NoReturn, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from eth_typing import ChecksumAddress
-from eth_utils.address import to_checksum_address
 
 from provledger.chain.serialize import asset_hex, hex_bytes
-from provledger.errors import InputError, ProvledgerError
-from provledger.params import MalformedHexError, parse_hex
+from provledger.checkpoints import Checkpoint, CheckpointVenue, Cosignature
+from provledger.checkpoints import MalformedCosignatureError as _BadCosignature
+from provledger.errors import ProvledgerError
+from provledger.services.proofs.fields import Fields, MalformedProofBundleError, render
 
-#: The ``version`` field of every bundle this package builds and accepts.
+#: The ``version`` of a bundle without checkpoint evidence (no checkpoints configured).
 BUNDLE_VERSION: Final = "provledger-proof/1"
+#: The ``version`` of a bundle with a ``checkpoint`` field (null while none covers its block).
+CHECKPOINTED_VERSION: Final = "provledger-proof/2"
+#: Every version the parser accepts.
+BUNDLE_VERSIONS: Final = (BUNDLE_VERSION, CHECKPOINTED_VERSION)
 
 #: The JSON Schema of :data:`BUNDLE_VERSION`, shipped with the package.
 SCHEMA_FILE: Final[Traversable] = files(__package__ or __name__).joinpath(
@@ -35,23 +42,12 @@ SCHEMA_FILE: Final[Traversable] = files(__package__ or __name__).joinpath(
 
 @cache
 def bundle_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of the ``provledger-proof/1`` format."""
+    """The JSON Schema (draft 2020-12) of the ``provledger-proof/1`` and ``/2`` formats."""
     schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     return schema
 
 
 # ------------------------------------------------------------------ errors
-
-
-class MalformedProofBundleError(InputError):
-    """A proof bundle that is not JSON, lacks a field, or holds a value of the wrong form."""
-
-    field: str
-    reason: str
-
-    def _message(self) -> str:
-        where = f"{self.field} " if self.field else ""
-        return f"malformed proof bundle: {where}{self.reason}"
 
 
 class ProofUnavailableError(ProvledgerError):
@@ -114,6 +110,27 @@ class BatchClaim:
 
 
 @dataclass(frozen=True)
+class CheckpointClaim:
+    """Version 2: the checkpoint on the target chain that holds the registration's block."""
+
+    venue: CheckpointVenue
+    """The target chain and its Checkpoint contract."""
+    code_hash: bytes
+    """keccak256 of the contract's runtime code."""
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+    log_index: int
+    checkpoint: Checkpoint
+    """What the ``CheckpointSubmitted`` log states; its source chain is the bundle's."""
+    block: tuple[int, bytes]
+    """The evidenced source block (number, hash): the registration log's."""
+    proof: MerklePath
+    """The block's leaf's path to ``checkpoint.root``."""
+    witnesses: tuple[Cosignature, ...]
+
+
+@dataclass(frozen=True)
 class ProofBundle:
     """A well-formed proof bundle: built, or parsed (its claims are not checked yet)."""
 
@@ -134,6 +151,10 @@ class ProofBundle:
     """The asset's record at the state block (``state.asset``); None: not registered there."""
     batch_record: Mapping[str, Any] | None
     """``batchOf(root)`` at the state block (``state.batch``), for a batch leaf."""
+    version: str = BUNDLE_VERSION
+    checkpoint: CheckpointClaim | None = None
+    """Version 2's evidence; None in version 1, and in version 2 while no checkpoint covers
+    the registration's block."""
 
     @property
     def logs(self) -> tuple[LogClaim, ...]:
@@ -182,7 +203,7 @@ def bundle_json(bundle: ProofBundle) -> dict[str, Any]:
         "asset": _nullable(bundle.asset_record),
     }
     data: dict[str, Any] = {
-        "version": BUNDLE_VERSION,
+        "version": bundle.version,
         "chain_id": bundle.chain_id,
         "asset_id": asset_hex(bundle.asset_id),
         "content_hash": hex_bytes(bundle.content_hash),
@@ -204,107 +225,86 @@ def bundle_json(bundle: ProofBundle) -> dict[str, Any]:
         }
         state["batch"] = _nullable(bundle.batch_record)
     data["state"] = state
+    if bundle.version == CHECKPOINTED_VERSION:
+        data["checkpoint"] = (
+            None if bundle.checkpoint is None else _checkpoint_json(bundle.checkpoint)
+        )
     return data
+
+
+def _checkpoint_json(claim: CheckpointClaim) -> dict[str, Any]:
+    checkpoint = claim.checkpoint
+    number, block_hash = claim.block
+    return {
+        "chain_id": claim.venue.chain_id,
+        "contract": {"address": claim.venue.contract, "code_hash": hex_bytes(claim.code_hash)},
+        "transaction_hash": hex_bytes(claim.tx_hash),
+        "block_number": claim.block_number,
+        "block_hash": hex_bytes(claim.block_hash),
+        "log_index": claim.log_index,
+        "sequence": checkpoint.sequence,
+        "from_block": checkpoint.from_block,
+        "to_block": checkpoint.to_block,
+        "to_block_hash": hex_bytes(checkpoint.to_block_hash),
+        "root": hex_bytes(checkpoint.root),
+        "block": {"number": number, "hash": hex_bytes(block_hash)},
+        "proof": [hex_bytes(sibling) for sibling in claim.proof],
+        "witnesses": [cosignature.to_json() for cosignature in claim.witnesses],
+    }
 
 
 # ------------------------------------------------------------------ parsing
 
-
-def _render(value: object) -> str:
-    """A value as it would read in JSON, shortened for a one-line message."""
-    if isinstance(value, Mapping):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    text = json.dumps(value) if isinstance(value, str | int | float | bool | None) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-class _Fields:
-    """Typed access to one JSON object of a bundle; errors name the field's path."""
-
-    def __init__(self, data: object, path: str) -> None:
-        if not isinstance(data, Mapping):
-            self._fail(path, f"must be an object, got {_render(data)}")
-        self.data: Mapping[str, Any] = data
-        self.path = path
-
-    @staticmethod
-    def _fail(path: str, reason: str) -> NoReturn:
-        raise MalformedProofBundleError(path, reason)
-
-    def where(self, key: str | int) -> str:
-        """The path of ``key`` in this object."""
-        return f"{self.path}.{key}" if self.path else str(key)
-
-    def get(self, key: str) -> Any:
-        """The value of ``key``; it must be present."""
-        if key not in self.data:
-            self._fail(self.where(key), "is missing")
-        return self.data[key]
-
-    def has(self, key: str) -> bool:
-        """Whether ``key`` is present and not null."""
-        return self.data.get(key) is not None
-
-    def integer(self, key: str) -> int:
-        """A non-negative integer."""
-        value = self.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            self._fail(self.where(key), f"must be a non-negative integer, got {_render(value)}")
-        return value
-
-    def text(self, key: str) -> str:
-        """A string."""
-        value = self.get(key)
-        if not isinstance(value, str):
-            self._fail(self.where(key), f"must be a string, got {_render(value)}")
-        return value
-
-    def hex(self, key: str, size: int | None = None) -> bytes:
-        """``0x`` hex; exactly ``size`` bytes when given."""
-        return _hex(self.get(key), self.where(key), size)
-
-    def address(self, key: str) -> ChecksumAddress:
-        """An address: ``0x`` and 40 hex digits."""
-        raw = self.hex(key, 20)
-        return to_checksum_address(raw)
-
-    def obj(self, key: str) -> _Fields:
-        """A nested object."""
-        return _Fields(self.get(key), self.where(key))
-
-    def hashes(self, key: str) -> tuple[bytes, ...]:
-        """A list of 32-byte hex values."""
-        value = self.get(key)
-        if not isinstance(value, list):
-            self._fail(self.where(key), f"must be a list, got {_render(value)}")
-        return tuple(_hex(item, f"{self.where(key)}[{i}]", 32) for i, item in enumerate(value))
+#: The fields of a bundle, of a log and of checkpoint evidence, in the order they are written.
+BUNDLE_FIELDS: Final = (
+    "version",
+    "chain_id",
+    "asset_id",
+    "content_hash",
+    "channel",
+    "contracts",
+    "registration",
+    "batch",
+    "state",
+    "checkpoint",
+)
+LOG_FIELDS: Final = (
+    "contract",
+    "event",
+    "transaction_hash",
+    "transaction_index",
+    "block_number",
+    "block_hash",
+    "log_index",
+    "topics",
+    "data",
+    "args",
+)
+CHECKPOINT_FIELDS: Final = (
+    "chain_id",
+    "contract",
+    "transaction_hash",
+    "block_number",
+    "block_hash",
+    "log_index",
+    "sequence",
+    "from_block",
+    "to_block",
+    "to_block_hash",
+    "root",
+    "block",
+    "proof",
+    "witnesses",
+)
 
 
-def _hex(value: object, where: str, size: int | None) -> bytes:
-    """Hex as the format writes it (:func:`provledger.params.parse_hex`: ``0x`` and hex digits,
-    nothing around them), refused in the bundle's words."""
-    try:
-        if not isinstance(value, str):
-            raise MalformedHexError(where, "prefix")
-        return parse_hex(value, where, size)
-    except MalformedHexError as error:
-        if error.flaw == "prefix":
-            reason = f"must be 0x-prefixed hex, got {_render(value)}"
-        elif error.flaw == "length" and error.size is not None and error.digits % 2 == 0:
-            reason = f"must be {error.size} bytes, got {error.digits // 2}"
-        else:
-            reason = f"is not hexadecimal: {_render(value)}"
-        raise MalformedProofBundleError(where, reason) from None
-
-
-def _log_claim(data: _Fields, contracts: Mapping[str, ContractClaim]) -> LogClaim:
+def _log_claim(data: Fields, contracts: Mapping[str, ContractClaim]) -> LogClaim:
     contract = data.text("contract")
     if contract not in contracts:
         raise MalformedProofBundleError(
             data.where("contract"), f"names {contract!r}, which is not in 'contracts'"
         )
+    data.only(*LOG_FIELDS)
     return LogClaim(
         where=data.path,
         contract=contract,
@@ -320,15 +320,16 @@ def _log_claim(data: _Fields, contracts: Mapping[str, ContractClaim]) -> LogClai
     )
 
 
-def _nullable_record(data: _Fields, key: str) -> Mapping[str, Any] | None:
+def _nullable_record(data: Fields, key: str) -> Mapping[str, Any] | None:
     """An object that must be present and may be null (the record of nothing registered)."""
     return None if data.get(key) is None else data.obj(key).data
 
 
-def _batch_claim(bundle: _Fields, contracts: Mapping[str, ContractClaim]) -> BatchClaim | None:
+def _batch_claim(bundle: Fields, contracts: Mapping[str, ContractClaim]) -> BatchClaim | None:
     if not bundle.has("batch"):
         return None
     batch = bundle.obj("batch")
+    batch.only("root", "leaf", "proof", "promotion", "anchor")
     return BatchClaim(
         root=batch.hex("root", 32),
         leaf=batch.hex("leaf", 32),
@@ -338,10 +339,11 @@ def _batch_claim(bundle: _Fields, contracts: Mapping[str, ContractClaim]) -> Bat
     )
 
 
-def _contracts(data: _Fields) -> dict[str, ContractClaim]:
+def _contracts(data: Fields) -> dict[str, ContractClaim]:
     contracts = {}
     for name in data.data:
         contract = data.obj(name)
+        contract.only("address", "code_hash")
         contracts[str(name)] = ContractClaim(
             contract.address("address"), contract.hex("code_hash", 32)
         )
@@ -355,10 +357,12 @@ def parse_proof_bundle(data: object) -> ProofBundle:
         MalformedProofBundleError: the first field that is missing or malformed (in the order
             the bundle lists them), by its path.
     """
-    bundle = _Fields(data, "")
+    bundle = Fields(data, "")
+    bundle.only(*BUNDLE_FIELDS)
     version = bundle.text("version")
-    if version != BUNDLE_VERSION:
-        raise MalformedProofBundleError("version", f"is {version!r}, expected {BUNDLE_VERSION!r}")
+    if version not in BUNDLE_VERSIONS:
+        expected = " or ".join(map(repr, BUNDLE_VERSIONS))
+        raise MalformedProofBundleError("version", f"is {version!r}, expected {expected}")
     chain_id = bundle.integer("chain_id")
     asset_id = int.from_bytes(bundle.hex("asset_id", 32), "big")
     content_hash = bundle.hex("content_hash", 32)
@@ -367,6 +371,7 @@ def parse_proof_bundle(data: object) -> ProofBundle:
     registration = _log_claim(bundle.obj("registration"), contracts)
     batch = _batch_claim(bundle, contracts)
     state = bundle.obj("state")
+    state.only("block_number", "block_hash", "asset", "batch")
     return ProofBundle(
         chain_id=chain_id,
         asset_id=asset_id,
@@ -379,4 +384,57 @@ def parse_proof_bundle(data: object) -> ProofBundle:
         state_block_hash=state.hex("block_hash", 32),
         asset_record=_nullable_record(state, "asset"),
         batch_record=_nullable_record(state, "batch") if batch is not None else None,
+        version=version,
+        checkpoint=_checkpoint_claim(bundle, version, chain_id),
+    )
+
+
+def _checkpoint_claim(bundle: Fields, version: str, chain_id: int) -> CheckpointClaim | None:
+    if version != CHECKPOINTED_VERSION:
+        if "checkpoint" in bundle.data:
+            raise MalformedProofBundleError("checkpoint", f"is not a field of {version}")
+        return None
+    if bundle.get("checkpoint") is None:
+        return None
+    data = bundle.obj("checkpoint")
+    data.only(*CHECKPOINT_FIELDS)
+    contract = data.obj("contract")
+    contract.only("address", "code_hash")
+    block = data.obj("block")
+    block.only("number", "hash")
+    sequence = data.integer("sequence")
+    if sequence == 0:
+        raise MalformedProofBundleError(data.where("sequence"), "must be 1 or more, got 0")
+    witnesses = data.get("witnesses")
+    if not isinstance(witnesses, list):
+        raise MalformedProofBundleError(
+            data.where("witnesses"), f"must be a list, got {render(witnesses)}"
+        )
+    for i, item in enumerate(witnesses):
+        Fields(item, f"{data.where('witnesses')}[{i}]").only("witness", "signature")
+    try:
+        cosignatures = tuple(
+            Cosignature.parse(item, f"{data.where('witnesses')}[{i}]")
+            for i, item in enumerate(witnesses)
+        )
+    except _BadCosignature as error:
+        raise MalformedProofBundleError(error.where, error.reason) from None
+    return CheckpointClaim(
+        venue=CheckpointVenue(data.integer("chain_id"), contract.address("address")),
+        code_hash=contract.hex("code_hash", 32),
+        tx_hash=data.hex("transaction_hash", 32),
+        block_number=data.integer("block_number"),
+        block_hash=data.hex("block_hash", 32),
+        log_index=data.integer("log_index"),
+        checkpoint=Checkpoint(
+            source_chain_id=chain_id,
+            sequence=sequence,
+            from_block=data.integer("from_block"),
+            to_block=data.integer("to_block"),
+            to_block_hash=data.hex("to_block_hash", 32),
+            root=data.hex("root", 32),
+        ),
+        block=(block.integer("number"), block.hex("hash", 32)),
+        proof=data.hashes("proof"),
+        witnesses=cosignatures,
     )

@@ -1,0 +1,189 @@
+"""The target chain as checkpoints use it: its Checkpoint contract, checked to be one, and the
+``CheckpointSubmitted`` logs of one source chain, read in ranges of at most ``max_range``
+blocks.
+
+The contract's deployment block is not known (it is no part of a registry deployment), so a
+checkpoint's log is looked for backwards from the head (:func:`find_submitted`): checkpoints
+are recent, and the search ends at the one wanted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Final
+
+from eth_typing import ChecksumAddress
+from web3 import Web3
+
+from provledger.chain.client import CHECKPOINTER_ROLE, CheckpointClient
+from provledger.chain.events import CheckpointSubmitted, decode_checkpoint_submitted
+from provledger.chain.ids import role_id
+from provledger.chain.transactions import Sender
+from provledger.checkpoints.cosign import Checkpoint, CheckpointVenue
+from provledger.errors import InputError
+
+#: The first block a backwards search may read (the genesis block).
+GENESIS: Final = 0
+
+
+class NotCheckpointContractError(InputError):
+    """The address given for the Checkpoint contract holds no Checkpoint contract."""
+
+    template = "{address} on chain {chain_id} is not a Checkpoint contract: {reason}"
+    address: str
+    chain_id: int
+    reason: str
+
+
+class SameChainError(InputError):
+    """The target chain given is the source chain itself."""
+
+    template = (
+        "the target chain is the source chain (both are chain {chain_id}): checkpoints of a "
+        "chain belong on another chain"
+    )
+    chain_id: int
+
+
+class NotCheckpointerError(InputError):
+    """The account that would submit checkpoints lacks CHECKPOINTER_ROLE."""
+
+    template = (
+        "{account} lacks CHECKPOINTER_ROLE on the Checkpoint contract {contract}: its "
+        "checkpoints would be refused with AccessControlUnauthorizedAccount; the contract's "
+        "admin grants the role (the deployer holds it)"
+    )
+    account: str
+    contract: str
+
+
+@dataclass(frozen=True)
+class CheckpointRecord:
+    """A checkpoint as its ``CheckpointSubmitted`` log on the target chain shows it."""
+
+    checkpoint: Checkpoint
+    submitter: ChecksumAddress
+    block_number: int
+    """The target chain's block that holds the log."""
+    block_hash: bytes
+    transaction_hash: bytes
+    log_index: int
+
+
+def open_checkpoint(w3: Web3, address: str, sender: Sender | None = None) -> CheckpointClient:
+    """The client of the Checkpoint contract at ``address`` on ``w3``'s chain, checked to be
+    one: code is there, and it answers ``CHECKPOINTER_ROLE()`` as a Checkpoint does.
+
+    Raises:
+        NotCheckpointContractError: no code at ``address``, or code that is not a Checkpoint.
+    """
+    checksummed = Web3.to_checksum_address(address)
+    chain_id = int(w3.eth.chain_id)
+    if not bytes(w3.eth.get_code(checksummed)):
+        raise NotCheckpointContractError(
+            checksummed, chain_id, "no contract there (check the address and the target node)"
+        )
+    client = CheckpointClient(w3, checksummed, sender)
+    try:
+        role = bytes(client.contract.functions.CHECKPOINTER_ROLE().call())
+    except Exception:  # no such function: a revert, or an answer that does not decode
+        role = b""
+    if role != role_id(CHECKPOINTER_ROLE):
+        raise NotCheckpointContractError(
+            checksummed, chain_id, "its code does not answer CHECKPOINTER_ROLE() as one does"
+        )
+    return client
+
+
+def require_checkpointer(client: CheckpointClient, account: str) -> None:
+    """Refuse (:class:`NotCheckpointerError`) an ``account`` without CHECKPOINTER_ROLE, before
+    it waits for a checkpoint to be due only to be refused then."""
+    if not client.is_checkpointer(account):
+        raise NotCheckpointerError(Web3.to_checksum_address(account), client.address)
+
+
+def venue_of(client: CheckpointClient) -> CheckpointVenue:
+    """Where ``client``'s checkpoints are kept (the witnesses' EIP-712 domain)."""
+    return CheckpointVenue(int(client.w3.eth.chain_id), client.address)
+
+
+def record_of(log: Any) -> CheckpointRecord:
+    """The :class:`CheckpointRecord` of a raw ``CheckpointSubmitted`` log (web3's shape)."""
+    topics = [bytes(topic) for topic in log["topics"]]
+    event = decode_checkpoint_submitted(topics, bytes(log["data"]))
+    return CheckpointRecord(
+        Checkpoint.of_event(event),
+        event.submitter,
+        int(log["blockNumber"]),
+        bytes(log["blockHash"]),
+        bytes(log["transactionHash"]),
+        int(log["logIndex"]),
+    )
+
+
+def _topics(source_chain_id: int, sequence: int | None) -> list[str | None]:
+    topics: list[str | None] = [
+        "0x" + CheckpointSubmitted.TOPIC0.hex(),
+        "0x" + source_chain_id.to_bytes(32, "big").hex(),
+    ]
+    if sequence is not None:
+        topics.append("0x" + sequence.to_bytes(32, "big").hex())
+    return topics
+
+
+def submitted_logs(
+    client: CheckpointClient,
+    source_chain_id: int,
+    first: int,
+    last: int,
+    *,
+    max_range: int,
+    sequence: int | None = None,
+) -> list[CheckpointRecord]:
+    """The checkpoints of ``source_chain_id`` logged in target blocks ``first..last`` (only
+    ``sequence`` if given), in log order; one ``eth_getLogs`` per ``max_range`` blocks."""
+    found: list[CheckpointRecord] = []
+    for start, end in _windows(first, last, max_range):
+        found.extend(_logs(client, source_chain_id, start, end, sequence))
+    return found
+
+
+def find_submitted(
+    client: CheckpointClient, source_chain_id: int, sequence: int, *, head: int, max_range: int
+) -> CheckpointRecord | None:
+    """The log of checkpoint ``sequence`` of ``source_chain_id``, searched backwards from
+    target block ``head``; None if no block up to ``head`` holds it."""
+    for start, end in _windows_back(head, max_range):
+        found = _logs(client, source_chain_id, start, end, sequence)
+        if found:
+            return found[-1]
+    return None
+
+
+def _logs(
+    client: CheckpointClient, source_chain_id: int, start: int, end: int, sequence: int | None
+) -> list[CheckpointRecord]:
+    logs = client.w3.eth.get_logs(
+        {
+            "address": client.address,
+            "fromBlock": start,
+            "toBlock": end,
+            "topics": _topics(source_chain_id, sequence),
+        }
+    )
+    records = [record_of(log) for log in logs if not log.get("removed", False)]
+    return sorted(records, key=lambda item: (item.block_number, item.log_index))
+
+
+def _windows(first: int, last: int, size: int) -> Iterator[tuple[int, int]]:
+    for start in range(first, last + 1, size):
+        yield start, min(start + size - 1, last)
+
+
+def _windows_back(head: int, size: int) -> Iterator[tuple[int, int]]:
+    end = head
+    while end >= GENESIS:
+        start = max(end - size + 1, GENESIS)
+        yield start, end
+        end = start - 1
