@@ -54,11 +54,15 @@ class Checkpoint:
     """One checkpoint of a source chain, as the contract's ``CheckpointSubmitted`` states it."""
 
     source_chain_id: int
+    """The chain whose blocks it covers."""
     sequence: int
+    """Its number among that chain's checkpoints, from 1."""
     from_block: int
     to_block: int
+    """The first and the last block it covers."""
     to_block_hash: bytes
     root: bytes
+    """The root of the tree of its blocks' hashes (:class:`~.tree.BlockHashTree`)."""
 
     @classmethod
     def of_event(cls, event: CheckpointSubmitted) -> Checkpoint:

@@ -28,21 +28,19 @@ from provledger.chain.connection import rpc_chain
 from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.probe import choose_evm_version
 from provledger.chain.transactions import Sender
-from provledger.checkpoints.ledger import CheckpointLedger
-from provledger.checkpoints.submitter import (
+from provledger.checkpoints import (
     Checkpointer,
+    CheckpointLedger,
+    NotCheckpointContractError,
     PassReport,
+    SameChainError,
     Schedule,
     SourceHistoryRewrittenError,
     Submitted,
     default_start_block,
-)
-from provledger.checkpoints.target import (
-    NotCheckpointContractError,
-    SameChainError,
     open_checkpoint,
-    require_checkpointer,
 )
+from provledger.checkpoints.target import require_checkpointer
 from provledger.cli.arguments import parse_address
 from provledger.cli.base import (
     CheckpointRpcOption,
@@ -64,9 +62,9 @@ from provledger.cli.session import (
     keystore_file,
     prompt_secret,
     require_node,
+    required,
 )
 from provledger.config import Settings, mask_url
-from provledger.errors import InputError
 
 checkpoint_app = command_group(
     "checkpoint", "Checkpoints of this chain's block hashes on a second (target) chain."
@@ -123,24 +121,23 @@ TARGET_OPTIONS: Final[dict[str, Any]] = {
 
 def target_url(settings: Settings) -> str:
     """The target chain's node URL (``--checkpoint-rpc-url``), required."""
-    if settings.checkpoint_rpc_url is None:
-        raise InputError(
-            "this command needs the target chain's node: give --checkpoint-rpc-url or set "
-            "PROVLEDGER_CHECKPOINT_RPC_URL"
-        )
-    return settings.checkpoint_rpc_url
+    url = settings.checkpoint_rpc_url
+    return required(url, "the target chain's node", "--checkpoint-rpc-url", "checkpoint_rpc_url")
 
 
 def contract_address(settings: Settings) -> str:
     """The Checkpoint contract's address (``--contract``), required; checked with the target
     node's URL, before any node is asked."""
     target_url(settings)
-    if settings.checkpoint_contract is None:
-        raise InputError(
-            "this command needs the Checkpoint contract: give --contract or set "
-            "PROVLEDGER_CHECKPOINT_CONTRACT (`provledger checkpoint deploy` deploys one)"
-        )
-    return parse_address(settings.checkpoint_contract, "--contract")
+    hint = " (`provledger checkpoint deploy` deploys one)"
+    contract = required(
+        settings.checkpoint_contract,
+        "the Checkpoint contract",
+        "--contract",
+        "checkpoint_contract",
+        hint,
+    )
+    return parse_address(contract, "--contract")
 
 
 def target_chain(settings: Settings) -> Web3:

@@ -123,14 +123,19 @@ def chain_command(
     return register
 
 
+def required(value: str | None, what: str, flag: str, setting: str, hint: str = "") -> str:
+    """A setting a command cannot do without: ``value``, or an error naming ``what`` it is,
+    its ``flag``, its environment variable (``setting`` in capitals) and a ``hint``."""
+    if value is None:
+        env = f"PROVLEDGER_{setting.upper()}"
+        raise InputError(f"this command needs {what}: give {flag} or set {env}{hint}")
+    return value
+
+
 def require_node(settings: Settings) -> str:
     """The node URL; the embedded chain does not outlive one command, so it is refused."""
-    if settings.rpc_url is None:
-        raise InputError(
-            "this command needs a node: give --rpc-url or set PROVLEDGER_RPC_URL "
-            "(`provledger chain` starts a local one)"
-        )
-    return settings.rpc_url
+    hint = " (`provledger chain` starts a local one)"
+    return required(settings.rpc_url, "a node", "--rpc-url", "rpc_url", hint)
 
 
 def keystore_file(settings: Settings) -> Path | None:
