@@ -1,5 +1,7 @@
 """The checkpoints a target chain holds for a source chain, as its canonical logs tell them,
 with the target block's time and the JSON the gateway and ``provledger checkpoint list`` show.
+Logs are read backwards from the head, so reads cost what the contract's age and the question
+ask, not the target chain's length.
 
 A checkpoint removed by a reorganisation of the target chain is not in its canonical logs, and
 the contract numbers a source chain's checkpoints without gaps, so each sequence number appears
@@ -8,6 +10,7 @@ at most once here: the one the target chain holds now.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +21,7 @@ from web3 import Web3
 from provledger.chain.client import CheckpointClient
 from provledger.chain.logs import MAX_LOG_RANGE
 from provledger.checkpoints.cosign import CheckpointVenue
-from provledger.checkpoints.target import CheckpointRecord, find_submitted, submitted_logs
+from provledger.checkpoints.target import CheckpointRecord, find_submitted, submitted_backwards
 
 
 def _hex(raw: bytes) -> str:
@@ -40,8 +43,11 @@ class CheckpointLedger:
 
     def recorded(self, source_chain_id: int) -> list[CheckpointRecord]:
         """Every checkpoint of ``source_chain_id`` the target chain holds, by sequence."""
-        head = int(self.w3.eth.block_number)
-        found = submitted_logs(self.client, source_chain_id, 0, head, max_range=self.max_range)
+        found = []
+        for item in self._newest_first(source_chain_id):
+            found.append(item)
+            if item.checkpoint.sequence == 1:
+                break
         return sorted(found, key=lambda item: item.checkpoint.sequence)
 
     def get(self, source_chain_id: int, sequence: int) -> CheckpointRecord | None:
@@ -54,10 +60,18 @@ class CheckpointLedger:
     def covering(self, source_chain_id: int, block_number: int) -> CheckpointRecord | None:
         """The checkpoint of ``source_chain_id`` whose blocks include ``block_number``; None
         while none does."""
-        for item in self.recorded(source_chain_id):
-            if item.checkpoint.from_block <= block_number <= item.checkpoint.to_block:
+        for item in self._newest_first(source_chain_id):
+            if item.checkpoint.to_block < block_number:
+                return None  # the older ones end earlier still
+            if item.checkpoint.from_block <= block_number:
                 return item
         return None
+
+    def _newest_first(self, source_chain_id: int) -> Iterator[CheckpointRecord]:
+        """The checkpoints, read backwards from the head: the reads stop where the caller has
+        what it wants, or at the contract's creation (not at the target chain's genesis)."""
+        head = int(self.w3.eth.block_number)
+        return submitted_backwards(self.client, source_chain_id, head, self.max_range)
 
     def time_of(self, record: CheckpointRecord) -> datetime:
         """The time of the target block that holds ``record``."""

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
+from web3.exceptions import Web3Exception
 
 from provledger.chain.client import CHECKPOINTER_ROLE, CheckpointClient
 from provledger.chain.events import CheckpointSubmitted, decode_checkpoint_submitted
@@ -154,11 +155,34 @@ def find_submitted(
 ) -> CheckpointRecord | None:
     """The log of checkpoint ``sequence`` of ``source_chain_id``, searched backwards from
     target block ``head``; None if no block up to ``head`` holds it."""
-    for start, end in _windows_back(head, max_range):
-        found = _logs(client, source_chain_id, start, end, sequence)
-        if found:
-            return found[-1]
+    for found in submitted_backwards(client, source_chain_id, head, max_range, sequence):
+        return found
     return None
+
+
+def submitted_backwards(
+    client: CheckpointClient,
+    source_chain_id: int,
+    head: int,
+    max_range: int,
+    sequence: int | None = None,
+) -> Iterator[CheckpointRecord]:
+    """The checkpoints of ``source_chain_id`` (only ``sequence`` if given) logged up to target
+    block ``head``, newest first, read ``max_range`` blocks at a time backwards; the search ends
+    at the contract's creation (a block where it has no code yet), not at genesis."""
+    for start, end in _windows_back(head, max_range):
+        yield from reversed(_logs(client, source_chain_id, start, end, sequence))
+        if start > GENESIS and not _has_code(client, start):
+            return  # older blocks precede the contract
+
+
+def _has_code(client: CheckpointClient, block: int) -> bool:
+    """Whether the contract had code at ``block``; a node without that block's state (pruned)
+    is taken as yes, so the search goes on rather than stopping short."""
+    try:
+        return bool(bytes(client.w3.eth.get_code(client.address, block)))
+    except Web3Exception:
+        return True
 
 
 def _logs(

@@ -20,7 +20,6 @@ import typer
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
-from provledger.chain.accounts import resolve_signer
 from provledger.chain.artifacts import DEFAULT_EVM_VERSION, EVM_VERSIONS, check_evm_version
 from provledger.chain.calls import CallLog
 from provledger.chain.client import CheckpointClient
@@ -59,8 +58,7 @@ from provledger.cli.session import (
     DevAccountOption,
     KeystoreOption,
     PasswordFileOption,
-    keystore_file,
-    prompt_secret,
+    command_signer,
     require_node,
     required,
 )
@@ -175,7 +173,7 @@ def open_chains(settings: Settings, address: str, *, sign: bool = True) -> Chain
     only its chain id fails as a node, exit 3)."""
     source, target = source_chain(settings), target_chain(settings)
     source_id, target_id = int(source.eth.chain_id), int(target.eth.chain_id)
-    account = signer(settings, target_id)
+    account = command_signer(settings, target_id)
     try:
         client = checkpoint_client(target, address, account if sign else None)
     except NotCheckpointContractError:
@@ -185,19 +183,6 @@ def open_chains(settings: Settings, address: str, *, sign: bool = True) -> Chain
     if source_id == target_id:
         raise SameChainError(source_id)
     return Chains(source, source_id, target_id, account, client)
-
-
-def signer(settings: Settings, chain_id: int) -> LocalAccount:
-    """The command's account, for transactions on chain ``chain_id`` (dev keys only on a
-    development chain)."""
-    return resolve_signer(
-        chain_id=chain_id,
-        embedded=False,
-        keystore=keystore_file(settings),
-        password_file=settings.password_file,
-        dev_index=settings.dev_account,
-        prompt_password=prompt_secret,
-    )
 
 
 def source_chain(settings: Settings) -> Web3:
@@ -279,7 +264,7 @@ def checkpoint_deploy_command(
     target = target_chain(settings)
     chain_id = int(target.eth.chain_id)
     chosen = choose_evm_version(target, State.node_url, requested)
-    account = signer(settings, chain_id)
+    account = command_signer(settings, chain_id)
     address = deploy_checkpoint(
         target, Sender(target, account), checkpointers=extra, evm_version=chosen
     )

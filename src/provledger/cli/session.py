@@ -200,14 +200,18 @@ def open_ledger(settings: Settings, *, sign: bool = True) -> Provledger:
     first = min((contract.block_number for contract in deployment.contracts.values()), default=0)
     # a revert is explained by the call it answers, and by logs no older than the deployment
     State.call_log = CallLog(names, from_block=first).attach(w3)
-    account: LocalAccount | None = None
-    if sign:
-        account = resolve_signer(
-            chain_id=chain_id,
-            embedded=False,
-            keystore=keystore_file(settings),
-            password_file=settings.password_file,
-            dev_index=settings.dev_account,
-            prompt_password=prompt_secret,
-        )
+    account = command_signer(settings, chain_id) if sign else None
     return Provledger(w3, deployment, account)
+
+
+def command_signer(settings: Settings, chain_id: int) -> LocalAccount:
+    """The command's account (``--keystore``, its password, or ``--dev-account``), for
+    transactions on chain ``chain_id`` (dev keys only on a development chain)."""
+    return resolve_signer(
+        chain_id=chain_id,
+        embedded=False,
+        keystore=keystore_file(settings),
+        password_file=settings.password_file,
+        dev_index=settings.dev_account,
+        prompt_password=prompt_secret,
+    )
