@@ -57,10 +57,10 @@ from provledger.chain.deployments import Deployment
 from provledger.chain.events import AssetRegistered, CheckpointSubmitted
 from provledger.chain.transactions import Sender
 from provledger.chain.types import Registration
-from provledger.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import JsonRpcSource
 from provledger.merkle import StandardMerkleTree
+from provledger.services.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
 from provledger.services.proofs import CheckpointSource, build_proof_bundle
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore

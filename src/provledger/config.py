@@ -226,7 +226,7 @@ class Settings(BaseSettings):
     checkpoint_max_blocks: int = Field(default=1024, ge=1)
     """Most source blocks one checkpoint covers (a long backlog is checkpointed in parts)."""
 
-    checkpoint_database_url: str = "sqlite:///.provledger/checkpoints.sqlite"
+    checkpoint_database_url: str = "sqlite:///.provledger/services/checkpoints.sqlite"
     """Database where the gateway keeps the witnesses' co-signatures it was given."""
 
     witness_state: Path = Path(".provledger/witness.json")

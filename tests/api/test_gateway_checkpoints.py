@@ -42,8 +42,14 @@ from provledger.chain.connection import rpc_chain
 from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.events import CheckpointSubmitted
 from provledger.chain.transactions import Receipt, Sender
-from provledger.checkpoints import BlockHashTree, Checkpoint, CheckpointVenue, Cosignature, cosign
 from provledger.config import Settings
+from provledger.services.checkpoints import (
+    BlockHashTree,
+    Checkpoint,
+    CheckpointVenue,
+    Cosignature,
+    cosign,
+)
 from provledger.services.proofs import verify_proof_bundle
 from provledger.services.proofs.checkpointed import WitnessPolicy
 

@@ -11,7 +11,7 @@ from web3 import Web3
 
 from helpers.checkpointing import TwoChains
 from provledger.chain.connection import rpc_chain
-from provledger.checkpoints import CheckpointLedger
+from provledger.services.checkpoints import CheckpointLedger
 
 #: Blocks one eth_getLogs request spans in these tests.
 RANGE = 10

@@ -26,7 +26,7 @@ from provledger.chain.ids import role_id
 from provledger.chain.reverts import ContractRevertError
 from provledger.chain.transactions import Sender
 from provledger.chain.types import CheckpointHead
-from provledger.checkpoints import (
+from provledger.services.checkpoints import (
     Checkpoint,
     Checkpointer,
     SameChainError,
@@ -35,8 +35,8 @@ from provledger.checkpoints import (
     Submitted,
     default_start_block,
 )
-from provledger.checkpoints.blocks import MissingBlockError, read_headers
-from provledger.checkpoints.target import NotCheckpointContractError, open_checkpoint
+from provledger.services.checkpoints.blocks import MissingBlockError, read_headers
+from provledger.services.checkpoints.target import NotCheckpointContractError, open_checkpoint
 
 
 class Clock:

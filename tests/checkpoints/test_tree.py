@@ -16,7 +16,8 @@ from hexbytes import HexBytes
 from helpers.checkpointing import SOURCE_CHAIN_ID, TARGET_CHAIN_ID, WITNESS, TwoChains
 from helpers.ozoracle import oz_jobs
 from provledger.chain.accounts import dev_account
-from provledger.checkpoints import (
+from provledger.merkle import process_proof
+from provledger.services.checkpoints import (
     BLOCK_LEAF_TYPES,
     BlockHashTree,
     Checkpoint,
@@ -27,7 +28,6 @@ from provledger.checkpoints import (
     checkpoint_commitment,
     cosign,
 )
-from provledger.merkle import process_proof
 
 SIZES = (1, 2, 3, 256)
 

@@ -23,7 +23,7 @@ from helpers.checkpointing import (
 )
 from provledger.chain.client import CheckpointClient
 from provledger.chain.connection import DevChain
-from provledger.checkpoints import (
+from provledger.services.checkpoints import (
     Checkpoint,
     Checkpointer,
     CheckpointNotFinalError,
@@ -34,8 +34,8 @@ from provledger.checkpoints import (
     Witness,
     WitnessStateMismatchError,
 )
-from provledger.checkpoints.witness import StartingPointError
-from provledger.checkpoints.witness_state import MalformedWitnessStateError, load_state
+from provledger.services.checkpoints.witness import StartingPointError
+from provledger.services.checkpoints.witness_state import MalformedWitnessStateError, load_state
 
 
 @dataclasses.dataclass

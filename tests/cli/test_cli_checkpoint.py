@@ -37,7 +37,7 @@ from provledger.chain.client import CheckpointClient
 from provledger.chain.connection import DevChain, rpc_chain
 from provledger.chain.events import CheckpointWitnessed
 from provledger.chain.transactions import Sender, decode_receipt
-from provledger.checkpoints import BlockHashTree, Checkpoint, CheckpointVenue, Cosignature
+from provledger.services.checkpoints import BlockHashTree, Checkpoint, CheckpointVenue, Cosignature
 
 FINALITY: Final = 2
 

@@ -35,8 +35,8 @@ from provledger.chain.ids import role_id
 from provledger.chain.reverts import ContractRevertError
 from provledger.chain.transactions import Sender
 from provledger.chain.types import CheckpointHead
-from provledger.checkpoints import BlockHashTree, block_leaf, checkpoint_commitment
 from provledger.merkle import StandardMerkleTree
+from provledger.services.checkpoints import BlockHashTree, block_leaf, checkpoint_commitment
 
 SOURCE: Final = 31_337_001
 OTHER_SOURCE: Final = 5
@@ -311,7 +311,8 @@ def test_a_checkpoint_of_the_chains_own_blocks(target: Target) -> None:
 
 
 def test_the_python_mirrors_agree_with_the_contract(target: Target) -> None:
-    """provledger.checkpoints computes the leaf, the tree and the commitment the contract keeps."""
+    """provledger.services.checkpoints computes the leaf, the tree and the commitment the
+    contract keeps."""
     tree = BlockHashTree.of(40, [block_hash(n) for n in range(40, 45)])
     assert block_leaf(42, block_hash(42)) == keccak(
         keccak(abi_encode(["uint256", "bytes32"], [42, block_hash(42)]))

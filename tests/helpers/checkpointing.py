@@ -28,7 +28,7 @@ from provledger.chain.client import CheckpointClient
 from provledger.chain.connection import DevChain, rpc_chain
 from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.transactions import Sender
-from provledger.checkpoints import BlockHashTree, Checkpointer, Schedule
+from provledger.services.checkpoints import BlockHashTree, Checkpointer, Schedule
 
 TARGET_CHAIN_ID: Final = 31338
 SOURCE_CHAIN_ID: Final = 31337

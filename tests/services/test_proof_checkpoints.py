@@ -32,8 +32,8 @@ from provledger.chain.connection import DevChain, rpc_chain
 from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.events import AssetRegistered
 from provledger.chain.transactions import Sender
-from provledger.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
 from provledger.cli import app
+from provledger.services.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
 from provledger.services.proofs import (
     CHECKPOINTED_VERSION,
     CheckpointSource,

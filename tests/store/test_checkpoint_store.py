@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from sqlalchemy import func, select
 
 from helpers.stores import database
-from provledger.checkpoints import Checkpoint, CheckpointVenue, cosign
+from provledger.services.checkpoints import Checkpoint, CheckpointVenue, cosign
 from provledger.store.checkpoints import (
     CheckpointStore,
     ConflictingCosignatureError,

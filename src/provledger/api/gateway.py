@@ -26,7 +26,7 @@ from provledger.errors import (
 from provledger.params import (
     page_limit,
 )
-from provledger.services.checkpoints import CheckpointDesk, checkpoints_configured
+from provledger.services.checkpoints.desk import CheckpointDesk, checkpoints_configured
 from provledger.services.delivery.errors import DataRoomNotConfiguredError
 from provledger.services.delivery.keys import key_source
 from provledger.services.delivery.service import DataRoom

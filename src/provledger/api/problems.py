@@ -22,10 +22,10 @@ from starlette.requests import ClientDisconnect
 
 from provledger.api.heavy import GatewayBusyError
 from provledger.api.security import HEADERS
-from provledger.checkpoints import MalformedCosignatureError
 from provledger.errors import InputError, ProvledgerError, ServiceUnavailableError
 from provledger.params import InvalidParameterError
-from provledger.services.checkpoints import CosignatureMismatchError, UnknownCheckpointError
+from provledger.services.checkpoints import MalformedCosignatureError
+from provledger.services.checkpoints.desk import CosignatureMismatchError, UnknownCheckpointError
 from provledger.services.delivery.accesslog import (
     AccessLogAlteredError,
     ReceiptNotReadyError,

@@ -27,19 +27,6 @@ from provledger.chain.connection import rpc_chain
 from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.probe import choose_evm_version
 from provledger.chain.transactions import Sender
-from provledger.checkpoints import (
-    Checkpointer,
-    CheckpointLedger,
-    NotCheckpointContractError,
-    PassReport,
-    SameChainError,
-    Schedule,
-    SourceHistoryRewrittenError,
-    Submitted,
-    default_start_block,
-    open_checkpoint,
-)
-from provledger.checkpoints.target import require_checkpointer
 from provledger.cli.arguments import parse_address
 from provledger.cli.base import (
     CheckpointRpcOption,
@@ -63,6 +50,19 @@ from provledger.cli.session import (
     required,
 )
 from provledger.config import Settings, mask_url
+from provledger.services.checkpoints import (
+    Checkpointer,
+    CheckpointLedger,
+    NotCheckpointContractError,
+    PassReport,
+    SameChainError,
+    Schedule,
+    SourceHistoryRewrittenError,
+    Submitted,
+    default_start_block,
+    open_checkpoint,
+)
+from provledger.services.checkpoints.target import require_checkpointer
 
 checkpoint_app = command_group(
     "checkpoint", "Checkpoints of this chain's block hashes on a second (target) chain."

@@ -11,9 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from provledger.checkpoints.cosign import CheckpointVenue, Cosignature
-from provledger.checkpoints.target import CheckpointRecord
-from provledger.checkpoints.witness import CheckpointRefusedError, Witness
 from provledger.cli.base import ExitCode, command_group, fail, settings_command
 from provledger.cli.checkpoint import (
     POLL_SECONDS,
@@ -32,6 +29,9 @@ from provledger.cli.checkpoint import (
 )
 from provledger.cli.gateway import GatewayRefusedError, gateway_request
 from provledger.config import Settings
+from provledger.services.checkpoints.cosign import CheckpointVenue, Cosignature
+from provledger.services.checkpoints.target import CheckpointRecord
+from provledger.services.checkpoints.witness import CheckpointRefusedError, Witness
 
 witness_app = command_group(
     "witness", "Co-sign the checkpoints of a source chain, checked against your own node."

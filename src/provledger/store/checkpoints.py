@@ -1,11 +1,11 @@
 """The witnesses' co-signatures of checkpoints that the gateway was given.
 
 A co-signature is self-authenticating (an EIP-712 signature over the checkpoint, see
-:mod:`provledger.checkpoints.cosign`): the gateway keeps the ones that recover to their witness
-over the checkpoint the target chain records, and hands them out with the checkpoint and in proof
-bundles; which witnesses count is each verifier's policy. They live apart from the index, in the
-database of the ``checkpoint_database_url`` setting, which the gateway writes (SQLite or
-PostgreSQL; on SQLite the writers take turns, as the relay's do).
+:mod:`provledger.services.checkpoints.cosign`): the gateway keeps the ones that recover to their
+witness over the checkpoint the target chain records, and hands them out with the checkpoint and
+in proof bundles; which witnesses count is each verifier's policy. They live apart from the
+index, in the database of the ``checkpoint_database_url`` setting, which the gateway writes
+(SQLite or PostgreSQL; on SQLite the writers take turns, as the relay's do).
 
 One witness has one co-signature per checkpoint (source chain, sequence). Each row keeps the
 commitment it was given for, so a co-signature of a checkpoint the target chain has since

@@ -27,10 +27,10 @@ from provledger.api.examples import (
 from provledger.api.gateway import Gateway
 from provledger.api.params import Cursor, Digits, Limit
 from provledger.api.streams import read_capped
-from provledger.checkpoints import Cosignature
 from provledger.jsondoc import parse_json
 from provledger.params import INT64_MAX
-from provledger.services.checkpoints import CheckpointDesk, received_time
+from provledger.services.checkpoints import Cosignature
+from provledger.services.checkpoints.desk import CheckpointDesk, received_time
 from provledger.store.checkpoints import StoredCosignature
 
 P = ParamSpec("P")

@@ -13,9 +13,9 @@ from web3.exceptions import TransactionNotFound, Web3Exception
 
 from provledger.chain.client import CheckpointClient
 from provledger.chain.events import CheckpointSubmitted
-from provledger.checkpoints import block_leaf
 from provledger.errors import InputError, ProvledgerError
 from provledger.merkle import process_proof
+from provledger.services.checkpoints import block_leaf
 from provledger.services.proofs.format import CheckpointClaim, LogClaim, ProofBundle
 from provledger.services.proofs.node import ProofNode, decode_log
 from provledger.services.proofs.verdict import CheckFailedError

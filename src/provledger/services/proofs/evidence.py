@@ -12,14 +12,18 @@ from typing import Final
 from web3 import Web3
 from web3.exceptions import Web3Exception
 
-from provledger.checkpoints import (
+from provledger.services.checkpoints import (
     BlockHashTree,
     Checkpoint,
     CheckpointLedger,
     CheckpointRecord,
     Cosignature,
 )
-from provledger.checkpoints.blocks import MissingBlockError, UnlinkedBlocksError, read_headers
+from provledger.services.checkpoints.blocks import (
+    MissingBlockError,
+    UnlinkedBlocksError,
+    read_headers,
+)
 from provledger.services.proofs.format import CheckpointClaim, LogClaim, ProofUnavailableError
 from provledger.services.proofs.node import ProofNode
 

@@ -22,9 +22,9 @@ from typing import Any, Final, TypeAlias
 from eth_typing import ChecksumAddress
 
 from provledger.chain.serialize import asset_hex, hex_bytes
-from provledger.checkpoints import Checkpoint, CheckpointVenue, Cosignature
-from provledger.checkpoints import MalformedCosignatureError as _BadCosignature
 from provledger.errors import ProvledgerError
+from provledger.services.checkpoints import Checkpoint, CheckpointVenue, Cosignature
+from provledger.services.checkpoints import MalformedCosignatureError as _BadCosignature
 from provledger.services.proofs.fields import Fields, MalformedProofBundleError, render
 
 #: The ``version`` of a bundle without checkpoint evidence (no checkpoints configured).

@@ -21,8 +21,8 @@ from provledger.chain.client import CHECKPOINTER_ROLE, CheckpointClient
 from provledger.chain.events import CheckpointSubmitted, decode_checkpoint_submitted
 from provledger.chain.ids import role_id
 from provledger.chain.transactions import Sender
-from provledger.checkpoints.cosign import Checkpoint, CheckpointVenue
 from provledger.errors import InputError
+from provledger.services.checkpoints.cosign import Checkpoint, CheckpointVenue
 
 #: The first block a backwards search may read (the genesis block).
 GENESIS: Final = 0

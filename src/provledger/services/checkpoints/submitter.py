@@ -41,12 +41,12 @@ from provledger.chain.deployments import DeploymentNotFoundError, load_deploymen
 from provledger.chain.events import CheckpointSubmitted
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import CheckpointHead
-from provledger.checkpoints.blocks import final_head, read_headers
-from provledger.checkpoints.cosign import Checkpoint
-from provledger.checkpoints.target import SameChainError
-from provledger.checkpoints.tree import BlockHashTree
 from provledger.config import Settings
 from provledger.errors import ProvledgerError
+from provledger.services.checkpoints.blocks import final_head, read_headers
+from provledger.services.checkpoints.cosign import Checkpoint
+from provledger.services.checkpoints.target import SameChainError
+from provledger.services.checkpoints.tree import BlockHashTree
 
 
 class SourceHistoryRewrittenError(ProvledgerError):

@@ -23,9 +23,9 @@ from eth_utils.address import to_checksum_address
 
 from provledger.chain.eip712 import DOMAIN_TYPE, struct
 from provledger.chain.events import CheckpointSubmitted
-from provledger.checkpoints.tree import checkpoint_commitment
 from provledger.errors import InputError
 from provledger.params import MalformedHexError, parse_hex
+from provledger.services.checkpoints.tree import checkpoint_commitment
 
 DOMAIN_NAME: Final = "provledger checkpoint"
 DOMAIN_VERSION: Final = "1"

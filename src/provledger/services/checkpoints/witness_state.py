@@ -25,10 +25,10 @@ from typing import Any, Final
 from eth_typing import ChecksumAddress
 from eth_utils.address import to_checksum_address
 
-from provledger.checkpoints.cosign import Checkpoint, CheckpointVenue
 from provledger.errors import InputError
 from provledger.jsondoc import JsonDocumentError, read_json_file
 from provledger.params import InvalidParameterError, parse_address, parse_hex
+from provledger.services.checkpoints.cosign import Checkpoint, CheckpointVenue
 
 STATE_FORMAT: Final = "provledger-witness/1"
 #: The largest state file read (a few hundred bytes are expected).

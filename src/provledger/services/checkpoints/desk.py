@@ -12,7 +12,6 @@ from typing import Any
 from eth_utils.address import to_checksum_address
 
 from provledger.chain.connection import rpc_chain
-from provledger.checkpoints import Checkpoint, CheckpointLedger, CheckpointRecord, Cosignature
 from provledger.config import Settings
 from provledger.errors import (
     ConfigurationError,
@@ -24,6 +23,12 @@ from provledger.params import (
     decode_cursor,
     encode_cursor,
     parse_address,
+)
+from provledger.services.checkpoints import (
+    Checkpoint,
+    CheckpointLedger,
+    CheckpointRecord,
+    Cosignature,
 )
 from provledger.services.proofs import (
     CheckpointSource,

@@ -20,8 +20,12 @@ from web3 import Web3
 
 from provledger.chain.client import CheckpointClient
 from provledger.chain.logs import MAX_LOG_RANGE
-from provledger.checkpoints.cosign import CheckpointVenue
-from provledger.checkpoints.target import CheckpointRecord, find_submitted, submitted_backwards
+from provledger.services.checkpoints.cosign import CheckpointVenue
+from provledger.services.checkpoints.target import (
+    CheckpointRecord,
+    find_submitted,
+    submitted_backwards,
+)
 
 
 def _hex(raw: bytes) -> str:

@@ -5,18 +5,19 @@ the target chain records it and the EIP-712 co-signature a witness gives it; :mo
 checkpoints a target chain holds, read from its logs. :mod:`.submitter` is the checkpointer
 (``provledger checkpoint run``), :mod:`.witness` the witness (``provledger witness run``, its
 state in :mod:`.witness_state`); :mod:`.blocks` reads the source chain's headers, :mod:`.target`
-checks the Checkpoint contract and finds its logs near the head.
+checks the Checkpoint contract and finds its logs near the head. :mod:`.desk` is the gateway's
+side (its routes' reads and the co-signatures it keeps); it is not imported here.
 """
 
-from provledger.checkpoints.cosign import (
+from provledger.services.checkpoints.cosign import (
     Checkpoint,
     CheckpointVenue,
     Cosignature,
     MalformedCosignatureError,
     cosign,
 )
-from provledger.checkpoints.ledger import CheckpointLedger
-from provledger.checkpoints.submitter import (
+from provledger.services.checkpoints.ledger import CheckpointLedger
+from provledger.services.checkpoints.submitter import (
     Checkpointer,
     PassReport,
     Schedule,
@@ -24,25 +25,25 @@ from provledger.checkpoints.submitter import (
     Submitted,
     default_start_block,
 )
-from provledger.checkpoints.target import (
+from provledger.services.checkpoints.target import (
     CheckpointRecord,
     NotCheckpointContractError,
     NotCheckpointerError,
     SameChainError,
     open_checkpoint,
 )
-from provledger.checkpoints.tree import (
+from provledger.services.checkpoints.tree import (
     BLOCK_LEAF_TYPES,
     BlockHashTree,
     block_leaf,
     checkpoint_commitment,
 )
-from provledger.checkpoints.witness import (
+from provledger.services.checkpoints.witness import (
     CheckpointNotFinalError,
     CheckpointRefusedError,
     Witness,
 )
-from provledger.checkpoints.witness_state import WitnessState, WitnessStateMismatchError
+from provledger.services.checkpoints.witness_state import WitnessState, WitnessStateMismatchError
 
 __all__ = [
     "BLOCK_LEAF_TYPES",

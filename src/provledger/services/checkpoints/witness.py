@@ -5,7 +5,7 @@ It follows the ``CheckpointSubmitted`` logs of one source chain on the target ch
 indexed ``sourceChainId`` topic, ranges of at most ``max_block_range`` blocks, logs at least
 ``target_depth`` blocks deep so that a shallow target reorganisation does not reach them), in
 sequence order. For each checkpoint, :meth:`Witness.review` decides with the witness's own
-source node: it co-signs (EIP-712, :func:`~provledger.checkpoints.cosign.cosign`) only if
+source node: it co-signs (EIP-712, :func:`~provledger.services.checkpoints.cosign.cosign`) only if
 
 * the sequence is the next after the last one it co-signed,
 * the checkpoint starts right after the last one it co-signed ends,
@@ -38,18 +38,18 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from provledger.chain.client import CheckpointClient
-from provledger.checkpoints.blocks import final_head, read_headers
-from provledger.checkpoints.cosign import Checkpoint, Cosignature, cosign
-from provledger.checkpoints.target import (
+from provledger.errors import InputError, ProvledgerError
+from provledger.services.checkpoints.blocks import final_head, read_headers
+from provledger.services.checkpoints.cosign import Checkpoint, Cosignature, cosign
+from provledger.services.checkpoints.target import (
     CheckpointRecord,
     SameChainError,
     find_submitted,
     submitted_logs,
     venue_of,
 )
-from provledger.checkpoints.tree import BlockHashTree
-from provledger.checkpoints.witness_state import WitnessState, load_state, save_state
-from provledger.errors import InputError, ProvledgerError
+from provledger.services.checkpoints.tree import BlockHashTree
+from provledger.services.checkpoints.witness_state import WitnessState, load_state, save_state
 
 
 class CheckpointRefusedError(ProvledgerError):
