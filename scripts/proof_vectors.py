@@ -52,6 +52,7 @@ from web3.types import Wei
 from provledger.chain.accounts import DEV_MNEMONIC, DEV_ROLES, dev_account
 from provledger.chain.anvil import ANVIL_CHAIN_ID, AnvilNode
 from provledger.chain.client import CheckpointClient, Provledger
+from provledger.chain.connection import DevChain
 from provledger.chain.deploy import deploy, deploy_checkpoint, dev_role_grants
 from provledger.chain.deployments import Deployment
 from provledger.chain.events import AssetRegistered, CheckpointSubmitted
@@ -60,7 +61,13 @@ from provledger.chain.types import Registration
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import JsonRpcSource
 from provledger.merkle import StandardMerkleTree
-from provledger.services.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
+from provledger.services.checkpoints import (
+    BlockHashTree,
+    Checkpoint,
+    CheckpointLedger,
+    Cosignature,
+    cosign,
+)
 from provledger.services.proofs import CheckpointSource, build_proof_bundle
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
@@ -135,12 +142,14 @@ def chain_node(chain_id: int) -> Iterator[AnvilNode]:
 
 
 def _rpc(w3: Web3, method: str, *params: Any) -> Any:
-    return w3.provider.make_request(method, list(params)).get("result")  # type: ignore[arg-type]
+    answer = w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+    if "error" in answer:  # a vector built on a chain that did not do this would be wrong
+        raise RuntimeError(f"{method} failed: {answer['error']}")
+    return answer.get("result")
 
 
 def _mine(w3: Web3, blocks: int) -> None:
-    for _ in range(blocks):
-        _rpc(w3, "evm_mine")
+    DevChain(w3).mine(blocks)
 
 
 def play(w3: Web3) -> tuple[Deployment, dict[str, int]]:
@@ -191,10 +200,8 @@ def _evidence(target: Web3, contract: str) -> CheckpointSource:
     ledger = CheckpointLedger(target, Web3.to_checksum_address(contract))
     signers: tuple[LocalAccount, ...] = (*WITNESSES, STRANGER)
 
-    def cosignatures(source: int, sequence: int) -> list[Cosignature]:
-        recorded = ledger.get(source, sequence)
-        assert recorded is not None
-        return [cosign(recorded.checkpoint, ledger.venue, account) for account in signers]
+    def cosignatures(checkpoint: Checkpoint) -> list[Cosignature]:
+        return [cosign(checkpoint, ledger.venue, account) for account in signers]
 
     return CheckpointSource(ledger, cosignatures)
 
@@ -235,13 +242,13 @@ def build(source: AnvilNode, target: AnvilNode) -> Built:
     deployment, assets = play(w3)
     sender = Sender(tw3, dev_account(0))
     contracts = {name: deploy_checkpoint(tw3, sender) for name in ("abandoned", "kept")}
-    fork = _rpc(w3, "evm_snapshot")
+    fork = DevChain(w3).snapshot()
     _mine(w3, 3)  # blocks 40 to 42 of the history the source chain abandons
     _checkpoint(w3, CheckpointClient(tw3, contracts["abandoned"], sender), ANVIL_CHAIN_ID)
     with indexed(source, deployment) as engine:
         evidence = _evidence(tw3, contracts["abandoned"])
         old = build_proof_bundle(engine, w3, deployment, assets["direct"], checkpoints=evidence)
-    _rpc(w3, "evm_revert", fork)
+    DevChain(w3).revert(fork)
     payer, payee = dev_account(19), dev_account(18)
     tx = w3.eth.send_transaction({"from": payer.address, "to": payee.address, "value": Wei(1)})
     w3.eth.wait_for_transaction_receipt(tx)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from eth_utils.address import to_checksum_address
@@ -262,6 +262,18 @@ def iso_time(timestamp: int) -> str:
         return datetime.fromtimestamp(timestamp, UTC).isoformat()
     except (OverflowError, ValueError, OSError):  # past year 9999 (a uint40 reaches 36812)
         return "after 9999-12-31T23:59:59+00:00"
+
+
+def utc_time(timestamp: int) -> str:
+    """Unix seconds as ISO 8601 in UTC with the ``Z`` designator: ``2025-05-01T12:00:00Z``."""
+    return iso_time(timestamp).replace("+00:00", "Z")
+
+
+def iso_millis(at_ms: int) -> str:
+    """Milliseconds since 1970 as ISO 8601 in UTC, to the millisecond:
+    ``2025-05-01T12:00:00.250Z``."""
+    moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=at_ms)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{at_ms % 1000:03d}Z"
 
 
 def relative_time(timestamp: int, now: float | None = None) -> str:

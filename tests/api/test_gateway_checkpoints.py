@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
     warnings.simplefilter("ignore", DeprecationWarning)
     from fastapi.testclient import TestClient
 
+from helpers.checkpointing import node_tree
 from helpers.indexing import index
 from helpers.required import start_anvil
 from helpers.world import World, build_world
@@ -44,7 +45,6 @@ from provledger.chain.events import CheckpointSubmitted
 from provledger.chain.transactions import Receipt, Sender
 from provledger.config import Settings
 from provledger.services.checkpoints import (
-    BlockHashTree,
     Checkpoint,
     CheckpointVenue,
     Cosignature,
@@ -84,21 +84,12 @@ class Chains:
         return CheckpointVenue(TARGET_CHAIN, self.contract)
 
     def checkpoint(self, sequence: int) -> Checkpoint:
-        event = self.receipts[sequence - 1].event(CheckpointSubmitted)
-        return Checkpoint(
-            event.source_chain_id,
-            event.sequence,
-            event.from_block,
-            event.to_block,
-            event.to_block_hash,
-            event.root,
-        )
+        return Checkpoint.of_event(self.receipts[sequence - 1].event(CheckpointSubmitted))
 
 
 def _submit(client: CheckpointClient, w3: Web3, first: int, last: int, parent: bytes) -> Receipt:
-    hashes = [bytes(w3.eth.get_block(n)["hash"]) for n in range(first, last + 1)]
-    tree = BlockHashTree.of(first, hashes)
-    return client.submit(SOURCE_CHAIN, first, last, parent, hashes[-1], tree.root)
+    tree = node_tree(w3, first, last)
+    return client.submit(SOURCE_CHAIN, first, last, parent, tree.hash_of(last), tree.root)
 
 
 @pytest.fixture(scope="module")
@@ -498,33 +489,18 @@ def test_a_proof_carries_its_checkpoint_evidence_and_cosignatures_and_verifies(
     evidence = bundle["checkpoint"]
     expected = _expected(chains, 2, 2)
     registered = bundle["registration"]
-    assert {
-        key: evidence[key]
-        for key in (
-            "transaction_hash",
-            "block_number",
-            "block_hash",
-            "log_index",
-            "sequence",
-            "from_block",
-            "to_block",
-            "to_block_hash",
-            "root",
-        )
-    } == {
-        key: expected[key]
-        for key in (
-            "transaction_hash",
-            "block_number",
-            "block_hash",
-            "log_index",
-            "sequence",
-            "from_block",
-            "to_block",
-            "to_block_hash",
-            "root",
-        )
-    }
+    shared = (
+        "transaction_hash",
+        "block_number",
+        "block_hash",
+        "log_index",
+        "sequence",
+        "from_block",
+        "to_block",
+        "to_block_hash",
+        "root",
+    )
+    assert {key: evidence[key] for key in shared} == {key: expected[key] for key in shared}
     assert evidence["chain_id"] == TARGET_CHAIN
     assert evidence["contract"]["address"] == chains.contract
     assert evidence["block"] == {

@@ -12,7 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import pytest
 import requests
@@ -22,11 +22,13 @@ from hexbytes import HexBytes
 from cli.conftest import Cli, gateway_process
 from helpers.checkpointing import (
     CHECKPOINTER,
+    FINALITY,
     SOURCE_CHAIN_ID,
     STRANGER,
     TARGET_CHAIN_ID,
     WITNESS,
     mine,
+    node_tree,
     write_keystore,
 )
 from helpers.processes import PROVLEDGER, clean_env
@@ -37,9 +39,7 @@ from provledger.chain.client import CheckpointClient
 from provledger.chain.connection import DevChain, rpc_chain
 from provledger.chain.events import CheckpointWitnessed
 from provledger.chain.transactions import Sender, decode_receipt
-from provledger.services.checkpoints import BlockHashTree, Checkpoint, CheckpointVenue, Cosignature
-
-FINALITY: Final = 2
+from provledger.services.checkpoints import Checkpoint, CheckpointVenue, Cosignature
 
 
 @dataclasses.dataclass
@@ -146,9 +146,7 @@ def test_run_checkpoints_from_the_deployment_block_in_parts(target: Target) -> N
     start = first
     for sequence, item in enumerate(submitted, start=1):
         end = min(start + 9, final)
-        tree = BlockHashTree.of(
-            start, [bytes(cli.w3.eth.get_block(n)["hash"]) for n in range(start, end + 1)]
-        )
+        tree = node_tree(cli.w3, start, end)
         receipt = client.w3.eth.get_transaction_receipt(HexBytes(item["transaction_hash"]))
         assert item == {
             "source_chain_id": SOURCE_CHAIN_ID,

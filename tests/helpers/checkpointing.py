@@ -84,13 +84,11 @@ class TwoChains:
 
     def hashes(self, first: int, last: int) -> list[bytes]:
         """The source node's hashes of blocks ``first..last``, one request each."""
-        return [
-            bytes(self.source.eth.get_block(number)["hash"]) for number in range(first, last + 1)
-        ]
+        return node_hashes(self.source, first, last)
 
     def tree(self, first: int, last: int) -> BlockHashTree:
         """The block-hash tree of source blocks ``first..last`` as the node has them."""
-        return BlockHashTree.of(first, self.hashes(first, last))
+        return node_tree(self.source, first, last)
 
     def rewrite_source(self, snapshot: Any, blocks: int) -> None:
         """Return the source chain to ``snapshot`` and mine ``blocks`` other blocks there (the
@@ -99,6 +97,17 @@ class TwoChains:
         chain.revert(snapshot)
         Sender(self.source, STRANGER).send(CHECKPOINTER.address, b"", value=1)
         mine(self.source, blocks - 1)
+
+
+def node_hashes(w3: Web3, first: int, last: int) -> list[bytes]:
+    """The hashes of blocks ``first..last`` as the node ``w3`` has them, one request each (not
+    through the checkpointer's batched reads, which the tests check against this)."""
+    return [bytes(w3.eth.get_block(number)["hash"]) for number in range(first, last + 1)]
+
+
+def node_tree(w3: Web3, first: int, last: int) -> BlockHashTree:
+    """The block-hash tree of blocks ``first..last`` of the node ``w3``."""
+    return BlockHashTree.of(first, node_hashes(w3, first, last))
 
 
 def mine(w3: Web3, blocks: int) -> None:

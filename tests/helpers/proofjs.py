@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +30,12 @@ from provledger.services.proofs import (
 )
 
 ROOT: Final = Path(__file__).resolve().parents[2]
+#: The committed test vectors, the script that writes them, and their manifest.
+VECTORS: Final = ROOT / "docs" / "proof-vectors"
+GENERATOR: Final = ROOT / "scripts" / "proof_vectors.py"
+MANIFEST: Final[dict[str, Any]] = json.loads((VECTORS / "vectors.json").read_text("utf-8"))
+SOURCE_CHAIN: Final[int] = MANIFEST["chains"]["source"]["chain_id"]
+TARGET_CHAIN: Final[int] = MANIFEST["chains"]["target"]["chain_id"]
 VERIFIER: Final = ROOT / "src" / "provledger" / "api" / "static" / "verify-proof.mjs"
 
 #: Reads a JSON list of jobs ({text, options}) on stdin; writes a JSON list of outcomes.
@@ -70,7 +78,6 @@ class Outcome:
     """The field the refusal of a malformed bundle names ("" for the whole bundle)."""
     message: str = ""
     unreachable: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def verdicts(self) -> list[tuple[str, bool]] | None:
@@ -142,3 +149,29 @@ def js_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]
         timeout=timeout,
         check=False,
     )
+
+
+@contextmanager
+def served_vectors(out: Path) -> Iterator[dict[int, str]]:
+    """``scripts/proof_vectors.py --serve`` writing into ``out``: the URLs of its two chains
+    by chain id, while they run (stopped at the end)."""
+    errors = out.parent / f"{out.name}.stderr"
+    command = [sys.executable, str(GENERATOR), "--out", str(out), "--serve"]
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
+        )
+    try:
+        assert process.stdout is not None
+        urls: dict[int, str] = {}
+        for line in process.stdout:
+            if line.startswith("serving chain"):
+                _, _, chain, _, url = line.split()
+                urls[int(chain)] = url
+                if len(urls) == 2:
+                    break
+        assert set(urls) == {SOURCE_CHAIN, TARGET_CHAIN}, errors.read_text()
+        yield urls
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

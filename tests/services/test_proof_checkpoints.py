@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from web3 import Web3
 
 from helpers.builders import registration
+from helpers.checkpointing import node_tree
 from helpers.indexing import index
 from helpers.proofs import altered, flip_hex, register_batch_leaf, register_signed
 from helpers.required import start_anvil
@@ -33,7 +34,7 @@ from provledger.chain.deploy import deploy_checkpoint
 from provledger.chain.events import AssetRegistered
 from provledger.chain.transactions import Sender
 from provledger.cli import app
-from provledger.services.checkpoints import BlockHashTree, CheckpointLedger, Cosignature, cosign
+from provledger.services.checkpoints import CheckpointLedger, Cosignature, cosign
 from provledger.services.proofs import (
     CHECKPOINTED_VERSION,
     CheckpointSource,
@@ -82,10 +83,9 @@ def _checkpoint(w3: Web3, target: Web3, contract: str, last: int, first: int = 0
     head = client.head_of(source)
     if head.sequence:
         first = head.to_block + 1
-    hashes = [bytes(w3.eth.get_block(n)["hash"]) for n in range(first, last + 1)]
-    tree = BlockHashTree.of(first, hashes)
+    tree = node_tree(w3, first, last)
     parent = bytes(w3.eth.get_block(first - 1)["hash"])
-    client.submit(source, first, last, parent, hashes[-1], tree.root)
+    client.submit(source, first, last, parent, tree.hash_of(last), tree.root)
 
 
 @pytest.fixture(scope="module")
@@ -117,11 +117,12 @@ def evidence(
         _checkpoint(world.w3, target, contract, int(world.w3.eth.block_number), first)
         index(world.w3, world.deployment, url)
         ledger = CheckpointLedger(target, to_checksum_address(contract))
-        recorded = ledger.recorded(31337)[0]
-        signatures = [
-            cosign(recorded.checkpoint, ledger.venue, account) for account in (*WITNESSES, STRANGER)
-        ]
-        source = CheckpointSource(ledger, lambda _chain, _sequence: signatures)
+        source = CheckpointSource(
+            ledger,  # each checkpoint co-signed by the two witnesses and a stranger
+            lambda checkpoint: [
+                cosign(checkpoint, ledger.venue, account) for account in (*WITNESSES, STRANGER)
+            ],
+        )
         bundles = {
             kind: build_proof_bundle(
                 engine_for(url),

@@ -3,6 +3,7 @@ Playwright. Chromium is installed here with apt-get when it is missing."""
 
 from __future__ import annotations
 
+import base64
 import fcntl
 import hashlib
 import json
@@ -12,6 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,23 +189,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     port = free_port()
     settings = demo.index(port)
     site.titles = _titles(blobs, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, w3=demo.w3), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    site.url = f"http://127.0.0.1:{port}"
-    try:
+    with serving(create_app(settings, w3=demo.w3), port) as site.url:
         yield site
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def _titles(blobs: BlobStore, settings: Settings) -> dict[str, str]:
@@ -273,3 +260,38 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+@contextmanager
+def serving(app: Any, port: int | None = None) -> Iterator[str]:
+    """``app`` served by uvicorn on 127.0.0.1 (``port``, or a free one) in a thread of its own;
+    its URL, until the block ends."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the gateway did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def drop_file(page: Any, name: str, data: bytes, kind: str = "") -> None:
+    """Drop ``data`` as the file ``name`` (of MIME type ``kind``, if given) on the page's drop
+    zone (``#drop``), as a user dragging it from the desktop would."""
+    payload = base64.b64encode(data).decode()
+    transfer = page.evaluate_handle(
+        """([name, data, kind]) => {
+            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: kind }));
+            return transfer;
+        }""",
+        [name, payload, kind],
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})

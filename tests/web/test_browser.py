@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from pathlib import Path
@@ -14,24 +13,9 @@ import requests
 from provledger.chain.client import Provledger
 from provledger.chain.ids import asset_id_hex
 from provledger.hashing import folder_manifest
-from web.conftest import Site, looked_at, screenshot
+from web.conftest import Site, drop_file, looked_at, screenshot
 
 NARROW = {"width": 375, "height": 800}
-
-
-def _drop(page: Any, path: Any) -> None:
-    """Drop ``path`` on the drop zone, as a user dragging it from the desktop would."""
-    payload = base64.b64encode(path.read_bytes()).decode()
-    transfer = page.evaluate_handle(
-        """([name, data]) => {
-            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name));
-            return transfer;
-        }""",
-        [path.name, payload],
-    )
-    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
 
 
 def _watch(page: Any) -> list[Any]:
@@ -44,7 +28,8 @@ def _verify(page: Any, site: Site, name: str) -> list[Any]:
     requests = _watch(page)
     page.goto(f"{site.url}/check")
     with page.expect_navigation(url=re.compile(r".*/check\?hash=0x[0-9a-f]{64}.*")):
-        _drop(page, site.files[name])
+        path = site.files[name]
+        drop_file(page, path.name, path.read_bytes())
     page.wait_for_selector("#verdict")
     body = site.files[name].read_bytes()
     for request in requests:

@@ -4,23 +4,19 @@ screen at 1280 and 390 px."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from helpers.dataroom import get, grant, room_settings, stored_asset, stored_folder
 from helpers.indexing import index
 from helpers.world import World
 from provledger.api.app import create_app
-from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id_hex
-from web.conftest import SCREENSHOTS, looked_at
+from web.conftest import SCREENSHOTS, looked_at, serving
 
 pytestmark = pytest.mark.anvil
 
@@ -33,7 +29,6 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, dict[str, 
     got it; the stranger was refused) and her folder; its URL and the pages to look at."""
     world = anvil_world
     world.deployment.save(tmp_path / "deployments")
-    port = free_port()
     settings = room_settings(tmp_path)
     with TestClient(create_app(settings, w3=world.w3)) as client:
         asset = stored_asset(client, world, bytes(range(256)) * 5000, grade=2)
@@ -42,24 +37,13 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, dict[str, 
         assert get(client, world, world.bob, asset).status_code == 200
         assert get(client, world, world.stranger, asset).status_code == 403
     index(world.w3, world.deployment, settings.database_url)
-    app = create_app(settings, w3=world.w3)  # the same room, served
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
     pages = {
         "data-room-asset": f"/asset/{asset_id_hex(asset)}",
         "data-room-folder": f"/asset/{asset_id_hex(folder)}",
         "data-room-holder": f"/participant/{world.alice.address}",
     }
-    try:
-        yield f"http://127.0.0.1:{port}", pages
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(settings, w3=world.w3)) as url:  # the same room, served
+        yield url, pages
 
 
 def test_data_room_pages_are_accessible_and_fit(

@@ -6,14 +6,11 @@ accessible, and as wide as the screen at 1280 and 390 px."""
 from __future__ import annotations
 
 import hashlib
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.test_disclosures import MARKERS, METADATA, post, presentation, settings_of
@@ -21,10 +18,9 @@ from helpers.builders import registration
 from helpers.indexing import index
 from helpers.world import World
 from provledger.api.app import create_app
-from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id_hex
 from provledger.commitments import CommittedDocument, commitment_uri
-from web.conftest import SCREENSHOTS, looked_at
+from web.conftest import SCREENSHOTS, looked_at, serving
 
 pytestmark = pytest.mark.anvil
 
@@ -54,23 +50,8 @@ def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, int]]:
         body = presentation(world, asset, document, *DISCLOSED)
         answer = post(client, world, world.alice, asset, body)
         assert answer.status_code == 201, answer.text
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, w3=world.w3), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", asset
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(settings, w3=world.w3)) as url:
+        yield url, asset
 
 
 def test_the_asset_page_shows_proved_and_withheld_fields(

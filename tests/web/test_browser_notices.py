@@ -6,22 +6,18 @@ named as withheld, no withheld value; accessible, and as wide as the screen at 1
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from api.test_disclosures import MARKERS, METADATA
 from api.test_pages_notices import DISCLOSED, PLAIN_TITLE, Scenario, notice_scenario
 from helpers.world import World
 from provledger.api.app import create_app
-from provledger.chain.anvil import free_port
 from provledger.units import iso_time
-from web.conftest import SCREENSHOTS, looked_at
+from web.conftest import SCREENSHOTS, looked_at, serving
 
 pytestmark = pytest.mark.anvil
 
@@ -32,26 +28,8 @@ VIEWPORTS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})
 def served(anvil_world: World, tmp_path: Path) -> Iterator[tuple[str, Scenario]]:
     """The public notice scenario served over HTTP; its URL and the scenario."""
     found = notice_scenario(anvil_world, tmp_path)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(found.settings, w3=anvil_world.w3),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}", found
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serving(create_app(found.settings, w3=anvil_world.w3)) as url:
+        yield url, found
 
 
 def test_the_public_notice_page_in_a_browser(browser: Any, served: tuple[str, Scenario]) -> None:

@@ -7,33 +7,20 @@ shown; an altered bundle names the check that failed, a malformed one the field.
 
 from __future__ import annotations
 
-import base64
-import json
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import pytest
-import uvicorn
 
+from helpers.proofjs import MANIFEST, SOURCE_CHAIN, TARGET_CHAIN, VECTORS, served_vectors
 from provledger.api.app import create_app
-from provledger.chain.anvil import free_port
 from provledger.chain.connection import rpc_chain
 from provledger.config import Settings
 from provledger.store.engine import create_schema, create_store_engine
-from web.conftest import looked_at
+from web.conftest import drop_file, looked_at, serving
 
-ROOT: Final = Path(__file__).resolve().parents[2]
-VECTORS: Final = ROOT / "docs" / "proof-vectors"
-GENERATOR: Final = ROOT / "scripts" / "proof_vectors.py"
-MANIFEST: Final[dict[str, Any]] = json.loads((VECTORS / "vectors.json").read_text("utf-8"))
-SOURCE_CHAIN: Final = MANIFEST["chains"]["source"]["chain_id"]
-TARGET_CHAIN: Final = MANIFEST["chains"]["target"]["chain_id"]
 VIEWPORTS: Final = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})
 V2_CHECKS: Final = ["chain", "receipt", "block", "event", "contract", "state", "checkpoint"]
 
@@ -49,31 +36,12 @@ class Served:
     target: str
 
 
-def _chains(process: subprocess.Popen[str], errors: Path) -> dict[int, str]:
-    assert process.stdout is not None
-    urls: dict[int, str] = {}
-    for line in process.stdout:
-        if line.startswith("serving chain"):
-            _, _, chain, _, url = line.split()
-            urls[int(chain)] = url
-            if len(urls) == 2:
-                return urls
-    raise AssertionError(errors.read_text())
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The vectors' two chains, and a gateway on the source chain with checkpoints configured
     (its index is empty: the page asks the nodes, not the index)."""
     folder = tmp_path_factory.mktemp("proof-page")
-    errors = folder / "generator.stderr"
-    command = [sys.executable, str(GENERATOR), "--out", str(folder / "vectors"), "--serve"]
-    with errors.open("w") as stderr:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True
-        )
-    try:
-        urls = _chains(process, errors)
+    with served_vectors(folder / "vectors") as urls:
         database_url = f"sqlite:///{folder / 'index.sqlite'}"
         engine = create_store_engine(database_url)
         create_schema(engine)
@@ -86,40 +54,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             checkpoint_contract=MANIFEST["checkpoint_contracts"]["kept"],
             checkpoint_database_url=f"sqlite:///{folder / 'cosignatures.sqlite'}",
         )
-        port = free_port()
         app = create_app(settings, w3=rpc_chain(urls[SOURCE_CHAIN]))
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-        )
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 30
-        while not server.started:
-            assert time.monotonic() < deadline, "the gateway did not start"
-            time.sleep(0.05)
-        try:
-            yield Served(f"http://127.0.0.1:{port}", urls[SOURCE_CHAIN], urls[TARGET_CHAIN])
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-
-
-def _drop(page: Any, name: str, text: str) -> None:
-    """Drop ``text`` as the file ``name`` on the drop zone."""
-    payload = base64.b64encode(text.encode()).decode()
-    transfer = page.evaluate_handle(
-        """([name, data]) => {
-            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name, { type: "application/json" }));
-            return transfer;
-        }""",
-        [name, payload],
-    )
-    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
+        with serving(app) as url:
+            yield Served(url, urls[SOURCE_CHAIN], urls[TARGET_CHAIN])
 
 
 def _checked(
@@ -135,7 +72,7 @@ def _checked(
         page.click("#proof-nodes summary")
         for field, value in nodes.items():
             page.fill(f"#{field}", value)
-    _drop(page, Path(vector).name, (VECTORS / vector).read_text("utf-8"))
+    drop_file(page, Path(vector).name, (VECTORS / vector).read_bytes(), "application/json")
     page.wait_for_selector('#proof[aria-busy="false"] h2')
     checks = page.locator("#proof dd[data-check]")
     return {

@@ -6,29 +6,24 @@ not, a presentation moved to a copycat asset that anchors the same root included
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import json
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from helpers.builders import registration, sha256
 from helpers.indexing import TEST_CONFIG, index
 from helpers.world import World
 from provledger.api.app import create_app
-from provledger.chain.anvil import free_port
 from provledger.chain.ids import asset_id_hex
 from provledger.commitments import HEADER_FIELD, CommittedDocument, canonical_json, commitment_uri
 from provledger.config import Settings
-from web.conftest import looked_at
+from web.conftest import drop_file, looked_at, serving
 
 VIEWPORTS = ({"width": 1280, "height": 900}, {"width": 390, "height": 844})
 
@@ -102,42 +97,15 @@ def served(world: World, tmp_path: Path) -> Iterator[Served]:
         )
         return dict(json.loads(shown.to_json()))
 
-    port = free_port()
-    app = create_app(settings, w3=world.w3)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the gateway did not start"
-        time.sleep(0.05)
-    try:
+    with serving(create_app(settings, w3=world.w3)) as url:
         yield Served(
-            f"http://127.0.0.1:{port}",
+            url,
             asset,
             presented(document, asset),
             presented(document, other),
             {**presented(document, asset), "asset_id": asset_id_hex(copycat)},
             presented(hidden, hidden_asset),
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-
-def _drop(page: Any, name: str, document: dict[str, Any]) -> None:
-    """Drop ``document`` as the file ``name`` on the drop zone."""
-    payload = base64.b64encode(json.dumps(document, indent=2).encode()).decode()
-    transfer = page.evaluate_handle(
-        """([name, data]) => {
-            const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name, { type: "application/json" }));
-            return transfer;
-        }""",
-        [name, payload],
-    )
-    page.dispatch_event("#drop", "drop", {"dataTransfer": transfer})
 
 
 def _checked(page: Any, served: Served, name: str, document: dict[str, Any]) -> dict[str, Any]:
@@ -147,7 +115,7 @@ def _checked(page: Any, served: Served, name: str, document: dict[str, Any]) -> 
     page.on("request", lambda request: requests.append(request))
     page.goto(f"{served.url}/check")
     page.wait_for_load_state("networkidle")
-    _drop(page, name, document)
+    drop_file(page, name, json.dumps(document, indent=2).encode(), "application/json")
     page.wait_for_selector('#disclosure[aria-busy="false"] h2')
     rows = page.locator("#disclosure tbody tr")
     checks = page.locator("#disclosure dd[data-check]")

@@ -44,7 +44,7 @@ def embedded_chain() -> Web3:
 
 
 @contextmanager
-def _node_errors(url: str, timeout: float) -> Iterator[None]:
+def node_errors(url: str, timeout: float) -> Iterator[None]:
     """Transport failures of a request to the node at ``url`` as :class:`ChainUnavailableError`."""
     try:
         yield
@@ -81,13 +81,13 @@ class NodeProvider(HTTPProvider):
         self._timeout = timeout
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        with _node_errors(self._shown_url, self._timeout):
+        with node_errors(self._shown_url, self._timeout):
             return super().make_request(method, params)
 
     def make_batch_request(
         self, batch_requests: list[tuple[RPCEndpoint, Any]]
     ) -> list[RPCResponse] | RPCResponse:
-        with _node_errors(self._shown_url, self._timeout):
+        with node_errors(self._shown_url, self._timeout):
             return super().make_batch_request(batch_requests)
 
 

@@ -120,12 +120,7 @@ def deploy(
     contracts: dict[str, ContractDeployment] = {}
 
     def create(name: str, *args: object) -> ChecksumAddress:
-        receipt = sender.send(None, creation_code(name, *args, evm_version=evm_version))
-        raw = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
-        created = raw["contractAddress"]
-        if created is None:
-            raise ProvledgerError(f"creating {name} returned no contract address")
-        address = Web3.to_checksum_address(created)
+        address, receipt = _create(sender, name, *args, evm_version=evm_version)
         contracts[name] = ContractDeployment(
             name=name,
             address=address,
@@ -198,6 +193,19 @@ def deploy(
     )
 
 
+def _create(
+    sender: Sender, name: str, *args: object, evm_version: str
+) -> tuple[ChecksumAddress, Receipt]:
+    """Create contract ``name`` (constructor arguments ``args``) from ``sender``: its address
+    and the creation's receipt."""
+    receipt = sender.send(None, creation_code(name, *args, evm_version=evm_version))
+    raw = sender.w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))
+    created = raw["contractAddress"]
+    if created is None:
+        raise ProvledgerError(f"creating {name} returned no contract address")
+    return Web3.to_checksum_address(created), receipt
+
+
 def deploy_checkpoint(
     w3: Web3,
     sender: Sender,
@@ -208,11 +216,7 @@ def deploy_checkpoint(
     """Deploy a ``Checkpoint`` contract of the ``evm_version`` artifact set on ``w3``'s chain
     (the target chain) from ``sender``, who holds its DEFAULT_ADMIN_ROLE and CHECKPOINTER_ROLE;
     grant CHECKPOINTER_ROLE to each of ``checkpointers`` too. Returns its address."""
-    receipt = sender.send(None, creation_code("Checkpoint", evm_version=evm_version))
-    created = w3.eth.get_transaction_receipt(HexBytes(receipt.tx_hash))["contractAddress"]
-    if created is None:
-        raise ProvledgerError("creating Checkpoint returned no contract address")
-    address = Web3.to_checksum_address(created)
+    address, _ = _create(sender, "Checkpoint", evm_version=evm_version)
     client = CheckpointClient(w3, address, sender)
     for account in checkpointers:
         if Web3.to_checksum_address(account) != sender.address:

@@ -228,8 +228,10 @@ class Sender:
         *,
         value: int = 0,
         gas: int | None = None,
+        decode: Collection[str] = (),
     ) -> Receipt:
-        """Sign and send a transaction to ``to`` (None deploys) and wait for its receipt."""
+        """Sign and send a transaction to ``to`` (None deploys) and wait for its receipt; the
+        logs of the sender's addresses and of ``decode`` come back as typed events."""
         with self._lock:
             if gas is None:
                 gas = self.gas_limit(to, data, value)
@@ -251,7 +253,7 @@ class Sender:
         )
         if int(receipt["status"]) != 1:
             raise self._failure(transaction, receipt)
-        return decode_receipt(receipt, self.decode_addresses, self.address)
+        return decode_receipt(receipt, self.decode_addresses | set(decode), self.address)
 
     def _failure(self, transaction: dict[str, Any], receipt: TxReceipt) -> ProvledgerError:
         return replayed_failure(self.w3, self.address, transaction, receipt)

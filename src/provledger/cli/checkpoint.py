@@ -14,6 +14,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 from typing import Annotated, Any, Final
 
 import typer
@@ -404,10 +405,15 @@ def show_idle(report: PassReport, schedule: Schedule, as_json: bool) -> None:
             )
         )
         return
+    final = (
+        f"final up to block {view.final_block}"
+        if view.final_block >= 0
+        else "not final in any block yet (--finality-depth)"
+    )
     line(
         f"nothing due: {view.new_blocks} of {schedule.blocks} final blocks are new from block "
         f"{view.next_block} (or one after {schedule.minutes:g} minutes); the source chain is "
-        f"final up to block {view.final_block}"
+        f"{final}"
     )
 
 
@@ -440,7 +446,8 @@ def checkpoint_list_command(
     source_id = int(source_chain(settings).eth.chain_id) if chain_id is None else chain_id
     client = checkpoint_client(target_chain(settings), address)
     ledger = CheckpointLedger(client.w3, client.address, max_range=settings.max_block_range)
-    rows = [ledger.record_json(item) for item in ledger.recorded(source_id)[-limit:]]
+    latest = list(islice(ledger.newest(source_id), limit))
+    rows = [ledger.record_json(item) for item in reversed(latest)]
     if as_json:
         line(json.dumps(rows))
         return

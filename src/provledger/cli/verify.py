@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from eth_utils.address import to_checksum_address
 from rich.table import Table
 
 from provledger.categories import category_name, grade_words
@@ -20,6 +19,7 @@ from provledger.chain.connection import rpc_chain
 from provledger.chain.enums import AssetStatus
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.chain.serialize import hex_bytes
+from provledger.cli.arguments import parse_address
 from provledger.cli.base import (
     CheckpointRpcOption,
     ExitCode,
@@ -39,7 +39,7 @@ from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.hashing import parse_hash32
 from provledger.jsondoc import JsonDocumentError, read_json_file
-from provledger.params import parse_address, parse_hex
+from provledger.params import parse_hex
 from provledger.services.proofs import (
     MalformedProofBundleError,
     ProofReport,
@@ -229,9 +229,7 @@ WitnessesRequiredOption = Annotated[
 
 def witness_policy(witnesses: list[str] | None, required: int | None) -> WitnessPolicy:
     """The policy the flags give: the known witnesses, and how many must have co-signed."""
-    known = frozenset(
-        to_checksum_address(parse_address(text, "--witness")) for text in witnesses or ()
-    )
+    known = frozenset(parse_address(text, "--witness") for text in witnesses or ())
     return WitnessPolicy(known, len(known) if required is None else required)
 
 

@@ -33,7 +33,7 @@ from provledger.chain.events import (
     decode_asset_registered,
     decode_metadata_updated,
 )
-from provledger.chain.logs import MAX_LOG_RANGE, paged_logs
+from provledger.chain.logs import MAX_LOG_RANGE, paged_logs, topic
 from provledger.commitments import CONTENT_KIND, METADATA_KIND, Presentation, commitment_kinds
 from provledger.params import InvalidParameterError, to_hex32
 from provledger.services.proofs.verdict import Check, CheckFailedError, Verdict, run_check
@@ -86,8 +86,8 @@ def registered_commitment(
     The logs are asked for ``max_range`` blocks at a time (what a node allows per request)."""
     head = int(w3.eth.block_number)
     topics: list[Any] = [
-        ["0x" + AssetRegistered.TOPIC0.hex(), "0x" + MetadataUpdated.TOPIC0.hex()],
-        "0x" + asset_id.to_bytes(32, "big").hex(),
+        [topic(AssetRegistered.TOPIC0), topic(MetadataUpdated.TOPIC0)],
+        topic(asset_id),
     ]
     logs = list(paged_logs(w3, registry, topics, from_block, head, max_range))
     registered: AssetRegistered | None = None

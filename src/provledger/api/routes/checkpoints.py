@@ -27,6 +27,7 @@ from provledger.api.examples import (
 from provledger.api.gateway import Gateway
 from provledger.api.params import Cursor, Digits, Limit
 from provledger.api.streams import read_capped
+from provledger.chain.serialize import hex_bytes
 from provledger.jsondoc import parse_json
 from provledger.params import INT64_MAX
 from provledger.services.checkpoints import Cosignature
@@ -70,7 +71,7 @@ class CosignatureView:
     @classmethod
     def of(cls, kept: StoredCosignature) -> CosignatureView:
         """The answer for ``kept``."""
-        return cls(kept.witness, "0x" + kept.signature.hex(), received_time(kept))
+        return cls(kept.witness, hex_bytes(kept.signature), received_time(kept))
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
     async def cosignatures(sequence: SequencePath) -> list[CosignatureView]:
         """The witnesses' co-signatures of a checkpoint the gateway keeps, oldest first (each
         recovers to its witness over the checkpoint; whose count is the verifier's policy)."""
-        return (await on_node("checkpoints", _detail, desk, sequence)).cosignatures
+        return await on_node("checkpoints", _kept, desk, sequence)
 
     @router.post(
         "/checkpoints/{sequence}/cosignatures",
@@ -210,6 +211,10 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         if not new:
             response.status_code = 200
         return CosignatureView.of(kept)
+
+
+def _kept(desk: CheckpointDesk, sequence: int) -> list[CosignatureView]:
+    return [CosignatureView.of(item) for item in desk.cosignatures(desk.get(sequence).checkpoint)]
 
 
 def _detail(desk: CheckpointDesk, sequence: int) -> CheckpointDetailView:

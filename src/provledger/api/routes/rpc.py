@@ -28,7 +28,7 @@ from provledger.api import problems
 from provledger.api.examples import RPC_BODY
 from provledger.api.gateway import Gateway
 from provledger.api.streams import read_capped
-from provledger.chain.connection import ChainUnavailableError
+from provledger.chain.connection import ChainUnavailableError, node_errors
 from provledger.config import mask_url
 from provledger.jsondoc import JsonDocumentError, parse_json
 
@@ -107,30 +107,24 @@ class NodeCaller:
     def __call__(self, body: bytes) -> Answer:
         """The node's answer to ``body``."""
         shown = mask_url(self.url)
-        try:
-            with self._session.post(
+        with (
+            node_errors(shown, self.timeout),
+            self._session.post(
                 self.url,
                 data=body,
                 headers={"Content-Type": "application/json"},
                 timeout=self.timeout,
                 stream=True,
-            ) as answer:
-                chunks, size = [], 0
-                for chunk in answer.iter_content(64 << 10):
-                    size += len(chunk)
-                    if size > MAX_ANSWER:
-                        raise ChainUnavailableError(
-                            shown, f"its answer is over {MAX_ANSWER >> 20} MiB"
-                        )
-                    chunks.append(chunk)
-                kind = answer.headers.get("Content-Type", "application/json")
-                return Answer(answer.status_code, kind, b"".join(chunks))
-        except requests.exceptions.ConnectionError as error:
-            raise ChainUnavailableError(shown, "connection refused or host unreachable") from error
-        except requests.exceptions.Timeout as error:
-            raise ChainUnavailableError(shown, f"no answer within {self.timeout:g} s") from error
-        except requests.exceptions.RequestException as error:
-            raise ChainUnavailableError(shown, type(error).__name__) from error
+            ) as answer,
+        ):
+            chunks, size = [], 0
+            for chunk in answer.iter_content(64 << 10):
+                size += len(chunk)
+                if size > MAX_ANSWER:
+                    raise ChainUnavailableError(shown, f"its answer is over {MAX_ANSWER >> 20} MiB")
+                chunks.append(chunk)
+            kind = answer.headers.get("Content-Type", "application/json")
+            return Answer(answer.status_code, kind, b"".join(chunks))
 
 
 def passthrough(gateway: Gateway, call: Callable[[bytes], Answer]) -> Any:
@@ -146,13 +140,16 @@ def passthrough(gateway: Gateway, call: Callable[[bytes], Answer]) -> Any:
         items = sent if batch else [sent]
         if batch and not 1 <= len(items) <= MAX_BATCH:
             return _json(_error(None, INVALID_REQUEST, f"a batch holds 1 to {MAX_BATCH} requests"))
-        refused = [refusal for item in items if (refusal := _refusal(item)) is not None]
+        refusals = [_refusal(item) for item in items]
+        refused = [refusal for refusal in refusals if refusal is not None]
         if not batch and refused:
             return _json(refused[0])
         if len(refused) == len(items):
             return _json(refused)
         if refused:  # only the allowed requests go to the node; the refusals join its answer
-            allowed = [item for item in items if _refusal(item) is None]
+            allowed = [
+                item for item, refusal in zip(items, refusals, strict=True) if refusal is None
+            ]
             answer = await gateway.node_work.run(call, json.dumps(allowed).encode())
             try:
                 answered = parse_json(answer.body, what="the node's answer", max_bytes=MAX_ANSWER)

@@ -41,7 +41,10 @@ class ContractClient:
                 f"{self.NAME}.{function} sends a transaction, but no signing account was given"
             )
         data = self.contract.encode_abi(function, args=list(args))
-        return self.sender.send(self.address, bytes(HexBytes(data)), gas=gas, value=value)
+        # the contract's own events come back decoded, whatever addresses the sender knows
+        return self.sender.send(
+            self.address, bytes(HexBytes(data)), gas=gas, value=value, decode=(self.address,)
+        )
 
     def _call(self, function: str, *args: Any, block: BlockIdentifier = "latest") -> Any:
         try:

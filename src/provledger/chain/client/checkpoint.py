@@ -8,15 +8,13 @@ and its receipts carry its own events whichever addresses the sender decodes.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Final
+from typing import Final
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.types import BlockIdentifier
 
 from provledger.chain.client.base import ContractClient
-from provledger.chain.events import DECODERS
 from provledger.chain.ids import role_id
 from provledger.chain.transactions import Receipt, Sender
 from provledger.chain.types import CheckpointHead
@@ -79,16 +77,3 @@ class CheckpointClient(ContractClient):
         """Take CHECKPOINTER_ROLE from ``account`` (DEFAULT_ADMIN_ROLE)."""
         checksummed = Web3.to_checksum_address(account)
         return self._send("revokeRole", role_id(CHECKPOINTER_ROLE), checksummed)
-
-    def _send(self, function: str, *args: Any, gas: int | None = None, value: int = 0) -> Receipt:
-        receipt = super()._send(function, *args, gas=gas, value=value)
-        # The sender decodes the addresses it was made for (a registry deployment's, or none):
-        # decode this contract's logs too.
-        decoded = self.sender.decode_addresses if self.sender is not None else frozenset()
-        wanted = {Web3.to_checksum_address(item) for item in decoded} | {self.address}
-        events = tuple(
-            DECODERS[log.topics[0]](log.topics, log.data)
-            for log in receipt.logs
-            if log.address in wanted and log.topics and log.topics[0] in DECODERS
-        )
-        return dataclasses.replace(receipt, events=events)

@@ -62,7 +62,7 @@ class UnlinkedBlocksError(ServiceUnavailableError):
 def final_head(w3: Web3, finality_depth: int) -> int:
     """The newest block of ``w3``'s chain that counts as final: the head less
     ``finality_depth`` (-1 while the chain is shorter than that)."""
-    return int(w3.eth.block_number) - finality_depth
+    return max(int(w3.eth.block_number) - finality_depth, -1)
 
 
 def read_headers(w3: Web3, first: int, last: int, chain_id: int) -> list[BlockHeader]:

@@ -23,6 +23,7 @@ from eth_utils.address import to_checksum_address
 
 from provledger.chain.eip712 import DOMAIN_TYPE, struct
 from provledger.chain.events import CheckpointSubmitted
+from provledger.chain.serialize import hex_bytes
 from provledger.errors import InputError
 from provledger.params import MalformedHexError, parse_hex
 from provledger.services.checkpoints.tree import checkpoint_commitment
@@ -83,8 +84,8 @@ class Checkpoint:
             "sequence": self.sequence,
             "from_block": self.from_block,
             "to_block": self.to_block,
-            "to_block_hash": "0x" + self.to_block_hash.hex(),
-            "root": "0x" + self.root.hex(),
+            "to_block_hash": hex_bytes(self.to_block_hash),
+            "root": hex_bytes(self.root),
         }
 
     @property
@@ -138,7 +139,7 @@ class Cosignature:
 
     def to_json(self) -> dict[str, str]:
         """As a bundle and the gateway carry it."""
-        return {"witness": self.witness, "signature": "0x" + self.signature.hex()}
+        return {"witness": self.witness, "signature": hex_bytes(self.signature)}
 
     @classmethod
     def parse(cls, data: object, where: str = "co-signature") -> Cosignature:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from eth_utils.address import to_checksum_address
@@ -34,6 +34,7 @@ from provledger.services.proofs import (
     CheckpointSource,
 )
 from provledger.store.checkpoints import CheckpointStore, StoredCosignature
+from provledger.units import iso_millis
 
 
 def checkpoints_configured(settings: Settings) -> bool:
@@ -119,26 +120,24 @@ class CheckpointDesk:
                 self._source = CheckpointSource(ledger, self._kept_cosignatures)
             return self._source
 
-    def _kept_cosignatures(self, source_chain_id: int, sequence: int) -> list[Cosignature]:
-        # every one kept of the sequence: the proof builder keeps those over its checkpoint
-        kept = self.store().of(source_chain_id, sequence)
+    def _kept_cosignatures(self, checkpoint: Checkpoint) -> list[Cosignature]:
+        # the ones kept of this very checkpoint (its commitment): each was checked when given
+        kept = self.cosignatures(checkpoint)
         return [Cosignature(to_checksum_address(item.witness), item.signature) for item in kept]
 
     def page(self, cursor: str | None, limit: int) -> CheckpointPage:
         """Checkpoints newest first, ``limit`` a page, after ``cursor``."""
         after = decode_cursor(cursor, (int,))
-        recorded = self.ledger().recorded(self.source_chain_id())
-        newer = [
-            item
-            for item in reversed(recorded)
-            if after is None or item.checkpoint.sequence < after[0]
-        ]
-        shown = newer[:limit]
+        newest = self.ledger().newest(self.source_chain_id())
+        older = (item for item in newest if after is None or item.checkpoint.sequence < after[0])
+        # the logs are read back only as far as the page needs (and one more, to know if more)
+        read = list(islice(older, limit + 1))
+        shown = read[:limit]
         counts = self.store().counts(
             self.source_chain_id(),
             {item.checkpoint.sequence: item.checkpoint.commitment for item in shown},
         )
-        more = len(newer) > limit
+        more = len(read) > limit
         return CheckpointPage(
             [(self.describe(item), counts.get(item.checkpoint.sequence, 0)) for item in shown],
             encode_cursor([shown[-1].checkpoint.sequence]) if more else None,
@@ -194,6 +193,5 @@ class CheckpointDesk:
 
 
 def received_time(cosignature: StoredCosignature) -> str:
-    """When the gateway was given ``cosignature``, in ISO 8601 (UTC)."""
-    moment = datetime.fromtimestamp(cosignature.received_at / 1000, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """When the gateway was given ``cosignature``, in ISO 8601 (UTC, to the millisecond)."""
+    return iso_millis(cosignature.received_at)

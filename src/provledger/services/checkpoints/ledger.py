@@ -11,7 +11,6 @@ at most once here: the one the target chain holds now.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from eth_typing import ChecksumAddress
@@ -20,16 +19,14 @@ from web3 import Web3
 
 from provledger.chain.client import CheckpointClient
 from provledger.chain.logs import MAX_LOG_RANGE
+from provledger.chain.serialize import hex_bytes
 from provledger.services.checkpoints.cosign import CheckpointVenue
 from provledger.services.checkpoints.target import (
     CheckpointRecord,
     find_submitted,
     submitted_backwards,
 )
-
-
-def _hex(raw: bytes) -> str:
-    return "0x" + raw.hex()
+from provledger.units import utc_time
 
 
 class CheckpointLedger:
@@ -43,12 +40,12 @@ class CheckpointLedger:
         self.client = CheckpointClient(w3, Web3.to_checksum_address(contract), None)
         self.venue = CheckpointVenue(int(w3.eth.chain_id), self.client.address)
         self.max_range = max_range
-        self._times: dict[bytes, datetime] = {}
+        self._times: dict[bytes, int] = {}
 
     def recorded(self, source_chain_id: int) -> list[CheckpointRecord]:
         """Every checkpoint of ``source_chain_id`` the target chain holds, by sequence."""
         found = []
-        for item in self._newest_first(source_chain_id):
+        for item in self.newest(source_chain_id):
             found.append(item)
             if item.checkpoint.sequence == 1:
                 break
@@ -64,24 +61,25 @@ class CheckpointLedger:
     def covering(self, source_chain_id: int, block_number: int) -> CheckpointRecord | None:
         """The checkpoint of ``source_chain_id`` whose blocks include ``block_number``; None
         while none does."""
-        for item in self._newest_first(source_chain_id):
+        for item in self.newest(source_chain_id):
             if item.checkpoint.to_block < block_number:
                 return None  # the older ones end earlier still
             if item.checkpoint.from_block <= block_number:
                 return item
         return None
 
-    def _newest_first(self, source_chain_id: int) -> Iterator[CheckpointRecord]:
-        """The checkpoints, read backwards from the head: the reads stop where the caller has
-        what it wants, or at the contract's creation (not at the target chain's genesis)."""
+    def newest(self, source_chain_id: int) -> Iterator[CheckpointRecord]:
+        """The checkpoints of ``source_chain_id``, newest first, read backwards from the head
+        as they are taken: the reads stop where the caller stops, or at the contract's creation
+        (not at the target chain's genesis)."""
         head = int(self.w3.eth.block_number)
         return submitted_backwards(self.client, source_chain_id, head, self.max_range)
 
-    def time_of(self, record: CheckpointRecord) -> datetime:
-        """The time of the target block that holds ``record``."""
+    def time_of(self, record: CheckpointRecord) -> int:
+        """The time (Unix seconds) of the target block that holds ``record``."""
         if record.block_hash not in self._times:
             block = self.w3.eth.get_block(HexBytes(record.block_hash))
-            self._times[record.block_hash] = datetime.fromtimestamp(int(block["timestamp"]), UTC)
+            self._times[record.block_hash] = int(block["timestamp"])
         return self._times[record.block_hash]
 
     def record_json(self, record: CheckpointRecord) -> dict[str, Any]:
@@ -90,10 +88,10 @@ class CheckpointLedger:
             **record.checkpoint.to_json(),
             "target_chain_id": self.venue.chain_id,
             "contract": self.venue.contract,
-            "transaction_hash": _hex(record.transaction_hash),
+            "transaction_hash": hex_bytes(record.transaction_hash),
             "block_number": record.block_number,
-            "block_hash": _hex(record.block_hash),
+            "block_hash": hex_bytes(record.block_hash),
             "log_index": record.log_index,
             "submitter": record.submitter,
-            "time": self.time_of(record).isoformat().replace("+00:00", "Z"),
+            "time": utc_time(self.time_of(record)),
         }

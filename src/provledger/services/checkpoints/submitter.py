@@ -39,6 +39,7 @@ from web3 import Web3
 from provledger.chain.client import CheckpointClient
 from provledger.chain.deployments import DeploymentNotFoundError, load_deployment
 from provledger.chain.events import CheckpointSubmitted
+from provledger.chain.serialize import hex_bytes
 from provledger.chain.transactions import Receipt
 from provledger.chain.types import CheckpointHead
 from provledger.config import Settings
@@ -122,10 +123,10 @@ class Submitted:
         point, receipt = self.checkpoint, self.receipt
         return {
             **point.to_json(),
-            "parent_hash": "0x" + self.parent_hash.hex(),
+            "parent_hash": hex_bytes(self.parent_hash),
             "target_chain_id": self.target_chain_id,
             "block_number": receipt.block_number,
-            "transaction_hash": "0x" + receipt.tx_hash.hex(),
+            "transaction_hash": hex_bytes(receipt.tx_hash),
             "gas_used": receipt.gas_used,
             "remaining": self.remaining,
         }

@@ -9,23 +9,22 @@ are recent, and the search ends at the one wanted.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
 from eth_typing import ChecksumAddress
 from web3 import Web3
 from web3.exceptions import Web3Exception
+from web3.types import LogReceipt
 
 from provledger.chain.client import CHECKPOINTER_ROLE, CheckpointClient
 from provledger.chain.events import CheckpointSubmitted, decode_checkpoint_submitted
 from provledger.chain.ids import role_id
+from provledger.chain.logs import logs_in, paged_logs, topic, windows_back
 from provledger.chain.transactions import Sender
 from provledger.errors import InputError
 from provledger.services.checkpoints.cosign import Checkpoint, CheckpointVenue
-
-#: The first block a backwards search may read (the genesis block).
-GENESIS: Final = 0
 
 
 class NotCheckpointContractError(InputError):
@@ -125,11 +124,11 @@ def record_of(log: Any) -> CheckpointRecord:
 
 def _topics(source_chain_id: int, sequence: int | None) -> list[str | None]:
     topics: list[str | None] = [
-        "0x" + CheckpointSubmitted.TOPIC0.hex(),
-        "0x" + source_chain_id.to_bytes(32, "big").hex(),
+        topic(CheckpointSubmitted.TOPIC0),
+        topic(source_chain_id),
     ]
     if sequence is not None:
-        topics.append("0x" + sequence.to_bytes(32, "big").hex())
+        topics.append(topic(sequence))
     return topics
 
 
@@ -144,10 +143,10 @@ def submitted_logs(
 ) -> list[CheckpointRecord]:
     """The checkpoints of ``source_chain_id`` logged in target blocks ``first..last`` (only
     ``sequence`` if given), in log order; one ``eth_getLogs`` per ``max_range`` blocks."""
-    found: list[CheckpointRecord] = []
-    for start, end in _windows(first, last, max_range):
-        found.extend(_logs(client, source_chain_id, start, end, sequence))
-    return found
+    logs = paged_logs(
+        client.w3, client.address, _topics(source_chain_id, sequence), first, last, max_range
+    )
+    return _records(logs)
 
 
 def find_submitted(
@@ -170,13 +169,13 @@ def submitted_backwards(
     """The checkpoints of ``source_chain_id`` (only ``sequence`` if given) logged up to target
     block ``head``, newest first, read ``max_range`` blocks at a time backwards; the search ends
     at the contract's creation (a block where it has no code yet), not at genesis."""
-    for start, end in _windows_back(head, max_range):
+    for start, end in windows_back(head, max_range):
         yield from reversed(_logs(client, source_chain_id, start, end, sequence))
-        if start > GENESIS and not _has_code(client, start):
+        if start > 0 and not has_code(client, start):
             return  # older blocks precede the contract
 
 
-def _has_code(client: CheckpointClient, block: int) -> bool:
+def has_code(client: CheckpointClient, block: int) -> bool:
     """Whether the contract had code at ``block``; a node without that block's state (pruned)
     is taken as yes, so the search goes on rather than stopping short."""
     try:
@@ -188,26 +187,11 @@ def _has_code(client: CheckpointClient, block: int) -> bool:
 def _logs(
     client: CheckpointClient, source_chain_id: int, start: int, end: int, sequence: int | None
 ) -> list[CheckpointRecord]:
-    logs = client.w3.eth.get_logs(
-        {
-            "address": client.address,
-            "fromBlock": start,
-            "toBlock": end,
-            "topics": _topics(source_chain_id, sequence),
-        }
-    )
+    topics = _topics(source_chain_id, sequence)
+    return _records(logs_in(client.w3, client.address, topics, start, end))
+
+
+def _records(logs: Iterable[LogReceipt]) -> list[CheckpointRecord]:
+    """The checkpoints of ``CheckpointSubmitted`` logs, in log order."""
     records = [record_of(log) for log in logs if not log.get("removed", False)]
     return sorted(records, key=lambda item: (item.block_number, item.log_index))
-
-
-def _windows(first: int, last: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(first, last + 1, size):
-        yield start, min(start + size - 1, last)
-
-
-def _windows_back(head: int, size: int) -> Iterator[tuple[int, int]]:
-    end = head
-    while end >= GENESIS:
-        start = max(end - size + 1, GENESIS)
-        yield start, end
-        end = start - 1

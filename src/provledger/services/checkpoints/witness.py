@@ -38,6 +38,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from provledger.chain.client import CheckpointClient
+from provledger.chain.logs import MAX_LOG_RANGE
 from provledger.errors import InputError, ProvledgerError
 from provledger.services.checkpoints.blocks import final_head, read_headers
 from provledger.services.checkpoints.cosign import Checkpoint, Cosignature, cosign
@@ -45,6 +46,7 @@ from provledger.services.checkpoints.target import (
     CheckpointRecord,
     SameChainError,
     find_submitted,
+    has_code,
     submitted_logs,
     venue_of,
 )
@@ -112,7 +114,7 @@ class Witness:
         state_path: Path | None,
         finality_depth: int,
         target_depth: int = 0,
-        max_range: int = 100_000,
+        max_range: int = MAX_LOG_RANGE,
         from_sequence: int | None = None,
     ) -> None:
         self.source = source
@@ -259,7 +261,7 @@ class Witness:
         """The starting point (trust on first use) and the checkpoints after it: the latest
         checkpoint at block ``confirmed`` or ``from_sequence``; none if it is not recorded yet
         (the search then continues forward from ``confirmed + 1``)."""
-        if not bytes(self.client.w3.eth.get_code(self.client.address, confirmed)):
+        if not has_code(self.client, confirmed):
             self._cursor = confirmed + 1  # the contract is younger than that block
             return []
         head = self.client.head_of(self.source_chain_id, block=confirmed)

@@ -100,11 +100,7 @@ class WitnessState:
             "last": None
             if last is None
             else {
-                "sequence": last.sequence,
-                "from_block": last.from_block,
-                "to_block": last.to_block,
-                "to_block_hash": "0x" + last.to_block_hash.hex(),
-                "root": "0x" + last.root.hex(),
+                name: value for name, value in last.to_json().items() if name != "source_chain_id"
             },
             "target_block": self.target_block,
         }

@@ -25,7 +25,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 
 from pydantic import Field
@@ -47,6 +46,7 @@ from provledger.store.access_log import (
 )
 from provledger.store.blobs import BlobStore, normalise_hash
 from provledger.store.documents import AccessBatchManifest, access_log_uri
+from provledger.units import iso_millis
 
 __all__ = [
     "DEFAULT_UNFINISHED_AGE_MS",
@@ -71,8 +71,6 @@ RECEIPT_FORMAT: Final = "provledger-access-receipt/1"
 #: A download unfinished this long after it began is anchored as it stands (cut off).
 DEFAULT_UNFINISHED_AGE_MS: Final = 3_600_000
 
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
-
 
 class UnknownAccessRecordError(ProvledgerError):
     """No access record has this id."""
@@ -96,13 +94,6 @@ class AccessLogAlteredError(ProvledgerError):
 
 
 # ------------------------------------------------------------------ record hashes
-
-
-def iso_millis(at_ms: int) -> str:
-    """Milliseconds since 1970 as ISO 8601 in UTC, to the millisecond:
-    ``2025-05-01T12:00:00.250Z``."""
-    moment = _EPOCH + timedelta(milliseconds=at_ms)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{at_ms % 1000:03d}Z"
 
 
 def evidence(record: AccessRecord) -> dict[str, Any]:

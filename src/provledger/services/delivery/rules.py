@@ -30,7 +30,7 @@ from provledger.chain.events import DisputeOpened
 from provledger.chain.ids import asset_id_hex, role_id
 from provledger.chain.types import DisputeState, ExportPermitState, LicenseState
 from provledger.params import checksum, parse_address
-from provledger.units import iso_time
+from provledger.units import utc_time
 
 #: The basis of an allowed decision: the requester holds the asset, or holds a valid licence,
 #: or (for the committed metadata document) is a registrar reviewing the application or an
@@ -394,16 +394,16 @@ def _lapsed(requester: str, facts: Facts, licences: list[LicenseState]) -> tuple
         latest = max(revoked, key=lambda item: item.revoked_at)
         return (
             Refusal.LICENCE_REVOKED,
-            f"licence #{latest.license_id} was revoked at {_utc(latest.revoked_at)}",
+            f"licence #{latest.license_id} was revoked at {utc_time(latest.revoked_at)}",
         )
     expired = [item for item in licences if item.expires_at <= now]
     if expired:
         latest = max(expired, key=lambda item: item.expires_at)
         return (
             Refusal.LICENCE_EXPIRED,
-            f"licence #{latest.license_id} expired at {_utc(latest.expires_at)}",
+            f"licence #{latest.license_id} expired at {utc_time(latest.expires_at)}",
         )
-    return Refusal.NO_LICENCE, f"{requester} holds no licence on the asset at {_utc(now)}"
+    return Refusal.NO_LICENCE, f"{requester} holds no licence on the asset at {utc_time(now)}"
 
 
 def _across_border(reading: _Reading, facts: Facts, valid: list[LicenseState]) -> Decision:
@@ -432,7 +432,7 @@ def _across_border(reading: _Reading, facts: Facts, valid: list[LicenseState]) -
                 LICENSEE,
                 licence.license_id,
                 f"{_valid_until(licence)}, granted under the export permit to"
-                f" {permit.destination} issued at {_utc(permit.issued_at)}",
+                f" {permit.destination} issued at {utc_time(permit.issued_at)}",
             )
     return reading.refuse(Refusal.EXPORT_PERMIT_MISSING, f"{rule}: {flaws[0]}")
 
@@ -448,22 +448,17 @@ def _permit_flaw(
     expires (``ExportControl.consumePermit``), so a licence sold under it was granted before
     its expiry, and a used permit says nothing of a licence granted after that.
     """
-    granted = f"licence #{licence.license_id} was granted at {_utc(licence.granted_at)}"
+    granted = f"licence #{licence.license_id} was granted at {utc_time(licence.granted_at)}"
     if permit.revoked:
         return f"the permit for {requester} was revoked"
     if permit.issued_at > licence.granted_at:
-        return f"the permit was issued at {_utc(permit.issued_at)}, after {granted}"
+        return f"the permit was issued at {utc_time(permit.issued_at)}, after {granted}"
     if permit.destination != destination:
         return f"the permit names {permit.destination}, but {requester} is in {destination}"
     if permit.expires_at <= licence.granted_at:
-        return f"the permit expired at {_utc(permit.expires_at)}, before {granted}"
+        return f"the permit expired at {utc_time(permit.expires_at)}, before {granted}"
     return None
 
 
 def _valid_until(licence: LicenseState) -> str:
-    return f"licence #{licence.license_id} is valid until {_utc(licence.expires_at)}"
-
-
-def _utc(timestamp: int) -> str:
-    """``timestamp`` in ISO 8601 UTC with the ``Z`` designator: ``2027-01-01T00:00:00Z``."""
-    return iso_time(timestamp).replace("+00:00", "Z")
+    return f"licence #{licence.license_id} is valid until {utc_time(licence.expires_at)}"

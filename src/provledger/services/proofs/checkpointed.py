@@ -13,6 +13,7 @@ from web3.exceptions import TransactionNotFound, Web3Exception
 
 from provledger.chain.client import CheckpointClient
 from provledger.chain.events import CheckpointSubmitted
+from provledger.chain.serialize import hex_bytes
 from provledger.errors import InputError, ProvledgerError
 from provledger.merkle import process_proof
 from provledger.services.checkpoints import block_leaf
@@ -40,7 +41,8 @@ class WitnessPolicyError(InputError):
 class WitnessPolicy:
     """Which witnesses a verifier knows, and how many of them must have co-signed."""
 
-    known: frozenset[ChecksumAddress] = field(default_factory=frozenset)
+    known: frozenset[str] = field(default_factory=frozenset)
+    """The witnesses' addresses, EIP-55 checksummed."""
     required: int = 0
 
     def __post_init__(self) -> None:
@@ -60,10 +62,6 @@ class WitnessPolicy:
     def demanding(self) -> bool:
         """Whether the policy asks for co-signatures at all."""
         return self.required > 0
-
-
-def _hexs(raw: bytes) -> str:
-    return "0x" + raw.hex()
 
 
 def _claim(proof: ProofBundle) -> CheckpointClaim:
@@ -87,40 +85,40 @@ def check_checkpoint(proof: ProofBundle, node: ProofNode, target: ProofNode | No
     _check_recorded(proof, claim, target)
     code_hash = target.code_hash(venue.contract, target.head())
     if code_hash != claim.code_hash:
-        have = "no code" if code_hash is None else f"code hash {_hexs(code_hash)}"
+        have = "no code" if code_hash is None else f"code hash {hex_bytes(code_hash)}"
         raise CheckFailedError(
             f"the Checkpoint contract at {venue.contract} has {have}, "
-            f"the bundle says {_hexs(claim.code_hash)}"
+            f"the bundle says {hex_bytes(claim.code_hash)}"
         )
     held = CheckpointClient(target.w3, venue.contract, None).checkpoint_of(
         checkpoint.source_chain_id, checkpoint.sequence
     )
     if held != checkpoint.commitment:
         raise CheckFailedError(
-            f"the contract holds {_hexs(held)} for checkpoint {checkpoint.sequence}, "
-            f"not the commitment of the stated one ({_hexs(checkpoint.commitment)})"
+            f"the contract holds {hex_bytes(held)} for checkpoint {checkpoint.sequence}, "
+            f"not the commitment of the stated one ({hex_bytes(checkpoint.commitment)})"
         )
     number, block_hash = claim.block
     _check_block(proof.registration, claim)
     reached = process_proof(block_leaf(number, block_hash), claim.proof)
     if reached != checkpoint.root:
         raise CheckFailedError(
-            f"the path of block {number} leads to {_hexs(reached)}, "
-            f"not to the checkpoint's root {_hexs(checkpoint.root)}"
+            f"the path of block {number} leads to {hex_bytes(reached)}, "
+            f"not to the checkpoint's root {hex_bytes(checkpoint.root)}"
         )
     _check_source(
         node, checkpoint.sequence, [(checkpoint.to_block, checkpoint.to_block_hash), claim.block]
     )
     return (
         f"block {number} is in {checkpoint.describe()}, recorded on chain {venue.chain_id} in "
-        f"transaction {_hexs(claim.tx_hash)} (block {claim.block_number}); the source node "
+        f"transaction {hex_bytes(claim.tx_hash)} (block {claim.block_number}); the source node "
         "still has those blocks"
     )
 
 
 def _check_recorded(proof: ProofBundle, claim: CheckpointClaim, target: ProofNode) -> None:
     checkpoint = claim.checkpoint
-    where = f"checkpoint transaction {_hexs(claim.tx_hash)}"
+    where = f"checkpoint transaction {hex_bytes(claim.tx_hash)}"
     try:
         receipt = target.receipt(claim.tx_hash)
     except TransactionNotFound:
@@ -135,8 +133,8 @@ def _check_recorded(proof: ProofBundle, claim: CheckpointClaim, target: ProofNod
     ):
         raise CheckFailedError(
             f"{where} is in target block {receipt['blockNumber']} "
-            f"({_hexs(bytes(receipt['blockHash']))}), the bundle says {claim.block_number} "
-            f"({_hexs(claim.block_hash)})"
+            f"({hex_bytes(bytes(receipt['blockHash']))}), the bundle says {claim.block_number} "
+            f"({hex_bytes(claim.block_hash)})"
         )
     logs = [log for log in receipt["logs"] if int(log["logIndex"]) == claim.log_index]
     if not logs or logs[0]["address"].lower() != claim.venue.contract.lower():
@@ -167,7 +165,8 @@ def _check_recorded(proof: ProofBundle, claim: CheckpointClaim, target: ProofNod
     ):
         if raw != claimed:
             raise CheckFailedError(
-                f"checkpoint.{name} is {_hexs(raw)} in the log, the bundle says {_hexs(claimed)}"
+                f"checkpoint.{name} is {hex_bytes(raw)} in the log, "
+                f"the bundle says {hex_bytes(claimed)}"
             )
 
 
@@ -176,8 +175,8 @@ def _check_block(registration: LogClaim, claim: CheckpointClaim) -> None:
     checkpoint = claim.checkpoint
     if (number, block_hash) != (registration.block_number, registration.block_hash):
         raise CheckFailedError(
-            f"the evidenced block is {number} ({_hexs(block_hash)}), the registration's is "
-            f"{registration.block_number} ({_hexs(registration.block_hash)})"
+            f"the evidenced block is {number} ({hex_bytes(block_hash)}), the registration's is "
+            f"{registration.block_number} ({hex_bytes(registration.block_hash)})"
         )
     if not checkpoint.from_block <= number <= checkpoint.to_block:
         raise CheckFailedError(f"block {number} is not in {checkpoint.describe()}")
@@ -195,8 +194,8 @@ def _check_source(node: ProofNode, sequence: int, blocks: Iterable[tuple[int, by
         if actual != recorded:
             raise CheckFailedError(
                 f"the source chain's history was rewritten after checkpoint {sequence}: block "
-                f"{number} is {_hexs(actual)} on the source node, the checkpoint recorded "
-                f"{_hexs(recorded)}"
+                f"{number} is {hex_bytes(actual)} on the source node, the checkpoint recorded "
+                f"{hex_bytes(recorded)}"
             )
 
 

@@ -9,7 +9,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from web3 import Web3
 from web3.exceptions import Web3Exception
 
 from provledger.services.checkpoints import (
@@ -27,13 +26,14 @@ from provledger.services.checkpoints.blocks import (
 from provledger.services.proofs.format import CheckpointClaim, LogClaim, ProofUnavailableError
 from provledger.services.proofs.node import ProofNode
 
-#: Co-signatures of checkpoint (source chain id, sequence), as a store keeps them.
-Cosignatures = Callable[[int, int], Sequence[Cosignature]]
+#: The co-signatures kept of a checkpoint: checked to be its witnesses' when they were given
+#: (the gateway's store keeps them by the checkpoint's commitment), so not checked again here.
+Cosignatures = Callable[[Checkpoint], Sequence[Cosignature]]
 #: Block-hash trees kept between bundles (each costs one block read per block it covers).
 TREE_CACHE: Final = 64
 
 
-def _none(_source: int, _sequence: int) -> Sequence[Cosignature]:
+def _none(_checkpoint: Checkpoint) -> Sequence[Cosignature]:
     return ()
 
 
@@ -46,6 +46,7 @@ class CheckpointSource:
         self.cosignatures = cosignatures
         self._trees: OrderedDict[Checkpoint, BlockHashTree] = OrderedDict()
         self._lock = threading.Lock()  # proofs are built on several threads at once
+        self._code_hash: bytes | None = None
 
     def evidence(
         self, node: ProofNode, registration: LogClaim, asset: str
@@ -63,16 +64,9 @@ class CheckpointSource:
         if recorded is None:
             return None
         tree = self._tree(node, recorded, asset)
-        venue = self.ledger.venue
-        code = bytes(self.ledger.w3.eth.get_code(venue.contract))
-        signatures = tuple(
-            cosignature
-            for cosignature in self.cosignatures(source, recorded.checkpoint.sequence)
-            if cosignature.holds(recorded.checkpoint, venue)
-        )
         return CheckpointClaim(
-            venue=venue,
-            code_hash=Web3.keccak(code),
+            venue=self.ledger.venue,
+            code_hash=self._contract_code_hash(asset),
             tx_hash=recorded.transaction_hash,
             block_number=recorded.block_number,
             block_hash=recorded.block_hash,
@@ -80,8 +74,19 @@ class CheckpointSource:
             checkpoint=recorded.checkpoint,
             block=(number, tree.hash_of(number)),
             proof=tree.path(number),
-            witnesses=signatures,
+            witnesses=tuple(self.cosignatures(recorded.checkpoint)),
         )
+
+    def _contract_code_hash(self, asset: str) -> bytes:
+        """keccak256 of the Checkpoint contract's runtime code (read once: it cannot change)."""
+        if self._code_hash is None:
+            target = ProofNode(self.ledger.w3)
+            code_hash = target.code_hash(self.ledger.venue.contract, target.head())
+            if code_hash is None:
+                contract = self.ledger.venue.contract
+                raise ProofUnavailableError(asset, f"no Checkpoint contract at {contract}")
+            self._code_hash = code_hash
+        return self._code_hash
 
     def _tree(self, node: ProofNode, recorded: CheckpointRecord, asset: str) -> BlockHashTree:
         checkpoint = recorded.checkpoint

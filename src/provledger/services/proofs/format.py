@@ -24,7 +24,6 @@ from eth_typing import ChecksumAddress
 from provledger.chain.serialize import asset_hex, hex_bytes
 from provledger.errors import ProvledgerError
 from provledger.services.checkpoints import Checkpoint, CheckpointVenue, Cosignature
-from provledger.services.checkpoints import MalformedCosignatureError as _BadCosignature
 from provledger.services.proofs.fields import Fields, MalformedProofBundleError, render
 
 #: The ``version`` of a bundle without checkpoint evidence (no checkpoints configured).
@@ -410,15 +409,11 @@ def _checkpoint_claim(bundle: Fields, version: str, chain_id: int) -> Checkpoint
         raise MalformedProofBundleError(
             data.where("witnesses"), f"must be a list, got {render(witnesses)}"
         )
+    cosignatures = []
     for i, item in enumerate(witnesses):
-        Fields(item, f"{data.where('witnesses')}[{i}]").only("witness", "signature")
-    try:
-        cosignatures = tuple(
-            Cosignature.parse(item, f"{data.where('witnesses')}[{i}]")
-            for i, item in enumerate(witnesses)
-        )
-    except _BadCosignature as error:
-        raise MalformedProofBundleError(error.where, error.reason) from None
+        fields = Fields(item, f"{data.where('witnesses')}[{i}]")
+        fields.only("witness", "signature")
+        cosignatures.append(Cosignature(fields.address("witness"), fields.hex("signature", 65)))
     return CheckpointClaim(
         venue=CheckpointVenue(data.integer("chain_id"), contract.address("address")),
         code_hash=contract.hex("code_hash", 32),
@@ -436,5 +431,5 @@ def _checkpoint_claim(bundle: Fields, version: str, chain_id: int) -> Checkpoint
         ),
         block=(block.integer("number"), block.hex("hash", 32)),
         proof=data.hashes("proof"),
-        witnesses=cosignatures,
+        witnesses=tuple(cosignatures),
     )

@@ -45,10 +45,13 @@ class ProofNode:
         self.w3 = w3
         self._receipts: dict[bytes, TxReceipt] = {}
         self._hashes: dict[int, bytes] = {}
+        self._chain_id: int | None = None
 
     def chain_id(self) -> int:
-        """The chain the node serves."""
-        return int(self.w3.eth.chain_id)
+        """The chain the node serves (asked once)."""
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     def head(self) -> int:
         """The node's latest block number. A node that fails to tell it gives no verdict on
