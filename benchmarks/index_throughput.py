@@ -1,6 +1,7 @@
 """Indexer throughput: provledger's indexer against a naive web3.py indexer, on one anvil chain.
 
     python benchmarks/index_throughput.py [--events N] [--seed S] [--keep DIR] [--chain FILE]
+        [--backend sqlite|postgresql] [--postgres URL] [--profile]
 
 Starts anvil, deploys the contracts and generates a mixed workload of at least N events
 (default 200,000): batch registrations (``registerMany``, 100 assets each), plain, derived and
@@ -10,34 +11,40 @@ events of workload (``--block-scale``). The generation time is printed but not m
 ``--chain FILE`` saves the generated chain (anvil state) and reuses it on later runs with the
 same ``--events`` and ``--seed``, to measure the indexers again without generating anew.
 
-Then it indexes the chain twice into fresh SQLite files, each in its own process so that
-neither the workload generation nor the other indexer counts in its peak RSS:
+Then it indexes the chain twice, each in its own process so that neither the workload
+generation nor the other indexer counts in its peak RSS:
 
 * **provledger**: the real :class:`~provledger.indexer.scanner.Scanner` (raw JSON-RPC source,
-  SQLite store with every projection) from an empty file to the checkpoint at the head,
-  ``run(once=True)`` with the CLI's defaults and a small finality depth;
+  store with every projection) from an empty database to the checkpoint at the head,
+  ``run(once=True)`` with the CLI's defaults and a small finality depth, into a fresh SQLite
+  file or, with ``--backend postgresql``, a fresh PostgreSQL database (``--postgres``: the
+  server's URL; the database ``provledger_bench`` is dropped and created);
 * **baseline**: what a naive indexer does with web3.py: ``contract.events.<Name>().get_logs``
   for every event type of every contract over the whole range (fixed block chunks if the node
   refuses), one block header per block for its timestamp, and one ``INSERT`` per event into
-  the same ``events`` table.
+  the same ``events`` table, in a fresh SQLite file.
 
 Both counts must agree, and the two ``events`` tables must hold the same rows (position,
-hashes, contract, event, asset). The last line is
-``result events=<n> provledger_eps=<x> baseline_eps=<y> ratio=<r> peak_rss_mb=<m>``, where the
-ratio is provledger's events/s over the baseline's and the peak RSS is the provledger process's.
+hashes, contract, event, asset). The last line is ``result events=<n> provledger_eps=<x>
+baseline_eps=<y> ratio=<r> peak_rss_mb=<m> bytes_per_event=<b>``, where the ratio is
+provledger's events/s over the baseline's, the peak RSS is the provledger processes' and
+``bytes_per_event`` is the size of provledger's database over the events indexed (SQLite: the
+file with its WAL; PostgreSQL: every table with its indexes and TOAST). ``--profile`` runs the
+provledger phase under cProfile and prints where its time went.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import dataclasses
 import hashlib
 import itertools
 import json
 import math
+import pstats
 import random
 import resource
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -51,6 +58,21 @@ from typing import Any, Final
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_keys.datatypes import PrivateKey
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    create_engine,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
 from web3 import HTTPProvider, Web3
 
 from provledger.categories import CATEGORIES
@@ -70,7 +92,7 @@ from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.scanner import BatchReport, IndexerConfig, Scanner
 from provledger.indexer.source import JsonRpcSource, RpcError
 from provledger.store import schema
-from provledger.store.engine import create_store_engine
+from provledger.store.engine import create_store_engine, is_sqlite, normalise_url, sqlite_file
 from provledger.store.index import IndexStore
 
 DEFAULT_EVENTS: Final = 200_000
@@ -110,8 +132,33 @@ BASELINE_FALLBACK_CHUNK: Final = 1_000
 #: Loading the saved state of a 1,000,000-event chain takes anvil about a minute.
 NODE_START_SECONDS: Final = 600.0
 COMPARED_COLUMNS: Final = (
-    "block_number, log_index, block_hash, block_time, tx_hash, tx_index, contract, event, asset_id"
+    "block_number",
+    "log_index",
+    "block_hash",
+    "block_time",
+    "tx_hash",
+    "tx_index",
+    "contract",
+    "event",
+    "asset_id",
 )
+BENCH_DATABASE: Final = "provledger_bench"
+#: The baseline's table: one row per event, hashes as hex text, as a naive indexer keeps them.
+BASELINE_EVENTS: Final = Table(
+    "events",
+    MetaData(),
+    Column("block_number", BigInteger, primary_key=True),
+    Column("log_index", Integer, primary_key=True),
+    Column("block_hash", String(66)),
+    Column("block_time", BigInteger),
+    Column("tx_hash", String(66)),
+    Column("tx_index", Integer),
+    Column("contract", String(42)),
+    Column("event", String(64)),
+    Column("asset_id", String(66)),
+    Column("args", Text),
+)
+DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 # ---------------------------------------------------------------------- JSON-RPC
@@ -426,9 +473,9 @@ def peak_child_rss_mb() -> float:
 
 
 def provledger_phase(
-    url: str, deployment: Deployment, database: Path, overrides: dict[str, int]
+    url: str, deployment: Deployment, database: str, overrides: dict[str, int], profile: bool
 ) -> dict[str, Any]:
-    """Index with provledger's scanner from an empty SQLite file to the head."""
+    """Index with provledger's scanner from an empty database to the head."""
     samples: list[tuple[int, float, float]] = []
     indexed = {"events": 0}
 
@@ -444,11 +491,18 @@ def provledger_phase(
         target_logs=overrides.get("target_logs", defaults.target_logs),
     )
     tune_gc()  # as `provledger index` does
+    profiler = cProfile.Profile() if profile else None
     started = time.perf_counter()
-    store = IndexStore(create_store_engine(str(database)))
+    store = IndexStore(create_store_engine(database))
     scanner = Scanner(JsonRpcSource(url), store, deployment, config=config, on_batch=on_batch)
+    if profiler is not None:
+        profiler.enable()
     summary = scanner.run(once=True, wait_for_lock=False)
     seconds = time.perf_counter() - started
+    if profiler is not None:
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
+    size = database_bytes(store.engine)
     store.engine.dispose()
     return {
         "events": summary.events,
@@ -462,7 +516,45 @@ def provledger_phase(
         "indexer_rss_mb": peak_rss_mb(),
         "fetch_rss_mb": peak_child_rss_mb(),
         "samples": samples,
+        "database_bytes": size,
     }
+
+
+def database_bytes(engine: Engine) -> int:
+    """The size of an index: a SQLite file with its WAL, or every PostgreSQL table of the
+    current schema with its indexes and TOAST."""
+    if is_sqlite(engine):
+        path = sqlite_file(engine.url)
+        assert path is not None
+        return sum(
+            Path(name).stat().st_size for name in (str(path), f"{path}-wal") if Path(name).exists()
+        )
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+                )
+            ).scalar_one()
+        )
+
+
+def fresh_postgres(admin_url: str, name: str = BENCH_DATABASE) -> str:
+    """Drop and create the database ``name`` on the server of ``admin_url``; its URL."""
+    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(
+            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+            {"name": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return (
+        make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    )
 
 
 def _ranges(start: int, end: int, chunk: int) -> list[tuple[int, int]]:
@@ -471,12 +563,12 @@ def _ranges(start: int, end: int, chunk: int) -> list[tuple[int, int]]:
     return [(low, min(end, low + chunk - 1)) for low in range(start, end + 1, chunk)]
 
 
-def baseline_phase(url: str, deployment: Deployment, database: Path, chunk: int) -> dict[str, Any]:
+def baseline_phase(url: str, deployment: Deployment, database: str, chunk: int) -> dict[str, Any]:
     """Index the ``events`` table the naive web3.py way: get_logs per event, row-by-row inserts."""
     started = time.perf_counter()
     w3 = Web3(HTTPProvider(url, request_kwargs={"timeout": 3600}))
-    engine = create_store_engine(str(database))
-    schema.events.create(engine)
+    engine = create_store_engine(database)
+    BASELINE_EVENTS.create(engine)
     start, end = deployment.block_number, int(w3.eth.block_number)
     contracts = [
         (name, w3.eth.contract(address=item.address, abi=list(load_artifact(name).abi)))
@@ -502,7 +594,7 @@ def baseline_phase(url: str, deployment: Deployment, database: Path, chunk: int)
                             args = log["args"]
                             asset = args.get("assetId", args.get("tokenId"))
                             conn.execute(
-                                schema.events.insert(),
+                                BASELINE_EVENTS.insert(),
                                 {
                                     "block_number": number,
                                     "log_index": int(log["logIndex"]),
@@ -537,7 +629,7 @@ def baseline_phase(url: str, deployment: Deployment, database: Path, chunk: int)
     }
 
 
-def run_phase(phase: str, url: str, deployment_file: Path, database: Path, options: Options) -> Any:
+def run_phase(phase: str, url: str, deployment_file: Path, database: str, options: Options) -> Any:
     """Run one indexing phase in a fresh interpreter; return its JSON report."""
     command = [
         sys.executable,
@@ -549,7 +641,7 @@ def run_phase(phase: str, url: str, deployment_file: Path, database: Path, optio
         "--deployment-file",
         str(deployment_file),
         "--database",
-        str(database),
+        database,
         "--baseline-chunk",
         str(options.baseline_chunk),
     ]
@@ -557,26 +649,37 @@ def run_phase(phase: str, url: str, deployment_file: Path, database: Path, optio
         command += ["--initial-range", str(options.initial_range)]
     if options.target_logs is not None:
         command += ["--target-logs", str(options.target_logs)]
+    if options.profile and phase == "provledger":
+        command.append("--profile")
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{phase} phase failed ({done.returncode}):\n{done.stderr.strip()}")
+    if options.profile and phase == "provledger":
+        print(done.stderr, flush=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _rows(database: Path) -> Iterator[tuple[Any, ...]]:
-    connection = sqlite3.connect(database)
+def _rows(database: str, query: Select[Any]) -> Iterator[tuple[Any, ...]]:
+    engine = create_store_engine(database)
     try:
-        yield from connection.execute(
-            f"SELECT {COMPARED_COLUMNS} FROM events ORDER BY block_number, log_index"
-        )
+        with engine.connect() as conn:
+            yield from conn.execute(query)
     finally:
-        connection.close()
+        engine.dispose()
 
 
-def compare_events(left: Path, right: Path) -> list[str]:
-    """Rows that differ between the two ``events`` tables (at most five are described)."""
+def compare_events(left: str, right: str) -> list[str]:
+    """Rows that differ between provledger's events (with their block and transaction) and
+    the baseline's table (at most five are described)."""
+    events = schema.positioned_events().subquery()
+    provledger = select(*(events.c[name] for name in COMPARED_COLUMNS)).order_by(
+        events.c.block_number, events.c.log_index
+    )
+    baseline = select(*(BASELINE_EVENTS.c[name] for name in COMPARED_COLUMNS)).order_by(
+        BASELINE_EVENTS.c.block_number, BASELINE_EVENTS.c.log_index
+    )
     differences: list[str] = []
-    for ours, theirs in itertools.zip_longest(_rows(left), _rows(right)):
+    for ours, theirs in itertools.zip_longest(_rows(left, provledger), _rows(right, baseline)):
         if ours != theirs:
             differences.append(f"provledger {ours} / baseline {theirs}")
             if len(differences) == 5:
@@ -628,6 +731,9 @@ class Options:
     chain: Path | None
     initial_range: int | None
     target_logs: int | None
+    backend: str
+    postgres: str
+    profile: bool
 
 
 @dataclass
@@ -733,9 +839,12 @@ def benchmark(options: Options) -> int:
     with tempfile.TemporaryDirectory(prefix="provledger-bench-") as scratch:
         folder = options.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        ours, theirs = folder / "provledger.sqlite", folder / "baseline.sqlite"
         for path in folder.glob("*.sqlite*"):
             path.unlink()
+        ours = str(folder / "provledger.sqlite")
+        if options.backend == "postgresql":
+            ours = fresh_postgres(options.postgres)
+        theirs = str(folder / "baseline.sqlite")
         chain = load_chain(options)
         extra: tuple[str, ...] = ()
         if options.chain is not None:
@@ -763,7 +872,7 @@ def benchmark(options: Options) -> int:
             )
             expected = chain.setup_events + tally.events
             deployment_file = chain.deployment.save(folder)
-            print("indexing with provledger ...", flush=True)
+            print(f"indexing with provledger into {options.backend} ...", flush=True)
             mine = run_phase("provledger", node.url, deployment_file, ours, options)
             print("indexing with the web3.py baseline ...", flush=True)
             base = run_phase("baseline", node.url, deployment_file, theirs, options)
@@ -773,7 +882,7 @@ def benchmark(options: Options) -> int:
 
 
 def report(
-    mine: dict[str, Any], base: dict[str, Any], expected: int, ours: Path, theirs: Path
+    mine: dict[str, Any], base: dict[str, Any], expected: int, ours: str, theirs: str
 ) -> int:
     """Check both indexes, print the figures and the result line; return the exit status."""
     problems = []
@@ -798,14 +907,16 @@ def report(
     )
     notes = "; ".join(base["notes"])
     print(f"baseline: {base['ranges']} block range(s) per event type{'; ' if notes else ''}{notes}")
-    print(f"ratio {ratio:.2f}x")
+    per_event = mine["database_bytes"] / max(mine["events"], 1)
+    print(f"ratio {ratio:.2f}x; provledger's database {mine['database_bytes']:,} bytes")
     if problems:
         print("MISMATCH: " + "; ".join(problems))
     else:
         print(f"check: both indexed {expected:,} events and their events tables agree")
     print(
         f"result events={mine['events']} provledger_eps={ours_eps:.0f} "
-        f"baseline_eps={base_eps:.0f} ratio={ratio:.2f} peak_rss_mb={mine['peak_rss_mb']:.1f}"
+        f"baseline_eps={base_eps:.0f} ratio={ratio:.2f} peak_rss_mb={mine['peak_rss_mb']:.1f} "
+        f"bytes_per_event={per_event:.0f}"
     )
     return 1 if problems else 0
 
@@ -845,10 +956,24 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="provledger's aimed-for logs per batch (default: the indexer's default)",
     )
+    parser.add_argument(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="provledger's store (the baseline always writes SQLite)",
+    )
+    parser.add_argument(
+        "--postgres",
+        default=DEFAULT_POSTGRES,
+        help=f"PostgreSQL server URL for --backend postgresql (database {BENCH_DATABASE})",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="profile the provledger phase (cProfile)"
+    )
     parser.add_argument("--phase", choices=("provledger", "baseline"), help=argparse.SUPPRESS)
     parser.add_argument("--rpc-url", help=argparse.SUPPRESS)
     parser.add_argument("--deployment-file", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--database", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.phase is not None:
         deployment = Deployment.from_json(json.loads(args.deployment_file.read_text()))
@@ -861,7 +986,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if value is not None
             }
-            result = provledger_phase(args.rpc_url, deployment, args.database, overrides)
+            result = provledger_phase(
+                args.rpc_url, deployment, args.database, overrides, args.profile
+            )
         else:
             result = baseline_phase(args.rpc_url, deployment, args.database, args.baseline_chunk)
         print(json.dumps(result))
@@ -875,6 +1002,9 @@ def main(argv: list[str] | None = None) -> int:
         chain=args.chain,
         initial_range=args.initial_range,
         target_logs=args.target_logs,
+        backend=args.backend,
+        postgres=args.postgres,
+        profile=args.profile,
     )
     return benchmark(options)
 

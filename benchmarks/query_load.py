@@ -46,13 +46,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
-
 # a sibling script (the benchmarks folder is on sys.path when a script in it runs)
 from index_throughput import (
     BATCH_SIZE,
     CONFIRMATIONS,
+    DEFAULT_POSTGRES,
     FINALITY_DEPTH,
     GAS,
     NODE_START_SECONDS,
@@ -60,6 +58,7 @@ from index_throughput import (
     Tx,
     Workload,
     _meta_path,
+    fresh_postgres,
     set_up,
     start_node,
 )
@@ -71,7 +70,8 @@ from provledger.chain.types import ParentLink
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import JsonRpcSource
-from provledger.store.engine import create_store_engine, normalise_url
+from provledger.store.columns import from_stored
+from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
 
 DEFAULT_ASSETS: Final = 1_000_000
@@ -82,7 +82,6 @@ CHAINS: Final = 40
 CHAIN_LINKS: Final = 12
 TRANSFERS_PER_BLOCK: Final = 40
 SAMPLES: Final = 4_000
-DEFAULT_POSTGRES: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE: Final = "provledger_query_load"
 ROUTES: Final = ("health", "by_id", "by_hash", "history", "lineage", "verify")
 SERVE_START_SECONDS: Final = 120.0
@@ -221,24 +220,6 @@ def index_into(url: str, node_url: str, deployment: Deployment) -> tuple[int, fl
     return summary.events, time.perf_counter() - started
 
 
-def fresh_postgres(admin_url: str) -> str:
-    """Drop and create the benchmark database; return its URL."""
-    admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-            {"name": BENCH_DATABASE},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{BENCH_DATABASE}"'))
-        conn.execute(text(f'CREATE DATABASE "{BENCH_DATABASE}"'))
-    admin.dispose()
-    return (
-        make_url(normalise_url(admin_url))
-        .set(database=BENCH_DATABASE)
-        .render_as_string(hide_password=False)
-    )
-
-
 # ---------------------------------------------------------------------- requests
 
 
@@ -262,9 +243,10 @@ def sample_requests(sqlite_path: Path, seed: int) -> dict[str, list[str]]:
                 "SELECT child_id FROM lineage WHERE child_id NOT IN (SELECT parent_id FROM lineage)"
             )
         ]
-    ids = [row[0] for row in picked]
-    hashes = [row[1] for row in picked]
-    history = moved + ids[: SAMPLES // 2]
+    ids = [from_stored(row[0]) for row in picked]
+    hashes = [from_stored(row[1]) for row in picked]
+    history = [from_stored(item) for item in moved] + ids[: SAMPLES // 2]
+    tips = [from_stored(item) for item in tips]
     rng.shuffle(history)
     return {
         "health": ["/health"],
@@ -406,7 +388,7 @@ def benchmark(options: Options) -> int:
             chain.deployment.save(folder)
             urls = {"sqlite": str(sqlite_path)}
             if "postgresql" in options.backends:
-                urls["postgresql"] = fresh_postgres(options.postgres)
+                urls["postgresql"] = fresh_postgres(options.postgres, BENCH_DATABASE)
             if "sqlite" not in options.backends:  # the requests are sampled from the SQLite index
                 print("(the SQLite index is still built: the requests are sampled from it)")
             for name in ("sqlite", *[item for item in options.backends if item != "sqlite"]):

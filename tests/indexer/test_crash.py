@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pytest
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 
 from helpers.indexing import differences
 from helpers.stores import engine_for
@@ -246,9 +246,11 @@ def event_keys(url: str) -> list[tuple[int, int, str]]:
     events = schema.events.c
     with engine.connect() as conn:
         rows = conn.execute(
-            select(events.block_number, events.log_index, events.block_hash).order_by(
-                events.block_number, events.log_index
+            schema.positioned_events()
+            .with_only_columns(
+                events.block_number, events.log_index, schema.event_blocks.c.block_hash
             )
+            .order_by(events.block_number, events.log_index)
         )
         return [(row.block_number, row.log_index, row.block_hash) for row in rows]
 

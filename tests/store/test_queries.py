@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from hexbytes import HexBytes
 from sqlalchemy import Connection, RowMapping
@@ -29,6 +28,7 @@ from provledger.chain.serialize import asset_hex
 from provledger.indexer.rows import ROW_TYPES
 from provledger.merkle import StandardMerkleTree
 from provledger.store import queries
+from provledger.store.eventargs import unpack_args
 
 #: The contracts whose events write an asset's own row (its holder, status and metadata)...
 ASSET_WRITERS = ("DataAssetRegistry", "RegistrationOffice", "DisputeCourt")
@@ -295,7 +295,7 @@ def test_an_assets_events_are_its_logs_in_chain_order(chain: Chain, conn: Connec
         )
         assert [{k: v for k, v in row.items() if k != "args"} for row in rows] == expected, label
         for row, log in zip(rows, logs, strict=True):
-            stored = orjson.loads(row["args"])
+            stored = unpack_args(row["args"], row["asset_id"])
             names = ROW_TYPES[row["event"]]._fields
             assert len(stored) == len(names), (label, row["event"])
             decoded = dict(zip(names, stored, strict=True))

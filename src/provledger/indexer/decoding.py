@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, NamedTuple, get_type_hints
 
-import orjson
-
 from provledger.errors import LogDecodeError
 from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS, ROW_TYPES
-from provledger.store.records import LogRecord
+from provledger.store.columns import to_stored
+from provledger.store.eventargs import pack_args
+from provledger.store.records import EventRows, LogRecord
 
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 _SAFE_INTEGER: Final = 2**53
@@ -75,26 +75,35 @@ def decode_logs(
     return Decoded(records, skipped)
 
 
-def event_row(record: LogRecord) -> tuple[Any, ...]:
-    """The ``events`` table row of a record, in column order."""
-    row = record.row
-    shape = _SHAPES[type(row)]
-    return (
-        record.block_number,
-        record.log_index,
-        record.block_hash,
-        record.block_time,
-        record.tx_hash,
-        record.tx_index,
-        record.contract,
-        record.event,
-        None if shape.asset is None else row[shape.asset],
-        orjson.dumps(_values(row, shape)).decode(),
-    )
+def event_rows(records: Sequence[LogRecord]) -> EventRows:
+    """The ``events``, ``event_blocks`` and ``transactions`` rows of ``records``, as stored."""
+    events = []
+    blocks: dict[int, tuple[Any, ...]] = {}
+    transactions: dict[tuple[int, int], tuple[Any, ...]] = {}
+    for record in records:
+        row = record.row
+        shape = _SHAPES[type(row)]
+        number, tx_index = record.block_number, record.tx_index
+        events.append(
+            (
+                number,
+                record.log_index,
+                tx_index,
+                to_stored(record.contract),
+                record.event,
+                None if shape.asset is None else to_stored(row[shape.asset]),
+                pack_args(_values(row, shape), shape.asset),
+            )
+        )
+        if number not in blocks:
+            blocks[number] = (number, to_stored(record.block_hash), record.block_time)
+        if (number, tx_index) not in transactions:
+            transactions[number, tx_index] = (number, tx_index, to_stored(record.tx_hash))
+    return EventRows(events, list(blocks.values()), list(transactions.values()))
 
 
 class _Shape(NamedTuple):
-    """Where a row type keeps what :func:`event_row` and :func:`row_values` convert."""
+    """Where a row type keeps what :func:`event_rows` and :func:`row_values` convert."""
 
     asset: int | None
     """Position of the asset the event concerns (``asset_id``, else ``token_id``)."""
@@ -139,9 +148,9 @@ def _values(row: tuple[Any, ...], shape: _Shape) -> list[Any]:
 
 
 def row_values(row: tuple[Any, ...]) -> list[Any]:
-    """A row's values as stored in ``events.args``: a JSON array in the event's field order
-    (:data:`provledger.indexer.rows.ROW_TYPES` names them), enums by name, integers above
-    2**53 as decimal text."""
+    """A row's values as ``events.args`` holds them (:mod:`provledger.store.eventargs` packs
+    them) in the event's field order (:data:`provledger.indexer.rows.ROW_TYPES` names them):
+    enums by name, integers above 2**53 as decimal text."""
     return _values(row, _SHAPES[type(row)])
 
 
@@ -156,7 +165,7 @@ __all__ = [
     "LogRecord",
     "RawLog",
     "decode_logs",
-    "event_row",
+    "event_rows",
     "row_args",
     "row_values",
 ]

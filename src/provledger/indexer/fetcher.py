@@ -41,12 +41,13 @@ from provledger.indexer.decoding import (
     RawLog,
     block_of,
     decode_logs,
-    event_row,
+    event_rows,
     timestamp_of,
 )
 from provledger.indexer.rows import ROW_TYPES
 from provledger.indexer.source import JsonRpcSource, LogSource, RangeTooLargeError, RpcError
-from provledger.store.records import BlockHeader
+from provledger.store.columns import from_stored
+from provledger.store.records import BlockHeader, EventRows
 
 MAX_BACKOFF_SECONDS: Final = 30.0
 MALFORMED_ATTEMPTS: Final = 5
@@ -84,8 +85,8 @@ class Fetched:
     start: int
     end: int
     records: list[LogRecord]
-    event_rows: list[tuple[Any, ...]]
-    """The ``events`` table rows of ``records``."""
+    event_rows: EventRows
+    """The events tables' rows of ``records``."""
     skipped: int
     headers: dict[int, BlockHeader]
     errors: int = 0
@@ -180,7 +181,7 @@ class RangeFetcher:
             found = len(logs)
             del logs  # the raw replies are the bulk of a batch's memory
             self._adapt(found, end - start + 1)
-            rows = [event_row(record) for record in decoded.records]
+            rows = event_rows(decoded.records)
             errors, self.unreported_errors = self.unreported_errors, 0
             return Fetched(
                 start, end, decoded.records, rows, decoded.skipped, headers, errors, notes
@@ -303,7 +304,7 @@ def _pack(item: Fetched) -> tuple[Any, ...]:
         item.start,
         item.end,
         [tuple(record.row) for record in item.records],  # the rest is in the event rows
-        item.event_rows,
+        tuple(item.event_rows),
         item.skipped,
         {n: (h.number, h.hash, h.parent_hash, h.timestamp) for n, h in item.headers.items()},
         item.errors,
@@ -312,24 +313,40 @@ def _pack(item: Fetched) -> tuple[Any, ...]:
 
 
 def _unpack(message: tuple[Any, ...]) -> Fetched:
-    _, start, end, rows, event_rows, skipped, headers, errors, notes = message
+    """The batch :func:`_pack` sent; each record's block and transaction hashes, block time
+    and contract come back from the stored rows (bytes to hex once per block, transaction and
+    contract)."""
+    _, start, end, rows, stored, skipped, headers, errors, notes = message
+    event_rows = EventRows(*stored)
+    blocks = {number: (from_stored(hash_), time) for number, hash_, time in event_rows.blocks}
+    transactions = {
+        (number, index): from_stored(hash_) for number, index, hash_ in event_rows.transactions
+    }
+    contracts: dict[bytes, str] = {}
+    records = []
+    for event, row in zip(event_rows.events, rows, strict=True):
+        number, log_index, tx_index, contract, name = event[:5]
+        block_hash, block_time = blocks[number]
+        address = contracts.get(contract)
+        if address is None:
+            address = contracts[contract] = from_stored(contract)
+        records.append(
+            LogRecord(
+                number,
+                log_index,
+                block_hash,
+                block_time,
+                transactions[number, tx_index],
+                tx_index,
+                address,
+                name,
+                ROW_TYPES[name]._make(row),
+            )
+        )
     return Fetched(
         start=start,
         end=end,
-        records=[
-            LogRecord(
-                event[0],
-                event[1],
-                event[2],
-                event[3],
-                event[4],
-                event[5],
-                event[6],
-                event[7],
-                ROW_TYPES[event[7]]._make(row),
-            )
-            for event, row in zip(event_rows, rows, strict=True)
-        ],
+        records=records,
         event_rows=event_rows,
         skipped=skipped,
         headers={number: BlockHeader(*fields) for number, fields in headers.items()},

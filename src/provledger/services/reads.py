@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-import orjson
 from sqlalchemy import Connection, RowMapping
 
 from provledger.chain.ids import asset_id_hex
@@ -15,6 +14,7 @@ from provledger.indexer.rows import ROW_TYPES
 from provledger.params import checksum, encode_cursor
 from provledger.services.views import Finality, Page, T
 from provledger.store import queries
+from provledger.store.eventargs import unpack_args
 
 
 class NotFoundError(ProvledgerError):
@@ -68,7 +68,7 @@ def view(kind: type[T], row: Mapping[Any, Any], finality: Finality, **extra: Any
 def event_args(row: RowMapping) -> dict[str, Any]:
     """The decoded arguments of an indexed event row, by name, addresses checksummed."""
     fields = ROW_TYPES[str(row["event"])]._fields
-    values = orjson.loads(row["args"])
+    values = unpack_args(row["args"], row["asset_id"])
     args = {}
     for name, value in zip(fields, values, strict=True):
         is_address = type(value) is str and len(value) == 42 and value.startswith("0x")

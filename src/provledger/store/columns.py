@@ -4,10 +4,10 @@ schema's conventions give hashes, addresses, blocks, times and amounts."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import BigInteger, Column, String, Text
-from sqlalchemy.types import TypeEngine
+from sqlalchemy import BigInteger, Column, Dialect, LargeBinary, String, Text
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 
 def column(
@@ -24,13 +24,74 @@ def column(
 
 
 def hex_hash(name: str, **options: bool) -> Column[str]:
-    """A 32-byte hash, asset id or root: ``0x`` and 64 lowercase hex digits."""
+    """A 32-byte hash, asset id or root as text: ``0x`` and 64 lowercase hex digits (the
+    operator's own stores; the index stores them as bytes, :func:`hash32`)."""
     return column(name, String(66), **options)
 
 
 def address(name: str, **options: bool) -> Column[str]:
-    """An account: ``0x`` and 40 lowercase hex digits."""
+    """An account as text: ``0x`` and 40 lowercase hex digits (the operator's own stores; the
+    index stores accounts as bytes, :func:`address20`)."""
     return column(name, String(42), **options)
+
+
+class HexBytes(TypeDecorator[str]):
+    """Bytes of a fixed ``size`` stored as a BLOB (SQLite) or ``bytea`` (PostgreSQL), and seen
+    by Python as ``0x`` and lowercase hex: hex is the form of the code above the store, binary
+    the form on disk (half the bytes, and compared as the same order: fixed-width lowercase hex
+    sorts as its bytes do).
+
+    Statements that SQLAlchemy executes convert on their own; the driver-level paths (the
+    indexer's inserts, :class:`~provledger.store.queries.statements.DriverStatement`) convert
+    with :func:`to_stored` and :func:`from_stored`.
+    """
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        stored = to_stored(value)
+        if len(stored) != self.size:
+            raise ValueError(f"expected {self.size} bytes, got {len(stored)}: {value!r}")
+        return stored
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else from_stored(value)
+
+    def copy(self, **kw: Any) -> HexBytes:
+        return HexBytes(self.size)
+
+
+def to_stored(value: str) -> bytes:
+    """``0x`` hex (either case) as the bytes a :class:`HexBytes` column stores."""
+    return bytes.fromhex(value[2:])
+
+
+def from_stored(value: bytes | memoryview) -> str:
+    """Stored bytes of a :class:`HexBytes` column as ``0x`` and lowercase hex."""
+    return "0x" + value.hex()
+
+
+#: Bytes of a hash, asset id or root, and of an account.
+HASH_BYTES: Final = 32
+ADDRESS_BYTES: Final = 20
+
+
+def hash32(name: str, **options: bool) -> Column[str]:
+    """A 32-byte hash, asset id or root, stored as 32 bytes; ``0x`` and 64 lowercase hex digits
+    in Python."""
+    return column(name, HexBytes(HASH_BYTES), **options)
+
+
+def address20(name: str, **options: bool) -> Column[str]:
+    """An account, stored as 20 bytes; ``0x`` and 40 lowercase hex digits in Python."""
+    return column(name, HexBytes(ADDRESS_BYTES), **options)
 
 
 def block(name: str = "block_number", **options: bool) -> Column[int]:

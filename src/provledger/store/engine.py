@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 
 from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailableError
@@ -42,6 +42,17 @@ class IndexNotBuiltError(ServiceUnavailableError):
     """The database holds no index yet: the indexer has not created its tables."""
 
     template = "the index is not built yet: run provledger index first"
+
+
+class IndexSchemaError(IndexNotBuiltError):
+    """The database holds an index of another schema version (an older provledger built it)."""
+
+    template = (
+        "the index was built with schema version {stored} and this provledger reads version "
+        "{current}: run provledger index to rebuild it from the chain (it reports its progress)"
+    )
+    stored: str
+    current: int
 
 
 class WriterLockHeldError(ProvledgerError):
@@ -123,6 +134,7 @@ def create_store_engine(
         event.listen(engine, "connect", _sqlite_pragmas)
         if read_only:
             event.listen(engine, "connect", _sqlite_query_only)
+            event.listen(engine, "connect", _schema_check(engine))
             event.listen(engine, "handle_error", _index_not_built)
         if query_timeout is not None:
             _limit_sqlite_statements(engine, query_timeout)
@@ -141,6 +153,7 @@ def create_store_engine(
             extra["connect_args"] = {"options": " ".join(options)}
         engine = create_engine(full, pool_pre_ping=True, **pool, **extra)
         if read_only:
+            event.listen(engine, "connect", _schema_check(engine))
             event.listen(engine, "handle_error", _index_not_built)
         if query_timeout is not None:
             event.listen(engine, "handle_error", _timeout_error(query_timeout, _postgres_cancelled))
@@ -203,8 +216,48 @@ def _postgres_cancelled(error: Any) -> bool:
     return getattr(error, "sqlstate", None) == "57014"  # query_canceled
 
 
+def _schema_check(engine: Engine) -> Callable[[Any, Any], None]:
+    """A ``connect`` listener for the gateway's ``engine``: a connection to an index of another
+    schema version is refused with :class:`IndexSchemaError` (its hashes would not compare
+    with this version's), until the indexer has rebuilt it. A database without the index's
+    tables passes (:func:`_index_not_built` answers its reads)."""
+    driver_error = engine.dialect.loaded_dbapi.Error
+
+    def check(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(_STORED_VERSION)
+            found = cursor.fetchone()
+        except driver_error:  # no meta table yet
+            return
+        finally:
+            cursor.close()
+        if found is not None and str(found[0]) != str(schema.SCHEMA_VERSION):
+            dbapi_connection.close()
+            raise IndexSchemaError(str(found[0]), schema.SCHEMA_VERSION)
+
+    return check
+
+
+_STORED_VERSION: Final = "SELECT value FROM meta WHERE key = 'schema_version'"
+
+
+def stored_schema_version(engine: Engine) -> str | None:
+    """The schema version the index in ``engine``'s database was built with; None if there is
+    none yet."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(schema.meta.name):
+            return None
+        found = conn.exec_driver_sql(_STORED_VERSION).scalar()
+    return None if found is None else str(found)
+
+
 def create_schema(engine: Engine) -> None:
-    """Create every table that does not exist yet."""
+    """Create every table that does not exist yet; :class:`IndexSchemaError` if the database
+    holds an index of another schema version (only the indexer rebuilds one)."""
+    stored = stored_schema_version(engine)
+    if stored is not None and stored != str(schema.SCHEMA_VERSION):
+        raise IndexSchemaError(stored, schema.SCHEMA_VERSION)
     schema.metadata.create_all(engine)
 
 

@@ -19,8 +19,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
-from provledger.store.engine import create_schema, drop_schema, is_sqlite, sqlite_file
-from provledger.store.records import BlockHeader, LogRecord
+from provledger.store.engine import (
+    create_schema,
+    drop_schema,
+    is_sqlite,
+    sqlite_file,
+    stored_schema_version,
+)
+from provledger.store.records import BlockHeader, EventRows, LogRecord
 from provledger.store.workingset import TABLES, WorkingSet, insert_tuples, key_condition
 
 #: meta keys
@@ -29,6 +35,9 @@ META_CHAIN: Final = "chain_id"
 META_DEPLOYMENT: Final = "deployment"
 META_START: Final = "start_block"
 META_BULK: Final = "bulk_load"
+
+#: The tables of :class:`EventRows`, in its order.
+_EVENT_TABLES: Final = (schema.events, schema.event_blocks, schema.transactions)
 
 
 class WrongChainError(ProvledgerError):
@@ -140,13 +149,12 @@ class IndexStore:
         A store of another schema version is dropped and recreated (the index is derived data);
         a store of another chain or deployment is refused with :class:`WrongChainError`.
         """
+        stored = stored_schema_version(self.engine)
+        rebuilt = stored is not None and stored != str(schema.SCHEMA_VERSION)
+        if rebuilt:
+            drop_schema(self.engine)
         create_schema(self.engine)
         meta = self.meta()
-        rebuilt = False
-        if meta and meta.get(META_SCHEMA) != str(schema.SCHEMA_VERSION):
-            drop_schema(self.engine)
-            create_schema(self.engine)
-            meta, rebuilt = {}, True
         if meta.get(META_BULK) != "1":
             self._create_indexes()
         if meta:
@@ -261,7 +269,7 @@ class IndexStore:
     def write_batch(
         self,
         records: Sequence[LogRecord],
-        event_rows: Sequence[tuple[Any, ...]],
+        event_rows: EventRows,
         *,
         project: Callable[[WorkingSet, Sequence[LogRecord]], None],
         checkpoint: Checkpoint,
@@ -272,17 +280,23 @@ class IndexStore:
     ) -> int:
         """Write one batch and move the checkpoint, in one transaction; return rows written.
 
-        ``event_rows`` are the ``events`` table rows of ``records`` (in column order);
+        ``event_rows`` are the events tables' rows of ``records``;
         ``project`` applies ``records`` to the working set.
         """
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "sqlite":
                 # In a bulk load the WAL is checkpointed once, at the end, not every few pages.
                 conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={0 if bulk else 1000}")
+            elif bulk:
+                # A bulk batch's commit need not wait for its WAL flush: a crash can lose the
+                # last few batches only whole (each with its checkpoint), and they are fetched
+                # again; the follow mode's commits stay durable.
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             ws = WorkingSet(conn, undo_from_block=undo_from_block, blind=undo_from_block is None)
             project(ws, records)
-            if event_rows:
-                insert_tuples(conn, schema.events, event_rows)
+            for table, rows in zip(_EVENT_TABLES, event_rows, strict=True):
+                if rows:
+                    insert_tuples(conn, table, rows)
             written = ws.flush() + len(records)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)
@@ -350,7 +364,8 @@ class IndexStore:
                 if image.image is not None:
                     conn.execute(table.insert(), [orjson.loads(image.image)])
             conn.execute(delete(schema.undo).where(schema.undo.c.block_number > ancestor))
-            conn.execute(delete(schema.events).where(schema.events.c.block_number > ancestor))
+            for table in _EVENT_TABLES:
+                conn.execute(delete(table).where(table.c.block_number > ancestor))
             conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number > ancestor))
             self._move_checkpoint(conn, Checkpoint(ancestor, ancestor_hash, head))
         return len(images)

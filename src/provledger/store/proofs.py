@@ -4,8 +4,9 @@ A directly registered asset (channel DIRECT or SIGNED) has one: its ``AssetRegis
 asset promoted from a batch leaf has three: the ``AssetRegistered`` and ``LeafPromoted`` logs of
 the promoting transaction and the ``BatchAnchored`` log that anchored the batch's root.
 
-Rows come back in storage form (lowercase hex text, ints; ``args`` the decoded fields in
-declaration order). The node's copy of each log is the proof; these rows say where to find it.
+Rows come back in the form the indexer decodes (lowercase hex text, ints; ``args`` the decoded
+fields in declaration order). The node's copy of each log is the proof; these rows say where to
+find it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-import orjson
 from sqlalchemy import Connection, RowMapping, and_, select
 
 from provledger.store import schema
+from provledger.store.eventargs import unpack_args
 from provledger.store.records import LogPosition
 
 #: Position of ``root`` in ``BatchAnchored(bytes32 indexed root, address indexed submitter,
@@ -61,7 +62,7 @@ def _event_row(row: RowMapping) -> EventRow:
         contract=str(row["contract"]),
         event=str(row["event"]),
         asset_id=None if row["asset_id"] is None else str(row["asset_id"]),
-        args=tuple(orjson.loads(row["args"])),
+        args=tuple(unpack_args(row["args"], row["asset_id"])),
     )
 
 
@@ -70,12 +71,12 @@ def _asset_event(conn: Connection, asset: RowMapping, event: str) -> EventRow | 
     events = schema.events
     row = (
         conn.execute(
-            select(events)
+            schema.positioned_events()
             .where(
                 and_(
                     events.c.asset_id == asset["asset_id"],
                     events.c.block_number == asset["registered_block"],
-                    events.c.tx_hash == asset["registered_tx"],
+                    schema.transactions.c.tx_hash == asset["registered_tx"],
                     events.c.event == event,
                 )
             )
@@ -99,11 +100,11 @@ def batch_anchor_event(conn: Connection, root: str, before_block: int) -> EventR
     # BatchAnchored concerns no asset: its rows have a NULL asset_id, which the asset id index
     # still serves, so this reads the asset-less events rather than the whole table.
     rows = conn.execute(
-        select(events).where(
+        schema.positioned_events().where(
             and_(
                 events.c.asset_id.is_(None),
                 events.c.block_number <= before_block,
-                events.c.tx_hash == anchored_tx,
+                schema.transactions.c.tx_hash == anchored_tx,
                 events.c.event == "BatchAnchored",
             )
         )

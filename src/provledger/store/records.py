@@ -1,6 +1,6 @@
 """The records the indexer hands to the store: decoded events with their position, and
 block headers. Plain values, cheap to build; what crosses between processes is the events
-table's rows (:func:`provledger.indexer.decoding.event_row`), not these."""
+tables' rows (:func:`provledger.indexer.decoding.event_rows`), not these."""
 
 from __future__ import annotations
 
@@ -40,3 +40,13 @@ class LogRecord(LogPosition):
 
     row: tuple[Any, ...]
     """The event's fields in storage form (a row type of :mod:`provledger.indexer.rows`)."""
+
+
+class EventRows(NamedTuple):
+    """The rows a batch of records adds to ``events``, ``event_blocks`` and ``transactions``,
+    in column order and as stored (:class:`provledger.store.columns.HexBytes` values as
+    bytes)."""
+
+    events: list[tuple[Any, ...]]
+    blocks: list[tuple[Any, ...]]
+    transactions: list[tuple[Any, ...]]

@@ -2,16 +2,22 @@
 
 Everything here is derived from the chain and can be rebuilt from the deployment block.
 
-Conventions: asset ids, hashes and roots are ``0x`` + lowercase hex text (asset ids are 64 hex
-digits, the uint256 written as bytes32); addresses are lowercase hex text (checksummed on
-output); uint256 amounts are decimal text; block numbers and unix times are integers. Columns
+Conventions: asset ids, hashes and roots are stored as 32 bytes and addresses as 20 (BLOB or
+bytea); Python sees them as ``0x`` + lowercase hex (asset ids are 64 hex digits, the uint256
+written as bytes32; addresses are checksummed on output) (provledger.store.columns.HexBytes).
+uint256 amounts are decimal text; block numbers and unix times are integers. Columns
 are NOT NULL unless declared ``nullable=True``. Every projection row names the block of its
 latest change (``block_number``) so readers can tell pending, safe and final records apart.
+
+The tables of what the index learned from the blob folder are in
+:mod:`provledger.store.document_tables` (named here too); every table is on one ``metadata``
+(:mod:`provledger.store.naming`).
 
 Bookkeeping tables: ``meta`` (schema version, chain id, deployment), ``checkpoint`` (the last
 indexed block and its hash), ``blocks`` (hashes of the unfinalized window, for reorg
 detection), ``undo`` (pre-images of projection rows changed in the unfinalized window, for
-rollback). ``events`` is the append-only log of every decoded event.
+rollback). ``events`` is the append-only log of every decoded event, ``event_blocks`` and
+``transactions`` the hashes and times of the blocks and transactions it names.
 """
 
 from __future__ import annotations
@@ -19,28 +25,38 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    select,
+)
 
-from provledger.store.columns import address, amount, block, column, hex_hash, unix_time, when
+from provledger.store.columns import address20, amount, block, column, hash32, unix_time, when
+from provledger.store.document_tables import access_batch_assets as access_batch_assets
+from provledger.store.document_tables import access_manifests as access_manifests
+from provledger.store.document_tables import batch_leaves as batch_leaves
+from provledger.store.document_tables import batch_manifests as batch_manifests
+from provledger.store.document_tables import committed_fields as committed_fields
+from provledger.store.document_tables import documents as documents
+from provledger.store.document_tables import metadata_titles as metadata_titles
+from provledger.store.document_tables import names as names
+from provledger.store.document_tables import title_words as title_words
+from provledger.store.naming import metadata as metadata
+from provledger.store.naming import new_metadata as new_metadata
 
-#: Bump on any change of the tables below; a store with another version is rebuilt.
-SCHEMA_VERSION: Final = 10
-
-
-def new_metadata() -> MetaData:
-    """New table metadata with the index's naming convention (the access log and relay use it)."""
-    return MetaData(
-        naming_convention={
-            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
-            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
-
-
-metadata = new_metadata()
+#: Bump on any change of the tables below or in provledger.store.document_tables; the indexer
+#: rebuilds a store of another version, and readers refuse it until then
+#: (provledger.store.engine.create_schema and the gateway's engines).
+SCHEMA_VERSION: Final = 11
 
 
 #: The projection tables in the order they are declared (see PROJECTIONS).
@@ -64,7 +80,7 @@ def _asset_record(
     return _projection(
         name,
         column(id_column, BigInteger, primary_key=True),
-        hex_hash("asset_id"),
+        hash32("asset_id"),
         *columns,
         indexes=[("asset_id", id_column), *indexes],
     )
@@ -84,7 +100,7 @@ checkpoint = Table(
     metadata,
     column("id", Integer, primary_key=True),  # always 1
     block(),
-    hex_hash("block_hash"),
+    hash32("block_hash"),
     block("head_block"),
     unix_time("updated_at"),
 )
@@ -93,8 +109,8 @@ blocks = Table(
     "blocks",
     metadata,
     block(primary_key=True),
-    hex_hash("block_hash"),
-    hex_hash("parent_hash"),
+    hash32("block_hash"),
+    hash32("parent_hash"),
     unix_time("timestamp"),
 )
 
@@ -111,33 +127,69 @@ undo = Table(
     Index(None, "block_number"),
 )
 
+# One row per event; the hash and time of its block and the hash of its transaction are kept
+# once each, in ``event_blocks`` and ``transactions`` (:func:`positioned_events` joins them back).
 events = Table(
     "events",
     metadata,
     block(primary_key=True),
     column("log_index", Integer, primary_key=True),
-    hex_hash("block_hash"),
-    unix_time("block_time"),
-    hex_hash("tx_hash"),
     column("tx_index", Integer),
-    address("contract"),
+    address20("contract"),
     column("event", String(64)),
-    column("asset_id", String(66), nullable=True),  # the asset the event concerns, if any
-    # JSON array of the decoded fields in declaration order (provledger.indexer.rows names them)
-    column("args", Text),
+    hash32("asset_id", nullable=True),  # the asset the event concerns, if any
+    # the decoded fields in declaration order (provledger.indexer.rows names them), packed by
+    # provledger.store.eventargs
+    column("args", LargeBinary),
     Index(None, "asset_id", "block_number", "log_index"),
+    sqlite_with_rowid=False,  # the rows live in the primary key's B-tree, in chain order
 )
+
+event_blocks = Table(
+    "event_blocks",
+    metadata,
+    block(primary_key=True),
+    hash32("block_hash"),
+    unix_time("block_time"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    block(primary_key=True),
+    column("tx_index", Integer, primary_key=True),
+    hash32("tx_hash"),
+    sqlite_with_rowid=False,
+)
+
+
+def positioned_events() -> Select[Any]:
+    """Every column of ``events``, with ``block_hash`` and ``block_time`` of its block and
+    ``tx_hash`` of its transaction: what a reader of events selects from, adding its ``where``.
+    """
+    return select(
+        *events.c, event_blocks.c.block_hash, event_blocks.c.block_time, transactions.c.tx_hash
+    ).select_from(
+        events.join(event_blocks, event_blocks.c.block_number == events.c.block_number).join(
+            transactions,
+            and_(
+                transactions.c.block_number == events.c.block_number,
+                transactions.c.tx_index == events.c.tx_index,
+            ),
+        )
+    )
+
 
 # ------------------------------------------------------------------ projections
 
 participants = _projection(
     "participants",
-    address("account", primary_key=True),
+    address20("account", primary_key=True),
     column("jurisdiction", String(2)),
-    hex_hash("name_hash"),
+    hash32("name_hash"),
     column("status", String(16)),  # ACTIVE | SUSPENDED
     *when("registered"),
-    hex_hash("suspension_reason", nullable=True),
+    hash32("suspension_reason", nullable=True),
 )
 
 categories = _projection(
@@ -148,10 +200,10 @@ categories = _projection(
 
 roles = _projection(
     "roles",
-    hex_hash("role", primary_key=True),
-    address("account", primary_key=True),
+    hash32("role", primary_key=True),
+    address20("account", primary_key=True),
     column("granted", Boolean),
-    address("changed_by"),
+    address20("changed_by"),
 )
 
 contract_settings = _projection(
@@ -162,10 +214,10 @@ contract_settings = _projection(
 
 assets = _projection(
     "assets",
-    hex_hash("asset_id", primary_key=True),
-    hex_hash("content_hash"),
-    address("registrant"),
-    address("holder"),
+    hash32("asset_id", primary_key=True),
+    hash32("content_hash"),
+    address20("registrant"),
+    address20("holder"),
     block("holder_since_block"),
     column("holder_since_log", Integer),
     column("category", Integer),
@@ -174,15 +226,15 @@ assets = _projection(
     column("under_objection", Boolean),
     column("frozen", Boolean),
     column("metadata_uri", Text),
-    hex_hash("metadata_hash"),
+    hash32("metadata_hash"),
     column("metadata_version", Integer),
     column("channel", String(16)),  # DIRECT | SIGNED | BATCH
-    address("submitter"),
-    hex_hash("batch_root", nullable=True),
+    address20("submitter"),
+    hash32("batch_root", nullable=True),
     unix_time("notice_ends_at", nullable=True),
     column("registration_number", BigInteger, nullable=True),
     *when("registered"),
-    hex_hash("registered_tx"),
+    hash32("registered_tx"),
     # No index on content_hash: the asset id is derived from it (provledger.chain.ids).
     indexes=[
         ("holder", "asset_id"),
@@ -197,12 +249,12 @@ assets = _projection(
 
 holdings = _projection(
     "holdings",
-    hex_hash("asset_id", primary_key=True),
+    hash32("asset_id", primary_key=True),
     block("from_block", primary_key=True),
     column("from_log", Integer, primary_key=True),
-    address("holder"),
+    address20("holder"),
     unix_time("from_time"),
-    hex_hash("from_tx"),
+    hash32("from_tx"),
     block("to_block", nullable=True),  # NULL while held
     column("to_log", Integer, nullable=True),
     unix_time("to_time", nullable=True),
@@ -212,8 +264,8 @@ holdings = _projection(
 
 lineage = _projection(
     "lineage",
-    hex_hash("child_id", primary_key=True),
-    hex_hash("parent_id", primary_key=True),
+    hash32("child_id", primary_key=True),
+    hash32("parent_id", primary_key=True),
     column("position", Integer),
     column("relation", String(16)),  # DERIVED_FROM | VERSION_OF | AGGREGATE_OF
     column("license_id", BigInteger, nullable=True),
@@ -223,26 +275,26 @@ lineage = _projection(
 licenses = _asset_record(
     "licenses",
     "license_id",
-    address("licensor"),
-    address("licensee"),
+    address20("licensor"),
+    address20("licensee"),
     column("kind", String(24)),  # PROCESSING_USE | PRODUCT_OPERATION
     unix_time("expires_at"),
-    hex_hash("terms_hash"),
+    hash32("terms_hash"),
     column("scope", Text),
     *when("granted"),
     *when("revoked", nullable=True),
-    hex_hash("revocation_reason", nullable=True),
+    hash32("revocation_reason", nullable=True),
     indexes=[("licensee", "license_id")],
 )
 
 appraisals = _asset_record(
     "appraisals",
     "appraisal_id",
-    address("appraiser"),
+    address20("appraiser"),
     amount("amount"),
     column("currency", String(3)),
     column("method", String(16)),  # COST | INCOME | MARKET
-    hex_hash("report_hash"),
+    hash32("report_hash"),
     column("supersedes", BigInteger, nullable=True),
     column("superseded_by", BigInteger, nullable=True),
     unix_time("appraised_at"),
@@ -251,12 +303,12 @@ appraisals = _asset_record(
 objections = _asset_record(
     "objections",
     "objection_id",
-    address("objector"),
-    hex_hash("grounds_hash"),
+    address20("objector"),
+    hash32("grounds_hash"),
     column("open", Boolean),
     column("upheld", Boolean, nullable=True),
-    hex_hash("resolution_hash", nullable=True),
-    address("resolved_by", nullable=True),
+    hash32("resolution_hash", nullable=True),
+    address20("resolved_by", nullable=True),
     *when("lodged"),
     block("resolved_block", nullable=True),
 )
@@ -265,20 +317,20 @@ certificates = _asset_record(
     "certificates",
     "registration_number",
     column("registration_type", String(16)),  # INITIAL | LICENSE | TRANSFER | …
-    hex_hash("certificate_hash"),
-    address("registrar"),
+    hash32("certificate_hash"),
+    address20("registrar"),
     unix_time("issued_at"),
 )
 
 disputes = _asset_record(
     "disputes",
     "dispute_id",
-    address("claimant"),
-    hex_hash("evidence_hash"),
+    address20("claimant"),
+    hash32("evidence_hash"),
     column("status", String(16)),  # OPEN | FROZEN | RULED
     column("ruling", String(24), nullable=True),  # DISMISS | TRANSFER_TO_CLAIMANT | CANCEL_ASSET
-    hex_hash("ruling_hash", nullable=True),
-    address("arbiter", nullable=True),
+    hash32("ruling_hash", nullable=True),
+    address20("arbiter", nullable=True),
     *when("opened"),
     block("frozen_block", nullable=True),
     block("ruled_block", nullable=True),
@@ -286,11 +338,11 @@ disputes = _asset_record(
 
 export_permits = _projection(
     "export_permits",
-    hex_hash("asset_id", primary_key=True),
-    address("recipient", primary_key=True),
+    hash32("asset_id", primary_key=True),
+    address20("recipient", primary_key=True),
     column("destination", String(2)),
     unix_time("expires_at"),
-    address("approver"),
+    address20("approver"),
     block("issued_block"),
     column("state", String(16)),  # ISSUED | USED | REVOKED
     block("closed_block", nullable=True),
@@ -299,12 +351,12 @@ export_permits = _projection(
 
 batches = _projection(
     "batches",
-    hex_hash("root", primary_key=True),
-    address("submitter"),
+    hash32("root", primary_key=True),
+    address20("submitter"),
     column("leaf_count", BigInteger),
     column("manifest_uri", Text),
     unix_time("anchored_at"),
-    hex_hash("anchored_tx"),
+    hash32("anchored_tx"),
     column("promoted_count", BigInteger),
     indexes=[("submitter", "block_number")],
 )
@@ -325,9 +377,9 @@ def price_key(price: int) -> str:
 offers = _asset_record(
     "offers",
     "offer_id",
-    address("seller"),
+    address20("seller"),
     column("kind", String(8)),  # ASSET | LICENSE
-    address("currency"),  # the zero address for the native currency
+    address20("currency"),  # the zero address for the native currency
     amount("price"),
     column("price_key", String(39)),
     amount("min_bid"),  # "0": no counter-bids
@@ -335,7 +387,7 @@ offers = _asset_record(
     column("fee_bps", Integer),
     column("license_kind", String(24), nullable=True),
     column("license_duration", BigInteger, nullable=True),
-    hex_hash("terms_hash", nullable=True),
+    hash32("terms_hash", nullable=True),
     column("scope", Text, nullable=True),
     column("status", String(16)),  # OPEN | CANCELLED | FILLED
     *when("created"),
@@ -347,9 +399,9 @@ bids = _projection(
     "bids",
     column("bid_id", BigInteger, primary_key=True),
     column("offer_id", BigInteger),
-    hex_hash("asset_id"),
-    address("bidder"),
-    address("currency"),
+    hash32("asset_id"),
+    address20("bidder"),
+    address20("currency"),
     amount("amount"),
     unix_time("expires_at"),
     column("status", String(16)),  # OPEN | CANCELLED | ACCEPTED
@@ -363,17 +415,17 @@ trades = _projection(
     column("trade_id", BigInteger, primary_key=True),
     column("offer_id", BigInteger),
     column("bid_id", BigInteger, nullable=True),  # NULL: bought at the offer's price
-    hex_hash("asset_id"),
+    hash32("asset_id"),
     column("kind", String(8)),  # ASSET | LICENSE
-    address("seller"),
-    address("buyer"),
-    address("currency"),
+    address20("seller"),
+    address20("buyer"),
+    address20("currency"),
     amount("price"),
     amount("fee"),
-    address("fee_recipient", nullable=True),
+    address20("fee_recipient", nullable=True),
     amount("seller_proceeds"),
     column("license_id", BigInteger, nullable=True),
-    hex_hash("tx_hash"),
+    hash32("tx_hash"),
     column("log_index", Integer),
     unix_time("settled_at"),
     indexes=[("asset_id", "trade_id"), ("seller", "trade_id"), ("buyer", "trade_id")],
@@ -383,8 +435,8 @@ withdrawals = _projection(
     "withdrawals",
     block("withdrawn_block", primary_key=True),
     column("log_index", Integer, primary_key=True),
-    address("account"),
-    address("currency"),
+    address20("account"),
+    address20("currency"),
     amount("amount"),
     unix_time("withdrawn_at"),
     indexes=[("account", "withdrawn_block")],
@@ -394,7 +446,7 @@ market_stats = _projection(
     "market_stats",
     column("category", Integer, primary_key=True),
     column("grade", Integer, primary_key=True),
-    address("currency", primary_key=True),
+    address20("currency", primary_key=True),
     column("trades", BigInteger),
     amount("volume"),  # the sum of the trades' prices
     amount("last_price"),
@@ -403,98 +455,12 @@ market_stats = _projection(
 
 market_currencies = _projection(
     "market_currencies",
-    address("currency", primary_key=True),
+    address20("currency", primary_key=True),
     column("listed", Boolean),
-)
-
-# ------------------------------------------------------------------ off-chain documents
-# What the index learned from the blob folder (provledger.store.documents): every document seen,
-# the titles of metadata documents (keyed by the SHA-256 an asset anchors as metadata hash), the
-# leaves of batch manifests, the assets access-log batch manifests cover, short lines of text
-# that can be names (keyed by their SHA-256, which a participant registration records as its name
-# hash), and the fields presentations disclose. A function of the blobs, not of the chain: not in
-# DERIVED, untouched by batches and rollbacks.
-
-documents = Table(
-    "documents",
-    metadata,
-    hex_hash("sha256", primary_key=True),
-    column("kind", String(16)),  # metadata | batch | access-batch | disclosure | other
-)
-
-metadata_titles = Table(
-    "metadata_titles",
-    metadata,
-    hex_hash("metadata_hash", primary_key=True),
-    column("title", Text),
-    hex_hash("content_hash", nullable=True),  # a disclosed title's binding; NULL for a document's
-)
-
-title_words = Table(
-    "title_words",
-    metadata,
-    column("word", String(64), primary_key=True),
-    hex_hash("metadata_hash", primary_key=True),
-)
-
-names = Table(
-    "names",
-    metadata,
-    hex_hash("name_hash", primary_key=True),  # the SHA-256 of the name's UTF-8 text
-    column("name", Text),
-)
-
-batch_manifests = Table(
-    "batch_manifests",
-    metadata,
-    hex_hash("root", primary_key=True),
-    hex_hash("sha256", primary_key=True),
-)
-
-batch_leaves = Table(
-    "batch_leaves",
-    metadata,
-    hex_hash("leaf", primary_key=True),  # a content hash
-    hex_hash("root", primary_key=True),
-    column("position", Integer),
-)
-
-# An access-log batch manifest (store.documents.AccessBatchManifest) and the URI naming it: a
-# batch is linked to it only if its anchored manifest URI, root and leaf count are these.
-access_manifests = Table(
-    "access_manifests",
-    metadata,
-    hex_hash("sha256", primary_key=True),
-    hex_hash("root"),
-    column("leaf_count", BigInteger),
-    column("manifest_uri", Text),
-)
-
-# The assets an access-log batch manifest covers, and how many of the batch's records are each's.
-access_batch_assets = Table(
-    "access_batch_assets",
-    metadata,
-    hex_hash("asset_id", primary_key=True),
-    hex_hash("sha256", primary_key=True),  # the manifest's
-    column("records", BigInteger),
-)
-
-# The fields of committed metadata that checked presentations name (store.documents), by the root
-# that proves them (a committed registration's metadata hash) and the content hash its header
-# binds it to (they count for an asset of that content hash only): a disclosed value as canonical
-# JSON, NULL for a field withheld (its value is never kept), and the presentation that said so last.
-committed_fields = Table(
-    "committed_fields",
-    metadata,
-    hex_hash("metadata_hash", primary_key=True),
-    hex_hash("content_hash", primary_key=True),
-    column("name", String(64), primary_key=True),
-    column("value", Text, nullable=True),
-    hex_hash("presentation"),
 )
 
 #: Projection tables, in the order a rebuild clears them: the order they are declared in.
 PROJECTIONS: Final = tuple(_projections)
 
 #: Tables derived from the chain: what a fresh index must reproduce exactly.
-DERIVED: Final = (events, *PROJECTIONS)
+DERIVED: Final = (events, event_blocks, transactions, *PROJECTIONS)

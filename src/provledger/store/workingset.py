@@ -16,18 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, tuple_
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
+from provledger.store.columns import HexBytes, to_stored
+
+if TYPE_CHECKING:
+    import psycopg
 
 Key = tuple[Any, ...]
 Row = dict[str, Any]
 
 _CHUNK: Final = 500
+#: Rows from which an insert on PostgreSQL streams them with ``COPY`` (:func:`insert_tuples`).
+COPY_ROWS: Final = 100
 TABLES: Final[dict[str, Table]] = {table.name: table for table in schema.PROJECTIONS}
 
 
@@ -43,11 +49,32 @@ _KEY_OF: Final = {
     table.name: _key_getter([column.name for column in table.primary_key.columns])
     for table in schema.metadata.sorted_tables
 }
-#: Per table: a function from a row dict to its values in column order.
-_VALUES_OF: Final = {
-    table.name: itemgetter(*(column.name for column in table.columns))
-    for table in schema.metadata.sorted_tables
-    if len(table.columns) > 1
+
+
+def _storer(table: Table) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """A function from a row dict to its values in column order, in the form the driver
+    stores (hex of :class:`HexBytes` columns as bytes)."""
+    values = itemgetter(*(column.name for column in table.columns))
+    binary = tuple(
+        number for number, column in enumerate(table.columns) if isinstance(column.type, HexBytes)
+    )
+    if not binary:
+        return values
+
+    def stored(row: Mapping[str, Any]) -> tuple[Any, ...]:
+        found = list(values(row))
+        for number in binary:
+            value = found[number]
+            if value is not None:
+                found[number] = to_stored(value)
+        return tuple(found)
+
+    return stored
+
+
+#: Per table: a function from a row dict to its stored values in column order.
+_STORED_OF: Final = {
+    table.name: _storer(table) for table in schema.metadata.sorted_tables if len(table.columns) > 1
 }
 
 
@@ -281,13 +308,27 @@ class StoreConsistencyError(ProvledgerError):
 
 
 def insert_tuples(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Insert ``rows`` (values in the table's column order) with one driver ``executemany``.
+    """Insert ``rows`` (values in the table's column order, as stored: bytes for the
+    :class:`HexBytes` columns) with one driver ``executemany``, or on PostgreSQL, from
+    :data:`COPY_ROWS` rows, with ``COPY``.
 
     SQLAlchemy's per-row parameter processing costs more than the insert itself at indexing
-    rates; the values here are plain str/int/bool/None, which both drivers take as they are.
+    rates; the values here are plain bytes/str/int/bool/None, which both drivers take as they
+    are.
     """
-    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     columns = [column.name for column in table.columns]
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_ROWS:
+        # COPY runs in the batch's transaction like the INSERTs it replaces, several times
+        # faster: one statement streams every row (psycopg adapts each value by its type).
+        driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholder = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (
         f"INSERT INTO {table.name} ({', '.join(columns)}) "
         f"VALUES ({', '.join([placeholder] * len(columns))})"
@@ -296,8 +337,8 @@ def insert_tuples(conn: Connection, table: Table, rows: Sequence[tuple[Any, ...]
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Row]) -> None:
-    """Insert dict ``rows`` with :func:`insert_tuples`."""
-    insert_tuples(conn, table, list(map(_VALUES_OF[table.name], rows)))
+    """Insert dict ``rows`` (hex as Python sees it) with :func:`insert_tuples`."""
+    insert_tuples(conn, table, list(map(_STORED_OF[table.name], rows)))
 
 
 def _update_statement(table: Table) -> Any:

@@ -40,7 +40,7 @@ def asset_events(
 @functools.cache
 def _asset_events_statement(paged: bool) -> Select[Any]:
     events = schema.events
-    query = select(events).where(events.c.asset_id == bindparam("asset_id"))
+    query = schema.positioned_events().where(events.c.asset_id == bindparam("asset_id"))
     return keyset(query, [events.c.block_number, events.c.log_index], paged)
 
 

@@ -4,11 +4,11 @@ and lookups of many keys in chunks. The query modules beside this one build on t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Connection,
     CursorResult,
@@ -23,42 +23,69 @@ from sqlalchemy import (
 CHUNK: Final = 500
 
 
+Processor = Callable[[Any], Any]
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A statement compiled for one driver, with what its values need converted."""
+
+    sql: str
+    order: Sequence[str] | None
+    """The names of its positional parameters in order (None: named parameters)."""
+    own: dict[str, Any]
+    """Values of the parameters the statement binds itself (literals such as the 1 of x + 1)."""
+    binds: Mapping[str, Processor]
+    """Per parameter name: its type's conversion to the driver's value, where it has one."""
+    results: tuple[tuple[int, Processor], ...]
+    """Per result column position: its type's conversion from the driver's value."""
+
+
 class DriverStatement:
     """A read on the gateway's hottest paths, run on the driver's own cursor.
 
     SQLAlchemy's execution path (compiled-cache lookup, parameter processing, the result
     proxy) costs about three times what SQLite spends on a lookup by key. A read of a few rows
-    through an index needs none of it: the statement is compiled once per driver, and the only
-    type processing its columns need is SQLite's 0/1 booleans. The engine's cursor listeners
+    through an index needs none of it: the statement is compiled once per driver, and only the
+    columns and parameters whose types convert values (stored bytes to hex, SQLite's 0/1 to
+    booleans) are converted, by their types' own processors. The engine's cursor listeners
     still run before it (the SQLite statement deadline) and driver errors are handled as
     SQLAlchemy handles them (a cancelled statement becomes QueryTimeoutError).
     """
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
-        columns = list(statement.selected_columns)
-        self.names = tuple(str(column.key) for column in columns)
-        self.booleans = tuple(
-            number for number, column in enumerate(columns) if isinstance(column.type, Boolean)
-        )
-        self._compiled: dict[tuple[str, str], tuple[str, Sequence[str] | None, dict[str, Any]]] = {}
+        self.names = tuple(str(column.key) for column in statement.selected_columns)
+        self._compiled: dict[tuple[str, str], _Compiled] = {}
 
-    def _sql(self, conn: Connection) -> tuple[str, Sequence[str] | None, dict[str, Any]]:
-        """The SQL text, the order of its positional parameters (None: named) and the values
-        of the parameters the statement binds itself (literals such as the 1 of ``x + 1``)."""
+    def _sql(self, conn: Connection) -> _Compiled:
         dialect = conn.dialect
         found = self._compiled.get((dialect.name, dialect.driver))
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
+            binds = {
+                key: processor
+                for key, bind in compiled.binds.items()
+                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+            }
             own = {key: bind.value for key, bind in compiled.binds.items() if not bind.required}
-            found = (compiled.string, compiled.positiontup, own)
+            results = tuple(
+                (number, processor)
+                for number, column in enumerate(self.statement.selected_columns)
+                if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            )
+            found = _Compiled(compiled.string, compiled.positiontup, own, binds, results)
             self._compiled[(dialect.name, dialect.driver)] = found
         return found
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Every row, as a dict by column name."""
-        sql, order, own = self._sql(conn)
-        bound = {**own, **params}
+        compiled = self._sql(conn)
+        bound = {**compiled.own, **params}
+        for name, convert in compiled.binds.items():
+            if name in bound:
+                bound[name] = convert(bound[name])
+        sql, order = compiled.sql, compiled.order
         args = bound if order is None else [bound[name] for name in order]
         cursor = conn.connection.cursor()
         try:
@@ -71,15 +98,14 @@ class DriverStatement:
         finally:
             with contextlib.suppress(conn.dialect.loaded_dbapi.Error):  # a lost connection
                 cursor.close()
-        names, booleans = self.names, self.booleans
-        if not booleans:
+        names, results = self.names, compiled.results
+        if not results:
             return [dict(zip(names, row, strict=True)) for row in found]
         rows = []
         for row in found:
             values = list(row)
-            for number in booleans:
-                if values[number] is not None:
-                    values[number] = bool(values[number])
+            for number, convert in results:
+                values[number] = convert(values[number])
             rows.append(dict(zip(names, values, strict=True)))
         return rows
 
@@ -124,7 +150,9 @@ def keyset(query: Select[Any], key: Sequence[Column[Any]], paged: bool) -> Selec
     """``query`` ordered by ``key``, after the key in parameters ``after_0``… (when ``paged``),
     at most ``limit`` (a parameter) rows."""
     if paged:
-        after: list[Any] = [bindparam(f"after_{number}") for number in range(len(key))]
+        after: list[Any] = [
+            bindparam(f"after_{number}", type_=column.type) for number, column in enumerate(key)
+        ]
         query = query.where(tuple_(*key) > tuple_(*after))
     return query.order_by(*key).limit(bindparam("limit", type_=Integer))
 

@@ -38,7 +38,9 @@ _BLOCK_TIME: Final = select(schema.blocks.c.timestamp).where(
     schema.blocks.c.block_number == bindparam("block")
 )
 _LATEST_EVENT_TIME: Final = (
-    select(schema.events.c.block_time).order_by(schema.events.c.block_number.desc()).limit(1)
+    select(schema.event_blocks.c.block_time)
+    .order_by(schema.event_blocks.c.block_number.desc())
+    .limit(1)
 )
 
 
