@@ -12,12 +12,16 @@ from sqlalchemy import (
     Column,
     Connection,
     CursorResult,
+    Dialect,
     Integer,
     RowMapping,
     Select,
     bindparam,
     tuple_,
 )
+from sqlalchemy.types import TypeEngine
+
+from provledger.store.columns import HexBytes, from_stored
 
 #: Keys bound into one ``IN (…)`` lookup (:func:`by_chunks`).
 CHUNK: Final = 500
@@ -64,15 +68,15 @@ class DriverStatement:
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
             binds = {
-                key: processor
+                key: converts
                 for key, bind in compiled.binds.items()
-                if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+                if (converts := bind.type.dialect_impl(dialect).bind_processor(dialect))
             }
             own = {key: bind.value for key, bind in compiled.binds.items() if not bind.required}
             results = tuple(
                 (number, processor)
                 for number, column in enumerate(self.statement.selected_columns)
-                if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+                if (processor := _result_processor(column.type, dialect))
             )
             found = _Compiled(compiled.string, compiled.positiontup, own, binds, results)
             self._compiled[(dialect.name, dialect.driver)] = found
@@ -113,6 +117,20 @@ class DriverStatement:
         """The first row, or None."""
         rows = self.rows(conn, params)
         return rows[0] if rows else None
+
+
+def _result_processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | None:
+    """How a result column of type ``kind`` converts the driver's value, if it does. Stored
+    bytes become hex in one call (both drivers give ``bytes``), not through the decorator's
+    chain of three."""
+    if isinstance(kind, HexBytes):
+        return _hex
+    processor: Processor | None = kind.dialect_impl(dialect).result_processor(dialect, None)
+    return processor
+
+
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else from_stored(value)
 
 
 def page(
