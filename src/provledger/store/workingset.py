@@ -249,6 +249,8 @@ class WorkingSet:
                 elif row != original:
                     updates.append(row)
             if inserts:
+                # in key order: each B-tree page of the primary key is visited once, in turn
+                inserts.sort(key=_KEY_OF[name])
                 bulk_insert(self.conn, table, inserts)
             if updates:
                 self.conn.execute(
