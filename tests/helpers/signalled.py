@@ -12,9 +12,11 @@ import os
 import signal
 import subprocess
 import time
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from helpers.processes import PROVLEDGER, clean_env, wait_until
 
@@ -41,6 +43,28 @@ def running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@contextmanager
+def as_from_a_terminal() -> Iterator[None]:
+    """While a command is started: SIGINT handled by default and SIGINT and SIGTERM not blocked
+    in this thread, as a shell starts a job in a terminal, whatever this test process was left
+    with. An ignored or blocked signal survives ``exec``: a command started then would never
+    see the Ctrl-C the test sends (noted on standard output, which a failing test shows)."""
+    handler = signal.getsignal(signal.SIGINT)
+    blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP)
+    if handler == signal.SIG_IGN or blocked & STOP:
+        print(f"note: this test process had SIGINT {handler} and {sorted(blocked)} blocked")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        signal.signal(signal.SIGINT, handler if handler is not None else signal.SIG_DFL)
+
+
+#: The signals a test stops a command with.
+STOP: Final = {signal.SIGINT, signal.SIGTERM}
+
+
 @dataclass(frozen=True)
 class Ended:
     """How a process ended after a signal."""
@@ -63,7 +87,11 @@ class Command:
 
     @classmethod
     def start(cls, folder: Path, *args: str, group: bool = False) -> Command:
-        with (folder / "stdout.txt").open("wb") as out, (folder / "stderr.txt").open("wb") as err:
+        with (
+            (folder / "stdout.txt").open("wb") as out,
+            (folder / "stderr.txt").open("wb") as err,
+            as_from_a_terminal(),
+        ):
             process = subprocess.Popen(
                 [PROVLEDGER, *args],
                 env=clean_env(),
