@@ -12,9 +12,9 @@ just ``...`` for any number of lines, and trailing spaces are ignored. The tour'
 for the chain, 8000 for the gateway) are replaced by free ones. Every ``python`` block runs as
 a script in a fresh folder.
 
-The tour also runs on other nodes (:data:`TOUR_NODES`): a node started here takes the place of
-the ``provledger chain`` step, and ``provledger deploy`` gets the variant's extra arguments; the
-README's output must hold there too, bad inputs included.
+The tour also runs on other nodes (:data:`TOUR_NODES`, in ``make test-deep``): a node started
+here takes the place of the ``provledger chain`` step, and ``provledger deploy`` gets the
+variant's extra arguments; the README's output must hold there too, bad inputs included.
 
 ``PROVLEDGER_README_RECORD=1`` prints what each command printed instead of checking it, to
 refresh the documents with real output.
@@ -235,6 +235,10 @@ def test_console_blocks(document: Path, tmp_path: Path) -> None:
     run_session(_name(document), console_steps(document.read_text(encoding="utf-8")), tmp_path)
 
 
+@pytest.mark.skipif(
+    os.environ.get("PROVLEDGER_TEST_PROFILE") != "deep",
+    reason="the tour on other nodes runs in make test-deep (about 70 s each)",
+)
 @pytest.mark.parametrize("node", TOUR_NODES)
 def test_the_tour_on_another_node(node: TourNode, tmp_path: Path) -> None:
     steps = console_steps(README.read_text(encoding="utf-8"))
