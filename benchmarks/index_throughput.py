@@ -552,6 +552,11 @@ def fresh_postgres(admin_url: str, name: str = BENCH_DATABASE) -> str:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    return database_url(admin_url, name)
+
+
+def database_url(admin_url: str, name: str) -> str:
+    """The URL of the database ``name`` on the server of ``admin_url``."""
     return (
         make_url(normalise_url(admin_url)).set(database=name).render_as_string(hide_password=False)
     )

@@ -1,15 +1,22 @@
 """Gateway load: lookups, history, lineage and verification over an index of 1,000,000 assets.
 
-    python benchmarks/query_load.py [--assets N] [--chain FILE] [--keep DIR] [--clients C]
-        [--seconds S] [--workers W] [--backends sqlite,postgresql] [--postgres URL]
+    python benchmarks/query_load.py [--assets N] [--chain FILE | --generate] [--keep DIR]
+        [--reuse] [--clients C] [--seconds S] [--workers W] [--backends sqlite,postgresql]
+        [--postgres URL]
 
 1. **Chain.** Starts anvil and mines, through the real contracts, at least N assets (default
    1,000,000): batch registrations (``registerMany``, 100 assets each), lineage chains of
    derived registrations (each asset derived from the previous one, 12 links, so that a chain's
    tip has at least 10 ancestors) and transfers, so that histories hold more than the
    registration. ``--chain FILE`` saves the chain (anvil state) and reuses it on later runs.
+
+   ``--generate`` mines only the deployment and its participants, and builds the same blocks
+   (the same events, in the contracts' order) as a generated event stream that the store's own
+   bulk writer indexes (``benchmarks/generated_stream.py``): ten million assets take anvil most
+   of a day to mine on a small machine. The output says which way the index was built.
 2. **Index.** Indexes the chain with the real indexer (``Scanner``, as ``provledger index``
-   does) into a fresh SQLite file and a fresh PostgreSQL database.
+   does) into a fresh SQLite file and a fresh PostgreSQL database (then, with ``--generate``,
+   the generated stream after it).
 3. **Load.** For each backend, starts ``provledger serve --workers W`` over that index and, from
    a separate process (``benchmarks/loadgen.py``), drives it with C concurrent keep-alive
    clients (default 32), one route at a time for S seconds after a warm-up:
@@ -46,24 +53,33 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-# a sibling script (the benchmarks folder is on sys.path when a script in it runs)
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+# sibling scripts (the benchmarks folder is on sys.path when a script in it runs)
+from generated_stream import Shape, StreamSpec, Written, write_stream
 from index_throughput import (
     BATCH_SIZE,
     CONFIRMATIONS,
     DEFAULT_POSTGRES,
     FINALITY_DEPTH,
     GAS,
+    HOLDERS,
     NODE_START_SECONDS,
+    POOL_CAP,
     Block,
     Tx,
     Workload,
     _meta_path,
+    database_url,
     fresh_postgres,
     set_up,
     start_node,
 )
+from provledger.categories import CATEGORIES
+from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
-from provledger.chain.deployments import Deployment
+from provledger.chain.deployments import CONTRACT_NAMES, Deployment
 from provledger.chain.enums import Relation
 from provledger.chain.ids import asset_id
 from provledger.chain.types import ParentLink
@@ -149,10 +165,23 @@ class Chain:
     blocks: int
     events: int
     seconds: float
+    head_time: int = 0
+    """The timestamp of the chain's last block (a generated stream continues after it)."""
 
 
 def load_or_generate(options: Options) -> tuple[Any, Chain]:
-    """Start anvil on the saved chain, or on a new one it generates (and saves)."""
+    """Start anvil on the saved chain, or on a new one it generates (and saves); with
+    ``--generate``, on a chain of the deployment alone."""
+    if options.generate:
+        node = start_node((), timeout=NODE_START_SECONDS)
+        try:
+            w3 = node.web3(timeout=600)
+            deployment = set_up(w3)
+            latest = w3.eth.get_block("latest")
+            return node, Chain(deployment, 0, 0, 0, 0.0, head_time=int(latest["timestamp"]))
+        except BaseException:
+            node.stop()
+            raise
     saved = options.chain is not None and options.chain.exists()
     extra: tuple[str, ...] = ()
     if options.chain is not None:
@@ -218,6 +247,47 @@ def index_into(url: str, node_url: str, deployment: Deployment) -> tuple[int, fl
     )
     store.engine.dispose()
     return summary.events, time.perf_counter() - started
+
+
+def stream_into(url: str, chain: Chain, options: Options) -> Written:
+    """Write the generated stream after what ``url`` indexed of the chain (its checkpoint)."""
+    store = IndexStore(create_store_engine(url))
+    checkpoint = store.checkpoint()
+    assert checkpoint is not None, "the deployment is indexed first"
+    registry = chain.deployment.contracts[CONTRACT_NAMES[0]].address.lower()
+    spec = StreamSpec(
+        registry=registry,
+        holders=tuple(dev_account(index).address.lower() for index in HOLDERS),
+        categories=tuple(sorted(CATEGORIES)),
+        seed=options.seed,
+        first_block=checkpoint.block_number + 1,
+        first_time=chain.head_time + 1,
+        assets=options.assets,
+        shape=Shape(
+            batches_per_block=BATCHES_PER_BLOCK,
+            batch_size=BATCH_SIZE,
+            chains=CHAINS,
+            chain_links=CHAIN_LINKS,
+            transfers_per_block=TRANSFERS_PER_BLOCK,
+            pool_cap=POOL_CAP,
+        ),
+    )
+    tenth = max(options.assets // 10, 1)
+    reported = [0]
+
+    def progress(written: Written) -> None:
+        assets = written.events // 2  # two events per registration, give or take the transfers
+        if assets - reported[0] >= tenth:
+            reported[0] = assets
+            print(
+                f"    {written.events:,} events, {written.blocks:,} blocks in "
+                f"{written.seconds:,.0f} s ({written.events / written.seconds:,.0f}/s)",
+                flush=True,
+            )
+
+    written = write_stream(store, spec, finality_depth=FINALITY_DEPTH, progress=progress)
+    store.engine.dispose()
+    return written
 
 
 # ---------------------------------------------------------------------- requests
@@ -357,6 +427,8 @@ class Options:
     workers: int
     backends: tuple[str, ...]
     postgres: str
+    generate: bool = False
+    reuse: bool = False
 
 
 @dataclass
@@ -375,29 +447,17 @@ def benchmark(options: Options) -> int:
         folder = options.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
         sqlite_path = folder / "index.sqlite"
-        for path in folder.glob("index.sqlite*"):
-            path.unlink()
-        node, chain = load_or_generate(options)
-        results: list[BackendResult] = []
-        try:
-            print(
-                f"chain: {chain.assets:,} assets, {chain.events:,} events in {chain.blocks:,} "
-                f"blocks (generated in {chain.seconds:,.0f} s, not measured)",
-                flush=True,
-            )
-            chain.deployment.save(folder)
-            urls = {"sqlite": str(sqlite_path)}
+        urls = {"sqlite": str(sqlite_path)}
+        if options.reuse:
+            if "postgresql" in options.backends:
+                urls["postgresql"] = database_url(options.postgres, BENCH_DATABASE)
+            results = reused(urls)
+        else:
+            for path in folder.glob("index.sqlite*"):
+                path.unlink()
             if "postgresql" in options.backends:
                 urls["postgresql"] = fresh_postgres(options.postgres, BENCH_DATABASE)
-            if "sqlite" not in options.backends:  # the requests are sampled from the SQLite index
-                print("(the SQLite index is still built: the requests are sampled from it)")
-            for name in ("sqlite", *[item for item in options.backends if item != "sqlite"]):
-                print(f"indexing into {name} ...", flush=True)
-                events, seconds = index_into(urls[name], node.url, chain.deployment)
-                print(f"  {events:,} events in {seconds:,.1f} s ({events / seconds:,.0f}/s)")
-                results.append(BackendResult(name, events, seconds))
-        finally:
-            node.stop()
+            results = build_indexes(options, folder, urls)
         requests = sample_requests(sqlite_path, options.seed)
         counts = ", ".join(f"{len(paths):,} {route}" for route, paths in requests.items())
         print(f"requests sampled from the index: {counts}", flush=True)
@@ -424,6 +484,69 @@ def benchmark(options: Options) -> int:
             finally:
                 gateway.stop()
         return report([item for item in results if item.routes], options, problems)
+
+
+def build_indexes(options: Options, folder: Path, urls: dict[str, str]) -> list[BackendResult]:
+    """Index the chain (and, with ``--generate``, the generated stream) into each backend."""
+    node, chain = load_or_generate(options)
+    results: list[BackendResult] = []
+    try:
+        if options.generate:
+            print(
+                "index: the deployment is mined and indexed; then the store's own bulk "
+                f"writer indexes a generated event stream of {options.assets:,} assets "
+                "(the blocks the chain generator mines, not mined through anvil)",
+                flush=True,
+            )
+        else:
+            print(
+                f"chain: {chain.assets:,} assets, {chain.events:,} events in "
+                f"{chain.blocks:,} blocks (generated in {chain.seconds:,.0f} s, not measured)",
+                flush=True,
+            )
+        chain.deployment.save(folder)
+        if "sqlite" not in options.backends:  # the requests are sampled from the SQLite index
+            print("(the SQLite index is still built: the requests are sampled from it)")
+        for name in ("sqlite", *[item for item in options.backends if item != "sqlite"]):
+            print(f"indexing into {name} ...", flush=True)
+            events, seconds = index_into(urls[name], node.url, chain.deployment)
+            print(f"  {events:,} events in {seconds:,.1f} s ({events / seconds:,.0f}/s)")
+            if options.generate:
+                print(f"  the generated stream into {name} ...", flush=True)
+                written = stream_into(urls[name], chain, options)
+                print(
+                    f"  {written.events:,} generated events in {written.blocks:,} blocks "
+                    f"written in {written.seconds:,.1f} s "
+                    f"({written.events / written.seconds:,.0f}/s, secondary indexes "
+                    "built at the end included)",
+                    flush=True,
+                )
+                events += written.events
+                seconds += written.seconds
+            results.append(BackendResult(name, events, seconds))
+    finally:
+        node.stop()
+    return results
+
+
+def reused(urls: dict[str, str]) -> list[BackendResult]:
+    """The indexes an earlier run left (``--reuse``), with their events counted."""
+    results = []
+    for name, url in urls.items():
+        engine = create_store_engine(url)
+        try:
+            with engine.connect() as conn:
+                events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+        except SQLAlchemyError as error:
+            raise SystemExit(
+                f"--reuse: no index to reuse in {name} ({url}): {type(error).__name__}; run "
+                "once without --reuse, with the same --keep folder"
+            ) from None
+        finally:
+            engine.dispose()
+        print(f"reusing the {name} index an earlier run built: {events:,} events", flush=True)
+        results.append(BackendResult(name, events, 0.0))
+    return results
 
 
 def _line(route: str, summary: dict[str, Any]) -> str:
@@ -469,7 +592,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chain", type=Path, help="anvil state file: reused if it exists, else saved there"
     )
+    parser.add_argument(
+        "--generate",
+        action="store_true",
+        help="index a generated event stream with the store's bulk writer instead of mining "
+        "the assets through anvil",
+    )
     parser.add_argument("--keep", type=Path, help="keep the SQLite index in this folder")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="serve the indexes an earlier run left (its --keep folder and PostgreSQL "
+        "database) instead of building them",
+    )
     parser.add_argument("--clients", type=int, default=32, help="concurrent connections")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per route")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per route")
@@ -487,6 +622,10 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(backends) - {"sqlite", "postgresql"}
     if unknown or not backends:
         parser.error(f"--backends: unknown {', '.join(sorted(unknown)) or 'empty list'}")
+    if args.reuse and args.keep is None:
+        parser.error("--reuse serves the index an earlier run kept: give its --keep folder")
+    if args.generate and args.chain is not None:
+        parser.error("--generate mines no chain to save: give --chain or --generate, not both")
     options = Options(
         assets=args.assets,
         seed=args.seed,
@@ -498,6 +637,8 @@ def main(argv: list[str] | None = None) -> int:
         workers=args.workers,
         backends=backends,
         postgres=args.postgres,
+        generate=args.generate,
+        reuse=args.reuse,
     )
     return benchmark(options)
 

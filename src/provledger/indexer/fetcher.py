@@ -298,7 +298,9 @@ class ProcessJob:
     initial_range: int
 
 
-def _pack(item: Fetched) -> tuple[Any, ...]:
+def pack_fetched(item: Fetched) -> tuple[Any, ...]:
+    """``item`` as a message of plain values, cheap to pickle: the records' rows and the
+    events tables' rows (:func:`unpack_fetched` rebuilds the rest)."""
     return (
         "batch",
         item.start,
@@ -312,9 +314,9 @@ def _pack(item: Fetched) -> tuple[Any, ...]:
     )
 
 
-def _unpack(message: tuple[Any, ...]) -> Fetched:
-    """The batch :func:`_pack` sent; each record's block and transaction hashes, block time
-    and contract come back from the stored rows (bytes to hex once per block, transaction and
+def unpack_fetched(message: tuple[Any, ...]) -> Fetched:
+    """The batch :func:`pack_fetched` packed; each record's block and transaction hashes, block
+    time and contract come back from the stored rows (bytes to hex once per block, transaction and
     contract)."""
     _, start, end, rows, stored, skipped, headers, errors, notes = message
     event_rows = EventRows(*stored)
@@ -397,7 +399,7 @@ def _run_child(job: ProcessJob, out: BinaryIO) -> None:
         block = job.start
         while block <= job.stop:
             item = fetcher.fetch(block, job.stop, all_headers=False)
-            _send(out, _pack(item))
+            _send(out, pack_fetched(item))
             block = item.end + 1
         _send(out, ("done",))
     except BrokenPipeError:
@@ -461,7 +463,7 @@ def fetch_in_process(
             del data
             kind = message[0]
             if kind == "batch":
-                yield _unpack(message)
+                yield unpack_fetched(message)
             elif kind == "error":
                 _, method, detail, block_range, malformed, errors = message
                 for _ in range(errors):
