@@ -1,19 +1,23 @@
 """Bulk loading (:class:`provledger.store.index.IndexStore`): a large catch-up drops the
 secondary indexes and rebuilds them once caught up, without changing a row; the flag survives
-a restart; an index loaded in bulk tells its time from its last event."""
+a restart; an index loaded in bulk tells its time from its last event; its WAL is emptied once
+past its limit."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, inspect
 
-from helpers.indexing import TEST_CONFIG, differences, index
+from helpers.indexing import TEST_CONFIG, differences, index, source_of
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
 from provledger.chain.serialize import asset_hex
+from provledger.indexer.scanner import Scanner
+from provledger.store import index as index_module
 from provledger.store import queries, schema
 from provledger.store.index import META_BULK, IndexStore, dump
 
@@ -107,3 +111,35 @@ def test_a_bulk_loaded_index_tells_its_time_from_its_last_event(
     index(world.w3, world.deployment, near)
     with engine_for(near).connect() as conn:
         assert queries.indexed_time(conn, queries.index_position(conn)) == head["timestamp"]
+
+
+def _wal_after_each_batch(world: World, path: Path) -> list[int]:
+    """Index the chain into the SQLite file ``path`` as one bulk catch-up of one block a batch;
+    the WAL's length after each batch."""
+    wal = Path(f"{path}-wal")
+    lengths: list[int] = []
+    config = replace(TEST_CONFIG, finality_depth=0, initial_range=1, max_range=1)
+    scanner = Scanner(
+        source_of(world.w3),
+        IndexStore(engine_for(str(path))),
+        world.deployment,
+        config=config,
+        on_batch=lambda _: lengths.append(wal.stat().st_size if wal.exists() else 0),
+    )
+    scanner.run(once=True, wait_for_lock=False)
+    return lengths
+
+
+def test_a_bulk_load_empties_its_wal_once_past_the_limit(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(3):
+        world.register(world.alice)
+    unbounded = _wal_after_each_batch(world, tmp_path / "unbounded.sqlite")
+    assert len(unbounded) > 3
+    assert max(unbounded) > 0  # the WAL holds the batches
+    monkeypatch.setattr(index_module, "WAL_LIMIT_BYTES", 0)  # every batch finds it too long
+    bounded = _wal_after_each_batch(world, tmp_path / "bounded.sqlite")
+    assert len(bounded) == len(unbounded)
+    assert bounded == [0] * len(bounded)
+    assert differences(str(tmp_path / "bounded.sqlite"), str(tmp_path / "unbounded.sqlite")) == {}

@@ -301,7 +301,7 @@ class Provenance:
         )
 
     @staticmethod
-    def _node(key: str, depth: int, row: RowMapping | None) -> LineageNode:
+    def _node(key: str, depth: int, row: Mapping[str, Any] | None) -> LineageNode:
         if row is None:  # a parent the index does not hold (registered before the deployment)
             return LineageNode(key, depth, False, None, None, None, None, None)
         return LineageNode(

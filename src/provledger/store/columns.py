@@ -62,10 +62,7 @@ class HexBytes(TypeDecorator[str]):
         return stored
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return None if value is None else from_stored(value)
-
-    def copy(self, **kw: Any) -> HexBytes:
-        return HexBytes(self.size)
+        return hex_or_none(value)
 
 
 def to_stored(value: str) -> bytes:
@@ -76,6 +73,11 @@ def to_stored(value: str) -> bytes:
 def from_stored(value: bytes | memoryview) -> str:
     """Stored bytes of a :class:`HexBytes` column as ``0x`` and lowercase hex."""
     return "0x" + value.hex()
+
+
+def hex_or_none(value: bytes | memoryview | None) -> str | None:
+    """:func:`from_stored` of a nullable column's value."""
+    return None if value is None else "0x" + value.hex()
 
 
 #: Bytes of a hash, asset id or root, and of an account.

@@ -90,13 +90,17 @@ def sqlite_path(url: str) -> Path | None:
     return None if database is None else Path(database)
 
 
+#: How long a SQLite connection waits for a lock before it gives up.
+BUSY_TIMEOUT_MS: Final = 10_000
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor = dbapi_connection.cursor()
     # Larger pages halve B-tree work on bulk inserts; only a new database takes the setting.
     cursor.execute("PRAGMA page_size=16384")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-32768")  # 32 MiB
     cursor.close()
 
@@ -258,6 +262,12 @@ def create_schema(engine: Engine) -> None:
     stored = stored_schema_version(engine)
     if stored is not None and stored != str(schema.SCHEMA_VERSION):
         raise IndexSchemaError(stored, schema.SCHEMA_VERSION)
+    create_tables(engine)
+
+
+def create_tables(engine: Engine) -> None:
+    """Create every table that does not exist yet, whatever the database holds (the caller
+    has checked its schema version)."""
     schema.metadata.create_all(engine)
 
 

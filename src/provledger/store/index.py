@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 import orjson
@@ -20,7 +21,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from provledger.errors import ProvledgerError
 from provledger.store import schema
 from provledger.store.engine import (
-    create_schema,
+    BUSY_TIMEOUT_MS,
+    create_tables,
     drop_schema,
     is_sqlite,
     sqlite_file,
@@ -37,6 +39,16 @@ META_START: Final = "start_block"
 META_BULK: Final = "bulk_load"
 
 #: The tables of :class:`EventRows`, in its order.
+#: A bulk load's WAL is emptied (a TRUNCATE checkpoint between two batches) once it is longer
+#: than this. Each batch rewrites every page of the random-keyed B-trees it touches; the
+#: copier's checkpoints copy them into the database, but with one commit right after another
+#: SQLite never finds the WAL fully copied and free to start over, so it would only grow (to
+#: tens of gigabytes over ten million events).
+WAL_LIMIT_BYTES: Final = 1 << 30
+#: How long that checkpoint waits for the gateway's readers to leave the WAL before it gives
+#: up and is tried again after the next batch.
+WAL_TRUNCATE_WAIT_MS: Final = 250
+
 _EVENT_TABLES: Final = (schema.events, schema.event_blocks, schema.transactions)
 
 
@@ -139,8 +151,10 @@ class IndexStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._wal_copier: WalCopier | None = None
-        self._has_wal = is_sqlite(engine) and sqlite_file(engine.url) is not None
+        database = sqlite_file(engine.url) if is_sqlite(engine) else None
+        self._has_wal = database is not None
         """A SQLite file (an in-memory database has no WAL, and one per connection)."""
+        self._wal = Path(f"{database}-wal")
 
     # ------------------------------------------------------------ identity
     def prepare(self, identity: Identity) -> bool:
@@ -153,7 +167,7 @@ class IndexStore:
         rebuilt = stored is not None and stored != str(schema.SCHEMA_VERSION)
         if rebuilt:
             drop_schema(self.engine)
-        create_schema(self.engine)
+        create_tables(self.engine)  # the version is checked above: not read again
         meta = self.meta()
         if meta.get(META_BULK) != "1":
             self._create_indexes()
@@ -306,8 +320,28 @@ class IndexStore:
             conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number < prune_below))
             self._move_checkpoint(conn, checkpoint)
         if bulk and self._has_wal:
-            self._nudge_copier()
+            self._bound_wal()
         return written
+
+    def _bound_wal(self) -> None:
+        """Have the bulk load's WAL copied into the database beside the next batch; empty it
+        once it is longer than :data:`WAL_LIMIT_BYTES`."""
+        try:
+            length = self._wal.stat().st_size
+        except FileNotFoundError:
+            length = 0
+        if length <= WAL_LIMIT_BYTES:
+            self._nudge_copier()
+            return
+        if self._wal_copier is not None:  # its checkpoint under way ends: little is left to copy
+            self._wal_copier.close()
+            self._wal_copier = None
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={WAL_TRUNCATE_WAIT_MS}")
+            try:  # readers still in the WAL: it stays as it is until the next batch
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
     def _nudge_copier(self) -> WalCopier:
         """Ask the WAL copier for a checkpoint, starting one if none runs."""

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Final
 
 from sqlalchemy import Connection, RowMapping, and_, bindparam, exists, or_, select
 
 from provledger.store import schema
-from provledger.store.queries.statements import DriverStatement, by_chunks, fetch_all, page_by
+from provledger.store.queries.statements import (
+    CHUNK,
+    DriverStatement,
+    by_chunks,
+    fetch_all,
+    page_by,
+)
 
 
 @dataclass(frozen=True)
@@ -49,15 +56,31 @@ def get_asset_at_head(conn: Connection, asset_id: str) -> Mapping[str, Any] | No
     return _ASSET_AT_HEAD.first(conn, {"key": asset_id})
 
 
-def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, RowMapping]:
-    """The asset rows of ``asset_ids`` that exist, by id."""
-    chunks = by_chunks(conn, _ASSETS_BY_IDS, asset_ids)
-    return {str(row["asset_id"]): row for result in chunks for row in result.mappings()}
+def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The asset rows of ``asset_ids`` that exist, by id (a lineage's nodes: a few rows, read
+    with the driver's own cursor, :data:`CHUNK` keys a statement)."""
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(asset_ids), CHUNK):
+        keys = asset_ids[start : start + CHUNK]
+        size = _padded(len(keys))
+        bound = {f"key_{number}": keys[min(number, len(keys) - 1)] for number in range(size)}
+        for row in _assets_by_ids(size).rows(conn, bound):
+            found[row["asset_id"]] = row
+    return found
 
 
-_ASSETS_BY_IDS: Final = select(schema.assets).where(
-    schema.assets.c.asset_id.in_(bindparam("keys", expanding=True))
-)
+def _padded(count: int) -> int:
+    """The statement size that takes ``count`` keys: the next power of two (the last key
+    repeats), so that a few statements serve every count."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+@cache
+def _assets_by_ids(size: int) -> DriverStatement:
+    keys = [
+        bindparam(f"key_{number}", type_=schema.assets.c.asset_id.type) for number in range(size)
+    ]
+    return DriverStatement(select(schema.assets).where(schema.assets.c.asset_id.in_(keys)))
 
 
 def list_assets(

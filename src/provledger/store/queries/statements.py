@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from provledger.store.columns import HexBytes, from_stored
+from provledger.store.columns import HexBytes, hex_or_none
 
 #: Keys bound into one ``IN (…)`` lookup (:func:`by_chunks`).
 CHUNK: Final = 500
@@ -124,13 +124,9 @@ def _result_processor(kind: TypeEngine[Any], dialect: Dialect) -> Processor | No
     bytes become hex in one call (both drivers give ``bytes``), not through the decorator's
     chain of three."""
     if isinstance(kind, HexBytes):
-        return _hex
+        return hex_or_none
     processor: Processor | None = kind.dialect_impl(dialect).result_processor(dialect, None)
     return processor
-
-
-def _hex(value: bytes | None) -> str | None:
-    return None if value is None else from_stored(value)
 
 
 def page(
