@@ -73,6 +73,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from web3 import HTTPProvider, Web3
 
 from provledger.categories import CATEGORIES
@@ -544,14 +545,21 @@ def database_bytes(engine: Engine) -> int:
 def fresh_postgres(admin_url: str, name: str = BENCH_DATABASE) -> str:
     """Drop and create the database ``name`` on the server of ``admin_url``; its URL."""
     admin = create_engine(normalise_url(admin_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-            {"name": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
+    try:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        raise SystemExit(f"--postgres {admin_url}: {reason}") from None
+    finally:
+        admin.dispose()
     return database_url(admin_url, name)
 
 
