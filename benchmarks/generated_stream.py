@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+# a sibling script (the benchmarks folder is on sys.path when a script in it runs)
+from index_throughput import bench_document
 from provledger.chain.enums import Channel, Relation
 from provledger.chain.ids import asset_id, asset_id_hex
 from provledger.indexer import projector
@@ -37,7 +39,6 @@ from provledger.store.records import BlockHeader, LogRecord
 TARGET_EVENTS: Final = 10_000
 BLOCK_SECONDS: Final = 12
 RELATIONS: Final = tuple(Relation)[1:]
-METADATA_PREFIX: Final = "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/"
 
 
 @dataclass(frozen=True)
@@ -178,7 +179,7 @@ class Stream:
         number = self.contents
         self.contents += 1
         self.assets += 1
-        content = hashlib.sha256(f"provledger-bench:{spec.seed}:{number}".encode()).digest()
+        content, metadata_uri, metadata_hash = bench_document(spec.seed, number)
         asset = asset_id_hex(asset_id(content))
         registrant = spec.holders[holder]
         block.emit(
@@ -190,8 +191,8 @@ class Stream:
                 "0x" + content.hex(),
                 self.random.choice(spec.categories),
                 self.random.choice((1, 1, 1, 2)),
-                "0x" + hashlib.sha256(b"metadata" + content).hexdigest(),
-                f"{METADATA_PREFIX}{number:08x}",
+                "0x" + metadata_hash.hex(),
+                metadata_uri,
                 Channel.DIRECT.value,
                 registrant,
             ),

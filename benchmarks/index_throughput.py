@@ -215,6 +215,17 @@ class Tally:
     seconds: float = 0.0
 
 
+def bench_document(seed: int, number: int) -> tuple[bytes, str, bytes]:
+    """The content hash, metadata URI and metadata hash of the benchmark's registration
+    ``number`` (the generated stream of ``generated_stream.py`` registers the same)."""
+    content = hashlib.sha256(f"provledger-bench:{seed}:{number}".encode()).digest()
+    return (
+        content,
+        f"ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/{number:08x}",
+        hashlib.sha256(b"metadata" + content).digest(),
+    )
+
+
 class Workload:
     """Builds blocks of signed transactions and mines them on an anvil node with automine off."""
 
@@ -266,11 +277,11 @@ class Workload:
 
     def _registration(self, parents: tuple[ParentLink, ...] = ()) -> Registration:
         number = next(self.contents)
-        content = hashlib.sha256(f"provledger-bench:{self.seed}:{number}".encode()).digest()
+        content, metadata_uri, metadata_hash = bench_document(self.seed, number)
         return Registration(
             content_hash=content,
-            metadata_uri=f"ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/{number:08x}",
-            metadata_hash=hashlib.sha256(b"metadata" + content).digest(),
+            metadata_uri=metadata_uri,
+            metadata_hash=metadata_hash,
             category=self.random.choice(self.categories),
             grade=self.random.choice((1, 1, 1, 2)),
             parents=parents,
