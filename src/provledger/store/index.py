@@ -38,7 +38,6 @@ META_DEPLOYMENT: Final = "deployment"
 META_START: Final = "start_block"
 META_BULK: Final = "bulk_load"
 
-#: The tables of :class:`EventRows`, in its order.
 #: A bulk load's WAL is emptied (a TRUNCATE checkpoint between two batches) once it is longer
 #: than this. Each batch rewrites every page of the random-keyed B-trees it touches; the
 #: copier's checkpoints copy them into the database, but with one commit right after another
@@ -49,6 +48,7 @@ WAL_LIMIT_BYTES: Final = 1 << 30
 #: up and is tried again after the next batch.
 WAL_TRUNCATE_WAIT_MS: Final = 250
 
+#: The tables of :class:`EventRows`, in its order.
 _EVENT_TABLES: Final = (schema.events, schema.event_blocks, schema.transactions)
 
 
