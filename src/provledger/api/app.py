@@ -98,6 +98,9 @@ def create_app(
         docs_url=None,  # served by add_docs_routes from local assets
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # The gateway exports its own Prometheus metrics (/metrics); FastAPI's OpenTelemetry
+        # bridge would otherwise look up the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     add_docs_routes(app)
     app.state.gateway = gateway
