@@ -211,11 +211,13 @@ class Stream:
 def _batches(spec: StreamSpec) -> Iterator[Fetched]:
     """The stream in writes of about :data:`TARGET_EVENTS` events, as the fetcher hands them."""
     pending: list[_Block] = []
+    events = 0
     for block in Stream(spec).blocks():
         pending.append(block)
-        if sum(len(item.records) for item in pending) >= TARGET_EVENTS:
+        events += len(block.records)
+        if events >= TARGET_EVENTS:
             yield _fetched(pending)
-            pending = []
+            pending, events = [], 0
     if pending:
         yield _fetched(pending)
 

@@ -533,6 +533,11 @@ def reused(urls: dict[str, str]) -> list[BackendResult]:
     """The indexes an earlier run left (``--reuse``), with their events counted."""
     results = []
     for name, url in urls.items():
+        if name == "sqlite" and not Path(url).exists():  # opening it would create an empty one
+            raise SystemExit(
+                f"--reuse: no index to reuse in sqlite ({url}); run once without --reuse, "
+                "with the same --keep folder"
+            )
         engine = create_store_engine(url)
         try:
             with engine.connect() as conn:

@@ -152,9 +152,9 @@ class IndexStore:
         self.engine = engine
         self._wal_copier: WalCopier | None = None
         database = sqlite_file(engine.url) if is_sqlite(engine) else None
-        self._has_wal = database is not None
-        """A SQLite file (an in-memory database has no WAL, and one per connection)."""
-        self._wal = Path(f"{database}-wal")
+        self._wal = None if database is None else Path(f"{database}-wal")
+        """The WAL of a SQLite file (an in-memory database has none, and one per connection)."""
+        self._has_wal = self._wal is not None
 
     # ------------------------------------------------------------ identity
     def prepare(self, identity: Identity) -> bool:
@@ -326,6 +326,7 @@ class IndexStore:
     def _bound_wal(self) -> None:
         """Have the bulk load's WAL copied into the database beside the next batch; empty it
         once it is longer than :data:`WAL_LIMIT_BYTES`."""
+        assert self._wal is not None
         try:
             length = self._wal.stat().st_size
         except FileNotFoundError:
