@@ -1,9 +1,9 @@
 """Lineage answers from the recursive walk equal a breadth-first walk over the same graph.
 
-The gateway reads a lineage in one recursive query per direction; these tests draw random
-lineage DAGs (diamonds, shared parents, long chains), store them, and compare every answer
-(nodes with their depths, edges, truncation) with a plain breadth-first search, on SQLite and
-on PostgreSQL.
+The gateway reads a lineage in one recursive query (both directions; on PostgreSQL each level
+through a lateral subquery); these tests draw random lineage DAGs (diamonds, shared parents,
+long chains), store them, and compare every answer (nodes with their depths, edges,
+truncation) with a plain breadth-first search, on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations

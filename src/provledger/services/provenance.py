@@ -265,11 +265,13 @@ class Provenance:
             depths: dict[str, int] = {root: 0}
             edges: dict[tuple[str, str], Mapping[str, Any]] = {}
             truncated = False
-            for sign, far in ((-1, "parent_id"), (1, "child_id")):
-                if direction == ("down" if sign < 0 else "up"):
-                    continue
-                near = "child_id" if far == "parent_id" else "parent_id"
-                rows = queries.lineage_walk(conn, root, depth, upward=sign < 0)
+            walked = queries.lineage_walks(
+                conn, root, depth, up=direction != "down", down=direction != "up"
+            )
+            for upward, rows in walked.items():
+                sign, far, near = (
+                    (-1, "parent_id", "child_id") if upward else (1, "child_id", "parent_id")
+                )
                 # Breadth-first semantics from the per-level rows: a node's depth is its
                 # shortest distance; the walk is truncated if a node exactly ``depth`` away
                 # still has links beyond it.

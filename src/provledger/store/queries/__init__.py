@@ -41,7 +41,7 @@ from provledger.store.queries.history import (
     holding_at_block,
     holding_at_time,
     holdings_of,
-    lineage_walk,
+    lineage_walks,
 )
 from provledger.store.queries.market import (
     OfferFilter,
@@ -104,7 +104,7 @@ __all__ = [
     "indexed_time",
     "licenses_of",
     "licenses_to",
-    "lineage_walk",
+    "lineage_walks",
     "list_assets",
     "list_batches",
     "list_participants",

@@ -16,6 +16,8 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
+    union_all,
 )
 
 from provledger.store import schema
@@ -94,28 +96,65 @@ def holder_at(conn: Connection, asset_id: str, block: int) -> str | None:
 # ------------------------------------------------------------------ lineage
 
 
-def _walk_statement(*, upward: bool) -> Select[Any]:
+def _walk(*, upward: bool, lateral: bool) -> Any:
+    """The recursive walk from ``:root`` toward parents (``upward``) or children, as a CTE.
+
+    ``lateral`` (PostgreSQL) finds each level's links with a lateral subquery behind
+    ``OFFSET 0``, which PostgreSQL does not merge into a join: the links of each node are then
+    read through the index. As a plain join, the planner hashes a sequential scan of the
+    whole table whenever it thinks it small (two and a half times slower at 480 links)."""
     lineage = schema.lineage
     near, far = ("child_id", "parent_id") if upward else ("parent_id", "child_id")
     first = select(*lineage.c, literal_column("1").label("level")).where(
         lineage.c[near] == bindparam("root")
     )
-    walk = first.cte("walk", recursive=True)
+    walk = first.cte("walk_up" if upward else "walk_down", recursive=True)
+    linked: Any = lineage
+    source = lineage.join(walk, lineage.c[near] == walk.c[far])
+    if lateral:
+        linked = select(*lineage.c).where(lineage.c[near] == walk.c[far]).offset(0).lateral()
+        source = walk.join(linked, true())
     step = (
-        select(*lineage.c, (walk.c.level + 1).label("level"))
-        .select_from(lineage.join(walk, lineage.c[near] == walk.c[far]))
+        select(*linked.c, (walk.c.level + 1).label("level"))
+        .select_from(source)
         .where(walk.c.level <= bindparam("depth"))
     )
-    walk = walk.union(step)
-    return select(walk).order_by(walk.c.level)
+    return walk.union(step)
 
 
-_WALK: Final = {upward: DriverStatement(_walk_statement(upward=upward)) for upward in (True, False)}
+def _walks_statement(directions: tuple[bool, ...], *, lateral: bool) -> Select[Any]:
+    """The walks of ``directions`` (True: upward) in one statement, each row marked with its
+    direction, in level order."""
+    parts = [
+        select(walk, literal_column("1" if upward else "0").label("upward"))
+        for upward in directions
+        for walk in [_walk(upward=upward, lateral=lateral)]
+    ]
+    walks = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("walks")
+    return select(walks).order_by(walks.c.level)
 
 
-def lineage_walk(conn: Connection, root: str, depth: int, *, upward: bool) -> list[dict[str, Any]]:
-    """The lineage edges reachable from ``root`` toward parents (``upward``) or children, at
-    most ``depth + 1`` links away (the extra level tells whether more lies beyond), in one
-    recursive query. Each row is an edge with ``level``, its distance in links from ``root``;
-    an edge reachable along several paths comes once per distinct level."""
-    return _WALK[upward].rows(conn, {"root": root, "depth": depth})
+#: Per use of lateral subqueries (PostgreSQL) and set of directions (True: upward), the
+#: statement that walks them.
+_WALKS: Final[dict[tuple[bool, tuple[bool, ...]], DriverStatement]] = {
+    (lateral, directions): DriverStatement(_walks_statement(directions, lateral=lateral))
+    for lateral in (False, True)
+    for directions in ((True,), (False,), (True, False))
+}
+
+
+def lineage_walks(
+    conn: Connection, root: str, depth: int, *, up: bool, down: bool
+) -> dict[bool, list[dict[str, Any]]]:
+    """The lineage edges reachable from ``root`` toward parents (key True, if ``up``) and
+    toward children (key False, if ``down``), at most ``depth + 1`` links away (the extra level
+    tells whether more lies beyond), in one recursive query for both. Each row is an edge with
+    ``level``, its distance in links from ``root``, in level order; an edge reachable along
+    several paths comes once per distinct level."""
+    directions = tuple(upward for upward, asked in ((True, up), (False, down)) if asked)
+    walked: dict[bool, list[dict[str, Any]]] = {upward: [] for upward in directions}
+    if directions:
+        statement = _WALKS[conn.dialect.name == "postgresql", directions]
+        for row in statement.rows(conn, {"root": root, "depth": depth}):
+            walked[bool(row.pop("upward"))].append(row)
+    return walked
