@@ -132,6 +132,26 @@ def test_records_at_every_depth_under_one_head(world: World, new_database: NewDa
 
 
 @ethtester_only
+def test_a_lineage_link_grows_final_as_the_head_moves(
+    world: World, new_database: NewDatabase
+) -> None:
+    url = new_database("index")
+    parent = world.register(world.alice)
+    child = world.register_derived(world.alice, parent)
+    block = world.w3.eth.block_number  # the child's registration, with its link
+    provenance = _provenance(url)
+    for depth, expected in AT_DEPTH.items():
+        _mine_to(world, block + depth)
+        index(world.w3, world.deployment, url)
+        for root, direction in ((child, "up"), (parent, "down"), (child, "both")):
+            lineage = provenance.lineage(root, depth=1, direction=direction)
+            assert [
+                (int(edge.child_id, 16), int(edge.parent_id, 16), edge.block_number, edge.finality)
+                for edge in lineage.edges
+            ] == [(child, parent, block, expected)], (depth, direction)
+
+
+@ethtester_only
 def test_the_settings_move_the_thresholds(world: World, new_database: NewDatabase) -> None:
     """Confirmations 3 and finality depth 5 over the same index: the depths 0 to 6."""
     confirmations, finality_depth = 3, 5

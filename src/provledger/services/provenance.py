@@ -261,7 +261,6 @@ class Provenance:
             raise InvalidParameterError("direction", "one of up, down, both")
         root = asset_id_hex(asset_id)
         with self.engine.connect() as conn:
-            finality = self.finality_now(conn)
             depths: dict[str, int] = {root: 0}
             edges: dict[tuple[str, str], Mapping[str, Any]] = {}
             truncated = False
@@ -289,6 +288,7 @@ class Provenance:
             assets = queries.get_assets(conn, list(depths))  # the root among them
         if root not in assets:
             raise NotFoundError("asset", root)
+        finality = self._finality_at(assets[root]["index_head"] or 0)
         nodes = [self._node(key, level, assets.get(key)) for key, level in depths.items()]
         nodes.sort(key=lambda node: (node.depth, node.asset_id))
         return LineageView(

@@ -37,11 +37,12 @@ class AssetFilter:
 _ASSET_BY_ID: Final = DriverStatement(
     select(schema.assets).where(schema.assets.c.asset_id == bindparam("key"))
 )
+#: The chain head the index last saw (None before the first batch), as a column of a read
+#: whose answer needs its finality: one statement instead of two.
+_INDEX_HEAD: Final = select(schema.checkpoint.c.head_block).scalar_subquery().label("index_head")
+
 _ASSET_AT_HEAD: Final = DriverStatement(
-    select(
-        schema.assets,
-        select(schema.checkpoint.c.head_block).scalar_subquery().label("index_head"),
-    ).where(schema.assets.c.asset_id == bindparam("key"))
+    select(schema.assets, _INDEX_HEAD).where(schema.assets.c.asset_id == bindparam("key"))
 )
 
 
@@ -57,8 +58,9 @@ def get_asset_at_head(conn: Connection, asset_id: str) -> Mapping[str, Any] | No
 
 
 def get_assets(conn: Connection, asset_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The asset rows of ``asset_ids`` that exist, by id (a lineage's nodes: a few rows, read
-    with the driver's own cursor, :data:`CHUNK` keys a statement)."""
+    """The asset rows of ``asset_ids`` that exist, by id, each with ``index_head`` as in
+    :func:`get_asset_at_head` (a lineage's nodes: a few rows, read with the driver's own
+    cursor, :data:`CHUNK` keys a statement)."""
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(asset_ids), CHUNK):
         keys = asset_ids[start : start + CHUNK]
@@ -80,7 +82,9 @@ def _assets_by_ids(size: int) -> DriverStatement:
     keys = [
         bindparam(f"key_{number}", type_=schema.assets.c.asset_id.type) for number in range(size)
     ]
-    return DriverStatement(select(schema.assets).where(schema.assets.c.asset_id.in_(keys)))
+    return DriverStatement(
+        select(schema.assets, _INDEX_HEAD).where(schema.assets.c.asset_id.in_(keys))
+    )
 
 
 def list_assets(
