@@ -529,6 +529,7 @@ def provledger_phase(
         "fetch_rss_mb": peak_child_rss_mb(),
         "samples": samples,
         "database_bytes": size,
+        "profiled": profile,
     }
 
 
@@ -937,6 +938,11 @@ def report(
         print("MISMATCH: " + "; ".join(problems))
     else:
         print(f"check: both indexed {expected:,} events and their events tables agree")
+    if mine["profiled"]:
+        print(
+            "profiled: cProfile slowed provledger's run; its rate and ratio here are not the "
+            "indexer's (measure without --profile)"
+        )
     print(
         f"result events={mine['events']} provledger_eps={ours_eps:.0f} "
         f"baseline_eps={base_eps:.0f} ratio={ratio:.2f} peak_rss_mb={mine['peak_rss_mb']:.1f} "
