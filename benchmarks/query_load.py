@@ -86,9 +86,9 @@ from provledger.chain.types import ParentLink
 from provledger.indexer.fetcher import tune_gc
 from provledger.indexer.scanner import IndexerConfig, Scanner
 from provledger.indexer.source import JsonRpcSource
-from provledger.store.columns import from_stored
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
+from provledger.store.stored_hex import from_stored
 
 DEFAULT_ASSETS: Final = 1_000_000
 #: Batch registrations per block (100 assets each): with the chains and transfers, a block

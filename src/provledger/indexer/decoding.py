@@ -13,9 +13,9 @@ from typing import Any, Final, NamedTuple, get_type_hints
 
 from provledger.errors import LogDecodeError
 from provledger.indexer.rows import ROW_DECODERS, ROW_ENUMS, ROW_TYPES
-from provledger.store.columns import to_stored
 from provledger.store.eventargs import pack_args
 from provledger.store.records import EventRows, LogRecord
+from provledger.store.stored_hex import to_stored
 
 ZERO_ADDRESS: Final = "0x0000000000000000000000000000000000000000"
 _SAFE_INTEGER: Final = 2**53

@@ -46,8 +46,8 @@ from provledger.indexer.decoding import (
 )
 from provledger.indexer.rows import ROW_TYPES
 from provledger.indexer.source import JsonRpcSource, LogSource, RangeTooLargeError, RpcError
-from provledger.store.columns import from_stored
 from provledger.store.records import BlockHeader, EventRows
+from provledger.store.stored_hex import from_stored
 
 MAX_BACKOFF_SECONDS: Final = 30.0
 MALFORMED_ATTEMPTS: Final = 5

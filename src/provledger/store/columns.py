@@ -9,6 +9,8 @@ from typing import Any, Final
 from sqlalchemy import BigInteger, Column, Dialect, LargeBinary, String, Text
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from provledger.store.stored_hex import hex_or_none, to_stored
+
 
 def column(
     name: str,
@@ -63,21 +65,6 @@ class HexBytes(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return hex_or_none(value)
-
-
-def to_stored(value: str) -> bytes:
-    """``0x`` hex (either case) as the bytes a :class:`HexBytes` column stores."""
-    return bytes.fromhex(value[2:])
-
-
-def from_stored(value: bytes | memoryview) -> str:
-    """Stored bytes of a :class:`HexBytes` column as ``0x`` and lowercase hex."""
-    return "0x" + value.hex()
-
-
-def hex_or_none(value: bytes | memoryview | None) -> str | None:
-    """:func:`from_stored` of a nullable column's value."""
-    return None if value is None else "0x" + value.hex()
 
 
 #: Bytes of a hash, asset id or root, and of an account.

@@ -23,7 +23,8 @@ from sqlalchemy import Connection, Table, and_, bindparam, tuple_
 
 from provledger.errors import ProvledgerError
 from provledger.store import schema
-from provledger.store.columns import HexBytes, to_stored
+from provledger.store.columns import HexBytes
+from provledger.store.stored_hex import to_stored
 
 if TYPE_CHECKING:
     import psycopg

@@ -21,7 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from provledger.store.columns import HexBytes, hex_or_none
+from provledger.store.columns import HexBytes
+from provledger.store.stored_hex import hex_or_none
 
 #: Keys bound into one ``IN (…)`` lookup (:func:`by_chunks`).
 CHUNK: Final = 500
