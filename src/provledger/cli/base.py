@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import _thread
 import functools
 import gc
 import inspect
@@ -345,6 +346,33 @@ def _blob_names() -> Callable[[bytes], str | None] | None:
     return lookup
 
 
+#: How long after a stop signal a finalizer swallowed the main thread is interrupted again.
+REDELIVERY_SECONDS: Final = 0.001
+
+
+def redeliver_swallowed_interrupts() -> None:
+    """Make a stop signal that lands inside a finalizer stop the command all the same.
+
+    Ctrl-C and SIGTERM raise KeyboardInterrupt in whatever Python code runs on the main
+    thread; if that is a ``weakref.finalize`` callback or a ``__del__`` that garbage collection
+    happened to run, Python prints it as "Exception ignored" and goes on, and the command ran on
+    as if never interrupted. This hook interrupts the main thread again a millisecond later,
+    once it is back in the code the finalizer interrupted (interrupting it at once would land in
+    the hook itself, which swallows it the same way).
+    """
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if unraisable.exc_type is KeyboardInterrupt:
+            again = threading.Timer(REDELIVERY_SECONDS, _thread.interrupt_main)
+            again.daemon = True
+            again.start()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
 def main() -> None:
     """Entry point of the ``provledger`` console script.
 
@@ -353,6 +381,7 @@ def main() -> None:
     and end cleanly with 0 (``serve``, ``chain``, ``index``, ``demo`` once it serves).
     """
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    redeliver_swallowed_interrupts()
     try:
         app()
     except KeyboardInterrupt:
