@@ -109,11 +109,13 @@ def _walk(*, upward: bool, lateral: bool) -> Any:
         lineage.c[near] == bindparam("root")
     )
     walk = first.cte("walk_up" if upward else "walk_down", recursive=True)
-    linked: Any = lineage
-    source = lineage.join(walk, lineage.c[near] == walk.c[far])
+    linked: Any
     if lateral:
         linked = select(*lineage.c).where(lineage.c[near] == walk.c[far]).offset(0).lateral()
         source = walk.join(linked, true())
+    else:
+        linked = lineage
+        source = lineage.join(walk, lineage.c[near] == walk.c[far])
     step = (
         select(*linked.c, (walk.c.level + 1).label("level"))
         .select_from(source)
