@@ -156,6 +156,25 @@ class Settings(BaseSettings):
     relay_body_max_bytes: int = Field(default=1 << 20, ge=1)
     """Largest body POST /relay/registrations reads."""
 
+    notify_database_url: str = "sqlite:///.provledger/notify.sqlite"
+    """Database of the notifications' subscriptions and where each one's delivery stands (the
+    indexer reads the subscriptions; `provledger notify run` workers deliver)."""
+
+    notify_master_key_file: Path | None = None
+    """File holding the master key webhook secrets are derived from: base64url of 32 bytes
+    (`provledger notify keygen`). PROVLEDGER_NOTIFY_MASTER_KEY may hold the same text instead."""
+
+    notify_master_key: SecretStr | None = None
+    """The notifications' master key text itself (as in notify_master_key_file)."""
+
+    notify_allow_private: bool = False
+    """Let webhooks target loopback, private and link-local addresses (refused by default: a
+    guard against server-side request forgery)."""
+
+    notify_timeout: float = Field(default=10.0, gt=0)
+    """Seconds a webhook receiver has to answer a delivery; a later answer counts as a failure
+    and the delivery is tried again."""
+
     data_room: bool = False
     """Serve the data room (/data routes): holders upload an asset's bytes, kept encrypted, and
     the gateway streams them to whom the chain allows. Needs a node and a master key."""
@@ -312,6 +331,7 @@ URL_SETTINGS: Final = frozenset(
         "database_url",
         "api_database_url",
         "relay_database_url",
+        "notify_database_url",
         "checkpoint_rpc_url",
         "checkpoint_database_url",
     }

@@ -135,6 +135,13 @@ NO_NODE: Final[dict[str, str]] = {
     "apikey list": "the index database only",
     "data keygen": "writes a key file",
     "data rotate-keys": "the key file and the data room's database only",
+    "notify keygen": "writes a key file",
+    "notify subscribe": "the notifications' database only",
+    "notify list": "the notifications' database only",
+    "notify secret": "the notifications' database and key file only",
+    "notify status": "the notifications' database only",
+    "notify remove": "the notifications' database only",
+    "notify run": "the index and the notifications' databases, and the webhooks",
 }
 #: One command of each way a command connects to its node: the chain commands' session, a
 #: read-only session, deploy, the indexer, verify and verify-proof.

@@ -18,6 +18,7 @@ from provledger.cli import disclosure as disclosure  # registers its commands on
 from provledger.cli import holder as holder  # registers its commands on the app
 from provledger.cli import market as market  # registers its commands on the app
 from provledger.cli import market_reads as market_reads  # registers its commands on the app
+from provledger.cli import notify as notify  # registers its commands on the app
 from provledger.cli import operate as operate  # registers its commands on the app
 from provledger.cli import query as query  # registers its commands on the app
 from provledger.cli import registrant as registrant  # registers its commands on the app

@@ -80,7 +80,7 @@ HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "Operate": (
         "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
-        "account", "config", "checkpoint",
+        "account", "config", "checkpoint", "notify",
     ),
 }  # fmt: skip
 

@@ -305,21 +305,21 @@ def data_keygen_command(
             if not key_file.is_file():
                 raise InputError(f"{key_file} is not a key file to rotate")
             kept = MasterKeyRing.from_file(key_file)  # refuses a file that is no key file
-            _write_secret(key_file, key + "\n" + key_file.read_text(), replace=True)
+            write_secret(key_file, key + "\n" + key_file.read_text(), replace=True)
             done = (
                 f"new master key {MasterKeyRing.load(key).current.key_id} put first in "
                 f"{key_file}; the {1 + len(kept.older)} older kept for `provledger data "
                 "rotate-keys`"
             )
         else:
-            _write_secret(key_file, key + "\n", replace=False)
+            write_secret(key_file, key + "\n", replace=False)
             done = f"master key written to {key_file} (mode 600)"
         out.print(done, highlight=False, soft_wrap=True)
 
     guarded(run)
 
 
-def _write_secret(path: Path, text: str, *, replace: bool) -> None:
+def write_secret(path: Path, text: str, *, replace: bool) -> None:
     """Write ``text`` to ``path``, readable by its owner only (mode 600): a new file is never
     written over (:class:`InputError`); ``replace`` writes a copy and renames it over the
     old."""

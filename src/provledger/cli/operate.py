@@ -44,6 +44,7 @@ from provledger.store.blobs import BlobStore
 from provledger.store.documents import index_documents
 from provledger.store.engine import create_store_engine, sqlite_path
 from provledger.store.index import IndexStore
+from provledger.store.outbox import ActiveSubscriptions
 
 #: Failed attempts of one request after which ``index --once`` gives up (7.5 s of backoff);
 #: a following index retries until it is stopped.
@@ -147,7 +148,10 @@ def index_command(
                 max_range=settings.max_block_range,
                 give_up_after=ONCE_ATTEMPTS if once else 0,
             )
-            store = IndexStore(create_store_engine(settings.database_url))
+            subscriptions = ActiveSubscriptions(settings.notify_database_url)
+            store = IndexStore(
+                create_store_engine(settings.database_url), subscriptions=subscriptions
+            )
 
             def on_batch(report: BatchReport) -> None:
                 totals["events"] += report.events

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from provledger.errors import ProvledgerError
-from provledger.store import schema
+from provledger.store import outbox, schema
 from provledger.store.engine import (
     BUSY_TIMEOUT_MS,
     create_tables,
@@ -28,6 +28,7 @@ from provledger.store.engine import (
     sqlite_file,
     stored_schema_version,
 )
+from provledger.store.outbox import ActiveSubscriptions
 from provledger.store.records import BlockHeader, EventRows, LogRecord
 from provledger.store.workingset import TABLES, WorkingSet, insert_tuples, key_condition
 
@@ -148,8 +149,10 @@ class WalCopier:
 class IndexStore:
     """Bookkeeping and batch writes on one database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, subscriptions: ActiveSubscriptions | None = None) -> None:
         self.engine = engine
+        self.subscriptions = subscriptions
+        """The subscriptions each batch's events are announced to (none: no outbox rows)."""
         self._wal_copier: WalCopier | None = None
         database = sqlite_file(engine.url) if is_sqlite(engine) else None
         self._wal = None if database is None else Path(f"{database}-wal")
@@ -295,7 +298,8 @@ class IndexStore:
         """Write one batch and move the checkpoint, in one transaction; return rows written.
 
         ``event_rows`` are the events tables' rows of ``records``;
-        ``project`` applies ``records`` to the working set.
+        ``project`` applies ``records`` to the working set; the outbox gets the announcements
+        of ``records`` for the store's :attr:`subscriptions` (:mod:`provledger.store.outbox`).
         """
         with self.engine.begin() as conn:
             if self.engine.dialect.name == "sqlite":
@@ -312,6 +316,9 @@ class IndexStore:
                 if rows:
                     insert_tuples(conn, table, rows)
             written = ws.flush() + len(records)
+            if self.subscriptions is not None and records:
+                matched = self.subscriptions.before_batch(records[0].block_number)
+                written += outbox.announce(conn, records, matched)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)
             if headers:
@@ -383,10 +390,12 @@ class IndexStore:
     def rollback(self, ancestor: int, ancestor_hash: str, head: int) -> int:
         """Undo every block after ``ancestor``; return how many rows were restored.
 
-        Replays the undo images backwards, deletes events and block hashes above the ancestor
-        and moves the checkpoint to it, in one transaction.
+        Replays the undo images backwards, deletes events and block hashes above the ancestor,
+        retracts the outbox's announcements of those blocks and moves the checkpoint to the
+        ancestor, in one transaction.
         """
         with self.engine.begin() as conn:
+            outbox.retract(conn, ancestor)
             images = conn.execute(
                 select(schema.undo)
                 .where(schema.undo.c.block_number > ancestor)

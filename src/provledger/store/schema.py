@@ -16,7 +16,8 @@ The tables of what the index learned from the blob folder are in
 Bookkeeping tables: ``meta`` (schema version, chain id, deployment), ``checkpoint`` (the last
 indexed block and its hash), ``blocks`` (hashes of the unfinalized window, for reorg
 detection), ``undo`` (pre-images of projection rows changed in the unfinalized window, for
-rollback). ``events`` is the append-only log of every decoded event, ``event_blocks`` and
+rollback), ``outbox`` (the notifications of subscriptions, :mod:`provledger.store.outbox`).
+``events`` is the append-only log of every decoded event, ``event_blocks`` and
 ``transactions`` the hashes and times of the blocks and transactions it names.
 """
 
@@ -56,7 +57,7 @@ from provledger.store.naming import new_metadata as new_metadata
 #: Bump on any change of the tables below or in provledger.store.document_tables; the indexer
 #: rebuilds a store of another version, and readers refuse it until then
 #: (provledger.store.engine.create_schema and the gateway's engines).
-SCHEMA_VERSION: Final = 11
+SCHEMA_VERSION: Final = 12
 
 
 #: The projection tables in the order they are declared (see PROJECTIONS).
@@ -160,6 +161,28 @@ transactions = Table(
     column("tx_index", Integer, primary_key=True),
     hash32("tx_hash"),
     sqlite_with_rowid=False,
+)
+
+
+# The transactional outbox: a notification row for each event a subscription matched, written
+# in the event's batch, and a retraction for each announcement a reorg removed
+# (provledger.store.outbox). Append-only: ``seq`` is never reused.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    column("subscription_id", String(40)),
+    block(),
+    column("log_index", Integer),
+    hash32("block_hash"),
+    column("kind", String(8)),  # announce | retract
+    column("retracts", BigInteger, nullable=True),  # the seq of the retracted announcement
+    Index(None, "subscription_id", "seq"),
+    Index(None, "block_number"),
+    Index(None, "retracts"),
+    sqlite_autoincrement=True,
 )
 
 

@@ -1,0 +1,333 @@
+"""The transactional outbox: what the indexer announces to subscriptions, and retracts.
+
+:func:`announce` runs inside a batch's transaction, after its projection rows are written: for
+every event of the batch and every subscription whose filter it matches, one ``announce`` row
+(:data:`provledger.store.schema.outbox`). So nothing is announced that was not committed, and
+nothing committed goes unannounced. :func:`retract` runs inside a rollback's transaction: every
+announcement of a rolled-back block gets a ``retract`` row. Workers deliver the rows in ``seq``
+order per subscription (:mod:`provledger.services.notify.worker`); an announcement retracted
+before it went out is skipped with its retraction.
+
+What an event matches (:class:`provledger.store.notify.SubscriptionFilter`), field by field:
+
+* ``assets``: the asset the event concerns (its ``asset_id``, or an ERC-721 ``token_id``);
+* ``events``: the event's name;
+* ``holders``: the asset's holder as of the event (from ``holdings``), and both sides of a
+  transfer;
+* ``registrants``: the asset's registrant;
+* ``licensees``: the event's ``licensee``;
+* ``participants``: any account the event names;
+* ``categories`` and ``grades``: the asset's, once the batch is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Final, NamedTuple
+
+from sqlalchemy import Connection, RowMapping, and_, insert, make_url, or_, select, tuple_
+
+from provledger.store import schema
+from provledger.store.engine import normalise_url, sqlite_file
+from provledger.store.notify import NotifyStore
+from provledger.store.records import LogRecord
+from provledger.store.subscriptions import Subscription, SubscriptionFilter
+
+ANNOUNCE: Final = "announce"
+RETRACT: Final = "retract"
+ZERO_ADDRESS: Final = "0x" + "00" * 20
+_CHUNK: Final = 500
+_ADDRESS_LENGTH: Final = 42
+
+
+class Holding(NamedTuple):
+    """One holder period of an asset, as the ``holdings`` table keeps it."""
+
+    holder: str
+    start: tuple[int, int]
+    end: tuple[int, int] | None
+    via: str
+
+
+@dataclass
+class AssetFacts:
+    """What matching reads of an asset: its registrant, category and grade, and the holder
+    periods that reach into the batch."""
+
+    registrant: str
+    category: int
+    grade: int
+    holdings: list[Holding]
+
+    def holder_at(self, position: tuple[int, int]) -> str | None:
+        """Who held the asset at ``position`` (block, log index), as of that event. The
+        registration's own event comes before its mint's transfer: its holder is the first."""
+        for holding in self.holdings:
+            if holding.start <= position and (holding.end is None or position < holding.end):
+                return holding.holder
+        first = self.holdings[0] if self.holdings else None
+        if first is not None and first.via == "REGISTRATION" and position < first.start:
+            return first.holder
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """What a filter is matched against: one event and the asset it concerns."""
+
+    asset: str | None
+    event: str
+    participants: frozenset[str]
+    holders: frozenset[str]
+    registrants: frozenset[str]
+    licensees: frozenset[str]
+    category: int | None
+    grade: int | None
+
+
+def _asset_of(record: LogRecord) -> str | None:
+    """The asset ``record`` concerns, if any (``asset_id``, else ``token_id``)."""
+    row: Any = record.row
+    found: str | None = getattr(row, "asset_id", None) or getattr(row, "token_id", None)
+    return found
+
+
+def subject_of(record: LogRecord, facts: AssetFacts | None) -> Subject:
+    """The subject of ``record``; ``facts`` are its asset's, if it concerns one the index
+    holds."""
+    row: Any = record.row
+    names: tuple[str, ...] = row._fields
+    asset = _asset_of(record)
+    accounts = frozenset(
+        value
+        for value in row
+        if isinstance(value, str) and len(value) == _ADDRESS_LENGTH and value.startswith("0x")
+    ) - {ZERO_ADDRESS}
+    position = (record.block_number, record.log_index)
+    held_by = facts.holder_at(position) if facts is not None else None
+    holders = {held_by} if held_by is not None else set()
+    if record.event == "Transfer":
+        holders.update((row.from_, row.to))
+    registrants = {facts.registrant} if facts is not None else set()
+    if "registrant" in names:
+        registrants.add(row.registrant)
+    category = row.category if "category" in names and "grade" in names else None
+    grade = row.grade if "grade" in names else None
+    if facts is not None:
+        category = facts.category if category is None else category
+        grade = facts.grade if grade is None else grade
+    return Subject(
+        asset=asset,
+        event=record.event,
+        participants=accounts,
+        holders=frozenset(holders) - {ZERO_ADDRESS},
+        registrants=frozenset(registrants),
+        licensees=frozenset({row.licensee}) if "licensee" in names else frozenset(),
+        category=category,
+        grade=grade,
+    )
+
+
+def matches(wanted: SubscriptionFilter, subject: Subject) -> bool:
+    """Whether ``subject`` meets every field ``wanted`` gives."""
+    return (
+        (not wanted.assets or subject.asset in wanted.assets)
+        and (not wanted.events or subject.event in wanted.events)
+        and (not wanted.holders or not wanted.holders.isdisjoint(subject.holders))
+        and (not wanted.registrants or not wanted.registrants.isdisjoint(subject.registrants))
+        and (not wanted.licensees or not wanted.licensees.isdisjoint(subject.licensees))
+        and (not wanted.participants or not wanted.participants.isdisjoint(subject.participants))
+        and (not wanted.categories or subject.category in wanted.categories)
+        and (not wanted.grades or subject.grade in wanted.grades)
+    )
+
+
+def _asset_facts(
+    conn: Connection, asset_ids: Iterable[str], first_block: int
+) -> dict[str, AssetFacts]:
+    """The facts of ``asset_ids`` that the index holds, with the holder periods that end at
+    ``first_block`` or later (or have not ended)."""
+    assets, holdings = schema.assets, schema.holdings
+    wanted = list(asset_ids)
+    found: dict[str, AssetFacts] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start : start + _CHUNK]
+        rows = conn.execute(
+            select(assets.c.asset_id, assets.c.registrant, assets.c.category, assets.c.grade).where(
+                assets.c.asset_id.in_(chunk)
+            )
+        )
+        for row in rows:
+            found[row.asset_id] = AssetFacts(row.registrant, row.category, row.grade, [])
+        periods = conn.execute(
+            select(holdings)
+            .where(holdings.c.asset_id.in_(chunk))
+            .where(or_(holdings.c.to_block.is_(None), holdings.c.to_block >= first_block))
+            .order_by(holdings.c.asset_id, holdings.c.from_block, holdings.c.from_log)
+        )
+        for period in periods:
+            end = None if period.to_block is None else (period.to_block, period.to_log)
+            found[period.asset_id].holdings.append(
+                Holding(period.holder, (period.from_block, period.from_log), end, period.via)
+            )
+    return found
+
+
+def announce(
+    conn: Connection, records: Sequence[LogRecord], subscriptions: Sequence[Subscription]
+) -> int:
+    """Write the announcements of ``records`` for ``subscriptions`` (each from its
+    ``from_block`` on); return how many."""
+    if not records or not subscriptions:
+        return 0
+    facts: dict[str, AssetFacts] = {}
+    if any(subscription.filter.needs_asset for subscription in subscriptions):
+        assets = {asset for record in records if (asset := _asset_of(record))}
+        facts = _asset_facts(conn, assets, records[0].block_number)
+    rows: list[dict[str, Any]] = []
+    for record in records:
+        subject: Subject | None = None
+        for subscription in subscriptions:
+            start = subscription.from_block
+            if start is None or record.block_number < start:
+                continue
+            if subject is None:
+                asset = _asset_of(record)
+                subject = subject_of(record, facts.get(asset) if asset else None)
+            if matches(subscription.filter, subject):
+                rows.append(
+                    {
+                        "subscription_id": subscription.id,
+                        "block_number": record.block_number,
+                        "log_index": record.log_index,
+                        "block_hash": record.block_hash,
+                        "kind": ANNOUNCE,
+                        "retracts": None,
+                    }
+                )
+    if rows:
+        conn.execute(insert(schema.outbox), rows)
+    return len(rows)
+
+
+def retract(conn: Connection, ancestor: int) -> int:
+    """Write a retraction of every announcement of a block after ``ancestor`` not yet
+    retracted (a rollback to ``ancestor`` is under way); return how many."""
+    outbox = schema.outbox
+    retracted = select(outbox.c.retracts).where(outbox.c.retracts.is_not(None))
+    announced = conn.execute(
+        select(outbox)
+        .where(
+            and_(
+                outbox.c.block_number > ancestor,
+                outbox.c.kind == ANNOUNCE,
+                outbox.c.seq.not_in(retracted),
+            )
+        )
+        .order_by(outbox.c.seq)
+    ).all()
+    rows = [
+        {
+            "subscription_id": row.subscription_id,
+            "block_number": row.block_number,
+            "log_index": row.log_index,
+            "block_hash": row.block_hash,
+            "kind": RETRACT,
+            "retracts": row.seq,
+        }
+        for row in announced
+    ]
+    if rows:
+        conn.execute(insert(outbox), rows)
+    return len(rows)
+
+
+def after(conn: Connection, subscription_id: str, seq: int, limit: int) -> list[RowMapping]:
+    """The notifications of one subscription after ``seq``, in order, each with
+    ``retracted``: whether a retraction of it is written."""
+    outbox = schema.outbox
+    retractions = outbox.alias("retractions")
+    query = (
+        select(
+            outbox,
+            select(retractions.c.seq)
+            .where(retractions.c.retracts == outbox.c.seq)
+            .limit(1)
+            .scalar_subquery()
+            .label("retracted_by"),
+        )
+        .where(outbox.c.subscription_id == subscription_id, outbox.c.seq > seq)
+        .order_by(outbox.c.seq)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
+
+
+def events_at(
+    conn: Connection, positions: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], RowMapping]:
+    """The indexed events at ``positions`` (block, log index) that the index holds, by
+    position, as :func:`provledger.store.schema.positioned_events` gives them."""
+    events = schema.events
+    found: dict[tuple[int, int], RowMapping] = {}
+    wanted = list(positions)
+    for start in range(0, len(wanted), _CHUNK):
+        query = schema.positioned_events().where(
+            tuple_(events.c.block_number, events.c.log_index).in_(wanted[start : start + _CHUNK])
+        )
+        for row in conn.execute(query).mappings():
+            found[row["block_number"], row["log_index"]] = row
+    return found
+
+
+def index_head(conn: Connection) -> int | None:
+    """The chain head the indexer last saw (None before its first batch)."""
+    head: int | None = conn.execute(select(schema.checkpoint.c.head_block)).scalar()
+    return head
+
+
+class ActiveSubscriptions:
+    """The subscriptions as the indexer sees them: reloaded when the notify store's version
+    moves, and started (:meth:`NotifyStore.start`) at the first block written after they were
+    seen. A SQLite notify database that does not exist yet (nobody has subscribed) is looked
+    for again at each batch, not created."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.store: NotifyStore | None = None
+        self._version = -1
+        self._subscriptions: list[Subscription] = []
+
+    def _open(self) -> NotifyStore | None:
+        if self.store is None:
+            parsed = make_url(normalise_url(self.url))
+            database = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+            if database is not None and not Path(database).exists():
+                return None
+            self.store = NotifyStore.open(self.url)
+        return self.store
+
+    def close(self) -> None:
+        """Close the notify store, if it was opened."""
+        if self.store is not None:
+            self.store.close()
+
+    def before_batch(self, first_block: int) -> list[Subscription]:
+        """The subscriptions to match a batch that begins at ``first_block`` against."""
+        store = self._open()
+        if store is None:
+            return []
+        current = store.version()
+        if current != self._version:
+            self._subscriptions = store.active()
+            self._version = current
+        new = [item.id for item in self._subscriptions if item.from_block is None]
+        if new:
+            store.start(new, first_block)
+            self._subscriptions = [
+                replace(item, from_block=first_block) if item.from_block is None else item
+                for item in self._subscriptions
+            ]
+        return self._subscriptions

@@ -1,0 +1,82 @@
+"""`provledger notify` as an operator uses it: a key, subscriptions (and the mistakes one makes
+typing them), the indexer announcing, a worker delivering to a local receiver, signed with the
+secret the subscription printed."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from cli.conftest import HOLDER, Cli
+from helpers.receiver import Receiver
+from provledger.chain.serialize import asset_hex
+from provledger.services.notify.signing import parse_secret, verify
+
+pytestmark = pytest.mark.anvil
+
+
+def test_a_subscription_made_on_the_command_line_is_delivered_signed(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli.env["PROVLEDGER_NOTIFY_DATABASE_URL"] = str(tmp_path / "notify.sqlite")
+    key_file = tmp_path / "notify.key"
+    with Receiver() as receiver:
+        refused = cli.fails(2, "notify", "subscribe", "--url", receiver.url)
+        assert refused == (
+            "error: Cannot use the notification master key: none is set: set "
+            "PROVLEDGER_NOTIFY_MASTER_KEY_FILE (`provledger notify keygen` writes one) or "
+            "PROVLEDGER_NOTIFY_MASTER_KEY"
+        )
+        cli.ok("notify", "keygen", str(key_file))
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert "never overwritten" in cli.fails(2, "notify", "keygen", str(key_file))
+        cli.env["PROVLEDGER_NOTIFY_MASTER_KEY_FILE"] = str(key_file)
+
+        private = cli.fails(2, "notify", "subscribe", "--url", receiver.url)
+        assert "127.0.0.1 is a loopback address; private targets are off" in private
+        typo = cli.fails(2, "notify", "subscribe", "--url", receiver.url, "--event", "Tranfer")
+        assert typo == "error: there is no event 'Tranfer'; did you mean 'Transfer'?"
+        bad_grade = cli.fails(2, "notify", "subscribe", "--url", receiver.url, "--grade", "4")
+        assert bad_grade == "error: grades: a grade is 1, 2 or 3, not '4'"
+        assert cli.json("notify", "list") == []  # nothing refused was kept
+
+        cli.env["PROVLEDGER_NOTIFY_ALLOW_PRIVATE"] = "true"
+        holder = cli.address(HOLDER)
+        made = cli.json("notify", "subscribe", "--url", receiver.url, "--holder", holder)
+        assert made["filter"] == {"holders": [holder.lower()]}
+        assert made["from_block"] is None
+        assert cli.ok("notify", "secret", made["id"]).strip() == made["secret"]
+        cli.ok("index", "--once", "--no-progress")
+        head = cli.w3.eth.block_number
+        started = cli.json("notify", "list")[0]["from_block"]
+        assert isinstance(started, int)
+        assert started <= head  # the first batch the indexer wrote after seeing it
+
+        data = tmp_path / "readings.csv"
+        data.write_text("pm2.5,42\n", encoding="utf-8")
+        registered = cli.json(
+            "register", str(data), "--category", "301", "--dev-account", str(HOLDER)
+        )
+        cli.ok("index", "--once", "--no-progress")
+        done = cli.run("notify", "run", "--once")
+        assert done.exit_code == 0, done.output
+        assert done.stderr.strip() == "delivered 2, failed attempts 0, dead-lettered 0"
+
+        bodies = [json.loads(item.body) for item in receiver.received]
+        assert [body["event"]["event"] for body in bodies] == ["AssetRegistered", "Transfer"]
+        assert {body["event"]["args"]["asset_id"] for body in bodies[:1]} == {
+            asset_hex(int(registered["asset_id"], 16))
+        }
+        secret = parse_secret(made["secret"])
+        for item in receiver.received:
+            verify(secret, item.headers["provledger-signature"], item.body, now=int(time.time()))
+
+        status = cli.json("notify", "status", made["id"])
+        assert (status["failed_attempts"], status["dead_letters"]) == (0, [])
+        cli.ok("notify", "remove", made["id"])
+        assert cli.json("notify", "list") == []
+        gone = cli.fails(2, "notify", "status", made["id"])
+        assert gone == f"error: no subscription {made['id']}"

@@ -1,0 +1,139 @@
+"""A webhook receiver on a free loopback port that records every POST and answers with a
+status of the test's choosing, after a delay if asked.
+
+:class:`Receiver` serves in a daemon thread for the length of a ``with`` block. Each POST is
+kept as a :class:`Received` in :attr:`Receiver.received`; :attr:`Receiver.respond` decides the
+status (200 by default; a 3xx answer sends ``Location: /followed``, so a client that follows it
+shows up as a second request), and :attr:`Receiver.delay` holds every answer back (to provoke a
+client's timeout). Both can be changed between requests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final
+
+#: Where a 3xx answer sends the client.
+REDIRECT_PATH: Final = "/followed"
+#: How often the serving thread looks for the end of the block (so a test ends promptly).
+POLL_SECONDS: Final = 0.02
+
+
+@dataclass(frozen=True)
+class Received:
+    """One POST as it arrived: its path, headers (names in lower case), raw body, and when
+    (``time.monotonic()``)."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+
+def always_ok(received: Received) -> int:
+    """The default answer: 200 to everything."""
+    return 200
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        received = Received(
+            path=self.path,
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=self.rfile.read(length),
+            at=time.monotonic(),
+        )
+        receiver = self.server.receiver
+        receiver.record(received)
+        if receiver.delay > 0 and receiver.closing.wait(receiver.delay):
+            self.close_connection = True
+            return
+        status = receiver.respond(received)
+        try:
+            self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", REDIRECT_PATH)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        except OSError:  # the client gave up waiting (a timeout test) and closed its end
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, receiver: Receiver) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.receiver = receiver
+
+
+class Receiver:
+    """A webhook endpoint at :attr:`url` that records what it receives; a context manager
+    that serves until the block ends."""
+
+    def __init__(self) -> None:
+        self.respond: Callable[[Received], int] = always_ok
+        """The status to answer a POST with, given what arrived."""
+        self.delay = 0.0
+        """Seconds to wait before answering each POST."""
+        self.closing = threading.Event()
+        """Set when the block ends: releases the answers held back by :attr:`delay`."""
+        self._received: list[Received] = []
+        self._changed = threading.Condition()
+        self._server = _Server(self)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT/hook``."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    @property
+    def received(self) -> list[Received]:
+        """The POSTs received so far, in order (a copy)."""
+        with self._changed:
+            return list(self._received)
+
+    def record(self, received: Received) -> None:
+        """Keep ``received`` (called by the server's threads)."""
+        with self._changed:
+            self._received.append(received)
+            self._changed.notify_all()
+
+    def wait_for(self, count: int, timeout: float) -> list[Received]:
+        """The POSTs received once there are at least ``count``; AssertionError with the count
+        reached if ``timeout`` seconds pass first."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: len(self._received) >= count, timeout):
+                raise AssertionError(
+                    f"expected {count} deliveries within {timeout} s, got {len(self._received)}"
+                )
+            return list(self._received)
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
