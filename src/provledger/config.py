@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     """Seconds a request to the node may go unanswered: then a command ends with exit 3, the
     gateway answers 503, the indexer retries."""
 
+    api_key: SecretStr | None = None
+    """An API key of the gateway (`provledger apikey create` makes them), for `watch`."""
+
     gateway_url: str | None = None
     """URL of a provledger gateway that verifier commands (verify, history, lineage, proof) ask."""
 
@@ -170,6 +173,16 @@ class Settings(BaseSettings):
     notify_allow_private: bool = False
     """Let webhooks target loopback, private and link-local addresses (refused by default: a
     guard against server-side request forgery)."""
+
+    notify_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a `notify run` worker holds a subscription it delivers (renewed at each
+    delivery, at least three timeouts); a worker that dies lets go of it after that."""
+
+    notify_streams_per_key: int = Field(default=4, ge=1)
+    """Event streams (GET /stream) one API key may hold open in one gateway worker."""
+
+    notify_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    """Seconds between two heartbeats (comment lines) of an idle event stream."""
 
     notify_timeout: float = Field(default=10.0, gt=0)
     """Seconds a webhook receiver has to answer a delivery; a later answer counts as a failure

@@ -114,6 +114,7 @@ GATEWAY_COMMANDS: Final[dict[str, tuple[str, ...]]] = {
     "market offers": (),
     "market trades": ("--asset", ASSET),
     "data receipt": ("0" * 32,),
+    "watch": ("--api-key", "plk_0123456789ab_secret"),
 }
 #: Commands that talk to no node given to them, and why.
 NO_NODE: Final[dict[str, str]] = {

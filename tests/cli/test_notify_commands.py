@@ -5,12 +5,15 @@ secret the subscription printed."""
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from cli.conftest import HOLDER, Cli
+from cli.conftest import HOLDER, Cli, gateway_process
+from helpers.processes import PROVLEDGER, clean_env, wait_until
 from helpers.receiver import Receiver
 from provledger.chain.serialize import asset_hex
 from provledger.services.notify.signing import parse_secret, verify
@@ -80,3 +83,41 @@ def test_a_subscription_made_on_the_command_line_is_delivered_signed(
         assert cli.json("notify", "list") == []
         gone = cli.fails(2, "notify", "status", made["id"])
         assert gone == f"error: no subscription {made['id']}"
+
+
+def test_watch_follows_the_stream_and_stops_cleanly_on_ctrl_c(cli: Cli, tmp_path: Path) -> None:
+    notify_db = str(tmp_path / "watch-notify.sqlite")
+    cli.env["PROVLEDGER_NOTIFY_DATABASE_URL"] = notify_db
+    cli.env["PROVLEDGER_RELAY_DATABASE_URL"] = str(tmp_path / "relay.sqlite")
+    token = cli.json("apikey", "create", "watcher")["api_key"]
+    with gateway_process(cli) as gateway:
+        watcher = subprocess.Popen(
+            [PROVLEDGER, "watch", "--json", "--event", "AssetRegistered"],
+            env=clean_env(**cli.env, PROVLEDGER_GATEWAY_URL=gateway.url, PROVLEDGER_API_KEY=token),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        try:
+            wait_until(
+                lambda: len(cli.json("notify", "list")) == 1, watcher, "the stream's subscription"
+            )
+            cli.ok("index", "--once", "--no-progress", "--finality-depth", "2")
+            data = tmp_path / "watched.csv"
+            data.write_text("watched\n", encoding="utf-8")
+            registered = cli.json(
+                "register", str(data), "--category", "301", "--dev-account", str(HOLDER)
+            )
+            cli.ok("index", "--once", "--no-progress", "--finality-depth", "2")
+            assert watcher.stdout is not None
+            line = watcher.stdout.readline()
+            body = json.loads(line)
+            assert body["type"] == "announce"
+            assert body["event"]["event"] == "AssetRegistered"
+            assert body["event"]["args"]["asset_id"] == registered["asset_id"]
+            watcher.send_signal(signal.SIGINT)
+            assert watcher.wait(timeout=10) == 0
+            assert b"Traceback" not in (watcher.stderr.read() if watcher.stderr else b"")
+        finally:
+            watcher.kill()
+            watcher.wait()

@@ -18,6 +18,12 @@ from provledger.store.notify import NotifyStore
 from provledger.store.outbox import ActiveSubscriptions
 from provledger.store.subscriptions import Subscription, SubscriptionFilter
 
+#: The notify tests' chain: the embedded one (what they test does not depend on the node; the
+#: reorg tests take anvil's World themselves).
+ON_EMBEDDED_CHAIN = pytest.mark.parametrize(
+    "backend", [pytest.param("ethtester", marks=pytest.mark.ethtester)], indirect=True
+)
+
 
 @pytest.fixture
 def notify_store(new_database: NewDatabase) -> Iterator[NotifyStore]:

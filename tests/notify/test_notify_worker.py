@@ -15,7 +15,7 @@ from helpers.receiver import Received, Receiver
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import index_with, subscribe
+from notify.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
 from notify.test_outbox import announced
 from provledger.services.notify.signing import subscription_secret, verify
 from provledger.services.notify.worker import NotifyWorker
@@ -23,6 +23,8 @@ from provledger.store.notify import NotifyStore
 from provledger.store.subscriptions import Subscription
 
 MASTER_KEY = bytes(range(32))
+
+pytestmark = ON_EMBEDDED_CHAIN
 
 
 class Clock:

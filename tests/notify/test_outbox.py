@@ -18,7 +18,7 @@ from helpers.indexing import TEST_CONFIG, source_of
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import index_with, subscribe
+from notify.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
 from provledger.chain.events import DECODERS
 from provledger.chain.serialize import asset_hex
 from provledger.indexer.scanner import Scanner
@@ -28,6 +28,8 @@ from provledger.store.notify import NotifyStore
 from provledger.store.outbox import ActiveSubscriptions
 
 Position = tuple[int, int]
+
+pytestmark = ON_EMBEDDED_CHAIN
 
 
 def chain_events(world: World) -> list[tuple[Position, Any]]:

@@ -38,6 +38,7 @@ from provledger.api.routes import (
     relay,
     rpc,
     service,
+    subscriptions,
     verify,
 )
 from provledger.api.security import install_security
@@ -57,6 +58,7 @@ ROUTES: Final = (
     market.add_routes,
     verify.add_routes,
     relay.add_routes,
+    subscriptions.add_routes,
     data.add_routes,
     access.add_routes,
     disclosures.add_routes,

@@ -31,6 +31,7 @@ from provledger.services.delivery.errors import DataRoomNotConfiguredError
 from provledger.services.delivery.keys import key_source
 from provledger.services.delivery.service import DataRoom
 from provledger.services.market import Market
+from provledger.services.notify.desk import SubscriptionDesk
 from provledger.services.proofs import (
     ProofUnavailableError,
     build_proof_bundle,
@@ -71,6 +72,7 @@ class Gateway:
         self._relayer: Relayer | None = None
         self._relay_lock = threading.Lock()
         self._room: DataRoom | None = None
+        self._subscriptions: SubscriptionDesk | None = None
         self._room_lock = threading.Lock()
         self._upkeep_stop = threading.Event()
         self._chain_id: int | None = None
@@ -138,6 +140,13 @@ class Gateway:
                 self._relayer = relayer
             return self._relayer
 
+    def subscriptions(self) -> SubscriptionDesk:
+        """The subscriptions desk, made on first use."""
+        with self._room_lock:
+            if self._subscriptions is None:
+                self._subscriptions = SubscriptionDesk(self.settings, self.engine, self.provenance)
+            return self._subscriptions
+
     def data_room(self) -> DataRoom:
         """The data room, made on first use."""
         with self._room_lock:
@@ -169,6 +178,8 @@ class Gateway:
             self._relayer.store.close()
         if self._room is not None:
             self._room.close()
+        if self._subscriptions is not None:
+            self._subscriptions.close()
         if self.checkpoints is not None:
             self.checkpoints.close()
 

@@ -52,6 +52,9 @@ from provledger.services.delivery.requests import (
 )
 from provledger.services.delivery.rules import Refusal
 from provledger.services.disclosed import BadPresentationError, UnprovedPresentationError
+from provledger.services.notify.desk import TooManyStreamsError
+from provledger.services.notify.signing import NotifyKeyError
+from provledger.services.notify.subscriptions import TooManySubscriptionsError
 from provledger.services.proofs import ProofUnavailableError
 from provledger.services.reads import NotFoundError
 from provledger.services.relay import (
@@ -62,6 +65,7 @@ from provledger.services.relay import (
 from provledger.services.verification import UploadTooLargeError
 from provledger.store.checkpoints import ConflictingCosignatureError
 from provledger.store.engine import IndexNotBuiltError
+from provledger.store.notify import SubscriptionNotFoundError
 from provledger.store.relay import (
     AlreadyRelayingError,
     GasBudgetExceededError,
@@ -293,6 +297,10 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
     ),
     InvalidParameterError: Answer(400, _parameter),
     NotFoundError: Answer(404),
+    SubscriptionNotFoundError: Answer(404, _refused("subscription_id")),
+    TooManySubscriptionsError: Answer(409),
+    TooManyStreamsError: Answer(429),
+    NotifyKeyError: Answer(503),
     ProofUnavailableError: Answer(503),
     GatewayBusyError: Answer(503, headers=_retry_after),
     ServiceUnavailableError: Answer(503),

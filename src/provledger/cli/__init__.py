@@ -26,6 +26,7 @@ from provledger.cli import roles as roles  # registers its commands on the app
 from provledger.cli import signed as signed  # registers its commands on the app
 from provledger.cli import stores as stores  # registers its commands on the app
 from provledger.cli import verify as verify  # registers its commands on the app
+from provledger.cli import watch as watch  # registers its commands on the app
 from provledger.cli import witness as witness  # registers its commands on the app
 from provledger.cli.base import app, main
 

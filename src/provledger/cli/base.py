@@ -76,7 +76,7 @@ HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
     "Market": ("market",),
     "Verify": (
         "verify", "history", "lineage", "proof", "verify-proof", "verify-receipt",
-        "verify-disclosure", "status", "witness",
+        "verify-disclosure", "status", "witness", "watch",
     ),
     "Operate": (
         "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",

@@ -9,10 +9,13 @@ subscription's secret (derived from the master key of PROVLEDGER_NOTIFY_MASTER_K
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, TypeVar
 
 import typer
 
@@ -29,6 +32,7 @@ from provledger.config import Settings
 from provledger.services.notify.signing import generate_master_key
 from provledger.services.notify.subscriptions import (
     Subscriptions,
+    fields_of_options,
     master_key,
     parse_filter,
     subscription_json,
@@ -60,6 +64,43 @@ IndexDatabaseOption = Annotated[
 ]
 SubscriptionArgument = Annotated[str, typer.Argument(help="The subscription's id (sub_…).")]
 Values = list[str] | None
+#: The filter options of `notify subscribe` and `watch` (:func:`with_filter_options`).
+FILTER_OPTIONS: Final[dict[str, Any]] = {
+    "asset": Annotated[Values, typer.Option(help="An asset id (repeat for more).")],
+    "holder": Annotated[Values, typer.Option(help="The asset's holder (repeatable).")],
+    "registrant": Annotated[Values, typer.Option(help="The asset's registrant.")],
+    "licensee": Annotated[Values, typer.Option(help="The event's licensee.")],
+    "participant": Annotated[Values, typer.Option(help="Any account the event names.")],
+    "event": Annotated[Values, typer.Option(help="An event name, e.g. ObjectionLodged.")],
+    "category": Annotated[Values, typer.Option(help="A category code.")],
+    "grade": Annotated[Values, typer.Option(help="A grade: 1, 2 or 3.")],
+}
+Command = TypeVar("Command", bound=Callable[..., None])
+
+
+def with_filter_options(action: Command) -> Command:
+    """``action`` with the filter options (:data:`FILTER_OPTIONS`) after its own parameters:
+    its command takes ``--asset`` ... ``--grade``, and ``action`` gets the filter's fields
+    they give as ``fields`` (:func:`fields_of_options`)."""
+    own = inspect.signature(action, eval_str=True).parameters.values()
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=kind)
+        for name, kind in FILTER_OPTIONS.items()
+    ]
+
+    @functools.wraps(action)
+    def command(*args: Any, **values: Any) -> None:
+        given = {name: values.pop(name) for name in FILTER_OPTIONS}
+        action(*args, fields=fields_of_options(given), **values)
+
+    kept = [p for p in own if p.name != "fields"]
+    signature = inspect.Signature([*kept, *added])
+    command.__signature__ = signature  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in signature.parameters.values()}
+    del command.__wrapped__  # typer must read the signature above, not the action's
+    return command  # type: ignore[return-value]
+
+
 STORE_OPTIONS: dict[str, Any] = {"notify_database_url": NotifyDatabaseOption}
 KEY_OPTIONS: dict[str, Any] = {**STORE_OPTIONS, "notify_master_key_file": MasterKeyFileOption}
 
@@ -86,6 +127,7 @@ def notify_keygen_command(
 
 
 @settings_command(notify_app, "subscribe", **KEY_OPTIONS)
+@with_filter_options
 def notify_subscribe_command(
     settings: Settings,
     as_json: bool,
@@ -94,14 +136,8 @@ def notify_subscribe_command(
         str,
         typer.Option(help=f"Announce events once their block is {', '.join(FINALITIES)}."),
     ] = "pending",
-    asset: Annotated[Values, typer.Option(help="An asset id (repeat for more).")] = None,
-    holder: Annotated[Values, typer.Option(help="The asset's holder (repeatable).")] = None,
-    registrant: Annotated[Values, typer.Option(help="The asset's registrant.")] = None,
-    licensee: Annotated[Values, typer.Option(help="The event's licensee.")] = None,
-    participant: Annotated[Values, typer.Option(help="Any account the event names.")] = None,
-    event: Annotated[Values, typer.Option(help="An event name, e.g. ObjectionLodged.")] = None,
-    category: Annotated[Values, typer.Option(help="A category code.")] = None,
-    grade: Annotated[Values, typer.Option(help="A grade: 1, 2 or 3.")] = None,
+    *,
+    fields: dict[str, Sequence[str]],
 ) -> None:
     """Subscribe a webhook to the events that match every filter given (none: every event).
     The secret that signs its deliveries is printed (`notify secret` shows it again).
@@ -109,17 +145,7 @@ def notify_subscribe_command(
     Example: provledger notify subscribe --url https://hooks.example.com/ledger
     --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --event ObjectionLodged
     """
-    given = {
-        "assets": asset,
-        "holders": holder,
-        "registrants": registrant,
-        "licensees": licensee,
-        "participants": participant,
-        "events": event,
-        "categories": category,
-        "grades": grade,
-    }
-    wanted = parse_filter({name: values for name, values in given.items() if values})
+    wanted = parse_filter(fields)
     with NotifyStore.open(settings.notify_database_url) as store:
         made, secret = Subscriptions(store, settings).create(
             owner=CLI_OWNER, wanted=wanted, finality=finality, url=url
@@ -235,6 +261,7 @@ def notify_run_command(
             allow_private=settings.notify_allow_private,
             timeout=settings.notify_timeout,
             poll_ms=int(poll * 1000),
+            lease_ms=int(settings.notify_lease_seconds * 1000),
         )
         totals = {"delivered": 0, "failed": 0, "dead": 0}
 

@@ -32,7 +32,6 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from provledger.params import checksum, parse_address, to_hex32
 from provledger.store import schema
@@ -207,10 +206,6 @@ class DataRoomStore(TurnTakingStore):
     """The data room's records in one database."""
 
     metadata = metadata
-
-    def _insert(self, table: Table) -> Any:
-        """An INSERT of the store's dialect, which has its ON CONFLICT clauses."""
-        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
     def _wrote(self, statement: Any) -> bool:
         """Run an INSERT ... ON CONFLICT (atomic, also against concurrent writers of the same

@@ -17,6 +17,7 @@ is dead-lettered: kept here with its last error, and the cursor moves past it.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -191,10 +192,16 @@ class NotifyStore(TurnTakingStore):
         target: str,
         url: str | None,
         now_ms: int,
+        subscription_id: str | None = None,
     ) -> Subscription:
-        """A new subscription, its cursor at the start of the outbox."""
+        """A new subscription, its cursor at the start of the outbox; with ``subscription_id``,
+        the subscription of that id, made unless it exists (a stream's, named by what it
+        asks)."""
+        if subscription_id is not None:
+            with contextlib.suppress(SubscriptionNotFoundError):
+                return self.get(subscription_id)
         created = Subscription(
-            id=ID_PREFIX + secrets.token_hex(12),
+            id=subscription_id or ID_PREFIX + secrets.token_hex(12),
             owner=owner,
             filter=filter,
             finality=finality,
@@ -203,9 +210,11 @@ class NotifyStore(TurnTakingStore):
             from_block=None,
             created_at=now_ms,
         )
-        with self._transaction() as conn:
+        with self._transaction() as conn:  # two first connections of one stream: one row
             conn.execute(
-                insert(subscriptions).values(
+                self._insert(subscriptions)
+                .on_conflict_do_nothing()
+                .values(
                     id=created.id,
                     owner=owner,
                     filters=filter.to_json(),
@@ -219,7 +228,9 @@ class NotifyStore(TurnTakingStore):
             )
             _raise_version(conn)
             conn.execute(
-                insert(cursors).values(
+                self._insert(cursors)
+                .on_conflict_do_nothing()
+                .values(
                     subscription_id=created.id,
                     seq=0,
                     attempts=0,
@@ -311,15 +322,22 @@ class NotifyStore(TurnTakingStore):
                 )
         return [_cursor(row) for row in rows]
 
-    def advance(self, worker: str, subscription_id: str, seq: int) -> bool:
-        """Move the cursor to ``seq`` (handled), clearing its failures; False if ``worker``
-        no longer holds the lease (another worker took it over: it delivers from there)."""
+    def advance(self, worker: str, subscription_id: str, seq: int, *, lease_until: int) -> bool:
+        """Move the cursor to ``seq`` (handled), clearing its failures, and hold the lease
+        until ``lease_until``; False if ``worker`` no longer holds the lease (another worker
+        took it over: it delivers from there)."""
         with self._transaction() as conn:
             moved = conn.execute(
                 update(cursors)
                 .where(cursors.c.subscription_id == subscription_id)
                 .where(cursors.c.lease_owner == worker)
-                .values(seq=seq, attempts=0, first_failed_at=None, last_error=None)
+                .values(
+                    seq=seq,
+                    attempts=0,
+                    first_failed_at=None,
+                    last_error=None,
+                    lease_until=lease_until,
+                )
             )
         return moved.rowcount == 1
 
@@ -383,8 +401,9 @@ class NotifyStore(TurnTakingStore):
 
     def skip(self, subscription_id: str, seq: int) -> None:
         """Remember that the announcement at ``seq`` was retracted before it went out."""
-        with self._transaction() as conn:
-            conn.execute(insert(skipped).values(subscription_id=subscription_id, seq=seq))
+        statement = self._insert(skipped).values(subscription_id=subscription_id, seq=seq)
+        with self._transaction() as conn:  # two streams of one subscription may both skip it
+            conn.execute(statement.on_conflict_do_nothing())
 
     def was_skipped(self, subscription_id: str, seq: int) -> bool:
         """Whether the announcement at ``seq`` was skipped (see :meth:`skip`)."""

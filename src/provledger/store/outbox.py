@@ -27,7 +27,17 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import Connection, RowMapping, and_, insert, make_url, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    func,
+    insert,
+    make_url,
+    or_,
+    select,
+    tuple_,
+)
 
 from provledger.store import schema
 from provledger.store.engine import normalise_url, sqlite_file
@@ -263,6 +273,15 @@ def after(conn: Connection, subscription_id: str, seq: int, limit: int) -> list[
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def last_seq(conn: Connection, subscription_id: str) -> int:
+    """The last outbox position of ``subscription_id`` (0 before its first notification)."""
+    outbox = schema.outbox
+    found = conn.execute(
+        select(func.max(outbox.c.seq)).where(outbox.c.subscription_id == subscription_id)
+    ).scalar()
+    return int(found or 0)
 
 
 def events_at(

@@ -8,9 +8,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from sqlalchemy import Connection, Engine, MetaData
+from sqlalchemy import Connection, Engine, MetaData, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 from provledger.store.engine import create_store_engine, is_sqlite, sqlite_file
 
@@ -95,6 +96,10 @@ class TurnTakingStore:
         """A write transaction, in this writer's turn."""
         with self._writing(), self.engine.begin() as conn:
             yield conn
+
+    def _insert(self, table: Table) -> Any:
+        """An INSERT of the store's dialect, which has its ON CONFLICT clauses."""
+        return (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(table)
 
     def _writing(self) -> AbstractContextManager[None]:
         return nullcontext() if self._turns is None else self._turns.take()

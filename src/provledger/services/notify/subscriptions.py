@@ -98,6 +98,28 @@ def _category(text: str) -> int:
     return int(text)
 
 
+#: The filter's fields by the name of the option (CLI) or query parameter (``GET /stream``)
+#: that gives one value of them.
+OPTION_FIELDS: Final = {
+    "asset": "assets",
+    "holder": "holders",
+    "registrant": "registrants",
+    "licensee": "licensees",
+    "participant": "participants",
+    "event": "events",
+    "category": "categories",
+    "grade": "grades",
+}
+
+
+def fields_of_options(given: Mapping[str, Sequence[str] | None]) -> dict[str, Sequence[str]]:
+    """The filter fields the options in ``given`` (singular names, :data:`OPTION_FIELDS`)
+    give values for; the other entries of ``given`` are left out."""
+    return {
+        field: values for option, field in OPTION_FIELDS.items() if (values := given.get(option))
+    }
+
+
 def parse_filter(fields: Mapping[str, Sequence[str]]) -> SubscriptionFilter:
     """A filter from its fields as given (text): asset ids (hex or decimal), accounts (``0x``
     and 40 hex digits, checksummed if mixed case), event names, category codes, grades."""

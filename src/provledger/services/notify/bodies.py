@@ -1,0 +1,107 @@
+"""What one outbox row comes to for its subscription: a body to send, nothing (skipped), or a
+wait for its block's finality. The webhook worker and the event stream decide alike.
+
+* An announcement waits until its block reaches the subscription's finality (pending, safe or
+  final, as the read side judges it) and holds the ones after it back meanwhile.
+* An announcement that a reorg retracted before it went out is skipped (and remembered as
+  skipped in the notify store), and so is its retraction; a retraction of one that went out is
+  sent.
+
+A body is JSON: ``id`` (the delivery id), ``type`` (``announce`` or ``retract``),
+``subscription``, and for an announcement ``event`` (the event as ``GET /asset/{id}/history``
+shows it), for a retraction ``retracts`` (the id of the announcement it takes back) and the
+retracted event's position.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import orjson
+from sqlalchemy import Engine, RowMapping
+
+from provledger.services.provenance import Provenance
+from provledger.services.reads import event_args, view
+from provledger.services.views import EventView, Finality
+from provledger.store import outbox
+from provledger.store.notify import NotifyStore
+from provledger.store.subscriptions import Subscription
+
+_RANK: Final = {Finality.PENDING: 0, Finality.SAFE: 1, Finality.FINAL: 2}
+#: What :func:`body_of` gives for an announcement not yet at its subscription's finality.
+NOT_YET: Final = b""
+
+
+def delivery_id(subscription_id: str, row: Mapping[Any, Any]) -> str:
+    """The stable id of an outbox notification: the subscription, the event's position and its
+    block's hash (a reorg's new event at the same position has another), and ``r`` for a
+    retraction."""
+    suffix = "-r" if row["kind"] == outbox.RETRACT else ""
+    block_hash = str(row["block_hash"])[2:14]
+    return f"{subscription_id}-{row['block_number']}-{row['log_index']}-{block_hash}{suffix}"
+
+
+@dataclass(frozen=True)
+class Window:
+    """Outbox rows of one subscription after a position, with what deciding them reads."""
+
+    rows: list[RowMapping]
+    events: dict[tuple[int, int], RowMapping]
+    """The indexed events the announcements among ``rows`` name, by (block, log index)."""
+    finality: Callable[[int], Finality]
+    """A block's finality, as of the index's head when the rows were read."""
+
+
+def read_window(
+    index: Engine, provenance: Provenance, subscription_id: str, seq: int, limit: int
+) -> Window:
+    """Up to ``limit`` outbox rows of ``subscription_id`` after ``seq``, in order."""
+    with index.connect() as conn:
+        rows = outbox.after(conn, subscription_id, seq, limit)
+        wanted = [
+            (row["block_number"], row["log_index"])
+            for row in rows
+            if row["kind"] == outbox.ANNOUNCE and row["retracted_by"] is None
+        ]
+        return Window(rows, outbox.events_at(conn, wanted), provenance.finality_now(conn))
+
+
+def body_of(
+    store: NotifyStore, subscription: Subscription, row: RowMapping, window: Window
+) -> bytes | None:
+    """The body to send for ``row``; None to skip it; :data:`NOT_YET` to wait until its block
+    reaches the subscription's finality."""
+    identity = delivery_id(subscription.id, row)
+    if row["kind"] == outbox.RETRACT:
+        if store.was_skipped(subscription.id, int(row["retracts"])):
+            return None
+        return orjson.dumps(
+            {
+                "id": identity,
+                "type": "retract",
+                "subscription": subscription.id,
+                "retracts": identity.removesuffix("-r"),
+                "block_number": row["block_number"],
+                "log_index": row["log_index"],
+                "block_hash": row["block_hash"],
+            }
+        )
+    event = window.events.get((row["block_number"], row["log_index"]))
+    if row["retracted_by"] is not None or event is None:
+        store.skip(subscription.id, int(row["seq"]))
+        return None
+    reached = window.finality(int(row["block_number"]))
+    if _RANK[reached] < _RANK[Finality(subscription.finality)]:
+        return NOT_YET
+    shown = view(EventView, event, reached, args=event_args(event))
+    return orjson.dumps(
+        {
+            "id": identity,
+            "type": "announce",
+            "subscription": subscription.id,
+            "event": dataclasses.asdict(shown),
+        }
+    )

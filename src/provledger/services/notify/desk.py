@@ -1,0 +1,202 @@
+"""The gateway's subscriptions desk: an API key's own subscriptions, made, read and removed.
+
+A caller is known by its relay API key (``Authorization: Bearer plk_…``, made by
+``provledger apikey create``); a key sees and removes only the subscriptions it made (another
+key's are answered as unknown, the two are not told apart).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+from sqlalchemy import Engine
+
+from provledger.config import Settings
+from provledger.errors import InputError, ProvledgerError
+from provledger.params import InvalidParameterError
+from provledger.services.notify.bodies import NOT_YET, body_of, read_window
+from provledger.services.notify.subscriptions import Subscriptions, parse_filter, subscription_json
+from provledger.services.provenance import Provenance
+from provledger.services.relay import UnauthorizedError
+from provledger.store import outbox
+from provledger.store.notify import NotifyStore
+from provledger.store.relay import RelayStore
+from provledger.store.subscriptions import FINALITIES, Subscription
+
+#: The id prefix of stream subscriptions.
+STREAM_PREFIX: Final = "str_"
+#: The fields of a subscription's JSON body.
+BODY_FIELDS: Final = frozenset({"url", "finality", "filter"})
+
+
+class UnknownBodyFieldError(InputError):
+    """A subscription's body names a field there is none of."""
+
+    template = "a subscription has no field {name!r}; its fields are url, finality and filter"
+    name: str
+
+
+def _text_list(name: str, values: Any) -> list[str]:
+    """A filter field's values as text: a list of strings or integers."""
+    if not isinstance(values, list) or not all(
+        isinstance(value, str | int) and not isinstance(value, bool) for value in values
+    ):
+        raise InvalidParameterError(f"filter.{name}", "a list of strings or numbers")
+    return [str(value) for value in values]
+
+
+class TooManyStreamsError(ProvledgerError):
+    """The API key has as many streams open (in this gateway worker) as one may."""
+
+    template = "this API key has {count} streams open, the most one may; close one first"
+    count: int
+
+
+class SubscriptionDesk:
+    """Subscriptions through the API: the notify store, the relay's API keys, and the index
+    whose outbox the streams read."""
+
+    def __init__(self, settings: Settings, index: Engine, provenance: Provenance) -> None:
+        self.settings = settings
+        self.store = NotifyStore.open(settings.notify_database_url)
+        self.keys = RelayStore.open(settings.relay_database_url)
+        self.subscriptions = Subscriptions(self.store, settings)
+        self.index = index
+        self.provenance = provenance
+        self._open_streams: Counter[str] = Counter()
+        self._streams_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Close both stores' connections."""
+        self.store.close()
+        self.keys.close()
+
+    def owner(self, token: str | None) -> str:
+        """The id of the live API key ``token`` is; :class:`UnauthorizedError` otherwise."""
+        key = None if token is None else self.keys.authenticate(token)
+        if key is None:
+            raise UnauthorizedError()
+        return key.key_id
+
+    def create(self, token: str | None, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A new subscription of the key from a JSON body ``{url, finality?, filter?}``; its
+        view with the secret (shown this once)."""
+        owner = self.owner(token)
+        for name in body:
+            if name not in BODY_FIELDS:
+                raise UnknownBodyFieldError(name)
+        url = body.get("url")
+        if not isinstance(url, str):
+            raise InvalidParameterError("url", "the webhook's http(s) URL, as text")
+        finality = body.get("finality", "pending")
+        if not isinstance(finality, str):
+            raise InvalidParameterError("finality", "pending, safe or final")
+        given = body.get("filter", {})
+        if not isinstance(given, dict):
+            raise InvalidParameterError("filter", "an object of field: [values]")
+        wanted = parse_filter({name: _text_list(name, values) for name, values in given.items()})
+        made, secret = self.subscriptions.create(
+            owner=owner, wanted=wanted, finality=finality, url=url
+        )
+        return {**subscription_json(made), "secret": secret}
+
+    def listed(self, token: str | None) -> list[dict[str, Any]]:
+        """The key's subscriptions, in id order."""
+        return [subscription_json(item) for item in self.store.listed(owner=self.owner(token))]
+
+    def status(self, token: str | None, subscription_id: str) -> dict[str, Any]:
+        """One of the key's subscriptions with where its delivery stands and its dead
+        letters."""
+        made = self.store.get(subscription_id, owner=self.owner(token))
+        cursor = self.store.cursor(made.id)
+        dead = [
+            {
+                "delivery_id": row["delivery_id"],
+                "error": row["error"],
+                "attempts": row["attempts"],
+                "dead_at": row["dead_at"],
+            }
+            for row in self.store.dead(made.id)
+        ]
+        return {
+            **subscription_json(made),
+            "delivery": {
+                "failed_attempts": cursor.attempts,
+                "last_error": cursor.last_error,
+                "dead_letters": dead,
+            },
+        }
+
+    def remove(self, token: str | None, subscription_id: str) -> None:
+        """Remove one of the key's subscriptions."""
+        self.store.remove(subscription_id, owner=self.owner(token))
+
+    # ------------------------------------------------------------ streams
+    def open_stream(
+        self, token: str | None, fields: Mapping[str, Sequence[str]], finality: str
+    ) -> Subscription:
+        """The stream subscription of the key for ``fields`` at ``finality``: one per key,
+        filter and finality, made on its first connection, kept so that a client that comes
+        back with ``Last-Event-ID`` misses nothing."""
+        owner = self.owner(token)
+        if finality not in FINALITIES:
+            raise InvalidParameterError("finality", f"one of {', '.join(FINALITIES)}")
+        wanted = parse_filter(fields)
+        named = f"{owner}\n{finality}\n{wanted.to_json()}".encode()
+        return self.store.create(
+            owner=owner,
+            filter=wanted,
+            finality=finality,
+            target="stream",
+            url=None,
+            now_ms=int(time.time() * 1000),
+            subscription_id=STREAM_PREFIX + hashlib.sha256(named).hexdigest()[:24],
+        )
+
+    @contextmanager
+    def streaming(self, owner: str) -> Iterator[None]:
+        """Count an open stream of ``owner`` while the block runs;
+        :class:`TooManyStreamsError` past ``notify_streams_per_key``."""
+        with self._streams_lock:
+            count = self._open_streams[owner]
+            if count >= self.settings.notify_streams_per_key:
+                raise TooManyStreamsError(count)
+            self._open_streams[owner] = count + 1
+        try:
+            yield
+        finally:
+            with self._streams_lock:
+                self._open_streams[owner] -= 1
+
+    def start_of(self, subscription: Subscription, last_event_id: str | None) -> int:
+        """Where a connection starts: after ``Last-Event-ID`` (an outbox position the stream
+        sent), or without one after the stream's last notification (what comes next)."""
+        if last_event_id is None:
+            with self.index.connect() as conn:
+                return outbox.last_seq(conn, subscription.id)
+        text = last_event_id.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise InvalidParameterError("Last-Event-ID", "the id of an event this stream sent")
+        return int(text)
+
+    def stream_after(
+        self, subscription: Subscription, seq: int, limit: int
+    ) -> tuple[list[tuple[int, str, bytes]], int]:
+        """The stream's events after ``seq`` that are ready, as (id, type, body), and the
+        position read up to (past skipped rows; before one waiting for its finality)."""
+        window = read_window(self.index, self.provenance, subscription.id, seq, limit)
+        ready: list[tuple[int, str, bytes]] = []
+        for row in window.rows:
+            body = body_of(self.store, subscription, row, window)
+            if body == NOT_YET:
+                break
+            seq = int(row["seq"])
+            if body is not None:
+                ready.append((seq, str(row["kind"]), body))
+        return ready, seq
