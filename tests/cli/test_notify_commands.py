@@ -121,3 +121,37 @@ def test_watch_follows_the_stream_and_stops_cleanly_on_ctrl_c(cli: Cli, tmp_path
         finally:
             watcher.kill()
             watcher.wait()
+
+
+def test_a_following_worker_waits_for_the_index(tmp_path: Path) -> None:
+    key = tmp_path / "notify.key"
+    env = clean_env(
+        PROVLEDGER_DATABASE_URL=str(tmp_path / "index.sqlite"),
+        PROVLEDGER_NOTIFY_DATABASE_URL=str(tmp_path / "notify.sqlite"),
+        PROVLEDGER_NOTIFY_MASTER_KEY_FILE=str(key),
+    )
+    subprocess.run([PROVLEDGER, "notify", "keygen", str(key)], env=env, check=True)
+    subprocess.run(
+        [PROVLEDGER, "notify", "subscribe", "--url", "https://93.184.215.14/hook"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    worker = subprocess.Popen(
+        [PROVLEDGER, "notify", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert worker.stderr is not None
+        assert worker.stderr.readline() == (
+            b"waiting: the index is not built yet: run provledger index first\n"
+        )
+        worker.send_signal(signal.SIGINT)
+        assert worker.wait(timeout=10) == 0
+        assert worker.stderr.read() == b"delivered 0, failed attempts 0, dead-lettered 0\n"
+    finally:
+        worker.kill()
+        worker.wait()

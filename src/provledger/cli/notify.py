@@ -29,6 +29,7 @@ from provledger.cli.base import (
 )
 from provledger.cli.data_records import write_secret
 from provledger.config import Settings
+from provledger.errors import ServiceUnavailableError
 from provledger.services.notify.signing import generate_master_key
 from provledger.services.notify.subscriptions import (
     Subscriptions,
@@ -45,6 +46,8 @@ notify_app = command_group(
     "notify", "Change notifications: subscriptions, and the workers that deliver them."
 )
 
+#: Seconds between two tries of a following worker whose index or database is not there.
+WAIT_SECONDS: Final = 1.0
 #: Who owns the subscriptions made on the command line (the API's are their key's).
 CLI_OWNER = "cli"
 
@@ -243,6 +246,9 @@ def notify_run_command(
     poll: Annotated[
         float, typer.Option(min=0.01, help="Seconds between looks at the outbox when idle.")
     ] = 0.2,
+    threads: Annotated[
+        int, typer.Option(min=1, max=256, help="Subscriptions delivered at once.")
+    ] = 8,
 ) -> None:
     """Deliver the outbox's notifications to the subscriptions' webhooks until stopped (Ctrl-C
     or SIGTERM). Several workers may run: they share the subscriptions.
@@ -262,6 +268,7 @@ def notify_run_command(
             timeout=settings.notify_timeout,
             poll_ms=int(poll * 1000),
             lease_ms=int(settings.notify_lease_seconds * 1000),
+            threads=threads,
         )
         totals = {"delivered": 0, "failed": 0, "dead": 0}
 
@@ -279,11 +286,22 @@ def notify_run_command(
             stopping = threading.Event()
 
             def loop() -> None:
+                waiting: str | None = None
                 while not stopping.is_set():
-                    if not one_pass():
+                    try:
+                        again = one_pass()
+                    except ServiceUnavailableError as error:  # no index yet, a database away
+                        if str(error) != waiting:
+                            waiting = str(error)
+                            err.print(f"waiting: {error}", highlight=False, soft_wrap=True)
+                        stopping.wait(max(poll, WAIT_SECONDS))
+                        continue
+                    waiting = None
+                    if not again:
                         stopping.wait(poll)
 
             run_until_signalled(loop, stopping.set)
+        store.let_go(worker.name)
     index.dispose()
     err.print(
         f"delivered {totals['delivered']:,}, failed attempts {totals['failed']:,}, "

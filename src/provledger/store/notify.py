@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -295,9 +296,20 @@ class NotifyStore(TurnTakingStore):
             )
 
     # ------------------------------------------------------------ delivery state
-    def lease(self, worker: str, *, now_ms: int, lease_ms: int, limit: int) -> list[Cursor]:
-        """Lease up to ``limit`` due webhook subscriptions whose lease is free or expired to
-        ``worker`` until ``now_ms + lease_ms``; their cursors."""
+    def lease(
+        self,
+        worker: str,
+        *,
+        now_ms: int,
+        lease_ms: int,
+        limit: int,
+        among: Sequence[str] | None = None,
+    ) -> list[Cursor]:
+        """Lease up to ``limit`` due webhook subscriptions (of ``among``, if given) whose lease
+        is free, expired or ``worker``'s own (a pass that failed midway) to ``worker`` until
+        ``now_ms + lease_ms``; their cursors."""
+        if among is not None and not among:
+            return []
         due = (
             select(cursors)
             .join(subscriptions, subscriptions.c.id == cursors.c.subscription_id)
@@ -305,11 +317,13 @@ class NotifyStore(TurnTakingStore):
                 subscriptions.c.active.is_(True),
                 subscriptions.c.target == "webhook",
                 cursors.c.next_attempt_at <= now_ms,
-                cursors.c.lease_until <= now_ms,
+                or_(cursors.c.lease_until <= now_ms, cursors.c.lease_owner == worker),
             )
             .order_by(cursors.c.next_attempt_at)
             .limit(limit)
         )
+        if among is not None:
+            due = due.where(cursors.c.subscription_id.in_(list(among)))
         with self._transaction() as conn:
             if not is_sqlite(self.engine):
                 due = due.with_for_update(of=cursors, skip_locked=True)
@@ -370,6 +384,16 @@ class NotifyStore(TurnTakingStore):
                 .where(cursors.c.subscription_id == subscription_id)
                 .where(cursors.c.lease_owner == worker)
                 .values(lease_owner=None, lease_until=0, next_attempt_at=next_attempt_at)
+            )
+
+    def let_go(self, worker: str) -> None:
+        """Give back every lease ``worker`` holds (it is stopping): another worker may take
+        the subscriptions up at once."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(cursors)
+                .where(cursors.c.lease_owner == worker)
+                .values(lease_owner=None, lease_until=0)
             )
 
     def dead_letter(

@@ -22,6 +22,7 @@ What an event matches (:class:`provledger.store.notify.SubscriptionFilter`), fie
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -185,38 +186,98 @@ def _asset_facts(
     return found
 
 
-def announce(
-    conn: Connection, records: Sequence[LogRecord], subscriptions: Sequence[Subscription]
-) -> int:
-    """Write the announcements of ``records`` for ``subscriptions`` (each from its
-    ``from_block`` on); return how many."""
-    if not records or not subscriptions:
+#: The filter fields a subscription is indexed by (:class:`Matcher`), the most selective first.
+KEY_FIELDS: Final = (
+    "assets",
+    "licensees",
+    "registrants",
+    "holders",
+    "participants",
+    "events",
+    "categories",
+    "grades",
+)
+
+
+def _keys(subject: Subject, field: str) -> Iterable[Any]:
+    """The values of ``subject`` a filter ``field`` may name."""
+    if field == "assets":
+        return (subject.asset,)
+    if field == "events":
+        return (subject.event,)
+    if field == "categories":
+        return (subject.category,)
+    if field == "grades":
+        return (subject.grade,)
+    found: frozenset[str] = getattr(subject, field)
+    return found
+
+
+class Matcher:
+    """Subscriptions indexed by one field each (the first of :data:`KEY_FIELDS` their filter
+    gives), so an event is checked against the few it might match, not against all."""
+
+    def __init__(self, subscriptions: Sequence[Subscription]) -> None:
+        self.subscriptions = list(subscriptions)
+        self.needs_asset = any(item.filter.needs_asset for item in subscriptions)
+        self._by: dict[str, dict[Any, list[Subscription]]] = {field: {} for field in KEY_FIELDS}
+        self._any: list[Subscription] = []
+        for item in subscriptions:
+            field = next((name for name in KEY_FIELDS if getattr(item.filter, name)), None)
+            if field is None:
+                self._any.append(item)
+                continue
+            for value in getattr(item.filter, field):
+                self._by[field].setdefault(value, []).append(item)
+        self._fields = [field for field in KEY_FIELDS if self._by[field]]
+
+    def __bool__(self) -> bool:
+        return bool(self.subscriptions)
+
+    def matching(self, subject: Subject, block: int) -> list[Subscription]:
+        """The subscriptions ``subject`` (an event of ``block``) matches, each from its
+        ``from_block`` on."""
+        found = {id(item): item for item in self._any}
+        for field in self._fields:
+            index = self._by[field]
+            for key in _keys(subject, field):
+                for item in index.get(key, ()):
+                    found[id(item)] = item
+        return [
+            item
+            for item in found.values()
+            if item.from_block is not None
+            and block >= item.from_block
+            and matches(item.filter, subject)
+        ]
+
+
+def announce(conn: Connection, records: Sequence[LogRecord], matcher: Matcher) -> int:
+    """Write the announcements of ``records`` for the subscriptions of ``matcher`` (each from
+    its ``from_block`` on); return how many."""
+    if not records or not matcher:
         return 0
     facts: dict[str, AssetFacts] = {}
-    if any(subscription.filter.needs_asset for subscription in subscriptions):
+    if matcher.needs_asset:
         assets = {asset for record in records if (asset := _asset_of(record))}
         facts = _asset_facts(conn, assets, records[0].block_number)
     rows: list[dict[str, Any]] = []
+    written_at = int(time.time() * 1000)
     for record in records:
-        subject: Subject | None = None
-        for subscription in subscriptions:
-            start = subscription.from_block
-            if start is None or record.block_number < start:
-                continue
-            if subject is None:
-                asset = _asset_of(record)
-                subject = subject_of(record, facts.get(asset) if asset else None)
-            if matches(subscription.filter, subject):
-                rows.append(
-                    {
-                        "subscription_id": subscription.id,
-                        "block_number": record.block_number,
-                        "log_index": record.log_index,
-                        "block_hash": record.block_hash,
-                        "kind": ANNOUNCE,
-                        "retracts": None,
-                    }
-                )
+        asset = _asset_of(record)
+        subject = subject_of(record, facts.get(asset) if asset else None)
+        for subscription in matcher.matching(subject, record.block_number):
+            rows.append(
+                {
+                    "subscription_id": subscription.id,
+                    "block_number": record.block_number,
+                    "log_index": record.log_index,
+                    "block_hash": record.block_hash,
+                    "kind": ANNOUNCE,
+                    "retracts": None,
+                    "written_at": written_at,
+                }
+            )
     if rows:
         conn.execute(insert(schema.outbox), rows)
     return len(rows)
@@ -246,6 +307,7 @@ def retract(conn: Connection, ancestor: int) -> int:
             "block_hash": row.block_hash,
             "kind": RETRACT,
             "retracts": row.seq,
+            "written_at": int(time.time() * 1000),
         }
         for row in announced
     ]
@@ -273,6 +335,17 @@ def after(conn: Connection, subscription_id: str, seq: int, limit: int) -> list[
         .limit(limit)
     )
     return list(conn.execute(query).mappings())
+
+
+def waiting_since(conn: Connection, seq: int) -> dict[str, int]:
+    """Per subscription with notifications after outbox position ``seq``, its last one."""
+    outbox = schema.outbox
+    rows = conn.execute(
+        select(outbox.c.subscription_id, func.max(outbox.c.seq))
+        .where(outbox.c.seq > seq)
+        .group_by(outbox.c.subscription_id)
+    )
+    return {str(subscription): int(last) for subscription, last in rows}
 
 
 def last_seq(conn: Connection, subscription_id: str) -> int:
@@ -317,7 +390,7 @@ class ActiveSubscriptions:
         self.url = url
         self.store: NotifyStore | None = None
         self._version = -1
-        self._subscriptions: list[Subscription] = []
+        self._matcher = Matcher([])
 
     def _open(self) -> NotifyStore | None:
         if self.store is None:
@@ -333,20 +406,23 @@ class ActiveSubscriptions:
         if self.store is not None:
             self.store.close()
 
-    def before_batch(self, first_block: int) -> list[Subscription]:
+    def before_batch(self, first_block: int) -> Matcher:
         """The subscriptions to match a batch that begins at ``first_block`` against."""
         store = self._open()
         if store is None:
-            return []
+            return self._matcher
         current = store.version()
+        loaded = self._matcher.subscriptions
         if current != self._version:
-            self._subscriptions = store.active()
+            loaded = store.active()
             self._version = current
-        new = [item.id for item in self._subscriptions if item.from_block is None]
+        new = [item.id for item in loaded if item.from_block is None]
         if new:
             store.start(new, first_block)
-            self._subscriptions = [
+            loaded = [
                 replace(item, from_block=first_block) if item.from_block is None else item
-                for item in self._subscriptions
+                for item in loaded
             ]
-        return self._subscriptions
+        if loaded is not self._matcher.subscriptions:
+            self._matcher = Matcher(loaded)
+        return self._matcher

@@ -57,7 +57,7 @@ from provledger.store.naming import new_metadata as new_metadata
 #: Bump on any change of the tables below or in provledger.store.document_tables; the indexer
 #: rebuilds a store of another version, and readers refuse it until then
 #: (provledger.store.engine.create_schema and the gateway's engines).
-SCHEMA_VERSION: Final = 12
+SCHEMA_VERSION: Final = 13
 
 
 #: The projection tables in the order they are declared (see PROJECTIONS).
@@ -179,6 +179,7 @@ outbox = Table(
     hash32("block_hash"),
     column("kind", String(8)),  # announce | retract
     column("retracts", BigInteger, nullable=True),  # the seq of the retracted announcement
+    column("written_at", BigInteger),  # unix ms: when its batch was written (lag from there)
     Index(None, "subscription_id", "seq"),
     Index(None, "block_number"),
     Index(None, "retracts"),

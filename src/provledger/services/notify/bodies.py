@@ -30,6 +30,7 @@ from provledger.store import outbox
 from provledger.store.notify import NotifyStore
 from provledger.store.subscriptions import Subscription
 
+_EVENT_FIELDS: Final = tuple(item.name for item in dataclasses.fields(EventView))
 _RANK: Final = {Finality.PENDING: 0, Finality.SAFE: 1, Finality.FINAL: 2}
 #: What :func:`body_of` gives for an announcement not yet at its subscription's finality.
 NOT_YET: Final = b""
@@ -102,6 +103,6 @@ def body_of(
             "id": identity,
             "type": "announce",
             "subscription": subscription.id,
-            "event": dataclasses.asdict(shown),
+            "event": {name: getattr(shown, name) for name in _EVENT_FIELDS},
         }
     )

@@ -44,6 +44,9 @@ MAX_BACKOFF_MS: Final = 3_600_000
 GIVE_UP_AFTER_MS: Final = 24 * 3600 * 1000
 #: The ``User-Agent`` of every delivery.
 USER_AGENT: Final = "provledger-notify"
+#: The most of a receiver's answer read (and dropped): enough for a short body, so the
+#: connection goes back to the pool for the next delivery.
+ANSWER_READ_BYTES: Final = 64 << 10
 
 _SCHEMES: Final = {"http": 80, "https": 443}
 #: Exponents past this already put the cap far above :data:`MAX_BACKOFF_MS`.
@@ -264,7 +267,8 @@ def post(
     The target is checked again first (:func:`check_target`: what the host resolves to may
     have changed since the subscription was made); a refused one is not delivered, its reason
     the error. ``timeout`` (seconds) bounds the connection and each read. Redirects are not
-    followed: only a 2xx answer is a delivery. The answer's body is not read.
+    followed: only a 2xx answer is a delivery. Of the answer's body no more than
+    :data:`ANSWER_READ_BYTES` are read (and dropped).
     """
     try:
         target = check_target(url, allow_private=allow_private, resolve=resolve)
@@ -277,6 +281,9 @@ def post(
             target, data=body, headers=sent, timeout=timeout, allow_redirects=False, stream=True
         ) as response:
             status = response.status_code
+            # A short answer read to its end lets the connection serve the next delivery; a
+            # longer one is not read further (the connection is closed instead).
+            response.raw.read(ANSWER_READ_BYTES, decode_content=False)
     except requests.Timeout:
         return Outcome(delivered=False, status=None, error=f"timed out after {timeout:g} s")
     except requests.RequestException as error:

@@ -15,8 +15,8 @@ import requests
 
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import ON_EMBEDDED_CHAIN, index_with
-from notify.test_outbox import announced
+from notifications.conftest import ON_EMBEDDED_CHAIN, index_with
+from notifications.test_outbox import announced
 from provledger.api.app import create_app
 from provledger.cli.watch import Event, parse_events
 from provledger.config import Settings

@@ -11,9 +11,9 @@ import pytest
 from helpers.receiver import Receiver
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import index_with, subscribe
-from notify.test_notify_worker import Clock, drain, worker_for
-from notify.test_outbox import announced
+from notifications.conftest import index_with, subscribe
+from notifications.test_notify_worker import Clock, drain, worker_for
+from notifications.test_outbox import announced
 from provledger.indexer.scanner import IndexerConfig
 from provledger.store.notify import NotifyStore
 

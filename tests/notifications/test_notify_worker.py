@@ -15,10 +15,10 @@ from helpers.receiver import Received, Receiver
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
-from notify.test_outbox import announced
+from notifications.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
+from notifications.test_outbox import announced
 from provledger.services.notify.signing import subscription_secret, verify
-from provledger.services.notify.worker import NotifyWorker
+from provledger.services.notify.worker import LEASE_LIMIT, NotifyWorker
 from provledger.store.notify import NotifyStore
 from provledger.store.subscriptions import Subscription
 
@@ -194,3 +194,18 @@ def test_a_delivery_failing_for_a_day_is_dead_lettered_and_the_next_goes_out(
     assert ids[:3] == [dead[0]["delivery_id"]] * 3
     assert ids[3] != ids[0]
     assert len(announced(url, registrations.id)) == 2
+
+
+def test_quiet_subscriptions_do_not_hold_back_those_with_something_waiting(
+    world: World, new_database: NewDatabase, notify_store: NotifyStore, receiver: Receiver
+) -> None:
+    url = new_database("index")
+    for number in range(2 * LEASE_LIMIT):  # more than one pass leases: none ever matches
+        subscribe(notify_store, url=receiver.url, holders=frozenset({f"0x{number + 1:040x}"}))
+    registrations = subscribe(notify_store, url=receiver.url, events=frozenset({"AssetRegistered"}))
+    index_with(world, url, notify_store)
+    world.register(world.alice)
+    index_with(world, url, notify_store)
+    done = worker_for(notify_store, url).run_once()  # one pass
+    assert done.delivered == len(announced(url, registrations.id))
+    assert positions(receiver.received) == announced(url, registrations.id)

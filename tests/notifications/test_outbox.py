@@ -18,7 +18,7 @@ from helpers.indexing import TEST_CONFIG, source_of
 from helpers.stores import engine_for
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
+from notifications.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
 from provledger.chain.events import DECODERS
 from provledger.chain.serialize import asset_hex
 from provledger.indexer.scanner import Scanner

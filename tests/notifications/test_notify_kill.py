@@ -15,9 +15,10 @@ from helpers.processes import PROVLEDGER, clean_env
 from helpers.receiver import Received, Receiver
 from helpers.world import World
 from indexer.conftest import NewDatabase
-from notify.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
-from notify.test_outbox import announced
+from notifications.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
+from notifications.test_outbox import announced
 from provledger.services.notify.signing import generate_master_key
+from provledger.services.notify.worker import ADVANCE_EVERY
 from provledger.store.notify import NotifyStore
 
 #: The delivery the receiver holds (its answer never comes) while the worker is killed.
@@ -59,6 +60,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
             release.wait(30)  # held: the worker is killed meanwhile
         return 200
 
+    assert HELD < ADVANCE_EVERY
     with Receiver() as receiver:
         receiver.respond = respond
         everything = subscribe(notify_store, url=receiver.url)
@@ -80,7 +82,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
         killed_at = time.monotonic()
         second = _worker(url, notify_url, key_file)
         try:
-            got = receiver.wait_for(len(expected) + 1, timeout=60)
+            got = receiver.wait_for(len(expected) + HELD, timeout=60)
         finally:
             second.send_signal(signal.SIGTERM)
             assert second.wait(timeout=10) == 0
@@ -88,7 +90,10 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
             assert b"Traceback" not in second.stderr.read()
 
     ids = [item.headers["provledger-delivery"] for item in got]
-    assert ids[HELD - 1] == ids[HELD]  # the held delivery, sent again with its id
+    # The first worker had not written its cursor yet (HELD < ADVANCE_EVERY): the second one
+    # sends what it had sent again, in order and with the same ids, the held one among them.
+    assert ids[HELD : 2 * HELD] == ids[:HELD]
+    assert len(ids) == len(expected) + HELD
     assert got[HELD].at - killed_at >= 0.9  # by the second worker, once the lease ran out
     deduplicated = list(dict.fromkeys(ids))
     assert len(deduplicated) == len(expected)
