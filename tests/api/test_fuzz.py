@@ -222,7 +222,12 @@ class Probe:
                 headers=sent_headers,
                 allow_redirects=False,
                 timeout=60,
+                stream=True,
             )
+            with response:
+                if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    response.content  # noqa: B018 - the whole answer, as a client reads it
+                # An event stream goes on until its client leaves: its status is the answer.
         except requests.ConnectionError as error:
             self.session = requests.Session()  # a refused head closes the connection
             if self.served.gateway.process.poll() is not None:

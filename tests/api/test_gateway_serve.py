@@ -197,7 +197,16 @@ PATH_VALUES: Final = {
 REQUIRED_QUERY: Final = {"/assets/{asset_id}/holder": "?block=1", "/verify": "?hash=0x" + "11" * 32}
 #: Routes that answer without reading the index: liveness, the access manifests (blob folder),
 #: and those that need a node or a relayer first (503 for that reason).
-WITHOUT_INDEX: Final = ("/health", "/assets/{asset_id}/proof", "/relay/", "/access-manifests/")
+#: Routes that do not read the index first: the relay's and the subscriptions' answer from
+#: their own stores for an API key (401 without one).
+WITHOUT_INDEX: Final = (
+    "/health",
+    "/assets/{asset_id}/proof",
+    "/relay/",
+    "/access-manifests/",
+    "/subscriptions",
+    "/stream",
+)
 
 
 @pytest.fixture(

@@ -137,6 +137,10 @@ def test_a_key_subscribes_lists_reads_and_removes_its_own(
             "grades: a grade is 1, 2 or 3, not '4'",
         ),
         (
+            {"url": "https://93.184.215.14/x", "filter": {"categories": ["9" * 5000]}},
+            "categories: a category is a code 0-65535",
+        ),
+        (
             {"url": "https://93.184.215.14/x", "filter": {"holders": ["0x12"]}},
             "holders: an address is 0x and 40 hex digits",
         ),

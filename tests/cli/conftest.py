@@ -139,6 +139,7 @@ def deployed_cli(node: AnvilNode, tmp_path_factory: pytest.TempPathFactory) -> I
             "PROVLEDGER_BLOB_DIR": str(home / "blobs"),
             "PROVLEDGER_KEYSTORE_DIR": str(home / "keystore"),
             "PROVLEDGER_DATABASE_URL": str(home / "index.sqlite"),
+            "PROVLEDGER_NOTIFY_DATABASE_URL": str(home / "notify.sqlite"),
         }
         cli = Cli(node, home, env)
         cli.ok(

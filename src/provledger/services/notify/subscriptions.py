@@ -93,7 +93,7 @@ def _grade(text: str) -> int:
 
 
 def _category(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) >= 2**16:
+    if not (text.isascii() and text.isdigit() and len(text) <= 5) or int(text) >= 2**16:
         raise InvalidParameterError("categories", f"a category is a code 0-65535, not {text!r}")
     return int(text)
 
