@@ -16,6 +16,7 @@ with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI p
 
 from provledger.api.app import create_app
 from provledger.config import Settings
+from provledger.services.notify import subscriptions
 from provledger.services.notify.signing import (
     generate_master_key,
     master_key_from_text,
@@ -23,9 +24,12 @@ from provledger.services.notify.signing import (
     subscription_secret,
 )
 from provledger.store.engine import create_schema, create_store_engine
+from provledger.store.notify import NotifyStore
 from provledger.store.relay import open_relay_store
+from provledger.store.subscriptions import SubscriptionFilter
 
 HOLDER = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+PUBLIC_URL = "https://93.184.215.14/ledger"
 
 
 def settings_for(folder: Path, **overrides: Any) -> Settings:
@@ -182,3 +186,21 @@ def test_a_body_that_is_not_an_object_is_refused(client: TestClient, keys: tuple
         "/subscriptions", content=b'["https://93.184.215.14/x"]', headers=bearer(keys[0])
     )
     assert problem(refused, 400) == "body: a JSON object: {url, finality, filter}"
+
+
+def test_streams_count_with_the_webhooks_against_a_key_s_limit(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(subscriptions, "MAX_SUBSCRIPTIONS", 1)
+    with NotifyStore.open(str(folder / "notify.sqlite")) as store:
+        made = subscriptions.Subscriptions(store, settings_for(folder))
+        made.create(owner="key1", wanted=SubscriptionFilter(), finality="pending", url=PUBLIC_URL)
+        wanted = SubscriptionFilter(events=frozenset({"Transfer"}))
+        with pytest.raises(subscriptions.TooManySubscriptionsError) as refused:
+            made.stream(owner="key1", wanted=wanted, finality="pending")
+        assert (
+            str(refused.value) == "key1 holds 1 subscriptions, the most one may; remove one first"
+        )
+        assert [item.target for item in store.listed()] == ["webhook"]
+        other = made.stream(owner="key2", wanted=wanted, finality="pending")  # another key's room
+        assert made.stream(owner="key2", wanted=wanted, finality="pending") == other  # kept

@@ -15,6 +15,7 @@ import pytest
 from cli.conftest import HOLDER, Cli, gateway_process
 from helpers.processes import PROVLEDGER, clean_env, wait_until
 from helpers.receiver import Receiver
+from provledger.chain.anvil import free_port
 from provledger.chain.serialize import asset_hex
 from provledger.services.notify.signing import parse_secret, verify
 
@@ -155,3 +156,26 @@ def test_a_following_worker_waits_for_the_index(tmp_path: Path) -> None:
     finally:
         worker.kill()
         worker.wait()
+
+
+def test_an_unreachable_database_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    port = free_port()  # nothing listens there
+    url = f"postgresql://postgres:secret@127.0.0.1:{port}/nothing"
+    shown = f"postgresql+psycopg://postgres:***@127.0.0.1:{port}/nothing"
+    for args, setting in (
+        (["notify", "list"], "PROVLEDGER_NOTIFY_DATABASE_URL"),
+        (["apikey", "list"], "PROVLEDGER_RELAY_DATABASE_URL"),
+    ):
+        done = subprocess.run(
+            [PROVLEDGER, *args],
+            env=clean_env(**{setting: url}),
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        (line,) = done.stderr.splitlines()
+        assert line.startswith(f"error: the database at {shown} cannot be reached (")
+        assert "Connection refused" in line
+        assert line.endswith("); retry shortly")

@@ -11,7 +11,6 @@ import contextlib
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -30,9 +29,11 @@ from provledger.cli.gateway import (
 from provledger.cli.notify import with_filter_options
 from provledger.config import Settings
 from provledger.errors import InputError
-from provledger.params import checksum
 from provledger.services.notify.subscriptions import OPTION_FIELDS
+from provledger.units import utc_time
 
+#: The length of an account as ``0x`` text.
+ADDRESS_LENGTH: Final = 42
 #: Seconds before a lost stream is opened again, unless it asked for another (``retry:``).
 RETRY_SECONDS: Final = 2.0
 
@@ -80,17 +81,15 @@ def describe(event: Event) -> str:
             f"reorganised and that event is gone ({body['retracts']})"
         )
     shown = body["event"]
-    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(shown["block_time"]))
+    when = utc_time(shown["block_time"])
     args = shown["args"]
     asset = args.get("asset_id") or args.get("token_id")
     about = [f"asset {asset}"] if asset else []
+    # The accounts the event names (the gateway sends them checksummed).
     about += [
-        f"{name} {checksum(value) if value.startswith('0x') and len(value) == 42 else value}"
+        f"{name} {value}"
         for name, value in args.items()
-        if name not in ("asset_id", "token_id")
-        and isinstance(value, str)
-        and value.startswith("0x")
-        and len(value) == 42
+        if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_LENGTH
     ]
     return (
         f"{when}  block {shown['block_number']}  {shown['event']:<22} {'  '.join(about)}"

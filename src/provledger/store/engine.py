@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DisconnectionError
 
+from provledger.config import mask_url
 from provledger.errors import ConfigurationError, ProvledgerError, ServiceUnavailableError
 from provledger.store import schema
 
@@ -57,9 +58,12 @@ class IndexSchemaError(IndexNotBuiltError):
 
 
 class DatabaseUnavailableError(ServiceUnavailableError):
-    """The gateway lost its connection to the index's database, or cannot open one."""
+    """A PostgreSQL connection was lost, or cannot be opened: the gateway's to the index, or
+    any command's to its database."""
 
-    template = "the index database cannot be reached ({reason}); retry shortly"
+    template = "the {what} cannot be reached ({reason}); retry shortly"
+    what: str
+    """``index database`` for the gateway's reads; else ``database at`` its masked URL."""
     reason: str
 
 
@@ -170,7 +174,8 @@ def create_store_engine(
             _ping_after_idle(engine)
             event.listen(engine, "connect", _schema_check(engine))
             event.listen(engine, "handle_error", _index_not_built)
-            event.listen(engine, "handle_error", _database_lost)
+        what = "index database" if read_only else f"database at {mask_url(full)}"
+        event.listen(engine, "handle_error", _database_lost(what))
         if query_timeout is not None:
             event.listen(engine, "handle_error", _timeout_error(query_timeout, _postgres_cancelled))
         return engine
@@ -256,13 +261,21 @@ def _index_not_built(context: Any) -> None:
         raise IndexNotBuiltError() from error
 
 
-def _database_lost(context: Any) -> None:
-    """A ``handle_error`` listener of the gateway's PostgreSQL engine: a lost or refused
-    connection is :class:`DatabaseUnavailableError` (503), not an unexpected failure. SQLAlchemy
-    has already discarded the pool's connections older than the loss."""
-    if context.is_disconnect:
-        reason = str(context.original_exception).strip().splitlines()[0]
-        raise DatabaseUnavailableError(reason) from context.original_exception
+def _database_lost(what: str) -> Callable[[Any], None]:
+    """A ``handle_error`` listener of a PostgreSQL engine: a lost connection, or one that cannot
+    be opened, is :class:`DatabaseUnavailableError` naming ``what`` (the gateway answers 503,
+    a command one line and exit 3), not an unexpected failure. SQLAlchemy has already discarded
+    the pool's connections older than the loss."""
+
+    def translate(context: Any) -> None:
+        error = context.original_exception
+        if context.is_pre_ping or not isinstance(error, context.dialect.loaded_dbapi.Error):
+            return  # the pool replaces a connection its ping found lost; a listener's own error
+        if context.is_disconnect or context.connection is None:  # lost, or never opened
+            reason = str(error).strip().splitlines()[0]
+            raise DatabaseUnavailableError(what, reason) from error
+
+    return translate
 
 
 def _sqlite_interrupted(error: Any) -> bool:

@@ -304,14 +304,14 @@ class NotifyStore(TurnTakingStore):
         lease_ms: int,
         limit: int,
         among: Sequence[str] | None = None,
-    ) -> list[Cursor]:
+    ) -> list[tuple[Subscription, Cursor]]:
         """Lease up to ``limit`` due webhook subscriptions (of ``among``, if given) whose lease
         is free, expired or ``worker``'s own (a pass that failed midway) to ``worker`` until
-        ``now_ms + lease_ms``; their cursors."""
+        ``now_ms + lease_ms``; each with its cursor."""
         if among is not None and not among:
             return []
         due = (
-            select(cursors)
+            select(cursors, subscriptions)
             .join(subscriptions, subscriptions.c.id == cursors.c.subscription_id)
             .where(
                 subscriptions.c.active.is_(True),
@@ -334,7 +334,7 @@ class NotifyStore(TurnTakingStore):
                     .where(cursors.c.subscription_id.in_([row.subscription_id for row in rows]))
                     .values(lease_owner=worker, lease_until=now_ms + lease_ms)
                 )
-        return [_cursor(row) for row in rows]
+        return [(_subscription(row), _cursor(row)) for row in rows]
 
     def advance(self, worker: str, subscription_id: str, seq: int, *, lease_until: int) -> bool:
         """Move the cursor to ``seq`` (handled), clearing its failures, and hold the lease

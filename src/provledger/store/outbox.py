@@ -299,6 +299,7 @@ def retract(conn: Connection, ancestor: int) -> int:
         )
         .order_by(outbox.c.seq)
     ).all()
+    written_at = int(time.time() * 1000)
     rows = [
         {
             "subscription_id": row.subscription_id,
@@ -307,7 +308,7 @@ def retract(conn: Connection, ancestor: int) -> int:
             "block_hash": row.block_hash,
             "kind": RETRACT,
             "retracts": row.seq,
-            "written_at": int(time.time() * 1000),
+            "written_at": written_at,
         }
         for row in announced
     ]
@@ -318,7 +319,7 @@ def retract(conn: Connection, ancestor: int) -> int:
 
 def after(conn: Connection, subscription_id: str, seq: int, limit: int) -> list[RowMapping]:
     """The notifications of one subscription after ``seq``, in order, each with
-    ``retracted``: whether a retraction of it is written."""
+    ``retracted_by``: the seq of its retraction, None while it has none."""
     outbox = schema.outbox
     retractions = outbox.alias("retractions")
     query = (
@@ -374,12 +375,6 @@ def events_at(
     return found
 
 
-def index_head(conn: Connection) -> int | None:
-    """The chain head the indexer last saw (None before its first batch)."""
-    head: int | None = conn.execute(select(schema.checkpoint.c.head_block)).scalar()
-    return head
-
-
 class ActiveSubscriptions:
     """The subscriptions as the indexer sees them: reloaded when the notify store's version
     moves, and started (:meth:`NotifyStore.start`) at the first block written after they were
@@ -388,15 +383,16 @@ class ActiveSubscriptions:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        parsed = make_url(normalise_url(url))
+        self._file = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
+        """The SQLite file of the notify store, which the indexer does not create."""
         self.store: NotifyStore | None = None
         self._version = -1
         self._matcher = Matcher([])
 
     def _open(self) -> NotifyStore | None:
         if self.store is None:
-            parsed = make_url(normalise_url(self.url))
-            database = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
-            if database is not None and not Path(database).exists():
+            if self._file is not None and not Path(self._file).exists():
                 return None
             self.store = NotifyStore.open(self.url)
         return self.store

@@ -132,6 +132,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             200: {"content": {"text/event-stream": {}}, "description": "Server-sent events."},
             400: problems.documented("A filter that is not one (as for POST /subscriptions)."),
             401: problems.documented("No API key, or an unknown, wrong or revoked one."),
+            409: problems.documented("A new stream past the key's 1,000 subscriptions."),
             429: problems.documented("The API key holds as many streams open as one may."),
         },
     )

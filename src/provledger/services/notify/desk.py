@@ -7,9 +7,7 @@ key's are answered as unknown, the two are not told apart).
 
 from __future__ import annotations
 
-import hashlib
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,10 +25,8 @@ from provledger.services.relay import UnauthorizedError
 from provledger.store import outbox
 from provledger.store.notify import NotifyStore
 from provledger.store.relay import RelayStore
-from provledger.store.subscriptions import FINALITIES, Subscription
+from provledger.store.subscriptions import Subscription
 
-#: The id prefix of stream subscriptions.
-STREAM_PREFIX: Final = "str_"
 #: The fields of a subscription's JSON body.
 BODY_FIELDS: Final = frozenset({"url", "finality", "filter"})
 
@@ -141,22 +137,11 @@ class SubscriptionDesk:
     def open_stream(
         self, token: str | None, fields: Mapping[str, Sequence[str]], finality: str
     ) -> Subscription:
-        """The stream subscription of the key for ``fields`` at ``finality``: one per key,
-        filter and finality, made on its first connection, kept so that a client that comes
-        back with ``Last-Event-ID`` misses nothing."""
+        """The key's stream subscription for ``fields`` at ``finality``
+        (:meth:`Subscriptions.stream`)."""
         owner = self.owner(token)
-        if finality not in FINALITIES:
-            raise InvalidParameterError("finality", f"one of {', '.join(FINALITIES)}")
-        wanted = parse_filter(fields)
-        named = f"{owner}\n{finality}\n{wanted.to_json()}".encode()
-        return self.store.create(
-            owner=owner,
-            filter=wanted,
-            finality=finality,
-            target="stream",
-            url=None,
-            now_ms=int(time.time() * 1000),
-            subscription_id=STREAM_PREFIX + hashlib.sha256(named).hexdigest()[:24],
+        return self.subscriptions.stream(
+            owner=owner, wanted=parse_filter(fields), finality=finality
         )
 
     @contextmanager

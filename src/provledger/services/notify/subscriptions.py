@@ -10,7 +10,9 @@ subscription is made, and again on request, never stored.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -28,7 +30,7 @@ from provledger.services.notify.signing import (
     subscription_secret,
 )
 from provledger.services.notify.webhook import check_target
-from provledger.store.notify import NotifyStore
+from provledger.store.notify import NotifyStore, SubscriptionNotFoundError
 from provledger.store.subscriptions import (
     FILTER_FIELDS,
     FINALITIES,
@@ -36,10 +38,13 @@ from provledger.store.subscriptions import (
     SubscriptionFilter,
     UnknownFilterFieldError,
 )
+from provledger.units import utc_time
 
 #: The names of the events a subscription may ask for.
 EVENT_NAMES: Final = frozenset(EVENT_TYPES)
-#: Subscriptions one owner may hold.
+#: The id prefix of stream subscriptions.
+STREAM_PREFIX: Final = "str_"
+#: Subscriptions one owner may hold (webhooks and streams).
 MAX_SUBSCRIPTIONS: Final = 1_000
 #: Values one filter field may list.
 MAX_VALUES: Final = 1_000
@@ -120,6 +125,11 @@ def fields_of_options(given: Mapping[str, Sequence[str] | None]) -> dict[str, Se
     }
 
 
+def _check_finality(finality: str) -> None:
+    if finality not in FINALITIES:
+        raise InvalidParameterError("finality", f"one of {', '.join(FINALITIES)}")
+
+
 def parse_filter(fields: Mapping[str, Sequence[str]]) -> SubscriptionFilter:
     """A filter from its fields as given (text): asset ids (hex or decimal), accounts (``0x``
     and 40 hex digits, checksummed if mixed case), event names, category codes, grades."""
@@ -153,13 +163,10 @@ class Subscriptions:
         self, *, owner: str, wanted: SubscriptionFilter, finality: str, url: str
     ) -> tuple[Subscription, str]:
         """A new webhook subscription and its secret (``whsec_…``)."""
-        if finality not in FINALITIES:
-            raise InvalidParameterError("finality", f"one of {', '.join(FINALITIES)}")
+        _check_finality(finality)
         key = master_key(self.settings)  # before anything is written: no secretless subscription
         target = check_target(url, allow_private=self.settings.notify_allow_private)
-        held = len(self.store.listed(owner=owner))
-        if held >= MAX_SUBSCRIPTIONS:
-            raise TooManySubscriptionsError(owner, held)
+        self._check_room(owner)
         made = self.store.create(
             owner=owner,
             filter=wanted,
@@ -169,6 +176,32 @@ class Subscriptions:
             now_ms=int(time.time() * 1000),
         )
         return made, secret_text(subscription_secret(key, made.id))
+
+    def stream(self, *, owner: str, wanted: SubscriptionFilter, finality: str) -> Subscription:
+        """The stream subscription of ``owner`` for ``wanted`` at ``finality``: one per owner,
+        filter and finality, made on its first connection (and counted with the owner's
+        webhooks), kept so that a client that comes back with ``Last-Event-ID`` misses
+        nothing."""
+        _check_finality(finality)
+        named = f"{owner}\n{finality}\n{wanted.to_json()}".encode()
+        subscription_id = STREAM_PREFIX + hashlib.sha256(named).hexdigest()[:24]
+        with contextlib.suppress(SubscriptionNotFoundError):
+            return self.store.get(subscription_id)
+        self._check_room(owner)
+        return self.store.create(
+            owner=owner,
+            filter=wanted,
+            finality=finality,
+            target="stream",
+            url=None,
+            now_ms=int(time.time() * 1000),
+            subscription_id=subscription_id,
+        )
+
+    def _check_room(self, owner: str) -> None:
+        held = len(self.store.listed(owner=owner))
+        if held >= MAX_SUBSCRIPTIONS:
+            raise TooManySubscriptionsError(owner, held)
 
     def secret(self, subscription_id: str, *, owner: str | None = None) -> str:
         """The secret of a subscription, derived again."""
@@ -188,5 +221,5 @@ def subscription_json(item: Subscription) -> dict[str, Any]:
         "target": item.target,
         "url": item.url,
         "from_block": item.from_block,
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(item.created_at / 1000)),
+        "created_at": utc_time(item.created_at // 1000),
     }

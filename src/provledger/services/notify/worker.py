@@ -119,11 +119,12 @@ class NotifyWorker:
             among=self._waiting(),
         )
         if len(leased) <= 1 or self.threads <= 1:
-            for cursor in leased:
-                self._deliver(cursor, done)
+            for subscription, cursor in leased:
+                self._deliver(subscription, cursor, done)
             return done
         with ThreadPoolExecutor(min(self.threads, len(leased))) as pool:
-            for finished in [pool.submit(self._deliver, cursor, done) for cursor in leased]:
+            submitted = [pool.submit(self._deliver, *item, done) for item in leased]
+            for finished in submitted:
                 finished.result()
         return done
 
@@ -146,8 +147,7 @@ class NotifyWorker:
             if self._last.get(subscription_id, 0) <= seq:
                 self._last.pop(subscription_id, None)
 
-    def _deliver(self, cursor: Cursor, done: Delivered) -> None:
-        subscription = self.store.get(cursor.subscription_id)
+    def _deliver(self, subscription: Subscription, cursor: Cursor, done: Delivered) -> None:
         window = read_window(self.index, self._provenance, subscription.id, cursor.seq, READ_LIMIT)
         secret = subscription_secret(self.master_key, subscription.id)
         moved = _Advance(self, subscription.id)
