@@ -85,13 +85,19 @@ def test_a_key_subscribes_lists_reads_and_removes_its_own(
     body = {
         "url": "https://93.184.215.14/ledger",
         "finality": "safe",
-        "filter": {"holders": [HOLDER], "events": ["ObjectionLodged"], "grades": [2, 3]},
+        "filter": {
+            "holders": [HOLDER],
+            "events": ["ObjectionLodged", "LicenseExpiring"],
+            "grades": [2, 3],
+        },
+        "remind_before": "336h",
     }
     made = client.post("/subscriptions", json=body, headers=bearer(mine))
     assert made.status_code == 201, made.text
     answer = made.json()
+    assert answer["remind_before"] == "14d"
     assert answer["filter"] == {
-        "events": ["ObjectionLodged"],
+        "events": ["LicenseExpiring", "ObjectionLodged"],
         "grades": [2, 3],
         "holders": [HOLDER.lower()],
     }
@@ -150,6 +156,13 @@ def test_a_key_subscribes_lists_reads_and_removes_its_own(
         ),
         ({"url": "https://93.184.215.14/x", "finality": "soon"}, "finality: one of pending"),
         ({"url": "https://93.184.215.14/x", "callback": "x"}, "a subscription has no field"),
+        (
+            {"url": "https://93.184.215.14/x", "remind_before": "7w"},
+            "remind_before: a lead time such as 7d, 36h or 90m, not '7w'",
+        ),
+        ({"url": "https://93.184.215.14/x", "remind_before": 30}, "between 1m and 366d"),
+        ({"url": "https://93.184.215.14/x", "remind_before": "400d"}, "between 1m and 366d"),
+        ({"url": "https://93.184.215.14/x", "remind_before": True}, "remind_before: a lead"),
         ({"finality": "safe"}, "url: the webhook's http(s) URL"),
     ],
 )
@@ -185,7 +198,7 @@ def test_a_body_that_is_not_an_object_is_refused(client: TestClient, keys: tuple
     refused = client.post(
         "/subscriptions", content=b'["https://93.184.215.14/x"]', headers=bearer(keys[0])
     )
-    assert problem(refused, 400) == "body: a JSON object: {url, finality, filter}"
+    assert problem(refused, 400) == "body: a JSON object: {url, finality, filter, ...}"
 
 
 def test_streams_count_with_the_webhooks_against_a_key_s_limit(

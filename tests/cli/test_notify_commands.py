@@ -17,6 +17,7 @@ from helpers.processes import PROVLEDGER, clean_env, wait_until
 from helpers.receiver import Receiver
 from provledger.chain.anvil import free_port
 from provledger.chain.serialize import asset_hex
+from provledger.cli.watch import Event, describe
 from provledger.services.notify.signing import parse_secret, verify
 
 pytestmark = pytest.mark.anvil
@@ -45,12 +46,20 @@ def test_a_subscription_made_on_the_command_line_is_delivered_signed(
         assert typo == "error: there is no event 'Tranfer'; did you mean 'Transfer'?"
         bad_grade = cli.fails(2, "notify", "subscribe", "--url", receiver.url, "--grade", "4")
         assert bad_grade == "error: grades: a grade is 1, 2 or 3, not '4'"
+        bad_lead = cli.fails(
+            2, "notify", "subscribe", "--url", receiver.url, "--remind-before", "2w"
+        )
+        assert bad_lead == "error: remind_before: a lead time such as 7d, 36h or 90m, not '2w'"
         assert cli.json("notify", "list") == []  # nothing refused was kept
 
         cli.env["PROVLEDGER_NOTIFY_ALLOW_PRIVATE"] = "true"
         holder = cli.address(HOLDER)
-        made = cli.json("notify", "subscribe", "--url", receiver.url, "--holder", holder)
+        made = cli.json(
+            "notify", "subscribe", "--url", receiver.url, "--holder", holder,
+            "--remind-before", "48h",
+        )  # fmt: skip
         assert made["filter"] == {"holders": [holder.lower()]}
+        assert made["remind_before"] == "2d"
         assert made["from_block"] is None
         assert cli.ok("notify", "secret", made["id"]).strip() == made["secret"]
         cli.ok("index", "--once", "--no-progress")
@@ -179,3 +188,26 @@ def test_an_unreachable_database_is_one_line_and_exit_3(tmp_path: Path) -> None:
         assert line.startswith(f"error: the database at {shown} cannot be reached (")
         assert "Connection refused" in line
         assert line.endswith("); retry shortly")
+
+
+def test_watch_shows_a_reminder_with_its_expiry_and_the_grant() -> None:
+    licensee = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    body = {
+        "id": "sub_1-61-1-9b20c4d1e07a-x",
+        "type": "remind",
+        "subscription": "sub_1",
+        "reminder": "LicenseExpiring",
+        "expires_at": "2027-01-04T09:00:00Z",
+        "event": {
+            "block_number": 61,
+            "block_time": 1_796_645_360,
+            "event": "LicenseGranted",
+            "args": {"license_id": 3, "asset_id": "0x" + "ab" * 32, "licensee": licensee},
+            "finality": "safe",
+        },
+    }
+    line = describe(Event("7", "remind", json.dumps(body)))
+    assert line == (
+        "reminder   LicenseExpiring at 2027-01-04T09:00:00Z: 2026-12-07T12:09:20Z  block 61  "
+        f"LicenseGranted         asset 0x{'ab' * 32}  licensee {licensee}  (safe)"
+    )

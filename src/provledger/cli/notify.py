@@ -36,6 +36,7 @@ from provledger.services.notify.subscriptions import (
     fields_of_options,
     master_key,
     parse_filter,
+    parse_lead,
     subscription_json,
 )
 from provledger.services.notify.worker import NotifyWorker
@@ -64,6 +65,13 @@ MasterKeyFileOption = Annotated[
 IndexDatabaseOption = Annotated[
     str | None,
     typer.Option(help="The index database [env PROVLEDGER_DATABASE_URL]."),
+]
+RemindBeforeOption = Annotated[
+    str,
+    typer.Option(
+        help="Remind of licences and export permits this long before they expire "
+        "(events LicenseExpiring, ExportPermitExpiring): 7d, 36h, 90m."
+    ),
 ]
 SubscriptionArgument = Annotated[str, typer.Argument(help="The subscription's id (sub_…).")]
 Values = list[str] | None
@@ -139,6 +147,7 @@ def notify_subscribe_command(
         str,
         typer.Option(help=f"Announce events once their block is {', '.join(FINALITIES)}."),
     ] = "pending",
+    remind_before: RemindBeforeOption = "7d",
     *,
     fields: dict[str, Sequence[str]],
 ) -> None:
@@ -148,10 +157,10 @@ def notify_subscribe_command(
     Example: provledger notify subscribe --url https://hooks.example.com/ledger
     --holder 0x70997970C51812dc3A010C7d01b50e0d17dc79C8 --event ObjectionLodged
     """
-    wanted = parse_filter(fields)
+    wanted, lead = parse_filter(fields), parse_lead(remind_before)
     with NotifyStore.open(settings.notify_database_url) as store:
         made, secret = Subscriptions(store, settings).create(
-            owner=CLI_OWNER, wanted=wanted, finality=finality, url=url
+            owner=CLI_OWNER, wanted=wanted, finality=finality, url=url, remind_before=lead
         )
     if as_json:
         _line(json.dumps({**subscription_json(made), "secret": secret}))

@@ -26,7 +26,7 @@ from provledger.cli.gateway import (
     gateway_request,
     require_gateway,
 )
-from provledger.cli.notify import with_filter_options
+from provledger.cli.notify import RemindBeforeOption, with_filter_options
 from provledger.config import Settings
 from provledger.errors import InputError
 from provledger.services.notify.subscriptions import OPTION_FIELDS
@@ -81,6 +81,12 @@ def describe(event: Event) -> str:
             f"reorganised and that event is gone ({body['retracts']})"
         )
     shown = body["event"]
+    if body["type"] == "remind":  # about the grant (or issue) of what expires
+        return f"reminder   {body['reminder']} at {body['expires_at']}: {_line_of(shown)}"
+    return _line_of(shown)
+
+
+def _line_of(shown: dict[str, Any]) -> str:
     when = utc_time(shown["block_time"])
     args = shown["args"]
     asset = args.get("asset_id") or args.get("token_id")
@@ -105,19 +111,20 @@ def watch_command(
     finality: Annotated[
         str, typer.Option(help="Show events once their block is pending, safe or final.")
     ] = "pending",
+    remind_before: RemindBeforeOption = "7d",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event per line.")] = False,
     *,
     fields: dict[str, Sequence[str]],
 ) -> None:
     """Follow what the ledger records as it is indexed, through a gateway's event stream:
-    every event that matches every filter given (none: every event), and retractions after a
-    reorg. Runs until Ctrl-C.
+    every event that matches every filter given (none: every event), reminders of licences
+    and export permits about to expire, and retractions after a reorg. Runs until Ctrl-C.
 
     Example: provledger watch --gateway http://127.0.0.1:8000 --api-key plk_… --event Transfer
     """
     settings = settings_from(gateway_url=gateway, api_key=api_key)
     options = {field: option for option, field in OPTION_FIELDS.items()}
-    query = [("finality", finality)]
+    query = [("finality", finality), ("remind_before", remind_before)]
     query += [(options[field], value) for field, values in fields.items() for value in values]
     complete(lambda: _follow(settings, query, as_json))
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from provledger.errors import ProvledgerError
-from provledger.store import outbox, schema
+from provledger.store import outbox, reminders, schema
 from provledger.store.engine import (
     BUSY_TIMEOUT_MS,
     create_tables,
@@ -316,9 +316,8 @@ class IndexStore:
                 if rows:
                     insert_tuples(conn, table, rows)
             written = ws.flush() + len(records)
-            if self.subscriptions is not None and records:
-                matched = self.subscriptions.before_batch(records[0].block_number)
-                written += outbox.announce(conn, records, matched)
+            if self.subscriptions is not None:
+                written += self._notify(conn, records, headers, checkpoint)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)
             if headers:
@@ -328,6 +327,33 @@ class IndexStore:
             self._move_checkpoint(conn, checkpoint)
         if bulk and self._has_wal:
             self._bound_wal()
+        return written
+
+    def _notify(
+        self,
+        conn: Connection,
+        records: Sequence[LogRecord],
+        headers: Sequence[BlockHeader],
+        checkpoint: Checkpoint,
+    ) -> int:
+        """Write the batch's announcements and reminders to the outbox; return how many."""
+        assert self.subscriptions is not None
+        first = records[0].block_number if records else checkpoint.block_number
+        matcher = self.subscriptions.before_batch(first)
+        written = outbox.announce(conn, records, matcher) if records else 0
+        times = [item.timestamp for item in headers[-1:]] + [
+            item.block_time for item in records[-1:]
+        ]
+        if not matcher.wants_reminders or not times:  # no times: blocks without events, unfetched
+            return written
+        stored = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == reminders.META_REMINDED_TO)
+        ).scalar()
+        since = None if stored is None else int(stored)
+        clock = reminders.Clock(max(times), since, first, checkpoint.block_number)
+        written += reminders.remind(conn, matcher, clock, self.subscriptions.started)
+        if since is None or clock.now > since:  # a reorg may take the chain's time back
+            self._set_meta(conn, reminders.META_REMINDED_TO, str(clock.now))
         return written
 
     def _bound_wal(self) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Connection,
+    Engine,
     Index,
     Integer,
     LargeBinary,
@@ -36,8 +37,10 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    inspect,
     or_,
     select,
+    text,
     update,
 )
 
@@ -46,14 +49,15 @@ from provledger.store.columns import column
 from provledger.store.engine import is_sqlite
 from provledger.store.naming import new_metadata
 from provledger.store.subscriptions import (
+    DEFAULT_REMIND_BEFORE,
+    Subscription,
+    SubscriptionFilter,
+)
+from provledger.store.subscriptions import (
     FILTER_FIELDS as FILTER_FIELDS,
 )
 from provledger.store.subscriptions import (
     FINALITIES as FINALITIES,
-)
-from provledger.store.subscriptions import (
-    Subscription,
-    SubscriptionFilter,
 )
 from provledger.store.write_turns import TurnTakingStore
 
@@ -75,6 +79,9 @@ subscriptions = Table(
     column("from_block", BigInteger, nullable=True),
     column("created_at", BigInteger),  # unix ms
     column("active", Boolean),
+    # seconds before an expiry that reminders go out; NULL in a store made before there were
+    # reminders (the default then)
+    column("remind_before", BigInteger, nullable=True),
     Index(None, "owner", "id"),
 )
 
@@ -164,6 +171,7 @@ def _subscription(row: Any) -> Subscription:
         from_block=row.from_block,
         created_at=row.created_at,
         active=bool(row.active),
+        remind_before=DEFAULT_REMIND_BEFORE if row.remind_before is None else row.remind_before,
     )
 
 
@@ -183,6 +191,13 @@ class NotifyStore(TurnTakingStore):
 
     metadata = metadata
 
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        known = {item["name"] for item in inspect(engine).get_columns(subscriptions.name)}
+        if "remind_before" not in known:  # a store made before there were reminders
+            with self._transaction() as conn:
+                conn.execute(text("ALTER TABLE subscriptions ADD COLUMN remind_before BIGINT"))
+
     # ------------------------------------------------------------ subscriptions
     def create(
         self,
@@ -194,6 +209,7 @@ class NotifyStore(TurnTakingStore):
         url: str | None,
         now_ms: int,
         subscription_id: str | None = None,
+        remind_before: int = DEFAULT_REMIND_BEFORE,
     ) -> Subscription:
         """A new subscription, its cursor at the start of the outbox; with ``subscription_id``,
         the subscription of that id, made unless it exists (a stream's, named by what it
@@ -210,6 +226,7 @@ class NotifyStore(TurnTakingStore):
             url=url,
             from_block=None,
             created_at=now_ms,
+            remind_before=remind_before,
         )
         with self._transaction() as conn:  # two first connections of one stream: one row
             conn.execute(
@@ -225,6 +242,7 @@ class NotifyStore(TurnTakingStore):
                     from_block=None,
                     created_at=now_ms,
                     active=True,
+                    remind_before=remind_before,
                 )
             )
             _raise_version(conn)

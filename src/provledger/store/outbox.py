@@ -44,10 +44,15 @@ from provledger.store import schema
 from provledger.store.engine import normalise_url, sqlite_file
 from provledger.store.notify import NotifyStore
 from provledger.store.records import LogRecord
-from provledger.store.subscriptions import Subscription, SubscriptionFilter
+from provledger.store.subscriptions import REMINDERS, Subscription, SubscriptionFilter
 
 ANNOUNCE: Final = "announce"
 RETRACT: Final = "retract"
+#: A reminder of an expiry (:mod:`provledger.store.reminders`), and the retraction of one.
+REMIND: Final = "remind"
+UNREMIND: Final = "unremind"
+#: What a retraction of each kind of row is.
+RETRACTION: Final = {ANNOUNCE: RETRACT, REMIND: UNREMIND}
 ZERO_ADDRESS: Final = "0x" + "00" * 20
 _CHUNK: Final = 500
 _ADDRESS_LENGTH: Final = 42
@@ -230,6 +235,12 @@ class Matcher:
             for value in getattr(item.filter, field):
                 self._by[field].setdefault(value, []).append(item)
         self._fields = [field for field in KEY_FIELDS if self._by[field]]
+        self.wants_reminders = any(
+            not item.filter.events or not item.filter.events.isdisjoint(REMINDERS)
+            for item in subscriptions
+        )
+        """Whether any subscription may hear of reminders (its filter names no events, or
+        one of :data:`provledger.store.subscriptions.REMINDERS`)."""
 
     def __bool__(self) -> bool:
         return bool(self.subscriptions)
@@ -284,8 +295,9 @@ def announce(conn: Connection, records: Sequence[LogRecord], matcher: Matcher) -
 
 
 def retract(conn: Connection, ancestor: int) -> int:
-    """Write a retraction of every announcement of a block after ``ancestor`` not yet
-    retracted (a rollback to ``ancestor`` is under way); return how many."""
+    """Write a retraction of every announcement (and reminder) of an event in a block after
+    ``ancestor`` not yet retracted (a rollback to ``ancestor`` is under way); return how
+    many."""
     outbox = schema.outbox
     retracted = select(outbox.c.retracts).where(outbox.c.retracts.is_not(None))
     announced = conn.execute(
@@ -293,7 +305,7 @@ def retract(conn: Connection, ancestor: int) -> int:
         .where(
             and_(
                 outbox.c.block_number > ancestor,
-                outbox.c.kind == ANNOUNCE,
+                outbox.c.kind.in_(list(RETRACTION)),
                 outbox.c.seq.not_in(retracted),
             )
         )
@@ -306,7 +318,7 @@ def retract(conn: Connection, ancestor: int) -> int:
             "block_number": row.block_number,
             "log_index": row.log_index,
             "block_hash": row.block_hash,
-            "kind": RETRACT,
+            "kind": RETRACTION[row.kind],
             "retracts": row.seq,
             "written_at": written_at,
         }
@@ -389,6 +401,8 @@ class ActiveSubscriptions:
         self.store: NotifyStore | None = None
         self._version = -1
         self._matcher = Matcher([])
+        self.started: frozenset[str] = frozenset()
+        """The subscriptions :meth:`before_batch` started, for the batch it was called for."""
 
     def _open(self) -> NotifyStore | None:
         if self.store is None:
@@ -413,6 +427,7 @@ class ActiveSubscriptions:
             loaded = store.active()
             self._version = current
         new = [item.id for item in loaded if item.from_block is None]
+        self.started = frozenset(new)
         if new:
             store.start(new, first_block)
             loaded = [

@@ -57,7 +57,7 @@ from provledger.store.naming import new_metadata as new_metadata
 #: Bump on any change of the tables below or in provledger.store.document_tables; the indexer
 #: rebuilds a store of another version, and readers refuse it until then
 #: (provledger.store.engine.create_schema and the gateway's engines).
-SCHEMA_VERSION: Final = 13
+SCHEMA_VERSION: Final = 14
 
 
 #: The projection tables in the order they are declared (see PROJECTIONS).
@@ -177,7 +177,7 @@ outbox = Table(
     block(),
     column("log_index", Integer),
     hash32("block_hash"),
-    column("kind", String(8)),  # announce | retract
+    column("kind", String(8)),  # announce | retract | remind | unremind
     column("retracts", BigInteger, nullable=True),  # the seq of the retracted announcement
     column("written_at", BigInteger),  # unix ms: when its batch was written (lag from there)
     Index(None, "subscription_id", "seq"),
@@ -309,7 +309,7 @@ licenses = _asset_record(
     *when("granted"),
     *when("revoked", nullable=True),
     hash32("revocation_reason", nullable=True),
-    indexes=[("licensee", "license_id")],
+    indexes=[("licensee", "license_id"), ("expires_at",)],  # expiring soon: reminders
 )
 
 appraisals = _asset_record(
@@ -371,7 +371,7 @@ export_permits = _projection(
     block("issued_block"),
     column("state", String(16)),  # ISSUED | USED | REVOKED
     block("closed_block", nullable=True),
-    indexes=[("recipient", "asset_id")],
+    indexes=[("recipient", "asset_id"), ("expires_at",)],
 )
 
 batches = _projection(

@@ -13,6 +13,16 @@ from provledger.errors import InputError
 
 #: What a subscription may wait for before it hears of an event.
 FINALITIES: Final = ("pending", "safe", "final")
+#: The reminders a subscription hears of, as the event names a filter may give: a licence, or
+#: an export permit, that expires within the subscription's ``remind_before``
+#: (:mod:`provledger.store.reminders`).
+LICENSE_EXPIRING: Final = "LicenseExpiring"
+EXPORT_PERMIT_EXPIRING: Final = "ExportPermitExpiring"
+REMINDERS: Final = (LICENSE_EXPIRING, EXPORT_PERMIT_EXPIRING)
+#: The event that makes the record each reminder is of.
+MADE_BY: Final = {LICENSE_EXPIRING: "LicenseGranted", EXPORT_PERMIT_EXPIRING: "ExportPermitIssued"}
+#: How long before an expiry a subscription is reminded of it, unless it says otherwise: a week.
+DEFAULT_REMIND_BEFORE: Final = 7 * 24 * 3600
 #: The filter fields: each a list; an event matches when it matches every field given.
 FILTER_FIELDS: Final = (
     "assets",
@@ -81,3 +91,5 @@ class Subscription:
     from_block: int | None
     created_at: int
     active: bool = True
+    remind_before: int = DEFAULT_REMIND_BEFORE
+    """Seconds before a licence or export permit expires that the subscription hears of it."""

@@ -46,8 +46,9 @@ SUBSCRIPTION_BODY: Final[dict[str, Any]] = {
                     "finality": "safe",
                     "filter": {
                         "holders": ["0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"],
-                        "events": ["ObjectionLodged", "DisputeOpened"],
+                        "events": ["ObjectionLodged", "DisputeOpened", "LicenseExpiring"],
                     },
+                    "remind_before": "14d",
                 }
             }
         },
@@ -81,15 +82,17 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
     async def subscribe(request: Request, authorization: Authorization = None) -> Any:
         """Subscribe a webhook to the events that match every field of `filter` (assets,
         holders, registrants, licensees, participants, events, categories, grades; none: every
-        event), at a `finality` (pending, safe or final). The answer carries the secret that
-        signs its deliveries (`secret`, shown this once)."""
+        event), at a `finality` (pending, safe or final). The events `LicenseExpiring` and
+        `ExportPermitExpiring` are reminders, `remind_before` (7d unless given) before a
+        licence or export permit expires. The answer carries the secret that signs its
+        deliveries (`secret`, shown this once)."""
         desk = gateway.subscriptions()
         token = bearer_token(authorization)
         await gateway.node_work.run(desk.owner, token)  # 401 before the body is read
         body = await read_capped(request, BODY_MAX_BYTES, "body")
         given = parse_json(body, what="the subscription", max_bytes=BODY_MAX_BYTES)
         if not isinstance(given, dict):
-            raise InvalidParameterError("body", "a JSON object: {url, finality, filter}")
+            raise InvalidParameterError("body", "a JSON object: {url, finality, filter, ...}")
         return await gateway.node_work.run(desk.create, token, given)
 
     @router.get("/subscriptions", tags=["notifications"], responses=refused)
@@ -147,6 +150,10 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             ),
         ] = None,
         finality: Annotated[str, Query(description="pending, safe or final")] = "pending",
+        remind_before: Annotated[
+            str | None,
+            Query(description="How long before an expiry to remind: 7d (the default), 36h, 90m."),
+        ] = None,
         asset: Values = None,
         holder: Values = None,
         registrant: Values = None,
@@ -157,7 +164,8 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         grade: Values = None,
     ) -> StreamingResponse:
         """Server-sent events of what the index records that matches every filter given
-        (repeatable; none: every event), once at the `finality` asked: `announce` events, and
+        (repeatable; none: every event), once at the `finality` asked: `announce` events,
+        `remind` events for licences and export permits that expire within `remind_before`, and
         `retract` events for announced ones a reorg removed. Each event's `id` is its outbox
         position: reconnect with `Last-Event-ID` and the stream goes on after it, with no gap
         and no repeat. Without it, the stream starts with what is indexed next. An idle stream
@@ -165,7 +173,9 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
         desk = gateway.subscriptions()
         token = bearer_token(authorization)
         fields = fields_of_options(locals())
-        opened = await gateway.node_work.run(desk.open_stream, token, fields, finality)
+        opened = await gateway.node_work.run(
+            desk.open_stream, token, fields, finality, remind_before
+        )
         start = await gateway.node_work.run(desk.start_of, opened, last_event_id)
         holding = desk.streaming(opened.owner)
         holding.__enter__()  # 429 here, before the response starts

@@ -7,10 +7,13 @@ wait for its block's finality. The webhook worker and the event stream decide al
   skipped in the notify store), and so is its retraction; a retraction of one that went out is
   sent.
 
-A body is JSON: ``id`` (the delivery id), ``type`` (``announce`` or ``retract``),
-``subscription``, and for an announcement ``event`` (the event as ``GET /asset/{id}/history``
-shows it), for a retraction ``retracts`` (the id of the announcement it takes back) and the
-retracted event's position.
+A body is JSON: ``id`` (the delivery id), ``type`` (``announce``, ``remind`` or
+``retract``), ``subscription``, and for an announcement ``event`` (the event as
+``GET /asset/{id}/history`` shows it); for a reminder (:mod:`provledger.store.reminders`)
+``reminder`` (``LicenseExpiring`` or ``ExportPermitExpiring``), ``expires_at`` and ``event``,
+the grant or issue of what expires; for a retraction ``retracts`` (the id of the announcement
+or reminder it takes back) and the retracted event's position. A reminder waits for its event's
+finality as an announcement does.
 """
 
 from __future__ import annotations
@@ -28,19 +31,40 @@ from provledger.services.reads import event_args, view
 from provledger.services.views import EventView, Finality
 from provledger.store import outbox
 from provledger.store.notify import NotifyStore
-from provledger.store.subscriptions import Subscription
+from provledger.store.subscriptions import MADE_BY, Subscription
+from provledger.units import utc_time
 
 _EVENT_FIELDS: Final = tuple(item.name for item in dataclasses.fields(EventView))
 _RANK: Final = {Finality.PENDING: 0, Finality.SAFE: 1, Finality.FINAL: 2}
+#: The ``type`` of each kind of outbox row's body.
+_TYPES: Final = {
+    outbox.ANNOUNCE: "announce",
+    outbox.RETRACT: "retract",
+    outbox.REMIND: "remind",
+    outbox.UNREMIND: "retract",
+}
+_SUFFIXES: Final = {
+    outbox.ANNOUNCE: "",
+    outbox.RETRACT: "-r",
+    outbox.REMIND: "-x",
+    outbox.UNREMIND: "-x-r",
+}
+#: The reminder each event that makes an expiring record gives.
+_REMINDERS: Final = {event: reminder for reminder, event in MADE_BY.items()}
 #: What :func:`body_of` gives for an announcement not yet at its subscription's finality.
 NOT_YET: Final = b""
+
+
+def body_type(kind: str) -> str:
+    """The ``type`` of the body of an outbox row of ``kind`` (an event stream's event name)."""
+    return _TYPES[kind]
 
 
 def delivery_id(subscription_id: str, row: Mapping[Any, Any]) -> str:
     """The stable id of an outbox notification: the subscription, the event's position and its
     block's hash (a reorg's new event at the same position has another), and ``r`` for a
     retraction."""
-    suffix = "-r" if row["kind"] == outbox.RETRACT else ""
+    suffix = _SUFFIXES[row["kind"]]
     block_hash = str(row["block_hash"])[2:14]
     return f"{subscription_id}-{row['block_number']}-{row['log_index']}-{block_hash}{suffix}"
 
@@ -65,7 +89,7 @@ def read_window(
         wanted = [
             (row["block_number"], row["log_index"])
             for row in rows
-            if row["kind"] == outbox.ANNOUNCE and row["retracted_by"] is None
+            if row["kind"] in outbox.RETRACTION and row["retracted_by"] is None
         ]
         return Window(rows, outbox.events_at(conn, wanted), provenance.finality_now(conn))
 
@@ -76,13 +100,13 @@ def body_of(
     """The body to send for ``row``; None to skip it; :data:`NOT_YET` to wait until its block
     reaches the subscription's finality."""
     identity = delivery_id(subscription.id, row)
-    if row["kind"] == outbox.RETRACT:
+    if row["kind"] in (outbox.RETRACT, outbox.UNREMIND):
         if store.was_skipped(subscription.id, int(row["retracts"])):
             return None
         return orjson.dumps(
             {
                 "id": identity,
-                "type": "retract",
+                "type": body_type(row["kind"]),
                 "subscription": subscription.id,
                 "retracts": identity.removesuffix("-r"),
                 "block_number": row["block_number"],
@@ -97,12 +121,15 @@ def body_of(
     reached = window.finality(int(row["block_number"]))
     if _RANK[reached] < _RANK[Finality(subscription.finality)]:
         return NOT_YET
-    shown = view(EventView, event, reached, args=event_args(event))
-    return orjson.dumps(
-        {
-            "id": identity,
-            "type": "announce",
-            "subscription": subscription.id,
-            "event": {name: getattr(shown, name) for name in _EVENT_FIELDS},
-        }
-    )
+    args = event_args(event)
+    shown = view(EventView, event, reached, args=args)
+    body: dict[str, Any] = {
+        "id": identity,
+        "type": body_type(row["kind"]),
+        "subscription": subscription.id,
+    }
+    if row["kind"] == outbox.REMIND:
+        body["reminder"] = _REMINDERS[shown.event]
+        body["expires_at"] = utc_time(int(args["expires_at"]))
+    body["event"] = {name: getattr(shown, name) for name in _EVENT_FIELDS}
+    return orjson.dumps(body)

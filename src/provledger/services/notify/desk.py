@@ -18,23 +18,31 @@ from sqlalchemy import Engine
 from provledger.config import Settings
 from provledger.errors import InputError, ProvledgerError
 from provledger.params import InvalidParameterError
-from provledger.services.notify.bodies import NOT_YET, body_of, read_window
-from provledger.services.notify.subscriptions import Subscriptions, parse_filter, subscription_json
+from provledger.services.notify.bodies import NOT_YET, body_of, body_type, read_window
+from provledger.services.notify.subscriptions import (
+    Subscriptions,
+    parse_filter,
+    parse_lead,
+    subscription_json,
+)
 from provledger.services.provenance import Provenance
 from provledger.services.relay import UnauthorizedError
 from provledger.store import outbox
 from provledger.store.notify import NotifyStore
 from provledger.store.relay import RelayStore
-from provledger.store.subscriptions import Subscription
+from provledger.store.subscriptions import DEFAULT_REMIND_BEFORE, Subscription
 
 #: The fields of a subscription's JSON body.
-BODY_FIELDS: Final = frozenset({"url", "finality", "filter"})
+BODY_FIELDS: Final = frozenset({"url", "finality", "filter", "remind_before"})
 
 
 class UnknownBodyFieldError(InputError):
     """A subscription's body names a field there is none of."""
 
-    template = "a subscription has no field {name!r}; its fields are url, finality and filter"
+    template = (
+        "a subscription has no field {name!r}; its fields are url, finality, filter and "
+        "remind_before"
+    )
     name: str
 
 
@@ -81,8 +89,8 @@ class SubscriptionDesk:
         return key.key_id
 
     def create(self, token: str | None, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A new subscription of the key from a JSON body ``{url, finality?, filter?}``; its
-        view with the secret (shown this once)."""
+        """A new subscription of the key from a JSON body ``{url, finality?, filter?,
+        remind_before?}``; its view with the secret (shown this once)."""
         owner = self.owner(token)
         for name in body:
             if name not in BODY_FIELDS:
@@ -97,8 +105,11 @@ class SubscriptionDesk:
         if not isinstance(given, dict):
             raise InvalidParameterError("filter", "an object of field: [values]")
         wanted = parse_filter({name: _text_list(name, values) for name, values in given.items()})
+        lead = body.get("remind_before", DEFAULT_REMIND_BEFORE)
+        if not isinstance(lead, str | int) or isinstance(lead, bool):
+            raise InvalidParameterError("remind_before", "a lead time such as 7d, or seconds")
         made, secret = self.subscriptions.create(
-            owner=owner, wanted=wanted, finality=finality, url=url
+            owner=owner, wanted=wanted, finality=finality, url=url, remind_before=parse_lead(lead)
         )
         return {**subscription_json(made), "secret": secret}
 
@@ -135,13 +146,18 @@ class SubscriptionDesk:
 
     # ------------------------------------------------------------ streams
     def open_stream(
-        self, token: str | None, fields: Mapping[str, Sequence[str]], finality: str
+        self,
+        token: str | None,
+        fields: Mapping[str, Sequence[str]],
+        finality: str,
+        remind_before: str | None = None,
     ) -> Subscription:
-        """The key's stream subscription for ``fields`` at ``finality``
-        (:meth:`Subscriptions.stream`)."""
+        """The key's stream subscription for ``fields`` at ``finality``, reminded
+        ``remind_before`` expiries (:meth:`Subscriptions.stream`)."""
         owner = self.owner(token)
+        lead = DEFAULT_REMIND_BEFORE if remind_before is None else parse_lead(remind_before)
         return self.subscriptions.stream(
-            owner=owner, wanted=parse_filter(fields), finality=finality
+            owner=owner, wanted=parse_filter(fields), finality=finality, remind_before=lead
         )
 
     @contextmanager
@@ -183,5 +199,5 @@ class SubscriptionDesk:
                 break
             seq = int(row["seq"])
             if body is not None:
-                ready.append((seq, str(row["kind"]), body))
+                ready.append((seq, body_type(str(row["kind"])), body))
         return ready, seq

@@ -32,16 +32,18 @@ from provledger.services.notify.signing import (
 from provledger.services.notify.webhook import check_target
 from provledger.store.notify import NotifyStore, SubscriptionNotFoundError
 from provledger.store.subscriptions import (
+    DEFAULT_REMIND_BEFORE,
     FILTER_FIELDS,
     FINALITIES,
+    REMINDERS,
     Subscription,
     SubscriptionFilter,
     UnknownFilterFieldError,
 )
 from provledger.units import utc_time
 
-#: The names of the events a subscription may ask for.
-EVENT_NAMES: Final = frozenset(EVENT_TYPES)
+#: The names of the events a subscription may ask for, and of the reminders.
+EVENT_NAMES: Final = frozenset(EVENT_TYPES) | frozenset(REMINDERS)
 #: The id prefix of stream subscriptions.
 STREAM_PREFIX: Final = "str_"
 #: Subscriptions one owner may hold (webhooks and streams).
@@ -125,6 +127,33 @@ def fields_of_options(given: Mapping[str, Sequence[str] | None]) -> dict[str, Se
     }
 
 
+#: Seconds in each unit a lead time may be given in, the largest first.
+_UNITS: Final = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+#: The shortest and longest lead time of reminders.
+LEAD_BOUNDS: Final = (60, 366 * 86_400)
+
+
+def parse_lead(given: str | int) -> int:
+    """A reminder lead time in seconds, from seconds or text such as ``7d``, ``36h``, ``90m``
+    (one number, one unit), between a minute and 366 days."""
+    text = str(given).strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    if not (number.isascii() and number.isdigit() and len(number) <= 9):
+        raise InvalidParameterError(
+            "remind_before", f"a lead time such as 7d, 36h or 90m, not {str(given)!r}"
+        )
+    seconds = int(number) * _UNITS[unit]
+    if not LEAD_BOUNDS[0] <= seconds <= LEAD_BOUNDS[1]:
+        raise InvalidParameterError("remind_before", "between 1m and 366d")
+    return seconds
+
+
+def lead_text(seconds: int) -> str:
+    """A lead time as :func:`parse_lead` reads it, in the largest unit that divides it."""
+    unit, size = next((unit, size) for unit, size in _UNITS.items() if seconds % size == 0)
+    return f"{seconds // size}{unit}"
+
+
 def _check_finality(finality: str) -> None:
     if finality not in FINALITIES:
         raise InvalidParameterError("finality", f"one of {', '.join(FINALITIES)}")
@@ -160,7 +189,13 @@ class Subscriptions:
         self.settings = settings
 
     def create(
-        self, *, owner: str, wanted: SubscriptionFilter, finality: str, url: str
+        self,
+        *,
+        owner: str,
+        wanted: SubscriptionFilter,
+        finality: str,
+        url: str,
+        remind_before: int = DEFAULT_REMIND_BEFORE,
     ) -> tuple[Subscription, str]:
         """A new webhook subscription and its secret (``whsec_…``)."""
         _check_finality(finality)
@@ -174,16 +209,26 @@ class Subscriptions:
             target="webhook",
             url=target,
             now_ms=int(time.time() * 1000),
+            remind_before=remind_before,
         )
         return made, secret_text(subscription_secret(key, made.id))
 
-    def stream(self, *, owner: str, wanted: SubscriptionFilter, finality: str) -> Subscription:
-        """The stream subscription of ``owner`` for ``wanted`` at ``finality``: one per owner,
-        filter and finality, made on its first connection (and counted with the owner's
-        webhooks), kept so that a client that comes back with ``Last-Event-ID`` misses
-        nothing."""
+    def stream(
+        self,
+        *,
+        owner: str,
+        wanted: SubscriptionFilter,
+        finality: str,
+        remind_before: int = DEFAULT_REMIND_BEFORE,
+    ) -> Subscription:
+        """The stream subscription of ``owner`` for ``wanted`` at ``finality`` (and
+        ``remind_before``): one per owner, filter, finality and lead time, made on its first
+        connection (and counted with the owner's webhooks), kept so that a client that comes
+        back with ``Last-Event-ID`` misses nothing."""
         _check_finality(finality)
         named = f"{owner}\n{finality}\n{wanted.to_json()}".encode()
+        if remind_before != DEFAULT_REMIND_BEFORE:  # the ids of streams made before reminders
+            named += f"\n{remind_before}".encode()
         subscription_id = STREAM_PREFIX + hashlib.sha256(named).hexdigest()[:24]
         with contextlib.suppress(SubscriptionNotFoundError):
             return self.store.get(subscription_id)
@@ -196,6 +241,7 @@ class Subscriptions:
             url=None,
             now_ms=int(time.time() * 1000),
             subscription_id=subscription_id,
+            remind_before=remind_before,
         )
 
     def _check_room(self, owner: str) -> None:
@@ -220,6 +266,7 @@ def subscription_json(item: Subscription) -> dict[str, Any]:
         "finality": item.finality,
         "target": item.target,
         "url": item.url,
+        "remind_before": lead_text(item.remind_before),
         "from_block": item.from_block,
         "created_at": utc_time(item.created_at // 1000),
     }
