@@ -16,6 +16,7 @@ from provledger.api.pages.asset import asset_context
 from provledger.api.pages.dataroom import access_requests
 from provledger.api.pages.frame import FILES, Frame
 from provledger.api.pages.notices import NO_NOTICES, notice_context
+from provledger.api.pages.notifications import add_notification_pages
 from provledger.api.params import MAX_CURSOR, Digits
 from provledger.api.security import VERIFY_PAGE_POLICY
 from provledger.chain.ids import asset_id
@@ -238,4 +239,5 @@ def install_pages(app: FastAPI, gateway: Gateway) -> None:
                 refusal = str(problem)
         return page(request, "batch.html", batch=batch, leaf=leaf, verdict=verdict, error=refusal)
 
+    add_notification_pages(router, frame)
     app.router.routes.extend(router.routes)

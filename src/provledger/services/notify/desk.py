@@ -31,6 +31,7 @@ from provledger.store import outbox
 from provledger.store.notify import NotifyStore
 from provledger.store.relay import RelayStore
 from provledger.store.subscriptions import DEFAULT_REMIND_BEFORE, Subscription
+from provledger.units import utc_time
 
 #: The fields of a subscription's JSON body.
 BODY_FIELDS: Final = frozenset({"url", "finality", "filter", "remind_before"})
@@ -120,14 +121,20 @@ class SubscriptionDesk:
     def status(self, token: str | None, subscription_id: str) -> dict[str, Any]:
         """One of the key's subscriptions with where its delivery stands and its dead
         letters."""
-        made = self.store.get(subscription_id, owner=self.owner(token))
+        return self._status(self.store.get(subscription_id, owner=self.owner(token)))
+
+    def statuses(self, token: str | None) -> list[dict[str, Any]]:
+        """Every subscription of the key with where its delivery stands, in id order."""
+        return [self._status(made) for made in self.store.listed(owner=self.owner(token))]
+
+    def _status(self, made: Subscription) -> dict[str, Any]:
         cursor = self.store.cursor(made.id)
         dead = [
             {
                 "delivery_id": row["delivery_id"],
                 "error": row["error"],
                 "attempts": row["attempts"],
-                "dead_at": row["dead_at"],
+                "dead_at": utc_time(int(row["dead_at"]) // 1000),
             }
             for row in self.store.dead(made.id)
         ]
