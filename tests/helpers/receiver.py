@@ -73,16 +73,19 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, receiver: Receiver) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    allow_reuse_address = True  # a receiver back on the port of one that was just closed
+
+    def __init__(self, receiver: Receiver, port: int) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
         self.receiver = receiver
 
 
 class Receiver:
     """A webhook endpoint at :attr:`url` that records what it receives; a context manager
-    that serves until the block ends."""
+    that serves until the block ends; on ``port`` if given (a receiver back after an outage),
+    else on a free one."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
         self.respond: Callable[[Received], int] = always_ok
         """The status to answer a POST with, given what arrived."""
         self.delay = 0.0
@@ -91,10 +94,15 @@ class Receiver:
         """Set when the block ends: releases the answers held back by :attr:`delay`."""
         self._received: list[Received] = []
         self._changed = threading.Condition()
-        self._server = _Server(self)
+        self._server = _Server(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, daemon=True
         )
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:

@@ -27,7 +27,9 @@ HELD = 3
 pytestmark = ON_EMBEDDED_CHAIN
 
 
-def _worker(index_url: str, notify_url: str, key_file: Path) -> subprocess.Popen[bytes]:
+def notify_worker(index_url: str, notify_url: str, key_file: Path) -> subprocess.Popen[bytes]:
+    """A `provledger notify run` process on the test's databases: 0.5 s timeouts, 1 s leases,
+    the outbox looked at every 50 ms."""
     env = clean_env(
         PROVLEDGER_DATABASE_URL=index_url,
         PROVLEDGER_NOTIFY_DATABASE_URL=notify_url,
@@ -71,7 +73,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
         expected = announced(url, everything.id)
         assert len(expected) > HELD
 
-        first = _worker(url, notify_url, key_file)
+        first = notify_worker(url, notify_url, key_file)
         try:
             receiver.wait_for(HELD, timeout=60)
             first.send_signal(signal.SIGKILL)
@@ -80,7 +82,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
             first.kill()
             release.set()
         killed_at = time.monotonic()
-        second = _worker(url, notify_url, key_file)
+        second = notify_worker(url, notify_url, key_file)
         try:
             got = receiver.wait_for(len(expected) + HELD, timeout=60)
         finally:

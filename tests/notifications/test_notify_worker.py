@@ -5,7 +5,7 @@ a day of failures."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -44,9 +44,15 @@ def receiver() -> Iterator[Receiver]:
 
 
 def worker_for(
-    store: NotifyStore, url: str, clock: Clock | None = None, *, finality_depth: int = 8
+    store: NotifyStore,
+    url: str,
+    clock: Clock | None = None,
+    *,
+    finality_depth: int = 8,
+    jitter: Callable[[], float] = lambda: 0.0,
 ) -> NotifyWorker:
-    """A worker on the test window (confirmations 2, finality depth 8 unless given)."""
+    """A worker on the test window (confirmations 2, finality depth 8 unless given), backing
+    off by none of the time it could (``jitter``: the part of each backoff it waits)."""
     return NotifyWorker(
         store,
         engine_for(url),
@@ -57,7 +63,7 @@ def worker_for(
         timeout=2.0,
         poll_ms=0,
         clock=clock or Clock(),
-        jitter=lambda: 0.0,
+        jitter=jitter,
     )
 
 
