@@ -27,12 +27,15 @@ HELD = 3
 pytestmark = ON_EMBEDDED_CHAIN
 
 
-def notify_worker(index_url: str, notify_url: str, key_file: Path) -> subprocess.Popen[bytes]:
-    """A `provledger notify run` process on the test's databases: 0.5 s timeouts, 1 s leases,
-    the outbox looked at every 50 ms."""
+def notify_worker(index_url: str, store: NotifyStore, folder: Path) -> subprocess.Popen[bytes]:
+    """A `provledger notify run` process on the test's databases (its master key in
+    ``folder``): 0.5 s timeouts, 1 s leases, the outbox looked at every 50 ms."""
+    key_file = folder / "notify.key"
+    if not key_file.exists():
+        key_file.write_text(generate_master_key() + "\n")
     env = clean_env(
         PROVLEDGER_DATABASE_URL=index_url,
-        PROVLEDGER_NOTIFY_DATABASE_URL=notify_url,
+        PROVLEDGER_NOTIFY_DATABASE_URL=store.engine.url.render_as_string(hide_password=False),
         PROVLEDGER_NOTIFY_MASTER_KEY_FILE=str(key_file),
         PROVLEDGER_NOTIFY_ALLOW_PRIVATE="true",
         PROVLEDGER_NOTIFY_TIMEOUT="0.5",
@@ -52,9 +55,6 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
     world: World, new_database: NewDatabase, notify_store: NotifyStore, tmp_path: Path
 ) -> None:
     url = new_database("index")
-    key_file = tmp_path / "notify.key"
-    key_file.write_text(generate_master_key() + "\n")
-    notify_url = notify_store.engine.url.render_as_string(hide_password=False)
     release = threading.Event()
 
     def respond(received: Received) -> int:
@@ -73,7 +73,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
         expected = announced(url, everything.id)
         assert len(expected) > HELD
 
-        first = notify_worker(url, notify_url, key_file)
+        first = notify_worker(url, notify_store, tmp_path)
         try:
             receiver.wait_for(HELD, timeout=60)
             first.send_signal(signal.SIGKILL)
@@ -82,7 +82,7 @@ def test_a_killed_worker_s_delivery_is_sent_again_with_the_same_id(
             first.kill()
             release.set()
         killed_at = time.monotonic()
-        second = notify_worker(url, notify_url, key_file)
+        second = notify_worker(url, notify_store, tmp_path)
         try:
             got = receiver.wait_for(len(expected) + HELD, timeout=60)
         finally:

@@ -19,7 +19,6 @@ from notifications.conftest import ON_EMBEDDED_CHAIN, index_with, subscribe
 from notifications.test_notify_kill import notify_worker
 from notifications.test_notify_worker import Clock, drain, positions, worker_for
 from notifications.test_outbox import announced
-from provledger.services.notify.signing import generate_master_key
 from provledger.store.notify import NotifyStore
 
 pytestmark = ON_EMBEDDED_CHAIN
@@ -115,16 +114,13 @@ def test_a_notify_run_worker_outlasts_a_real_minute_s_outage(
     world: World, new_database: NewDatabase, notify_store: NotifyStore, tmp_path: Path
 ) -> None:
     url = new_database("index")
-    key_file = tmp_path / "notify.key"
-    key_file.write_text(generate_master_key() + "\n")
-    notify_url = notify_store.engine.url.render_as_string(hide_password=False)
     with Receiver() as first:
         port = first.port
         everything = subscribe(notify_store, url=first.url)
         index_with(world, url, notify_store)
     _activity(world)
     index_with(world, url, notify_store)
-    worker = notify_worker(url, notify_url, key_file)
+    worker = notify_worker(url, notify_store, tmp_path)
     try:
         time.sleep(OUTAGE_SECONDS)
         assert notify_store.cursor(everything.id).attempts >= 4
