@@ -17,7 +17,7 @@ from helpers.processes import PROVLEDGER, clean_env, wait_until
 from helpers.receiver import Receiver
 from provledger.chain.anvil import free_port
 from provledger.chain.serialize import asset_hex
-from provledger.cli.watch import Event, describe
+from provledger.cli.watch import Event, accounts_of, describe
 from provledger.services.notify.signing import parse_secret, verify
 
 pytestmark = pytest.mark.anvil
@@ -211,3 +211,6 @@ def test_watch_shows_a_reminder_with_its_expiry_and_the_grant() -> None:
         "reminder   LicenseExpiring at 2027-01-04T09:00:00Z: 2026-12-07T12:09:20Z  block 61  "
         f"LicenseGranted         asset 0x{'ab' * 32}  licensee {licensee}  (safe)"
     )
+    assert accounts_of(Event("7", "remind", json.dumps(body))) == [licensee]
+    named = describe(Event("7", "remind", json.dumps(body)), {licensee: "Bob Labs (DE)"})
+    assert named.endswith("licensee Bob Labs (DE) 0x7099…79C8  (safe)")

@@ -24,11 +24,12 @@ from provledger.cli.gateway import (
     GatewayOption,
     GatewayUnavailableError,
     gateway_request,
+    party_names,
     require_gateway,
 )
 from provledger.cli.notify import RemindBeforeOption, with_filter_options
 from provledger.config import Settings
-from provledger.errors import InputError
+from provledger.errors import InputError, ProvledgerError
 from provledger.services.notify.subscriptions import OPTION_FIELDS
 from provledger.units import utc_time
 
@@ -72,8 +73,39 @@ def parse_events(lines: Iterator[str]) -> Iterator[Event]:
             fields[name] = value
 
 
-def describe(event: Event) -> str:
-    """One line for a person: when, where, what and about which asset."""
+def accounts_of(event: Event) -> list[str]:
+    """The accounts an event's body names (none for a retraction)."""
+    body: dict[str, Any] = json.loads(event.data)
+    args: dict[str, Any] = body.get("event", {}).get("args", {})
+    return [value for value in args.values() if _is_account(value)]
+
+
+def _is_account(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_LENGTH
+
+
+class Names:
+    """The names of accounts as the gateway knows them (participants with a known name),
+    asked once per account; an account asked about while the gateway was away is asked again
+    the next time."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._known: dict[str, str | None] = {}
+
+    def of(self, accounts: Sequence[str]) -> dict[str, str]:
+        """``Name (CN)`` by address, for those of ``accounts`` that have one."""
+        new = [account for account in accounts if account not in self._known]
+        if new:
+            with contextlib.suppress(ProvledgerError):  # the gateway away: no names this time
+                found = party_names(self.base, new)
+                self._known.update({account: found.get(account) for account in new})
+        return {account: name for account in accounts if (name := self._known.get(account))}
+
+
+def describe(event: Event, names: dict[str, str] | None = None) -> str:
+    """One line for a person: when, where, what, about which asset and which accounts (by
+    name, from ``names``, where they have one)."""
     body: dict[str, Any] = json.loads(event.data)
     if body["type"] == "retract":
         return (
@@ -81,21 +113,22 @@ def describe(event: Event) -> str:
             f"reorganised and that event is gone ({body['retracts']})"
         )
     shown = body["event"]
+    line = _line_of(shown, names or {})
     if body["type"] == "remind":  # about the grant (or issue) of what expires
-        return f"reminder   {body['reminder']} at {body['expires_at']}: {_line_of(shown)}"
-    return _line_of(shown)
+        return f"reminder   {body['reminder']} at {body['expires_at']}: {line}"
+    return line
 
 
-def _line_of(shown: dict[str, Any]) -> str:
+def _line_of(shown: dict[str, Any], names: dict[str, str]) -> str:
     when = utc_time(shown["block_time"])
     args = shown["args"]
     asset = args.get("asset_id") or args.get("token_id")
     about = [f"asset {asset}"] if asset else []
-    # The accounts the event names (the gateway sends them checksummed).
+    # The accounts the event names (the gateway sends them checksummed), by name if known.
     about += [
-        f"{name} {value}"
-        for name, value in args.items()
-        if isinstance(value, str) and value.startswith("0x") and len(value) == ADDRESS_LENGTH
+        f"{field} {names[value]} {value[:6]}…{value[-4:]}" if value in names else f"{field} {value}"
+        for field, value in args.items()
+        if _is_account(value)
     ]
     return (
         f"{when}  block {shown['block_number']}  {shown['event']:<22} {'  '.join(about)}"
@@ -138,6 +171,7 @@ def _follow(settings: Settings, query: list[tuple[str, str]], as_json: bool) -> 
     last: list[str] = []
     # The first connection's refusal (a bad filter, a wrong key) ends the command at once.
     current = [_open(base, query, headers)]
+    names = Names(base)
 
     def loop() -> None:
         response: requests.Response | None = current[0]
@@ -161,7 +195,7 @@ def _follow(settings: Settings, query: list[tuple[str, str]], as_json: bool) -> 
                         last.append(item.id)
                         del last[:-1]
                     out.print(
-                        item.data if as_json else describe(item),
+                        item.data if as_json else describe(item, names.of(accounts_of(item))),
                         highlight=False,
                         soft_wrap=True,
                         markup=False,
