@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     notify_heartbeat_seconds: float = Field(default=15.0, gt=0)
     """Seconds between two heartbeats (comment lines) of an idle event stream."""
 
+    notify_stream_keep_days: float = Field(default=7.0, gt=0)
+    """Days the indexer keeps an event stream's notifications (a client may resume that far
+    back with Last-Event-ID), and keeps a stream subscription no client connects to."""
+
     notify_timeout: float = Field(default=10.0, gt=0)
     """Seconds a webhook receiver has to answer a delivery; a later answer counts as a failure
     and the delivery is tried again."""

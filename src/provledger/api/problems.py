@@ -52,7 +52,7 @@ from provledger.services.delivery.requests import (
 )
 from provledger.services.delivery.rules import Refusal
 from provledger.services.disclosed import BadPresentationError, UnprovedPresentationError
-from provledger.services.notify.desk import TooManyStreamsError
+from provledger.services.notify.desk import StreamPrunedError, TooManyStreamsError
 from provledger.services.notify.signing import NotifyKeyError
 from provledger.services.notify.subscriptions import TooManySubscriptionsError
 from provledger.services.proofs import ProofUnavailableError
@@ -300,6 +300,7 @@ ANSWERS: Final[dict[type[Exception], Answer]] = {
     SubscriptionNotFoundError: Answer(404, _refused("subscription_id")),
     TooManySubscriptionsError: Answer(409),
     TooManyStreamsError: Answer(429),
+    StreamPrunedError: Answer(410, _refused("Last-Event-ID"), kind=_rule("stream-pruned")),
     NotifyKeyError: Answer(503),
     ProofUnavailableError: Answer(503),
     GatewayBusyError: Answer(503, headers=_retry_after),

@@ -148,7 +148,10 @@ def index_command(
                 max_range=settings.max_block_range,
                 give_up_after=ONCE_ATTEMPTS if once else 0,
             )
-            subscriptions = ActiveSubscriptions(settings.notify_database_url)
+            subscriptions = ActiveSubscriptions(
+                settings.notify_database_url,
+                stream_keep_ms=int(settings.notify_stream_keep_days * 86_400_000),
+            )
             store = IndexStore(
                 create_store_engine(settings.database_url), subscriptions=subscriptions
             )

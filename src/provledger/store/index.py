@@ -318,6 +318,10 @@ class IndexStore:
             written = ws.flush() + len(records)
             if self.subscriptions is not None:
                 written += self._notify(conn, records, headers, checkpoint)
+                pruner = self.subscriptions.pruner
+                now_ms = int(time.time() * 1000)
+                if pruner is not None and pruner.due(now_ms):
+                    pruner.prune(conn, below_block=prune_below, now_ms=now_ms)
             if ws.undo_rows:
                 conn.execute(schema.undo.insert(), ws.undo_rows)
             if headers:

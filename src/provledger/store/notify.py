@@ -82,8 +82,12 @@ subscriptions = Table(
     # seconds before an expiry that reminders go out; NULL in a store made before there were
     # reminders (the default then)
     column("remind_before", BigInteger, nullable=True),
+    # a stream's: when a client was last connected to it (unix ms; NULL: never since it was made)
+    column("last_seen", BigInteger, nullable=True),
     Index(None, "owner", "id"),
 )
+#: Columns added to ``subscriptions`` since the first stores were made: added on open.
+_ADDED_COLUMNS: Final = ("remind_before", "last_seen")
 
 # One row: a number the writers of subscriptions raise, so the indexer reloads them only then.
 version = Table(
@@ -194,9 +198,10 @@ class NotifyStore(TurnTakingStore):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         known = {item["name"] for item in inspect(engine).get_columns(subscriptions.name)}
-        if "remind_before" not in known:  # a store made before there were reminders
-            with self._transaction() as conn:
-                conn.execute(text("ALTER TABLE subscriptions ADD COLUMN remind_before BIGINT"))
+        for name in _ADDED_COLUMNS:
+            if name not in known:  # a store made before the column was
+                with self._transaction() as conn:
+                    conn.execute(text(f"ALTER TABLE subscriptions ADD COLUMN {name} BIGINT"))
 
     # ------------------------------------------------------------ subscriptions
     def create(

@@ -45,6 +45,7 @@ from provledger.store.engine import normalise_url, sqlite_file
 from provledger.store.notify import NotifyStore
 from provledger.store.records import LogRecord
 from provledger.store.subscriptions import REMINDERS, Subscription, SubscriptionFilter
+from provledger.store.upkeep import STREAM_KEEP_MS, Pruner
 
 ANNOUNCE: Final = "announce"
 RETRACT: Final = "retract"
@@ -393,8 +394,12 @@ class ActiveSubscriptions:
     seen. A SQLite notify database that does not exist yet (nobody has subscribed) is looked
     for again at each batch, not created."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, stream_keep_ms: int = STREAM_KEEP_MS) -> None:
         self.url = url
+        self.stream_keep_ms = stream_keep_ms
+        """How long a stream's rows are kept (:mod:`provledger.store.upkeep`)."""
+        self.pruner: Pruner | None = None
+        """The outbox's pruner, once the notify store is open."""
         parsed = make_url(normalise_url(url))
         self._file = sqlite_file(parsed) if parsed.get_backend_name() == "sqlite" else None
         """The SQLite file of the notify store, which the indexer does not create."""
@@ -409,6 +414,7 @@ class ActiveSubscriptions:
             if self._file is not None and not Path(self._file).exists():
                 return None
             self.store = NotifyStore.open(self.url)
+            self.pruner = Pruner(self.store, keep_ms=self.stream_keep_ms)
         return self.store
 
     def close(self) -> None:

@@ -166,7 +166,8 @@ transactions = Table(
 
 # The transactional outbox: a notification row for each event a subscription matched, written
 # in the event's batch, and a retraction for each announcement a reorg removed
-# (provledger.store.outbox). Append-only: ``seq`` is never reused.
+# (provledger.store.outbox). ``seq`` is never reused; rows go once delivered and final
+# (provledger.store.upkeep).
 outbox = Table(
     "outbox",
     metadata,
@@ -184,6 +185,16 @@ outbox = Table(
     Index(None, "block_number"),
     Index(None, "retracts"),
     sqlite_autoincrement=True,
+)
+
+
+# Per subscription, the last outbox position pruned (provledger.store.upkeep): a stream resumed
+# from before it has missed what was pruned, and is told so.
+outbox_horizon = Table(
+    "outbox_horizon",
+    metadata,
+    column("subscription_id", String(40), primary_key=True),
+    column("seq", BigInteger),
 )
 
 

@@ -136,6 +136,9 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             400: problems.documented("A filter that is not one (as for POST /subscriptions)."),
             401: problems.documented("No API key, or an unknown, wrong or revoked one."),
             409: problems.documented("A new stream past the key's 1,000 subscriptions."),
+            410: problems.documented(
+                "A Last-Event-ID from before the oldest notification the stream still keeps."
+            ),
             429: problems.documented("The API key holds as many streams open as one may."),
         },
     )
@@ -177,6 +180,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             desk.open_stream, token, fields, finality, remind_before
         )
         start = await gateway.node_work.run(desk.start_of, opened, last_event_id)
+        await gateway.node_work.run(desk.seen, opened)
         holding = desk.streaming(opened.owner)
         holding.__enter__()  # 429 here, before the response starts
 
@@ -198,6 +202,7 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
                     if time.monotonic() - quiet_since >= heartbeat:
                         yield b": heartbeat\n\n"
                         quiet_since = time.monotonic()
+                        await gateway.node_work.run(desk.seen, opened)
                     await asyncio.sleep(STREAM_POLL_SECONDS)
             finally:
                 holding.__exit__(None, None, None)

@@ -8,6 +8,7 @@ key's are answered as unknown, the two are not told apart).
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from provledger.services.notify.subscriptions import (
 )
 from provledger.services.provenance import Provenance
 from provledger.services.relay import UnauthorizedError
-from provledger.store import outbox
+from provledger.store import outbox, upkeep
 from provledger.store.notify import NotifyStore
 from provledger.store.relay import RelayStore
 from provledger.store.subscriptions import DEFAULT_REMIND_BEFORE, Subscription
@@ -54,6 +55,17 @@ def _text_list(name: str, values: Any) -> list[str]:
     ):
         raise InvalidParameterError(f"filter.{name}", "a list of strings or numbers")
     return [str(value) for value in values]
+
+
+class StreamPrunedError(InputError):
+    """A stream resumed from before the oldest notification it still keeps."""
+
+    template = (
+        "the events of this stream after {last} up to {pruned} are no longer kept; connect "
+        "without Last-Event-ID to go on from what is indexed next"
+    )
+    last: int
+    pruned: int
 
 
 class TooManyStreamsError(ProvledgerError):
@@ -191,7 +203,15 @@ class SubscriptionDesk:
         text = last_event_id.strip()
         if not (text.isascii() and text.isdigit() and len(text) <= 18):
             raise InvalidParameterError("Last-Event-ID", "the id of an event this stream sent")
+        with self.index.connect() as conn:
+            pruned = upkeep.horizon(conn, subscription.id)
+        if int(text) < pruned:
+            raise StreamPrunedError(int(text), pruned)
         return int(text)
+
+    def seen(self, subscription: Subscription) -> None:
+        """Note that a client is connected to the stream (it is kept while one comes back)."""
+        upkeep.touch(self.store, subscription.id, int(time.time() * 1000))
 
     def stream_after(
         self, subscription: Subscription, seq: int, limit: int
