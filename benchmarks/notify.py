@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
                 "PROVLEDGER_NOTIFY_DATABASE_URL": str(folder / "notify.sqlite"),
                 "PROVLEDGER_NOTIFY_MASTER_KEY_FILE": str(key_file),
                 "PROVLEDGER_NOTIFY_ALLOW_PRIVATE": "true",
+                # the outbox is kept whole: the lags and the count are read from it at the end
+                "PROVLEDGER_NOTIFY_PRUNE_SECONDS": str(365 * 86400),
                 "PROVLEDGER_BLOB_DIR": str(folder / "blobs"),
             }
             with NotifyStore.open(str(folder / "notify.sqlite")) as store:

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     notify_heartbeat_seconds: float = Field(default=15.0, gt=0)
     """Seconds between two heartbeats (comment lines) of an idle event stream."""
 
+    notify_prune_seconds: float = Field(default=60.0, gt=0)
+    """Seconds between two prunings of the outbox by the indexer (what was delivered and is
+    final goes)."""
+
     notify_stream_keep_days: float = Field(default=7.0, gt=0)
     """Days the indexer keeps an event stream's notifications (a client may resume that far
     back with Last-Event-ID), and keeps a stream subscription no client connects to."""

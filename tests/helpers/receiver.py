@@ -10,6 +10,8 @@ client's timeout). Both can be changed between requests.
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -145,3 +147,81 @@ class Receiver:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+class KeepAliveReceiver:
+    """An HTTP/1.1 endpoint that keeps each connection open across POSTs (answering 200),
+    counts the connections and the POSTs, and can close its idle connections
+    (:meth:`drop_idle`), as a receiver behind a keep-alive timeout does."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._clients: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self.connections = 0
+        self.posts = 0
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT/hook``."""
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/hook"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:  # closed: the block ended
+                return
+            with self._lock:
+                self.connections += 1
+                self._clients.append(client)
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        pending = b""
+        with client:
+            while True:
+                while b"\r\n\r\n" not in pending:
+                    try:
+                        chunk = client.recv(65536)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    pending += chunk
+                head, _, pending = pending.partition(b"\r\n\r\n")
+                length = next(
+                    (
+                        int(line.split(b":", 1)[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
+                while len(pending) < length:
+                    chunk = client.recv(65536)
+                    if not chunk:
+                        return
+                    pending += chunk
+                pending = pending[length:]
+                with self._lock:
+                    self.posts += 1
+                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    def drop_idle(self) -> None:
+        """Close every connection (they are idle between the test's POSTs)."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+        time.sleep(0.05)  # the closing reaches the client's socket
+
+    def __enter__(self) -> KeepAliveReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._listener.close()
+        self.drop_idle()

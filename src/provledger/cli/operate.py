@@ -151,6 +151,7 @@ def index_command(
             subscriptions = ActiveSubscriptions(
                 settings.notify_database_url,
                 stream_keep_ms=int(settings.notify_stream_keep_days * 86_400_000),
+                prune_ms=int(settings.notify_prune_seconds * 1000),
             )
             store = IndexStore(
                 create_store_engine(settings.database_url), subscriptions=subscriptions

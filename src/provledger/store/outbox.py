@@ -45,7 +45,7 @@ from provledger.store.engine import normalise_url, sqlite_file
 from provledger.store.notify import NotifyStore
 from provledger.store.records import LogRecord
 from provledger.store.subscriptions import REMINDERS, Subscription, SubscriptionFilter
-from provledger.store.upkeep import STREAM_KEEP_MS, Pruner
+from provledger.store.upkeep import PRUNE_EVERY_MS, STREAM_KEEP_MS, Pruner
 
 ANNOUNCE: Final = "announce"
 RETRACT: Final = "retract"
@@ -394,10 +394,14 @@ class ActiveSubscriptions:
     seen. A SQLite notify database that does not exist yet (nobody has subscribed) is looked
     for again at each batch, not created."""
 
-    def __init__(self, url: str, *, stream_keep_ms: int = STREAM_KEEP_MS) -> None:
+    def __init__(
+        self, url: str, *, stream_keep_ms: int = STREAM_KEEP_MS, prune_ms: int = PRUNE_EVERY_MS
+    ) -> None:
         self.url = url
         self.stream_keep_ms = stream_keep_ms
         """How long a stream's rows are kept (:mod:`provledger.store.upkeep`)."""
+        self.prune_ms = prune_ms
+        """Time between two prunings of the outbox."""
         self.pruner: Pruner | None = None
         """The outbox's pruner, once the notify store is open."""
         parsed = make_url(normalise_url(url))
@@ -414,7 +418,7 @@ class ActiveSubscriptions:
             if self._file is not None and not Path(self._file).exists():
                 return None
             self.store = NotifyStore.open(self.url)
-            self.pruner = Pruner(self.store, keep_ms=self.stream_keep_ms)
+            self.pruner = Pruner(self.store, keep_ms=self.stream_keep_ms, every_ms=self.prune_ms)
         return self.store
 
     def close(self) -> None:

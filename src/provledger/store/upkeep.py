@@ -1,5 +1,5 @@
-"""Keeping the outbox bounded: the indexer prunes it, at most once a minute, in a batch's
-transaction.
+"""Keeping the outbox bounded: the indexer prunes it, once a minute unless the settings say
+(``notify_prune_seconds``), in a batch's transaction.
 
 * A webhook subscription's rows go once delivered (at or before its cursor in the notify store)
   and final (in a block below the index's reorg horizon, so no rollback can need them).
@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, up
 from provledger.store import schema
 from provledger.store.notify import NotifyStore, cursors, subscriptions
 
-#: How often the indexer prunes the outbox (wall-clock milliseconds between two prunings).
+#: How often the indexer prunes the outbox unless the settings say (wall-clock milliseconds
+#: between two prunings).
 PRUNE_EVERY_MS: Final = 60_000
 #: How long stream rows, and streams nobody connects to, are kept unless the settings say.
 STREAM_KEEP_MS: Final = 7 * 24 * 3600 * 1000
@@ -64,14 +65,16 @@ class Pruner:
     store: NotifyStore
     keep_ms: int = STREAM_KEEP_MS
     """How long a stream's rows are kept, and a stream nobody connects to."""
+    every_ms: int = PRUNE_EVERY_MS
+    """Time between two prunings."""
     last_ms: int = 0
     """When it last pruned."""
     _through: dict[str, int] = field(default_factory=dict)
     """Per webhook subscription, the cursor position it last pruned through."""
 
     def due(self, now_ms: int) -> bool:
-        """Whether a minute has passed since the last pruning."""
-        return now_ms - self.last_ms >= PRUNE_EVERY_MS
+        """Whether :attr:`every_ms` has passed since the last pruning."""
+        return now_ms - self.last_ms >= self.every_ms
 
     def prune(self, conn: Connection, *, below_block: int, now_ms: int) -> int:
         """Delete what no subscription needs any more (blocks below ``below_block`` are beyond

@@ -8,26 +8,25 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 
-from helpers.receiver import Receiver
+from helpers.receiver import KeepAliveReceiver, Receiver
+from provledger.services.notify.posting import Connections, Outcome, post
 from provledger.services.notify.signing import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     sign,
     subscription_secret,
 )
-from provledger.services.notify.webhook import Outcome, post
 
 BODY = b'{"event":"AssetRegistered","assetId":"7"}'
 SECRET = subscription_secret(bytes(32), "sub-1")
 
 
 @pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy from the environment between us and the receiver
-        yield session
+def session() -> Iterator[Connections]:
+    connections = Connections()
+    yield connections
+    connections.close()
 
 
 @pytest.fixture
@@ -45,13 +44,13 @@ def headers() -> dict[str, str]:
 
 
 def deliver(
-    session: requests.Session, url: str, *, timeout: float = 5.0, allow_private: bool = True
+    session: Connections, url: str, *, timeout: float = 5.0, allow_private: bool = True
 ) -> Outcome:
     return post(session, url, BODY, headers(), timeout=timeout, allow_private=allow_private)
 
 
 def test_a_delivery_arrives_with_its_headers_and_body_intact(
-    session: requests.Session, receiver: Receiver
+    session: Connections, receiver: Receiver
 ) -> None:
     sent = {**headers(), "user-agent": "someone-else/1.0"}
     outcome = post(session, receiver.url, BODY, sent, timeout=5.0, allow_private=True)
@@ -68,16 +67,14 @@ def test_a_delivery_arrives_with_its_headers_and_body_intact(
 
 @pytest.mark.parametrize("status", [201, 202, 204, 299])
 def test_any_2xx_answer_is_a_delivery(
-    session: requests.Session, receiver: Receiver, status: int
+    session: Connections, receiver: Receiver, status: int
 ) -> None:
     receiver.respond = lambda received: status
     assert deliver(session, receiver.url) == Outcome(delivered=True, status=status, error=None)
 
 
 @pytest.mark.parametrize("status", [500, 503, 404, 410, 400, 429, 418])
-def test_any_other_answer_is_not(
-    session: requests.Session, receiver: Receiver, status: int
-) -> None:
+def test_any_other_answer_is_not(session: Connections, receiver: Receiver, status: int) -> None:
     receiver.respond = lambda received: status
     outcome = deliver(session, receiver.url)
     assert outcome == Outcome(delivered=False, status=status, error=f"HTTP {status}")
@@ -85,7 +82,7 @@ def test_any_other_answer_is_not(
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
 def test_a_redirect_is_not_a_delivery_and_is_not_followed(
-    session: requests.Session, receiver: Receiver, status: int
+    session: Connections, receiver: Receiver, status: int
 ) -> None:
     receiver.respond = lambda received: status if received.path == "/hook" else 200
     outcome = deliver(session, receiver.url)
@@ -95,7 +92,7 @@ def test_a_redirect_is_not_a_delivery_and_is_not_followed(
 
 
 def test_a_receiver_slower_than_the_timeout_times_out(
-    session: requests.Session, receiver: Receiver
+    session: Connections, receiver: Receiver
 ) -> None:
     receiver.delay = 5.0
     started = time.monotonic()
@@ -105,7 +102,7 @@ def test_a_receiver_slower_than_the_timeout_times_out(
     assert len(receiver.wait_for(1, timeout=1.0)) == 1
 
 
-def test_a_closed_port_is_a_connection_error(session: requests.Session) -> None:
+def test_a_closed_port_is_a_connection_error(session: Connections) -> None:
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
@@ -115,7 +112,7 @@ def test_a_closed_port_is_a_connection_error(session: requests.Session) -> None:
 
 
 def test_a_private_target_is_refused_before_any_request(
-    session: requests.Session, receiver: Receiver
+    session: Connections, receiver: Receiver
 ) -> None:
     outcome = deliver(session, receiver.url, allow_private=False)
     assert outcome == Outcome(
@@ -130,7 +127,7 @@ def test_a_private_target_is_refused_before_any_request(
 
 
 def test_a_target_refused_at_delivery_time_is_an_outcome_not_an_error(
-    session: requests.Session,
+    session: Connections,
 ) -> None:
     def rebound(host: str, port: int) -> list[str]:
         return ["10.0.0.7"]  # the name now points inside the network
@@ -157,3 +154,32 @@ def test_a_target_refused_at_delivery_time_is_an_outcome_not_an_error(
 def test_the_receiver_reports_how_many_arrived_when_it_waits_in_vain(receiver: Receiver) -> None:
     with pytest.raises(AssertionError, match=r"expected 1 deliveries within 0\.1 s, got 0$"):
         receiver.wait_for(1, timeout=0.1)
+
+
+def test_a_delivery_goes_to_the_address_the_check_found_not_to_a_second_lookup(
+    session: Connections, receiver: Receiver
+) -> None:
+    looked_up: list[str] = []
+
+    def once(host: str, port: int) -> list[str]:
+        looked_up.append(host)  # a second lookup could answer anything: there is none
+        return ["127.0.0.1"]
+
+    url = receiver.url.replace("127.0.0.1", "hooks.invalid")
+    outcome = post(session, url, BODY, headers(), timeout=5.0, allow_private=True, resolve=once)
+    assert outcome == Outcome(delivered=True, status=200, error=None)
+    assert looked_up == ["hooks.invalid"]
+    [received] = receiver.wait_for(1, timeout=5.0)
+    assert received.headers["host"] == f"hooks.invalid:{receiver.port}"
+
+
+def test_deliveries_to_one_target_keep_their_connection(session: Connections) -> None:
+    with KeepAliveReceiver() as receiver:
+        for number in range(3):
+            outcome = deliver(session, receiver.url)
+            assert outcome == Outcome(delivered=True, status=200, error=None), number
+        assert receiver.connections == 1
+        receiver.drop_idle()  # the receiver closes the idle connection: the next POST reconnects
+        assert deliver(session, receiver.url) == Outcome(delivered=True, status=200, error=None)
+        assert receiver.connections == 2
+        assert receiver.posts == 4

@@ -1,25 +1,22 @@
-"""Webhook delivery: which URLs a subscription may target, how long to wait between attempts,
-and one POST with its outcome.
+"""Webhook targets and retries: which URLs a subscription may target, and how long to wait
+between attempts (one POST and its outcome: :mod:`provledger.services.notify.posting`).
 
 A webhook URL is checked when a subscription is made and again at every delivery
 (:func:`check_target`), because what a name resolves to can change in between: unless the
 operator allows private targets, no delivery goes to an address of the machine itself, of its
-network or of a cloud's metadata service (a server-side request forgery guard). :func:`post`
-never raises for what the receiver or the network does: it returns an :class:`Outcome`, whose
-one-line ``error`` is kept with the delivery attempt.
+network or of a cloud's metadata service (a server-side request forgery guard). A
+delivery connects to an address the check found, so a name that resolves elsewhere between the
+check and the connection cannot redirect it.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeAlias
 from urllib.parse import SplitResult, urlsplit
-
-import requests
 
 from provledger.errors import InputError
 
@@ -27,13 +24,12 @@ __all__ = [
     "BASE_BACKOFF_MS",
     "GIVE_UP_AFTER_MS",
     "MAX_BACKOFF_MS",
-    "USER_AGENT",
-    "Outcome",
+    "Target",
     "WebhookTargetError",
     "backoff_ms",
     "check_target",
+    "checked_target",
     "default_resolve",
-    "post",
 ]
 
 #: The wait before the second attempt may be up to this (the cap doubles per attempt).
@@ -42,20 +38,12 @@ BASE_BACKOFF_MS: Final = 1_000
 MAX_BACKOFF_MS: Final = 3_600_000
 #: A delivery still failing this long after its first attempt is given up (24 hours).
 GIVE_UP_AFTER_MS: Final = 24 * 3600 * 1000
-#: The ``User-Agent`` of every delivery.
-USER_AGENT: Final = "provledger-notify"
-#: The most of a receiver's answer read (and dropped): enough for a short body, so the
-#: connection goes back to the pool for the next delivery.
-ANSWER_READ_BYTES: Final = 64 << 10
 
 _SCHEMES: Final = {"http": 80, "https": 443}
 #: Exponents past this already put the cap far above :data:`MAX_BACKOFF_MS`.
 _MAX_DOUBLINGS: Final = 32
 #: The well-known NAT64 prefix: its last 32 bits are an IPv4 address.
 _NAT64: Final = ipaddress.IPv6Network("64:ff9b::/96")
-#: Where the exceptions of the system's sockets and TLS come from (requests' and urllib3's own
-#: errors derive from OSError too, and say less).
-_SYSTEM_MODULES: Final = frozenset({"builtins", "socket", "ssl"})
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 #: Looks a host name up: ``(host, port)`` to the IP addresses it resolves to, as text.
@@ -142,8 +130,29 @@ def _normalised(parts: SplitResult, host: str, port: int | None) -> str:
     return f"{scheme}://{netloc}{parts.path or '/'}{query}"
 
 
+@dataclass(frozen=True)
+class Target:
+    """A checked webhook URL: its normalised form, its parts, and the addresses it may be
+    delivered to (those it resolved to when checked: a delivery connects to one of them, and
+    does not resolve the name again)."""
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    """The path and query the request names."""
+    addresses: tuple[str, ...]
+
+
 def check_target(url: str, *, allow_private: bool, resolve: Resolver = default_resolve) -> str:
-    """The normalised form of webhook URL ``url``, after checking it may be delivered to.
+    """The normalised form of webhook URL ``url``, after checking it may be delivered to
+    (:func:`checked_target`)."""
+    return checked_target(url, allow_private=allow_private, resolve=resolve).url
+
+
+def checked_target(url: str, *, allow_private: bool, resolve: Resolver = default_resolve) -> Target:
+    """Webhook URL ``url``, checked: it may be delivered to.
 
     It must be ``http`` or ``https`` with a host, a port from 1 to 65535 if one is given, no
     credentials and no fragment, and its host must resolve (through ``resolve``; an IP address
@@ -194,7 +203,15 @@ def check_target(url: str, *, allow_private: bool, resolve: Resolver = default_r
             raise refuse(
                 f"{where} {described}; private targets are off (PROVLEDGER_NOTIFY_ALLOW_PRIVATE)"
             )
-    return _normalised(parts, host, port)
+    query = f"?{parts.query}" if parts.query else ""
+    return Target(
+        url=_normalised(parts, host, port),
+        scheme=scheme,
+        host=host,
+        port=port or _SCHEMES[scheme],
+        path=(parts.path or "/") + query,
+        addresses=tuple(text for text, _ in found),
+    )
 
 
 def _resolved(
@@ -234,98 +251,3 @@ def backoff_ms(attempt: int, random: Callable[[], float]) -> int:
         raise ValueError(f"attempts are numbered from 1, got {attempt}")
     cap = min(MAX_BACKOFF_MS, BASE_BACKOFF_MS * 2 ** min(attempt - 1, _MAX_DOUBLINGS))
     return max(1, int(random() * cap))
-
-
-# --- delivery ---
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one delivery attempt came to: delivered (a 2xx answer) or not, the HTTP status if
-    the receiver answered, and otherwise why not, in one line (``HTTP 500``, ``timed out after
-    10 s``, ``connection refused``, a refused target's reason)."""
-
-    delivered: bool
-    status: int | None
-    error: str | None
-
-
-def post(
-    session: requests.Session,
-    url: str,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    timeout: float,
-    allow_private: bool,
-    resolve: Resolver = default_resolve,
-) -> Outcome:
-    """POST ``body`` with ``headers`` (the caller's Content-Type and signature; ``User-Agent``
-    is set here) to webhook ``url``, and say what came of it; never raises for what the
-    receiver or the network does.
-
-    The target is checked again first (:func:`check_target`: what the host resolves to may
-    have changed since the subscription was made); a refused one is not delivered, its reason
-    the error. ``timeout`` (seconds) bounds the connection and each read. Redirects are not
-    followed: only a 2xx answer is a delivery. Of the answer's body no more than
-    :data:`ANSWER_READ_BYTES` are read (and dropped).
-    """
-    try:
-        target = check_target(url, allow_private=allow_private, resolve=resolve)
-    except WebhookTargetError as refused:
-        return Outcome(delivered=False, status=None, error=refused.reason)
-    sent = {name: value for name, value in headers.items() if name.lower() != "user-agent"}
-    sent["User-Agent"] = USER_AGENT
-    try:
-        with session.post(
-            target, data=body, headers=sent, timeout=timeout, allow_redirects=False, stream=True
-        ) as response:
-            status = response.status_code
-            # A short answer read to its end lets the connection serve the next delivery; a
-            # longer one is not read further (the connection is closed instead).
-            response.raw.read(ANSWER_READ_BYTES, decode_content=False)
-    except requests.Timeout:
-        return Outcome(delivered=False, status=None, error=f"timed out after {timeout:g} s")
-    except requests.RequestException as error:
-        return Outcome(delivered=False, status=None, error=_failure(error))
-    if 200 <= status < 300:
-        return Outcome(delivered=True, status=status, error=None)
-    return Outcome(delivered=False, status=status, error=f"HTTP {status}")
-
-
-def _failure(error: requests.RequestException) -> str:
-    """One line saying why a request that got no answer failed."""
-    cause = _system_error(error)
-    if isinstance(cause, ssl.SSLCertVerificationError):
-        return f"TLS failed: {cause.verify_message}"
-    if isinstance(error, requests.exceptions.SSLError) or isinstance(cause, ssl.SSLError):
-        return "TLS handshake failed"
-    if isinstance(cause, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(cause, ConnectionResetError):
-        return "connection reset by the receiver"
-    if isinstance(cause, socket.gaierror):
-        return "the host does not resolve"
-    if cause is not None and cause.strerror:
-        return f"connection failed: {cause.strerror}"
-    if isinstance(error, requests.ConnectionError):
-        return "connection failed"
-    return f"request failed ({type(error).__name__})"
-
-
-def _system_error(error: BaseException) -> OSError | None:
-    """The operating system's (or the TLS library's) error behind ``error``, found through
-    causes, contexts, urllib3's ``reason`` and exception arguments; None if there is none."""
-    pending: list[BaseException] = [error]
-    seen: set[int] = set()
-    while pending:
-        current = pending.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, OSError) and type(current).__module__ in _SYSTEM_MODULES:
-            return current
-        linked = [current.__cause__, current.__context__, getattr(current, "reason", None)]
-        linked.extend(current.args)
-        pending.extend(item for item in linked if isinstance(item, BaseException))
-    return None

@@ -27,17 +27,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Final
 
-import requests
 from sqlalchemy import Engine, RowMapping
 
 from provledger.services.notify.bodies import NOT_YET, body_of, delivery_id, read_window
+from provledger.services.notify.posting import Connections, post
 from provledger.services.notify.signing import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
     sign,
     subscription_secret,
 )
-from provledger.services.notify.webhook import GIVE_UP_AFTER_MS, backoff_ms, post
+from provledger.services.notify.webhook import GIVE_UP_AFTER_MS, backoff_ms
 from provledger.services.provenance import Provenance
 from provledger.store import outbox
 from provledger.store.notify import Cursor, NotifyStore
@@ -199,7 +199,7 @@ class NotifyWorker:
             SIGNATURE_HEADER: sign(secret, int(self.clock()), body),
         }
         outcome = post(
-            self._session(),
+            self._connections(),
             subscription.url,
             body,
             headers,
@@ -226,15 +226,12 @@ class NotifyWorker:
         self.store.failed(self.name, cursor, error=error, now_ms=now, next_attempt_at=retry_at)
         return False
 
-    def _session(self) -> requests.Session:
-        """This thread's HTTP session (a session is not shared between threads)."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            # No proxy, .netrc or CA bundle from the environment: the target guard checks the
-            # address the request goes to (and reading the environment per request is slow).
-            session.trust_env = False
-        return session
+    def _connections(self) -> Connections:
+        """This thread's connections to the webhooks (kept open between deliveries)."""
+        connections: Connections | None = getattr(self._local, "connections", None)
+        if connections is None:
+            connections = self._local.connections = Connections()
+        return connections
 
 
 class _Advance:

@@ -1,0 +1,192 @@
+"""One webhook POST and its outcome, over a thread's keep-alive connections.
+
+:func:`post` checks the target again (:func:`~provledger.services.notify.webhook.checked_target`)
+and connects to an address that check found: the name is not resolved a second time, so a name
+that points elsewhere by then cannot turn the delivery to another host. Connections are
+:mod:`http.client`'s, kept open per target in a :class:`Connections` (one per worker thread),
+without proxies or ``.netrc`` from the environment; redirects are not followed. :func:`post`
+never raises for what the receiver or the network does: it returns an :class:`Outcome`, whose
+one-line ``error`` is kept with the delivery attempt.
+"""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from provledger.services.notify.webhook import (
+    Resolver,
+    Target,
+    WebhookTargetError,
+    checked_target,
+    default_resolve,
+)
+
+#: The ``User-Agent`` of every delivery.
+USER_AGENT: Final = "provledger-notify"
+#: The most of a receiver's answer read (and dropped): enough for a short body, so the
+#: connection serves the next delivery.
+ANSWER_READ_BYTES: Final = 64 << 10
+#: What a kept-alive connection the receiver has closed in the meantime fails with when it is
+#: used again, before any answer: the POST is made once more on a new connection.
+_STALE: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one delivery attempt came to: delivered (a 2xx answer) or not, the HTTP status if
+    the receiver answered, and otherwise why not, in one line (``HTTP 500``, ``timed out after
+    10 s``, ``connection refused``, a refused target's reason)."""
+
+    delivered: bool
+    status: int | None
+    error: str | None
+
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """An HTTP connection to ``host`` (its ``Host`` header) made to the checked ``address``."""
+
+    def __init__(self, target: Target, address: str, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self.address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPS(http.client.HTTPSConnection):
+    """An HTTPS connection made to the checked ``address``, its certificate checked for
+    ``host`` (the system's trusted roots)."""
+
+    def __init__(self, target: Target, address: str, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=_TLS)
+        self.address = address
+
+    def connect(self) -> None:
+        raw = socket.create_connection((self.address, self.port), self.timeout)
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        try:
+            self.sock = _TLS.wrap_socket(raw, server_hostname=self.host)
+        except BaseException:
+            raw.close()
+            raise
+
+
+_TLS: Final = ssl.create_default_context()
+
+
+class Connections:
+    """One thread's open connections, one per target and address (not shared between
+    threads)."""
+
+    def __init__(self) -> None:
+        self._open: dict[tuple[str, str, int, str], http.client.HTTPConnection] = {}
+
+    def get(
+        self, target: Target, address: str, timeout: float
+    ) -> tuple[http.client.HTTPConnection, bool]:
+        """The connection to ``target`` at ``address``, and whether it was open already."""
+        key = (target.scheme, target.host, target.port, address)
+        found = self._open.get(key)
+        if found is not None:
+            found.timeout = timeout
+            if found.sock is not None:
+                found.sock.settimeout(timeout)
+            return found, True
+        kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+        made = kind(target, address, timeout)
+        self._open[key] = made
+        return made, False
+
+    def drop(self, connection: http.client.HTTPConnection) -> None:
+        """Close ``connection`` and forget it."""
+        connection.close()
+        self._open = {key: item for key, item in self._open.items() if item is not connection}
+
+    def close(self) -> None:
+        """Close every connection."""
+        for connection in self._open.values():
+            connection.close()
+        self._open.clear()
+
+
+def post(
+    connections: Connections,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    allow_private: bool,
+    resolve: Resolver = default_resolve,
+) -> Outcome:
+    """POST ``body`` with ``headers`` (the caller's Content-Type and signature; ``User-Agent``
+    is set here) to webhook ``url``, and say what came of it; never raises for what the
+    receiver or the network does.
+
+    The target is checked again first: what the host resolves to may have changed since the
+    subscription was made; a refused one is not delivered, its reason the error. ``timeout``
+    (seconds) bounds the connection and each read. Redirects are not followed: only a 2xx
+    answer is a delivery. Of the answer's body no more than :data:`ANSWER_READ_BYTES` are read
+    (and dropped); a longer answer closes the connection.
+    """
+    try:
+        target = checked_target(url, allow_private=allow_private, resolve=resolve)
+    except WebhookTargetError as refused:
+        return Outcome(delivered=False, status=None, error=refused.reason)
+    sent = {name: value for name, value in headers.items() if name.lower() != "user-agent"}
+    sent["User-Agent"] = USER_AGENT
+    connection, reused = connections.get(target, target.addresses[0], timeout)
+    try:
+        try:
+            status = _exchange(connection, target, body, sent)
+        except _STALE:
+            if not reused:
+                raise
+            connections.drop(connection)  # closed by the receiver while idle: once more
+            connection, _ = connections.get(target, target.addresses[0], timeout)
+            status = _exchange(connection, target, body, sent)
+    except TimeoutError:
+        connections.drop(connection)
+        return Outcome(delivered=False, status=None, error=f"timed out after {timeout:g} s")
+    except (OSError, http.client.HTTPException) as error:
+        connections.drop(connection)
+        return Outcome(delivered=False, status=None, error=_failure(error))
+    if 200 <= status < 300:
+        return Outcome(delivered=True, status=status, error=None)
+    return Outcome(delivered=False, status=status, error=f"HTTP {status}")
+
+
+def _exchange(
+    connection: http.client.HTTPConnection, target: Target, body: bytes, headers: dict[str, str]
+) -> int:
+    """Send the POST and read the answer (up to :data:`ANSWER_READ_BYTES` of its body); its
+    status."""
+    connection.request("POST", target.path, body=body, headers=headers)
+    answer = connection.getresponse()
+    answer.read(ANSWER_READ_BYTES)
+    if not answer.isclosed():  # a longer answer: the connection cannot serve another request
+        connection.close()
+    return answer.status
+
+
+def _failure(error: BaseException) -> str:
+    """One line saying why a request that got no answer failed."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"TLS failed: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        return "TLS handshake failed"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, ConnectionResetError | http.client.RemoteDisconnected):
+        return "connection reset by the receiver"
+    if isinstance(error, http.client.HTTPException):
+        return f"the answer is not HTTP ({type(error).__name__})"
+    if isinstance(error, OSError) and error.strerror:
+        return f"connection failed: {error.strerror}"
+    return f"connection failed ({type(error).__name__})"
