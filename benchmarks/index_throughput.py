@@ -418,8 +418,10 @@ class Workload:
         """What :meth:`run`'s target counts of a block: its events."""
         return block.events
 
-    def run(self, target: int, progress: bool = True) -> Tally:
-        """Mine blocks until at least ``target`` units (:meth:`units_of`) exist."""
+    def run(self, target: int, progress: bool = True, rate: float = 0.0) -> Tally:
+        """Mine blocks until at least ``target`` units (:meth:`units_of`) exist; with ``rate``,
+        no faster than that many events a second (as a live chain brings them), else as fast
+        as the node mines."""
         tally = Tally()
         units = 0
         started = time.perf_counter()
@@ -451,6 +453,8 @@ class Workload:
                         )
                 if block is None:
                     break
+                if rate > 0:  # the block is due once the events before it had their time
+                    time.sleep(max(0.0, started + tally.events / rate - time.perf_counter()))
                 in_flight = (block, pool.submit(self.mine, block))
         tally.seconds = time.perf_counter() - started
         return tally

@@ -37,7 +37,6 @@ from sqlalchemy import (
     make_url,
     or_,
     select,
-    tuple_,
 )
 
 from provledger.store import schema
@@ -371,21 +370,29 @@ def last_seq(conn: Connection, subscription_id: str) -> int:
     return int(found or 0)
 
 
-def events_at(
-    conn: Connection, positions: Sequence[tuple[int, int]]
+def window_events(
+    conn: Connection, subscription_id: str, after: int, through: int
 ) -> dict[tuple[int, int], RowMapping]:
-    """The indexed events at ``positions`` (block, log index) that the index holds, by
-    position, as :func:`provledger.store.schema.positioned_events` gives them."""
-    events = schema.events
-    found: dict[tuple[int, int], RowMapping] = {}
-    wanted = list(positions)
-    for start in range(0, len(wanted), _CHUNK):
-        query = schema.positioned_events().where(
-            tuple_(events.c.block_number, events.c.log_index).in_(wanted[start : start + _CHUNK])
+    """The indexed events the outbox rows of ``subscription_id`` from after ``after`` through
+    ``through`` name (those the index holds), by position (block, log index), as
+    :func:`provledger.store.schema.positioned_events` gives them."""
+    events, outbox = schema.events, schema.outbox
+    query = (
+        schema.positioned_events()
+        .join(
+            outbox,
+            and_(
+                outbox.c.block_number == events.c.block_number,
+                outbox.c.log_index == events.c.log_index,
+            ),
         )
-        for row in conn.execute(query).mappings():
-            found[row["block_number"], row["log_index"]] = row
-    return found
+        .where(
+            outbox.c.subscription_id == subscription_id,
+            outbox.c.seq > after,
+            outbox.c.seq <= through,
+        )
+    )
+    return {(row["block_number"], row["log_index"]): row for row in conn.execute(query).mappings()}
 
 
 class ActiveSubscriptions:

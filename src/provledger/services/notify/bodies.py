@@ -55,6 +55,40 @@ _REMINDERS: Final = {event: reminder for reminder, event in MADE_BY.items()}
 NOT_YET: Final = b""
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    """An event as a body shows it: its JSON, its name, and (a grant's or permit's) expiry."""
+
+    json: orjson.Fragment
+    name: str
+    expires_at: int
+
+
+#: Events as bodies show them, by position, block hash and finality: what is there is never
+#: different, and a broad event goes to many subscriptions. Emptied when it holds
+#: :data:`_RENDERED_MAX`.
+_RENDERED: dict[tuple[int, int, str, Finality], _Rendered] = {}
+_RENDERED_MAX: Final = 20_000
+
+
+def _rendered(event: RowMapping, reached: Finality) -> _Rendered:
+    """``event`` at finality ``reached`` as a body's ``event`` field (the event as
+    ``GET /asset/{id}/history`` shows it), rendered once."""
+    key = (int(event["block_number"]), int(event["log_index"]), str(event["block_hash"]), reached)
+    found = _RENDERED.get(key)
+    if found is None:
+        args = event_args(event)
+        shown = view(EventView, event, reached, args=args)
+        fields = {name: getattr(shown, name) for name in _EVENT_FIELDS}
+        found = _Rendered(
+            orjson.Fragment(orjson.dumps(fields)), shown.event, int(args.get("expires_at", 0))
+        )
+        if len(_RENDERED) >= _RENDERED_MAX:
+            _RENDERED.clear()
+        _RENDERED[key] = found
+    return found
+
+
 def body_type(kind: str) -> str:
     """The ``type`` of the body of an outbox row of ``kind`` (an event stream's event name)."""
     return _TYPES[kind]
@@ -75,7 +109,7 @@ class Window:
 
     rows: list[RowMapping]
     events: dict[tuple[int, int], RowMapping]
-    """The indexed events the announcements among ``rows`` name, by (block, log index)."""
+    """The indexed events ``rows`` name, by (block, log index)."""
     finality: Callable[[int], Finality]
     """A block's finality, as of the index's head when the rows were read."""
 
@@ -86,12 +120,8 @@ def read_window(
     """Up to ``limit`` outbox rows of ``subscription_id`` after ``seq``, in order."""
     with index.connect() as conn:
         rows = outbox.after(conn, subscription_id, seq, limit)
-        wanted = [
-            (row["block_number"], row["log_index"])
-            for row in rows
-            if row["kind"] in outbox.RETRACTION and row["retracted_by"] is None
-        ]
-        return Window(rows, outbox.events_at(conn, wanted), provenance.finality_now(conn))
+        named = outbox.window_events(conn, subscription_id, seq, rows[-1]["seq"]) if rows else {}
+        return Window(rows, named, provenance.finality_now(conn))
 
 
 def body_of(
@@ -121,15 +151,14 @@ def body_of(
     reached = window.finality(int(row["block_number"]))
     if _RANK[reached] < _RANK[Finality(subscription.finality)]:
         return NOT_YET
-    args = event_args(event)
-    shown = view(EventView, event, reached, args=args)
+    rendered = _rendered(event, reached)
     body: dict[str, Any] = {
         "id": identity,
         "type": body_type(row["kind"]),
         "subscription": subscription.id,
     }
     if row["kind"] == outbox.REMIND:
-        body["reminder"] = _REMINDERS[shown.event]
-        body["expires_at"] = utc_time(int(args["expires_at"]))
-    body["event"] = {name: getattr(shown, name) for name in _EVENT_FIELDS}
+        body["reminder"] = _REMINDERS[rendered.name]
+        body["expires_at"] = utc_time(rendered.expires_at)
+    body["event"] = rendered.json
     return orjson.dumps(body)

@@ -1,20 +1,21 @@
 """One webhook POST and its outcome, over a thread's keep-alive connections.
 
-:func:`post` checks the target again (:func:`~provledger.services.notify.webhook.checked_target`)
-and connects to an address that check found: the name is not resolved a second time, so a name
-that points elsewhere by then cannot turn the delivery to another host. Connections are
-:mod:`http.client`'s, kept open per target in a :class:`Connections` (one per worker thread),
-without proxies or ``.netrc`` from the environment; redirects are not followed. :func:`post`
-never raises for what the receiver or the network does: it returns an :class:`Outcome`, whose
-one-line ``error`` is kept with the delivery attempt.
-"""
+:func:`post` checks the target (:func:`~provledger.services.notify.webhook.checked_target`,
+again once :data:`CHECK_SECONDS` have passed) and connects to an address that check found: the
+name is not resolved a second time, so a name that points elsewhere by then cannot turn the
+delivery to another host. Connections are :mod:`http.client`'s, kept open per target in a
+:class:`Connections` (one per worker thread), without proxies or ``.netrc`` from the
+environment; redirects are not followed. :func:`post` never raises for what the receiver or the
+network does: it returns an :class:`Outcome`, whose one-line ``error`` is kept with the
+delivery attempt."""
 
 from __future__ import annotations
 
 import http.client
 import socket
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +32,9 @@ USER_AGENT: Final = "provledger-notify"
 #: The most of a receiver's answer read (and dropped): enough for a short body, so the
 #: connection serves the next delivery.
 ANSWER_READ_BYTES: Final = 64 << 10
+#: How long a webhook target's check (and what its name resolved to) is used for deliveries.
+CHECK_SECONDS: Final = 5.0
+_CHECKED_MAX: Final = 10_000
 #: What a kept-alive connection the receiver has closed in the meantime fails with when it is
 #: used again, before any answer: the POST is made once more on a new connection.
 _STALE: Final = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -84,8 +88,24 @@ class Connections:
     """One thread's open connections, one per target and address (not shared between
     threads)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._open: dict[tuple[str, str, int, str], http.client.HTTPConnection] = {}
+        self._checked: dict[tuple[str, bool], tuple[Target, float]] = {}
+        self._clock = clock
+
+    def target(self, url: str, *, allow_private: bool, resolve: Resolver) -> Target:
+        """``url`` checked (:func:`~provledger.services.notify.webhook.checked_target`), again
+        once :data:`CHECK_SECONDS` have passed since the last check: a name is looked up no
+        more often (a connection goes to an address the check found, whenever it was)."""
+        now = self._clock()
+        found = self._checked.get((url, allow_private))
+        if found is not None and now - found[1] < CHECK_SECONDS:
+            return found[0]
+        checked = checked_target(url, allow_private=allow_private, resolve=resolve)
+        if len(self._checked) >= _CHECKED_MAX:
+            self._checked.clear()
+        self._checked[url, allow_private] = (checked, now)
+        return checked
 
     def get(
         self, target: Target, address: str, timeout: float
@@ -129,14 +149,15 @@ def post(
     is set here) to webhook ``url``, and say what came of it; never raises for what the
     receiver or the network does.
 
-    The target is checked again first: what the host resolves to may have changed since the
-    subscription was made; a refused one is not delivered, its reason the error. ``timeout``
+    The target is checked again first (unless it was less than :data:`CHECK_SECONDS` ago):
+    what the host resolves to may have changed since the subscription was made; a refused one
+    is not delivered, its reason the error. ``timeout``
     (seconds) bounds the connection and each read. Redirects are not followed: only a 2xx
     answer is a delivery. Of the answer's body no more than :data:`ANSWER_READ_BYTES` are read
     (and dropped); a longer answer closes the connection.
     """
     try:
-        target = checked_target(url, allow_private=allow_private, resolve=resolve)
+        target = connections.target(url, allow_private=allow_private, resolve=resolve)
     except WebhookTargetError as refused:
         return Outcome(delivered=False, status=None, error=refused.reason)
     sent = {name: value for name, value in headers.items() if name.lower() != "user-agent"}
