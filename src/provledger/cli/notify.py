@@ -172,7 +172,8 @@ def notify_subscribe_command(
 
 @settings_command(notify_app, "list", **STORE_OPTIONS)
 def notify_list_command(settings: Settings, as_json: bool) -> None:
-    """List the subscriptions: id, finality, webhook and filter (never the secrets).
+    """List the subscriptions: id, finality, webhook, filter and reminder lead time (never the
+    secrets).
 
     Example: provledger notify list --json
     """
@@ -187,7 +188,10 @@ def notify_list_command(settings: Settings, as_json: bool) -> None:
         wanted = " ".join(
             f"{name}={','.join(map(str, values))}" for name, values in item["filter"].items()
         )
-        _line(f"{item['id']}  {item['finality']:7}  {item['url']}  {wanted or 'every event'}")
+        _line(
+            f"{item['id']}  {item['finality']:7}  {item['url']}  {wanted or 'every event'}  "
+            f"(expiry reminders {item['remind_before']} ahead)"
+        )
 
 
 @settings_command(notify_app, "secret", **KEY_OPTIONS)
