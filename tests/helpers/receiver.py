@@ -160,6 +160,8 @@ class KeepAliveReceiver:
         self._lock = threading.Lock()
         self.connections = 0
         self.posts = 0
+        self.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        """The bytes each POST is answered with."""
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
     @property
@@ -207,7 +209,7 @@ class KeepAliveReceiver:
                 pending = pending[length:]
                 with self._lock:
                     self.posts += 1
-                client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                client.sendall(self.reply)
 
     def drop_idle(self) -> None:
         """Close every connection (they are idle between the test's POSTs)."""

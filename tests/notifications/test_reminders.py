@@ -22,8 +22,9 @@ from provledger.chain.events import ExportPermitIssued, LicenseGranted
 from provledger.chain.serialize import asset_hex
 from provledger.chain.transactions import Receipt
 from provledger.services.notify.bodies import delivery_id
-from provledger.store import notify, outbox, schema
+from provledger.store import notify, outbox, reminders, schema
 from provledger.store.notify import NotifyStore
+from provledger.store.outbox import ActiveSubscriptions
 from provledger.store.subscriptions import DEFAULT_REMIND_BEFORE, Subscription, SubscriptionFilter
 from provledger.units import utc_time
 
@@ -67,6 +68,19 @@ def grant(world: World, asset: int, days: float) -> tuple[int, Position]:
     )
     event = receipt.event(LicenseGranted)
     return int(event.license_id), position_of(receipt, LicenseGranted)
+
+
+def week_and_grant(
+    world: World, url: str, store: NotifyStore, days: float
+) -> tuple[Subscription, int, Position]:
+    """A subscription reminded a week ahead, started, then an asset of alice's licensed to bob
+    for ``days``, indexed: the subscription, the asset and the grant's position."""
+    week = subscribe_reminded(store, 7 * DAY)
+    index_with(world, url, store)
+    asset = world.register(world.alice)
+    _, granted = grant(world, asset, days)
+    index_with(world, url, store)
+    return week, asset, granted
 
 
 def position_of(receipt: Receipt, kind: type[LicenseGranted | ExportPermitIssued]) -> Position:
@@ -126,10 +140,7 @@ def test_a_new_subscription_hears_of_what_expires_within_its_lead_already(
     world: World, new_database: NewDatabase, notify_store: NotifyStore
 ) -> None:
     url = new_database("index")
-    first = subscribe_reminded(notify_store, 7 * DAY)
-    index_with(world, url, notify_store)
-    asset = world.register(world.alice)
-    _, near = grant(world, asset, 5)
+    first, asset, near = week_and_grant(world, url, notify_store, 5)
     grant(world, asset, 60)
     index_with(world, url, notify_store)
     assert reminded(url, first) == [near]
@@ -242,3 +253,19 @@ def test_a_notify_store_made_before_reminders_gets_its_lead_times(
     with NotifyStore.open(url) as store:  # opened again: the column is there already
         leads = {item.id: item.remind_before for item in store.listed()}
         assert leads == {"sub_old": DEFAULT_REMIND_BEFORE, made.id: DAY}
+
+
+@ON_EMBEDDED_CHAIN
+def test_a_reminder_due_again_after_the_clock_went_back_is_not_written_twice(
+    world: World, new_database: NewDatabase, notify_store: NotifyStore
+) -> None:
+    url = new_database("index")
+    week, _, soon = week_and_grant(world, url, notify_store, 3)
+    assert reminded(url, week) == [soon]
+    subscriptions = ActiveSubscriptions(notify_store.engine.url.render_as_string(False))
+    head = world.w3.eth.block_number
+    with engine_for(url).begin() as conn:  # as after a rollback: the clock back before it
+        matcher = subscriptions.before_batch(head)
+        clock = reminders.Clock(world.now(), None, soon[0], head)
+        assert reminders.remind(conn, matcher, clock, frozenset({week.id})) == 0
+    assert reminded(url, week) == [soon]

@@ -125,6 +125,10 @@ def test_a_stream_keeps_its_rows_for_its_retention_then_says_what_was_pruned(
     with engine_for(url).begin() as conn:  # nobody connected for a retention: it goes
         pruner.prune(conn, below_block=head, now_ms=later + 2 * DAY_MS)
     assert notify_store.listed() == []
+    # Its client comes back from where it was: the stream is made again, and says what is gone.
+    back = _open(base, token, last=str(kept[-1]), event="AssetRegistered")
+    assert back.status_code == 410
+    assert back.json()["type"] == "urn:provledger:problem:stream-pruned"
 
 
 def _written(url: str) -> list[int]:

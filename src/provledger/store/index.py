@@ -158,6 +158,8 @@ class IndexStore:
         self._wal = None if database is None else Path(f"{database}-wal")
         """The WAL of a SQLite file (an in-memory database has none, and one per connection)."""
         self._has_wal = self._wal is not None
+        self._reminded: frozenset[str] = frozenset()
+        """The new subscriptions whose first reminders the batch being written holds."""
 
     # ------------------------------------------------------------ identity
     def prepare(self, identity: Identity) -> bool:
@@ -316,6 +318,7 @@ class IndexStore:
                 if rows:
                     insert_tuples(conn, table, rows)
             written = ws.flush() + len(records)
+            self._reminded = frozenset()
             if self.subscriptions is not None:
                 written += self._notify(conn, records, headers, checkpoint)
                 pruner = self.subscriptions.pruner
@@ -329,6 +332,8 @@ class IndexStore:
             conn.execute(delete(schema.undo).where(schema.undo.c.block_number < prune_below))
             conn.execute(delete(schema.blocks).where(schema.blocks.c.block_number < prune_below))
             self._move_checkpoint(conn, checkpoint)
+        if self.subscriptions is not None and self._reminded:  # committed: no longer new
+            self.subscriptions.reminded(self._reminded)
         if bulk and self._has_wal:
             self._bound_wal()
         return written
@@ -348,17 +353,34 @@ class IndexStore:
         times = [item.timestamp for item in headers[-1:]] + [
             item.block_time for item in records[-1:]
         ]
-        if not matcher.wants_reminders or not times:  # no times: blocks without events, unfetched
+        if not times:  # blocks without events whose times were not fetched: the next batch
+            return written
+        if not matcher.wants_reminders:
+            self._reminded = self.subscriptions.started
             return written
         stored = conn.execute(
             select(schema.meta.c.value).where(schema.meta.c.key == reminders.META_REMINDED_TO)
         ).scalar()
         since = None if stored is None else int(stored)
         clock = reminders.Clock(max(times), since, first, checkpoint.block_number)
-        written += reminders.remind(conn, matcher, clock, self.subscriptions.started)
+        self._reminded = self.subscriptions.started
+        written += reminders.remind(conn, matcher, clock, self._reminded)
         if since is None or clock.now > since:  # a reorg may take the chain's time back
             self._set_meta(conn, reminders.META_REMINDED_TO, str(clock.now))
         return written
+
+    def _rewind_reminders(self, conn: Connection, ancestor: int) -> None:
+        """Take the chain time reminders were written up to back to ``ancestor``'s: the new
+        branch's blocks bring what came due on the old one again (reminders the rollback did
+        not retract are not written twice: :func:`provledger.store.reminders.remind`)."""
+        stored = conn.execute(
+            select(schema.meta.c.value).where(schema.meta.c.key == reminders.META_REMINDED_TO)
+        ).scalar()
+        found = conn.execute(
+            select(schema.blocks.c.timestamp).where(schema.blocks.c.block_number == ancestor)
+        ).scalar()
+        if stored is not None and found is not None and int(found) < int(stored):
+            self._set_meta(conn, reminders.META_REMINDED_TO, str(found))
 
     def _bound_wal(self) -> None:
         """Have the bulk load's WAL copied into the database beside the next batch; empty it
@@ -426,6 +448,7 @@ class IndexStore:
         """
         with self.engine.begin() as conn:
             outbox.retract(conn, ancestor)
+            self._rewind_reminders(conn, ancestor)
             images = conn.execute(
                 select(schema.undo)
                 .where(schema.undo.c.block_number > ancestor)

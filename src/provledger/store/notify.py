@@ -43,6 +43,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from provledger.errors import InputError
 from provledger.store.columns import column
@@ -200,8 +201,13 @@ class NotifyStore(TurnTakingStore):
         known = {item["name"] for item in inspect(engine).get_columns(subscriptions.name)}
         for name in _ADDED_COLUMNS:
             if name not in known:  # a store made before the column was
-                with self._transaction() as conn:
-                    conn.execute(text(f"ALTER TABLE subscriptions ADD COLUMN {name} BIGINT"))
+                try:
+                    with self._transaction() as conn:
+                        conn.execute(text(f"ALTER TABLE subscriptions ADD COLUMN {name} BIGINT"))
+                except DBAPIError:  # another process opening the store added it first
+                    columns = inspect(engine).get_columns(subscriptions.name)
+                    if name not in {item["name"] for item in columns}:
+                        raise
 
     # ------------------------------------------------------------ subscriptions
     def create(

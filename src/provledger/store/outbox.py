@@ -374,7 +374,8 @@ def window_events(
     conn: Connection, subscription_id: str, after: int, through: int
 ) -> dict[tuple[int, int], RowMapping]:
     """The indexed events the outbox rows of ``subscription_id`` from after ``after`` through
-    ``through`` name (those the index holds), by position (block, log index), as
+    ``through`` name (those the index holds, in the block the row names), by position (block,
+    log index), as
     :func:`provledger.store.schema.positioned_events` gives them."""
     events, outbox = schema.events, schema.outbox
     query = (
@@ -384,6 +385,8 @@ def window_events(
             and_(
                 outbox.c.block_number == events.c.block_number,
                 outbox.c.log_index == events.c.log_index,
+                # the event the row was written for: not one a reorg put at its position since
+                outbox.c.block_hash == schema.event_blocks.c.block_hash,
             ),
         )
         .where(
@@ -418,7 +421,8 @@ class ActiveSubscriptions:
         self._version = -1
         self._matcher = Matcher([])
         self.started: frozenset[str] = frozenset()
-        """The subscriptions :meth:`before_batch` started, for the batch it was called for."""
+        """The subscriptions :meth:`before_batch` started whose first reminders are not written
+        yet (:meth:`reminded` once they are)."""
 
     def _open(self) -> NotifyStore | None:
         if self.store is None:
@@ -427,6 +431,10 @@ class ActiveSubscriptions:
             self.store = NotifyStore.open(self.url)
             self.pruner = Pruner(self.store, keep_ms=self.stream_keep_ms, every_ms=self.prune_ms)
         return self.store
+
+    def reminded(self, started: frozenset[str]) -> None:
+        """The first reminders of ``started`` are committed: they are no longer new."""
+        self.started -= started
 
     def close(self) -> None:
         """Close the notify store, if it was opened."""
@@ -444,7 +452,7 @@ class ActiveSubscriptions:
             loaded = store.active()
             self._version = current
         new = [item.id for item in loaded if item.from_block is None]
-        self.started = frozenset(new)
+        self.started |= frozenset(new)
         if new:
             store.start(new, first_block)
             loaded = [

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Connection, Row, Table, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, Row, Table, exists, insert, or_, select
 
 from provledger.store import schema
 from provledger.store.eventargs import unpack_args
@@ -224,5 +224,33 @@ def remind(conn: Connection, matcher: Matcher, clock: Clock, started: frozenset[
             for subscription in due
         )
     if rows:
+        given = _given(conn, {row["block_number"] for row in rows})
+        rows = [row for row in rows if _identity(row) not in given]
+    if rows:
         conn.execute(insert(schema.outbox), rows)
     return len(rows)
+
+
+def _identity(row: Any) -> tuple[str, int, int, str]:
+    return (
+        str(row["subscription_id"]),
+        int(row["block_number"]),
+        int(row["log_index"]),
+        str(row["block_hash"]),
+    )
+
+
+def _given(conn: Connection, blocks: set[int]) -> set[tuple[str, int, int, str]]:
+    """The reminders already in the outbox, not retracted, of events in ``blocks``: after a
+    reorg took the chain's clock back, the same reminder comes due again, and is not written
+    twice."""
+    outbox = schema.outbox
+    retractions = outbox.alias("retractions")
+    rows = conn.execute(
+        select(outbox).where(
+            outbox.c.kind == REMIND,
+            outbox.c.block_number.in_(sorted(blocks)),
+            ~exists().where(retractions.c.retracts == outbox.c.seq),
+        )
+    ).mappings()
+    return {_identity(row) for row in rows}

@@ -188,8 +188,8 @@ outbox = Table(
 )
 
 
-# Per subscription, the last outbox position pruned (provledger.store.upkeep): a stream resumed
-# from before it has missed what was pruned, and is told so.
+# Per subscription, the outbox position before which it cannot be resumed (provledger.store.upkeep):
+# a stream resumed from before it has missed what was pruned (or indexed while it was removed).
 outbox_horizon = Table(
     "outbox_horizon",
     metadata,

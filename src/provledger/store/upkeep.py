@@ -3,7 +3,8 @@
 
 * A webhook subscription's rows go once delivered (at or before its cursor in the notify store)
   and final (in a block below the index's reorg horizon, so no rollback can need them).
-* A removed subscription's rows go.
+* A removed subscription's rows go; its horizon is the outbox's newest position then, so a
+  stream made again under its id (by a client that comes back) refuses an older position.
 * A stream's position is its client's (``Last-Event-ID``): its rows go once final and older than
   the streams' retention (``notify_stream_keep_days``). The last position pruned is kept
   (``outbox_horizon``), so a client that resumes from before it is told what it missed instead
@@ -13,13 +14,19 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, select, update
 
 from provledger.store import schema
-from provledger.store.notify import NotifyStore, cursors, subscriptions
+from provledger.store.notify import (
+    NotifyStore,
+    SubscriptionNotFoundError,
+    cursors,
+    subscriptions,
+)
 
 #: How often the indexer prunes the outbox unless the settings say (wall-clock milliseconds
 #: between two prunings).
@@ -38,19 +45,41 @@ def touch(store: NotifyStore, subscription_id: str, now_ms: int) -> None:
         )
 
 
-def _expire_streams(store: NotifyStore, before_ms: int) -> None:
-    """Remove the stream subscriptions no client was connected to since ``before_ms``."""
+def _expire_streams(store: NotifyStore, before_ms: int) -> list[str]:
+    """Remove the stream subscriptions no client was connected to since ``before_ms``; their
+    ids."""
     seen = func.coalesce(subscriptions.c.last_seen, subscriptions.c.created_at)
     with store.engine.connect() as conn:
-        stale = conn.execute(
-            select(subscriptions.c.id).where(subscriptions.c.target == "stream", seen < before_ms)
-        ).scalars()
-        for subscription_id in list(stale):
+        stale = list(
+            conn.execute(
+                select(subscriptions.c.id).where(
+                    subscriptions.c.target == "stream", seen < before_ms
+                )
+            ).scalars()
+        )
+    for subscription_id in stale:
+        with contextlib.suppress(SubscriptionNotFoundError):  # removed meanwhile
             store.remove(subscription_id)
+    return stale
+
+
+def _set_horizon(conn: Connection, subscription_id: str, seq: int) -> None:
+    """Note that ``subscription_id``'s notifications before ``seq`` (a resume from before it)
+    cannot be served any more: before an outbox position no later than the newest one, or, for
+    a removed subscription, past the newest (it heard of nothing once removed)."""
+    table = schema.outbox_horizon
+    known = horizon(conn, subscription_id)
+    if known >= seq:
+        return
+    changed = conn.execute(
+        update(table).where(table.c.subscription_id == subscription_id).values(seq=seq)
+    )
+    if changed.rowcount == 0:
+        conn.execute(table.insert().values(subscription_id=subscription_id, seq=seq))
 
 
 def horizon(conn: Connection, subscription_id: str) -> int:
-    """The last outbox position pruned of ``subscription_id`` (0: none yet)."""
+    """The outbox position before which ``subscription_id`` cannot be resumed (0: any)."""
     table = schema.outbox_horizon
     found = conn.execute(
         select(table.c.seq).where(table.c.subscription_id == subscription_id)
@@ -80,19 +109,25 @@ class Pruner:
         """Delete what no subscription needs any more (blocks below ``below_block`` are beyond
         a reorg's reach); return how many rows."""
         self.last_ms = now_ms
-        _expire_streams(self.store, now_ms - self.keep_ms)
+        expired = _expire_streams(self.store, now_ms - self.keep_ms)
         with self.store.engine.connect() as notify:
             kinds = dict(notify.execute(select(subscriptions.c.id, subscriptions.c.target)).all())
             through = dict(notify.execute(select(cursors.c.subscription_id, cursors.c.seq)).all())
         outbox = schema.outbox
         present = conn.execute(select(outbox.c.subscription_id).distinct()).scalars().all()
+        horizons = schema.outbox_horizon
+        newest = max(
+            int(conn.execute(select(func.max(outbox.c.seq))).scalar() or 0),
+            int(conn.execute(select(func.max(horizons.c.seq))).scalar() or 0),
+        )
+        for subscription_id in expired:  # even one whose rows were all pruned already
+            _set_horizon(conn, subscription_id, newest + 1)
         gone = 0
         for subscription_id in present:
             kind = kinds.get(subscription_id)
-            if kind is None:  # removed
+            if kind is None:  # removed: a stream made again under its id resumes after this
+                _set_horizon(conn, subscription_id, newest + 1)
                 gone += self._delete(conn, subscription_id, outbox.c.seq >= 0)
-                horizons = schema.outbox_horizon
-                conn.execute(delete(horizons).where(horizons.c.subscription_id == subscription_id))
                 self._through.pop(subscription_id, None)
             elif kind == "stream":
                 gone += self._prune_stream(conn, subscription_id, below_block, now_ms)
@@ -119,12 +154,7 @@ class Pruner:
         ).scalar()
         if last is None:
             return 0
-        table = schema.outbox_horizon
-        changed = conn.execute(
-            update(table).where(table.c.subscription_id == subscription_id).values(seq=last)
-        )
-        if changed.rowcount == 0:
-            conn.execute(table.insert().values(subscription_id=subscription_id, seq=last))
+        _set_horizon(conn, subscription_id, int(last))
         return self._delete(conn, subscription_id, outbox.c.seq <= last)
 
     @staticmethod

@@ -183,3 +183,26 @@ def test_deliveries_to_one_target_keep_their_connection(session: Connections) ->
         assert deliver(session, receiver.url) == Outcome(delivered=True, status=200, error=None)
         assert receiver.connections == 2
         assert receiver.posts == 4
+
+
+def test_a_path_outside_ascii_is_sent_percent_encoded(
+    session: Connections, receiver: Receiver
+) -> None:
+    outcome = deliver(session, receiver.url + "/dépôt?lieu=Zürich")
+    assert outcome == Outcome(delivered=True, status=200, error=None)
+    [received] = receiver.wait_for(1, timeout=5.0)
+    assert received.path == "/hook/d%C3%A9p%C3%B4t?lieu=Z%C3%BCrich"
+
+
+def test_an_answer_of_no_stated_length_is_not_read_and_its_connection_closed(
+    session: Connections,
+) -> None:
+    with KeepAliveReceiver() as receiver:
+        receiver.reply = (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"-1\r\n"  # a chunk size that would read until the receiver closes
+        )
+        assert deliver(session, receiver.url) == Outcome(delivered=True, status=200, error=None)
+        receiver.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        assert deliver(session, receiver.url) == Outcome(delivered=True, status=200, error=None)
+        assert receiver.connections == 2  # the first answer's connection was not used again

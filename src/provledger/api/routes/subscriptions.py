@@ -188,9 +188,12 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
             try:
                 yield b"retry: 2000\n\n"
                 seq = start
-                quiet_since = time.monotonic()
+                quiet_since = touched = time.monotonic()
                 heartbeat = gateway.settings.notify_heartbeat_seconds
                 while not await request.is_disconnected():
+                    if time.monotonic() - touched >= heartbeat:  # busy or quiet: kept
+                        await gateway.node_work.run(desk.seen, opened)
+                        touched = time.monotonic()
                     ready, seq = await gateway.node_work.run(
                         desk.stream_after, opened, seq, STREAM_READ_LIMIT
                     )
@@ -202,7 +205,6 @@ def add_routes(router: APIRouter, gateway: Gateway) -> None:
                     if time.monotonic() - quiet_since >= heartbeat:
                         yield b": heartbeat\n\n"
                         quiet_since = time.monotonic()
-                        await gateway.node_work.run(desk.seen, opened)
                     await asyncio.sleep(STREAM_POLL_SECONDS)
             finally:
                 holding.__exit__(None, None, None)

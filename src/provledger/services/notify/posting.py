@@ -32,6 +32,8 @@ USER_AGENT: Final = "provledger-notify"
 #: The most of a receiver's answer read (and dropped): enough for a short body, so the
 #: connection serves the next delivery.
 ANSWER_READ_BYTES: Final = 64 << 10
+#: The most connections one thread keeps open; past it the least recently used is closed.
+MAX_CONNECTIONS: Final = 64
 #: How long a webhook target's check (and what its name resolved to) is used for deliveries.
 CHECK_SECONDS: Final = 5.0
 _CHECKED_MAX: Final = 10_000
@@ -112,14 +114,18 @@ class Connections:
     ) -> tuple[http.client.HTTPConnection, bool]:
         """The connection to ``target`` at ``address``, and whether it was open already."""
         key = (target.scheme, target.host, target.port, address)
-        found = self._open.get(key)
+        found = self._open.pop(key, None)
         if found is not None:
+            self._open[key] = found  # the most recently used, last
             found.timeout = timeout
             if found.sock is not None:
                 found.sock.settimeout(timeout)
             return found, True
         kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
         made = kind(target, address, timeout)
+        if len(self._open) >= MAX_CONNECTIONS:
+            oldest = next(iter(self._open))
+            self._open.pop(oldest).close()
         self._open[key] = made
         return made, False
 
@@ -175,8 +181,8 @@ def post(
     except TimeoutError:
         connections.drop(connection)
         return Outcome(delivered=False, status=None, error=f"timed out after {timeout:g} s")
-    except (OSError, http.client.HTTPException) as error:
-        connections.drop(connection)
+    except (OSError, http.client.HTTPException, ValueError) as error:
+        connections.drop(connection)  # ValueError: a header value http.client will not send
         return Outcome(delivered=False, status=None, error=_failure(error))
     if 200 <= status < 300:
         return Outcome(delivered=True, status=status, error=None)
@@ -186,12 +192,14 @@ def post(
 def _exchange(
     connection: http.client.HTTPConnection, target: Target, body: bytes, headers: dict[str, str]
 ) -> int:
-    """Send the POST and read the answer (up to :data:`ANSWER_READ_BYTES` of its body); its
-    status."""
+    """Send the POST and read the answer; its status. An answer's body is read (and dropped)
+    only when it says its length and that is at most :data:`ANSWER_READ_BYTES`; any other
+    answer (chunked, longer, or as long as the connection) closes the connection instead."""
     connection.request("POST", target.path, body=body, headers=headers)
     answer = connection.getresponse()
-    answer.read(ANSWER_READ_BYTES)
-    if not answer.isclosed():  # a longer answer: the connection cannot serve another request
+    if answer.length is not None and answer.length <= ANSWER_READ_BYTES:
+        answer.read()
+    if not answer.isclosed():  # the connection cannot serve another request
         connection.close()
     return answer.status
 
@@ -208,6 +216,8 @@ def _failure(error: BaseException) -> str:
         return "connection reset by the receiver"
     if isinstance(error, http.client.HTTPException):
         return f"the answer is not HTTP ({type(error).__name__})"
+    if isinstance(error, ValueError):
+        return f"the request could not be sent ({error})"
     if isinstance(error, OSError) and error.strerror:
         return f"connection failed: {error.strerror}"
     return f"connection failed ({type(error).__name__})"

@@ -16,7 +16,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeAlias
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from provledger.errors import InputError
 
@@ -40,6 +40,9 @@ MAX_BACKOFF_MS: Final = 3_600_000
 GIVE_UP_AFTER_MS: Final = 24 * 3600 * 1000
 
 _SCHEMES: Final = {"http": 80, "https": 443}
+#: What a request path keeps as it is: the characters a URL may hold, and ``%`` (already
+#: percent-encoded octets stay).
+_PATH_SAFE: Final = "!#$%&'()*+,/:;=?@[]~"
 #: Exponents past this already put the cap far above :data:`MAX_BACKOFF_MS`.
 _MAX_DOUBLINGS: Final = 32
 #: The well-known NAT64 prefix: its last 32 bits are an IPv4 address.
@@ -209,7 +212,8 @@ def checked_target(url: str, *, allow_private: bool, resolve: Resolver = default
         scheme=scheme,
         host=host,
         port=port or _SCHEMES[scheme],
-        path=(parts.path or "/") + query,
+        # as requests sent it: anything outside ASCII percent-encoded (UTF-8), the rest kept
+        path=quote((parts.path or "/") + query, safe=_PATH_SAFE),
         addresses=tuple(text for text, _ in found),
     )
 
