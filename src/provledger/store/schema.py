@@ -164,10 +164,9 @@ transactions = Table(
 )
 
 
-# The transactional outbox: a notification row for each event a subscription matched, written
-# in the event's batch, and a retraction for each announcement a reorg removed
-# (provledger.store.outbox). ``seq`` is never reused; rows go once delivered and final
-# (provledger.store.upkeep).
+# The transactional outbox: a row for each event a subscription matched, written in its batch,
+# a retraction for each announcement a reorg removed (provledger.store.outbox); ``seq`` is never
+# reused, and rows go once delivered and final (provledger.store.upkeep).
 outbox = Table(
     "outbox",
     metadata,
@@ -188,8 +187,7 @@ outbox = Table(
 )
 
 
-# Per subscription, the outbox position before which it cannot be resumed (provledger.store.upkeep):
-# a stream resumed from before it has missed what was pruned (or indexed while it was removed).
+# Per stream: the outbox position it cannot be resumed from before (provledger.store.upkeep).
 outbox_horizon = Table(
     "outbox_horizon",
     metadata,
