@@ -44,6 +44,7 @@ from provledger.store.blobs import BlobStore
 from provledger.store.documents import index_documents
 from provledger.store.engine import create_store_engine
 from provledger.store.index import IndexStore
+from provledger.store.outbox import ActiveSubscriptions
 
 #: The demo's index reports records safe after 1 block and final after 4.
 DEMO_CONFIRMATIONS: Final = 1
@@ -84,9 +85,13 @@ def demo_settings(folder: Path, rpc_url: str | None, port: int) -> Settings:
 
 
 def demo_scanner(settings: Settings, w3: Web3, result: DemoResult) -> Scanner:
-    """An indexer of the demo's deployment into the demo's database."""
+    """An indexer of the demo's deployment into the demo's database, announcing to the
+    subscriptions (``provledger watch`` against the demo's gateway hears of what it indexes)."""
     config = IndexerConfig(confirmations=DEMO_CONFIRMATIONS, finality_depth=DEMO_FINALITY)
-    store = IndexStore(create_store_engine(settings.database_url))
+    store = IndexStore(
+        create_store_engine(settings.database_url),
+        subscriptions=ActiveSubscriptions(settings.notify_database_url),
+    )
 
     blobs = BlobStore(settings.blob_dir)
 
