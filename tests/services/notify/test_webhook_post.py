@@ -206,3 +206,29 @@ def test_an_answer_of_no_stated_length_is_not_read_and_its_connection_closed(
         receiver.reply = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
         assert deliver(session, receiver.url) == Outcome(delivered=True, status=200, error=None)
         assert receiver.connections == 2  # the first answer's connection was not used again
+
+
+def test_a_name_with_an_address_that_refuses_is_delivered_at_the_next_one(
+    session: Connections, receiver: Receiver
+) -> None:
+    def both(host: str, port: int) -> list[str]:
+        # the receiver listens on 127.0.0.1 only: 127.0.0.2 refuses, 127.0.0.1 takes it
+        return ["127.0.0.2", "127.0.0.1"]
+
+    url = receiver.url.replace("127.0.0.1", "hooks.invalid")
+    outcome = post(session, url, BODY, headers(), timeout=5.0, allow_private=True, resolve=both)
+    assert outcome == Outcome(delivered=True, status=200, error=None)
+    assert len(receiver.wait_for(1, timeout=5.0)) == 1
+
+
+def test_a_name_whose_every_address_refuses_says_so(session: Connections) -> None:
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))
+        port = placeholder.getsockname()[1]
+
+    def nowhere(host: str, port: int) -> list[str]:
+        return ["127.0.0.2", "127.0.0.1"]
+
+    url = f"http://hooks.invalid:{port}/hook"
+    outcome = post(session, url, BODY, headers(), timeout=5.0, allow_private=True, resolve=nowhere)
+    assert outcome == Outcome(delivered=False, status=None, error="connection refused")

@@ -32,6 +32,8 @@ USER_AGENT: Final = "provledger-notify"
 #: The most of a receiver's answer read (and dropped): enough for a short body, so the
 #: connection serves the next delivery.
 ANSWER_READ_BYTES: Final = 64 << 10
+#: The most addresses of a target a new connection is tried at, in the resolver's order.
+ADDRESSES_TRIED: Final = 3
 #: The most connections one thread keeps open; past it the least recently used is closed.
 MAX_CONNECTIONS: Final = 64
 #: How long a webhook target's check (and what its name resolved to) is used for deliveries.
@@ -109,25 +111,39 @@ class Connections:
         self._checked[url, allow_private] = (checked, now)
         return checked
 
-    def get(
-        self, target: Target, address: str, timeout: float
-    ) -> tuple[http.client.HTTPConnection, bool]:
-        """The connection to ``target`` at ``address``, and whether it was open already."""
-        key = (target.scheme, target.host, target.port, address)
-        found = self._open.pop(key, None)
-        if found is not None:
-            self._open[key] = found  # the most recently used, last
-            found.timeout = timeout
-            if found.sock is not None:
+    def open(self, target: Target, timeout: float) -> tuple[http.client.HTTPConnection, bool]:
+        """A connection to ``target`` and whether it was open already: one kept open to any of
+        its addresses, else a new one to the first of them (up to :data:`ADDRESSES_TRIED`) that
+        accepts it. Raises the last address's :class:`OSError` when none does."""
+        for address in target.addresses:
+            found = self._open.pop(self._key(target, address), None)
+            if found is not None and found.sock is not None:
+                self._open[self._key(target, address)] = found  # the most recently used, last
+                found.timeout = timeout
                 found.sock.settimeout(timeout)
-            return found, True
-        kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
-        made = kind(target, address, timeout)
-        if len(self._open) >= MAX_CONNECTIONS:
-            oldest = next(iter(self._open))
-            self._open.pop(oldest).close()
-        self._open[key] = made
-        return made, False
+                return found, True
+            if found is not None:
+                found.close()
+        failure: OSError | None = None
+        for address in target.addresses[:ADDRESSES_TRIED]:
+            kind = _PinnedHTTPS if target.scheme == "https" else _PinnedHTTP
+            made = kind(target, address, timeout)
+            try:
+                made.connect()
+            except OSError as error:  # refused, unreachable, timed out: the next address
+                made.close()
+                failure = error
+                continue
+            if len(self._open) >= MAX_CONNECTIONS:
+                self._open.pop(next(iter(self._open))).close()
+            self._open[self._key(target, address)] = made
+            return made, False
+        assert failure is not None  # a checked target has an address
+        raise failure
+
+    @staticmethod
+    def _key(target: Target, address: str) -> tuple[str, str, int, str]:
+        return (target.scheme, target.host, target.port, address)
 
     def drop(self, connection: http.client.HTTPConnection) -> None:
         """Close ``connection`` and forget it."""
@@ -157,10 +173,11 @@ def post(
 
     The target is checked again first (unless it was less than :data:`CHECK_SECONDS` ago):
     what the host resolves to may have changed since the subscription was made; a refused one
-    is not delivered, its reason the error. ``timeout``
-    (seconds) bounds the connection and each read. Redirects are not followed: only a 2xx
-    answer is a delivery. Of the answer's body no more than :data:`ANSWER_READ_BYTES` are read
-    (and dropped); a longer answer closes the connection.
+    is not delivered, its reason the error. A new connection goes to the first address that
+    accepts it. ``timeout`` (seconds) bounds each connection attempt and each read. Redirects
+    are not followed: only a 2xx answer is a delivery. An answer's body is read (and dropped)
+    only when it states a length of at most :data:`ANSWER_READ_BYTES`; any other closes the
+    connection.
     """
     try:
         target = connections.target(url, allow_private=allow_private, resolve=resolve)
@@ -168,21 +185,24 @@ def post(
         return Outcome(delivered=False, status=None, error=refused.reason)
     sent = {name: value for name, value in headers.items() if name.lower() != "user-agent"}
     sent["User-Agent"] = USER_AGENT
-    connection, reused = connections.get(target, target.addresses[0], timeout)
+    connection: http.client.HTTPConnection | None = None
     try:
+        connection, reused = connections.open(target, timeout)
         try:
             status = _exchange(connection, target, body, sent)
         except _STALE:
             if not reused:
                 raise
             connections.drop(connection)  # closed by the receiver while idle: once more
-            connection, _ = connections.get(target, target.addresses[0], timeout)
+            connection, _ = connections.open(target, timeout)
             status = _exchange(connection, target, body, sent)
     except TimeoutError:
-        connections.drop(connection)
+        if connection is not None:
+            connections.drop(connection)
         return Outcome(delivered=False, status=None, error=f"timed out after {timeout:g} s")
     except (OSError, http.client.HTTPException, ValueError) as error:
-        connections.drop(connection)  # ValueError: a header value http.client will not send
+        if connection is not None:  # ValueError: a header value http.client will not send
+            connections.drop(connection)
         return Outcome(delivered=False, status=None, error=_failure(error))
     if 200 <= status < 300:
         return Outcome(delivered=True, status=status, error=None)
