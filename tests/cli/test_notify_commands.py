@@ -214,3 +214,23 @@ def test_watch_shows_a_reminder_with_its_expiry_and_the_grant() -> None:
     assert accounts_of(Event("7", "remind", json.dumps(body))) == [licensee]
     named = describe(Event("7", "remind", json.dumps(body)), {licensee: "Bob Labs (DE)"})
     assert named.endswith("licensee Bob Labs (DE) 0x7099…79C8  (safe)")
+
+
+def test_watch_shows_a_mint_s_zero_address_as_nobody() -> None:
+    holder = "0x9965507D1a55bcC2695C58ba16FB37d819B0A4dc"
+    body = {
+        "id": "sub_1-70-1-9b20c4d1e07a",
+        "type": "announce",
+        "subscription": "sub_1",
+        "event": {
+            "block_number": 70,
+            "block_time": 1_796_645_360,
+            "event": "Transfer",
+            "args": {"from": "0x" + "00" * 20, "to": holder, "token_id": "0x" + "cd" * 32},
+            "finality": "pending",
+        },
+    }
+    line = describe(Event("8", "announce", json.dumps(body)), {holder: "Pudong Sensor (CN)"})
+    assert line.endswith(
+        "from nobody (the zero address)  to Pudong Sensor (CN) 0x9965…A4dc  (pending)"
+    )

@@ -20,6 +20,7 @@ from notifications.test_notify_kill import notify_worker
 from notifications.test_notify_worker import Clock, drain, positions, worker_for
 from notifications.test_outbox import announced
 from provledger.store.notify import NotifyStore
+from provledger.store.subscriptions import Subscription
 
 pytestmark = ON_EMBEDDED_CHAIN
 
@@ -42,16 +43,22 @@ def _once_each(received: list[Received]) -> list[Received]:
     return list(kept.values())
 
 
+def _subscribed_then_down(world: World, url: str, store: NotifyStore) -> tuple[int, Subscription]:
+    """A subscription to every event whose receiver then goes down (its port refuses
+    connections), and activity indexed meanwhile: the receiver's port and the subscription."""
+    with Receiver() as first:
+        everything = subscribe(store, url=first.url)
+        index_with(world, url, store)
+    _activity(world)
+    index_with(world, url, store)
+    return first.port, everything
+
+
 def test_a_receiver_down_for_a_minute_gets_everything_once_in_order_when_back(
     world: World, new_database: NewDatabase, notify_store: NotifyStore
 ) -> None:
     url = new_database("index")
-    with Receiver() as first:
-        port = first.port
-        everything = subscribe(notify_store, url=first.url)
-        index_with(world, url, notify_store)
-    _activity(world)  # the receiver is down from here on: its port refuses connections
-    index_with(world, url, notify_store)
+    port, everything = _subscribed_then_down(world, url, notify_store)
 
     clock = Clock()
     worker = worker_for(notify_store, url, clock, jitter=lambda: 1.0)  # the longest backoffs
@@ -114,12 +121,7 @@ def test_a_notify_run_worker_outlasts_a_real_minute_s_outage(
     world: World, new_database: NewDatabase, notify_store: NotifyStore, tmp_path: Path
 ) -> None:
     url = new_database("index")
-    with Receiver() as first:
-        port = first.port
-        everything = subscribe(notify_store, url=first.url)
-        index_with(world, url, notify_store)
-    _activity(world)
-    index_with(world, url, notify_store)
+    port, everything = _subscribed_then_down(world, url, notify_store)
     worker = notify_worker(url, notify_store, tmp_path)
     try:
         time.sleep(OUTAGE_SECONDS)

@@ -104,7 +104,7 @@ def test_a_stream_keeps_its_rows_for_its_retention_then_says_what_was_pruned(
     with engine_for(url).begin() as conn:  # final, but not a day old: they stay
         assert pruner.prune(conn, below_block=head, now_ms=stream.created_at + DAY_MS // 2) == 0
     later = max(stream.created_at, *_written(url)) + DAY_MS + 1
-    upkeep.touch(notify_store, stream.id, later)  # a client was connected just now
+    notify_store.seen(stream.id, later)  # a client was connected just now
     with engine_for(url).begin() as conn:
         assert pruner.prune(conn, below_block=head, now_ms=later) == 3
         assert upkeep.horizon(conn, stream.id) == kept[-1]

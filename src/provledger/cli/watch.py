@@ -119,6 +119,15 @@ def describe(event: Event, names: dict[str, str] | None = None) -> str:
     return line
 
 
+def _account(value: str, names: dict[str, str]) -> str:
+    """An account for people: by name where it has one, the zero address as what it means."""
+    if int(value, 16) == 0:
+        return "nobody (the zero address)"
+    if value in names:
+        return f"{names[value]} {value[:6]}…{value[-4:]}"
+    return value
+
+
 def _line_of(shown: dict[str, Any], names: dict[str, str]) -> str:
     when = utc_time(shown["block_time"])
     args = shown["args"]
@@ -126,9 +135,7 @@ def _line_of(shown: dict[str, Any], names: dict[str, str]) -> str:
     about = [f"asset {asset}"] if asset else []
     # The accounts the event names (the gateway sends them checksummed), by name if known.
     about += [
-        f"{field} {names[value]} {value[:6]}…{value[-4:]}" if value in names else f"{field} {value}"
-        for field, value in args.items()
-        if _is_account(value)
+        f"{field} {_account(value, names)}" for field, value in args.items() if _is_account(value)
     ]
     return (
         f"{when}  block {shown['block_number']}  {shown['event']:<22} {'  '.join(about)}"

@@ -308,6 +308,16 @@ class NotifyStore(TurnTakingStore):
                 conn.execute(delete(table).where(key == subscription_id))
             _raise_version(conn)
 
+    def seen(self, subscription_id: str, now_ms: int) -> None:
+        """Note that a client is connected to the stream ``subscription_id`` now (a stream
+        nobody connects to is removed after a while: :mod:`provledger.store.upkeep`)."""
+        with self._transaction() as conn:
+            conn.execute(
+                update(subscriptions)
+                .where(subscriptions.c.id == subscription_id)
+                .values(last_seen=now_ms)
+            )
+
     def version(self) -> int:
         """A number that changes whenever a subscription is made or removed."""
         with self.engine.connect() as conn:

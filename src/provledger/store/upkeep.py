@@ -35,16 +35,6 @@ PRUNE_EVERY_MS: Final = 60_000
 STREAM_KEEP_MS: Final = 7 * 24 * 3600 * 1000
 
 
-def touch(store: NotifyStore, subscription_id: str, now_ms: int) -> None:
-    """Note that a client is connected to the stream ``subscription_id`` now."""
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(subscriptions)
-            .where(subscriptions.c.id == subscription_id)
-            .values(last_seen=now_ms)
-        )
-
-
 def _expire_streams(store: NotifyStore, before_ms: int) -> list[str]:
     """Remove the stream subscriptions no client was connected to since ``before_ms``; their
     ids."""

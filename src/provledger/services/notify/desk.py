@@ -211,7 +211,7 @@ class SubscriptionDesk:
 
     def seen(self, subscription: Subscription) -> None:
         """Note that a client is connected to the stream (it is kept while one comes back)."""
-        upkeep.touch(self.store, subscription.id, int(time.time() * 1000))
+        self.store.seen(subscription.id, int(time.time() * 1000))
 
     def stream_after(
         self, subscription: Subscription, seq: int, limit: int

@@ -202,15 +202,7 @@ class Subscriptions:
         key = master_key(self.settings)  # before anything is written: no secretless subscription
         target = check_target(url, allow_private=self.settings.notify_allow_private)
         self._check_room(owner)
-        made = self.store.create(
-            owner=owner,
-            filter=wanted,
-            finality=finality,
-            target="webhook",
-            url=target,
-            now_ms=int(time.time() * 1000),
-            remind_before=remind_before,
-        )
+        made = self._make(owner, wanted, finality, remind_before, url=target)
         return made, secret_text(subscription_secret(key, made.id))
 
     def stream(
@@ -233,14 +225,27 @@ class Subscriptions:
         with contextlib.suppress(SubscriptionNotFoundError):
             return self.store.get(subscription_id)
         self._check_room(owner)
+        return self._make(owner, wanted, finality, remind_before, stream_id=subscription_id)
+
+    def _make(
+        self,
+        owner: str,
+        wanted: SubscriptionFilter,
+        finality: str,
+        remind_before: int,
+        *,
+        url: str | None = None,
+        stream_id: str | None = None,
+    ) -> Subscription:
+        """Store a subscription: a webhook to ``url``, or the stream ``stream_id``."""
         return self.store.create(
             owner=owner,
             filter=wanted,
             finality=finality,
-            target="stream",
-            url=None,
+            target="webhook" if stream_id is None else "stream",
+            url=url,
             now_ms=int(time.time() * 1000),
-            subscription_id=subscription_id,
+            subscription_id=stream_id,
             remind_before=remind_before,
         )
 
