@@ -250,6 +250,8 @@ def decode_cursor(cursor: str | None, shape: Sequence[type]) -> list[Any] | None
 def _fits(part: object, kind: type) -> bool:
     """Whether a cursor part is of ``kind`` and fits the column it is compared with (a
     signed 64-bit integer, a hex key)."""
+    if kind is object:  # any key value: an integer, a text or NULL
+        return part is None or (type(part) in (int, str) and _fits(part, type(part)))
     if type(part) is not kind:
         return False
     if isinstance(part, int):

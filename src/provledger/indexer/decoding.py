@@ -154,6 +154,21 @@ def row_values(row: tuple[Any, ...]) -> list[Any]:
     return _values(row, _SHAPES[type(row)])
 
 
+def stored_row(event: str, values: Sequence[Any]) -> tuple[Any, ...]:
+    """The row of ``event`` whose :func:`row_values` are ``values``: its inverse, for records
+    rebuilt from the ``events`` table (:mod:`provledger.indexer.replay`)."""
+    row_type = ROW_TYPES[event]
+    shape = _SHAPES[row_type]
+    fields = list(values)
+    for position, names in shape.enums:
+        fields[position] = names.index(fields[position])
+    for position in shape.integers:
+        if type(fields[position]) is str:
+            fields[position] = int(fields[position])
+    made: tuple[Any, ...] = row_type._make(fields)
+    return made
+
+
 def row_args(row: tuple[Any, ...]) -> dict[str, Any]:
     """A row's fields by name, as :func:`row_values` renders them."""
     return dict(zip(row._fields, row_values(row), strict=True))  # type: ignore[attr-defined]
@@ -168,4 +183,5 @@ __all__ = [
     "event_rows",
     "row_args",
     "row_values",
+    "stored_row",
 ]

@@ -158,6 +158,24 @@ def _status(row: RowMapping, now: int) -> str:
     return "EXPIRED" if status == "OPEN" and row["expires_at"] <= now else status
 
 
+def offer_view(row: RowMapping, now: int, finality: Finality) -> OfferView:
+    """An offer's view from its row (with ``sellable``), its status as of unix time ``now``."""
+    status = _status(row, now)
+    if status == "OPEN" and not row["sellable"]:
+        status = "UNAVAILABLE"
+    return _market_view(OfferView, row, finality, status=status)
+
+
+def bid_view(row: RowMapping, now: int, finality: Finality) -> BidView:
+    """A bid's view from its row, its status as of unix time ``now``."""
+    return _market_view(BidView, row, finality, status=_status(row, now))
+
+
+def trade_view(row: RowMapping, finality: Finality) -> TradeView:
+    """A trade's view from its row."""
+    return _market_view(TradeView, row, finality)
+
+
 class Market:
     """The market's records over one index, with the finality rules of ``provenance``."""
 
@@ -167,12 +185,6 @@ class Market:
 
     def _now(self, conn: Connection) -> int:
         return queries.indexed_time(conn, queries.index_position(conn))
-
-    def _offer_view(self, row: RowMapping, now: int, finality: Finality) -> OfferView:
-        status = _status(row, now)
-        if status == "OPEN" and not row["sellable"]:
-            status = "UNAVAILABLE"
-        return _market_view(OfferView, row, finality, status=status)
 
     def open_offers(self, where: OfferFilter, cursor: str | None, limit: int) -> Page[OfferView]:
         """Open, unexpired offers matching ``where``, by id."""
@@ -192,7 +204,7 @@ class Market:
             now = self._now(conn)
             rows = queries.open_offers(conn, where, now, after, limit)
             finality = self.provenance.finality_now(conn)
-        items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
+        items = [offer_view(row, now, finality(row["block_number"])) for row in rows]
         return paged(items, rows, limit, id_key("offer_id"))
 
     def offer(self, offer_id: int) -> OfferView:
@@ -203,7 +215,7 @@ class Market:
                 raise NotFoundError("offer", str(offer_id))
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
-        return self._offer_view(row, now, finality(row["block_number"]))
+        return offer_view(row, now, finality(row["block_number"]))
 
     def offers_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[OfferView]:
         """Every offer made on an asset, by id."""
@@ -213,7 +225,7 @@ class Market:
             rows = queries.offers_of(conn, key, after, limit)
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
-        items = [self._offer_view(row, now, finality(row["block_number"])) for row in rows]
+        items = [offer_view(row, now, finality(row["block_number"])) for row in rows]
         return paged(items, rows, limit, id_key("offer_id"))
 
     def bids(self, offer_id: int, cursor: str | None, limit: int) -> Page[BidView]:
@@ -225,10 +237,7 @@ class Market:
             rows = queries.bids_on(conn, offer_id, after, limit)
             now = self._now(conn)
             finality = self.provenance.finality_now(conn)
-        items = [
-            _market_view(BidView, row, finality(row["block_number"]), status=_status(row, now))
-            for row in rows
-        ]
+        items = [bid_view(row, now, finality(row["block_number"])) for row in rows]
         return paged(items, rows, limit, id_key("bid_id"))
 
     def trades_of(self, asset_id: int, cursor: str | None, limit: int) -> Page[TradeView]:

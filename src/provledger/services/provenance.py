@@ -107,9 +107,9 @@ class Provenance:
     # -------------------------------------------------------------- finality
     def finality_now(self, conn: Connection) -> Callable[[int], Finality]:
         """The finality of a block, as of the index's position on ``conn``."""
-        return self._finality(queries.index_position(conn))
+        return self.finality_of(queries.index_position(conn))
 
-    def _finality(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
+    def finality_of(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
         return self._finality_at(position.head_block if position is not None else 0)
 
     def _finality_at(self, head: int) -> Callable[[int], Finality]:
@@ -184,7 +184,7 @@ class Provenance:
                 return Standing(None, 0, [], now)
             disputes = queries.open_dispute_count(conn, key)
             licenses = queries.licenses_of(conn, key, now, None, MAX_PAGE)
-        finality = self._finality(position)
+        finality = self.finality_of(position)
         return Standing(
             view(AssetView, row, finality(row["block_number"])),
             disputes,

@@ -107,14 +107,14 @@ def list_assets(
         titled = select(words.c.metadata_hash).where(words.c.word == word)
         query = query.where(assets.c.metadata_hash.in_(titled))
     if where.title_words:
-        query = query.where(exists().where(_TITLE_OF_ASSET))
+        query = query.where(exists().where(TITLE_OF_ASSET))
     return fetch_all(conn, page_by(query, assets.c.asset_id, after, limit))
 
 
 #: The title row that is an asset's: its metadata hash's, and, for a title a presentation
 #: disclosed, bound to the asset's content hash (another asset anchoring the same root is not
 #: the one its holder committed to).
-_TITLE_OF_ASSET: Final = and_(
+TITLE_OF_ASSET: Final = and_(
     schema.metadata_titles.c.metadata_hash == schema.assets.c.metadata_hash,
     or_(
         schema.metadata_titles.c.content_hash.is_(None),
@@ -143,7 +143,7 @@ def asset_titles(conn: Connection, asset_ids: Sequence[str]) -> dict[str, str]:
 
 _TITLES_BY_IDS: Final = (
     select(schema.assets.c.asset_id, schema.metadata_titles.c.title)
-    .select_from(schema.assets.join(schema.metadata_titles, _TITLE_OF_ASSET))
+    .select_from(schema.assets.join(schema.metadata_titles, TITLE_OF_ASSET))
     .where(schema.assets.c.asset_id.in_(bindparam("keys", expanding=True)))
 )
 

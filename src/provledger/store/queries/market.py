@@ -28,7 +28,7 @@ class OfferFilter:
 _UNSELLABLE: Final = ("REJECTED", "CANCELLED")
 
 
-def _sellable() -> Any:
+def sellable() -> Any:
     """Whether an open offer's seller could deliver now, time aside: the seller still holds the
     asset and is an active participant, and the asset is neither rejected, cancelled, frozen
     nor under objection (the participant table is outer-joined: NULL is not active)."""
@@ -43,11 +43,11 @@ def _sellable() -> Any:
     )
 
 
-def _offers_with_standing() -> Select[Any]:
-    """Offers with ``sellable`` (:func:`_sellable`), over the asset and the seller's standing."""
+def offers_with_standing() -> Select[Any]:
+    """Offers with ``sellable`` (:func:`sellable`), over the asset and the seller's standing."""
     offers, assets, participants = schema.offers, schema.assets, schema.participants
-    sellable = case((_sellable(), True), else_=False)
-    return select(offers, sellable.label("sellable")).select_from(
+    can_sell = case((sellable(), True), else_=False)
+    return select(offers, can_sell.label("sellable")).select_from(
         offers.join(assets, assets.c.asset_id == offers.c.asset_id).outerjoin(
             participants, participants.c.account == offers.c.seller
         )
@@ -58,9 +58,9 @@ def open_offers(
     conn: Connection, where: OfferFilter, now: int, after: int | None, limit: int
 ) -> list[RowMapping]:
     """Offers that can fill at unix time ``now`` and match ``where``, by id: sellable
-    (:func:`_sellable`) and unexpired."""
+    (:func:`sellable`) and unexpired."""
     offers = schema.offers
-    query = _offers_with_standing().where(_sellable(), offers.c.expires_at > now)
+    query = offers_with_standing().where(sellable(), offers.c.expires_at > now)
     if where.asset_id is not None:
         query = query.where(offers.c.asset_id == where.asset_id)
     if where.seller is not None:
@@ -79,14 +79,14 @@ def open_offers(
 def offers_of(conn: Connection, asset_id: str, after: int | None, limit: int) -> list[RowMapping]:
     """Every offer ever made on ``asset_id``, by id, with ``sellable``."""
     offers = schema.offers
-    query = _offers_with_standing().where(offers.c.asset_id == asset_id)
+    query = offers_with_standing().where(offers.c.asset_id == asset_id)
     return fetch_all(conn, page_by(query, offers.c.offer_id, after, limit))
 
 
 def get_offer(conn: Connection, offer_id: int) -> RowMapping | None:
-    """One offer, with ``sellable`` (:func:`_sellable`)."""
+    """One offer, with ``sellable`` (:func:`sellable`)."""
     offers = schema.offers
-    query = _offers_with_standing().where(offers.c.offer_id == offer_id)
+    query = offers_with_standing().where(offers.c.offer_id == offer_id)
     return conn.execute(query).mappings().first()
 
 

@@ -12,7 +12,7 @@ from provledger.store import schema
 from provledger.store.queries.statements import by_chunks, fetch_all, page, page_by
 
 
-def _named_participants() -> Select[Any]:
+def named_participants() -> Select[Any]:
     """Participant rows with ``name``: the text whose SHA-256 is the recorded name hash, if the
     blob folder had it (else NULL)."""
     participants, names = schema.participants, schema.names
@@ -24,21 +24,21 @@ def _named_participants() -> Select[Any]:
 def get_participant(conn: Connection, account: str) -> RowMapping | None:
     """The participant row of ``account`` (lowercase address), with ``name``."""
     participants = schema.participants
-    query = _named_participants().where(participants.c.account == account)
+    query = named_participants().where(participants.c.account == account)
     return conn.execute(query).mappings().first()
 
 
 def list_participants(conn: Connection, after: str | None, limit: int) -> list[RowMapping]:
     """Participants by address, with ``name``."""
     participants = schema.participants
-    return fetch_all(conn, page_by(_named_participants(), participants.c.account, after, limit))
+    return fetch_all(conn, page_by(named_participants(), participants.c.account, after, limit))
 
 
 def participants_among(conn: Connection, accounts: Sequence[str]) -> dict[str, RowMapping]:
     """The participant rows (with ``name``) of those of ``accounts`` (lowercase addresses) that
     are participants, by account."""
     participants = schema.participants
-    query = _named_participants().where(
+    query = named_participants().where(
         participants.c.account.in_(bindparam("keys", expanding=True))
     )
     chunks = by_chunks(conn, query, accounts)

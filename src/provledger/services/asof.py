@@ -1,0 +1,160 @@
+"""The index as it stood at a past block: a replay of the live index's events up to that block
+(:mod:`provledger.indexer.replay`) into a SQLite file of its own, kept for the next question
+about the same block (a few at a time, the least recently used dropped first).
+
+A replay is keyed by the block and the hash of the last indexed block with events at or before
+it, so that a reorg that replaces those blocks makes a new one. Replaying costs time in
+proportion to the events up to the block; a block with more than the configured number of events
+before it is refused rather than replayed.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from provledger.errors import InputError
+from provledger.indexer.replay import replay
+from provledger.store import queries, schema
+from provledger.store.engine import create_store_engine
+
+
+class BlockBeyondIndexError(InputError):
+    """A block (or time) past what the index has indexed."""
+
+    template = "{asked} is beyond the indexed head, block {head}"
+    asked: str
+    head: int
+
+
+class ReplayTooLargeError(InputError):
+    """A block with more events before it than a replay may take."""
+
+    template = (
+        "answering as of block {block} replays the {events:,} events up to it, more than the "
+        "{limit:,} this gateway replays (PROVLEDGER_GRAPHQL_ASOF_MAX_EVENTS)"
+    )
+    block: int
+    events: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class Past:
+    """A replayed index: the block it stands at, its engine, and the events replayed."""
+
+    block: int
+    engine: Engine
+    events: int
+    path: Path
+
+    def drop(self) -> None:
+        """Close its connections and remove its file (a reader still on it keeps reading: the
+        file goes once the last handle closes)."""
+        self.engine.dispose()
+        self.path.unlink(missing_ok=True)
+
+
+class PastIndexes:
+    """Replays of the live index at past blocks, cached."""
+
+    def __init__(self, live: Engine, *, max_events: int, keep: int) -> None:
+        self.live = live
+        self.max_events = max_events
+        self.keep = keep
+        self._folder: Path | None = None
+        """Where the replays' files go: made with the first (most gateways never make one)."""
+        self._finalizer: weakref.finalize[Any, Any] | None = None
+        self._cache: OrderedDict[tuple[int, str], Past] = OrderedDict()
+        self._lock = threading.Lock()
+        self._building: dict[tuple[int, str], threading.Lock] = {}
+
+    def block_at_time(self, timestamp: int) -> int:
+        """The last block with indexed events at or before unix time ``timestamp``: the index
+        at any later block before the next event's is the same."""
+        with self.live.connect() as conn:
+            position = queries.index_position(conn)
+            indexed = 0 if position is None else position.indexed_block
+            if timestamp > queries.indexed_time(conn, position):
+                raise BlockBeyondIndexError(f"unix time {timestamp}", indexed)
+            blocks = schema.event_blocks
+            found = conn.execute(
+                select(func.max(blocks.c.block_number)).where(blocks.c.block_time <= timestamp)
+            ).scalar()
+        return -1 if found is None else int(found)
+
+    def at(self, block: int) -> Past:
+        """The index at ``block`` (replayed now, or kept from before)."""
+        with self.live.connect() as conn:
+            key = self._key(conn, block)
+        with self._lock:
+            past = self._cache.get(key)
+            if past is not None:
+                self._cache.move_to_end(key)
+                return past
+            building = self._building.setdefault(key, threading.Lock())
+        with building:  # one replay of a block at a time; the others wait for it
+            with self._lock:
+                past = self._cache.get(key)
+            if past is None:
+                past = self._replay(block, key)
+        return past
+
+    def _key(self, conn: Connection, block: int) -> tuple[int, str]:
+        position = queries.index_position(conn)
+        indexed = -1 if position is None else position.indexed_block
+        if block > indexed:
+            raise BlockBeyondIndexError(f"block {block}", max(indexed, 0))
+        events, blocks = schema.events, schema.event_blocks
+        count = conn.execute(
+            select(func.count()).select_from(events).where(events.c.block_number <= block)
+        ).scalar_one()
+        if count > self.max_events:
+            raise ReplayTooLargeError(block, count, self.max_events)
+        last = conn.execute(
+            select(blocks.c.block_hash)
+            .where(blocks.c.block_number <= block)
+            .order_by(blocks.c.block_number.desc())
+            .limit(1)
+        ).scalar()
+        return block, "" if last is None else str(last)
+
+    def _replay(self, block: int, key: tuple[int, str]) -> Past:
+        with self._lock:
+            if self._folder is None:
+                self._folder = Path(tempfile.mkdtemp(prefix="provledger-asof-"))
+                self._finalizer = weakref.finalize(self, shutil.rmtree, self._folder, True)
+        path = self._folder / f"{block}-{key[1][2:18] or 'empty'}.sqlite"
+        path.unlink(missing_ok=True)
+        engine = create_store_engine(f"sqlite:///{path}")
+        try:
+            events = replay(self.live, engine, block)
+        except BaseException:
+            engine.dispose()
+            path.unlink(missing_ok=True)
+            raise
+        past = Past(block, engine, events, path)
+        with self._lock:
+            self._cache[key] = past
+            self._building.pop(key, None)
+            while len(self._cache) > self.keep:
+                _, dropped = self._cache.popitem(last=False)
+                dropped.drop()
+        return past
+
+    def close(self) -> None:
+        """Drop every replay and its files."""
+        with self._lock:
+            for past in self._cache.values():
+                past.drop()
+            self._cache.clear()
+        if self._finalizer is not None:
+            self._finalizer()
