@@ -19,6 +19,7 @@ $(PY_STAMP): pyproject.toml constraints.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
 	touch $@
 
 # make demo PORT=8900: the demo's gateway on another port than 8000.

@@ -30,16 +30,34 @@
    verify   ``GET /verify?hash=…``
    ======== ==============================================================
 
-   over requests sampled at random from the index. Every answer must be a 2xx.
+   and two GraphQL routes, ``POST /graphql`` with a JSON body, each the question of a REST
+   route above asked the GraphQL way, over the same samples:
+
+   =============== =========================================================================
+   graphql_by_hash ``asset(contentHash:)`` with its holder, status, holder participant and
+                   licences (the hashes of by_hash)
+   graphql_lineage ``lineage(assetId:, depth: 10)``: root, nodes, edges (the tips of lineage)
+   =============== =========================================================================
+
+   over requests sampled at random from the index. Every answer must be a 2xx (and a GraphQL
+   answer one without ``errors``, whose field is not null); before the load, a few GraphQL
+   answers are compared with the REST answers to the same question.
 
 It prints p50/p95/p99 latency and requests/s per route and backend, each route's requests/s as a
-share of the baseline's, and ends with one line per route and backend:
-``result backend=<name> route=<name> p50_ms=<x> p95_ms=<x> p99_ms=<x> rps=<x>``.
+share of the baseline's, then one line per route and backend:
+``result backend=<name> route=<name> p50_ms=<x> p95_ms=<x> p99_ms=<x> rps=<x>``, and ends with
+each GraphQL route's p99 over its REST route's, per backend:
+``ratio graphql_by_hash/by_hash p99=<x> backend=<name>``.
+
+The GraphQL routes are driven by this script's own POST generator (``--post-load``, run in a
+process of its own like ``loadgen.py``, which sends GETs only), measured the same way: from the
+first byte written to the last byte of the answer read, on keep-alive connections.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -53,6 +71,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+import uvloop
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,6 +95,7 @@ from index_throughput import (
     set_up,
     start_node,
 )
+from loadgen import RouteStats, percentile
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
@@ -99,7 +119,24 @@ CHAIN_LINKS: Final = 12
 TRANSFERS_PER_BLOCK: Final = 40
 SAMPLES: Final = 4_000
 BENCH_DATABASE: Final = "provledger_query_load"
-ROUTES: Final = ("health", "by_id", "by_hash", "history", "lineage", "verify")
+#: The GraphQL routes: each one's query, and the REST route it asks the same question as.
+GRAPHQL: Final = {
+    "graphql_by_hash": (
+        "query($h: String!) { asset(contentHash: $h) { assetId holder status "
+        "holderParticipant { account name } "
+        "licenses { nodes { licenseId licensee expiresAt } } } }",
+        "by_hash",
+    ),
+    "graphql_lineage": (
+        "query($id: String!) { lineage(assetId: $id, depth: 10) { root "
+        "nodes { assetId depth } edges { childId parentId relation } } }",
+        "lineage",
+    ),
+}
+GRAPHQL_PATH: Final = "/graphql"
+ROUTES: Final = ("health", "by_id", "by_hash", "history", "lineage", "verify", *GRAPHQL)
+#: Answers of each GraphQL route compared with its REST route's before the load.
+CHECKED: Final = 5
 SERVE_START_SECONDS: Final = 120.0
 
 
@@ -325,7 +362,58 @@ def sample_requests(sqlite_path: Path, seed: int) -> dict[str, list[str]]:
         "history": [f"/assets/{item}/history" for item in history],
         "lineage": [f"/assets/{item}/lineage?depth=10" for item in tips],
         "verify": [f"/verify?hash={item}" for item in hashes],
+        "graphql_by_hash": [graphql_body("graphql_by_hash", h=item) for item in hashes],
+        "graphql_lineage": [graphql_body("graphql_lineage", id=item) for item in tips],
     }
+
+
+def graphql_body(route: str, **variables: str) -> str:
+    """The JSON body of a request of a GraphQL route (one line)."""
+    return json.dumps({"query": GRAPHQL[route][0], "variables": variables}, separators=(",", ":"))
+
+
+def check_graphql(port: int, requests: dict[str, list[str]]) -> list[str]:
+    """Ask the first few questions of each GraphQL route both ways; return what differs (the
+    asset, its holder and status; the lineage's root, nodes and edges)."""
+    problems = []
+    base = f"http://127.0.0.1:{port}"
+    for route, (_, rest_route) in GRAPHQL.items():
+        pairs = zip(requests[route][:CHECKED], requests[rest_route][:CHECKED], strict=True)
+        for body, path in pairs:
+            posted = urllib.request.Request(
+                base + GRAPHQL_PATH,
+                data=body.encode(),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+            )
+            with urllib.request.urlopen(posted, timeout=30) as answer:
+                found = json.load(answer)
+            with urllib.request.urlopen(base + path, timeout=30) as answer:
+                rest = json.load(answer)
+            if found.get("errors") or not found.get("data"):
+                problems.append(f"{route}: {found}")
+                continue
+            if route == "graphql_by_hash":
+                asset = found["data"]["asset"] or {}
+                got = (asset.get("assetId"), asset.get("holder"), asset.get("status"))
+                want = (rest["asset_id"], rest["holder"], rest["status"])
+            else:
+                graph = found["data"]["lineage"]
+                got = (
+                    graph["root"],
+                    sorted((node["assetId"], node["depth"]) for node in graph["nodes"]),
+                    sorted(tuple(edge.values()) for edge in graph["edges"]),
+                )
+                want = (
+                    rest["root"],
+                    sorted((node["asset_id"], node["depth"]) for node in rest["nodes"]),
+                    sorted(
+                        (edge["child_id"], edge["parent_id"], edge["relation"])
+                        for edge in rest["edges"]
+                    ),
+                )
+            if got != want:
+                problems.append(f"{route} answers {got}, {rest_route} {want}")
+    return problems
 
 
 # ---------------------------------------------------------------------- the gateway
@@ -384,13 +472,18 @@ class Gateway:
 def drive(
     port: int, paths: list[str], route: str, options: Options, folder: Path
 ) -> dict[str, Any]:
-    """Run the load generator on one route; return its summary of that route."""
+    """Run the load generator on one route (this script's POST generator on a GraphQL route,
+    whose "paths" are JSON bodies); return its summary of that route."""
     requests = folder / f"{route}.txt"
     requests.write_text("".join(f"{route} {path}\n" for path in paths))
+    here = Path(__file__).resolve()
+    generator = (
+        [str(here), "--post-load"] if route in GRAPHQL else [str(here.with_name("loadgen.py"))]
+    )
     result = subprocess.run(
         [
             sys.executable,
-            str(Path(__file__).resolve().with_name("loadgen.py")),
+            *generator,
             "--port",
             str(port),
             "--clients",
@@ -408,6 +501,124 @@ def drive(
     )
     summary: dict[str, Any] = json.loads(result.stdout)["routes"][route]
     return summary
+
+
+# ---------------------------------------------------------------------- the POST generator
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """Read one response (Content-Length or chunked); return its status and body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    length = 0
+    chunked = False
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        lowered = name.strip().lower()
+        if lowered == b"content-length":
+            length = int(value.strip())
+        elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
+            chunked = True
+    if not chunked:
+        return status, await reader.readexactly(length) if length else b""
+    body = bytearray()
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        body += (await reader.readexactly(size + 2))[:size]
+        if size == 0:
+            return status, bytes(body)
+
+
+def answered(status: int, body: bytes) -> bool:
+    """Whether a GraphQL answer is a success: a 2xx without ``errors``, every root field set."""
+    if not 200 <= status < 300:
+        return False
+    found = json.loads(body)
+    data = found.get("data")
+    return "errors" not in found and bool(data) and None not in data.values()
+
+
+async def _post_client(
+    port: int,
+    requests: list[tuple[str, bytes]],
+    offset: int,
+    until: tuple[float, float],
+    stats: dict[str, RouteStats],
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    warmup_until, deadline = until
+    index = offset
+    try:
+        while True:
+            route, raw = requests[index % len(requests)]
+            index += 1
+            began = time.perf_counter()
+            if began >= deadline:
+                return
+            writer.write(raw)
+            status, body = await _read_answer(reader)
+            ended = time.perf_counter()
+            if began < warmup_until:
+                continue
+            entry = stats[route]
+            entry.latencies_ms.append((ended - began) * 1000)
+            entry.statuses[status] = entry.statuses.get(status, 0) + 1
+            if not answered(status, body):
+                entry.errors += 1
+    finally:
+        writer.close()
+
+
+async def post_load(
+    port: int, lines: list[tuple[str, str]], clients: int, seconds: float, warmup: float
+) -> dict[str, Any]:
+    """``loadgen.drive`` for ``POST /graphql`` with the JSON bodies of ``lines``: ``clients``
+    connections for ``warmup`` + ``seconds``, the measured part summarised as loadgen does."""
+    head = (
+        f"POST {GRAPHQL_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Accept: application/json\r\nContent-Type: application/json\r\n"
+    )
+    requests = []
+    for route, body in lines:
+        data = body.encode()
+        requests.append((route, f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data))
+    stats = {route: RouteStats() for route, _ in lines}
+    started = time.perf_counter()
+    until = (started + warmup, started + warmup + seconds)
+    step = max(1, len(requests) // clients)
+    await asyncio.gather(
+        *(_post_client(port, requests, number * step, until, stats) for number in range(clients))
+    )
+    window = time.perf_counter() - until[0]
+    routes: dict[str, Any] = {}
+    for route, entry in stats.items():
+        values = sorted(entry.latencies_ms)
+        routes[route] = {
+            "count": len(values),
+            "errors": entry.errors,
+            "statuses": {str(code): count for code, count in sorted(entry.statuses.items())},
+            "p50_ms": percentile(values, 0.50),
+            "p95_ms": percentile(values, 0.95),
+            "p99_ms": percentile(values, 0.99),
+            "mean_ms": sum(values) / len(values) if values else float("nan"),
+            "rps": len(values) / window,
+        }
+    total = sum(item["count"] for item in routes.values())
+    return {"seconds": window, "clients": clients, "total_rps": total / window, "routes": routes}
+
+
+def post_load_main(requests: Path, port: int, options: Options) -> int:
+    """``--post-load``: drive the GraphQL route of ``requests`` (lines ``<route> <JSON body>``)
+    and print the JSON summary, as ``loadgen.py`` does for GETs."""
+    lines = []
+    for line in requests.read_text().splitlines():
+        if line.strip():
+            route, body = line.split(" ", 1)
+            lines.append((route, body))
+    result = uvloop.run(post_load(port, lines, options.clients, options.seconds, options.warmup))
+    print(json.dumps(result))
+    return 0
 
 
 # ---------------------------------------------------------------------- the run
@@ -469,6 +680,9 @@ def benchmark(options: Options) -> int:
                 problems.append(f"{result.name} indexed {result.events:,} events")
             gateway = Gateway(urls[result.name], options.workers, folder)
             try:
+                problems.extend(
+                    f"{result.name} {problem}" for problem in check_graphql(gateway.port, requests)
+                )
                 for route in ROUTES:
                     if not requests[route]:
                         problems.append(f"no requests for {route}")
@@ -554,9 +768,13 @@ def reused(urls: dict[str, str]) -> list[BackendResult]:
     return results
 
 
+#: The width of the route column of the table.
+ROUTE_WIDTH: Final = max(len(route) for route in ROUTES)
+
+
 def _line(route: str, summary: dict[str, Any]) -> str:
     return (
-        f"{route:<8} {summary['p50_ms']:>8.2f} {summary['p95_ms']:>8.2f} "
+        f"{route:<{ROUTE_WIDTH}} {summary['p50_ms']:>8.2f} {summary['p95_ms']:>8.2f} "
         f"{summary['p99_ms']:>8.2f} {summary['rps']:>9,.0f}"
     )
 
@@ -569,8 +787,8 @@ def report(results: list[BackendResult], options: Options, problems: list[str]) 
         f"after {options.warmup:g} s of warm-up"
     )
     print(
-        f"{'backend':<10} {'route':<8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>9}  "
-        "of baseline"
+        f"{'backend':<10} {'route':<{ROUTE_WIDTH}} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'req/s':>9}  of baseline"
     )
     for result in results:
         baseline = result.routes.get("health", {}).get("rps") or float("nan")
@@ -586,6 +804,11 @@ def report(results: list[BackendResult], options: Options, problems: list[str]) 
                 f"p95_ms={summary['p95_ms']:.2f} p99_ms={summary['p99_ms']:.2f} "
                 f"rps={summary['rps']:.0f}"
             )
+    for result in results:
+        for route, (_, rest_route) in GRAPHQL.items():
+            if route in result.routes and rest_route in result.routes:
+                ratio = result.routes[route]["p99_ms"] / result.routes[rest_route]["p99_ms"]
+                print(f"ratio {route}/{rest_route} p99={ratio:.2f} backend={result.name}")
     return 1 if problems else 0
 
 
@@ -622,6 +845,10 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_POSTGRES,
         help=f"PostgreSQL server (admin URL); the benchmark uses a database {BENCH_DATABASE}",
     )
+    # the GraphQL routes' load generator, run by drive() as loadgen.py is
+    parser.add_argument("--post-load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     backends = tuple(item.strip() for item in args.backends.split(",") if item.strip())
     unknown = set(backends) - {"sqlite", "postgresql"}
@@ -645,6 +872,10 @@ def main(argv: list[str] | None = None) -> int:
         generate=args.generate,
         reuse=args.reuse,
     )
+    if args.post_load:
+        if args.port is None or args.requests is None:
+            parser.error("--post-load drives the gateway at 127.0.0.1:--port with --requests")
+        return post_load_main(args.requests, args.port, options)
     return benchmark(options)
 
 

@@ -303,6 +303,21 @@ class Settings(BaseSettings):
     """Requests of one heavy route (POST /verify/manifest, GET /assets/{id}/proof) a worker takes
     at once; one more is answered 503 with Retry-After."""
 
+    graphql_max_depth: int = Field(default=10, ge=2, le=64)
+    """Deepest nesting of fields a GraphQL query may have; a deeper one is refused before it
+    reads anything."""
+
+    graphql_max_cost: int = Field(default=5_000, ge=1)
+    """Most records a GraphQL query may ask for (each list multiplies its fields by its
+    ``first``); a costlier one is refused before it reads anything."""
+
+    graphql_asof_max_events: int = Field(default=500_000, ge=0)
+    """Most events a GraphQL answer as of a past block may replay (the index at that block is
+    rebuilt from the events up to it); a block with more before it is refused."""
+
+    graphql_asof_keep: int = Field(default=4, ge=1)
+    """Past blocks whose replayed index is kept for the next question about them."""
+
     http_max_request_line: int = Field(default=8 << 10, ge=256)
     """Longest request target (path and query) the gateway reads, in bytes; longer: 414."""
 

@@ -121,6 +121,7 @@ NO_NODE: Final[dict[str, str]] = {
     "hash": "hashes a local file",
     "categories": "prints the category list",
     "compile": "runs the Solidity compiler",
+    "graphql-schema": "prints the gateway's GraphQL schema",
     "chain": "starts a node of its own (anvil)",
     "demo": "runs on the embedded chain",
     "serve": "a server: its node errors are the gateway's answers (503), not the command's",

@@ -26,6 +26,7 @@ from web3 import Web3
 from provledger.api import problems
 from provledger.api.docs import add_docs_routes
 from provledger.api.gateway import Gateway
+from provledger.api.graphql.mount import add_graphql
 from provledger.api.pages import install_pages
 from provledger.api.routes import (
     access,
@@ -111,6 +112,7 @@ def create_app(
     # Routes go on the app's own router: an included router is matched twice per request.
     for add_routes in ROUTES:
         add_routes(app.router, gateway)
+    add_graphql(app, gateway)
     install_pages(app, gateway)
     install_security(app, list(settings.cors_origins))
     problems.add_problem_schema(app)

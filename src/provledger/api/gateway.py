@@ -26,6 +26,7 @@ from provledger.errors import (
 from provledger.params import (
     page_limit,
 )
+from provledger.services.asof import PastIndexes
 from provledger.services.checkpoints.desk import CheckpointDesk, checkpoints_configured
 from provledger.services.delivery.errors import DataRoomNotConfiguredError
 from provledger.services.delivery.keys import key_source
@@ -37,6 +38,7 @@ from provledger.services.proofs import (
     build_proof_bundle,
 )
 from provledger.services.provenance import Provenance
+from provledger.services.records import Records
 from provledger.services.relay import Relayer, RelayNotConfiguredError
 from provledger.services.status import Readiness, readiness
 from provledger.services.verification import Verifier
@@ -65,6 +67,12 @@ class Gateway:
         )
         self.verifier = Verifier(self.provenance, BlobStore(settings.blob_dir))
         self.market = Market(engine, self.provenance)
+        self.records = Records(engine, self.provenance)
+        self.past_indexes = PastIndexes(
+            engine,
+            max_events=settings.graphql_asof_max_events,
+            keep=settings.graphql_asof_keep,
+        )
         self.metrics = GatewayMetrics(self.provenance)
         self.heavy = HeavyWork(settings.heavy_threads, settings.heavy_requests)
         self.node_work = WorkPool(NODE_THREADS, "node")

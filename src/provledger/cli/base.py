@@ -79,7 +79,8 @@ HELP_SECTIONS: Final[dict[str, tuple[str, ...]]] = {
         "verify-disclosure", "status", "witness", "watch",
     ),
     "Operate": (
-        "demo", "chain", "deploy", "compile", "index", "serve", "blobs", "db", "apikey",
+        "demo", "chain", "deploy", "compile", "index", "serve", "graphql-schema", "blobs", "db",
+        "apikey",
         "account", "config", "checkpoint", "notify",
     ),
 }  # fmt: skip

@@ -175,3 +175,23 @@ def deploy_command(
             out.print(f"the previous record is kept as {kept}", highlight=False, soft_wrap=True)
 
     complete(run)
+
+
+@app.command("graphql-schema")
+def graphql_schema_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to FILE (else print it).")
+    ] = None,
+) -> None:
+    """Print the gateway's GraphQL schema (SDL), as served at /graphql.
+
+    Example: provledger graphql-schema -o docs/schema.graphql
+    """
+    from provledger.api.graphql.build import build_schema
+
+    text = build_schema().as_str() + "\n"
+    if output is None:
+        out.print(text, end="", markup=False, highlight=False, soft_wrap=True)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote the GraphQL schema to {output}")
