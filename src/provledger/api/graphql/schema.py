@@ -124,10 +124,10 @@ class GraphContext(BaseContext):
 
 def context_getter(
     engine: Engine, records: Records, pasts: PastIndexes
-) -> Callable[[], GraphContext]:
+) -> Callable[[], Awaitable[GraphContext]]:
     """A FastAPI dependency making each request's context."""
 
-    def context() -> GraphContext:
+    async def context() -> GraphContext:  # async: FastAPI runs a plain one on a thread
         return GraphContext(engine, records, pasts)
 
     return context
