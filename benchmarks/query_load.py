@@ -49,15 +49,13 @@ share of the baseline's, then one line per route and backend:
 each GraphQL route's p99 over its REST route's, per backend:
 ``ratio graphql_by_hash/by_hash p99=<x> backend=<name>``.
 
-The GraphQL routes are driven by this script's own POST generator (``--post-load``, run in a
-process of its own like ``loadgen.py``, which sends GETs only), measured the same way: from the
-first byte written to the last byte of the answer read, on keep-alive connections.
+The GraphQL routes are POSTs of ``loadgen.py`` too, measured the same way: from the first byte
+written to the last byte of the answer read, on keep-alive connections.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
@@ -71,7 +69,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-import uvloop
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -95,7 +92,6 @@ from index_throughput import (
     set_up,
     start_node,
 )
-from loadgen import RouteStats, percentile
 from provledger.categories import CATEGORIES
 from provledger.chain.accounts import dev_account
 from provledger.chain.anvil import free_port
@@ -472,14 +468,12 @@ class Gateway:
 def drive(
     port: int, paths: list[str], route: str, options: Options, folder: Path
 ) -> dict[str, Any]:
-    """Run the load generator on one route (this script's POST generator on a GraphQL route,
-    whose "paths" are JSON bodies); return its summary of that route."""
+    """Run the load generator on one route (a GraphQL route's "paths" are JSON bodies, POSTed
+    to ``/graphql``); return its summary of that route."""
     requests = folder / f"{route}.txt"
-    requests.write_text("".join(f"{route} {path}\n" for path in paths))
-    here = Path(__file__).resolve()
-    generator = (
-        [str(here), "--post-load"] if route in GRAPHQL else [str(here.with_name("loadgen.py"))]
-    )
+    post = f"POST {GRAPHQL_PATH} " if route in GRAPHQL else ""
+    requests.write_text("".join(f"{route} {post}{path}\n" for path in paths))
+    generator = [str(Path(__file__).resolve().with_name("loadgen.py"))]
     result = subprocess.run(
         [
             sys.executable,
@@ -501,124 +495,6 @@ def drive(
     )
     summary: dict[str, Any] = json.loads(result.stdout)["routes"][route]
     return summary
-
-
-# ---------------------------------------------------------------------- the POST generator
-
-
-async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    """Read one response (Content-Length or chunked); return its status and body."""
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    length = 0
-    chunked = False
-    for line in lines[1:]:
-        name, _, value = line.partition(b":")
-        lowered = name.strip().lower()
-        if lowered == b"content-length":
-            length = int(value.strip())
-        elif lowered == b"transfer-encoding" and b"chunked" in value.lower():
-            chunked = True
-    if not chunked:
-        return status, await reader.readexactly(length) if length else b""
-    body = bytearray()
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        body += (await reader.readexactly(size + 2))[:size]
-        if size == 0:
-            return status, bytes(body)
-
-
-def answered(status: int, body: bytes) -> bool:
-    """Whether a GraphQL answer is a success: a 2xx without ``errors``, every root field set."""
-    if not 200 <= status < 300:
-        return False
-    found = json.loads(body)
-    data = found.get("data")
-    return "errors" not in found and bool(data) and None not in data.values()
-
-
-async def _post_client(
-    port: int,
-    requests: list[tuple[str, bytes]],
-    offset: int,
-    until: tuple[float, float],
-    stats: dict[str, RouteStats],
-) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    warmup_until, deadline = until
-    index = offset
-    try:
-        while True:
-            route, raw = requests[index % len(requests)]
-            index += 1
-            began = time.perf_counter()
-            if began >= deadline:
-                return
-            writer.write(raw)
-            status, body = await _read_answer(reader)
-            ended = time.perf_counter()
-            if began < warmup_until:
-                continue
-            entry = stats[route]
-            entry.latencies_ms.append((ended - began) * 1000)
-            entry.statuses[status] = entry.statuses.get(status, 0) + 1
-            if not answered(status, body):
-                entry.errors += 1
-    finally:
-        writer.close()
-
-
-async def post_load(
-    port: int, lines: list[tuple[str, str]], clients: int, seconds: float, warmup: float
-) -> dict[str, Any]:
-    """``loadgen.drive`` for ``POST /graphql`` with the JSON bodies of ``lines``: ``clients``
-    connections for ``warmup`` + ``seconds``, the measured part summarised as loadgen does."""
-    head = (
-        f"POST {GRAPHQL_PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        "Accept: application/json\r\nContent-Type: application/json\r\n"
-    )
-    requests = []
-    for route, body in lines:
-        data = body.encode()
-        requests.append((route, f"{head}Content-Length: {len(data)}\r\n\r\n".encode() + data))
-    stats = {route: RouteStats() for route, _ in lines}
-    started = time.perf_counter()
-    until = (started + warmup, started + warmup + seconds)
-    step = max(1, len(requests) // clients)
-    await asyncio.gather(
-        *(_post_client(port, requests, number * step, until, stats) for number in range(clients))
-    )
-    window = time.perf_counter() - until[0]
-    routes: dict[str, Any] = {}
-    for route, entry in stats.items():
-        values = sorted(entry.latencies_ms)
-        routes[route] = {
-            "count": len(values),
-            "errors": entry.errors,
-            "statuses": {str(code): count for code, count in sorted(entry.statuses.items())},
-            "p50_ms": percentile(values, 0.50),
-            "p95_ms": percentile(values, 0.95),
-            "p99_ms": percentile(values, 0.99),
-            "mean_ms": sum(values) / len(values) if values else float("nan"),
-            "rps": len(values) / window,
-        }
-    total = sum(item["count"] for item in routes.values())
-    return {"seconds": window, "clients": clients, "total_rps": total / window, "routes": routes}
-
-
-def post_load_main(requests: Path, port: int, options: Options) -> int:
-    """``--post-load``: drive the GraphQL route of ``requests`` (lines ``<route> <JSON body>``)
-    and print the JSON summary, as ``loadgen.py`` does for GETs."""
-    lines = []
-    for line in requests.read_text().splitlines():
-        if line.strip():
-            route, body = line.split(" ", 1)
-            lines.append((route, body))
-    result = uvloop.run(post_load(port, lines, options.clients, options.seconds, options.warmup))
-    print(json.dumps(result))
-    return 0
 
 
 # ---------------------------------------------------------------------- the run
@@ -845,10 +721,6 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_POSTGRES,
         help=f"PostgreSQL server (admin URL); the benchmark uses a database {BENCH_DATABASE}",
     )
-    # the GraphQL routes' load generator, run by drive() as loadgen.py is
-    parser.add_argument("--post-load", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--requests", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     backends = tuple(item.strip() for item in args.backends.split(",") if item.strip())
     unknown = set(backends) - {"sqlite", "postgresql"}
@@ -872,10 +744,6 @@ def main(argv: list[str] | None = None) -> int:
         generate=args.generate,
         reuse=args.reuse,
     )
-    if args.post_load:
-        if args.port is None or args.requests is None:
-            parser.error("--post-load drives the gateway at 127.0.0.1:--port with --requests")
-        return post_load_main(args.requests, args.port, options)
     return benchmark(options)
 
 

@@ -63,6 +63,10 @@ class InvalidParameterError(InputError):
     reason: str
 
 
+class ForeignCursorError(InvalidParameterError):
+    """A cursor this gateway issued, but for another list (another shape of key)."""
+
+
 class MalformedHexError(InvalidParameterError):
     """Hex that breaks its rule: ``flaw`` is ``prefix`` (no ``0x`` where one is needed),
     ``digit`` (``char`` is not a hex digit) or ``length`` (``digits`` hex digits, not the
@@ -243,7 +247,7 @@ def decode_cursor(cursor: str | None, shape: Sequence[type]) -> list[Any] | None
         or len(key) != len(shape)
         or not all(_fits(part, kind) for part, kind in zip(key, shape, strict=True))
     ):
-        raise InvalidParameterError("cursor", "not a cursor of this list")
+        raise ForeignCursorError("cursor", "not a cursor of this list")
     return key
 
 

@@ -68,18 +68,26 @@ def _record(row: Any) -> LogRecord:
 NO_HASH: Final = "0x" + "00" * 32
 
 
+def last_event_block_hash(conn: Connection, block: int) -> str | None:
+    """The hash of the last block with events at or before ``block`` (None before the first):
+    the block whose state a replay to ``block`` ends with."""
+    event_blocks = schema.event_blocks
+    found = conn.execute(
+        select(event_blocks.c.block_hash)
+        .where(event_blocks.c.block_number <= block)
+        .order_by(event_blocks.c.block_number.desc())
+        .limit(1)
+    ).scalar()
+    return None if found is None else str(found)
+
+
 def _block_hash(conn: Connection, block: int) -> str:
     """The hash of ``block`` if the source index knows it (its unfinalized window), else that
-    of the last block with events at or before it: the block the replay's state comes from."""
-    blocks, event_blocks = schema.blocks, schema.event_blocks
+    of the last block with events at or before it."""
+    blocks = schema.blocks
     found = conn.execute(select(blocks.c.block_hash).where(blocks.c.block_number == block)).scalar()
     if found is None:
-        found = conn.execute(
-            select(event_blocks.c.block_hash)
-            .where(event_blocks.c.block_number <= block)
-            .order_by(event_blocks.c.block_number.desc())
-            .limit(1)
-        ).scalar()
+        found = last_event_block_hash(conn, block)
     return NO_HASH if found is None else str(found)
 
 

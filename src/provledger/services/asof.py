@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from provledger.errors import InputError
-from provledger.indexer.replay import replay
+from provledger.indexer.replay import last_event_block_hash, replay
 from provledger.store import queries, schema
 from provledger.store.engine import create_store_engine
 
@@ -92,7 +92,9 @@ class PastIndexes:
         return -1 if found is None else int(found)
 
     def at(self, block: int) -> Past:
-        """The index at ``block`` (replayed now, or kept from before)."""
+        """The index at ``block`` (replayed now, or kept from before). A kept replay costs two
+        keyed reads of the live index; the events before the block are counted only for a new
+        one."""
         with self.live.connect() as conn:
             key = self._key(conn, block)
         with self._lock:
@@ -104,8 +106,13 @@ class PastIndexes:
         with building:  # one replay of a block at a time; the others wait for it
             with self._lock:
                 past = self._cache.get(key)
-            if past is None:
-                past = self._replay(block, key)
+            try:
+                if past is None:
+                    self._refuse_too_large(block)
+                    past = self._replay(block, key)
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
         return past
 
     def _key(self, conn: Connection, block: int) -> tuple[int, str]:
@@ -113,19 +120,18 @@ class PastIndexes:
         indexed = -1 if position is None else position.indexed_block
         if block > indexed:
             raise BlockBeyondIndexError(f"block {block}", max(indexed, 0))
-        events, blocks = schema.events, schema.event_blocks
-        count = conn.execute(
-            select(func.count()).select_from(events).where(events.c.block_number <= block)
-        ).scalar_one()
+        return block, last_event_block_hash(conn, block) or ""
+
+    def _refuse_too_large(self, block: int) -> None:
+        """:class:`ReplayTooLargeError` when more events than a replay may take precede
+        ``block``."""
+        events = schema.events
+        with self.live.connect() as conn:
+            count = conn.execute(
+                select(func.count()).select_from(events).where(events.c.block_number <= block)
+            ).scalar_one()
         if count > self.max_events:
             raise ReplayTooLargeError(block, count, self.max_events)
-        last = conn.execute(
-            select(blocks.c.block_hash)
-            .where(blocks.c.block_number <= block)
-            .order_by(blocks.c.block_number.desc())
-            .limit(1)
-        ).scalar()
-        return block, "" if last is None else str(last)
 
     def _replay(self, block: int, key: tuple[int, str]) -> Past:
         with self._lock:
@@ -144,7 +150,6 @@ class PastIndexes:
         past = Past(block, engine, events, path)
         with self._lock:
             self._cache[key] = past
-            self._building.pop(key, None)
             while len(self._cache) > self.keep:
                 _, dropped = self._cache.popitem(last=False)
                 dropped.drop()

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, RowMapping
 
 from provledger.chain.ids import asset_id_hex
 from provledger.params import (
+    ForeignCursorError,
     InvalidParameterError,
     decode_cursor,
     encode_cursor,
@@ -381,10 +382,10 @@ class Records:
         columns = listing.columns()
         try:
             raw = decode_cursor(cursor, [str, str, bool, *(object for _ in columns)])
+        except ForeignCursorError:  # another order's: a key of another shape
+            raise InvalidParameterError("after", "a cursor of another list") from None
         except InvalidParameterError as error:
-            # a cursor of another list: of another kind's, or another order's (another shape)
-            reason = "a cursor of another list" if "this list" in error.reason else error.reason
-            raise InvalidParameterError("after", reason) from None
+            raise InvalidParameterError("after", error.reason) from None
         assert raw is not None
         if raw[:3] != [kind.name, listing.order or "", listing.descending]:
             raise InvalidParameterError("after", "a cursor of another list")

@@ -28,7 +28,7 @@ from provledger.api.graphql.types import (
 from provledger.chain.ids import asset_id as asset_id_of
 from provledger.params import InvalidParameterError, parse_asset_id, parse_hash_bytes
 from provledger.services.reads import NotFoundError
-from provledger.services.records import KINDS, Found, RecordKind, parse_value
+from provledger.services.records import KINDS, RecordKind, parse_value
 from provledger.services.views import HolderAtView, LineageView, StatusView
 from provledger.store.queries.listing import Condition
 
@@ -130,7 +130,7 @@ def build_schema() -> strawberry.Schema:
             found = reading.provenance.asset(key)
         except NotFoundError:
             return None
-        return reading.placed(Found([found], [], False)).items[0]
+        return reading.place(found)
 
     asset.__annotations__["return"] = asset_type | None
     namespace["asset"] = strawberry.field(resolver=asset, description=summary(asset.__doc__))

@@ -69,9 +69,10 @@ def asset_fields() -> dict[str, Any]:
     """The asset's fields beside its columns and its links to other tables."""
     _lineage.__annotations__ = {
         "info": strawberry.Info,
+        "depth": int,
+        "direction": str,
         "return": view_type(LineageView, "Lineage"),
     }
-    _lineage.__annotations__.update(depth=int, direction=str)
     _disclosure.__annotations__ = {
         "info": strawberry.Info,
         "return": view_type(DisclosureView, "Disclosure") | None,

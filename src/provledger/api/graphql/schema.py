@@ -9,7 +9,7 @@ answer has its finality as of the same head.
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import strawberry
@@ -60,7 +60,11 @@ class Reading:
         links to the same past)."""
         if self.block is None:
             return found
-        return Found([Placed(item, self) for item in found.items], found.cursors, found.has_next)
+        return Found([self.place(item) for item in found.items], found.cursors, found.has_next)
+
+    def place(self, record: Any) -> Any:
+        """``record`` marked as read here (see :meth:`placed`)."""
+        return record if self.block is None else Placed(record, self)
 
 
 class Placed:
@@ -346,12 +350,8 @@ def link_field(link: Link, types: dict[str, Any]) -> Any:
         listing = _listing(reading, kind, where, order_by, order_direction)
         size = first_of(first)
         if after is not None:  # a later page of one parent's records: read on its own
-            mine = Listing(
-                listing.table,
-                listing.key,
-                (*listing.conditions, Condition(link.column, "eq", value)),
-                listing.order,
-                listing.descending,
+            mine = replace(
+                listing, conditions=(*listing.conditions, Condition(link.column, "eq", value))
             )
             found = reading.placed(reading.records.page(reading.snapshot, kind, mine, after, size))
         else:
@@ -363,9 +363,7 @@ def link_field(link: Link, types: dict[str, Any]) -> Any:
 
         return ConnectionValue(found, count)
 
-    annotations = _list_annotations(kind, types)
-    annotations["return"] = lazy(f"{kind.name}Connection")
-    many.__annotations__ = annotations
+    many.__annotations__ = _list_annotations(kind, types)
     return strawberry.field(resolver=many, description=link.description)
 
 
