@@ -3,13 +3,16 @@
 about the same block (a few at a time, the least recently used dropped first).
 
 A replay is keyed by the block and the hash of the last indexed block with events at or before
-it, so that a reorg that replaces those blocks makes a new one. Replaying costs time in
+it, so that a reorg that replaces those blocks makes a new one. Whoever asks for one holds it
+until they release it: a replay dropped from the cache while a request still reads it keeps its
+file until the last holder lets go. Replaying costs time in
 proportion to the events up to the block; a block with more than the configured number of events
 before it is refused rather than replayed.
 """
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import threading
@@ -47,7 +50,7 @@ class ReplayTooLargeError(InputError):
     limit: int
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Past:
     """A replayed index: the block it stands at, its engine, and the events replayed."""
 
@@ -55,12 +58,22 @@ class Past:
     engine: Engine
     events: int
     path: Path
+    holders: int = 0
+    """How many have it from :meth:`PastIndexes.at` and not yet released it."""
+    retired: bool = False
+    """Out of the cache: its file goes when the last holder releases it."""
 
     def drop(self) -> None:
-        """Close its connections and remove its file (a reader still on it keeps reading: the
-        file goes once the last handle closes)."""
-        self.engine.dispose()
-        self.path.unlink(missing_ok=True)
+        """Close its connections and remove its files."""
+        _remove(self.engine, self.path)
+
+
+def _remove(engine: Engine, path: Path) -> None:
+    """Close ``engine``'s connections and remove its SQLite file at ``path``, with its
+    write-ahead log and shared-memory index."""
+    engine.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
 
 
 class PastIndexes:
@@ -76,6 +89,9 @@ class PastIndexes:
         self._cache: OrderedDict[tuple[int, str], Past] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple[int, str], threading.Lock] = {}
+        self._made = itertools.count(1)
+        """Numbers the replays' files: a new replay of a block never takes the file of an
+        older one a request still reads."""
 
     def block_at_time(self, timestamp: int) -> int:
         """The last block with indexed events at or before unix time ``timestamp``: the index
@@ -92,20 +108,19 @@ class PastIndexes:
         return -1 if found is None else int(found)
 
     def at(self, block: int) -> Past:
-        """The index at ``block`` (replayed now, or kept from before). A kept replay costs two
-        keyed reads of the live index; the events before the block are counted only for a new
-        one."""
+        """The index at ``block`` (replayed now, or kept from before), held by the caller until
+        it hands it to :meth:`release`. A kept replay costs two keyed reads of the live index;
+        the events before the block are counted only for a new one."""
         with self.live.connect() as conn:
             key = self._key(conn, block)
         with self._lock:
-            past = self._cache.get(key)
+            past = self._hold(key)
             if past is not None:
-                self._cache.move_to_end(key)
                 return past
             building = self._building.setdefault(key, threading.Lock())
         with building:  # one replay of a block at a time; the others wait for it
             with self._lock:
-                past = self._cache.get(key)
+                past = self._hold(key)
             try:
                 if past is None:
                     self._refuse_too_large(block)
@@ -113,6 +128,23 @@ class PastIndexes:
             finally:
                 with self._lock:
                     self._building.pop(key, None)
+        return past
+
+    def release(self, past: Past) -> None:
+        """Let go of ``past`` (from :meth:`at`); its file goes if it has left the cache and no
+        one else holds it."""
+        with self._lock:
+            past.holders -= 1
+            if past.retired and past.holders == 0:
+                past.drop()
+
+    def _hold(self, key: tuple[int, str]) -> Past | None:
+        """The cached replay under ``key``, held, and made the most recently used (with the
+        lock held)."""
+        past = self._cache.get(key)
+        if past is not None:
+            self._cache.move_to_end(key)
+            past.holders += 1
         return past
 
     def _key(self, conn: Connection, block: int) -> tuple[int, str]:
@@ -138,25 +170,25 @@ class PastIndexes:
             if self._folder is None:
                 self._folder = Path(tempfile.mkdtemp(prefix="provledger-asof-"))
                 self._finalizer = weakref.finalize(self, shutil.rmtree, self._folder, True)
-        path = self._folder / f"{block}-{key[1][2:18] or 'empty'}.sqlite"
-        path.unlink(missing_ok=True)
+        path = self._folder / f"{block}-{key[1][2:18] or 'empty'}-{next(self._made)}.sqlite"
         engine = create_store_engine(f"sqlite:///{path}")
         try:
             events = replay(self.live, engine, block)
         except BaseException:
-            engine.dispose()
-            path.unlink(missing_ok=True)
+            _remove(engine, path)
             raise
-        past = Past(block, engine, events, path)
+        past = Past(block, engine, events, path, holders=1)
         with self._lock:
             self._cache[key] = past
             while len(self._cache) > self.keep:
                 _, dropped = self._cache.popitem(last=False)
-                dropped.drop()
+                dropped.retired = True
+                if dropped.holders == 0:
+                    dropped.drop()
         return past
 
     def close(self) -> None:
-        """Drop every replay and its files."""
+        """Drop every replay and its files (when the gateway stops: no request reads any)."""
         with self._lock:
             for past in self._cache.values():
                 past.drop()

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import func, select
 from web3 import Web3
 
 with warnings.catch_warnings():  # starlette would rather have httpx2; FastAPI pins httpx
@@ -32,7 +33,9 @@ from provledger.api.graphql.build import PLURALS
 from provledger.chain.connection import embedded_chain
 from provledger.indexer.decoding import RawLog
 from provledger.indexer.source import LogSource
+from provledger.services.asof import PastIndexes
 from provledger.services.records import KINDS
+from provledger.store import schema
 from provledger.store.records import BlockHeader
 
 
@@ -225,8 +228,12 @@ def test_a_replay_is_kept_for_the_next_question(live: Live, chain: Chain) -> Non
     block = chain.blocks[3]
     every_page(live.client, "Event", {"number": block})
     first = pasts.at(block)
+    pasts.release(first)
     every_page(live.client, "Asset", {"number": block})
-    assert pasts.at(block) is first
+    again = pasts.at(block)
+    pasts.release(again)
+    assert again is first
+    assert first.holders == 0
     assert first.events == len(
         [
             1
@@ -234,4 +241,52 @@ def test_a_replay_is_kept_for_the_next_question(live: Live, chain: Chain) -> Non
             if item["blockNumber"] <= block
         ]
     )
-    assert re.fullmatch(r"\d+-[0-9a-f]{16}\.sqlite", first.path.name)
+    assert re.fullmatch(r"\d+-[0-9a-f]{16}-\d+\.sqlite", first.path.name)
+
+
+def test_a_replay_dropped_from_the_cache_is_read_until_its_holder_lets_go(
+    live: Live, chain: Chain
+) -> None:
+    pasts = PastIndexes(live.app.state.gateway.engine, max_events=10_000, keep=2)
+    try:
+        held = pasts.at(chain.blocks[1])
+        for block in chain.blocks[2:]:  # three more blocks push the held one out of the cache
+            pasts.release(pasts.at(block))
+        assert held.retired
+        assert held.path.exists()
+        with held.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(schema.events)).scalar_one() == (
+                held.events
+            )
+        again = pasts.at(chain.blocks[1])  # a new replay, in a file of its own
+        assert again is not held
+        assert again.path != held.path
+        pasts.release(held)
+        assert not list(held.path.parent.glob(held.path.name + "*"))
+        assert again.path.exists()
+        pasts.release(again)
+    finally:
+        pasts.close()
+
+
+def test_one_query_may_name_more_blocks_than_are_kept(live: Live, chain: Chain) -> None:
+    pasts = live.app.state.gateway.past_indexes
+    fields = " ".join(
+        f"at{block}: events(first: 1, block: {{number: {block}}}) {{ totalCount }}"
+        for block in chain.blocks
+    )
+    assert len(chain.blocks) > pasts.keep
+    answer = ask(live.client, f"{{ {fields} }}")
+    expected = {
+        block: len(
+            [
+                1
+                for item in every_page(live.client, "Event", None)["nodes"]
+                if item["blockNumber"] <= block
+            ]
+        )
+        for block in chain.blocks
+    }
+    assert {int(name[2:]): value["totalCount"] for name, value in answer.items()} == expected
+    assert pasts._folder is not None
+    assert len({path.name.split(".")[0] for path in pasts._folder.iterdir()}) == pasts.keep

@@ -8,7 +8,7 @@ answer has its finality as of the same head.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
@@ -25,7 +25,7 @@ from provledger.api.graphql.types import (
     lazy,
 )
 from provledger.params import InvalidParameterError
-from provledger.services.asof import PastIndexes
+from provledger.services.asof import Past, PastIndexes
 from provledger.services.provenance import Provenance, parse_title
 from provledger.services.records import KINDS, Found, RecordKind, Records, Snapshot, condition
 from provledger.store.queries.listing import Condition, Listing
@@ -97,6 +97,7 @@ class GraphContext(BaseContext):
         self.live = Reading(engine, records)
         self.pasts = pasts
         self._past: dict[int, Reading] = {}
+        self._held: list[Past] = []
 
     async def reading(self, at: BlockAt | None) -> Reading:
         """The reading ``at`` names: the live index when None."""
@@ -112,6 +113,10 @@ class GraphContext(BaseContext):
         assert block is not None
         if block not in self._past:
             past = await asyncio.to_thread(self.pasts.at, block)
+            if block in self._past:  # another field of the request asked for it meanwhile
+                self.pasts.release(past)
+                return self._past[block]
+            self._held.append(past)
             records = self.live.records
             provenance = Provenance(
                 past.engine,
@@ -121,6 +126,11 @@ class GraphContext(BaseContext):
             self._past[block] = Reading(past.engine, Records(past.engine, provenance), block)
         return self._past[block]
 
+    def close(self) -> None:
+        """Let go of the replays the request read (its answer is made)."""
+        while self._held:
+            self.pasts.release(self._held.pop())
+
     def of(self, root: Any) -> Reading:
         """The reading a record came from."""
         return root._reading if isinstance(root, Placed) else self.live
@@ -128,11 +138,17 @@ class GraphContext(BaseContext):
 
 def context_getter(
     engine: Engine, records: Records, pasts: PastIndexes
-) -> Callable[[], Awaitable[GraphContext]]:
-    """A FastAPI dependency making each request's context."""
+) -> Callable[[], AsyncIterator[GraphContext]]:
+    """A FastAPI dependency making each request's context, and closing it after the answer."""
 
-    async def context() -> GraphContext:  # async: FastAPI runs a plain one on a thread
-        return GraphContext(engine, records, pasts)
+    async def context() -> AsyncIterator[
+        GraphContext
+    ]:  # async: FastAPI runs a plain one on a thread
+        made = GraphContext(engine, records, pasts)
+        try:
+            yield made
+        finally:
+            made.close()
 
     return context
 
