@@ -14,6 +14,7 @@ run in the thread pool.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -134,4 +135,10 @@ def app_from_environment() -> FastAPI:
         if settings.rpc_url is None
         else rpc_chain(settings.rpc_url, timeout=settings.rpc_timeout, check=False)
     )
-    return create_app(settings, w3=w3)
+    app = create_app(settings, w3=w3)
+    # What the worker made to serve (the schemas, routes, compiled statements) lives as long as
+    # it does: out of the collector's sight, a full collection walks the few objects the
+    # requests make instead of these hundreds of thousands (a pause of about 130 ms otherwise).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -8,6 +8,7 @@ expired is judged at the time of the latest indexed block, the chain's own clock
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
@@ -142,23 +143,23 @@ def parse_kind(text: str | None) -> str | None:
 _BY_TRADE: Final = (("trade_id", int),)
 
 
-def _currency(row: RowMapping) -> dict[str, Any]:
+def _currency(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A market view's currency, checksummed (elsewhere a currency is an ISO code)."""
     return {"currency": checksum(row["currency"])}
 
 
-def _market_view(kind: type[T], row: RowMapping, finality: Finality, **extra: Any) -> T:
+def _market_view(kind: type[T], row: Mapping[Any, Any], finality: Finality, **extra: Any) -> T:
     """:func:`~provledger.services.reads.view` with the currency checksummed."""
     return view(kind, row, finality, **_currency(row), **extra)
 
 
-def _status(row: RowMapping, now: int) -> str:
+def _status(row: Mapping[Any, Any], now: int) -> str:
     """An offer's or a bid's stored status, EXPIRED for an open one past its expiry."""
     status = str(row["status"])
     return "EXPIRED" if status == "OPEN" and row["expires_at"] <= now else status
 
 
-def offer_view(row: RowMapping, now: int, finality: Finality) -> OfferView:
+def offer_view(row: Mapping[Any, Any], now: int, finality: Finality) -> OfferView:
     """An offer's view from its row (with ``sellable``), its status as of unix time ``now``."""
     status = _status(row, now)
     if status == "OPEN" and not row["sellable"]:
@@ -166,12 +167,12 @@ def offer_view(row: RowMapping, now: int, finality: Finality) -> OfferView:
     return _market_view(OfferView, row, finality, status=status)
 
 
-def bid_view(row: RowMapping, now: int, finality: Finality) -> BidView:
+def bid_view(row: Mapping[Any, Any], now: int, finality: Finality) -> BidView:
     """A bid's view from its row, its status as of unix time ``now``."""
     return _market_view(BidView, row, finality, status=_status(row, now))
 
 
-def trade_view(row: RowMapping, finality: Finality) -> TradeView:
+def trade_view(row: Mapping[Any, Any], finality: Finality) -> TradeView:
     """A trade's view from its row."""
     return _market_view(TradeView, row, finality)
 

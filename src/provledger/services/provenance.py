@@ -110,9 +110,9 @@ class Provenance:
         return self.finality_of(queries.index_position(conn))
 
     def finality_of(self, position: queries.IndexPosition | None) -> Callable[[int], Finality]:
-        return self._finality_at(position.head_block if position is not None else 0)
+        return self.finality_at(position.head_block if position is not None else 0)
 
-    def _finality_at(self, head: int) -> Callable[[int], Finality]:
+    def finality_at(self, head: int) -> Callable[[int], Finality]:
         """The finality of a block with the chain's head at ``head``."""
 
         def finality(block: int) -> Finality:
@@ -152,13 +152,17 @@ class Provenance:
     # -------------------------------------------------------------- assets
     def asset(self, asset_id: int) -> AssetView:
         """The asset ``asset_id``; :class:`NotFoundError` if it was never registered."""
+        return self.asset_and_head(asset_id)[0]
+
+    def asset_and_head(self, asset_id: int) -> tuple[AssetView, int]:
+        """:meth:`asset`, with the chain head its finality was reckoned at (read with it)."""
         key = asset_id_hex(asset_id)
         with self.engine.connect() as conn:
             row = queries.get_asset_at_head(conn, key)
         if row is None:
             raise NotFoundError("asset", key)
-        finality = self._finality_at(row["index_head"] or 0)
-        return view(AssetView, row, finality(row["block_number"]))
+        head = row["index_head"] or 0
+        return view(AssetView, row, self.finality_at(head)(row["block_number"])), head
 
     def asset_by_content(self, content_hash: str) -> AssetView:
         """The asset registered for a content hash (its id is derived from the hash)."""
@@ -288,7 +292,7 @@ class Provenance:
             assets = queries.get_assets(conn, list(depths))  # the root among them
         if root not in assets:
             raise NotFoundError("asset", root)
-        finality = self._finality_at(assets[root]["index_head"] or 0)
+        finality = self.finality_at(assets[root]["index_head"] or 0)
         nodes = [self._node(key, level, assets.get(key)) for key, level in depths.items()]
         nodes.sort(key=lambda node: (node.depth, node.asset_id))
         return LineageView(

@@ -65,7 +65,7 @@ def view(kind: type[T], row: Mapping[Any, Any], finality: Finality, **extra: Any
     return kind(**values)
 
 
-def event_args(row: RowMapping) -> dict[str, Any]:
+def event_args(row: Mapping[Any, Any]) -> dict[str, Any]:
     """The decoded arguments of an indexed event row, by name, addresses checksummed."""
     fields = ROW_TYPES[str(row["event"])]._fields
     values = unpack_args(row["args"], row["asset_id"])

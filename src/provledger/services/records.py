@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, get_args, get_type_hints
 
-from sqlalchemy import Engine, RowMapping
+from sqlalchemy import Engine
 
 from provledger.chain.ids import asset_id_hex
 from provledger.params import (
@@ -54,7 +54,9 @@ from provledger.store.queries.listing import (
 #: The fields that hold an asset id: given as ``0x`` hex (1 to 64 digits) or decimal.
 ASSET_ID_FIELDS: Final = frozenset({"asset_id", "child_id", "parent_id"})
 
-Make = Callable[[RowMapping, Finality, "Snapshot"], Any]
+#: A row of the store as a record kind reads it (SQLAlchemy's, or a driver statement's dict).
+Row = Mapping[Any, Any]
+Make = Callable[[Row, Finality, "Snapshot"], Any]
 """A view from a row, its finality, and the answer's snapshot (whose clock an offer's status
 reads)."""
 
@@ -63,11 +65,18 @@ class Snapshot:
     """The index's position for one answer: the finality of a block, and the chain's clock
     (read when first needed: only offers and bids have a status that depends on it)."""
 
-    def __init__(self, engine: Engine, provenance: Provenance) -> None:
-        with engine.connect() as conn:
-            self._position = queries.index_position(conn)
-        self.finality = provenance.finality_of(self._position)
+    def __init__(self, engine: Engine, provenance: Provenance, head: int | None = None) -> None:
+        """Read the position now, or take the chain ``head`` a read just gave with its rows
+        (the position is then read only if the clock is asked for)."""
         self._engine = engine
+        self._position: queries.IndexPosition | None = None
+        self._read = head is None
+        if head is None:
+            with engine.connect() as conn:
+                self._position = queries.index_position(conn)
+            self.finality = provenance.finality_of(self._position)
+        else:
+            self.finality = provenance.finality_at(head)
         self._now: int | None = None
 
     @property
@@ -75,6 +84,9 @@ class Snapshot:
         """The time of the latest indexed block (unix time)."""
         if self._now is None:
             with self._engine.connect() as conn:
+                if not self._read:
+                    self._position = queries.index_position(conn)
+                    self._read = True
                 self._now = queries.indexed_time(conn, self._position)
         return self._now
 
@@ -98,7 +110,7 @@ class RecordKind:
     """Filterable fields and their form (``int``, ``bool``, ``text``, ``hash``, ``address``,
     ``asset``): the view's fields that are columns of the table."""
 
-    def to_view(self, row: RowMapping, snapshot: Snapshot) -> Any:
+    def to_view(self, row: Row, snapshot: Snapshot) -> Any:
         """The view of ``row``."""
         finality = snapshot.finality(row[self.finality_block])
         if self.make is not None:
@@ -147,23 +159,23 @@ def _kind(
     return RecordKind(name, table, key, kind, orders, make, finality_block, _forms(kind, table))
 
 
-def _event(row: RowMapping, finality: Finality, snapshot: Snapshot) -> views.EventView:
+def _event(row: Row, finality: Finality, snapshot: Snapshot) -> views.EventView:
     return view(views.EventView, row, finality, args=event_args(row))
 
 
-def _appraisal(row: RowMapping, finality: Finality, snapshot: Snapshot) -> views.AppraisalView:
+def _appraisal(row: Row, finality: Finality, snapshot: Snapshot) -> views.AppraisalView:
     return view(views.AppraisalView, row, finality, current=row["superseded_by"] is None)
 
 
-def _offer(row: RowMapping, finality: Finality, snapshot: Snapshot) -> OfferView:
+def _offer(row: Row, finality: Finality, snapshot: Snapshot) -> OfferView:
     return offer_view(row, snapshot.now, finality)
 
 
-def _bid(row: RowMapping, finality: Finality, snapshot: Snapshot) -> BidView:
+def _bid(row: Row, finality: Finality, snapshot: Snapshot) -> BidView:
     return bid_view(row, snapshot.now, finality)
 
 
-def _trade_view(row: RowMapping, finality: Finality, snapshot: Snapshot) -> TradeView:
+def _trade_view(row: Row, finality: Finality, snapshot: Snapshot) -> TradeView:
     return _trade(row, finality)
 
 
@@ -301,6 +313,10 @@ class Records:
         connection held across the wait would starve the pool under load."""
         return Snapshot(self.engine, self.provenance)
 
+    def snapshot_at(self, head: int) -> Snapshot:
+        """The index's position given the chain ``head`` a read has just given."""
+        return Snapshot(self.engine, self.provenance, head)
+
     def listing(
         self,
         kind: RecordKind,
@@ -362,7 +378,7 @@ class Records:
         kind: RecordKind,
         listing: Listing,
         snapshot: Snapshot,
-        rows: list[RowMapping],
+        rows: Sequence[Row],
         first: int,
     ) -> Found:
         shown = rows[:first]

@@ -322,6 +322,27 @@ def test_past_the_cost_limit_nothing_runs(client: TestClient) -> None:
     assert CALLS == {}
 
 
+def test_a_document_answered_before_is_refused_past_the_cost_with_new_variables(
+    client: TestClient,
+) -> None:
+    # the second request runs the document kept from the first: its cost is taken again
+    query = "query Again($n: Int!) { items(first: $n) { nodes { number } } }"
+    assert "errors" not in post(client, query, {"n": 2})
+    body = post(client, query, {"n": DEFAULT_MAX_COST})
+    assert body == {
+        "data": None,
+        "errors": [
+            {
+                "message": "query cost 5,001 exceeds the limit of 5,000 "
+                '(each list multiplies its fields by its "first")',
+                "locations": [{"line": 1, "column": 1}],
+                "extensions": {"code": COST_LIMIT_EXCEEDED, "cost": 5_001, "limit": 5_000},
+            }
+        ],
+    }
+    assert CALLS == {"items": 1}
+
+
 def test_nested_connections_are_refused_with_their_cost(client: TestClient) -> None:
     body = post(client, NESTED)
     [error] = body["errors"]

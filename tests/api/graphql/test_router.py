@@ -339,6 +339,52 @@ def test_graphql_errors_answer_200_with_their_code(
     assert set(codes(answer.json())) == {code}
 
 
+# --- a document asked again runs as it was kept (provledger.api.graphql.prepared) ---
+
+#: Requests whose document validates, with the answers' codes: a field's error, or the
+#: variables'.
+AGAIN: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("an answer", {"query": GREET, "variables": {"name": "you"}}, []),
+    ("a field refused", {"query": "{ greet badHash }"}, [BAD_USER_INPUT]),
+    ("a resolver failing", {"query": "{ greet broken }"}, [INTERNAL_SERVER_ERROR]),
+    ("a resolver's own code", {"query": "{ coded }"}, ["FORBIDDEN"]),
+    ("a 503 of the domain", {"query": "{ notBuilt }"}, [SERVICE_UNAVAILABLE]),
+    ("variables of a wrong type", {"query": GREET, "variables": {"name": 5}}, [BAD_USER_INPUT]),
+    (
+        "an operation by name",
+        {"query": f"{GREET} query Other {{ greet }}", "operationName": "Other"},
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"), [case[1:] for case in AGAIN], ids=[case[0] for case in AGAIN]
+)
+def test_a_document_asked_again_is_answered_the_same(
+    body: dict[str, Any], expected: list[str]
+) -> None:
+    router = graphql_router(SCHEMA, lambda: CONTEXT, max_depth=10, max_cost=5_000)
+    app = FastAPI()
+    app.include_router(router)
+    with TestClient(app) as client:
+        # the document once answered without a refusal, so that it is kept
+        warm = client.post("/graphql", json={**body, "variables": {"name": "me"}})
+        assert "errors" not in warm.json() or "variables" not in body
+        assert len(router.prepared) == 1
+        answers = [client.post("/graphql", json=body) for _ in range(2)]
+    assert len(router.prepared) == 1
+    assert answers[0].status_code == answers[1].status_code == 200
+    assert answers[0].json() == answers[1].json()
+    if expected:
+        assert codes(answers[1].json()) == expected
+    else:
+        assert "errors" not in answers[1].json()
+    # and as a router that never saw it answers
+    with TestClient(make_app()) as fresh:
+        assert fresh.post("/graphql", json=body).json() == answers[1].json()
+
+
 # --- bad requests: a 4xx and a GraphQL error, never a 5xx ---
 
 JSON = {"content-type": "application/json"}

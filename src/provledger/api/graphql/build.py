@@ -127,9 +127,10 @@ def build_schema() -> strawberry.Schema:
         )
         reading = await info.context.reading(block)
         try:  # the REST lookup: one statement, the asset with the index's head
-            found = reading.provenance.asset(key)
+            found, head = reading.provenance.asset_and_head(key)
         except NotFoundError:
             return None
+        reading.seen_head(head)
         return reading.place(found)
 
     asset.__annotations__["return"] = asset_type | None

@@ -357,21 +357,35 @@ class QueryLimits(SchemaExtension):
             (error.extensions or {}).get("code") == DEPTH_LIMIT_EXCEEDED for error in errors
         )
         if document is not None and only_depth:  # a valid operation, or one only too deep
-            fragments = _fragments(document)
-            for node in document.definitions:
-                if not isinstance(node, OperationDefinitionNode):
-                    continue
-                cost = query_cost(
-                    context.schema._schema,
-                    node,
-                    fragments,
-                    context.variables,
-                    default_first=self.default_first,
-                )
-                if cost > self.max_cost:
-                    errors.append(cost_error(node, cost, self.max_cost))
+            errors += cost_errors(
+                context.schema._schema,
+                document,
+                context.variables,
+                max_cost=self.max_cost,
+                default_first=self.default_first,
+            )
             context.pre_execution_errors = errors
         yield
+
+
+def cost_errors(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    variables: Mapping[str, Any] | None,
+    *,
+    max_cost: int,
+    default_first: int = DEFAULT_FIRST,
+) -> list[GraphQLError]:
+    """The refusals (:func:`cost_error`) of the operations of a valid ``document`` that cost
+    more than ``max_cost`` with the request's ``variables``."""
+    fragments = _fragments(document)
+    return [
+        cost_error(node, cost, max_cost)
+        for node in document.definitions
+        if isinstance(node, OperationDefinitionNode)
+        and (cost := query_cost(schema, node, fragments, variables, default_first=default_first))
+        > max_cost
+    ]
 
 
 def _default_of(argument: GraphQLArgument) -> object:

@@ -20,5 +20,9 @@ def add_graphql(app: FastAPI, gateway: Gateway) -> None:
         max_depth=settings.graphql_max_depth,
         max_cost=settings.graphql_max_cost,
     )
+    routes = app.router.routes
+    known = len(routes)
     app.include_router(router)
+    # first in the list: a request is matched against each route before it in turn
+    routes[:] = routes[known:] + routes[:known]
     add_ide_assets(app)

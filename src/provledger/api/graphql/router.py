@@ -24,8 +24,6 @@ import copy
 import hashlib
 import json
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, overload
 
@@ -49,6 +47,7 @@ from strawberry.types.unset import UNSET
 
 from provledger.api.graphql.ide import ide_html
 from provledger.api.graphql.limits import QueryLimits
+from provledger.api.graphql.prepared import Lru, Prepared, prepare, run_prepared
 from provledger.api.problems import answer_of
 from provledger.errors import ProvledgerError
 
@@ -116,7 +115,10 @@ def graphql_router(
     # gateway's, and the unexpected ones are logged once, with their cause (_formatted)
     limited.process_errors = _unlogged  # type: ignore[method-assign]
     return GatewayGraphQLRouter(
-        limited, context_getter, persisted=PersistedQueries(persisted_cache_size)
+        limited,
+        context_getter,
+        persisted=PersistedQueries(persisted_cache_size),
+        max_cost=max_cost,
     )
 
 
@@ -138,36 +140,12 @@ def error_code(error: Exception) -> str:
     return SERVICE_UNAVAILABLE if status == 503 else INTERNAL_SERVER_ERROR
 
 
-class PersistedQueries:
+class PersistedQueries(Lru[str, str]):
     """Query texts by their SHA-256 (lowercase hex): a bounded LRU, safe to share between
     threads."""
 
     def __init__(self, capacity: int) -> None:
-        if capacity < 1:
-            raise ValueError(f"a persisted-query cache holds at least 1 query, not {capacity}")
-        self.capacity = capacity
-        self._queries: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._queries)
-
-    def get(self, digest: str) -> str | None:
-        """The query whose hash is ``digest``, if kept; it becomes the most recently used."""
-        with self._lock:
-            query = self._queries.get(digest)
-            if query is not None:
-                self._queries.move_to_end(digest)
-            return query
-
-    def put(self, digest: str, query: str) -> None:
-        """Keep ``query`` under ``digest``, forgetting the least recently used beyond the
-        capacity."""
-        with self._lock:
-            self._queries[digest] = query
-            self._queries.move_to_end(digest)
-            while len(self._queries) > self.capacity:
-                self._queries.popitem(last=False)
+        super().__init__(capacity, "query")
 
 
 class RequestRefusedError(ProvledgerError):
@@ -198,6 +176,7 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         context_getter: Callable[..., Any],
         *,
         persisted: PersistedQueries,
+        max_cost: int,
     ) -> None:
         super().__init__(
             schema,
@@ -209,6 +188,11 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
             include_in_schema=False,
         )
         self.persisted = persisted
+        self.prepared: Lru[tuple[str, str | None], Prepared] = Lru(DOCUMENT_CACHE_SIZE)
+        """Documents that passed validation, by their text and operation name
+        (:mod:`~provledger.api.graphql.prepared`)."""
+        self.max_cost = max_cost
+        self.limited = schema
         # strawberry always adds a websocket route for subscriptions; the gateway has none.
         self.routes[:] = [
             route for route in self.routes if not isinstance(route, APIWebSocketRoute)
@@ -305,6 +289,23 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         allowed = {OperationType.QUERY}
         if request_adapter.method == "POST":
             allowed.add(OperationType.MUTATION)
+        query, operation_name = request_data.query, request_data.operation_name
+        prepared = None if query is None else self.prepared.get((query, operation_name))
+        if prepared is not None and prepared.operation in allowed:
+            result = await run_prepared(
+                self.limited,
+                prepared,
+                variables=request_data.variables,
+                context=context,
+                root_value=root_value,
+                operation_name=operation_name,
+                operation_extensions=request_data.extensions,
+                max_cost=self.max_cost,
+            )
+            for error in result.errors or ():
+                if error.path is None:  # the variables' (see _PhaseCodes)
+                    _set_code(error, BAD_USER_INPUT)
+            return result
         try:
             result = await self.schema.execute(
                 request_data.query,
@@ -327,12 +328,14 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         except InvalidOperationTypeError as error:
             message = error.as_http_error_reason(request_adapter.method)
             raise RequestRefusedError(400, message, BAD_REQUEST) from error
-        digest = _persisted_hash(request_data.extensions)
         # Errors without a path are the document's or the variables' (field errors have one):
-        # a query that was refused is not worth a place in the cache.
+        # a query that was refused is not worth a place in the caches.
         refused = any(error.path is None for error in result.errors or ())
-        if digest is not None and request_data.query is not None and not refused:
-            self.persisted.put(digest, request_data.query)
+        if query is not None and not refused:
+            self.prepared.put((query, operation_name), prepare(query, operation_name))
+            digest = _persisted_hash(request_data.extensions)
+            if digest is not None:
+                self.persisted.put(digest, query)
         return result
 
     async def process_result(

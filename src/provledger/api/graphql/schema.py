@@ -55,6 +55,12 @@ class Reading:
             self._snapshot = self.records.snapshot()
         return self._snapshot
 
+    def seen_head(self, head: int) -> None:
+        """The chain head a read gave with its rows: the position of the request's later
+        reads, unless one was taken already (a statement fewer)."""
+        if self._snapshot is None:
+            self._snapshot = self.records.snapshot_at(head)
+
     def placed(self, found: Found) -> Found:
         """``found`` with each record marked as read here (a past reading's records lead their
         links to the same past)."""

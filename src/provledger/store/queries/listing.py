@@ -11,7 +11,7 @@ parent's rows (a window function, on SQLite and PostgreSQL alike).
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
@@ -40,6 +40,7 @@ from provledger.store import schema
 from provledger.store.queries.assets import TITLE_OF_ASSET
 from provledger.store.queries.market import offers_with_standing, sellable
 from provledger.store.queries.participants import named_participants
+from provledger.store.queries.statements import DriverStatement
 
 #: The operators of a condition. ``words``: the title of the asset's metadata holds every word.
 #: ``any``: one of several lists of conditions (a tuple of tuples of conditions) holds;
@@ -262,35 +263,51 @@ def count_rows(conn: Connection, listing: Listing) -> int:
 
 def rows_of_parents(
     conn: Connection, listing: Listing, parent: str, parents: Sequence[Any], limit: int
-) -> dict[Any, list[RowMapping]]:
+) -> dict[Any, list[Mapping[Any, Any]]]:
     """The first ``limit`` rows of the listing for each of ``parents`` (values of the column
     ``parent``), in one statement: each parent's rows are numbered in the listing's order and
     those numbered past ``limit`` are left out."""
     if not parents:
         return {}
-    if listing.conditions:
-        query = _children_query(listing, parent)
-    else:  # a link with no filter, the common case: built once, its values bound
-        query = _bare_children_query(
-            listing.table, listing.key, listing.order, listing.descending, parent
+    distinct = list(dict.fromkeys(parents))
+    rows: Iterable[Mapping[Any, Any]]
+    if not listing.conditions and len(distinct) <= DRIVER_PARENTS:
+        # a link with no filter from a few parents, the common case: on the driver's cursor
+        statement = _bare_children_statement(
+            listing.table, listing.key, listing.order, listing.descending, parent, len(distinct)
         )
-    params = {"parents": list(dict.fromkeys(parents)), "limit": limit}
-    found: dict[Any, list[RowMapping]] = {value: [] for value in parents}
-    for row in conn.execute(query, params).mappings():
+        params: dict[str, Any] = {f"parent_{n}": value for n, value in enumerate(distinct)}
+        rows = statement.rows(conn, {**params, "limit": limit})
+    else:
+        query = _children_query(listing, parent, None)
+        rows = conn.execute(query, {"parents": distinct, "limit": limit}).mappings()
+    found: dict[Any, list[Mapping[Any, Any]]] = {value: [] for value in parents}
+    for row in rows:
         found[row[parent]].append(row)
     return found
 
 
-def _children_query(listing: Listing, parent: str) -> Select[Any]:
-    """The statement of :func:`rows_of_parents`, binding ``parents`` and ``limit``."""
+#: Parents up to which :func:`rows_of_parents` binds each value on its own and runs on the
+#: driver's cursor; more are bound as one expanding list through SQLAlchemy.
+DRIVER_PARENTS: Final = 8
+
+
+def _children_query(listing: Listing, parent: str, parents: int | None) -> Select[Any]:
+    """The statement of :func:`rows_of_parents`, binding ``limit`` and either ``parents`` (a
+    list, when ``parents`` is None) or that many values ``parent_0``, ``parent_1``, …"""
     table = _table(listing.table)
     key = table.c[parent]
     source = _source(table)
     names = [str(column.key) for column in source.selected_columns]
     numbered_rows = func.row_number().over(partition_by=key, order_by=_ordering(table, listing))
+    among = (
+        key.in_(bindparam("parents", expanding=True))
+        if parents is None
+        else key.in_([bindparam(f"parent_{n}", type_=key.type) for n in range(parents)])
+    )
     numbered = (
         source.add_columns(numbered_rows.label("_n"))
-        .where(key.in_(bindparam("parents", expanding=True)))
+        .where(among)
         .where(_where(table, listing.conditions))
         .subquery()
     )
@@ -302,12 +319,20 @@ def _children_query(listing: Listing, parent: str) -> Select[Any]:
 
 
 @lru_cache(maxsize=256)
-def _bare_children_query(
-    table: str, key: tuple[str, ...], order: str | None, descending: bool, parent: str
-) -> Select[Any]:
-    """:func:`_children_query` of a listing without conditions, made once per shape (building
-    the statement costs several times what running it from the compiled cache does)."""
-    return _children_query(Listing(table, key, (), order, descending), parent)
+def _bare_children_statement(
+    table: str,
+    key: tuple[str, ...],
+    order: str | None,
+    descending: bool,
+    parent: str,
+    parents: int,
+) -> DriverStatement:
+    """:func:`_children_query` of a listing without conditions and ``parents`` parents, made
+    once per shape and compiled once per driver (building the statement costs several times
+    what running it does)."""
+    return DriverStatement(
+        _children_query(Listing(table, key, (), order, descending), parent, parents)
+    )
 
 
 def count_of_parents(

@@ -36,7 +36,8 @@ def sellable() -> Any:
     return and_(
         offers.c.status == "OPEN",
         assets.c.holder == offers.c.seller,
-        assets.c.status.not_in(_UNSELLABLE),
+        # each on its own, not NOT IN (…): an expanding list a driver statement cannot bind
+        *(assets.c.status != status for status in _UNSELLABLE),
         assets.c.frozen.is_(False),
         assets.c.under_objection.is_(False),
         participants.c.status == "ACTIVE",

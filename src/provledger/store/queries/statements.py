@@ -68,6 +68,9 @@ class DriverStatement:
         found = self._compiled.get((dialect.name, dialect.driver))
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
+            if compiled.post_compile_params or compiled.literal_execute_params:
+                # SQLAlchemy renders those at each execution; the driver would get a placeholder
+                raise ValueError("a driver statement cannot hold an expanding IN (…) list")
             binds = {
                 key: converts
                 for key, bind in compiled.binds.items()
