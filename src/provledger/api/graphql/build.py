@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
+from provledger.api.graphql.executor import LeafExecutor
 from provledger.api.graphql.extras import DEFAULT_DEPTH, asset_fields, market_stats_field
 from provledger.api.graphql.schema import (
     LINKS,
@@ -183,4 +184,8 @@ def build_schema() -> strawberry.Schema:
         description="The index of the provledger contracts: every kind of record, listed with "
         "filters, ordered, a page at a time, counted; each by its key; as of any past block.",
     )
-    return strawberry.Schema(query=query, config=StrawberryConfig(scalar_map=SCALARS))
+    return strawberry.Schema(
+        query=query,
+        config=StrawberryConfig(scalar_map=SCALARS),
+        execution_context_class=LeafExecutor,
+    )

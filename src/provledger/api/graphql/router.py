@@ -29,7 +29,7 @@ from typing import Any, Final, overload
 
 import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIWebSocketRoute
 from graphql import GraphQLError, GraphQLSyntaxError
@@ -93,7 +93,7 @@ def graphql_router(
     max_depth: int,
     max_cost: int,
     persisted_cache_size: int = 1000,
-) -> APIRouter:
+) -> GatewayGraphQLRouter:
     """The ``/graphql`` routes (GET and POST) over ``schema``, each request's context made by
     the FastAPI dependency ``context_getter``; operations deeper than ``max_depth`` or costlier
     than ``max_cost`` are refused before they run, and up to ``persisted_cache_size`` persisted
