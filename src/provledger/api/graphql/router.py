@@ -31,8 +31,9 @@ import strawberry
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.routing import APIWebSocketRoute
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from graphql import GraphQLError, GraphQLSyntaxError
+from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
@@ -45,6 +46,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
+from provledger.api.graphql.endpoint import post_endpoint
 from provledger.api.graphql.ide import ide_html
 from provledger.api.graphql.limits import QueryLimits
 from provledger.api.graphql.prepared import Lru, Prepared, prepare, run_prepared
@@ -170,6 +172,10 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
     """strawberry's router with provledger's request parsing, persisted queries, error codes
     and GraphiQL page; no websocket route. Made by :func:`graphql_router`."""
 
+    temporal_response: Response
+    """The response whose headers and status an answer takes (strawberry's own routes set it
+    per request)."""
+
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -194,8 +200,12 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         self.max_cost = max_cost
         self.limited = schema
         # strawberry always adds a websocket route for subscriptions; the gateway has none.
+        # Its POST route becomes a plain endpoint making the context itself (endpoint.py).
+        post = Route(PATH, post_endpoint(self, context_getter), methods=["POST"])
         self.routes[:] = [
-            route for route in self.routes if not isinstance(route, APIWebSocketRoute)
+            post if isinstance(route, APIRoute) and "POST" in (route.methods or ()) else route
+            for route in self.routes
+            if not isinstance(route, APIWebSocketRoute)
         ]
 
     @overload
