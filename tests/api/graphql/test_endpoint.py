@@ -113,3 +113,12 @@ def test_a_context_of_another_kind_is_refused() -> None:
     with TestClient(app, raise_server_exceptions=False) as client:
         answer = client.post("/graphql", json={"query": "{ seen }"})
     assert answer.status_code == 500
+
+
+def test_the_answer_has_one_length_and_it_is_the_bodys() -> None:
+    app = FastAPI()
+    app.include_router(graphql_router(SCHEMA, lambda: None, max_depth=10, max_cost=5_000))
+    with TestClient(app) as client:
+        answer = client.post("/graphql", json={"query": "{ seen }"})
+    assert answer.headers.get_list("content-length") == [str(len(answer.content))]
+    assert answer.headers.get_list("content-type") == ["application/json"]

@@ -41,7 +41,11 @@ def post_endpoint(
         raise TypeError("the GraphQL context getter takes no parameters")
 
     async def post(request: Request) -> Response:
+        # as FastAPI makes a route's own Response: no length (the answer's is the one sent),
+        # and no status unless a resolver sets one
         sub_response = Response()
+        del sub_response.headers["content-length"]
+        sub_response.status_code = None  # type: ignore[assignment]
         tasks = BackgroundTasks()
         async with _context(context_getter, request, tasks, sub_response) as context:
             # as strawberry's own route does: the router hands it to its response
