@@ -316,3 +316,38 @@ def test_the_statements_do_not_grow_with_the_page(served: Served) -> None:
         ran_for_ten,
         ran_for_hundred,
     )
+
+
+#: One asset by its content hash with its holder and licences (the benchmark's question).
+ONE = (
+    "query($h: String!) { asset(contentHash: $h) { assetId holder "
+    "holderParticipant { account name } licenses { nodes { licenseId licensee expiresAt } } } }"
+)
+
+
+def test_one_asset_with_holder_and_licences_takes_three_statements(served: Served) -> None:
+    # the asset with the index's head, its holder, its licences: read at once (one parent,
+    # no loader), the position taken from the asset's own read
+    for asset in sorted(served.hundred.licensed)[:3]:
+        path = f"/assets/{asset_id_hex(asset)}"
+        rest = _rest(served, path)
+        answer, ran = _counted(served, ONE, h=rest["content_hash"])
+        assert len(ran) == 3, "\n".join(ran)
+        licences = _rest(served, f"{path}/licenses")["items"]
+        participant = _rest(served, f"/participants/{rest['holder']}")
+        assert answer["asset"] == {
+            "assetId": rest["asset_id"],
+            "holder": rest["holder"],
+            "holderParticipant": {"account": participant["account"], "name": participant["name"]},
+            "licenses": {
+                "nodes": [
+                    {
+                        "licenseId": item["license_id"],
+                        "licensee": item["licensee"],
+                        "expiresAt": item["expires_at"],
+                    }
+                    for item in licences
+                ]
+            },
+        }
+        assert licences

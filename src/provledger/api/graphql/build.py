@@ -9,11 +9,12 @@ from strawberry.schema.config import StrawberryConfig
 
 from provledger.api.graphql.executor import LeafExecutor
 from provledger.api.graphql.extras import DEFAULT_DEPTH, asset_fields, market_stats_field
+from provledger.api.graphql.links import LINKS
 from provledger.api.graphql.schema import (
-    LINKS,
     BlockAt,
     GraphContext,
     Reading,
+    at_reading,
     link_field,
     list_field,
 )
@@ -68,9 +69,9 @@ def _lookup(kind: RecordKind, argument: str, form: type, node: Any) -> Any:
     """The root field of one record of ``kind`` by its key (null if the index has none)."""
     column = kind.key[0]
 
-    async def resolve(info: strawberry.Info, key: Any, block: BlockAt | None = None) -> Any:
-        reading = await info.context.reading(block)
-        return _one(reading, kind, column, parse_value(kind, column, key))
+    def resolve(info: strawberry.Info, key: Any, block: BlockAt | None = None) -> Any:
+        value = parse_value(kind, column, key)
+        return at_reading(info, block, lambda reading: _one(reading, kind, column, value))
 
     resolve.__annotations__ = {
         "info": strawberry.Info,
@@ -112,7 +113,7 @@ def build_schema() -> strawberry.Schema:
     holder_at_type = view_type(HolderAtView, "HolderAt")
     status_type = view_type(StatusView, "Status")
 
-    async def asset(
+    def asset(
         info: strawberry.Info,
         id: str | None = None,
         content_hash: str | None = None,
@@ -126,18 +127,21 @@ def build_schema() -> strawberry.Schema:
             if id is not None
             else asset_id_of(parse_hash_bytes(content_hash or "", "contentHash"))
         )
-        reading = await info.context.reading(block)
-        try:  # the REST lookup: one statement, the asset with the index's head
-            found, head = reading.provenance.asset_and_head(key)
-        except NotFoundError:
-            return None
-        reading.seen_head(head)
-        return reading.place(found)
+
+        def answer(reading: Reading) -> Any:
+            try:  # the REST lookup: one statement, the asset with the index's head
+                found, head = reading.provenance.asset_and_head(key)
+            except NotFoundError:
+                return None
+            reading.seen_head(head)
+            return reading.place(found)
+
+        return at_reading(info, block, answer)
 
     asset.__annotations__["return"] = asset_type | None
     namespace["asset"] = strawberry.field(resolver=asset, description=summary(asset.__doc__))
 
-    async def lineage(
+    def lineage(
         info: strawberry.Info,
         asset_id: str,
         depth: int = DEFAULT_DEPTH,
@@ -145,9 +149,11 @@ def build_schema() -> strawberry.Schema:
         block: BlockAt | None = None,
     ) -> Any:
         """Ancestors (up), descendants (down) or both of an asset, to depth links away."""
-        reading = await info.context.reading(block)
-        return reading.provenance.lineage(
-            parse_asset_id(asset_id), depth=depth, direction=direction
+        key = parse_asset_id(asset_id)
+        return at_reading(
+            info,
+            block,
+            lambda reading: reading.provenance.lineage(key, depth=depth, direction=direction),
         )
 
     lineage.__annotations__["return"] = lineage_type

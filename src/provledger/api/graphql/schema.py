@@ -10,13 +10,14 @@ answer has its finality as of the same head.
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import strawberry
 from sqlalchemy import Engine
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from provledger.api.graphql.links import Link
 from provledger.api.graphql.types import (
     Edge,
     Long,
@@ -29,6 +30,8 @@ from provledger.services.asof import Past, PastIndexes
 from provledger.services.provenance import Provenance, parse_title
 from provledger.services.records import KINDS, Found, RecordKind, Records, Snapshot, condition
 from provledger.store.queries.listing import Condition, Listing
+
+T = TypeVar("T")
 
 #: Records a list answers when ``first`` is not given, and the most it may ask for.
 DEFAULT_FIRST: Final = 20
@@ -142,6 +145,31 @@ class GraphContext(BaseContext):
         return root._reading if isinstance(root, Placed) else self.live
 
 
+def at_reading(info: strawberry.Info, block: BlockAt | None, answer: Callable[[Reading], T]) -> Any:
+    """``answer`` of the reading ``block`` names: at once for the live index (a resolver that
+    returns a value keeps graphql-core's execution synchronous), else once the past block's
+    replay is ready."""
+    ctx: GraphContext = info.context
+    if block is None:
+        return answer(ctx.live)
+
+    async def past() -> T:
+        return answer(await ctx.reading(block))
+
+    return past()
+
+
+def in_list(info: strawberry.Info) -> bool:
+    """Whether the field's object is an item of a list (whose other items' fields a loader
+    gathers into one read)."""
+    step = info.path.prev
+    while step is not None:
+        if isinstance(step.key, int):
+            return True
+        step = step.prev
+    return False
+
+
 def context_getter(
     engine: Engine, records: Records, pasts: PastIndexes
 ) -> Callable[[], AsyncIterator[GraphContext]]:
@@ -245,7 +273,7 @@ def _listing(
 def list_field(kind: RecordKind, types: dict[str, Any]) -> Any:
     """The root field listing ``kind``."""
 
-    async def resolve(
+    def resolve(
         info: strawberry.Info,
         where: Any = None,
         order_by: Any = None,
@@ -254,15 +282,16 @@ def list_field(kind: RecordKind, types: dict[str, Any]) -> Any:
         after: str | None = None,
         block: BlockAt | None = None,
     ) -> Any:
-        ctx: GraphContext = info.context
-        reading = await ctx.reading(block)
-        listing = _listing(reading, kind, where, order_by, order_direction)
-        found = reading.records.page(reading.snapshot, kind, listing, after, first_of(first))
+        def answer(reading: Reading) -> ConnectionValue:
+            listing = _listing(reading, kind, where, order_by, order_direction)
+            found = reading.records.page(reading.snapshot, kind, listing, after, first_of(first))
 
-        async def count() -> int:
-            return reading.records.count(listing)
+            async def count() -> int:
+                return reading.records.count(listing)
 
-        return ConnectionValue(reading.placed(found), count)
+            return ConnectionValue(reading.placed(found), count)
+
+        return at_reading(info, block, answer)
 
     # nullable: a refused list (a bad filter, a block past the head) leaves the query's other
     # fields their answers
@@ -284,21 +313,6 @@ def _list_annotations(kind: RecordKind, types: dict[str, Any]) -> dict[str, Any]
         "after": str | None,
         "return": lazy(f"{kind.name}Connection"),
     }
-
-
-@dataclass(frozen=True)
-class Link:
-    """A field of one kind's records that names records of another: those whose ``column``
-    equals the parent's ``through`` field."""
-
-    name: str
-    child: str
-    through: str
-    column: str
-    many: bool = True
-    order: str | None = None
-    descending: bool = False
-    description: str = ""
 
 
 def _key_of(value: Any) -> Any:
@@ -323,6 +337,13 @@ def _loader(reading: Reading, link: Link, listing: Listing, first: int) -> DataL
     return reading.loaders[token]
 
 
+def _children(reading: Reading, link: Link, listing: Listing, first: int, parent: Any) -> Found:
+    """The first page of ``link``'s records of one parent, read at once."""
+    kind = KINDS[link.child]
+    found = reading.records.children(reading.snapshot, kind, listing, link.column, [parent], first)
+    return reading.placed(found[parent])
+
+
 def _counter(reading: Reading, link: Link, listing: Listing) -> DataLoader[Any, int]:
     token = ("count", link.child, link.column, listing)
     if token not in reading.loaders:
@@ -341,15 +362,22 @@ def link_field(link: Link, types: dict[str, Any]) -> Any:
     kind = KINDS[link.child]
     if not link.many:
 
-        async def one(root: strawberry.Parent[Any], info: strawberry.Info) -> Any:
+        def one(root: strawberry.Parent[Any], info: strawberry.Info) -> Any:
             value = getattr(root, link.through)
             if value is None:
                 return None
             ctx: GraphContext = info.context
             reading = ctx.of(root)
             listing = reading.records.listing(kind, (), link.order, link.descending)
-            found = await _loader(reading, link, listing, 1).load(_key_of(value))
-            return found.items[0] if found.items else None
+            if not in_list(info):  # one parent: read now
+                found = _children(reading, link, listing, 1, _key_of(value))
+                return found.items[0] if found.items else None
+
+            async def gathered() -> Any:
+                found = await _loader(reading, link, listing, 1).load(_key_of(value))
+                return found.items[0] if found.items else None
+
+            return gathered()
 
         one.__annotations__ = {  # ``root`` is the parent by its name
             "info": strawberry.Info,
@@ -357,7 +385,7 @@ def link_field(link: Link, types: dict[str, Any]) -> Any:
         }
         return strawberry.field(resolver=one, description=link.description)
 
-    async def many(
+    def many(
         root: strawberry.Parent[Any],
         info: strawberry.Info,
         where: Any = None,
@@ -371,105 +399,25 @@ def link_field(link: Link, types: dict[str, Any]) -> Any:
         value = _key_of(getattr(root, link.through))
         listing = _listing(reading, kind, where, order_by, order_direction)
         size = first_of(first)
-        if after is not None:  # a later page of one parent's records: read on its own
-            mine = replace(
-                listing, conditions=(*listing.conditions, Condition(link.column, "eq", value))
-            )
-            found = reading.placed(reading.records.page(reading.snapshot, kind, mine, after, size))
-        else:
-            found = await _loader(reading, link, listing, size).load(value)
 
         async def count() -> int:
             counted: int = await _counter(reading, link, listing).load(value)
             return counted
 
-        return ConnectionValue(found, count)
+        if after is not None:  # a later page of one parent's records: read on its own
+            mine = replace(
+                listing, conditions=(*listing.conditions, Condition(link.column, "eq", value))
+            )
+            found = reading.placed(reading.records.page(reading.snapshot, kind, mine, after, size))
+            return ConnectionValue(found, count)
+        if not in_list(info):  # one parent: read now
+            return ConnectionValue(_children(reading, link, listing, size, value), count)
+
+        async def gathered() -> ConnectionValue:
+            found = await _loader(reading, link, listing, size).load(value)
+            return ConnectionValue(found, count)
+
+        return gathered()
 
     many.__annotations__ = _list_annotations(kind, types)
     return strawberry.field(resolver=many, description=link.description)
-
-
-def _asset(name: str = "asset", through: str = "asset_id") -> Link:
-    return Link(name, "Asset", through, "asset_id", many=False, description="The asset.")
-
-
-def _party(name: str, through: str) -> Link:
-    return Link(
-        name,
-        "Participant",
-        through,
-        "account",
-        many=False,
-        description=f"The participant that is the {through.replace('_', ' ')} (null if none).",
-    )
-
-
-def _records_of_asset(name: str, child: str) -> Link:
-    return Link(name, child, "asset_id", "asset_id", description=f"The asset's {child} records.")
-
-
-#: The links of each kind's records.
-LINKS: Final[dict[str, tuple[Link, ...]]] = {
-    "Asset": (
-        _party("holder_participant", "holder"),
-        _party("registrant_participant", "registrant"),
-        _records_of_asset("licenses", "License"),
-        _records_of_asset("appraisals", "Appraisal"),
-        _records_of_asset("objections", "Objection"),
-        _records_of_asset("disputes", "Dispute"),
-        _records_of_asset("certificates", "Certificate"),
-        _records_of_asset("export_permits", "ExportPermit"),
-        _records_of_asset("offers", "Offer"),
-        _records_of_asset("trades", "Trade"),
-        _records_of_asset("holdings", "Holding"),
-        _records_of_asset("history", "Event"),
-        Link(
-            "last_trade",
-            "Trade",
-            "asset_id",
-            "asset_id",
-            many=False,
-            order="trade_id",
-            descending=True,
-            description="The asset's latest trade (null if it never traded).",
-        ),
-    ),
-    "Holding": (_party("holder_participant", "holder"),),
-    "License": (
-        _asset(),
-        _party("licensor_participant", "licensor"),
-        _party("licensee_participant", "licensee"),
-    ),
-    "Appraisal": (_asset(), _party("appraiser_participant", "appraiser")),
-    "Objection": (_asset(), _party("objector_participant", "objector")),
-    "Dispute": (_asset(), _party("claimant_participant", "claimant")),
-    "Certificate": (_asset(),),
-    "ExportPermit": (_asset(), _party("recipient_participant", "recipient")),
-    "Participant": (
-        Link("assets_held", "Asset", "account", "holder", description="The assets it holds."),
-        Link(
-            "assets_registered",
-            "Asset",
-            "account",
-            "registrant",
-            description="The assets it registered.",
-        ),
-        Link("licenses_held", "License", "account", "licensee", description="Its licences."),
-    ),
-    "Batch": (
-        Link("assets", "Asset", "root", "batch_root", description="The assets it registered."),
-    ),
-    "Offer": (
-        _asset(),
-        _party("seller_participant", "seller"),
-        Link("bids", "Bid", "offer_id", "offer_id", description="The bids on the offer."),
-    ),
-    "Bid": (
-        _asset(),
-        Link("offer", "Offer", "offer_id", "offer_id", many=False, description="The offer."),
-    ),
-    "Trade": (
-        _asset(),
-        Link("offer", "Offer", "offer_id", "offer_id", many=False, description="The offer."),
-    ),
-}
