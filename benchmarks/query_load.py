@@ -641,6 +641,12 @@ def reused(urls: dict[str, str]) -> list[BackendResult]:
             engine.dispose()
         print(f"reusing the {name} index an earlier run built: {events:,} events", flush=True)
         results.append(BackendResult(name, events, 0.0))
+    if len({result.events for result in results}) > 1:  # the PostgreSQL database is shared
+        counts = ", ".join(f"{result.events:,} events in {result.name}" for result in results)
+        raise SystemExit(
+            f"--reuse: the indexes hold different chains ({counts}), built by runs of "
+            "different sizes; run once without --reuse to build both again"
+        )
     return results
 
 
