@@ -173,11 +173,11 @@ def in_list(info: strawberry.Info) -> bool:
 def context_getter(
     engine: Engine, records: Records, pasts: PastIndexes
 ) -> Callable[[], AsyncIterator[GraphContext]]:
-    """A FastAPI dependency making each request's context, and closing it after the answer."""
+    """The context getter of ``/graphql``: makes each request's context, and closes it after
+    the answer (async: FastAPI, which makes the context of a GET, runs a plain one on a
+    thread)."""
 
-    async def context() -> AsyncIterator[
-        GraphContext
-    ]:  # async: FastAPI runs a plain one on a thread
+    async def context() -> AsyncIterator[GraphContext]:
         made = GraphContext(engine, records, pasts)
         try:
             yield made
