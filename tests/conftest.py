@@ -132,3 +132,34 @@ def schema_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[En
         engine = engine_for(url)
         create_schema(engine)
         yield engine
+
+
+#: The modules with the longest tests (measured by ``--durations``), longest first. ``make
+#: test`` runs them before the rest: xdist hands tests out in collection order, so a long test
+#: collected last (the README's tour comes after most directories) kept one worker busy while
+#: the other had nothing left.
+LONGEST_FIRST: tuple[str, ...] = (
+    "tests/test_readme.py",
+    "tests/indexer/test_crash.py",
+    "tests/api/graphql/test_graphql_fuzz.py",
+    "tests/indexer/test_faults.py",
+    "tests/contracts/test_model.py",
+    "tests/api/test_verify_proof_js.py",
+    "tests/api/test_relay.py",
+    "tests/api/test_gateway_schema.py",
+    "tests/api/test_fuzz.py",
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The modules of :data:`LONGEST_FIRST` first, in its order; the rest as collected."""
+    root = Path(str(config.rootpath))
+    rank = {name: number for number, name in enumerate(LONGEST_FIRST)}
+
+    def place(item: pytest.Item) -> int:
+        path = Path(str(item.path))
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else ""
+        return rank.get(name, len(rank))
+
+    items.sort(key=place)
