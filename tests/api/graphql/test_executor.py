@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from provledger.api.graphql.executor import LeafExecutor, plain_leaves
 from provledger.api.graphql.types import SCALARS, Long
@@ -116,3 +117,26 @@ def test_the_plain_leaves_are_the_fields_read_as_attributes() -> None:
     found = {key for key in plain_leaves(LEAVES._schema) if key[0] == "Item"}
     # not tags (a list) nor shout (a resolver with an argument)
     assert found == {("Item", "name"), ("Item", "size"), ("Item", "colour"), ("Item", "note")}
+
+
+def test_plain_leaves_do_not_reach_graphql_cores_field_execution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reached: list[str] = []
+    inner = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self: Any, parent_type: Any, source: Any, details: Any, *rest: Any) -> Any:
+        reached.append(details[0].node.name.value)
+        return inner(self, parent_type, source, details, *rest)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    answer = LEAVES.execute_sync("{ wrapped { name size colour note tags shout } }")
+    assert answer.errors is None
+    # the root field, the list and the resolver; not the four plain leaves
+    assert reached == ["wrapped", "tags", "shout"]
+    reached.clear()
+    assert (
+        PLAIN.execute_sync("{ wrapped { name size } }").data
+        == LEAVES.execute_sync("{ wrapped { name size } }").data
+    )
+    assert reached == ["wrapped", "name", "size", "wrapped"]

@@ -86,7 +86,7 @@ class LeafExecutor(StrawberryGraphQLCoreExecutionContext):
         else by graphql-core."""
         node = field_details_list[0].node
         leaf = self._leaves.get((parent_type.name, node.name.value))
-        if leaf is not None and not node.arguments:
+        if leaf is not None:  # a plain leaf has no arguments to be given
             try:
                 value = getattr(source, leaf.attribute)
                 if value is None:

@@ -21,7 +21,6 @@ import strawberry
 from graphql import (
     ArgumentNode,
     DocumentNode,
-    GraphQLError,
     VariableNode,
     Visitor,
     execute,
@@ -135,5 +134,4 @@ async def run_prepared(
             operation_extensions=operation_extensions,
         )
     )
-    errors: list[GraphQLError] | None = result.errors
-    return ExecutionResult(data=result.data, errors=errors, extensions={})
+    return ExecutionResult(data=result.data, errors=result.errors, extensions={})

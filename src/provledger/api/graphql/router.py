@@ -312,9 +312,7 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
                 operation_extensions=request_data.extensions,
                 max_cost=self.max_cost,
             )
-            for error in result.errors or ():
-                if error.path is None:  # the variables' (see _PhaseCodes)
-                    _set_code(error, BAD_USER_INPUT)
+            _code_variables_errors(result.errors)
             return result
         try:
             result = await self.schema.execute(
@@ -370,9 +368,15 @@ class _PhaseCodes(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         yield
         result = self.execution_context.result
-        for error in (result.errors if result is not None else None) or ():
-            if error.path is None:
-                _set_code(error, BAD_USER_INPUT)
+        _code_variables_errors(result.errors if result is not None else None)
+
+
+def _code_variables_errors(errors: list[GraphQLError] | None) -> None:
+    """Code :data:`BAD_USER_INPUT` an execution's errors without a path: the variables'
+    (field errors have one)."""
+    for error in errors or ():
+        if error.path is None:
+            _set_code(error, BAD_USER_INPUT)
 
 
 def _set_code(error: GraphQLError, code: str) -> None:

@@ -271,15 +271,18 @@ def rows_of_parents(
         return {}
     distinct = list(dict.fromkeys(parents))
     rows: Iterable[Mapping[Any, Any]]
+    shape = (listing.table, listing.key, listing.order, listing.descending, parent)
     if not listing.conditions and len(distinct) <= DRIVER_PARENTS:
         # a link with no filter from a few parents, the common case: on the driver's cursor
-        statement = _bare_children_statement(
-            listing.table, listing.key, listing.order, listing.descending, parent, len(distinct)
-        )
+        statement = _bare_children_statement(*shape, len(distinct))
         params: dict[str, Any] = {f"parent_{n}": value for n, value in enumerate(distinct)}
         rows = statement.rows(conn, {**params, "limit": limit})
     else:
-        query = _children_query(listing, parent, None)
+        query = (
+            _children_query(listing, parent, None)
+            if listing.conditions
+            else _bare_children_query(*shape, None)
+        )
         rows = conn.execute(query, {"parents": distinct, "limit": limit}).mappings()
     found: dict[Any, list[Mapping[Any, Any]]] = {value: [] for value in parents}
     for row in rows:
@@ -319,6 +322,20 @@ def _children_query(listing: Listing, parent: str, parents: int | None) -> Selec
 
 
 @lru_cache(maxsize=256)
+def _bare_children_query(
+    table: str,
+    key: tuple[str, ...],
+    order: str | None,
+    descending: bool,
+    parent: str,
+    parents: int | None,
+) -> Select[Any]:
+    """:func:`_children_query` of a listing without conditions, made once per shape (building
+    the statement costs several times what running it does)."""
+    return _children_query(Listing(table, key, (), order, descending), parent, parents)
+
+
+@lru_cache(maxsize=256)
 def _bare_children_statement(
     table: str,
     key: tuple[str, ...],
@@ -327,12 +344,9 @@ def _bare_children_statement(
     parent: str,
     parents: int,
 ) -> DriverStatement:
-    """:func:`_children_query` of a listing without conditions and ``parents`` parents, made
-    once per shape and compiled once per driver (building the statement costs several times
-    what running it does)."""
-    return DriverStatement(
-        _children_query(Listing(table, key, (), order, descending), parent, parents)
-    )
+    """:func:`_bare_children_query` for ``parents`` parents on the driver's cursor, compiled
+    once per driver."""
+    return DriverStatement(_bare_children_query(table, key, order, descending, parent, parents))
 
 
 def count_of_parents(
